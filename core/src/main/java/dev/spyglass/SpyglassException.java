@@ -1,0 +1,17 @@
+package dev.spyglass;
+
+/**
+ * Base of the checked exceptions Spyglass throws when a process cannot be profiled. Each subclass
+ * names a cause a person can act on.
+ */
+public class SpyglassException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public SpyglassException(String message) {
+        super(message);
+    }
+
+    public SpyglassException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

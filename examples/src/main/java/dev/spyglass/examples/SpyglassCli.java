@@ -1,0 +1,23 @@
+package dev.spyglass.examples;
+
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code spyglass} command line: {@code record}, {@code dump}, {@code top}. */
+@Command(name = "spyglass", mixinStandardHelpOptions = true, version = "spyglass 0.1.0-SNAPSHOT",
+        description = "Samples the Python stacks of a running CPython process from outside.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class SpyglassCli implements Callable<Integer> {
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SpyglassCli()).execute(args));
+    }
+}
