@@ -242,14 +242,14 @@ direct_deps() { # suite pkgs...
     /^    / { if (wantprov) { t = $1; sub(/:.*/, "", t); print t; wantprov = 0 } }'
 }
 
-# Packages worth unpacking: the interpreter and shared libraries. Data and tool packages
+# Packages worth unpacking: the interpreter and shared libraries (lib*, zlib1g). Data and tool packages
 # (tzdata, media-types, netbase, readline-common, gcc-N-base, debconf, ...) are not needed to
 # run `import threading, time, os, sys, json`.
 keep_pkg() { # pkg version
   case $1 in
     python"$2"-minimal|libpython"$2"-minimal|libpython"$2"-stdlib) return 0 ;;
     libc-bin|libc-l10n|libc-dev-bin|libpam-*|libpython3-*|libpython*-dev) return 1 ;;
-    lib*) return 0 ;;
+    lib*|zlib*) return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -355,8 +355,8 @@ provision() { # name suite version
   [ -e "$tmp/root/$LOADER_REL" ] || { REASON="no loader $LOADER_REL in the unpacked libc6"; return 1; }
 
   write_wrapper "$tmp/root" "$suite" "$ver"
-  if ! facts=$(timeout 60 "$tmp/root/$WRAPPER" -c "$SELFTEST" "$tmp/root" </dev/null 2>&1); then
-    REASON="self-test of Debian $suite python$ver failed: $(tail -n1 <<<"$facts" | cut -c1-300)"; return 1
+  if ! facts=$(timeout 60 "$tmp/root/$WRAPPER" -c "$SELFTEST" "$tmp/root" </dev/null 2>"$tmp/selftest.err"); then
+    REASON="self-test of Debian $suite python$ver failed: $(tail -n1 "$tmp/selftest.err" | cut -c1-300)"; return 1
   fi
   facts=${facts//"$(readlink -f "$tmp/root")"/$root}
 
