@@ -42,7 +42,7 @@
 #   SPYGLASS_DEBIAN_MIRROR  Debian mirror URI (default: the one in /etc/apt sources)
 #   SPYGLASS_APT_KEYRING    keyring to verify the suites with
 #                           (default /usr/share/keyrings/debian-archive-keyring.gpg)
-#   SPYGLASS_APT_TIMEOUT    seconds for one apt-get update/download (default 180)
+#   SPYGLASS_APT_TIMEOUT    seconds for one apt-get update/download (default 90)
 #
 # Signatures: bookworm's debian-archive-keyring (2023.3+deb12u2) already carries the trixie
 # keys, and trixie and sid are signed by both the bookworm and trixie archive keys, so the
@@ -69,7 +69,7 @@ TARGETS=(
 CACHE=${SPYGLASS_CACHE:-$HOME/.cache/spyglass}
 PYDIR=$CACHE/pythons
 APTDIR=$PYDIR/.apt
-APT_TIMEOUT=${SPYGLASS_APT_TIMEOUT:-180}
+APT_TIMEOUT=${SPYGLASS_APT_TIMEOUT:-90}
 KEYRING=${SPYGLASS_APT_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 MARKER=.spyglass-provisioned
 WRAPPER=spyglass-python
@@ -93,7 +93,8 @@ exec 9>"$PYDIR/.lock"
 if ! flock -w 1800 9; then log "could not lock $PYDIR/.lock within 30 minutes"; exit 1; fi
 
 TMPS=()
-cleanup() { local d; for d in "${TMPS[@]}"; do [ -n "$d" ] && rm -rf -- "$d"; done; }
+# The private apt state (indexes: ~300 MB) is only needed while provisioning; drop it.
+cleanup() { local d; for d in "${TMPS[@]}" "$APTDIR"; do [ -n "$d" ] && rm -rf -- "$d"; done; }
 trap cleanup EXIT
 
 wanted() { # name version
@@ -181,8 +182,13 @@ EOF
 declare -A SUITE_STATE=()   # suite -> ok | <reason>
 declare -A SUITE_SIGFAIL=() # suite -> 1 when the failure was a signature problem
 
+MIRROR_DOWN=   # set once an update timed out: the other suites (same mirror) are not tried
+
 update_suite() { # suite keyring -> sets SUITE_STATE[suite]
   local suite=$1 out rc=0
+  if [ -n "$MIRROR_DOWN" ]; then
+    SUITE_STATE[$suite]="Debian package registry unreachable ($MIRROR $suite): $MIRROR_DOWN"; return 1
+  fi
   write_apt_config "$suite" "$2"
   out=$(aptc "$suite" apt-get -q update 2>&1) || rc=$?
   if [ $rc -eq 0 ] && ! grep -qE '^(E|W): (Failed|Some index|The repository|GPG error|An error)' <<<"$out" \
@@ -191,9 +197,11 @@ update_suite() { # suite keyring -> sets SUITE_STATE[suite]
   fi
   local why
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-    why="apt-get update timed out after ${APT_TIMEOUT}s"
+    why="apt-get update timed out after ${APT_TIMEOUT}s"; MIRROR_DOWN=$why
   else
-    why=$(grep -E '^(E|W|Err):' <<<"$out" | head -n1 | tr -s ' \t' ' ' | cut -c1-300)
+    why=$(grep -E '^(E|W): ' <<<"$out" | grep -v 'Some index files' | head -n1)
+    [ -n "$why" ] || why=$(grep -A1 -E '^Err:' <<<"$out" | tail -n1)
+    why=$(tr -s ' \t' ' ' <<<"$why" | sed 's/^ //' | cut -c1-300)
     [ -n "$why" ] || why="apt-get update failed (exit $rc)"
   fi
   if grep -qiE 'NO_PUBKEY|EXPKEYSIG|BADSIG|is not signed|signatures? (couldn.t|could not) be verified|GPG error' <<<"$out"; then
@@ -221,7 +229,7 @@ bootstrap_keyring() {
     dpkg -x "$deb" "$dir/root" || continue
     for k in debian-archive-keyring.pgp debian-archive-keyring.gpg; do
       if [ -s "$dir/root/usr/share/keyrings/$k" ]; then
-        log "using keyring from $(dpkg-deb -f "$deb" Package Version | paste -sd' ') ($s, verified with $KEYRING)"
+        log "using keyring from $(dpkg-deb --showformat='${Package} ${Version}' -W "$deb") ($s, verified with $KEYRING)"
         KEYRING=$dir/root/usr/share/keyrings/$k; return 0
       fi
     done
@@ -376,9 +384,9 @@ provision() { # name suite version
     echo "library.path=$root/lib/$TRIPLET:$root/usr/lib/$TRIPLET"
     echo "pythonhome=$root/usr"
     echo "debian.package=python$ver-minimal"
-    echo "debian.version=$(dpkg-deb -f "$tmp"/debs/"python${ver}-minimal"_*.deb Version)"
+    echo "debian.version=$(dpkg-deb --showformat='${Version}' -W "$tmp"/debs/"python${ver}-minimal"_*.deb)"
     printf 'packages='
-    for deb in "$tmp"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | paste -sd= ; done | paste -sd,
+    for deb in "$tmp"/debs/*.deb; do dpkg-deb --showformat='${Package}=${Version}\n' -W "$deb"; done | paste -sd,
   } > "$tmp/root/$PROPS"
   cp "$tmp/root/$PROPS" "$tmp/root/$MARKER"
 

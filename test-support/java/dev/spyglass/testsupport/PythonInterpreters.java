@@ -54,6 +54,10 @@ public final class PythonInterpreters {
             "out.write('instsoname=%s\\n' % (cv('INSTSONAME') or ''))",
             "out.write('libdir=%s\\n' % (cv('LIBDIR') or ''))",
             "out.write('gil_disabled=%s\\n' % (cv('Py_GIL_DISABLED') or 0))",
+            // Ground truth for shared vs static: is a libpython mapped into this very process?
+            // (Debian's python3.11 reports Py_ENABLE_SHARED=1 but links the interpreter statically.)
+            "libs = [l.split(None, 5)[5].strip() for l in open('/proc/self/maps') if 'libpython' in l and len(l.split(None, 5)) == 6]",
+            "out.write('mapped_libpython=%s\\n' % (libs and libs[0] or ''))",
             "");
 
     private static volatile List<PythonInterpreter> cached;
@@ -206,17 +210,12 @@ public final class PythonInterpreters {
                 }
             }
             String version = kv.getOrDefault("version", "0.0.0");
-            boolean shared = "1".equals(kv.get("shared"));
+            String mapped = kv.getOrDefault("mapped_libpython", "");
+            boolean shared = !mapped.isEmpty();
             boolean ft = "1".equals(kv.get("gil_disabled"));
             Optional<Path> lib = Optional.empty();
             if (shared) {
-                for (String name : List.of(kv.getOrDefault("instsoname", ""), kv.getOrDefault("ldlibrary", ""))) {
-                    Path candidate = Path.of(kv.getOrDefault("libdir", ""), name);
-                    if (!name.isEmpty() && Files.exists(candidate)) {
-                        lib = Optional.of(candidate.toRealPath());
-                        break;
-                    }
-                }
+                lib = Optional.of(Path.of(mapped).toRealPath());
             }
             Path exe = c.executable().toRealPath();
             return new PythonInterpreter(c.prefix() + "-" + version + (ft ? "t" : ""), c.origin(), version,
