@@ -180,7 +180,7 @@ public final class InterpreterLocator {
         } else if (runtimeSection.isPresent() && version.isAtLeast(3, 10)) {
             runtimeAddress = bias + runtimeSection.get().address();
         }
-        Layout layout = Layouts2.layoutFor(pid, version, runtimeAddress, memory, path);
+        Layout layout = LayoutResolver.layoutFor(pid, version, runtimeAddress, memory, path);
         version = layout.version();
 
         long head;
