@@ -28,7 +28,7 @@ final class PythonScripts {
     }
 
     /** A running target that printed its ready line. */
-    record Running(Process process, Path script) implements AutoCloseable {
+    record Running(Process process, Path script, String readyLine) implements AutoCloseable {
         long pid() {
             return process.pid();
         }
@@ -64,8 +64,9 @@ final class PythonScripts {
                 return null;
             }
         });
+        String l;
         try {
-            String l = line.get(20, TimeUnit.SECONDS);
+            l = line.get(20, TimeUnit.SECONDS);
             if (l == null) {
                 p.destroyForcibly();
                 throw new AssertionError(py.label() + ": target exited before it was ready: " + script);
@@ -82,7 +83,7 @@ final class PythonScripts {
                 // target ended
             }
         });
-        return new Running(p, script);
+        return new Running(p, script, l);
     }
 
     /** Line number (1-based) of the first line of {@code source} containing {@code marker}. */
@@ -108,5 +109,114 @@ final class PythonScripts {
             "    else:",
             "        recurse(n - 1)  # CALL_RECURSE",
             "recurse(DEPTH)  # CALL_MAIN",
+            "");
+
+    static final String THREADS = String.join("\n",
+            "import sys, threading, time",
+            "def busy_one():",
+            "    x = 0",
+            "    while True:",
+            "        x += 1  # BUSY_ONE",
+            "def busy_two():",
+            "    y = 0",
+            "    while True:",
+            "        y += 1  # BUSY_TWO",
+            "def sleepy_one():",
+            "    while True:",
+            "        time.sleep(0.2)  # SLEEPY_ONE",
+            "def sleepy_two():",
+            "    while True:",
+            "        time.sleep(0.2)  # SLEEPY_TWO",
+            "for f in (busy_one, busy_two, sleepy_one, sleepy_two):",
+            "    t = threading.Thread(target=f, name=f.__name__)",
+            "    t.daemon = True",
+            "    t.start()",
+            "time.sleep(0.2)",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "while True:",
+            "    time.sleep(0.2)  # MAIN",
+            "");
+
+    /** Heavy burns 3 ms, light 1 ms, alternating, for DURATION seconds (then exits 0). */
+    static final String SHARES = String.join("\n",
+            "import sys, time",
+            "def heavy():",
+            "    t = time.time() + 0.003",
+            "    while time.time() < t:",
+            "        pass",
+            "def light():",
+            "    t = time.time() + 0.001",
+            "    while time.time() < t:",
+            "        pass",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "end = time.time() + DURATION",
+            "while time.time() < end:",
+            "    heavy()",
+            "    light()",
+            "");
+
+    /** Sleeps in a function for a short while, then exits with status 3. */
+    static final String SHORT_LIVED = String.join("\n",
+            "import sys, time",
+            "def napping():",
+            "    time.sleep(0.6)  # NAP",
+            "napping()",
+            "sys.exit(3)",
+            "");
+
+    static final String NESTED_CLASS = String.join("\n",
+            "import sys, time",
+            "class Outer:",
+            "    class Inner:",
+            "        def method(self):",
+            "            sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "            while True:",
+            "                time.sleep(0.05)  # METHOD",
+            "Outer.Inner().method()",
+            "");
+
+    /**
+     * Non-ASCII names: Latin-1, BMP and (after NFKC, which CPython applies to identifiers) ASCII
+     * function names; the target prints its own view of each frame (UTF-8 hex) as the oracle.
+     */
+    static final String NON_ASCII = String.join("\n",
+            "# -*- coding: utf-8 -*-",
+            "import sys, time, binascii",
+            "def hexs(s):",
+            "    return binascii.hexlify(s.encode('utf-8')).decode('ascii')",
+            "def 𝔘𝔫𝔦():",
+            "    f = sys._getframe()",
+            "    names = []",
+            "    while f is not None:",
+            "        names.append(hexs(f.f_code.co_name) + '@' + hexs(f.f_code.co_filename))",
+            "        f = f.f_back",
+            "    sys.stdout.write('ready ' + ' '.join(names) + '\\n'); sys.stdout.flush()",
+            "    while True:",
+            "        time.sleep(0.05)  # LEAF",
+            "def 函数():",
+            "    𝔘𝔫𝔦()",
+            "def naïve_ß():",
+            "    函数()",
+            "naïve_ß()",
+            "");
+
+    /** 2.7 has no non-ASCII identifiers: only the file name is non-ASCII. */
+    static final String NON_ASCII_27 = String.join("\n",
+            "# -*- coding: utf-8 -*-",
+            "import sys, time, binascii",
+            "def hexs(s):",
+            "    return binascii.hexlify(s)",
+            "def leaf():",
+            "    f = sys._getframe()",
+            "    names = []",
+            "    while f is not None:",
+            "        names.append(hexs(f.f_code.co_name) + '@' + hexs(f.f_code.co_filename))",
+            "        f = f.f_back",
+            "    sys.stdout.write('ready ' + ' '.join(names) + '\\n'); sys.stdout.flush()",
+            "    while True:",
+            "        time.sleep(0.05)  # LEAF",
+            "def middle():",
+            "    leaf()",
+            "middle()",
             "");
 }

@@ -262,6 +262,39 @@ public final class StackReader implements AutoCloseable {
 
     private void readThreadList(long interp, long tstate, long interpId, boolean gilKnown, boolean locked, long holder,
             boolean runningOnly) throws SpyglassException {
+        int firstRecord = count;
+        readThreadStates(interp, tstate, interpId, gilKnown, locked, holder);
+        for (int i = firstRecord; i < count; i++) {
+            ThreadRecord r = records[i];
+            if (r.torn) {
+                continue;
+            }
+            if (r.nativeThreadId < 0 && tasks != null) {
+                r.nativeThreadId = tidFromPthread(r.pythonThreadId);
+            }
+            if (tasks != null && r.nativeThreadId > 0) {
+                TaskStates.RunState rs = tasks.state(r.nativeThreadId);
+                r.state = switch (rs) {
+                    case RUNNING -> ThreadState.RUNNING;
+                    case SLEEPING -> ThreadState.IDLE;
+                    case UNKNOWN -> ThreadState.UNKNOWN;
+                };
+            }
+            if (runningOnly && r.state != ThreadState.RUNNING && !(r.state == ThreadState.UNKNOWN && r.gil == 2)) {
+                r.skipped = true;
+                continue;
+            }
+            try {
+                walk(r);
+            } catch (MemoryFault f) {
+                r.depth = 0;
+                r.tear("frame memory unreadable: " + f.getMessage());
+            }
+        }
+    }
+
+    private void readThreadStates(long interp, long tstate, long interpId, boolean gilKnown, boolean locked,
+            long holder) throws SpyglassException {
         int threads = 0;
         long first = tstate;
         while (tstate != 0) {
@@ -299,32 +332,6 @@ public final class StackReader implements AutoCloseable {
                         : tstateSpans.getLong(tstateBuf, Field.TSTATE_CURRENT_FRAME);
             } else {
                 r.topFrame = tstateSpans.getLong(tstateBuf, Field.TSTATE_FRAME);
-            }
-            if (r.nativeThreadId < 0 && tasks != null) {
-                r.nativeThreadId = tidFromPthread(r.pythonThreadId);
-            }
-            if (tasks != null && r.nativeThreadId > 0) {
-                TaskStates.RunState rs = tasks.state(r.nativeThreadId);
-                r.state = switch (rs) {
-                    case RUNNING -> ThreadState.RUNNING;
-                    case SLEEPING -> ThreadState.IDLE;
-                    case UNKNOWN -> ThreadState.UNKNOWN;
-                };
-            }
-            if (runningOnly) {
-                boolean run = r.state == ThreadState.RUNNING
-                        || (r.state == ThreadState.UNKNOWN && r.gil == 2);
-                if (!run) {
-                    r.skipped = true;
-                    tstate = next;
-                    continue;
-                }
-            }
-            try {
-                walk(r);
-            } catch (MemoryFault f) {
-                r.depth = 0;
-                r.tear("frame memory unreadable: " + f.getMessage());
             }
             tstate = next;
         }
