@@ -219,4 +219,23 @@ final class PythonScripts {
             "    leaf()",
             "middle()",
             "");
+
+    /** Waits for a line on stdin, then starts a sub-interpreter whose thread sleeps in {@code in_sub}. */
+    static final String SUBINTERPRETER = String.join("\n",
+            "import sys, threading, time",
+            "try:",
+            "    import _xxsubinterpreters as interpreters",
+            "except ImportError:",
+            "    import _interpreters as interpreters",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "sys.stdin.readline()",
+            "def run():",
+            "    interp = interpreters.create()",
+            "    interpreters.run_string(interp, 'import time\\ndef in_sub():\\n    while True:\\n        time.sleep(0.05)\\nin_sub()\\n')",
+            "t = threading.Thread(target=run)",
+            "t.daemon = True",
+            "t.start()",
+            "while True:",
+            "    time.sleep(0.05)  # MAIN",
+            "");
 }

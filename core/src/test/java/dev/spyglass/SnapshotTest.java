@@ -62,4 +62,35 @@ class SnapshotTest {
             assertThat(main.pid()).isEqualTo(target.pid());
         }
     }
+
+    @ForEachPython
+    void subInterpreterCreatedAfterAttachIsSeenOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(py.atLeast(3, 8), "no _xxsubinterpreters before 3.8");
+        Path script = PythonScripts.write("subinterp.py", PythonScripts.SUBINTERPRETER);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.snapshot()).hasSize(1);
+            target.process().getOutputStream().write("go\n".getBytes());
+            target.process().getOutputStream().flush();
+            ThreadStack sub = null;
+            for (int i = 0; i < 300 && sub == null; i++) {
+                for (ThreadStack t : proc.snapshot()) {
+                    if (t.interpreterId() != 0 && !t.frames().isEmpty()
+                            && t.frames().get(0).function().equals("in_sub")) {
+                        sub = t;
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertThat(sub).as("a thread of the sub-interpreter in in_sub").isNotNull();
+            // run_string compiles as "<string>" up to 3.13 and "<script>" in 3.14.
+            String file = py.atLeast(3, 14) ? "<script>" : "<string>";
+            assertThat(sub.frames()).extracting(f -> f.function() + " " + f.file() + ":" + f.line())
+                    .containsExactly("in_sub " + file + ":4", "<module> " + file + ":5");
+            List<ThreadStack> all = proc.snapshot();
+            assertThat(all).extracting(ThreadStack::interpreterId).contains(0L, sub.interpreterId());
+            assertThat(all).anySatisfy(t -> assertThat(t.frames()).extracting(Frame::function).contains("run"));
+        }
+    }
 }
