@@ -14,9 +14,9 @@ import dev.spyglass.testsupport.PythonInterpreter;
 
 /** Attaches to real interpreters and checks whole stacks: names, files and lines. */
 @Execution(ExecutionMode.CONCURRENT)
-class SnapshotTest {
+public class SnapshotTest {
 
-    static List<String> expectedRecursion(Path file, String source, int depth) {
+    public static List<String> expectedRecursion(Path file, String source, int depth) {
         List<String> expected = new ArrayList<>();
         String f = file.toString();
         expected.add("leaf " + f + ":" + PythonScripts.lineOf(source, "# LEAF"));
@@ -28,7 +28,7 @@ class SnapshotTest {
         return expected;
     }
 
-    static List<String> describe(List<Frame> frames) {
+    public static List<String> describe(List<Frame> frames) {
         return frames.stream().map(fr -> fr.function() + " " + fr.file() + ":" + fr.line()).toList();
     }
 
