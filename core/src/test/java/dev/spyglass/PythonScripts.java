@@ -137,22 +137,35 @@ public final class PythonScripts {
             "    time.sleep(0.2)  # MAIN",
             "");
 
-    /** Heavy burns 3 ms, light 1 ms, alternating, for DURATION seconds (then exits 0). */
+    /**
+     * Heavy burns 3 ms of CPU, light 1 ms, alternating, for DURATION seconds of wall time; then prints
+     * the CPU time each really used and exits 0. Slices are CPU time, not wall time, so that
+     * preemption on a loaded machine does not change the split.
+     */
     public static final String SHARES = String.join("\n",
             "import sys, time",
+            "cpu = getattr(time, 'process_time', None) or time.clock",
             "def heavy():",
-            "    t = time.time() + 0.003",
-            "    while time.time() < t:",
+            "    t = cpu() + 0.003",
+            "    while cpu() < t:",
             "        pass",
             "def light():",
-            "    t = time.time() + 0.001",
-            "    while time.time() < t:",
+            "    t = cpu() + 0.001",
+            "    while cpu() < t:",
             "        pass",
             "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "time.sleep(0.1)",
+            "h = l = 0.0",
             "end = time.time() + DURATION",
             "while time.time() < end:",
+            "    a = cpu()",
             "    heavy()",
+            "    b = cpu()",
             "    light()",
+            "    c = cpu()",
+            "    h += b - a",
+            "    l += c - b",
+            "sys.stdout.write('totals %f %f\\n' % (h, l)); sys.stdout.flush()",
             "");
 
     /** Sleeps in a function for a short while, then exits with status 3. */
