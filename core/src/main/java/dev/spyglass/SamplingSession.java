@@ -333,7 +333,10 @@ public final class SamplingSession implements AutoCloseable {
                     running++;
                 }
             }
-            weight = used / Math.max(1, running);
+            // When this thread fell behind (it was itself preempted), the CPU used since the last tick
+            // spans several intervals and would all land on the one stack seen now: cap it, so a late
+            // tick does not weigh like many.
+            weight = Math.min(used, 2 * intervalNanos) / Math.max(1, running);
         }
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);

@@ -128,10 +128,12 @@ class SamplerTest {
         }
         assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
         int nap = PythonScripts.lineOf(source, "# NAP");
-        assertThat(samples).anySatisfy(x -> {
-            assertThat(x.frames().get(0).function()).isEqualTo("napping");
-            assertThat(x.frames().get(0).line()).isEqualTo(nap);
-        });
+        // Samples at the very start (importing site) or end (finalising) may have no frames.
+        assertThat(samples.stream().filter(x -> !x.frames().isEmpty()).map(x -> x.frames().get(0)))
+                .anySatisfy(f -> {
+                    assertThat(f.function()).isEqualTo("napping");
+                    assertThat(f.line()).isEqualTo(nap);
+                });
     }
 
     @ForEachPython
