@@ -70,11 +70,13 @@ class SamplerTest {
         Path script = PythonScripts.write("threads.py", source);
         int busyOne = PythonScripts.lineOf(source, "# BUSY_ONE");
         int busyTwo = PythonScripts.lineOf(source, "# BUSY_TWO");
-        // A busy loop is caught on its body or on its loop header (the jump back).
+        int sleepyOne = PythonScripts.lineOf(source, "# SLEEPY_ONE");
+        int sleepyTwo = PythonScripts.lineOf(source, "# SLEEPY_TWO");
+        int main = PythonScripts.lineOf(source, "# MAIN");
+        // A loop is caught on its body or on its header (the jump back, also right after a sleep).
         Map<String, Set<Integer>> leafLines = Map.of("busy_one", Set.of(busyOne, busyOne - 1), "busy_two",
-                Set.of(busyTwo, busyTwo - 1), "sleepy_one", Set.of(PythonScripts.lineOf(source, "# SLEEPY_ONE")),
-                "sleepy_two", Set.of(PythonScripts.lineOf(source, "# SLEEPY_TWO")), "<module>",
-                Set.of(PythonScripts.lineOf(source, "# MAIN")));
+                Set.of(busyTwo, busyTwo - 1), "sleepy_one", Set.of(sleepyOne, sleepyOne - 1), "sleepy_two",
+                Set.of(sleepyTwo, sleepyTwo - 1), "<module>", Set.of(main, main - 1));
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             Thread.sleep(150); // let the main thread get from its ready line into its loop
             Map<String, Integer> wall = leafCounts(target.pid(), SamplingMode.WALL, leafLines);

@@ -96,6 +96,12 @@ public class SampleBenchmark {
             throw new IllegalStateException("expected one thread with " + depth + " frames, got " + n + " threads, "
                     + (n > 0 ? target.thread(0).depth() + " frames" : ""));
         }
+        long before = target.memory().syscalls();
+        for (int i = 0; i < 100; i++) {
+            target.readThreads(false);
+        }
+        System.err.printf("CPython %s, %d frames: %.2f remote-read system calls per look%n", target.version(), depth,
+                (target.memory().syscalls() - before) / 100.0);
     }
 
     @TearDown(Level.Trial)
@@ -120,6 +126,14 @@ public class SampleBenchmark {
                     t.interpreterId(), 0, 1, t.state(), t.gilHeld(), t.frameList());
         }
         return last;
+    }
+
+    /** Calibration: one 8-byte process_vm_readv of the target (the unit every sample pays several of). */
+    @Benchmark
+    @BenchmarkMode({Mode.AverageTime})
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long readOneWord() throws Exception {
+        return target.memory().readLong(target.interpreter().headAddress());
     }
 
     /** Samples delivered by a session at the smallest interval, per second. */

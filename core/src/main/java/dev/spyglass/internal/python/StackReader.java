@@ -101,6 +101,7 @@ public final class StackReader implements AutoCloseable {
     private long[] distinct = new long[64];
     private CodeEntry[] distinctEntry = new CodeEntry[64];
     private boolean[] distinctSkip = new boolean[64];
+    private int[] distinctSpecSlot = new int[64];
     private final long[] keyWords;
     private final boolean[] codeKeyInt;
     private final LongMap<long[]> pthreadTids = new LongMap<>(64);
@@ -110,6 +111,50 @@ public final class StackReader implements AutoCloseable {
 
     /** Monotonic counters for tests and diagnostics. */
     private long codeDecodes;
+
+    // ---- speculation ----
+    // A steady target keeps the same interpreter, thread states, C frames, data-stack chunks and code
+    // objects from one look to the next. The first call of a look therefore also reads what lived at
+    // the previous look's addresses; each use checks that the address is still the one the target
+    // points to now (read in this same look), else reads it again. Steady state: one
+    // process_vm_readv per look for a single-threaded 3.11+ target, instead of six.
+    private static final int SPEC_THREADS = 8;
+    private static final int SPEC_CODES = 64;
+    private static final long CHUNK_MARGIN = 4096;
+    private long specInterp;
+    private long specGil;
+    private int specThreads;
+    private final long[] specTstate = new long[SPEC_THREADS];
+    private final long[] specCframe = new long[SPEC_THREADS];
+    private final long[] specChunk = new long[SPEC_THREADS];
+    private final long[] specChunkLen = new long[SPEC_THREADS];
+    private int specCodeCount;
+    private final long[] specCodes = new long[SPEC_CODES];
+    private boolean interpSpecValid;
+    private boolean gilSpecValid;
+    private final boolean[] tstateSpecValid = new boolean[SPEC_THREADS];
+    private final boolean[] cframeSpecValid = new boolean[SPEC_THREADS];
+    private final boolean[] chunkSpecValid = new boolean[SPEC_THREADS];
+    private final boolean[] codeSpecValid = new boolean[SPEC_CODES];
+    private MemorySegment specInterpBuf;
+    private MemorySegment specGilBuf;
+    private MemorySegment specTstateBuf;
+    private MemorySegment specCframeBuf;
+    private final MemorySegment[] specChunkBuf = new MemorySegment[SPEC_THREADS];
+    private MemorySegment specCodeBuf;
+    private final long[] nextCodes = new long[SPEC_CODES];
+    /**
+     * Frames outside the data-stack chunk (3.12+: the entry frame of each evaluation loop lives on
+     * the C stack; generator frames live in their generator) seen per thread slot.
+     */
+    private final int specFramesPerThread;
+    private final long[] specFrames;
+    private final int[] specFrameCount = new int[SPEC_THREADS];
+    private final boolean[] frameSpecValid;
+    private final long[] nextFrames;
+    private final int[] nextFrameCount = new int[SPEC_THREADS];
+    private MemorySegment specFrameBuf;
+    private int nextCodeCount;
 
     public StackReader(long pid, RemoteMemory memory, LocatedInterpreter loc, TaskStates tasks) {
         this.pid = pid;
@@ -128,6 +173,13 @@ public final class StackReader implements AutoCloseable {
                         : Long.MAX_VALUE;
         this.codeAdaptive = layout.has(Field.CODE_CODE_ADAPTIVE) ? layout.offset(Field.CODE_CODE_ADAPTIVE) : -1;
         this.codeType = loc.codeTypeAddress();
+        // ≤3.10 frames are heap objects, one read each: speculating them saves a call per frame.
+        this.specFramesPerThread = frames311 ? 4 : 128;
+        this.specFrames = new long[SPEC_THREADS * specFramesPerThread];
+        this.frameSpecValid = new boolean[SPEC_THREADS * specFramesPerThread];
+        this.nextFrames = new long[SPEC_THREADS * specFramesPerThread];
+        this.specIndex4 = new int[SPEC_THREADS * specFramesPerThread];
+        this.specFramesTmp = new long[SPEC_THREADS * specFramesPerThread];
 
         interpSpans = StructSpans.of(layout, Field.INTERP_NEXT, Field.INTERP_TSTATE_HEAD, Field.INTERP_ID,
                 Field.INTERP_GIL_PTR);
@@ -159,6 +211,12 @@ public final class StackReader implements AutoCloseable {
         codeStride = (codeSpans.bufferSize() + 15) & ~15;
         codeBuf = arena.allocate((long) codeStride * 64, 16);
         strings = new StringDecoder(layout, MAX_STRING_CHARS);
+        specInterpBuf = arena.allocate(interpSpans.bufferSize(), 8);
+        specGilBuf = arena.allocate(Math.max(gilSpans.bufferSize(), 8), 8);
+        specTstateBuf = arena.allocate((long) tstateSpans.bufferSize() * SPEC_THREADS, 8);
+        specCframeBuf = arena.allocate(8L * SPEC_THREADS, 8);
+        specCodeBuf = arena.allocate((long) codeStride * SPEC_CODES, 16);
+        specFrameBuf = arena.allocate((long) frameSpans.bufferSize() * SPEC_THREADS * specFramesPerThread, 8);
     }
 
     public PythonVersion version() {
@@ -224,7 +282,8 @@ public final class StackReader implements AutoCloseable {
             runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
             expected = 2;
         }
-        if (memory.flush() != expected) {
+        int done = flushWithSpeculation(expected);
+        if (done < expected) {
             throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
                     + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
         }
@@ -234,41 +293,191 @@ public final class StackReader implements AutoCloseable {
         long gilHolder = runtimeGil ? runtimeBuf.get(ValueLayout.JAVA_LONG, 16) : 0;
 
         int interps = 0;
+        long firstInterp = interp;
+        long firstGil = 0;
+        nextCodeCount = 0;
         while (interp != 0 && interps++ < MAX_INTERPRETERS) {
-            interpSpans.queue(memory, interp, interpBuf);
-            if (memory.flush() != interpSpans.ranges()) {
-                // The interpreter was freed while we read: the rest of the list is unknown.
-                ThreadRecord r = nextRecord();
-                r.tear("interpreter at 0x" + Long.toHexString(interp) + " unreadable");
-                break;
+            boolean first = interps == 1;
+            MemorySegment ib = interpBuf;
+            if (first && interp == specInterp && interpSpecValid) {
+                ib = specInterpBuf;
+            } else {
+                interpSpans.queue(memory, interp, interpBuf);
+                if (memory.flush() != interpSpans.ranges()) {
+                    // The interpreter was freed while we read: the rest of the list is unknown.
+                    ThreadRecord r = nextRecord();
+                    r.tear("interpreter at 0x" + Long.toHexString(interp) + " unreadable");
+                    break;
+                }
             }
-            long next = interpSpans.getLong(interpBuf, Field.INTERP_NEXT);
-            long tstate = interpSpans.getLong(interpBuf, Field.INTERP_TSTATE_HEAD);
-            long interpId = interpSpans.has(Field.INTERP_ID) ? interpSpans.getLong(interpBuf, Field.INTERP_ID) : 0;
+            long next = interpSpans.getLong(ib, Field.INTERP_NEXT);
+            long tstate = interpSpans.getLong(ib, Field.INTERP_TSTATE_HEAD);
+            long interpId = interpSpans.has(Field.INTERP_ID) ? interpSpans.getLong(ib, Field.INTERP_ID) : 0;
             boolean gilKnown = runtimeGil;
             boolean locked = gilLocked;
             long holder = gilHolder;
             if (interpSpans.has(Field.INTERP_GIL_PTR)) {
-                long gil = interpSpans.getLong(interpBuf, Field.INTERP_GIL_PTR);
+                long gil = interpSpans.getLong(ib, Field.INTERP_GIL_PTR);
+                if (first) {
+                    firstGil = gil;
+                }
                 if (gil != 0 && gilSpans.ranges() > 0) {
-                    gilSpans.queue(memory, gil, gilBuf);
-                    if (memory.flush() == gilSpans.ranges()) {
+                    MemorySegment gb = null;
+                    if (first && gil == specGil && gilSpecValid) {
+                        gb = specGilBuf;
+                    } else {
+                        gilSpans.queue(memory, gil, gilBuf);
+                        if (memory.flush() == gilSpans.ranges()) {
+                            gb = gilBuf;
+                        }
+                    }
+                    if (gb != null) {
                         gilKnown = true;
-                        locked = gilSpans.getInt(gilBuf, Field.GIL_LOCKED) != 0;
-                        holder = gilSpans.getLong(gilBuf, Field.GIL_LAST_HOLDER);
+                        locked = gilSpans.getInt(gb, Field.GIL_LOCKED) != 0;
+                        holder = gilSpans.getLong(gb, Field.GIL_LAST_HOLDER);
                     }
                 }
             }
-            readThreadList(interp, tstate, interpId, gilKnown, locked, holder, runningOnly);
+            readThreadList(interp, tstate, interpId, gilKnown, locked, holder, runningOnly, first);
             interp = next;
         }
+        remember(firstInterp, firstGil);
         return count;
     }
 
+    /**
+     * Flushes the {@code expected} ranges already queued together with the speculative reads of
+     * what the previous look found, and marks which speculative reads completed.
+     */
+    private int flushWithSpeculation(int expected) throws SpyglassException {
+        interpSpecValid = false;
+        gilSpecValid = false;
+        java.util.Arrays.fill(tstateSpecValid, false);
+        java.util.Arrays.fill(cframeSpecValid, false);
+        java.util.Arrays.fill(chunkSpecValid, false);
+        java.util.Arrays.fill(codeSpecValid, false);
+        java.util.Arrays.fill(frameSpecValid, false);
+        java.util.Arrays.fill(nextFrameCount, 0);
+        if (specInterp == 0) {
+            return memory.flush();
+        }
+        interpSpans.queue(memory, specInterp, specInterpBuf);
+        int interpLast = memory.pending() - 1;
+        int gilLast = -1;
+        if (specGil != 0 && gilSpans.ranges() > 0) {
+            gilSpans.queue(memory, specGil, specGilBuf);
+            gilLast = memory.pending() - 1;
+        }
+        int[] tstateLast = specIndex1;
+        int[] cframeLast = specIndex2;
+        int[] chunkLast = specIndex3;
+        int tsSize = tstateSpans.bufferSize();
+        for (int k = 0; k < specThreads; k++) {
+            tstateSpans.queue(memory, specTstate[k], specTstateBuf, (long) k * tsSize);
+            tstateLast[k] = memory.pending() - 1;
+            cframeLast[k] = -1;
+            if (hasCframe && specCframe[k] != 0) {
+                cframeLast[k] = memory.add(specCframe[k] + layout.require(Field.CFRAME_CURRENT_FRAME), specCframeBuf,
+                        8L * k, 8);
+            }
+        }
+        int fsSize = frameSpans.bufferSize();
+        int[] frameLast = specIndex4;
+        int frameBudget = (RemoteMemory.MAX_IOV - 64 - SPEC_CODES - memory.pending()) / Math.max(1, frameSpans.ranges());
+        for (int k = 0; k < specThreads; k++) {
+            for (int q = 0; q < specFrameCount[k]; q++) {
+                int i = k * specFramesPerThread + q;
+                if (frameBudget-- <= 0) {
+                    frameLast[i] = Integer.MAX_VALUE;
+                    continue;
+                }
+                frameSpans.queue(memory, specFrames[i], specFrameBuf, (long) i * fsSize);
+                frameLast[i] = memory.pending() - 1;
+            }
+        }
+        int codeFirst = memory.pending();
+        int codes = Math.min(specCodeCount,
+                (RemoteMemory.MAX_IOV - memory.pending() - SPEC_THREADS - 1) / Math.max(1, codeSpans.ranges()));
+        for (int j = 0; j < codes; j++) {
+            codeSpans.queue(memory, specCodes[j], specCodeBuf, (long) j * codeStride);
+        }
+        int codeRanges = codeSpans.ranges();
+        // Chunks last: they are the largest ranges, and a failed range stops the kernel there.
+        for (int k = 0; k < specThreads; k++) {
+            chunkLast[k] = -1;
+            if (specChunk[k] != 0 && specChunkLen[k] > 0) {
+                if (specChunkBuf[k] == null || specChunkBuf[k].byteSize() < specChunkLen[k]) {
+                    specChunkBuf[k] = arena.allocate(Math.max(specChunkLen[k], 16 << 10), 16);
+                }
+                chunkLast[k] = memory.add(specChunk[k], specChunkBuf[k], 0, specChunkLen[k]);
+            }
+        }
+        int done = memory.flush();
+        interpSpecValid = interpLast < done;
+        gilSpecValid = gilLast >= 0 && gilLast < done;
+        for (int k = 0; k < specThreads; k++) {
+            tstateSpecValid[k] = tstateLast[k] < done;
+            cframeSpecValid[k] = cframeLast[k] >= 0 && cframeLast[k] < done;
+            chunkSpecValid[k] = chunkLast[k] >= 0 && chunkLast[k] < done;
+        }
+        for (int j = 0; j < codes; j++) {
+            codeSpecValid[j] = codeFirst + (j + 1) * codeRanges - 1 < done;
+        }
+        for (int k = 0; k < specThreads; k++) {
+            for (int q = 0; q < specFrameCount[k]; q++) {
+                int i = k * specFramesPerThread + q;
+                frameSpecValid[i] = frameLast[i] < done;
+            }
+        }
+        return Math.min(done, expected);
+    }
+
+    private final int[] specIndex1 = new int[SPEC_THREADS];
+    private final int[] specIndex2 = new int[SPEC_THREADS];
+    private final int[] specIndex3 = new int[SPEC_THREADS];
+    private final int[] specIndex4;
+
+    private final long[] specFramesTmp;
+    private final int[] specFrameCountTmp = new int[SPEC_THREADS];
+
+    /** What to read speculatively at the next look: this look's addresses. */
+    private void remember(long firstInterp, long firstGil) {
+        specInterp = firstInterp;
+        specGil = firstGil;
+        int k = 0;
+        for (int i = 0; i < count && k < SPEC_THREADS; i++) {
+            ThreadRecord r = records[i];
+            if (!r.firstInterpreter || r.tstate == 0) {
+                continue;
+            }
+            specTstate[k] = r.tstate;
+            specCframe[k] = hasCframe ? r.topFrame : 0;
+            specChunk[k] = r.torn ? 0 : r.datastackChunk;
+            long used = r.datastackTop - r.datastackChunk;
+            long len = used <= 0 || used > MAX_CHUNK_BYTES ? 0 : used + CHUNK_MARGIN;
+            if (r.chunkSize > 0) {
+                len = Math.min(len, r.chunkSize);
+            } else {
+                len = Math.max(0, used);
+            }
+            specChunkLen[k] = len;
+            int slot = r.specSlot;
+            int n = slot >= 0 ? nextFrameCount[slot] : 0;
+            System.arraycopy(nextFrames, Math.max(slot, 0) * specFramesPerThread, specFramesTmp, k * specFramesPerThread, n);
+            specFrameCountTmp[k] = n;
+            k++;
+        }
+        specThreads = k;
+        System.arraycopy(specFramesTmp, 0, specFrames, 0, specFrames.length);
+        System.arraycopy(specFrameCountTmp, 0, specFrameCount, 0, SPEC_THREADS);
+        System.arraycopy(nextCodes, 0, specCodes, 0, nextCodeCount);
+        specCodeCount = nextCodeCount;
+    }
+
     private void readThreadList(long interp, long tstate, long interpId, boolean gilKnown, boolean locked, long holder,
-            boolean runningOnly) throws SpyglassException {
+            boolean runningOnly, boolean firstInterpreter) throws SpyglassException {
         int firstRecord = count;
-        readThreadStates(interp, tstate, interpId, gilKnown, locked, holder);
+        readThreadStates(interp, tstate, interpId, gilKnown, locked, holder, firstInterpreter);
         for (int i = firstRecord; i < count; i++) {
             ThreadRecord r = records[i];
             if (r.torn) {
@@ -299,7 +508,7 @@ public final class StackReader implements AutoCloseable {
     }
 
     private void readThreadStates(long interp, long tstate, long interpId, boolean gilKnown, boolean locked,
-            long holder) throws SpyglassException {
+            long holder, boolean firstInterpreter) throws SpyglassException {
         int threads = 0;
         long first = tstate;
         while (tstate != 0) {
@@ -311,19 +520,33 @@ public final class StackReader implements AutoCloseable {
             ThreadRecord r = nextRecord();
             r.tstate = tstate;
             r.interpreterId = interpId;
-            tstateSpans.queue(memory, tstate, tstateBuf);
-            if (memory.flush() != tstateSpans.ranges()) {
-                r.tear("thread state 0x" + Long.toHexString(tstate) + " unreadable (thread ended)");
-                return;
+            r.firstInterpreter = firstInterpreter;
+            int slot = threads - 1;
+            MemorySegment tb = tstateBuf;
+            long at = 0;
+            if (firstInterpreter && slot < SPEC_THREADS) {
+                // Position in the list: where this thread's speculative reads go next time. Every use of
+                // a speculative read checks its address, so a thread that moved position costs a read.
+                r.specSlot = slot;
             }
-            if (tstateSpans.getLong(tstateBuf, Field.TSTATE_INTERP) != interp) {
+            if (firstInterpreter && slot < specThreads && specTstate[slot] == tstate && tstateSpecValid[slot]) {
+                tb = specTstateBuf;
+                at = (long) slot * tstateSpans.bufferSize();
+            } else {
+                tstateSpans.queue(memory, tstate, tstateBuf);
+                if (memory.flush() != tstateSpans.ranges()) {
+                    r.tear("thread state 0x" + Long.toHexString(tstate) + " unreadable (thread ended)");
+                    return;
+                }
+            }
+            if (tstateSpans.getLong(tb, at, Field.TSTATE_INTERP) != interp) {
                 r.tear("thread state 0x" + Long.toHexString(tstate) + " does not belong to its interpreter");
                 return;
             }
-            long next = tstateSpans.getLong(tstateBuf, Field.TSTATE_NEXT);
-            r.pythonThreadId = tstateSpans.getLong(tstateBuf, Field.TSTATE_THREAD_ID);
+            long next = tstateSpans.getLong(tb, at, Field.TSTATE_NEXT);
+            r.pythonThreadId = tstateSpans.getLong(tb, at, Field.TSTATE_THREAD_ID);
             if (tstateSpans.has(Field.TSTATE_NATIVE_THREAD_ID)) {
-                long tid = tstateSpans.getLong(tstateBuf, Field.TSTATE_NATIVE_THREAD_ID);
+                long tid = tstateSpans.getLong(tb, at, Field.TSTATE_NATIVE_THREAD_ID);
                 // native_thread_id is an unsigned long; only its low 32 bits hold a pid_t.
                 r.nativeThreadId = tid > 0 && tid < (1L << 31) ? tid : -1;
             }
@@ -331,12 +554,12 @@ public final class StackReader implements AutoCloseable {
                 r.gil = locked && holder == tstate ? 2 : 1;
             }
             if (frames311) {
-                r.datastackChunk = tstateSpans.getLong(tstateBuf, Field.TSTATE_DATASTACK_CHUNK);
-                r.datastackTop = tstateSpans.getLong(tstateBuf, Field.TSTATE_DATASTACK_TOP);
-                r.topFrame = hasCframe ? tstateSpans.getLong(tstateBuf, Field.TSTATE_CFRAME)
-                        : tstateSpans.getLong(tstateBuf, Field.TSTATE_CURRENT_FRAME);
+                r.datastackChunk = tstateSpans.getLong(tb, at, Field.TSTATE_DATASTACK_CHUNK);
+                r.datastackTop = tstateSpans.getLong(tb, at, Field.TSTATE_DATASTACK_TOP);
+                r.topFrame = hasCframe ? tstateSpans.getLong(tb, at, Field.TSTATE_CFRAME)
+                        : tstateSpans.getLong(tb, at, Field.TSTATE_CURRENT_FRAME);
             } else {
-                r.topFrame = tstateSpans.getLong(tstateBuf, Field.TSTATE_FRAME);
+                r.topFrame = tstateSpans.getLong(tb, at, Field.TSTATE_FRAME);
             }
             tstate = next;
         }
@@ -382,16 +605,29 @@ public final class StackReader implements AutoCloseable {
                 r.tear("misaligned frame pointer");
                 return -1;
             }
-            frameSpans.queue(memory, f, frameBuf);
-            if (memory.flush() != frameSpans.ranges()) {
-                r.tear("frame 0x" + Long.toHexString(f) + " unreadable");
-                return -1;
+            MemorySegment fb = frameBuf;
+            long at = 0;
+            int slot = r.specSlot;
+            int i = slot >= 0 && slot < specThreads && n < specFrameCount[slot] ? slot * specFramesPerThread + n : -1;
+            if (i >= 0 && specFrames[i] == f && frameSpecValid[i]) {
+                fb = specFrameBuf;
+                at = (long) i * frameSpans.bufferSize();
+            } else {
+                frameSpans.queue(memory, f, frameBuf);
+                if (memory.flush() != frameSpans.ranges()) {
+                    r.tear("frame 0x" + Long.toHexString(f) + " unreadable");
+                    return -1;
+                }
+            }
+            if (slot >= 0 && n < specFramesPerThread) {
+                nextFrames[slot * specFramesPerThread + n] = f;
+                nextFrameCount[slot] = n + 1;
             }
             ensureFrameCapacity(n);
-            frameCode[n] = frameSpans.getLong(frameBuf, Field.FRAME_CODE);
-            frameInstr[n] = frameSpans.getInt(frameBuf, Field.FRAME_LASTI);
+            frameCode[n] = frameSpans.getLong(fb, at, Field.FRAME_CODE);
+            frameInstr[n] = frameSpans.getInt(fb, at, Field.FRAME_LASTI);
             n++;
-            f = frameSpans.getLong(frameBuf, Field.FRAME_BACK);
+            f = frameSpans.getLong(fb, at, Field.FRAME_BACK);
         }
         return n;
     }
@@ -402,35 +638,55 @@ public final class StackReader implements AutoCloseable {
         long top = r.datastackTop;
         long chunkLen = 0;
         int queued = 0;
-        int cframeIndex = -1;
+        int slot = r.specSlot;
+        boolean cframeSpec = hasCframe && slot >= 0 && slot < specThreads && cframeSpecValid[slot]
+                && specCframe[slot] == r.topFrame;
+        boolean chunkSpec = slot >= 0 && slot < specThreads && chunkSpecValid[slot] && specChunk[slot] == chunk && top > chunk
+                && top - chunk <= specChunkLen[slot];
+        MemorySegment chunkData = chunkBuf;
         if (hasCframe) {
             if (r.topFrame == 0) {
                 return 0;
             }
-            cframeIndex = memory.add(r.topFrame + layout.require(Field.CFRAME_CURRENT_FRAME), wordBuf);
-            queued++;
+            if (!cframeSpec) {
+                memory.add(r.topFrame + layout.require(Field.CFRAME_CURRENT_FRAME), wordBuf);
+                queued++;
+            }
         }
-        if (chunk != 0 && top > chunk && top - chunk <= MAX_CHUNK_BYTES) {
+        boolean chunkQueued = false;
+        if (chunkSpec) {
+            chunkLen = top - chunk;
+            chunkData = specChunkBuf[slot];
+        } else if (chunk != 0 && top > chunk && top - chunk <= MAX_CHUNK_BYTES) {
             chunkLen = top - chunk;
             if (chunkBuf.byteSize() < chunkLen) {
                 chunkBuf = arena.allocate(Math.max(chunkLen, chunkBuf.byteSize() * 2), 16);
             }
+            chunkData = chunkBuf;
             memory.add(chunk, chunkBuf, 0, chunkLen);
             queued++;
+            chunkQueued = true;
         }
-        int done = memory.flush();
+        int done = queued == 0 ? 0 : memory.flush();
         long frame;
         if (hasCframe) {
-            if (done < 1) {
-                r.tear("cframe unreadable");
-                return -1;
+            if (cframeSpec) {
+                frame = specCframeBuf.get(ValueLayout.JAVA_LONG, 8L * slot);
+            } else {
+                if (done < 1) {
+                    r.tear("cframe unreadable");
+                    return -1;
+                }
+                frame = wordBuf.get(ValueLayout.JAVA_LONG, 0);
             }
-            frame = wordBuf.get(ValueLayout.JAVA_LONG, 0);
         } else {
             frame = r.topFrame;
         }
-        if (done < queued) {
+        if (chunkQueued && done < queued) {
             chunkLen = 0; // the chunk copy failed: read frames one by one
+        }
+        if (chunkLen >= 16 && layout.has(Field.CHUNK_SIZE)) {
+            r.chunkSize = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, layout.offset(Field.CHUNK_SIZE));
         }
         long frameExtent = frameSpans.extent();
         long prevOff = layout.require(Field.IFRAME_PREVIOUS);
@@ -455,20 +711,40 @@ public final class StackReader implements AutoCloseable {
             int owner;
             long rel = frame - chunk;
             if (chunkLen > 0 && rel >= 0 && rel + frameExtent <= chunkLen) {
-                previous = chunkBuf.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + prevOff);
-                exec = chunkBuf.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + execOff);
-                instr = chunkBuf.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + instrOff);
-                owner = ownerOff < 0 ? 0 : chunkBuf.get(ValueLayout.JAVA_BYTE, rel + ownerOff) & 0xff;
+                previous = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + prevOff);
+                exec = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + execOff);
+                instr = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + instrOff);
+                owner = ownerOff < 0 ? 0 : chunkData.get(ValueLayout.JAVA_BYTE, rel + ownerOff) & 0xff;
             } else {
-                frameSpans.queue(memory, frame, frameBuf);
-                if (memory.flush() != frameSpans.ranges()) {
-                    r.tear("frame 0x" + Long.toHexString(frame) + " unreadable");
-                    return -1;
+                MemorySegment fb = frameBuf;
+                long at = 0;
+                int hit = -1;
+                if (slot >= 0 && slot < specThreads) {
+                    for (int q = 0; q < specFrameCount[slot]; q++) {
+                        int i = slot * specFramesPerThread + q;
+                        if (specFrames[i] == frame && frameSpecValid[i]) {
+                            hit = i;
+                            break;
+                        }
+                    }
                 }
-                previous = frameSpans.getLong(frameBuf, Field.IFRAME_PREVIOUS);
-                exec = frameSpans.getLong(frameBuf, Field.IFRAME_EXECUTABLE);
-                instr = frameSpans.getLong(frameBuf, Field.IFRAME_INSTR_PTR);
-                owner = frameSpans.getByte(frameBuf, Field.IFRAME_OWNER);
+                if (hit >= 0) {
+                    fb = specFrameBuf;
+                    at = (long) hit * frameSpans.bufferSize();
+                } else {
+                    frameSpans.queue(memory, frame, frameBuf);
+                    if (memory.flush() != frameSpans.ranges()) {
+                        r.tear("frame 0x" + Long.toHexString(frame) + " unreadable");
+                        return -1;
+                    }
+                }
+                if (slot >= 0 && nextFrameCount[slot] < specFramesPerThread) {
+                    nextFrames[slot * specFramesPerThread + nextFrameCount[slot]++] = frame;
+                }
+                previous = frameSpans.getLong(fb, at, Field.IFRAME_PREVIOUS);
+                exec = frameSpans.getLong(fb, at, Field.IFRAME_EXECUTABLE);
+                instr = frameSpans.getLong(fb, at, Field.IFRAME_INSTR_PTR);
+                owner = frameSpans.getByte(fb, at, Field.IFRAME_OWNER);
             }
             // 3.12+: shim frames owned by the C stack; 3.14: also interpreter-owned entry frames.
             if (owner < firstNonPythonOwner) {
@@ -516,28 +792,75 @@ public final class StackReader implements AutoCloseable {
         }
         int ranges = codeSpans.ranges();
         int perBatch = Math.max(1, RemoteMemory.MAX_IOV / Math.max(1, ranges));
-        for (int start = 0; start < d; start += perBatch) {
-            int end = Math.min(d, start + perBatch);
-            for (int j = start; j < end; j++) {
-                codeSpans.queue(memory, distinct[j], codeBuf, (long) (j - start) * codeStride);
+        // Code headers read speculatively in this look's first call need no read now.
+        int[] specSlots = distinctSpecSlot.length >= d ? distinctSpecSlot : (distinctSpecSlot = new int[d * 2]);
+        int missing = 0;
+        for (int j = 0; j < d; j++) {
+            specSlots[j] = -1;
+            for (int q = 0; q < specCodeCount; q++) {
+                if (specCodes[q] == distinct[j] && codeSpecValid[q]) {
+                    specSlots[j] = q;
+                    break;
+                }
             }
-            if (memory.flush() != (end - start) * ranges) {
-                r.tear("code object unreadable");
-                return;
+            if (specSlots[j] < 0) {
+                missing++;
             }
-            for (int j = start; j < end; j++) {
+            if (nextCodeCount < SPEC_CODES) {
+                boolean known = false;
+                for (int q = 0; q < nextCodeCount; q++) {
+                    if (nextCodes[q] == distinct[j]) {
+                        known = true;
+                        break;
+                    }
+                }
+                if (!known) {
+                    nextCodes[nextCodeCount++] = distinct[j];
+                }
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            if (specSlots[j] >= 0) {
                 distinctSkip[j] = false;
                 distinctEntry[j] = null;
-                CodeEntry e = entryFor(r, distinct[j], (long) (j - start) * codeStride);
+                CodeEntry e = entryFor(r, distinct[j], specCodeBuf, (long) specSlots[j] * codeStride);
                 if (r.torn) {
                     return;
                 }
-                if (e == null) {
-                    distinctSkip[j] = true;
-                } else {
-                    distinctEntry[j] = e;
-                }
+                distinctSkip[j] = e == null;
+                distinctEntry[j] = e;
             }
+        }
+        for (int start = 0; missing > 0 && start < d;) {
+            int taken = 0;
+            int end = start;
+            while (end < d && taken < perBatch) {
+                if (specSlots[end] < 0) {
+                    codeSpans.queue(memory, distinct[end], codeBuf, (long) taken * codeStride);
+                    taken++;
+                }
+                end++;
+            }
+            if (memory.flush() != taken * ranges) {
+                r.tear("code object unreadable");
+                return;
+            }
+            int slotInBatch = 0;
+            for (int j = start; j < end; j++) {
+                if (specSlots[j] >= 0) {
+                    continue;
+                }
+                distinctSkip[j] = false;
+                distinctEntry[j] = null;
+                CodeEntry e = entryFor(r, distinct[j], codeBuf, (long) slotInBatch * codeStride);
+                slotInBatch++;
+                if (r.torn) {
+                    return;
+                }
+                distinctSkip[j] = e == null;
+                distinctEntry[j] = e;
+            }
+            start = end;
         }
         for (int i = 0; i < n; i++) {
             long c = frameCode[i];
@@ -565,10 +888,10 @@ public final class StackReader implements AutoCloseable {
     }
 
     /** The cached entry if still valid, else a freshly decoded one; null for a non-code executable (3.13+). */
-    private CodeEntry entryFor(ThreadRecord r, long address, long at) throws SpyglassException {
+    private CodeEntry entryFor(ThreadRecord r, long address, MemorySegment buf, long at) throws SpyglassException {
         for (int k = 0; k < codeKeyFields.length; k++) {
             Field f = codeKeyFields[k];
-            keyWords[k] = codeKeyInt[k] ? codeSpans.getInt(codeBuf, at, f) : codeSpans.getLong(codeBuf, at, f);
+            keyWords[k] = codeKeyInt[k] ? codeSpans.getInt(buf, at, f) : codeSpans.getLong(buf, at, f);
         }
         CodeEntry cached = codeCache.get(address);
         if (cached != null && cached.matches(keyWords)) {
@@ -583,7 +906,7 @@ public final class StackReader implements AutoCloseable {
             return null;
         }
         try {
-            CodeEntry e = decode(codeBuf.asSlice(at, codeStride));
+            CodeEntry e = decode(buf.asSlice(at, codeStride));
             codeDecodes++;
             if (codeCache.size() >= MAX_CODE_CACHE) {
                 codeCache.clear();

@@ -143,7 +143,11 @@ final class StructSpans {
     }
 
     int getByte(MemorySegment buffer, Field f) {
+        return getByte(buffer, 0, f);
+    }
+
+    int getByte(MemorySegment buffer, long at, Field f) {
         int p = fieldPos[f.ordinal()];
-        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_BYTE, p) & 0xff;
+        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_BYTE, at + p) & 0xff;
     }
 }

@@ -24,6 +24,9 @@ public final class ThreadRecord {
     long topFrame;
     long datastackChunk;
     long datastackTop;
+    long chunkSize;
+    boolean firstInterpreter;
+    int specSlot = -1;
     Frame[] frames = new Frame[64];
     int depth;
     String tornReason;
@@ -42,6 +45,9 @@ public final class ThreadRecord {
         topFrame = 0;
         datastackChunk = 0;
         datastackTop = 0;
+        chunkSize = 0;
+        firstInterpreter = false;
+        specSlot = -1;
         depth = 0;
         tornReason = null;
     }
