@@ -1,0 +1,85 @@
+package dev.spyglass;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import dev.spyglass.testsupport.PythonInterpreter;
+import dev.spyglass.testsupport.PythonInterpreters;
+
+/**
+ * A JVM running as another user (nobody, via setpriv) attaches to a Python process of root: it must
+ * get AccessDeniedException naming the rule, not "not a Python process".
+ */
+class PermissionTest {
+
+    @Test
+    void anotherUsersProcessGivesAccessDeniedNamingWhatIsNeeded() throws Exception {
+        Assumptions.assumeTrue(new File("/usr/bin/setpriv").canExecute(), "needs setpriv");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs to run as root");
+        PythonInterpreter py = PythonInterpreters.any(3, 8).orElseThrow();
+        Path script = PythonScripts.write("recursion.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
+        Path dir = Files.createTempDirectory("spyglass-perm-");
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            // A class path the other user can read: copies of our classes and jars.
+            List<String> cp = new ArrayList<>();
+            int i = 0;
+            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+                Path src = Path.of(entry);
+                if (!Files.exists(src) || !(entry.contains("/target/") || entry.contains("slf4j-api"))) {
+                    continue;
+                }
+                Path dst = dir.resolve("cp" + i++ + (Files.isDirectory(src) ? "" : ".jar"));
+                copy(src, dst);
+                cp.add(dst.toString());
+            }
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.forEach(p -> p.toFile().setReadable(true, false));
+            }
+            dir.toFile().setExecutable(true, false);
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.filter(Files::isDirectory).forEach(p -> p.toFile().setExecutable(true, false));
+            }
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
+                    AttachProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
+            String out = new String(probe.getInputStream().readAllBytes());
+            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(out).contains("AccessDeniedException: not allowed to read the memory of process "
+                    + target.pid());
+            assertThat(out).contains("uid 0").contains("uid 65534").contains("CAP_SYS_PTRACE");
+        } finally {
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void copy(Path src, Path dst) throws Exception {
+        if (Files.isDirectory(src)) {
+            try (Stream<Path> all = Files.walk(src)) {
+                for (Path p : (Iterable<Path>) all::iterator) {
+                    Path t = dst.resolve(src.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(t);
+                    } else {
+                        Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            }
+        } else {
+            Files.copy(src, dst);
+        }
+    }
+}
