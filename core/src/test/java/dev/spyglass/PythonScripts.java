@@ -251,4 +251,20 @@ public final class PythonScripts {
             "while True:",
             "    time.sleep(0.05)  # MAIN",
             "");
+
+    /** Starts and ends short-lived threads all the time, each sleeping briefly in {@code short_lived}. */
+    public static final String THREAD_CHURN = String.join("\n",
+            "import sys, threading, time",
+            "def short_lived(n):",
+            "    time.sleep(0.002 * (n % 5))  # SHORT",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "n = 0",
+            "while True:",
+            "    ts = [threading.Thread(target=short_lived, args=(n + k,)) for k in range(4)]",
+            "    for t in ts:",
+            "        t.start()",
+            "    for t in ts:",
+            "        t.join()  # JOIN",
+            "    n += 4",
+            "");
 }

@@ -172,4 +172,30 @@ class SamplerTest {
             p.destroyForcibly();
         }
     }
+
+    @ForEachPython
+    void threadsEndingMidWalkGiveTornOrCorrectSamplesOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        String source = PythonScripts.THREAD_CHURN;
+        Path script = PythonScripts.write("churn.py", source);
+        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(200_000)).duration(Duration.ofMillis(800))
+                .build();
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                SamplingSession s = sampler.attach(target.pid())) {
+            long[] n = new long[2];
+            s.forEach(x -> {
+                n[0]++;
+                for (Frame f : x.frames()) {
+                    assertThat(f.file()).as("frame %s", f).isNotEmpty();
+                    if (f.file().equals(script.toString())) {
+                        assertThat(f.function()).isIn("short_lived", "<module>", "<listcomp>");
+                        n[1]++;
+                    }
+                }
+            });
+            assertThat(s.failure()).isEmpty();
+            assertThat(n[0]).isGreaterThan(100);
+            assertThat(n[1]).isPositive();
+        }
+    }
 }

@@ -106,6 +106,18 @@ public final class RemoteMemory implements AutoCloseable {
         }
     }
 
+    /** A reader that uses {@code /proc/PID/mem} from the start (tests of the fallback path). */
+    static RemoteMemory openProcMem(long pid) throws SpyglassException {
+        RemoteMemory mem = new RemoteMemory(pid);
+        try {
+            mem.switchToProcMem(Errno.ENOSYS);
+            return mem;
+        } catch (SpyglassException | RuntimeException e) {
+            mem.close();
+            throw e;
+        }
+    }
+
     private void probe(long address) throws SpyglassException {
         if (PROCESS_VM_READV == null) {
             switchToProcMem(Errno.ENOSYS);

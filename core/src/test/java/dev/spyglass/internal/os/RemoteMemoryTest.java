@@ -42,6 +42,23 @@ class RemoteMemoryTest {
     }
 
     @Test
+    void procMemFallbackReadsTheSameAndFaultsTheSame() throws Exception {
+        try (Arena arena = Arena.ofConfined(); RemoteMemory mem = RemoteMemory.openProcMem(SELF)) {
+            MemorySegment src = arena.allocate(64, 8);
+            src.set(ValueLayout.JAVA_LONG, 8, 0x1122334455667788L);
+            assertThat(mem.usesProcMem()).isTrue();
+            assertThat(mem.readLong(src.address() + 8)).isEqualTo(0x1122334455667788L);
+            MemorySegment a = arena.allocate(8);
+            MemorySegment b = arena.allocate(8);
+            mem.add(src.address() + 8, a);
+            mem.add(8, b);
+            assertThat(mem.flush()).isEqualTo(1);
+            assertThat(a.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x1122334455667788L);
+            assertThatThrownBy(() -> mem.readLong(16)).isInstanceOf(MemoryFault.class);
+        }
+    }
+
+    @Test
     void unmappedAddressIsAMemoryFaultNotACrash() throws Exception {
         try (Arena arena = Arena.ofConfined(); RemoteMemory mem = RemoteMemory.open(SELF, arena.allocate(8).address())) {
             MemorySegment dst = arena.allocate(64);
