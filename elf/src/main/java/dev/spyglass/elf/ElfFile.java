@@ -61,6 +61,7 @@ public final class ElfFile implements AutoCloseable {
 
     private final int type;
     private final int machine;
+    private final int osAbi;
     private final long entry;
     private final List<ProgramHeader> programHeaders;
     private final List<ProgramHeader> loadSegments;
@@ -114,6 +115,7 @@ public final class ElfFile implements AutoCloseable {
         if (b.u8(6) != 1) {
             throw b.error(6, "unsupported ELF version " + b.u8(6));
         }
+        this.osAbi = b.u8(7);
         this.type = b.u16(16);
         this.machine = b.u16(18);
         if (machine != EM_X86_64 && machine != EM_AARCH64) {
@@ -296,6 +298,11 @@ public final class ElfFile implements AutoCloseable {
     /** {@code e_machine}: {@link ElfConstants#EM_X86_64} or {@link ElfConstants#EM_AARCH64}. */
     public int machine() {
         return machine;
+    }
+
+    /** {@code e_ident[EI_OSABI]}: 0 for System V, 3 for GNU (files using GNU extensions such as IFUNC). */
+    public int osAbi() {
+        return osAbi;
     }
 
     /** {@code e_entry}: the link-time entry point, 0 when there is none. */
