@@ -205,7 +205,7 @@ public final class ElfFile implements AutoCloseable {
             String secName = haveNames ? b.cString(strOff, strSize, nameOff, "name of section " + i, h) : "";
             Section s = new Section(i, secName, (int) b.u32(h + 4), b.u64(h + 8), b.u64(h + 16), b.u64(h + 24),
                     b.u64(h + 32), b.u64(h + 56), (int) b.u32(h + 40), (int) b.u32(h + 44), b.u64(h + 48));
-            if (i > 0 && s.type() != SHT_NOBITS && s.type() != SHT_NULL && s.size() != 0) {
+            if (hasFileData(s)) {
                 if (!b.inRange(s.offset(), s.size())) {
                     throw b.error(h + 24, "section [" + i + "] '" + secName + "' (offset 0x" + Long.toHexString(s.offset())
                             + ", size 0x" + Long.toHexString(s.size()) + ") extends past the end of the file (size 0x"
@@ -233,6 +233,15 @@ public final class ElfFile implements AutoCloseable {
         this.interpreter = readInterpreter(b, secs, phdrs);
         this.buildId = Notes.findBuildId(b, secs, phdrs);
         this.debugLink = readDebugLink(b, byName.get(".gnu_debuglink"));
+    }
+
+    /**
+     * True for the sections whose bytes are in the file, all checked to lie inside it while opening: any
+     * type but {@code SHT_NULL} and {@code SHT_NOBITS}, of non-zero size (section 0 included, so a link to
+     * it is safe too).
+     */
+    static boolean hasFileData(Section s) {
+        return s.type() != SHT_NOBITS && s.type() != SHT_NULL && s.size() != 0;
     }
 
     private static boolean isLinkedType(int type) {
@@ -338,13 +347,13 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * The contents of a section of this file as a read-only slice of the mapping; empty for
-     * {@code SHT_NOBITS} sections (such as {@code .bss}) and for the null section.
+     * {@code SHT_NOBITS} sections (such as {@code .bss}) and sections of type {@code SHT_NULL}.
      *
      * @throws IllegalArgumentException when {@code s} is not one of this file's {@link #sections()}
      */
     public MemorySegment sectionData(Section s) {
         checkOwn(s);
-        if (s.isNoBits() || s.type() == SHT_NULL || s.size() == 0) {
+        if (!hasFileData(s)) {
             return in.segment().asSlice(0, 0);
         }
         return in.segment().asSlice(s.offset(), s.size());
@@ -596,8 +605,11 @@ public final class ElfFile implements AutoCloseable {
         for (ProgramHeader p : loadSegments) {
             // /proc/PID/maps offsets are page-aligned; a segment's first page starts below p_offset.
             long pageStart = p.offset() & -PAGE_SIZE;
-            long end = p.offset() + Math.max(p.fileSize(), 1);
-            if (Long.compareUnsigned(mappingFileOffset, pageStart) >= 0 && Long.compareUnsigned(mappingFileOffset, end) < 0) {
+            long span = p.fileSize() == 0 ? 1 : p.fileSize();
+            boolean covered = Long.compareUnsigned(mappingFileOffset, pageStart) >= 0
+                    && (Long.compareUnsigned(mappingFileOffset, p.offset()) < 0
+                            || Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0);
+            if (covered) {
                 if (best == null || (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
                         && Long.compareUnsigned(mappingFileOffset, best.offset()) < 0)) {
                     best = p;
@@ -656,7 +668,7 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private static DebugLink readDebugLink(ElfBytes b, Section s) throws ElfFormatException {
-        if (s == null || s.isNoBits() || s.size() == 0) {
+        if (s == null || !hasFileData(s)) {
             return null;
         }
         long nul = b.indexOfNul(s.offset(), s.size());

@@ -43,6 +43,7 @@ final class TestElfBuilder {
     private String soname = "libtest.so.1";
     private byte[] rodata = "\0python3.11\0\u00003.11.2 (main, Mar 13 2023) [GCC]\0hello\0".getBytes(StandardCharsets.ISO_8859_1);
     private boolean sectionHeaders = true;
+    private boolean compact;
 
     private final Map<Integer, Integer> shdrAt = new LinkedHashMap<>();
     private final Map<Integer, Integer> contentAt = new LinkedHashMap<>();
@@ -81,6 +82,12 @@ final class TestElfBuilder {
 
     TestElfBuilder rodata(byte[] bytes) {
         this.rodata = bytes;
+        return this;
+    }
+
+    /** Packs sections without the page-aligned gaps (for fuzzer seeds: libFuzzer prefers inputs under 4 KiB). */
+    TestElfBuilder compact() {
+        this.compact = true;
         return this;
     }
 
@@ -157,8 +164,8 @@ final class TestElfBuilder {
         ByteBuffer dl = le(align(linkName.length + 1, 4) + 4);
         dl.put(linkName).position(align(linkName.length + 1, 4));
         dl.putInt(debugLinkCrc);
-        byte[] text = new byte[0x200];
-        byte[] data = new byte[0x200];
+        byte[] text = new byte[compact ? 0x20 : 0x200];
+        byte[] data = new byte[compact ? 0x20 : 0x200];
 
         String[] names = {"", ".note.gnu.build-id", hash == Hash.SYSV ? ".hash" : ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version",
                 ".text", ".rodata", ".dynamic", ".data", ".bss", ".gnu_debuglink", ".symtab", ".strtab", ".shstrtab"};
@@ -189,7 +196,7 @@ final class TestElfBuilder {
         int pos = 64 + phnum * 56;
         int[] off = new int[COUNT];
         for (int i = 1; i < COUNT; i++) {
-            int a = Math.max(align(pos, 8), (i == TEXT) ? 0x1000 : (i == RODATA) ? 0x2000 : (i == DATA) ? 0x3000 : 0);
+            int a = compact ? align(pos, 8) : Math.max(align(pos, 8), (i == TEXT) ? 0x1000 : (i == RODATA) ? 0x2000 : (i == DATA) ? 0x3000 : 0);
             if (i == BSS) {
                 off[i] = pos;
                 addr[i] = off[DATA] + contents[DATA].length;
