@@ -588,10 +588,13 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * The load bias of this file in a process: the value to add to a link-time address (a symbol's
-     * {@link Symbol#value()}) to get the run-time address. Give one mapping of this file from
-     * {@code /proc/PID/maps}: its start address and its file offset. Prefer the mapping with the lowest
-     * file offset (normally 0): with higher offsets the page that holds the end of one segment and the
-     * start of the next is ambiguous.
+     * {@link Symbol#value()}) to get the run-time address. Give any mapping of this file from
+     * {@code /proc/PID/maps}: its start address and its file offset.
+     *
+     * <p>The page where one segment's file bytes end and the next one's begin is mapped twice (once per
+     * segment, e.g. the end of {@code .eh_frame} and the start of {@code .data.rel.ro}); a mapping that
+     * starts at such a page is taken to be the start of the segment mapped from there, which is what the
+     * loader creates. Mappings that only split a segment (RELRO, {@code mprotect}) work as well.
      *
      * @return 0 for a fixed-address executable ({@code ET_EXEC}); otherwise
      *         {@code mappingStart - (vaddr of mappingFileOffset)}
@@ -602,18 +605,28 @@ public final class ElfFile implements AutoCloseable {
             return 0;
         }
         ProgramHeader best = null;
+        int bestRank = 0;
         for (ProgramHeader p : loadSegments) {
             // /proc/PID/maps offsets are page-aligned; a segment's first page starts below p_offset.
             long pageStart = p.offset() & -PAGE_SIZE;
             long span = p.fileSize() == 0 ? 1 : p.fileSize();
-            boolean covered = Long.compareUnsigned(mappingFileOffset, pageStart) >= 0
-                    && (Long.compareUnsigned(mappingFileOffset, p.offset()) < 0
-                            || Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0);
-            if (covered) {
-                if (best == null || (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
-                        && Long.compareUnsigned(mappingFileOffset, best.offset()) < 0)) {
-                    best = p;
-                }
+            if (Long.compareUnsigned(mappingFileOffset, pageStart) < 0) {
+                continue;
+            }
+            int rank;
+            if (mappingFileOffset == pageStart) {
+                rank = 3; // the loader's mapping of this segment starts here
+            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
+                    && Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0) {
+                rank = 2;
+            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) < 0) {
+                rank = 1;
+            } else {
+                continue;
+            }
+            if (rank > bestRank) {
+                bestRank = rank;
+                best = p;
             }
         }
         if (best == null) {
