@@ -223,11 +223,16 @@ public final class ElfFile implements AutoCloseable {
         this.sectionsByName = byName;
 
         // --- symbol tables ---------------------------------------------------------------------------
-        this.dynsym = SymbolTable.load(b, secs, SHT_DYNSYM, shoff);
+        SymbolTable dynamicSymbols = SymbolTable.load(b, secs, SHT_DYNSYM, shoff);
         this.symtab = SymbolTable.load(b, secs, SHT_SYMTAB, shoff);
 
         // --- dynamic, interpreter, notes, debuglink ---------------------------------------------------
         DynamicInfo dyn = DynamicInfo.load(b, secs, phdrs, loads);
+        if (secs.isEmpty()) {
+            // No section headers (stripped with sstrip, or an image taken from memory): find .dynsym as the loader does.
+            dynamicSymbols = SymbolTable.fromDynamic(b, dyn, loads);
+        }
+        this.dynsym = dynamicSymbols;
         this.soname = dyn.soname();
         this.needed = dyn.needed();
         this.interpreter = readInterpreter(b, secs, phdrs);

@@ -130,13 +130,24 @@ class ElfFileTest {
         assertThatThrownBy(() -> elf.sectionData(fake)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    @Test
-    void worksWithoutSectionHeadersThroughProgramHeaders() throws Exception {
-        ElfFile elf = parse(TestElfBuilder.typical().withoutSectionHeaders().build());
+    @ParameterizedTest
+    @EnumSource(TestElfBuilder.Hash.class)
+    void worksWithoutSectionHeadersThroughProgramHeaders(TestElfBuilder.Hash hash) throws Exception {
+        ElfFile elf = parse(TestElfBuilder.typical().hash(hash).withoutSectionHeaders().build());
         assertThat(elf.sections()).isEmpty();
         assertThat(elf.soname()).contains("libtest.so.1");
+        assertThat(elf.needed()).containsExactly("libc.so.6");
         assertThat(elf.buildIdHex()).contains("deadbeef01020304");
-        assertThat(elf.symbol("_PyRuntime")).isEmpty();
+        if (hash == TestElfBuilder.Hash.NONE) {
+            // without a hash table nothing says how many dynamic symbols there are
+            assertThat(elf.symbols()).isEmpty();
+            return;
+        }
+        assertThat(elf.symbol("_PyRuntime").orElseThrow().value()).isEqualTo(0x3000);
+        assertThat(elf.symbol("versioned").orElseThrow().value()).isEqualTo(0x10c0);
+        assertThat(elf.symbol("interp_head")).isEmpty(); // .symtab needs section headers
+        assertThat(elf.symbols()).hasSize(7).allMatch(Symbol::dynamic);
+        assertThat(elf.symbolAt(0x1041).orElseThrow().name()).isEqualTo("PyEval_EvalCode");
     }
 
     @Test

@@ -157,7 +157,7 @@ class MalformedElfTest {
     void truncatedFileWithoutSectionHeadersFailsOnItsSegments() throws ElfFormatException {
         TestElfBuilder builder = builder().withoutSectionHeaders();
         byte[] full = builder.build();
-        int dynamicEnd = builder.sectionOffset(TestElfBuilder.DYNAMIC) + 16 * 5;
+        int dynamicEnd = builder.sectionOffset(TestElfBuilder.DYNAMIC) + 16 * TestElfBuilder.DYNAMIC_ENTRIES;
         for (int cut : new int[] {64 + 56 * 3 - 1, builder.sectionOffset(TestElfBuilder.NOTE) + 5, dynamicEnd - 1}) {
             assertThatThrownBy(() -> parse(Arrays.copyOf(full, cut))).as("truncated to %d", cut).isInstanceOf(ElfFormatException.class);
         }

@@ -113,6 +113,49 @@ class ReadelfOracleTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("systemLibraries")
+    void systemLibraryWithoutSectionHeadersHasTheSameDynamicSymbols(Path lib) throws Exception {
+        assertLoaderViewMatches(lib);
+    }
+
+    @ForEachPython
+    void interpreterWithoutSectionHeadersHasTheSameDynamicSymbols(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assertLoaderViewMatches(py.interpreterObject());
+    }
+
+    /**
+     * With the section header table cut off (as {@code sstrip} does, or in an image read from memory), the
+     * dynamic symbols found through {@code PT_DYNAMIC} must be those of {@code .dynsym}.
+     */
+    static void assertLoaderViewMatches(Path file) throws Exception {
+        byte[] bytes = Files.readAllBytes(file);
+        java.nio.ByteBuffer hdr = java.nio.ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        hdr.putLong(40, 0).putShort(60, (short) 0).putShort(62, (short) 0);
+        try (ElfFile full = ElfFile.open(file)) {
+            ElfFile stripped = ElfFile.of(java.lang.foreign.MemorySegment.ofArray(bytes), file + " without section headers");
+            assertThat(stripped.sections()).isEmpty();
+            assertThat(stripped.soname()).isEqualTo(full.soname());
+            assertThat(stripped.needed()).isEqualTo(full.needed());
+            assertThat(stripped.buildIdHex()).isEqualTo(full.buildIdHex());
+            assertThat(stripped.interpreter()).isEqualTo(full.interpreter());
+            List<Symbol> dynamic = full.symbols().stream().filter(Symbol::dynamic).toList();
+            boolean hashed = full.section(".gnu.hash").or(() -> full.section(".hash")).filter(s -> !s.isNoBits()).isPresent();
+            if (!hashed) {
+                assertThat(stripped.symbols()).isEmpty();
+                return;
+            }
+            assertThat(stripped.symbols()).as("dynamic symbols of %s", file).isEqualTo(dynamic);
+            for (Symbol s : dynamic) {
+                if (s.isDefined()) {
+                    assertThat(stripped.symbol(s.name())).as("look-up of %s", s.name()).isEqualTo(full.symbol(s.name())
+                            .filter(Symbol::dynamic));
+                }
+            }
+        }
+    }
+
     static void assertMatchesReadelf(Path file) throws Exception {
         List<Readelf.SectionRow> sections = Readelf.sections(file);
         Map<String, List<Readelf.SymbolRow>> tables = Readelf.symbols(file);

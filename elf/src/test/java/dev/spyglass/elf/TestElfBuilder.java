@@ -29,6 +29,9 @@ final class TestElfBuilder {
         }
     }
 
+    /** DT_SONAME, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SYMTAB, DT_SYMENT, DT_GNU_HASH or DT_HASH, DT_VERSYM, DT_NULL. */
+    static final int DYNAMIC_ENTRIES = 9;
+
     /** Section indexes in every built file. */
     static final int NOTE = 1, HASH = 2, DYNSYM = 3, DYNSTR = 4, VERSYM = 5, TEXT = 6, RODATA = 7, DYNAMIC = 8, DATA = 9,
             BSS = 10, DEBUGLINK = 11, SYMTAB = 12, STRTAB = 13, SHSTRTAB = 14, COUNT = 15;
@@ -159,7 +162,7 @@ final class TestElfBuilder {
         ByteBuffer note = le(16 + align(buildId.length, 4));
         note.putInt(4).putInt(buildId.length).putInt(ElfConstants.NT_GNU_BUILD_ID).put("GNU\0".getBytes(StandardCharsets.US_ASCII))
                 .put(buildId);
-        ByteBuffer dynamicBytes = le(16 * 5); // DT_STRTAB's address is filled in once the layout is known
+        ByteBuffer dynamicBytes = le(16 * DYNAMIC_ENTRIES); // addresses are filled in once the layout is known
         byte[] linkName = debugLink.getBytes(StandardCharsets.UTF_8);
         ByteBuffer dl = le(align(linkName.length + 1, 4) + 4);
         dl.put(linkName).position(align(linkName.length + 1, 4));
@@ -212,6 +215,10 @@ final class TestElfBuilder {
         long loadEnd = off[DATA] + contents[DATA].length;
         dynamicBytes.putLong(ElfConstants.DT_SONAME).putLong(sonameIdx).putLong(ElfConstants.DT_NEEDED).putLong(neededIdx)
                 .putLong(ElfConstants.DT_STRTAB).putLong(off[DYNSTR]).putLong(ElfConstants.DT_STRSZ).putLong(contents[DYNSTR].length)
+                .putLong(6).putLong(off[DYNSYM]) // DT_SYMTAB
+                .putLong(11).putLong(24) // DT_SYMENT
+                .putLong(hash == Hash.SYSV ? 4 : hash == Hash.GNU ? 0x6ffffef5L : ElfConstants.DT_NULL).putLong(off[HASH])
+                .putLong(0x6ffffff0L).putLong(off[VERSYM]) // DT_VERSYM
                 .putLong(ElfConstants.DT_NULL).putLong(0);
         shoff = align(pos, 8);
         int total = sectionHeaders ? shoff + COUNT * 64 : shoff;
