@@ -33,6 +33,11 @@ import java.util.OptionalLong;
  * afterwards never throw for the file's content. Look-up indexes ({@code .symtab} by name, symbols by
  * address) are built lazily on first use.
  *
+ * <p>Limits: at most 2^20 sections, 2^16 program headers and 2^24 entries per symbol table (more is an
+ * {@link ElfFormatException}); at most 2^16 dynamic entries and 2^16 notes per note section are read.
+ * A file without section headers still gives its program headers, dynamic entries, notes and (through
+ * {@code PT_DYNAMIC} and its hash table, as the dynamic loader finds them) its dynamic symbols.
+ *
  * <p>Instances are safe for use by several threads. After {@link #close()}, accessors that read the
  * mapping throw {@link IllegalStateException}.
  */
@@ -430,8 +435,7 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * Every symbol of {@code .dynsym} (in table order) followed by every symbol of {@code .symtab},
-     * without the null entry at index 0 of each table. Built on first call and kept; at most
-     * {@value #MAX_SYMBOLS} per table.
+     * without the null entry at index 0 of each table. Built on first call and kept.
      */
     public List<Symbol> symbols() {
         List<Symbol> all = allSymbols;
@@ -699,18 +703,6 @@ public final class ElfFile implements AutoCloseable {
             throw b.error(crcAt, ".gnu_debuglink too short for its CRC (section size " + s.size() + ")");
         }
         return new DebugLink(file, (int) b.u32(crcAt));
-    }
-
-    ElfBytes in() {
-        return in;
-    }
-
-    SymbolTable dynsymTable() {
-        return dynsym;
-    }
-
-    SymbolTable symtabTable() {
-        return symtab;
     }
 
     static boolean exists(Path p) {
