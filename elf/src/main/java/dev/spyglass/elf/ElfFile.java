@@ -280,8 +280,9 @@ public final class ElfFile implements AutoCloseable {
     }
 
     /**
-     * Parses an ELF file held in memory. The segment is not copied: it must stay valid while the
-     * returned instance is used, and {@link #close()} does not release it.
+     * Parses an ELF file held in memory. The segment is not copied: it must stay valid and unchanged
+     * while the returned instance is used (the checks made here hold only for these bytes), and
+     * {@link #close()} does not release it.
      *
      * @param bytes the file's bytes (heap or native)
      * @param name  how to name these bytes in error messages, e.g. a path
@@ -616,14 +617,16 @@ public final class ElfFile implements AutoCloseable {
         ProgramHeader best = null;
         int bestRank = 0;
         for (ProgramHeader p : loadSegments) {
-            // /proc/PID/maps offsets are page-aligned; a segment's first page starts below p_offset.
-            long pageStart = p.offset() & -PAGE_SIZE;
+            // /proc/PID/maps offsets are page-aligned, so a segment's mapping starts below p_offset. The page
+            // is 4 KiB on x86-64 and 4, 16 or 64 KiB on AArch64, where p_align is usually 64 KiB.
+            long smallPageStart = p.offset() & -PAGE_SIZE;
+            long largePageStart = p.offset() & -largestPage(p.alignment());
             long span = p.fileSize() == 0 ? 1 : p.fileSize();
-            if (Long.compareUnsigned(mappingFileOffset, pageStart) < 0) {
+            if (Long.compareUnsigned(mappingFileOffset, largePageStart) < 0) {
                 continue;
             }
             int rank;
-            if (mappingFileOffset == pageStart) {
+            if (mappingFileOffset == smallPageStart || mappingFileOffset == largePageStart) {
                 rank = 3; // the loader's mapping of this segment starts here
             } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
                     && Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0) {
@@ -643,6 +646,14 @@ public final class ElfFile implements AutoCloseable {
                     + " is in no PT_LOAD segment of " + name);
         }
         return mappingStart - mappingFileOffset - (best.vaddr() - best.offset());
+    }
+
+    /** The page size the segment's mapping may have been rounded to: its alignment, from 4 to 64 KiB. */
+    private static long largestPage(long alignment) {
+        if (alignment <= PAGE_SIZE || Long.bitCount(alignment) != 1) {
+            return PAGE_SIZE;
+        }
+        return Math.min(alignment, 65536);
     }
 
     /** The whole file as a read-only segment. */
