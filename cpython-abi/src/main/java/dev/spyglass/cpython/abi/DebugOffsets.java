@@ -153,7 +153,8 @@ public final class DebugOffsets {
         byte[] cookie = runtimeStart.asSlice(0, 8).toArray(ValueLayout.JAVA_BYTE);
         if (!COOKIE.equals(new String(cookie, StandardCharsets.ISO_8859_1))) {
             throw new InvalidDebugOffsetsException("no _Py_DebugOffsets at this address: cookie is "
-                    + printable(cookie) + ", expected \"" + COOKIE + "\" (wrong _PyRuntime address, or CPython < 3.13)");
+                    + printable(cookie) + ", expected \"" + COOKIE
+                    + "\" (wrong _PyRuntime address, or CPython < 3.13)");
         }
         long hex = runtimeStart.get(U64, 8);
         long freeThreaded = runtimeStart.get(U64, 16);

@@ -43,7 +43,8 @@ public enum Field {
      */
     INTERP_CODE_OBJECT_GENERATION,
 
-    // struct _gil_runtime_state (3.12+, via INTERP_GIL_PTR)
+    // struct _gil_runtime_state: 3.7 - 3.11 embedded at _PyRuntime.ceval.gil (see RUNTIME_GIL_*),
+    // 3.12+ via INTERP_GIL_PTR. 2.7 and 3.6 keep the GIL in static variables (no struct).
     /** {@code gil->last_holder}. */
     GIL_LAST_HOLDER,
     /** {@code gil->locked}. */

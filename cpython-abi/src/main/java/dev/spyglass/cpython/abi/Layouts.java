@@ -111,7 +111,8 @@ public final class Layouts {
     private static Layout v37() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 7, 16), "built-in table 3.7.4+");
         b.set(RUNTIME_INTERPRETERS_HEAD, 24).set(RUNTIME_INTERPRETERS_MAIN, 32).set(RUNTIME_TSTATE_CURRENT, 1480)
-                .set(RUNTIME_GIL_LAST_HOLDER, 1272).set(RUNTIME_GIL_LOCKED, 1280).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 1272).set(RUNTIME_GIL_LOCKED, 1280)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 40).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -139,7 +140,8 @@ public final class Layouts {
     private static Layout v38() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 8, 18), "built-in table 3.8");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 1368)
-                .set(RUNTIME_GIL_LAST_HOLDER, 1160).set(RUNTIME_GIL_LOCKED, 1168).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 1160).set(RUNTIME_GIL_LOCKED, 1168)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 56).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -155,7 +157,8 @@ public final class Layouts {
     private static Layout v39() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 9, 18), "built-in table 3.9");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
-                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -173,7 +176,8 @@ public final class Layouts {
     private static Layout v310() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 10, 13), "built-in table 3.10");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
-                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 96).set(FRAME_LINENO, 100)
@@ -191,7 +195,8 @@ public final class Layouts {
     private static Layout v311() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 11, 7), "built-in table 3.11");
         b.set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(RUNTIME_TSTATE_CURRENT, 576)
-                .set(RUNTIME_GIL_LAST_HOLDER, 368).set(RUNTIME_GIL_LOCKED, 376).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 368).set(RUNTIME_GIL_LOCKED, 376)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 16).set(INTERP_ID, 48).set(INTERP_MODULES, 888).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_CFRAME, 56).set(TSTATE_THREAD_ID, 152)
                 .set(TSTATE_NATIVE_THREAD_ID, 160).set(TSTATE_DATASTACK_CHUNK, 296).set(TSTATE_DATASTACK_TOP, 304)
