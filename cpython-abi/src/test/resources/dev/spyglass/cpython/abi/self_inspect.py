@@ -63,6 +63,8 @@ def park():
 
 
 helper = threading.Thread(target=park)
+# Daemon: if a check raises (a wrong offset can make ctypes read garbage), the process must still exit.
+helper.daemon = True
 helper.start()
 started.wait()
 
