@@ -3,12 +3,15 @@ package dev.spyglass.cpython.abi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -24,11 +27,16 @@ class LayoutGdbOracleTest {
     /** Not expressible as a C expression: checked by {@link LayoutSelfInspectionOracleTest}. */
     private static final Set<Field> RUNTIME_ONLY = EnumSet.of(Field.CONST_LASTI_MULTIPLIER);
 
+    static boolean onPath(String tool) {
+        return Stream.of(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+    }
+
     @ForEachPython
     void layoutMatchesDwarf(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         assumeTrue(py.origin() == PythonInterpreter.Origin.PYENV,
                 () -> py.label() + ": no DWARF (only the pyenv builds carry debug info for gdb)");
+        assumeTrue(onPath("gdb") && onPath("objcopy"), "gdb and objcopy (binutils) must be on PATH");
         PythonVersion version = PythonVersion.parse(py.version()).orElseThrow();
         Layout layout = py.atLeast(3, 13)
                 ? DebugOffsets.parse(PyRuntimeSection.read(py.interpreterObject()), version)
@@ -75,6 +83,7 @@ class LayoutGdbOracleTest {
     void debugOffsetsOnDiskParse(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         assumeTrue(py.atLeast(3, 13), () -> py.label() + ": _Py_DebugOffsets exist from 3.13 on");
+        assumeTrue(onPath("objcopy"), "objcopy (binutils) must be on PATH");
         PythonVersion version = PythonVersion.parse(py.version()).orElseThrow();
         Layout layout = DebugOffsets.parse(PyRuntimeSection.read(py.interpreterObject()), version);
         assertThat(layout.version().toString()).isEqualTo(py.version() + (py.freeThreaded() ? "t" : ""));

@@ -24,8 +24,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  */
 class LayoutHeaderOracleTest {
 
-    private static final boolean GCC = Stream.of(System.getenv("PATH").split(":"))
-            .anyMatch(d -> Files.isExecutable(Path.of(d, "gcc")));
+    private static final boolean GCC = LayoutGdbOracleTest.onPath("gcc");
 
     @ForEachPython
     void tableMatchesInstalledHeaders(PythonInterpreter py) throws Exception {

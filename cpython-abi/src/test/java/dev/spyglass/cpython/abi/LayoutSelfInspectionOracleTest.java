@@ -1,6 +1,7 @@
 package dev.spyglass.cpython.abi;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -34,6 +36,8 @@ class LayoutSelfInspectionOracleTest {
     @ForEachPython
     void layoutMatchesWhatTheInterpreterSeesOfItself(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
+        assumeTrue(!py.atLeast(3, 13) || LayoutGdbOracleTest.onPath("objcopy"),
+                "objcopy (binutils) must be on PATH to read .PyRuntime");
         PythonVersion version = PythonVersion.parse(py.version()).orElseThrow();
         version = new PythonVersion(version.major(), version.minor(), version.micro(), version.releaseLevel(),
                 version.serial(), py.freeThreaded());
@@ -68,7 +72,7 @@ class LayoutSelfInspectionOracleTest {
         assertThat(bad).as("%s: fields whose offsets disagree with the running interpreter (%s)", py.label(),
                 layout.source()).isEmpty();
 
-        Set<String> missing = new java.util.TreeSet<>();
+        Set<String> missing = new TreeSet<>();
         for (Field f : Field.values()) {
             if (layout.has(f) && !NOT_OBSERVABLE.contains(f) && !results.containsKey(f.name())
                     && !notObservableIn(py, f)) {
