@@ -165,6 +165,12 @@ public enum Field {
     UNICODE27_LENGTH,
     /** {@code str} pointer of a 2.7 {@code PyUnicodeObject}. */
     UNICODE27_STR,
+    /**
+     * {@code sizeof(Py_UNICODE)} in 2.7: 4 in the table (UCS4 builds: pyenv, Debian, most Linux
+     * distributions; {@code sys.maxunicode} 1114111). A UCS2 build exports {@code PyUnicodeUCS2_*} instead
+     * of {@code PyUnicodeUCS4_*} symbols; override with {@link Layout#toBuilder} for it.
+     */
+    CONST_UNICODE27_UNIT_SIZE,
 
     // Sizes
     /** {@code sizeof(PyInterpreterState)}. */

@@ -90,7 +90,7 @@ public final class Layouts {
                 .set(VAROBJECT_SIZE, 16).set(TYPE_NAME, 24).set(TYPE_FLAGS, 168).set(BYTES_DATA, 36)
                 .set(UNICODE27_LENGTH, 16).set(UNICODE27_STR, 24).set(SIZEOF_INTERP, 80).set(SIZEOF_TSTATE, 168)
                 .set(SIZEOF_CODE, 128);
-        return b.set(CONST_LASTI_MULTIPLIER, 1).build();
+        return b.set(CONST_LASTI_MULTIPLIER, 1).set(CONST_UNICODE27_UNIT_SIZE, 4).build();
     }
 
     // 3.6 has no _PyRuntime either; interp_head is a .symtab symbol, _PyThreadState_Current exported.

@@ -110,6 +110,7 @@ final class GdbOracle {
         } else {
             e.put(UNICODE27_LENGTH, off("PyUnicodeObject", "length"));
             e.put(UNICODE27_STR, off("PyUnicodeObject", "str"));
+            e.put(CONST_UNICODE27_UNIT_SIZE, "(long)sizeof(Py_UNICODE)");
         }
         e.put(SIZEOF_INTERP, "(long)sizeof(PyInterpreterState)");
         e.put(SIZEOF_TSTATE, "(long)sizeof(PyThreadState)");

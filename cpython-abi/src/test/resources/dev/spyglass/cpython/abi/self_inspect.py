@@ -255,6 +255,7 @@ if MAJOR == 2:
     n = ssz(id(u) + O['UNICODE27_LENGTH'])
     check('UNICODE27_LENGTH', n == 6)
     unit = 4 if sys.maxunicode > 0xffff else 2
+    check('CONST_UNICODE27_UNIT_SIZE', unit == O['CONST_UNICODE27_UNIT_SIZE'], unit)
     data = ctypes.string_at(ptr(id(u) + O['UNICODE27_STR']), 6 * unit)
     check('UNICODE27_STR', data == u.encode('utf-32-le' if unit == 4 else 'utf-16-le'))
 else:
