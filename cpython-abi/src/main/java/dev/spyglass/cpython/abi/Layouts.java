@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * {@code _Py_DebugOffsets} in the target itself: read them with {@link DebugOffsets}.
  *
  * <p>Every value was read from the DWARF of the pyenv builds 2.7.18, 3.6.15, 3.7.16, 3.8.18, 3.9.18,
- * 3.10.13, 3.11.7 and 3.12.1 and is re-checked against them by the test suite ({@code gdb} oracle).
+ * 3.10.13, 3.11.7 and 3.12.1. The test suite re-checks each against gdb on that DWARF, against the C
+ * compiler on each interpreter's installed headers (which also covers Debian's 3.11.2), and against
+ * what each running interpreter reads of itself through {@code ctypes}.
  */
 public final class Layouts {
 
@@ -44,7 +46,7 @@ public final class Layouts {
      * @throws UnsupportedPythonVersionException for 3.5 and older, 3.13 and newer (use
      *         {@link DebugOffsets}), free-threaded builds, and alpha/beta releases (their structs were
      *         still changing; py-spy records four different {@code _PyRuntime} layouts among
-     *         3.8.0a1 – 3.8.0b1)
+     *         3.8.0a1 – 3.8.0 final)
      */
     public static Layout forVersion(PythonVersion version) throws UnsupportedPythonVersionException {
         Objects.requireNonNull(version, "version");
