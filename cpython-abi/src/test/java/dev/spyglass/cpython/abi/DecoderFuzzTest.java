@@ -39,11 +39,12 @@ class DecoderFuzzTest {
             } catch (RuntimeException e) {
                 throw new AssertionError(f + " table " + java.util.HexFormat.of().formatHex(t) + " threw", e);
             }
-            assertThat(lt.rangeCount()).isLessThanOrEqualTo(t.length + 1);
+            // Plain checks in the loops: AssertJ per iteration would dominate the run time.
+            check(lt.rangeCount() <= t.length + 1, lt, "more ranges than table bytes");
             if (f == LineTable.Format.LOCATION_TABLE) {
-                assertThat((long) lt.codeEnd()).isLessThanOrEqualTo(16L * t.length);
+                check(lt.codeEnd() <= 16L * t.length, lt, "code end beyond 8 units per entry");
             } else if (f == LineTable.Format.LINETABLE_310) {
-                assertThat((long) lt.codeEnd()).isLessThanOrEqualTo(255L * (t.length / 2));
+                check(lt.codeEnd() <= 255L * (t.length / 2), lt, "code end beyond 255 bytes per pair");
             }
             for (int k = 0; k < 8; k++) {
                 int off = switch (k) {
@@ -55,7 +56,7 @@ class DecoderFuzzTest {
                 };
                 int line = lt.line(off);
                 Location loc = lt.location(off);
-                assertThat(loc.line()).as("%s at %d", lt, off).isEqualTo(line);
+                check(loc.line() == line, lt, "location(" + off + ") " + loc + " but line " + line);
             }
             if (lt.malformation().isPresent()) {
                 malformed++;
@@ -65,7 +66,7 @@ class DecoderFuzzTest {
                         fail("decode accepted a table of() found malformed: " + lt);
                     }
                 } catch (MalformedObjectException e) {
-                    assertThat(e.getMessage()).contains("malformed");
+                    check(e.getMessage().contains("malformed"), lt, e.getMessage());
                 }
             } else {
                 wellFormed++;
@@ -73,6 +74,12 @@ class DecoderFuzzTest {
         }
         assertThat(malformed).as("malformed tables seen").isGreaterThan(1000);
         assertThat(wellFormed).as("well-formed tables seen").isGreaterThan(1000);
+    }
+
+    private static void check(boolean ok, Object subject, String problem) {
+        if (!ok) {
+            fail(problem + ": " + subject);
+        }
     }
 
     private static PythonVersion versionOf(LineTable.Format f) {
@@ -121,7 +128,7 @@ class DecoderFuzzTest {
         int rejectedHeaders = 0;
         int decoded = 0;
         int rejectedChars = 0;
-        for (int i = 0; i < 200_000; i++) {
+        for (int i = 0; i < 100_000; i++) {
             Layout l = layouts.get(i % layouts.size());
             int cap = 1 + r.nextInt(64);
             StringDecoder d = new StringDecoder(l, cap, r.nextBoolean() ? 2 : 4);
@@ -147,12 +154,11 @@ class DecoderFuzzTest {
                 };
                 headers++;
             } catch (MalformedObjectException e) {
-                assertThat(e.getMessage()).isNotBlank();
+                check(!e.getMessage().isBlank(), l, "blank message");
                 rejectedHeaders++;
                 continue;
             }
-            assertThat(h.length()).isNotNegative();
-            assertThat(h.byteCount()).isBetween(0, cap * 4);
+            check(h.length() >= 0 && h.byteCount() >= 0 && h.byteCount() <= cap * 4, h, "unbounded header");
             byte[] chars;
             if (h.isInline() && h.inlineOffset() + h.byteCount() <= raw.length) {
                 chars = obj.asSlice(h.inlineOffset(), h.byteCount()).toArray(ValueLayout.JAVA_BYTE);
@@ -162,20 +168,20 @@ class DecoderFuzzTest {
             }
             try {
                 if (h.kind() == StringKind.BYTES && r.nextBoolean()) {
-                    assertThat(d.bytesContent(h, MemorySegment.ofArray(chars))).hasSize(h.byteCount());
+                    check(d.bytesContent(h, MemorySegment.ofArray(chars)).length == h.byteCount(), h, "bytes size");
                 } else {
                     String s = d.decode(h, MemorySegment.ofArray(chars));
-                    assertThat(s.length()).isLessThanOrEqualTo(2 * cap + 1);
+                    check(s.length() <= 2 * cap + 1, h, "text longer than the cap: " + s.length());
                 }
                 decoded++;
             } catch (MalformedObjectException e) {
-                assertThat(e.getMessage()).isNotBlank();
+                check(!e.getMessage().isBlank(), h, "blank message");
                 rejectedChars++;
             }
         }
-        assertThat(headers).as("headers accepted").isGreaterThan(10_000);
-        assertThat(rejectedHeaders).as("headers rejected").isGreaterThan(10_000);
-        assertThat(decoded).as("decoded").isGreaterThan(10_000);
+        assertThat(headers).as("headers accepted").isGreaterThan(5_000);
+        assertThat(rejectedHeaders).as("headers rejected").isGreaterThan(5_000);
+        assertThat(decoded).as("decoded").isGreaterThan(5_000);
         assertThat(rejectedChars).as("characters rejected").isGreaterThan(100);
     }
 }
