@@ -2,7 +2,6 @@ package dev.spyglass.cpython.abi;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 
@@ -37,9 +36,5 @@ final class OracleScripts {
 
     static PythonVersion version(JsonNode root, boolean freeThreaded) {
         return PythonVersion.fromHex(root.get("hexversion").asLong(), freeThreaded);
-    }
-
-    static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e);
     }
 }
