@@ -25,7 +25,7 @@ class DecoderFuzzTest {
         LineTable.Format[] formats = LineTable.Format.values();
         int malformed = 0;
         int wellFormed = 0;
-        for (int i = 0; i < 100_000; i++) {
+        for (int i = 0; i < 50_000; i++) {
             byte[] t = randomTable(r);
             LineTable.Format f = formats[i % formats.length];
             int first = switch (r.nextInt(4)) {
@@ -128,7 +128,7 @@ class DecoderFuzzTest {
         int rejectedHeaders = 0;
         int decoded = 0;
         int rejectedChars = 0;
-        for (int i = 0; i < 100_000; i++) {
+        for (int i = 0; i < 50_000; i++) {
             Layout l = layouts.get(i % layouts.size());
             int cap = 1 + r.nextInt(64);
             StringDecoder d = new StringDecoder(l, cap, r.nextBoolean() ? 2 : 4);
@@ -179,9 +179,9 @@ class DecoderFuzzTest {
                 rejectedChars++;
             }
         }
-        assertThat(headers).as("headers accepted").isGreaterThan(5_000);
-        assertThat(rejectedHeaders).as("headers rejected").isGreaterThan(5_000);
-        assertThat(decoded).as("decoded").isGreaterThan(5_000);
+        assertThat(headers).as("headers accepted").isGreaterThan(2_500);
+        assertThat(rejectedHeaders).as("headers rejected").isGreaterThan(2_500);
+        assertThat(decoded).as("decoded").isGreaterThan(2_500);
         assertThat(rejectedChars).as("characters rejected").isGreaterThan(100);
     }
 }
