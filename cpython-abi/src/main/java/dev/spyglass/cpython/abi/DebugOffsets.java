@@ -153,7 +153,8 @@ public final class DebugOffsets {
         byte[] cookie = runtimeStart.asSlice(0, 8).toArray(ValueLayout.JAVA_BYTE);
         if (!COOKIE.equals(new String(cookie, StandardCharsets.ISO_8859_1))) {
             throw new InvalidDebugOffsetsException("no _Py_DebugOffsets at this address: cookie is "
-                    + printable(cookie) + ", expected \"" + COOKIE + "\" (wrong _PyRuntime address, or CPython < 3.13)");
+                    + printable(cookie) + ", expected \"" + COOKIE
+                    + "\" (wrong _PyRuntime address, or CPython < 3.13)");
         }
         long hex = runtimeStart.get(U64, 8);
         long freeThreaded = runtimeStart.get(U64, 16);
@@ -229,7 +230,13 @@ public final class DebugOffsets {
             LOG.warn("CPython {} is newer than any version Spyglass was tested with; its _Py_DebugOffsets "
                     + "passed every check in the 3.14 format, so it is used as such", version);
         }
-        return toLayout(v, version);
+        try {
+            return toLayout(v, version);
+        } catch (IllegalArgumentException e) {
+            // validate() bounds every value toLayout derives; this is a safety net, not a code path.
+            throw new InvalidDebugOffsetsException("implausible _Py_DebugOffsets of CPython " + version + ": "
+                    + e.getMessage());
+        }
     }
 
     private static Map<String, Long> read(MemorySegment s, List<Group> format) {
@@ -287,6 +294,28 @@ public final class DebugOffsets {
         expectEqual(v, version, "unicode_object.size", v.get("unicode_object.asciiobject_size") + 24,
                 "PyUnicodeObject = PyASCIIObject + utf8_length + utf8 + data (3.12+)");
         expectEqual(v, version, "thread_state.next", v.get("thread_state.prev") + 8, "next follows prev");
+        // Values the layout derives from table entries must land inside their structs too.
+        long gil = v.get("interpreter_state.gil_runtime_state");
+        expectWithin(v, version, "interpreter_state.gil_runtime_state_holder", gil, gil + 4096, "_gil");
+        expectWithin(v, version, "interpreter_state.gil_runtime_state_locked", gil, gil + 4096, "_gil");
+        expectWithin(v, version, "runtime_state.interpreters_head", 0, v.get("runtime_state.size") - 8,
+                "_PyRuntimeState with interpreters.main after it");
+        expectWithin(v, version, "interpreter_state.threads_head", 0, v.get("interpreter_state.size") - 8,
+                "PyInterpreterState with threads.main after it");
+        expectWithin(v, version, "thread_state.datastack_chunk", 0, v.get("thread_state.size") - 16,
+                "PyThreadState with datastack_top and datastack_limit after it");
+        expectWithin(v, version, "interpreter_frame.instr_ptr", 0, v.get("interpreter_frame.size") - 8,
+                "_PyInterpreterFrame with stacktop after it");
+        expectWithin(v, version, "code_object.argcount", 4, v.get("code_object.size"),
+                "PyCodeObject with co_flags before it");
+    }
+
+    private static void expectWithin(Map<String, Long> v, PythonVersion version, String key, long from, long to,
+            String where) throws InvalidDebugOffsetsException {
+        long actual = v.get(key);
+        if (actual < from || actual >= to) {
+            throw invalid(version, key, actual, "expected " + from + " .. " + (to - 1) + " (inside " + where + ")");
+        }
     }
 
     private static void expectEqual(Map<String, Long> v, PythonVersion version, String key, long expected,

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * {@code _Py_DebugOffsets} in the target itself: read them with {@link DebugOffsets}.
  *
  * <p>Every value was read from the DWARF of the pyenv builds 2.7.18, 3.6.15, 3.7.16, 3.8.18, 3.9.18,
- * 3.10.13, 3.11.7 and 3.12.1 and is re-checked against them by the test suite ({@code gdb} oracle).
+ * 3.10.13, 3.11.7 and 3.12.1. The test suite re-checks each against gdb on that DWARF, against the C
+ * compiler on each interpreter's installed headers (which also covers Debian's 3.11.2), and against
+ * what each running interpreter reads of itself through {@code ctypes}.
  */
 public final class Layouts {
 
@@ -44,7 +46,7 @@ public final class Layouts {
      * @throws UnsupportedPythonVersionException for 3.5 and older, 3.13 and newer (use
      *         {@link DebugOffsets}), free-threaded builds, and alpha/beta releases (their structs were
      *         still changing; py-spy records four different {@code _PyRuntime} layouts among
-     *         3.8.0a1 – 3.8.0b1)
+     *         3.8.0a1 – 3.8.0 final)
      */
     public static Layout forVersion(PythonVersion version) throws UnsupportedPythonVersionException {
         Objects.requireNonNull(version, "version");
@@ -90,7 +92,7 @@ public final class Layouts {
                 .set(VAROBJECT_SIZE, 16).set(TYPE_NAME, 24).set(TYPE_FLAGS, 168).set(BYTES_DATA, 36)
                 .set(UNICODE27_LENGTH, 16).set(UNICODE27_STR, 24).set(SIZEOF_INTERP, 80).set(SIZEOF_TSTATE, 168)
                 .set(SIZEOF_CODE, 128);
-        return b.set(CONST_LASTI_MULTIPLIER, 1).build();
+        return b.set(CONST_LASTI_MULTIPLIER, 1).set(CONST_UNICODE27_UNIT_SIZE, 4).build();
     }
 
     // 3.6 has no _PyRuntime either; interp_head is a .symtab symbol, _PyThreadState_Current exported.
@@ -111,7 +113,8 @@ public final class Layouts {
     private static Layout v37() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 7, 16), "built-in table 3.7.4+");
         b.set(RUNTIME_INTERPRETERS_HEAD, 24).set(RUNTIME_INTERPRETERS_MAIN, 32).set(RUNTIME_TSTATE_CURRENT, 1480)
-                .set(RUNTIME_GIL_LAST_HOLDER, 1272).set(RUNTIME_GIL_LOCKED, 1280).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 1272).set(RUNTIME_GIL_LOCKED, 1280)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 40).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -139,7 +142,8 @@ public final class Layouts {
     private static Layout v38() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 8, 18), "built-in table 3.8");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 1368)
-                .set(RUNTIME_GIL_LAST_HOLDER, 1160).set(RUNTIME_GIL_LOCKED, 1168).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 1160).set(RUNTIME_GIL_LOCKED, 1168)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 56).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -155,7 +159,8 @@ public final class Layouts {
     private static Layout v39() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 9, 18), "built-in table 3.9");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
-                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 104).set(FRAME_LINENO, 108)
@@ -173,7 +178,8 @@ public final class Layouts {
     private static Layout v310() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 10, 13), "built-in table 3.10");
         b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
-                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_FRAME, 24).set(TSTATE_THREAD_ID, 176)
                 .set(FRAME_BACK, 24).set(FRAME_CODE, 32).set(FRAME_LASTI, 96).set(FRAME_LINENO, 100)
@@ -191,7 +197,8 @@ public final class Layouts {
     private static Layout v311() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 11, 7), "built-in table 3.11");
         b.set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(RUNTIME_TSTATE_CURRENT, 576)
-                .set(RUNTIME_GIL_LAST_HOLDER, 368).set(RUNTIME_GIL_LOCKED, 376).set(INTERP_NEXT, 0)
+                .set(RUNTIME_GIL_LAST_HOLDER, 368).set(RUNTIME_GIL_LOCKED, 376)
+                .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 16).set(INTERP_ID, 48).set(INTERP_MODULES, 888).set(TSTATE_PREV, 0)
                 .set(TSTATE_NEXT, 8).set(TSTATE_INTERP, 16).set(TSTATE_CFRAME, 56).set(TSTATE_THREAD_ID, 152)
                 .set(TSTATE_NATIVE_THREAD_ID, 160).set(TSTATE_DATASTACK_CHUNK, 296).set(TSTATE_DATASTACK_TOP, 304)
