@@ -3,6 +3,7 @@ package dev.spyglass;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -60,6 +61,26 @@ public class SnapshotTest {
             assertThat(describe(main.frames())).containsExactlyElementsOf(expectedRecursion(script, source, depth));
             assertThat(main.nativeThreadId()).isEqualTo(target.pid());
             assertThat(main.pid()).isEqualTo(target.pid());
+        }
+    }
+
+    /** 700 frames span several 3.11+ data-stack chunks (16 KiB each): the walk must cross them. */
+    @ForEachPython
+    void attachedSnapshotShowsVeryDeepRecursionOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        int depth = 700;
+        String source = PythonScripts.RECURSION.replace("DEPTH", Integer.toString(depth));
+        Path script = PythonScripts.write("deep.py", source);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            ThreadStack main = snapshotAtLine(proc, PythonScripts.lineOf(source, "# LEAF"));
+            assertThat(describe(main.frames())).containsExactlyElementsOf(expectedRecursion(script, source, depth));
+            try (SamplingSession s = Sampler.builder().interval(Duration.ofMillis(2)).duration(Duration.ofMillis(300))
+                    .build().attach(target.pid())) {
+                s.forEach(x -> assertThat(x.frames()).hasSize(depth + 3));
+                assertThat(s.stats().samples()).isPositive();
+                assertThat(s.stats().tornSamples()).isZero();
+            }
         }
     }
 
