@@ -154,6 +154,27 @@ public final class StackReader implements AutoCloseable {
     private final long[] nextFrames;
     private final int[] nextFrameCount = new int[SPEC_THREADS];
     private MemorySegment specFrameBuf;
+
+    // Older data-stack chunks of the thread being walked (3.11+: a deep stack spans several 16 KiB
+    // chunks linked by `previous`): each is copied in one read when the walk first reaches it.
+    private static final int MAX_OLD_CHUNKS = 64;
+    private static final int SPEC_OLD_CHUNKS = 8;
+    private static final long MIN_CHUNK = 16 << 10;
+    private final long[] oldChunkAddr = new long[MAX_OLD_CHUNKS];
+    private final long[] oldChunkLen = new long[MAX_OLD_CHUNKS];
+    private final MemorySegment[] oldChunkBuf = new MemorySegment[MAX_OLD_CHUNKS];
+    private final MemorySegment[] oldChunkOwnBuf = new MemorySegment[MAX_OLD_CHUNKS];
+    private int oldChunks;
+    private long oldChunkNext;
+    private final long[] specOldAddr = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final long[] specOldLen = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final int[] specOldCount = new int[SPEC_THREADS];
+    private final boolean[] specOldValid = new boolean[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final MemorySegment[] specOldBuf = new MemorySegment[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final int[] specOldIndex = new int[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final long[] nextOldAddr = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final long[] nextOldLen = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final int[] nextOldCount = new int[SPEC_THREADS];
     private int nextCodeCount;
 
     public StackReader(long pid, RemoteMemory memory, LocatedInterpreter loc, TaskStates tasks) {
@@ -358,6 +379,8 @@ public final class StackReader implements AutoCloseable {
         java.util.Arrays.fill(codeSpecValid, false);
         java.util.Arrays.fill(frameSpecValid, false);
         java.util.Arrays.fill(nextFrameCount, 0);
+        java.util.Arrays.fill(specOldValid, false);
+        java.util.Arrays.fill(nextOldCount, 0);
         if (specInterp == 0) {
             return memory.flush();
         }
@@ -404,6 +427,16 @@ public final class StackReader implements AutoCloseable {
         int codeRanges = codeSpans.ranges();
         // Chunks last: they are the largest ranges, and a failed range stops the kernel there.
         for (int k = 0; k < specThreads; k++) {
+            for (int q = 0; q < specOldCount[k]; q++) {
+                int i = k * SPEC_OLD_CHUNKS + q;
+                if (specOldBuf[i] == null || specOldBuf[i].byteSize() < specOldLen[i]) {
+                    specOldBuf[i] = arena.allocate(Math.max(specOldLen[i], MIN_CHUNK), 16);
+                }
+                specOldIndex[i] = memory.pending() < RemoteMemory.MAX_IOV - SPEC_THREADS
+                        ? memory.add(specOldAddr[i], specOldBuf[i], 0, specOldLen[i]) : Integer.MAX_VALUE;
+            }
+        }
+        for (int k = 0; k < specThreads; k++) {
             chunkLast[k] = -1;
             if (specChunk[k] != 0 && specChunkLen[k] > 0) {
                 if (specChunkBuf[k] == null || specChunkBuf[k].byteSize() < specChunkLen[k]) {
@@ -428,6 +461,10 @@ public final class StackReader implements AutoCloseable {
                 int i = k * specFramesPerThread + q;
                 frameSpecValid[i] = frameLast[i] < done;
             }
+            for (int q = 0; q < specOldCount[k]; q++) {
+                int i = k * SPEC_OLD_CHUNKS + q;
+                specOldValid[i] = specOldIndex[i] < done;
+            }
         }
         return Math.min(done, expected);
     }
@@ -439,6 +476,9 @@ public final class StackReader implements AutoCloseable {
 
     private final long[] specFramesTmp;
     private final int[] specFrameCountTmp = new int[SPEC_THREADS];
+    private final long[] specOldAddrTmp = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final long[] specOldLenTmp = new long[SPEC_THREADS * SPEC_OLD_CHUNKS];
+    private final int[] specOldCountTmp = new int[SPEC_THREADS];
 
     /** What to read speculatively at the next look: this look's addresses. */
     private void remember(long firstInterp, long firstGil) {
@@ -462,6 +502,10 @@ public final class StackReader implements AutoCloseable {
             }
             specChunkLen[k] = len;
             int slot = r.specSlot;
+            int nOld = slot >= 0 ? nextOldCount[slot] : 0;
+            System.arraycopy(nextOldAddr, Math.max(slot, 0) * SPEC_OLD_CHUNKS, specOldAddrTmp, k * SPEC_OLD_CHUNKS, nOld);
+            System.arraycopy(nextOldLen, Math.max(slot, 0) * SPEC_OLD_CHUNKS, specOldLenTmp, k * SPEC_OLD_CHUNKS, nOld);
+            specOldCountTmp[k] = nOld;
             int n = slot >= 0 ? nextFrameCount[slot] : 0;
             System.arraycopy(nextFrames, Math.max(slot, 0) * specFramesPerThread, specFramesTmp, k * specFramesPerThread, n);
             specFrameCountTmp[k] = n;
@@ -470,6 +514,9 @@ public final class StackReader implements AutoCloseable {
         specThreads = k;
         System.arraycopy(specFramesTmp, 0, specFrames, 0, specFrames.length);
         System.arraycopy(specFrameCountTmp, 0, specFrameCount, 0, SPEC_THREADS);
+        System.arraycopy(specOldAddrTmp, 0, specOldAddr, 0, specOldAddr.length);
+        System.arraycopy(specOldLenTmp, 0, specOldLen, 0, specOldLen.length);
+        System.arraycopy(specOldCountTmp, 0, specOldCount, 0, SPEC_THREADS);
         System.arraycopy(nextCodes, 0, specCodes, 0, nextCodeCount);
         specCodeCount = nextCodeCount;
     }
@@ -688,6 +735,9 @@ public final class StackReader implements AutoCloseable {
         if (chunkLen >= 16 && layout.has(Field.CHUNK_SIZE)) {
             r.chunkSize = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, layout.offset(Field.CHUNK_SIZE));
         }
+        oldChunks = 0;
+        oldChunkNext = chunkLen >= 8 ? chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, layout.offset(Field.CHUNK_PREVIOUS))
+                : 0;
         long frameExtent = frameSpans.extent();
         long prevOff = layout.require(Field.IFRAME_PREVIOUS);
         long execOff = layout.require(Field.IFRAME_EXECUTABLE);
@@ -710,11 +760,22 @@ public final class StackReader implements AutoCloseable {
             long instr;
             int owner;
             long rel = frame - chunk;
+            int old = -1;
+            if (!(chunkLen > 0 && rel >= 0 && rel + frameExtent <= chunkLen)) {
+                old = oldChunkFor(frame, frameExtent, slot);
+            }
             if (chunkLen > 0 && rel >= 0 && rel + frameExtent <= chunkLen) {
                 previous = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + prevOff);
                 exec = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + execOff);
                 instr = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + instrOff);
                 owner = ownerOff < 0 ? 0 : chunkData.get(ValueLayout.JAVA_BYTE, rel + ownerOff) & 0xff;
+            } else if (old >= 0) {
+                MemorySegment ob = oldChunkBuf[old];
+                long orel = frame - oldChunkAddr[old];
+                previous = ob.get(ValueLayout.JAVA_LONG_UNALIGNED, orel + prevOff);
+                exec = ob.get(ValueLayout.JAVA_LONG_UNALIGNED, orel + execOff);
+                instr = ob.get(ValueLayout.JAVA_LONG_UNALIGNED, orel + instrOff);
+                owner = ownerOff < 0 ? 0 : ob.get(ValueLayout.JAVA_BYTE, orel + ownerOff) & 0xff;
             } else {
                 MemorySegment fb = frameBuf;
                 long at = 0;
@@ -764,6 +825,92 @@ public final class StackReader implements AutoCloseable {
             frame = previous;
         }
         return n;
+    }
+
+    /**
+     * The index of the older chunk of this walk holding {@code [frame, frame + extent)}, loading
+     * chunks along the {@code previous} chain until one does; -1 when none does (a generator's frame,
+     * or the 3.12+ entry frame on the C stack).
+     */
+    private int oldChunkFor(long frame, long extent, int slot) throws SpyglassException {
+        for (int i = 0; i < oldChunks; i++) {
+            long rel = frame - oldChunkAddr[i];
+            if (rel >= 0 && rel + extent <= oldChunkLen[i]) {
+                return i;
+            }
+        }
+        while (oldChunkNext != 0 && oldChunks < MAX_OLD_CHUNKS) {
+            int i = loadOldChunk(oldChunkNext, slot);
+            if (i < 0) {
+                oldChunkNext = 0;
+                return -1;
+            }
+            oldChunkNext = oldChunkBuf[i].get(ValueLayout.JAVA_LONG_UNALIGNED, layout.offset(Field.CHUNK_PREVIOUS));
+            long rel = frame - oldChunkAddr[i];
+            if (rel >= 0 && rel + extent <= oldChunkLen[i]) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Copies the used part of the chunk at {@code address}; its index, or -1 when it is unreadable. */
+    private int loadOldChunk(long address, int slot) throws SpyglassException {
+        int i = oldChunks;
+        long dataOff = layout.require(Field.CHUNK_DATA);
+        long topOff = layout.require(Field.CHUNK_TOP);
+        long sizeOff = layout.require(Field.CHUNK_SIZE);
+        MemorySegment buf = null;
+        long used = -1;
+        if (slot >= 0 && slot < specThreads) {
+            for (int q = 0; q < specOldCount[slot]; q++) {
+                int k = slot * SPEC_OLD_CHUNKS + q;
+                if (specOldAddr[k] == address && specOldValid[k] && specOldLen[k] > dataOff) {
+                    long u = dataOff + 8 * specOldBuf[k].get(ValueLayout.JAVA_LONG_UNALIGNED, topOff);
+                    if (u > dataOff && u <= specOldLen[k]) {
+                        buf = specOldBuf[k];
+                        used = u;
+                    }
+                    break;
+                }
+            }
+        }
+        if (buf == null) {
+            if (oldChunkOwnBuf[i] == null) {
+                oldChunkOwnBuf[i] = arena.allocate(MIN_CHUNK, 16);
+            }
+            buf = oldChunkOwnBuf[i];
+            long got = memory.readPartial(address, buf.asSlice(0, MIN_CHUNK));
+            if (got < dataOff) {
+                return -1;
+            }
+            long size = buf.get(ValueLayout.JAVA_LONG_UNALIGNED, sizeOff);
+            used = dataOff + 8 * buf.get(ValueLayout.JAVA_LONG_UNALIGNED, topOff);
+            if (size < dataOff || size > MAX_CHUNK_BYTES || used <= dataOff || used > size) {
+                return -1;
+            }
+            if (used > got) {
+                if (buf.byteSize() < used) {
+                    oldChunkOwnBuf[i] = arena.allocate(used, 16);
+                    buf = oldChunkOwnBuf[i];
+                }
+                try {
+                    memory.read(address, buf.asSlice(0, used));
+                } catch (MemoryFault f) {
+                    return -1;
+                }
+            }
+        }
+        oldChunkAddr[i] = address;
+        oldChunkLen[i] = used;
+        oldChunkBuf[i] = buf;
+        oldChunks++;
+        if (slot >= 0 && nextOldCount[slot] < SPEC_OLD_CHUNKS) {
+            int k = slot * SPEC_OLD_CHUNKS + nextOldCount[slot]++;
+            nextOldAddr[k] = address;
+            nextOldLen[k] = used;
+        }
+        return i;
     }
 
     /** Turns (code, instruction) pairs into interned frames, validating each distinct code object once. */
