@@ -407,7 +407,13 @@ public final class StackReader implements AutoCloseable {
         int fsSize = frameSpans.bufferSize();
         int[] frameLast = specIndex4;
         int frameBudget = (RemoteMemory.MAX_IOV - 64 - SPEC_CODES - memory.pending()) / Math.max(1, frameSpans.ranges());
-        for (int k = 0; k < specThreads; k++) {
+        if (!frames311) {
+            // ≤3.10 frame objects of one stack mostly sit close together (obmalloc pools): read them
+            // as a few merged ranges instead of one range each.
+            queueLegacyFrames(frameLast, frameBudget);
+            frameBudget = 0;
+        }
+        for (int k = 0; k < specThreads && frames311; k++) {
             for (int q = 0; q < specFrameCount[k]; q++) {
                 int i = k * specFramesPerThread + q;
                 if (frameBudget-- <= 0) {
@@ -467,6 +473,82 @@ public final class StackReader implements AutoCloseable {
             }
         }
         return Math.min(done, expected);
+    }
+
+    private long[] legacyOrder = new long[256];
+    private long[] specFramePos = new long[0];
+    private MemorySegment legacyBuf;
+    private static final long LEGACY_GAP = 2048;
+    private static final long LEGACY_MAX_RANGE = 256 << 10;
+
+    private void queueLegacyFrames(int[] frameLast, int budget) {
+        if (specFramePos.length < specFrames.length) {
+            specFramePos = new long[specFrames.length];
+        }
+        int n = 0;
+        for (int k = 0; k < specThreads; k++) {
+            for (int q = 0; q < specFrameCount[k]; q++) {
+                int i = k * specFramesPerThread + q;
+                frameLast[i] = Integer.MAX_VALUE;
+                if (n == legacyOrder.length) {
+                    legacyOrder = java.util.Arrays.copyOf(legacyOrder, n * 2);
+                }
+                // address (< 2^47) and slot index (< 2^16) packed into one sortable long
+                legacyOrder[n++] = (specFrames[i] << 16) | i;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        java.util.Arrays.sort(legacyOrder, 0, n);
+        long extent = frameSpans.extent();
+        // Pass 1: total buffer size.
+        long total = 0;
+        long start = -1;
+        long end = -1;
+        for (int j = 0; j < n; j++) {
+            long a = legacyOrder[j] >>> 16;
+            if (start < 0 || a - end > LEGACY_GAP || a + extent - start > LEGACY_MAX_RANGE) {
+                if (start >= 0) {
+                    total += end - start;
+                }
+                start = a;
+            }
+            end = Math.max(end, a + extent);
+        }
+        total += end - start;
+        if (legacyBuf == null || legacyBuf.byteSize() < total) {
+            legacyBuf = arena.allocate(Math.max(total, 64 << 10), 16);
+        }
+        // Pass 2: queue the merged ranges and note where each frame lands.
+        long pos = 0;
+        start = -1;
+        end = -1;
+        int rangeFirst = 0;
+        for (int j = 0; j <= n; j++) {
+            long a = j < n ? legacyOrder[j] >>> 16 : Long.MAX_VALUE;
+            if (j == n || start < 0 || a - end > LEGACY_GAP || a + extent - start > LEGACY_MAX_RANGE) {
+                if (start >= 0) {
+                    if (budget-- <= 0) {
+                        return;
+                    }
+                    int index = memory.add(start, legacyBuf, pos, end - start);
+                    for (int m = rangeFirst; m < j; m++) {
+                        int i = (int) (legacyOrder[m] & 0xffff);
+                        frameLast[i] = index;
+                        specFramePos[i] = pos + ((legacyOrder[m] >>> 16) - start);
+                    }
+                    pos += end - start;
+                }
+                if (j == n) {
+                    break;
+                }
+                start = a;
+                end = a;
+                rangeFirst = j;
+            }
+            end = Math.max(end, a + extent);
+        }
     }
 
     private final int[] specIndex1 = new int[SPEC_THREADS];
@@ -656,9 +738,11 @@ public final class StackReader implements AutoCloseable {
             long at = 0;
             int slot = r.specSlot;
             int i = slot >= 0 && slot < specThreads && n < specFrameCount[slot] ? slot * specFramesPerThread + n : -1;
+            boolean raw = false;
             if (i >= 0 && specFrames[i] == f && frameSpecValid[i]) {
-                fb = specFrameBuf;
-                at = (long) i * frameSpans.bufferSize();
+                fb = legacyBuf;
+                at = specFramePos[i];
+                raw = true;
             } else {
                 frameSpans.queue(memory, f, frameBuf);
                 if (memory.flush() != frameSpans.ranges()) {
@@ -671,10 +755,17 @@ public final class StackReader implements AutoCloseable {
                 nextFrameCount[slot] = n + 1;
             }
             ensureFrameCapacity(n);
-            frameCode[n] = frameSpans.getLong(fb, at, Field.FRAME_CODE);
-            frameInstr[n] = frameSpans.getInt(fb, at, Field.FRAME_LASTI);
+            if (raw) {
+                // A copy of the frame object itself: fields at their struct offsets.
+                frameCode[n] = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + layout.offset(Field.FRAME_CODE));
+                frameInstr[n] = fb.get(ValueLayout.JAVA_INT_UNALIGNED, at + layout.offset(Field.FRAME_LASTI));
+                f = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + layout.offset(Field.FRAME_BACK));
+            } else {
+                frameCode[n] = frameSpans.getLong(fb, at, Field.FRAME_CODE);
+                frameInstr[n] = frameSpans.getInt(fb, at, Field.FRAME_LASTI);
+                f = frameSpans.getLong(fb, at, Field.FRAME_BACK);
+            }
             n++;
-            f = frameSpans.getLong(fb, at, Field.FRAME_BACK);
         }
         return n;
     }
