@@ -500,7 +500,8 @@ public final class StackReader implements AutoCloseable {
         if (n == 0) {
             return;
         }
-        java.util.Arrays.sort(legacyOrder, 0, n);
+        // Arrays.sort allocates a run table for arrays of 65+ elements: sort in place instead.
+        heapSort(legacyOrder, n);
         long extent = frameSpans.extent();
         // Pass 1: total buffer size.
         long total = 0;
@@ -549,6 +550,38 @@ public final class StackReader implements AutoCloseable {
             }
             end = Math.max(end, a + extent);
         }
+    }
+
+    /** Sorts {@code a[0, n)} ascending in place, without allocating. */
+    static void heapSort(long[] a, int n) {
+        for (int i = n / 2 - 1; i >= 0; i--) {
+            siftDown(a, i, n);
+        }
+        for (int end = n - 1; end > 0; end--) {
+            long t = a[0];
+            a[0] = a[end];
+            a[end] = t;
+            siftDown(a, 0, end);
+        }
+    }
+
+    private static void siftDown(long[] a, int i, int n) {
+        long v = a[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= n) {
+                break;
+            }
+            if (c + 1 < n && a[c + 1] > a[c]) {
+                c++;
+            }
+            if (a[c] <= v) {
+                break;
+            }
+            a[i] = a[c];
+            i = c;
+        }
+        a[i] = v;
     }
 
     private final int[] specIndex1 = new int[SPEC_THREADS];
