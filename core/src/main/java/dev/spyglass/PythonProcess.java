@@ -146,7 +146,7 @@ public final class PythonProcess implements AutoCloseable {
     }
 
     /** The internal target, for the sampler in this package. */
-    public Target target() {
+    Target target() {
         return target;
     }
 

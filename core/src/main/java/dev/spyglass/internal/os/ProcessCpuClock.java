@@ -16,6 +16,7 @@ import java.lang.invoke.MethodHandle;
  *
  * <p>Not thread-safe.
  */
+@SuppressWarnings("restricted") // native access is the point of this class; callers enable it
 public final class ProcessCpuClock implements AutoCloseable {
     private static final MethodHandle CLOCK_GETTIME;
 

@@ -35,6 +35,7 @@ import dev.spyglass.SpyglassException;
  *
  * <p>Not thread-safe: one thread reads at a time (the owner synchronises).
  */
+@SuppressWarnings("restricted") // native access is the point of this class; callers enable it
 public final class RemoteMemory implements AutoCloseable {
     /** Debugging aid. */
     public static void trace(boolean on) {
