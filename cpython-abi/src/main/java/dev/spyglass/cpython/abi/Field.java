@@ -35,15 +35,23 @@ public enum Field {
     INTERP_GIL_PTR,
     /** {@code interp->modules} ({@code sys.modules} dict; ≤3.11 direct member, 3.12+ {@code imports.modules}). */
     INTERP_MODULES,
+    /** {@code interp->threads.main} (3.13+): the main thread's {@code PyThreadState*}. */
+    INTERP_THREADS_MAIN,
+    /**
+     * {@code interp->_code_object_generation} (3.14+; a {@code uint64}): bumped when code objects are
+     * freed, so a cache of decoded code objects can be invalidated cheaply.
+     */
+    INTERP_CODE_OBJECT_GENERATION,
 
-    // struct _gil_runtime_state (3.12+, via INTERP_GIL_PTR)
+    // struct _gil_runtime_state: 3.7 - 3.11 embedded at _PyRuntime.ceval.gil (see RUNTIME_GIL_*),
+    // 3.12+ via INTERP_GIL_PTR. 2.7 and 3.6 keep the GIL in static variables (no struct).
     /** {@code gil->last_holder}. */
     GIL_LAST_HOLDER,
     /** {@code gil->locked}. */
     GIL_LOCKED,
 
     // PyThreadState
-    /** {@code tstate->prev} (3.7+). */
+    /** {@code tstate->prev} (3.4+; absent in 2.7). */
     TSTATE_PREV,
     /** {@code tstate->next}. */
     TSTATE_NEXT,
@@ -103,6 +111,8 @@ public enum Field {
     IFRAME_IS_ENTRY,
     /** {@code stacktop} (3.11 – 3.13; an {@code int}). */
     IFRAME_STACKTOP,
+    /** {@code stackpointer} (3.14+; a {@code _PyStackRef*}, replaces {@code stacktop}). */
+    IFRAME_STACKPOINTER,
     /** {@code localsplus} offset. */
     IFRAME_LOCALSPLUS,
     /** {@code tlbc_index} (3.14 free-threaded; an {@code int32}). */
@@ -155,23 +165,43 @@ public enum Field {
     UNICODE27_LENGTH,
     /** {@code str} pointer of a 2.7 {@code PyUnicodeObject}. */
     UNICODE27_STR,
+    /**
+     * {@code sizeof(Py_UNICODE)} in 2.7: 4 in the table (UCS4 builds: pyenv, Debian, most Linux
+     * distributions; {@code sys.maxunicode} 1114111). A UCS2 build exports {@code PyUnicodeUCS2_*} instead
+     * of {@code PyUnicodeUCS4_*} symbols; override with {@link Layout#toBuilder} for it.
+     */
+    CONST_UNICODE27_UNIT_SIZE,
 
     // Sizes
+    /** {@code sizeof(PyInterpreterState)}. */
     SIZEOF_INTERP,
+    /** {@code sizeof(PyThreadState)}. */
     SIZEOF_TSTATE,
+    /** {@code sizeof(PyFrameObject)} (≤3.10; its {@code f_localsplus} items follow). */
     SIZEOF_FRAME,
+    /** {@code sizeof(_PyInterpreterFrame)} (3.11+; its {@code localsplus} items follow). */
     SIZEOF_IFRAME,
+    /** {@code sizeof(PyCodeObject)}. */
     SIZEOF_CODE,
 
     // Constants
     /** Value of {@code FRAME_OWNED_BY_CSTACK} (3.12+): shim/entry frames not to report. */
     CONST_FRAME_OWNED_BY_CSTACK,
-    /** Lowest {@code owner} value that is not a Python frame (3.12, 3.13: CSTACK = 3; 3.14: 3 = INTERPRETER). */
+    /**
+     * Lowest {@code owner} value that is not a Python frame, 3 in every version that has one (3.11+):
+     * 3.11's enum ends at 2; 3.12, 3.13: CSTACK = 3; 3.14: 3 = INTERPRETER, 4 = CSTACK.
+     */
     CONST_FRAME_OWNER_FIRST_NON_PYTHON,
-    /** Bits to clear from a tagged {@code _PyStackRef} (3.14: 0b11), 0 when untagged. */
+    /**
+     * Bits to clear from the word at {@code IFRAME_EXECUTABLE} (and from {@code localsplus} items):
+     * 0b11 in 3.14+ (a tagged {@code _PyStackRef}), 0 in 3.11 – 3.13.
+     */
     CONST_STACKREF_TAG_MASK,
-    /** Size in bytes of one code unit / the {@code sizeof(_Py_CODEUNIT)} (2 on 3.6+, instruction size varies in 2.7 and 3.5-). */
+    /** {@code sizeof(_Py_CODEUNIT)}: 2 on 3.6+; absent in 2.7, whose instructions are 1 or 3 bytes. */
     CONST_CODEUNIT_SIZE,
-    /** In 3.10, {@code f_lasti} counts code units: multiply by this to get bytes (1 elsewhere). */
+    /**
+     * Multiply {@code f_lasti} by this to get a byte offset: 2 in 3.10 (it counts code units), 1 in 2.7 – 3.9;
+     * absent from 3.11 (frames hold an instruction pointer instead).
+     */
     CONST_LASTI_MULTIPLIER
 }
