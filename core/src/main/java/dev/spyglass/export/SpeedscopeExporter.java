@@ -19,8 +19,8 @@ import dev.spyglass.StackSample;
 /**
  * speedscope's JSON file format ({@code https://www.speedscope.app/file-format-schema.json}): one
  * {@code sampled} profile per thread, in nanoseconds, samples in time order (consecutive identical stacks
- * merged into one sample carrying the summed weight), frames shared between profiles with name (qualified
- * where the Python version has one), file and line. The busiest thread's profile is the one speedscope opens.
+ * merged into one sample carrying the summed weight), frames shared between profiles, named like the
+ * collapsed format's frames ({@code Outer.leaf (/app/x.py:9)}) and carrying file and line. The busiest thread's profile is the one speedscope opens.
  * Samples without frames, and idle ones unless {@link ExporterBuilder#includeIdle(boolean) kept}, are left
  * out. The file is written at {@link #close()}.
  */
@@ -105,7 +105,9 @@ public final class SpeedscopeExporter extends StreamExporter {
         for (int i = 0; i < frames.size(); i++) {
             FrameKey f = frames.get(i);
             sb.append(i == 0 ? "" : ",").append("{\"name\":");
-            JsonText.string(sb, f.name());
+            // speedscope lists frames by name alone (sandwich view, search): the name carries file and line
+            // too, as in the collapsed format, so two lines of one function stay apart.
+            JsonText.string(sb, f.label());
             if (!f.file().isEmpty()) {
                 sb.append(",\"file\":");
                 JsonText.string(sb, f.file());

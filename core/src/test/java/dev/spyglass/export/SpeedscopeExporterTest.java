@@ -59,7 +59,8 @@ class SpeedscopeExporterTest {
         List<String> names = new ArrayList<>();
         frames.forEach(f -> names.add(f.get("name").asText() + "@" + f.path("file").asText() + ":"
                 + f.path("line").asInt()));
-        assertThat(names).contains("Outer.leaf@/app/x.py:9", "Outer.leaf@/app/x.py:10", "naïve_ß@/app/tëst_ü.py:2");
+        assertThat(names).contains("Outer.leaf (/app/x.py:9)@/app/x.py:9", "Outer.leaf (/app/x.py:10)@/app/x.py:10",
+                "naïve_ß (/app/tëst_ü.py:2)@/app/tëst_ü.py:2");
 
         JsonNode profiles = root.get("profiles");
         assertThat(profiles.size()).isEqualTo(2);
@@ -73,8 +74,8 @@ class SpeedscopeExporterTest {
             JsonNode stack = main.get("samples").get(i);
             long w = main.get("weights").get(i).asLong();
             sum += w;
-            assertThat(names.get(stack.get(0).asInt())).isEqualTo("<module>@/app/x.py:30");
-            if (names.get(stack.get(stack.size() - 1).asInt()).equals("Outer.leaf@/app/x.py:9")) {
+            assertThat(names.get(stack.get(0).asInt())).isEqualTo("<module> (/app/x.py:30)@/app/x.py:30");
+            if (names.get(stack.get(stack.size() - 1).asInt()).equals("Outer.leaf (/app/x.py:9)@/app/x.py:9")) {
                 leaf9 += w;
             }
         }
