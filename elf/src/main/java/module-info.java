@@ -4,5 +4,7 @@
  * {@link dev.spyglass.elf.ElfFormatException}.
  */
 module dev.spyglass.elf {
+    requires org.slf4j;
+
     exports dev.spyglass.elf;
 }

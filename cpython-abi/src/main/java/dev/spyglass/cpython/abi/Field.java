@@ -35,6 +35,13 @@ public enum Field {
     INTERP_GIL_PTR,
     /** {@code interp->modules} ({@code sys.modules} dict; ≤3.11 direct member, 3.12+ {@code imports.modules}). */
     INTERP_MODULES,
+    /** {@code interp->threads.main} (3.13+): the main thread's {@code PyThreadState*}. */
+    INTERP_THREADS_MAIN,
+    /**
+     * {@code interp->_code_object_generation} (3.14+; a {@code uint64}): bumped when code objects are
+     * freed, so a cache of decoded code objects can be invalidated cheaply.
+     */
+    INTERP_CODE_OBJECT_GENERATION,
 
     // struct _gil_runtime_state (3.12+, via INTERP_GIL_PTR)
     /** {@code gil->last_holder}. */
@@ -43,7 +50,7 @@ public enum Field {
     GIL_LOCKED,
 
     // PyThreadState
-    /** {@code tstate->prev} (3.7+). */
+    /** {@code tstate->prev} (3.4+; absent in 2.7). */
     TSTATE_PREV,
     /** {@code tstate->next}. */
     TSTATE_NEXT,
@@ -103,6 +110,8 @@ public enum Field {
     IFRAME_IS_ENTRY,
     /** {@code stacktop} (3.11 – 3.13; an {@code int}). */
     IFRAME_STACKTOP,
+    /** {@code stackpointer} (3.14+; a {@code _PyStackRef*}, replaces {@code stacktop}). */
+    IFRAME_STACKPOINTER,
     /** {@code localsplus} offset. */
     IFRAME_LOCALSPLUS,
     /** {@code tlbc_index} (3.14 free-threaded; an {@code int32}). */

@@ -1,0 +1,426 @@
+package dev.spyglass.cpython.abi;
+
+import static dev.spyglass.cpython.abi.Field.*;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the {@code _Py_DebugOffsets} table that CPython 3.13 and later place at the very start of
+ * {@code _PyRuntime} (and therefore at the start of the {@code .PyRuntime} ELF section), and builds a
+ * {@link Layout} from it.
+ *
+ * <p>The table begins with the cookie {@code "xdebugpy"}, the {@code PY_VERSION_HEX} of the build
+ * (uint64) and a {@code free_threaded} flag (uint64), followed by one group of uint64 values per struct:
+ * its {@code sizeof}, then member offsets. The set of groups and members is itself version dependent
+ * ({@code Include/internal/pycore_runtime.h} in 3.13, {@code pycore_debug_offsets.h} in 3.14, which
+ * adds {@code threads_main}, {@code code_object_generation}, {@code tlbc_generation},
+ * {@code stackpointer}, {@code tlbc_index}, {@code co_tlbc} and the set, generator, list-node and
+ * debugger groups), so the parse is keyed on the version found in the header. A version newer than
+ * 3.14 is read in the 3.14 format, with a warning, and accepted only if every plausibility check passes.
+ *
+ * <p>Fields the table does not carry are filled with values that have been stable since 3.11; each is
+ * listed in {@code README-layouts.md} and commented where it is set.
+ */
+public final class DebugOffsets {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DebugOffsets.class);
+
+    /**
+     * How many bytes from the start of {@code _PyRuntime} the caller must read and pass to
+     * {@link #parse}: the 3.14 table is 760 bytes; the rest is headroom for later versions.
+     */
+    public static final int BYTES_TO_READ = 1024;
+
+    /** The cookie, {@code "xdebugpy"}, as the first 8 bytes. */
+    public static final String COOKIE = "xdebugpy";
+
+    // Upper bounds for plausibility: _PyRuntimeState and PyInterpreterState are large (283 KB and
+    // 195 KB in 3.13) because of embedded caches; every other struct is far below 64 KiB.
+    private static final long MAX_LARGE_STRUCT = 16L << 20;
+    private static final long MAX_STRUCT = 64L << 10;
+
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int HEADER_BYTES = 24;
+
+    /** One struct group of the table: its name, whether its first value is a size, and member names. */
+    private record Group(String name, boolean sized, List<String> members) {
+        static Group sized(String name, String... members) {
+            return new Group(name, true, List.of(members));
+        }
+
+        static Group unsized(String name, String... members) {
+            return new Group(name, false, List.of(members));
+        }
+    }
+
+    private static final List<Group> FORMAT_3_13 = List.of(
+            Group.sized("runtime_state", "finalizing", "interpreters_head"),
+            Group.sized("interpreter_state", "id", "next", "threads_head", "gc", "imports_modules", "sysdict",
+                    "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled",
+                    "gil_runtime_state_locked", "gil_runtime_state_holder"),
+            Group.sized("thread_state", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id",
+                    "datastack_chunk", "status"),
+            Group.sized("interpreter_frame", "previous", "executable", "instr_ptr", "localsplus", "owner"),
+            Group.sized("code_object", "filename", "name", "qualname", "linetable", "firstlineno", "argcount",
+                    "localsplusnames", "localspluskinds", "co_code_adaptive"),
+            Group.sized("pyobject", "ob_type"),
+            Group.sized("type_object", "tp_name", "tp_repr", "tp_flags"),
+            Group.sized("tuple_object", "ob_item", "ob_size"),
+            Group.sized("list_object", "ob_item", "ob_size"),
+            Group.sized("dict_object", "ma_keys", "ma_values"),
+            Group.sized("float_object", "ob_fval"),
+            Group.sized("long_object", "lv_tag", "ob_digit"),
+            Group.sized("bytes_object", "ob_size", "ob_sval"),
+            Group.sized("unicode_object", "state", "length", "asciiobject_size"),
+            Group.sized("gc", "collecting"));
+
+    private static final List<Group> FORMAT_3_14 = List.of(
+            Group.sized("runtime_state", "finalizing", "interpreters_head"),
+            Group.sized("interpreter_state", "id", "next", "threads_head", "threads_main", "gc", "imports_modules",
+                    "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled",
+                    "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation",
+                    "tlbc_generation"),
+            Group.sized("thread_state", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id",
+                    "datastack_chunk", "status"),
+            Group.sized("interpreter_frame", "previous", "executable", "instr_ptr", "localsplus", "owner",
+                    "stackpointer", "tlbc_index"),
+            Group.sized("code_object", "filename", "name", "qualname", "linetable", "firstlineno", "argcount",
+                    "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"),
+            Group.sized("pyobject", "ob_type"),
+            Group.sized("type_object", "tp_name", "tp_repr", "tp_flags"),
+            Group.sized("tuple_object", "ob_item", "ob_size"),
+            Group.sized("list_object", "ob_item", "ob_size"),
+            Group.sized("set_object", "used", "table", "mask"),
+            Group.sized("dict_object", "ma_keys", "ma_values"),
+            Group.sized("float_object", "ob_fval"),
+            Group.sized("long_object", "lv_tag", "ob_digit"),
+            Group.sized("bytes_object", "ob_size", "ob_sval"),
+            Group.sized("unicode_object", "state", "length", "asciiobject_size"),
+            Group.sized("gc", "collecting"),
+            Group.sized("gen_object", "gi_name", "gi_iframe", "gi_frame_state"),
+            Group.unsized("llist_node", "next", "prev"),
+            Group.unsized("debugger_support", "eval_breaker", "remote_debugger_support", "remote_debugging_enabled",
+                    "debugger_pending_call", "debugger_script_path", "debugger_script_path_size"));
+
+    // Groups whose members are offsets into a struct other than the group's own (or not offsets at
+    // all), so "offset < size" does not apply to them.
+    private static final List<String> NOT_OFFSETS_INTO_OWN_STRUCT = List.of(
+            "interpreter_state.gil_runtime_state_enabled", // offset inside struct _gil_runtime_state (3.13t+)
+            "debugger_support.remote_debugger_support", "debugger_support.remote_debugging_enabled",
+            "debugger_support.eval_breaker", "debugger_support.debugger_pending_call",
+            "debugger_support.debugger_script_path", "debugger_support.debugger_script_path_size");
+
+    private DebugOffsets() {
+    }
+
+    /** Size in bytes of the table in the 3.13 format (584) or the 3.14 format (760). */
+    static int tableSize(PythonVersion headerVersion) {
+        return HEADER_BYTES + 8 * countValues(headerVersion.isAtLeast(3, 14) ? FORMAT_3_14 : FORMAT_3_13);
+    }
+
+    private static int countValues(List<Group> format) {
+        int n = 0;
+        for (Group g : format) {
+            n += g.members().size() + (g.sized() ? 1 : 0);
+        }
+        return n;
+    }
+
+    /**
+     * Reads only the header: checks the cookie and returns the version recorded in the table, with the
+     * table's free-threaded flag.
+     *
+     * @param runtimeStart at least the first 24 bytes of {@code _PyRuntime}
+     * @throws InvalidDebugOffsetsException when the cookie is wrong, the segment is too short, or the
+     *                                      version or flag cannot be a CPython 3.x build
+     */
+    public static PythonVersion readVersion(MemorySegment runtimeStart) throws InvalidDebugOffsetsException {
+        Objects.requireNonNull(runtimeStart, "runtimeStart");
+        if (runtimeStart.byteSize() < HEADER_BYTES) {
+            throw new InvalidDebugOffsetsException("need at least " + HEADER_BYTES
+                    + " bytes of _PyRuntime for the _Py_DebugOffsets header, got " + runtimeStart.byteSize());
+        }
+        byte[] cookie = runtimeStart.asSlice(0, 8).toArray(ValueLayout.JAVA_BYTE);
+        if (!COOKIE.equals(new String(cookie, StandardCharsets.ISO_8859_1))) {
+            throw new InvalidDebugOffsetsException("no _Py_DebugOffsets at this address: cookie is "
+                    + printable(cookie) + ", expected \"" + COOKIE + "\" (wrong _PyRuntime address, or CPython < 3.13)");
+        }
+        long hex = runtimeStart.get(U64, 8);
+        long freeThreaded = runtimeStart.get(U64, 16);
+        if (freeThreaded != 0 && freeThreaded != 1) {
+            throw new InvalidDebugOffsetsException("_Py_DebugOffsets.free_threaded is " + freeThreaded
+                    + ", expected 0 or 1");
+        }
+        if ((hex >>> 32) != 0) {
+            throw new InvalidDebugOffsetsException("_Py_DebugOffsets.version is 0x" + Long.toHexString(hex)
+                    + ", not a PY_VERSION_HEX");
+        }
+        try {
+            return PythonVersion.fromHex(hex, freeThreaded == 1);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidDebugOffsetsException("_Py_DebugOffsets.version is 0x" + Long.toHexString(hex)
+                    + ", not a PY_VERSION_HEX");
+        }
+    }
+
+    /**
+     * Parses the table and builds a {@link Layout}, trusting the version recorded in it.
+     *
+     * @see #parse(MemorySegment, PythonVersion)
+     */
+    public static Layout parse(MemorySegment runtimeStart)
+            throws InvalidDebugOffsetsException, UnsupportedPythonVersionException {
+        return parse(runtimeStart, null);
+    }
+
+    /**
+     * Parses the table at the start of {@code runtimeStart} and builds a {@link Layout}.
+     *
+     * @param runtimeStart the first {@link #BYTES_TO_READ} bytes of {@code _PyRuntime} (at least the
+     *                     table's own size: 584 bytes for 3.13, 760 for 3.14); little-endian
+     * @param expected     the version detected by other means (e.g. {@code Py_Version}); major and
+     *                     minor must match the table, and the micro too when it is known (not -1). The
+     *                     free-threaded flag is taken from the table. {@code null} to trust the table.
+     * @return a layout whose {@link Layout#version()} is the table's version
+     * @throws InvalidDebugOffsetsException      when the cookie, version or any size or offset is not
+     *                                           plausible; the message names the field and value
+     * @throws UnsupportedPythonVersionException when the table says 3.12 or older (no such table exists
+     *                                           there: this is a wrong address or a forged table)
+     */
+    public static Layout parse(MemorySegment runtimeStart, PythonVersion expected)
+            throws InvalidDebugOffsetsException, UnsupportedPythonVersionException {
+        PythonVersion version = readVersion(runtimeStart);
+        if (!version.isAtLeast(3, 13)) {
+            throw new UnsupportedPythonVersionException(version,
+                    "_Py_DebugOffsets reports a version before 3.13, which never had this table");
+        }
+        if (expected != null) {
+            boolean sameMinor = expected.major() == version.major() && expected.minor() == version.minor();
+            boolean sameMicro = expected.micro() < 0 || expected.micro() == version.micro();
+            if (!sameMinor || !sameMicro) {
+                throw new InvalidDebugOffsetsException("_Py_DebugOffsets.version is " + version
+                        + " but the target was detected as " + expected);
+            }
+            if (expected.freeThreaded() != version.freeThreaded()) {
+                LOG.debug("CPython {}: _Py_DebugOffsets.free_threaded = {} overrides the detected flag",
+                        version, version.freeThreaded());
+            }
+        }
+        boolean future = version.isAtLeast(3, 15);
+        List<Group> format = version.isAtLeast(3, 14) ? FORMAT_3_14 : FORMAT_3_13;
+        int needed = HEADER_BYTES + 8 * countValues(format);
+        if (runtimeStart.byteSize() < needed) {
+            throw new InvalidDebugOffsetsException("_Py_DebugOffsets of " + version + " needs " + needed
+                    + " bytes, got " + runtimeStart.byteSize());
+        }
+        Map<String, Long> v = read(runtimeStart, format);
+        validate(v, format, version);
+        if (future) {
+            LOG.warn("CPython {} is newer than any version Spyglass was tested with; its _Py_DebugOffsets "
+                    + "passed every check in the 3.14 format, so it is used as such", version);
+        }
+        return toLayout(v, version);
+    }
+
+    private static Map<String, Long> read(MemorySegment s, List<Group> format) {
+        Map<String, Long> v = new LinkedHashMap<>();
+        long at = HEADER_BYTES;
+        for (Group g : format) {
+            if (g.sized()) {
+                v.put(g.name() + ".size", s.get(U64, at));
+                at += 8;
+            }
+            for (String m : g.members()) {
+                v.put(g.name() + "." + m, s.get(U64, at));
+                at += 8;
+            }
+        }
+        return v;
+    }
+
+    private static void validate(Map<String, Long> v, List<Group> format, PythonVersion version)
+            throws InvalidDebugOffsetsException {
+        for (Group g : format) {
+            if (!g.sized()) {
+                continue;
+            }
+            long size = v.get(g.name() + ".size");
+            boolean large = g.name().equals("runtime_state") || g.name().equals("interpreter_state");
+            long max = large ? MAX_LARGE_STRUCT : MAX_STRUCT;
+            if (size <= 0 || size >= max) {
+                throw invalid(version, g.name() + ".size", size, "expected 1 .. " + (max - 1));
+            }
+            for (String m : g.members()) {
+                String key = g.name() + "." + m;
+                long off = v.get(key);
+                if (NOT_OFFSETS_INTO_OWN_STRUCT.contains(key)) {
+                    if (off < 0 || off >= MAX_LARGE_STRUCT) {
+                        throw invalid(version, key, off, "expected 0 .. " + (MAX_LARGE_STRUCT - 1));
+                    }
+                } else if (off < 0 || off >= size) {
+                    throw invalid(version, key, off, "must be below " + g.name() + ".size = " + size);
+                }
+            }
+        }
+        // Cross-checks that hold for every build since 3.0 (default, free-threaded, debug): they catch a
+        // table read in the wrong format, where every value lands one or more slots off.
+        long objectSize = v.get("pyobject.size");
+        if (objectSize < 16 || objectSize > 64 || objectSize % 8 != 0) {
+            throw invalid(version, "pyobject.size", objectSize, "expected 16 .. 64, a multiple of 8");
+        }
+        expectEqual(v, version, "pyobject.ob_type", objectSize - 8, "the last word of the PyObject header");
+        expectEqual(v, version, "bytes_object.ob_size", objectSize, "PyVarObject.ob_size follows PyObject");
+        expectEqual(v, version, "tuple_object.ob_size", objectSize, "PyVarObject.ob_size follows PyObject");
+        expectEqual(v, version, "list_object.ob_size", objectSize, "PyVarObject.ob_size follows PyObject");
+        expectEqual(v, version, "type_object.tp_name", objectSize + 8, "tp_name follows PyObject_VAR_HEAD");
+        expectEqual(v, version, "unicode_object.length", objectSize, "PyASCIIObject.length follows PyObject");
+        expectEqual(v, version, "unicode_object.size", v.get("unicode_object.asciiobject_size") + 24,
+                "PyUnicodeObject = PyASCIIObject + utf8_length + utf8 + data (3.12+)");
+        expectEqual(v, version, "thread_state.next", v.get("thread_state.prev") + 8, "next follows prev");
+    }
+
+    private static void expectEqual(Map<String, Long> v, PythonVersion version, String key, long expected,
+            String why) throws InvalidDebugOffsetsException {
+        long actual = v.get(key);
+        if (actual != expected) {
+            throw invalid(version, key, actual, "expected " + expected + " (" + why + ")");
+        }
+    }
+
+    private static InvalidDebugOffsetsException invalid(PythonVersion version, String key, long value,
+            String expectation) {
+        return new InvalidDebugOffsetsException("implausible _Py_DebugOffsets of CPython " + version + ": " + key
+                + " = " + Long.toUnsignedString(value) + ", " + expectation
+                + " (wrong _PyRuntime address, a torn read, or a table format this version of Spyglass does not know)");
+    }
+
+    private static Layout toLayout(Map<String, Long> v, PythonVersion version) {
+        boolean is314 = version.isAtLeast(3, 14);
+        Layout.Builder b = Layout.builder(version, "_Py_DebugOffsets " + version);
+        long runtimeHead = v.get("runtime_state.interpreters_head");
+        b.set(RUNTIME_INTERPRETERS_HEAD, runtimeHead);
+        // Not in the table: struct pyinterpreters { PyMutex mutex; head; main; next_id } since 3.13.
+        b.set(RUNTIME_INTERPRETERS_MAIN, runtimeHead + 8);
+
+        b.set(INTERP_NEXT, v.get("interpreter_state.next"));
+        long threadsHead = v.get("interpreter_state.threads_head");
+        b.set(INTERP_TSTATE_HEAD, threadsHead);
+        // 3.13's table lacks threads_main; struct pythreads { next_unique_id; head; main; ... } there.
+        b.set(INTERP_THREADS_MAIN, is314 ? v.get("interpreter_state.threads_main") : threadsHead + 8);
+        b.set(INTERP_ID, v.get("interpreter_state.id"));
+        b.set(INTERP_GIL_PTR, v.get("interpreter_state.ceval_gil"));
+        b.set(INTERP_MODULES, v.get("interpreter_state.imports_modules"));
+        if (is314) {
+            b.set(INTERP_CODE_OBJECT_GENERATION, v.get("interpreter_state.code_object_generation"));
+        }
+        // The table gives _gil.locked and _gil.last_holder relative to the interpreter; Layout wants them
+        // relative to struct _gil_runtime_state, which interp->ceval.gil points to.
+        long gil = v.get("interpreter_state.gil_runtime_state");
+        b.set(GIL_LAST_HOLDER, v.get("interpreter_state.gil_runtime_state_holder") - gil);
+        b.set(GIL_LOCKED, v.get("interpreter_state.gil_runtime_state_locked") - gil);
+
+        b.set(TSTATE_PREV, v.get("thread_state.prev"));
+        b.set(TSTATE_NEXT, v.get("thread_state.next"));
+        b.set(TSTATE_INTERP, v.get("thread_state.interp"));
+        b.set(TSTATE_CURRENT_FRAME, v.get("thread_state.current_frame"));
+        b.set(TSTATE_THREAD_ID, v.get("thread_state.thread_id"));
+        b.set(TSTATE_NATIVE_THREAD_ID, v.get("thread_state.native_thread_id"));
+        long chunk = v.get("thread_state.datastack_chunk");
+        b.set(TSTATE_DATASTACK_CHUNK, chunk);
+        // Not in the table: datastack_chunk, datastack_top, datastack_limit are consecutive pointers
+        // since 3.11.
+        b.set(TSTATE_DATASTACK_TOP, chunk + 8);
+        b.set(TSTATE_DATASTACK_LIMIT, chunk + 16);
+
+        // Not in the table: _PyStackChunk { previous; size; top; data[] } has not changed since 3.11.
+        b.set(CHUNK_PREVIOUS, 0).set(CHUNK_SIZE, 8).set(CHUNK_TOP, 16).set(CHUNK_DATA, 24);
+
+        b.set(IFRAME_PREVIOUS, v.get("interpreter_frame.previous"));
+        b.set(IFRAME_EXECUTABLE, v.get("interpreter_frame.executable"));
+        long instrPtr = v.get("interpreter_frame.instr_ptr");
+        b.set(IFRAME_INSTR_PTR, instrPtr);
+        b.set(IFRAME_OWNER, v.get("interpreter_frame.owner"));
+        b.set(IFRAME_LOCALSPLUS, v.get("interpreter_frame.localsplus"));
+        b.set(SIZEOF_IFRAME, v.get("interpreter_frame.size"));
+        if (is314) {
+            b.set(IFRAME_STACKPOINTER, v.get("interpreter_frame.stackpointer"));
+            long tlbcIndex = v.get("interpreter_frame.tlbc_index");
+            if (version.freeThreaded() && tlbcIndex != 0) {
+                b.set(IFRAME_TLBC_INDEX, tlbcIndex);
+            }
+        } else {
+            // Not in the 3.13 table: int stacktop directly follows _Py_CODEUNIT *instr_ptr.
+            b.set(IFRAME_STACKTOP, instrPtr + 8);
+        }
+
+        b.set(CODE_NAME, v.get("code_object.name"));
+        b.set(CODE_QUALNAME, v.get("code_object.qualname"));
+        b.set(CODE_FILENAME, v.get("code_object.filename"));
+        b.set(CODE_FIRSTLINENO, v.get("code_object.firstlineno"));
+        b.set(CODE_LINETABLE, v.get("code_object.linetable"));
+        b.set(CODE_CODE_ADAPTIVE, v.get("code_object.co_code_adaptive"));
+        long argcount = v.get("code_object.argcount");
+        b.set(CODE_ARGCOUNT, argcount);
+        // Not in the table: int co_flags directly precedes int co_argcount since 3.11.
+        b.set(CODE_FLAGS, argcount - 4);
+        if (is314 && version.freeThreaded() && v.get("code_object.co_tlbc") != 0) {
+            b.set(CODE_TLBC, v.get("code_object.co_tlbc"));
+        }
+
+        b.set(OBJECT_TYPE, v.get("pyobject.ob_type"));
+        b.set(VAROBJECT_SIZE, v.get("bytes_object.ob_size"));
+        b.set(TYPE_NAME, v.get("type_object.tp_name"));
+        b.set(TYPE_FLAGS, v.get("type_object.tp_flags"));
+        b.set(BYTES_DATA, v.get("bytes_object.ob_sval"));
+        b.set(UNICODE_LENGTH, v.get("unicode_object.length"));
+        b.set(UNICODE_STATE, v.get("unicode_object.state"));
+        b.set(UNICODE_ASCII_DATA, v.get("unicode_object.asciiobject_size"));
+        // Not in the table: PyUnicodeObject is PyCompactUnicodeObject followed by the data pointer, so
+        // both sit one pointer before sizeof(PyUnicodeObject) (validated against asciiobject_size).
+        long unicodeSize = v.get("unicode_object.size");
+        b.set(UNICODE_COMPACT_DATA, unicodeSize - 8);
+        b.set(UNICODE_DATA_PTR, unicodeSize - 8);
+
+        b.set(SIZEOF_INTERP, v.get("interpreter_state.size"));
+        b.set(SIZEOF_TSTATE, v.get("thread_state.size"));
+        b.set(SIZEOF_CODE, v.get("code_object.size"));
+
+        // Constants are not in the table. enum _frameowner: 3.13 ends at FRAME_OWNED_BY_CSTACK = 3; 3.14
+        // inserts FRAME_OWNED_BY_INTERPRETER = 3 and moves CSTACK to 4; 3.15 removes CSTACK. In every
+        // version, owner >= 3 is not a Python frame.
+        if (version.is(3, 13)) {
+            b.set(CONST_FRAME_OWNED_BY_CSTACK, 3);
+        } else if (version.is(3, 14)) {
+            b.set(CONST_FRAME_OWNED_BY_CSTACK, 4);
+        }
+        b.set(CONST_FRAME_OWNER_FIRST_NON_PYTHON, 3);
+        // 3.14 made f_executable a _PyStackRef whose low bits are tags (Py_TAG_BITS); object pointers
+        // are at least 8-aligned, so clearing two bits is right for both default and free-threaded builds.
+        b.set(CONST_STACKREF_TAG_MASK, is314 ? 3 : 0);
+        b.set(CONST_CODEUNIT_SIZE, 2);
+        return b.build();
+    }
+
+    private static String printable(byte[] bytes) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (byte x : bytes) {
+            int c = x & 0xff;
+            if (c >= 0x20 && c < 0x7f) {
+                sb.append((char) c);
+            } else {
+                sb.append(String.format("\\x%02x", c));
+            }
+        }
+        return sb.append('"').toString();
+    }
+}
