@@ -126,12 +126,13 @@ final class RecordCommand implements Callable<Integer> {
                 : Path.of("spyglass-" + session.pid() + exportFormat.extensions().get(0));
         String versionText = session.version().toString();
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
-        ProfileMetadata.Builder base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
+        ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
                 .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
-                .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano());
+                .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano()).build();
+        // Asked for again when the file is finished, so the summary carries the final counts.
         java.util.function.Supplier<ProfileMetadata> metadata = () -> {
             SamplingStats s = session.stats();
-            return base.duration(s.elapsed()).samples(s.samples()).tornSamples(s.tornSamples())
+            return base.toBuilder().duration(s.elapsed()).samples(s.samples()).tornSamples(s.tornSamples())
                     .droppedSamples(s.droppedSamples()).achievedRate(s.achievedRate()).build();
         };
 
