@@ -13,12 +13,12 @@ import java.util.concurrent.TimeUnit;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /** Test targets: Python scripts run by a real interpreter, started and cleaned up by the tests. */
-final class PythonScripts {
+public final class PythonScripts {
     private PythonScripts() {
     }
 
     /** Writes {@code source} as {@code fileName} in a fresh temporary folder. */
-    static Path write(String fileName, String source) throws IOException {
+    public static Path write(String fileName, String source) throws IOException {
         Path dir = Files.createTempDirectory("spyglass-core-");
         Path file = dir.resolve(fileName);
         Files.writeString(file, source, StandardCharsets.UTF_8);
@@ -28,8 +28,8 @@ final class PythonScripts {
     }
 
     /** A running target that printed its ready line. */
-    record Running(Process process, Path script, String readyLine) implements AutoCloseable {
-        long pid() {
+    public record Running(Process process, Path script, String readyLine) implements AutoCloseable {
+        public long pid() {
             return process.pid();
         }
 
@@ -45,7 +45,7 @@ final class PythonScripts {
     }
 
     /** Starts {@code script} and waits (at most 20 s) until it prints a line containing {@code ready}. */
-    static Running start(PythonInterpreter py, Path script, String... args) throws IOException, InterruptedException {
+    public static Running start(PythonInterpreter py, Path script, String... args) throws IOException, InterruptedException {
         String[] all = new String[args.length + 1];
         all[0] = script.toString();
         System.arraycopy(args, 0, all, 1, args.length);
@@ -87,7 +87,7 @@ final class PythonScripts {
     }
 
     /** Line number (1-based) of the first line of {@code source} containing {@code marker}. */
-    static int lineOf(String source, String marker) {
+    public static int lineOf(String source, String marker) {
         List<String> lines = source.lines().toList();
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).contains(marker)) {
@@ -97,7 +97,7 @@ final class PythonScripts {
         throw new IllegalArgumentException("no line with " + marker);
     }
 
-    static final String RECURSION = String.join("\n",
+    public static final String RECURSION = String.join("\n",
             "import sys, time",
             "def leaf():",
             "    sys.stdout.write('ready\\n'); sys.stdout.flush()",
@@ -111,7 +111,7 @@ final class PythonScripts {
             "recurse(DEPTH)  # CALL_MAIN",
             "");
 
-    static final String THREADS = String.join("\n",
+    public static final String THREADS = String.join("\n",
             "import sys, threading, time",
             "def busy_one():",
             "    x = 0",
@@ -137,26 +137,39 @@ final class PythonScripts {
             "    time.sleep(0.2)  # MAIN",
             "");
 
-    /** Heavy burns 3 ms, light 1 ms, alternating, for DURATION seconds (then exits 0). */
-    static final String SHARES = String.join("\n",
+    /**
+     * Heavy burns 3 ms of CPU, light 1 ms, alternating, for DURATION seconds of wall time; then prints
+     * the CPU time each really used and exits 0. Slices are CPU time, not wall time, so that
+     * preemption on a loaded machine does not change the split.
+     */
+    public static final String SHARES = String.join("\n",
             "import sys, time",
+            "cpu = getattr(time, 'process_time', None) or time.clock",
             "def heavy():",
-            "    t = time.time() + 0.003",
-            "    while time.time() < t:",
+            "    t = cpu() + 0.003",
+            "    while cpu() < t:",
             "        pass",
             "def light():",
-            "    t = time.time() + 0.001",
-            "    while time.time() < t:",
+            "    t = cpu() + 0.001",
+            "    while cpu() < t:",
             "        pass",
             "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "time.sleep(0.1)",
+            "h = l = 0.0",
             "end = time.time() + DURATION",
             "while time.time() < end:",
+            "    a = cpu()",
             "    heavy()",
+            "    b = cpu()",
             "    light()",
+            "    c = cpu()",
+            "    h += b - a",
+            "    l += c - b",
+            "sys.stdout.write('totals %f %f\\n' % (h, l)); sys.stdout.flush()",
             "");
 
     /** Sleeps in a function for a short while, then exits with status 3. */
-    static final String SHORT_LIVED = String.join("\n",
+    public static final String SHORT_LIVED = String.join("\n",
             "import sys, time",
             "def napping():",
             "    time.sleep(0.6)  # NAP",
@@ -164,7 +177,7 @@ final class PythonScripts {
             "sys.exit(3)",
             "");
 
-    static final String NESTED_CLASS = String.join("\n",
+    public static final String NESTED_CLASS = String.join("\n",
             "import sys, time",
             "class Outer:",
             "    class Inner:",
@@ -179,7 +192,7 @@ final class PythonScripts {
      * Non-ASCII names: Latin-1, BMP and (after NFKC, which CPython applies to identifiers) ASCII
      * function names; the target prints its own view of each frame (UTF-8 hex) as the oracle.
      */
-    static final String NON_ASCII = String.join("\n",
+    public static final String NON_ASCII = String.join("\n",
             "# -*- coding: utf-8 -*-",
             "import sys, time, binascii",
             "def hexs(s):",
@@ -201,7 +214,7 @@ final class PythonScripts {
             "");
 
     /** 2.7 has no non-ASCII identifiers: only the file name is non-ASCII. */
-    static final String NON_ASCII_27 = String.join("\n",
+    public static final String NON_ASCII_27 = String.join("\n",
             "# -*- coding: utf-8 -*-",
             "import sys, time, binascii",
             "def hexs(s):",
@@ -218,5 +231,24 @@ final class PythonScripts {
             "def middle():",
             "    leaf()",
             "middle()",
+            "");
+
+    /** Waits for a line on stdin, then starts a sub-interpreter whose thread sleeps in {@code in_sub}. */
+    public static final String SUBINTERPRETER = String.join("\n",
+            "import sys, threading, time",
+            "try:",
+            "    import _xxsubinterpreters as interpreters",
+            "except ImportError:",
+            "    import _interpreters as interpreters",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "sys.stdin.readline()",
+            "def run():",
+            "    interp = interpreters.create()",
+            "    interpreters.run_string(interp, 'import time\\ndef in_sub():\\n    while True:\\n        time.sleep(0.05)\\nin_sub()\\n')",
+            "t = threading.Thread(target=run)",
+            "t.daemon = True",
+            "t.start()",
+            "while True:",
+            "    time.sleep(0.05)  # MAIN",
             "");
 }

