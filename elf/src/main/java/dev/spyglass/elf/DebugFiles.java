@@ -26,7 +26,7 @@ final class DebugFiles {
     static Optional<Path> find(ElfFile elf, Path fileOnDisk, Path debugRoot) {
         java.util.Objects.requireNonNull(fileOnDisk, "fileOnDisk");
         java.util.Objects.requireNonNull(debugRoot, "debugRoot");
-        byte[] id = elf.buildId().orElse(null);
+        byte[] id = elf.buildId().filter(b -> b.length > 0).orElse(null);
         if (id != null && id.length >= 2) {
             String hex = elf.buildIdHex().orElseThrow();
             Path p = debugRoot.resolve(".build-id").resolve(hex.substring(0, 2)).resolve(hex.substring(2) + ".debug");

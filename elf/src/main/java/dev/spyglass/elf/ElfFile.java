@@ -33,6 +33,11 @@ import java.util.OptionalLong;
  * afterwards never throw for the file's content. Look-up indexes ({@code .symtab} by name, symbols by
  * address) are built lazily on first use.
  *
+ * <p>Limits: at most 2^20 sections, 2^16 program headers and 2^24 entries per symbol table (more is an
+ * {@link ElfFormatException}); at most 2^16 dynamic entries and 2^16 notes per note section are read.
+ * A file without section headers still gives its program headers, dynamic entries, notes and (through
+ * {@code PT_DYNAMIC} and its hash table, as the dynamic loader finds them) its dynamic symbols.
+ *
  * <p>Instances are safe for use by several threads. After {@link #close()}, accessors that read the
  * mapping throw {@link IllegalStateException}.
  */
@@ -61,6 +66,7 @@ public final class ElfFile implements AutoCloseable {
 
     private final int type;
     private final int machine;
+    private final int osAbi;
     private final long entry;
     private final List<ProgramHeader> programHeaders;
     private final List<ProgramHeader> loadSegments;
@@ -114,6 +120,7 @@ public final class ElfFile implements AutoCloseable {
         if (b.u8(6) != 1) {
             throw b.error(6, "unsupported ELF version " + b.u8(6));
         }
+        this.osAbi = b.u8(7);
         this.type = b.u16(16);
         this.machine = b.u16(18);
         if (machine != EM_X86_64 && machine != EM_AARCH64) {
@@ -203,7 +210,7 @@ public final class ElfFile implements AutoCloseable {
             String secName = haveNames ? b.cString(strOff, strSize, nameOff, "name of section " + i, h) : "";
             Section s = new Section(i, secName, (int) b.u32(h + 4), b.u64(h + 8), b.u64(h + 16), b.u64(h + 24),
                     b.u64(h + 32), b.u64(h + 56), (int) b.u32(h + 40), (int) b.u32(h + 44), b.u64(h + 48));
-            if (i > 0 && s.type() != SHT_NOBITS && s.type() != SHT_NULL && s.size() != 0) {
+            if (hasFileData(s)) {
                 if (!b.inRange(s.offset(), s.size())) {
                     throw b.error(h + 24, "section [" + i + "] '" + secName + "' (offset 0x" + Long.toHexString(s.offset())
                             + ", size 0x" + Long.toHexString(s.size()) + ") extends past the end of the file (size 0x"
@@ -221,16 +228,30 @@ public final class ElfFile implements AutoCloseable {
         this.sectionsByName = byName;
 
         // --- symbol tables ---------------------------------------------------------------------------
-        this.dynsym = SymbolTable.load(b, secs, SHT_DYNSYM, shoff);
+        SymbolTable dynamicSymbols = SymbolTable.load(b, secs, SHT_DYNSYM, shoff);
         this.symtab = SymbolTable.load(b, secs, SHT_SYMTAB, shoff);
 
         // --- dynamic, interpreter, notes, debuglink ---------------------------------------------------
         DynamicInfo dyn = DynamicInfo.load(b, secs, phdrs, loads);
+        if (secs.isEmpty()) {
+            // No section headers (stripped with sstrip, or an image taken from memory): find .dynsym as the loader does.
+            dynamicSymbols = SymbolTable.fromDynamic(b, dyn, loads);
+        }
+        this.dynsym = dynamicSymbols;
         this.soname = dyn.soname();
         this.needed = dyn.needed();
         this.interpreter = readInterpreter(b, secs, phdrs);
         this.buildId = Notes.findBuildId(b, secs, phdrs);
         this.debugLink = readDebugLink(b, byName.get(".gnu_debuglink"));
+    }
+
+    /**
+     * True for the sections whose bytes are in the file, all checked to lie inside it while opening: any
+     * type but {@code SHT_NULL} and {@code SHT_NOBITS}, of non-zero size (section 0 included, so a link to
+     * it is safe too).
+     */
+    static boolean hasFileData(Section s) {
+        return s.type() != SHT_NOBITS && s.type() != SHT_NULL && s.size() != 0;
     }
 
     private static boolean isLinkedType(int type) {
@@ -250,7 +271,7 @@ public final class ElfFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment seg = size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return new ElfFile(path.toString(), seg, arena);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
@@ -259,8 +280,9 @@ public final class ElfFile implements AutoCloseable {
     }
 
     /**
-     * Parses an ELF file held in memory. The segment is not copied: it must stay valid while the
-     * returned instance is used, and {@link #close()} does not release it.
+     * Parses an ELF file held in memory. The segment is not copied: it must stay valid and unchanged
+     * while the returned instance is used (the checks made here hold only for these bytes), and
+     * {@link #close()} does not release it.
      *
      * @param bytes the file's bytes (heap or native)
      * @param name  how to name these bytes in error messages, e.g. a path
@@ -298,6 +320,11 @@ public final class ElfFile implements AutoCloseable {
         return machine;
     }
 
+    /** {@code e_ident[EI_OSABI]}: 0 for System V, 3 for GNU (files using GNU extensions such as IFUNC). */
+    public int osAbi() {
+        return osAbi;
+    }
+
     /** {@code e_entry}: the link-time entry point, 0 when there is none. */
     public long entry() {
         return entry;
@@ -331,13 +358,13 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * The contents of a section of this file as a read-only slice of the mapping; empty for
-     * {@code SHT_NOBITS} sections (such as {@code .bss}) and for the null section.
+     * {@code SHT_NOBITS} sections (such as {@code .bss}) and sections of type {@code SHT_NULL}.
      *
      * @throws IllegalArgumentException when {@code s} is not one of this file's {@link #sections()}
      */
     public MemorySegment sectionData(Section s) {
         checkOwn(s);
-        if (s.isNoBits() || s.type() == SHT_NULL || s.size() == 0) {
+        if (!hasFileData(s)) {
             return in.segment().asSlice(0, 0);
         }
         return in.segment().asSlice(s.offset(), s.size());
@@ -409,8 +436,7 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * Every symbol of {@code .dynsym} (in table order) followed by every symbol of {@code .symtab},
-     * without the null entry at index 0 of each table. Built on first call and kept; at most
-     * {@value #MAX_SYMBOLS} per table.
+     * without the null entry at index 0 of each table. Built on first call and kept.
      */
     public List<Symbol> symbols() {
         List<Symbol> all = allSymbols;
@@ -572,10 +598,13 @@ public final class ElfFile implements AutoCloseable {
 
     /**
      * The load bias of this file in a process: the value to add to a link-time address (a symbol's
-     * {@link Symbol#value()}) to get the run-time address. Give one mapping of this file from
-     * {@code /proc/PID/maps}: its start address and its file offset. Prefer the mapping with the lowest
-     * file offset (normally 0): with higher offsets the page that holds the end of one segment and the
-     * start of the next is ambiguous.
+     * {@link Symbol#value()}) to get the run-time address. Give any mapping of this file from
+     * {@code /proc/PID/maps}: its start address and its file offset.
+     *
+     * <p>The page where one segment's file bytes end and the next one's begin is mapped twice (once per
+     * segment, e.g. the end of {@code .eh_frame} and the start of {@code .data.rel.ro}); a mapping that
+     * starts at such a page is taken to be the start of the segment mapped from there, which is what the
+     * loader creates. Mappings that only split a segment (RELRO, {@code mprotect}) work as well.
      *
      * @return 0 for a fixed-address executable ({@code ET_EXEC}); otherwise
      *         {@code mappingStart - (vaddr of mappingFileOffset)}
@@ -586,15 +615,30 @@ public final class ElfFile implements AutoCloseable {
             return 0;
         }
         ProgramHeader best = null;
+        int bestRank = 0;
         for (ProgramHeader p : loadSegments) {
-            // /proc/PID/maps offsets are page-aligned; a segment's first page starts below p_offset.
-            long pageStart = p.offset() & -PAGE_SIZE;
-            long end = p.offset() + Math.max(p.fileSize(), 1);
-            if (Long.compareUnsigned(mappingFileOffset, pageStart) >= 0 && Long.compareUnsigned(mappingFileOffset, end) < 0) {
-                if (best == null || (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
-                        && Long.compareUnsigned(mappingFileOffset, best.offset()) < 0)) {
-                    best = p;
-                }
+            // /proc/PID/maps offsets are page-aligned, so a segment's mapping starts below p_offset. The page
+            // is 4 KiB on x86-64 and 4, 16 or 64 KiB on AArch64, where p_align is usually 64 KiB.
+            long smallPageStart = p.offset() & -PAGE_SIZE;
+            long largePageStart = p.offset() & -largestPage(p.alignment());
+            long span = p.fileSize() == 0 ? 1 : p.fileSize();
+            if (Long.compareUnsigned(mappingFileOffset, largePageStart) < 0) {
+                continue;
+            }
+            int rank;
+            if (mappingFileOffset == smallPageStart || mappingFileOffset == largePageStart) {
+                rank = 3; // the loader's mapping of this segment starts here
+            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
+                    && Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0) {
+                rank = 2;
+            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) < 0) {
+                rank = 1;
+            } else {
+                continue;
+            }
+            if (rank > bestRank) {
+                bestRank = rank;
+                best = p;
             }
         }
         if (best == null) {
@@ -602,6 +646,14 @@ public final class ElfFile implements AutoCloseable {
                     + " is in no PT_LOAD segment of " + name);
         }
         return mappingStart - mappingFileOffset - (best.vaddr() - best.offset());
+    }
+
+    /** The page size the segment's mapping may have been rounded to: its alignment, from 4 to 64 KiB. */
+    private static long largestPage(long alignment) {
+        if (alignment <= PAGE_SIZE || Long.bitCount(alignment) != 1) {
+            return PAGE_SIZE;
+        }
+        return Math.min(alignment, 65536);
     }
 
     /** The whole file as a read-only segment. */
@@ -649,7 +701,7 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private static DebugLink readDebugLink(ElfBytes b, Section s) throws ElfFormatException {
-        if (s == null || s.isNoBits() || s.size() == 0) {
+        if (s == null || !hasFileData(s)) {
             return null;
         }
         long nul = b.indexOfNul(s.offset(), s.size());
@@ -662,18 +714,6 @@ public final class ElfFile implements AutoCloseable {
             throw b.error(crcAt, ".gnu_debuglink too short for its CRC (section size " + s.size() + ")");
         }
         return new DebugLink(file, (int) b.u32(crcAt));
-    }
-
-    ElfBytes in() {
-        return in;
-    }
-
-    SymbolTable dynsymTable() {
-        return dynsym;
-    }
-
-    SymbolTable symtabTable() {
-        return symtab;
     }
 
     static boolean exists(Path p) {

@@ -81,23 +81,8 @@ final class SymbolTable {
         if (str.type() != SHT_STRTAB) {
             throw b.error(hdr + 40, what + " links to section [" + str.index() + "] '" + str.name() + "' which is not a string table");
         }
-        long lastNul = -1;
-        for (long i = str.size() - 1; i >= 0; i--) {
-            if (b.u8(str.offset() + i) == 0) {
-                lastNul = i;
-                break;
-            }
-        }
         int count = (int) n;
-        for (int i = 1; i < count; i++) {
-            long e = sec.offset() + (long) i * ElfFile.SYM_SIZE;
-            long nameIndex = b.u32(e);
-            if (nameIndex > lastNul) {
-                throw b.error(e, what + " entry " + i + ": name index 0x" + Long.toHexString(nameIndex)
-                        + (nameIndex >= str.size() ? " outside its string table (size 0x" + Long.toHexString(str.size()) + ")"
-                                : " has no NUL terminator inside its string table"));
-            }
-        }
+        validateNames(b, sec.offset(), count, str.offset(), str.size(), what);
         long versym = -1;
         boolean dyn = type == SHT_DYNSYM;
         if (dyn) {
@@ -113,9 +98,9 @@ final class SymbolTable {
             for (Section s : secs) {
                 if (s.link() == sec.index() && !s.isNoBits()) {
                     if (s.type() == SHT_GNU_HASH && t.gnuBuckets == 0) {
-                        t.initGnuHash(s);
+                        t.initGnuHash(s.offset(), s.size(), "GNU hash table [" + s.index() + "]");
                     } else if (s.type() == SHT_HASH && t.sysvBuckets == 0) {
-                        t.initSysvHash(s);
+                        t.initSysvHash(s.offset(), s.size(), "SysV hash table [" + s.index() + "]");
                     }
                 }
             }
@@ -123,11 +108,124 @@ final class SymbolTable {
         return t;
     }
 
-    private void initGnuHash(Section s) throws ElfFormatException {
-        long at = s.offset();
-        String what = "GNU hash table [" + s.index() + "]";
-        if (s.size() < 16) {
-            throw b.error(at, what + " is " + s.size() + " bytes, shorter than its 16-byte header");
+    /** Every name index must lie at or before the string table's last NUL, so every name is terminated. */
+    private static void validateNames(ElfBytes b, long symOffset, int count, long strOffset, long strSize, String what)
+            throws ElfFormatException {
+        long lastNul = -1;
+        for (long i = strSize - 1; i >= 0; i--) {
+            if (b.u8(strOffset + i) == 0) {
+                lastNul = i;
+                break;
+            }
+        }
+        for (int i = 1; i < count; i++) {
+            long e = symOffset + (long) i * ElfFile.SYM_SIZE;
+            long nameIndex = b.u32(e);
+            if (nameIndex > lastNul) {
+                throw b.error(e, what + " entry " + i + ": name index 0x" + Long.toHexString(nameIndex)
+                        + (nameIndex >= strSize ? " outside its string table (size 0x" + Long.toHexString(strSize) + ")"
+                                : " has no NUL terminator inside its string table"));
+            }
+        }
+    }
+
+    /**
+     * The dynamic symbol table as the loader finds it, from {@code PT_DYNAMIC} alone (a file without
+     * section headers). Its size is not recorded anywhere: it comes from the SysV hash table's chain count
+     * or from the end of the GNU hash table's last chain, so without a hash table there is no table.
+     *
+     * @return the table, or null when the dynamic section does not describe one
+     */
+    static SymbolTable fromDynamic(ElfBytes b, DynamicInfo d, List<ProgramHeader> loads) throws ElfFormatException {
+        if (d.symtab() == -1 || d.strOffset() < 0 || (d.gnuHash() == -1 && d.sysvHash() == -1)) {
+            return null;
+        }
+        if (d.syment() != -1 && d.syment() != ElfFile.SYM_SIZE) {
+            throw b.error(d.dynamicOffset(), "DT_SYMENT is " + d.syment() + ", expected 24");
+        }
+        long where = d.dynamicOffset();
+        long symOff = toFileOffset(b, loads, d.symtab(), "DT_SYMTAB", where);
+        long count;
+        long gnuAt = -1;
+        long sysvAt = -1;
+        if (d.gnuHash() != -1) {
+            gnuAt = toFileOffset(b, loads, d.gnuHash(), "DT_GNU_HASH", where);
+            count = countFromGnuHash(b, gnuAt);
+        } else {
+            sysvAt = toFileOffset(b, loads, d.sysvHash(), "DT_HASH", where);
+            b.check(sysvAt, 8, "DT_HASH header");
+            count = b.u32(sysvAt + 4);
+        }
+        if (count > ElfFile.MAX_SYMBOLS) {
+            throw b.error(symOff, "dynamic symbol table has " + count + " entries, more than the limit " + ElfFile.MAX_SYMBOLS);
+        }
+        b.check(symOff, count * ElfFile.SYM_SIZE, "dynamic symbol table of " + count + " entries (DT_SYMTAB)");
+        int n = (int) count;
+        String what = "dynamic symbol table (DT_SYMTAB)";
+        validateNames(b, symOff, n, d.strOffset(), d.strSize(), what);
+        long versym = -1;
+        if (d.versym() != -1) {
+            long v = toFileOffset(b, loads, d.versym(), "DT_VERSYM", where);
+            if (b.inRange(v, 2L * n)) {
+                versym = v;
+            }
+        }
+        SymbolTable t = new SymbolTable(b, true, symOff, n, d.strOffset(), d.strSize(), versym);
+        if (gnuAt >= 0) {
+            t.initGnuHash(gnuAt, b.size() - gnuAt, "GNU hash table (DT_GNU_HASH)");
+            t.gnuChainCount = Math.min(t.gnuChainCount, n - t.gnuSymOffset);
+        } else {
+            t.initSysvHash(sysvAt, b.size() - sysvAt, "SysV hash table (DT_HASH)");
+        }
+        return t;
+    }
+
+    private static long toFileOffset(ElfBytes b, List<ProgramHeader> loads, long vaddr, String tag, long where)
+            throws ElfFormatException {
+        for (ProgramHeader l : loads) {
+            if (Long.compareUnsigned(vaddr - l.vaddr(), l.fileSize()) < 0) {
+                long off = l.offset() + (vaddr - l.vaddr());
+                if (!b.inRange(off, 1)) {
+                    break;
+                }
+                return off;
+            }
+        }
+        throw b.error(where, tag + " address 0x" + Long.toHexString(vaddr) + " is in no PT_LOAD segment's file bytes");
+    }
+
+    /** The symbol count implied by a GNU hash table: one past the end of the chain of the highest bucket. */
+    private static long countFromGnuHash(ElfBytes b, long at) throws ElfFormatException {
+        b.check(at, 16, "DT_GNU_HASH header");
+        long nbuckets = b.u32(at);
+        long symoffset = b.u32(at + 4);
+        long bloomWords = b.u32(at + 8);
+        long bucketAt = at + 16 + bloomWords * 8;
+        b.check(bucketAt, nbuckets * 4, "DT_GNU_HASH buckets");
+        long chainAt = bucketAt + nbuckets * 4;
+        long max = 0;
+        for (long i = 0; i < nbuckets; i++) {
+            max = Math.max(max, b.u32(bucketAt + 4 * i));
+        }
+        if (max == 0) {
+            return symoffset;
+        }
+        if (max < symoffset) {
+            throw b.error(bucketAt, "DT_GNU_HASH bucket points to symbol " + max + ", below the first hashed symbol " + symoffset);
+        }
+        for (long i = max; i < ElfFile.MAX_SYMBOLS; i++) {
+            long p = chainAt + 4 * (i - symoffset);
+            b.check(p, 4, "DT_GNU_HASH chain entry of symbol " + i);
+            if ((b.u32(p) & 1) != 0) {
+                return i + 1;
+            }
+        }
+        throw b.error(chainAt, "DT_GNU_HASH chain does not end within " + ElfFile.MAX_SYMBOLS + " symbols");
+    }
+
+    private void initGnuHash(long at, long size, String what) throws ElfFormatException {
+        if (size < 16) {
+            throw b.error(at, what + " is " + size + " bytes, shorter than its 16-byte header");
         }
         long nbuckets = b.u32(at);
         long symoffset = b.u32(at + 4);
@@ -137,9 +235,9 @@ final class SymbolTable {
             throw b.error(at, what + " has " + nbuckets + " buckets and " + bloomWords + " bloom words; both must be > 0");
         }
         long tables = 16 + bloomWords * 8 + nbuckets * 4;
-        if (tables > s.size()) {
+        if (tables > size) {
             throw b.error(at, what + ": " + bloomWords + " bloom words and " + nbuckets + " buckets need 0x"
-                    + Long.toHexString(tables) + " bytes, the section has 0x" + Long.toHexString(s.size()));
+                    + Long.toHexString(tables) + " bytes, the section has 0x" + Long.toHexString(size));
         }
         if (symoffset > count) {
             throw b.error(at + 4, what + ": first hashed symbol " + symoffset + " is beyond the " + count + " symbols");
@@ -151,23 +249,21 @@ final class SymbolTable {
         gnuBloomAt = at + 16;
         gnuBucketAt = gnuBloomAt + bloomWords * 8;
         gnuChainAt = gnuBucketAt + nbuckets * 4;
-        gnuChainCount = (s.offset() + s.size() - gnuChainAt) / 4;
+        gnuChainCount = (at + size - gnuChainAt) / 4;
     }
 
-    private void initSysvHash(Section s) throws ElfFormatException {
-        long at = s.offset();
-        String what = "SysV hash table [" + s.index() + "]";
-        if (s.size() < 8) {
-            throw b.error(at, what + " is " + s.size() + " bytes, shorter than its 8-byte header");
+    private void initSysvHash(long at, long size, String what) throws ElfFormatException {
+        if (size < 8) {
+            throw b.error(at, what + " is " + size + " bytes, shorter than its 8-byte header");
         }
         long nbucket = b.u32(at);
         long nchain = b.u32(at + 4);
         if (nbucket == 0) {
             throw b.error(at, what + " has no buckets");
         }
-        if (8 + 4 * (nbucket + nchain) > s.size()) {
+        if (8 + 4 * (nbucket + nchain) > size) {
             throw b.error(at, what + ": " + nbucket + " buckets and " + nchain + " chains do not fit in 0x"
-                    + Long.toHexString(s.size()) + " bytes");
+                    + Long.toHexString(size) + " bytes");
         }
         sysvBuckets = (int) nbucket;
         sysvChains = nchain;

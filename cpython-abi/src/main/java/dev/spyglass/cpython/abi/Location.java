@@ -8,7 +8,9 @@ package dev.spyglass.cpython.abi;
  * <ul>
  *   <li>{@code line}: 1-based line number; {@code -1} when the instruction has no line (3.10+
  *       artificial instructions, or an offset past the end of the code). {@code 0} is a real value
- *       CPython can report for synthetic code objects (e.g. {@code co_firstlineno == 0}).</li>
+ *       CPython can report for synthetic code objects (e.g. {@code co_firstlineno == 0}); other
+ *       negative values come only from a garbage table or {@code co_firstlineno} and are passed
+ *       through, like CPython would.</li>
  *   <li>{@code endLine}: last line of the instruction's source range (3.11+); {@code -1} when absent,
  *       always for 2.7 – 3.10.</li>
  *   <li>{@code column}, {@code endColumn}: 0-based UTF-8 byte offsets into the source line, end
@@ -25,9 +27,9 @@ public record Location(int line, int endLine, int column, int endColumn) {
     /** No position known: every component {@code -1}. */
     public static final Location UNKNOWN = new Location(-1, -1, -1, -1);
 
-    /** A location with only a line number (2.7 – 3.10, or 3.11+ entries without columns). */
+    /** A location with only a line number (2.7 – 3.10); {@link #UNKNOWN} for line {@code -1}. */
     public static Location ofLine(int line) {
-        return line < 0 ? UNKNOWN : new Location(line, -1, -1, -1);
+        return line == -1 ? UNKNOWN : new Location(line, -1, -1, -1);
     }
 
     /** {@code true} when {@link #line()} is known (not {@code -1}). */
