@@ -139,14 +139,15 @@ class HtmlFlameGraphExporterTest {
         }
     }
 
-    /** The first box named {@code name}: centre and width in page pixels. */
+    /** The widest box named {@code name}: centre and width in page pixels, and the summed width of all of them. */
     static JsonNode box(HeadlessChromium chromium, String name) throws Exception {
         return chromium.eval("""
-                (() => { const d = [...document.querySelectorAll('#graph .frame')]
-                           .find(e => e.dataset.name === %s);
-                  if (!d) return null;
-                  const r = d.getBoundingClientRect();
-                  return {cx: r.left + r.width / 2, cy: r.top + r.height / 2, w: r.width}; })()"""
+                (() => { const all = [...document.querySelectorAll('#graph .frame')]
+                           .filter(e => e.dataset.name === %s).map(e => e.getBoundingClientRect());
+                  if (all.length === 0) return null;
+                  const r = all.reduce((a, b) => b.width > a.width ? b : a);
+                  return {cx: r.left + r.width / 2, cy: r.top + r.height / 2, w: r.width,
+                          total: all.reduce((sum, b) => sum + b.width, 0)}; })()"""
                 .formatted(JsonText.string(name)));
     }
 }
