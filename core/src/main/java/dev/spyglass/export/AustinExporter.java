@@ -43,6 +43,13 @@ public final class AustinExporter extends StreamExporter {
 
     private final Writer w;
     private final StringBuilder line = new StringBuilder(512);
+    private final FrameTextCache frameTexts = new FrameTextCache(f -> {
+        StringBuilder sb = new StringBuilder(64).append(';');
+        appendSanitized(sb, f.file(), false);
+        sb.append(':');
+        appendSanitized(sb, f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName(), true);
+        return sb.append(':').append(Math.max(0, f.line())).toString();
+    });
     private boolean headerWritten;
 
     private AustinExporter(OutputStream out, Builder options) {
@@ -83,12 +90,7 @@ public final class AustinExporter extends StreamExporter {
                 .append(Long.toUnsignedString(s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId()));
         List<Frame> frames = s.frames();
         for (int i = frames.size() - 1; i >= 0; i--) {
-            Frame f = frames.get(i);
-            line.append(';');
-            appendSanitized(line, f.file(), false);
-            line.append(':');
-            appendSanitized(line, f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName(), true);
-            line.append(':').append(Math.max(0, f.line()));
+            line.append(frameTexts.text(frames.get(i)));
         }
         line.append(' ').append(Math.round(Math.max(0, s.weightNanos()) / 1000.0)).append('\n');
         w.append(line);

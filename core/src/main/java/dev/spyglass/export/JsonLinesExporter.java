@@ -29,6 +29,16 @@ public final class JsonLinesExporter extends StreamExporter {
 
     private final Writer w;
     private final StringBuilder line = new StringBuilder(1024);
+    private final FrameTextCache frameTexts = new FrameTextCache(f -> {
+        StringBuilder sb = new StringBuilder(128);
+        sb.append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT)).append("\",\"function\":");
+        JsonText.string(sb, f.function());
+        sb.append(",\"qualname\":");
+        JsonText.string(sb, f.qualifiedName());
+        sb.append(",\"file\":");
+        JsonText.string(sb, f.file());
+        return sb.append(",\"line\":").append(f.line()).append('}').toString();
+    });
 
     private JsonLinesExporter(OutputStream out, Builder options) {
         super(out, options);
@@ -63,13 +73,7 @@ public final class JsonLinesExporter extends StreamExporter {
                 sb.append(',');
             }
             first = false;
-            sb.append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT)).append("\",\"function\":");
-            JsonText.string(sb, f.function());
-            sb.append(",\"qualname\":");
-            JsonText.string(sb, f.qualifiedName());
-            sb.append(",\"file\":");
-            JsonText.string(sb, f.file());
-            sb.append(",\"line\":").append(f.line()).append('}');
+            sb.append(frameTexts.text(f));
         }
         sb.append("]}\n");
         w.append(sb);
