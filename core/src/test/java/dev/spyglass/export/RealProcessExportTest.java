@@ -221,7 +221,8 @@ class RealProcessExportTest {
             try {
                 Map<String, String> collapsed = SpeedscopeImportTest.sandwich(chromium, server, "real.collapsed");
                 String hottest = collapsed.entrySet().stream()
-                        .max(Comparator.comparingLong(e -> Long.parseLong(e.getValue()))).orElseThrow().getKey();
+                        .max(Comparator.comparingLong(e -> Long.parseLong(e.getValue().replace(",", "")))).orElseThrow()
+                        .getKey();
                 assertThat(hottest).startsWith("hot_leaf (" + r.script() + ":");
                 Map<String, String> pprof = SpeedscopeImportTest.sandwich(chromium, server, "real.pb.gz");
                 assertThat(pprof).containsKey("hot_leaf");
