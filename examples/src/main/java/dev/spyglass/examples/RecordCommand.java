@@ -39,12 +39,15 @@ import picocli.CommandLine.Parameters;
                 "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case."})
 final class RecordCommand implements Callable<Integer> {
 
+    /** The shortest interval the library's {@link Sampler} accepts. */
+    static final Duration FASTEST = Duration.ofNanos(10_000);
+
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")
     Long pid;
 
     @Option(names = {"-i", "--interval"}, paramLabel = "INTERVAL", defaultValue = "1ms",
             description = "Time between samples: 100us, 1ms, 0.5s; a bare number is microseconds "
-                    + "(as in Austin); 1us = as fast as possible. Default: ${DEFAULT-VALUE}.")
+                    + "(as in Austin); 1us = as fast as possible (10us). Default: ${DEFAULT-VALUE}.")
     String interval;
 
     @Option(names = {"-d", "--duration"}, paramLabel = "DURATION",
@@ -110,11 +113,20 @@ final class RecordCommand implements Callable<Integer> {
             return Failures.USAGE;
         }
 
-        Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode);
-        if (limit != null) {
-            builder.duration(limit);
+        if (every.compareTo(FASTEST) < 0) {
+            every = FASTEST; // "-i 1us": as fast as the sampler goes
         }
-        Sampler sampler = builder.build();
+        Sampler sampler;
+        try {
+            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode);
+            if (limit != null) {
+                builder.duration(limit);
+            }
+            sampler = builder.build();
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass record: " + e.getMessage());
+            return Failures.USAGE;
+        }
         Instant started = Instant.now();
         SamplingSession session;
         try {

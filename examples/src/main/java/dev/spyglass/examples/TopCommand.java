@@ -1,6 +1,7 @@
 package dev.spyglass.examples;
 
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -95,7 +96,9 @@ final class TopCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            sampler = Sampler.builder().interval(Durations.parse(interval, "us")).build();
+            Duration every = Durations.parse(interval, "us");
+            sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
+                    : every).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;

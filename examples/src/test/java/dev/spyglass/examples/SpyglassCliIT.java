@@ -186,6 +186,27 @@ class SpyglassCliIT {
     }
 
     @Test
+    void oneMicrosecondMeansAsFastAsPossibleAndABareNumberIsMicroseconds() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Process target = startTarget(py, "15");
+        try {
+            Result fastest = run(cli("record", "-i", "1us", "-d", "0.5", "-p", Long.toString(target.pid()), "-o",
+                    dir.resolve("fast.austin").toString()), 60);
+            assertThat(fastest.exit()).as(fastest.err()).isZero();
+            assertThat(fastest.err()).contains("every 10 us for 500.0 ms");
+            assertThat(Files.readString(dir.resolve("fast.austin"))).contains("# interval: 10\n");
+
+            Result bare = run(cli("record", "-i", "250", "-d", "1", "-p", Long.toString(target.pid()), "-o",
+                    dir.resolve("bare.austin").toString()), 60);
+            assertThat(bare.exit()).as(bare.err()).isZero();
+            assertThat(bare.err()).contains("every 250 us for 1.00 s");
+            assertThat(Files.readString(dir.resolve("bare.austin"))).contains("# interval: 250\n");
+        } finally {
+            target.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
     void ctrlCStopsRecordingAndStillWritesAValidFile() throws Exception {
         PythonInterpreter py = someInterpreter();
         Process target = startTarget(py, "30");
