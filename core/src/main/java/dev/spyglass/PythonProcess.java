@@ -1,0 +1,169 @@
+package dev.spyglass;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.internal.python.Target;
+import dev.spyglass.internal.python.ThreadRecord;
+
+/**
+ * A CPython process Spyglass reads from outside: attached by PID or launched from a command. The
+ * target is never stopped, signalled or ptrace-attached; its memory is read with
+ * {@code process_vm_readv}.
+ *
+ * <pre>{@code
+ * try (PythonProcess py = PythonProcess.attach(pid)) {
+ *     for (ThreadStack t : py.snapshot()) {
+ *         System.out.println(t.threadName() + " " + t.frames());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Kernel thread ids: CPython 3.11+ records each thread's TID ({@code native_thread_id}). On 3.10
+ * and older only the {@code pthread_t} is recorded; Spyglass then finds the offset of glibc's
+ * {@code tid} field in {@code struct pthread} once, by looking for the main thread's TID (which equals
+ * the PID) and checking the result against the other threads, and reads each thread's TID from there.
+ * When that fails (another C library), {@code nativeThreadId} is -1.
+ *
+ * <p>Instances are thread-safe: calls to {@link #snapshot()} are serialised.
+ */
+public final class PythonProcess implements AutoCloseable {
+
+    /** How long {@link #launch(List)} waits, by default, for the interpreter to initialise. */
+    public static final Duration DEFAULT_LAUNCH_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Target target;
+    private final Process process;
+    private boolean closed;
+
+    private PythonProcess(Target target, Process process) {
+        this.target = target;
+        this.process = process;
+    }
+
+    /**
+     * Attaches to a running CPython process.
+     *
+     * @param pid the process id, greater than 0
+     * @throws ProcessGoneException               no such process, or it exited during attach
+     * @throws AccessDeniedException              this JVM may not read the process's memory
+     * @throws NotAPythonProcessException         no CPython interpreter found in the process
+     * @throws UnsupportedPythonVersionException  a CPython whose layout Spyglass does not know
+     * @throws SpyglassException                  any other failure, with its cause
+     */
+    public static PythonProcess attach(long pid) throws SpyglassException {
+        if (pid <= 0) {
+            throw new IllegalArgumentException("pid must be > 0: " + pid);
+        }
+        return new PythonProcess(Target.attach(pid), null);
+    }
+
+    /**
+     * Starts {@code command} (standard streams inherited from this JVM) and attaches to it once its
+     * interpreter is initialised, waiting at most {@link #DEFAULT_LAUNCH_TIMEOUT}.
+     *
+     * @param command the program and its arguments, e.g. {@code ["python3", "app.py"]}
+     * @throws InterpreterNotReadyException the interpreter was not initialised in time (the process is
+     *                                      destroyed; the message says which step was missing)
+     * @throws ProcessGoneException         the process exited before it was initialised
+     * @throws SpyglassException            the command could not be started, or as for {@link #attach}
+     */
+    public static PythonProcess launch(List<String> command) throws SpyglassException {
+        Objects.requireNonNull(command, "command");
+        return launch(new ProcessBuilder(command).inheritIO(), DEFAULT_LAUNCH_TIMEOUT);
+    }
+
+    /**
+     * Starts the process {@code builder} describes (its redirects and environment are used as they
+     * are) and attaches once its interpreter is initialised, waiting at most {@code timeout}.
+     *
+     * @param builder the process to start
+     * @param timeout how long to wait for the interpreter, positive
+     * @throws InterpreterNotReadyException as for {@link #launch(List)}
+     */
+    public static PythonProcess launch(ProcessBuilder builder, Duration timeout) throws SpyglassException {
+        Objects.requireNonNull(builder, "builder");
+        Objects.requireNonNull(timeout, "timeout");
+        Process p = Target.start(builder);
+        try {
+            return new PythonProcess(Target.awaitReady(p, timeout), p);
+        } catch (SpyglassException | RuntimeException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+    }
+
+    /** The process id. */
+    public long pid() {
+        return target.pid();
+    }
+
+    /** The exact CPython version of the target (micro -1 only when no version source held it). */
+    public PythonVersion version() {
+        return target.version();
+    }
+
+    /** The launched process, or empty for an attached one. */
+    public Optional<Process> process() {
+        return Optional.ofNullable(process);
+    }
+
+    /**
+     * One look at every thread of every interpreter, like {@code py-spy dump}. A thread whose stack
+     * changed while it was read is read again (up to three times); a thread that stays torn is left
+     * out rather than reported with made-up frames.
+     *
+     * @return one entry per thread, main interpreter first; never null
+     * @throws ProcessGoneException the process has exited
+     */
+    public synchronized List<ThreadStack> snapshot() throws SpyglassException {
+        if (closed) {
+            throw new IllegalStateException("PythonProcess " + pid() + " is closed");
+        }
+        List<ThreadStack> out = new ArrayList<>();
+        for (int attempt = 0; attempt < 3; attempt++) {
+            out.clear();
+            int n = target.readThreads(false);
+            boolean torn = false;
+            for (int i = 0; i < n; i++) {
+                ThreadRecord t = target.thread(i);
+                if (t.torn()) {
+                    torn = true;
+                    continue;
+                }
+                out.add(new ThreadStack(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
+                        t.interpreterId(), target.threadState(t), t.gilHeld(), t.frameList()));
+            }
+            if (!torn) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /** The internal target, for the sampler in this package. */
+    public Target target() {
+        return target;
+    }
+
+    /**
+     * Detaches: releases buffers and file descriptors. The target keeps running, also a launched one:
+     * to end it, call {@code process().ifPresent(Process::destroy)} first.
+     */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            target.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PythonProcess[pid=" + pid() + ", " + version() + "]";
+    }
+}

@@ -1,0 +1,167 @@
+package dev.spyglass;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import dev.spyglass.internal.python.Target;
+
+/**
+ * Samples a CPython process's stacks at a fixed interval on a background thread. Immutable and
+ * reusable: each {@link #attach} or {@link #launch} starts an independent {@link SamplingSession}.
+ *
+ * <pre>{@code
+ * Sampler sampler = Sampler.builder().interval(Duration.ofMillis(1)).mode(SamplingMode.CPU).build();
+ * try (SamplingSession s = sampler.attach(pid)) {
+ *     s.forEach(sample -> System.out.println(sample.threadName() + " " + sample.frames().getFirst()));
+ * }
+ * }</pre>
+ */
+public final class Sampler {
+
+    private final Duration interval;
+    private final Duration duration;
+    private final SamplingMode mode;
+    private final int queueCapacity;
+    private final Duration launchTimeout;
+
+    private Sampler(Builder b) {
+        this.interval = b.interval;
+        this.duration = b.duration;
+        this.mode = b.mode;
+        this.queueCapacity = b.queueCapacity;
+        this.launchTimeout = b.launchTimeout;
+    }
+
+    /** A builder with interval 10 ms, no duration limit, {@link SamplingMode#WALL}, queue of 65,536. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Attaches to {@code pid} and starts sampling at once.
+     *
+     * @throws ProcessGoneException               no such process
+     * @throws AccessDeniedException              its memory may not be read
+     * @throws NotAPythonProcessException         no CPython interpreter in it
+     * @throws UnsupportedPythonVersionException  an unknown CPython version
+     */
+    public SamplingSession attach(long pid) throws SpyglassException {
+        if (pid <= 0) {
+            throw new IllegalArgumentException("pid must be > 0: " + pid);
+        }
+        return SamplingSession.start(this, Target.attach(pid), null);
+    }
+
+    /**
+     * Starts {@code command} (standard streams inherited), waits until its interpreter is initialised
+     * (at most the launch timeout) and starts sampling. The session ends when the process exits; its
+     * exit status is then in {@link SamplingSession#exitStatus()}.
+     *
+     * @throws InterpreterNotReadyException the interpreter was not initialised in time
+     */
+    public SamplingSession launch(List<String> command) throws SpyglassException {
+        Objects.requireNonNull(command, "command");
+        return launch(new ProcessBuilder(command).inheritIO());
+    }
+
+    /** As {@link #launch(List)}, with the redirects and environment of {@code builder}. */
+    public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
+        Objects.requireNonNull(builder, "builder");
+        Process p = Target.start(builder);
+        Target t;
+        try {
+            t = Target.awaitReady(p, launchTimeout);
+        } catch (SpyglassException | RuntimeException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+        return SamplingSession.start(this, t, p);
+    }
+
+    /** Time between ticks. */
+    public Duration interval() {
+        return interval;
+    }
+
+    /** How long a session samples, or empty for until the target exits or {@link SamplingSession#stop()}. */
+    public Optional<Duration> duration() {
+        return Optional.ofNullable(duration);
+    }
+
+    public SamplingMode mode() {
+        return mode;
+    }
+
+    public int queueCapacity() {
+        return queueCapacity;
+    }
+
+    public Duration launchTimeout() {
+        return launchTimeout;
+    }
+
+    /** Builds a {@link Sampler}. */
+    public static final class Builder {
+        private Duration interval = Duration.ofMillis(10);
+        private Duration duration;
+        private SamplingMode mode = SamplingMode.WALL;
+        private int queueCapacity = 65_536;
+        private Duration launchTimeout = PythonProcess.DEFAULT_LAUNCH_TIMEOUT;
+
+        private Builder() {
+        }
+
+        /** Time between ticks: 10 µs to 1 hour. Default 10 ms. */
+        public Builder interval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            if (interval.compareTo(Duration.ofNanos(10_000)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("interval must be between 10 µs and 1 h: " + interval);
+            }
+            this.interval = interval;
+            return this;
+        }
+
+        /** Stop after {@code duration} (positive), or {@code null} for no limit (the default). */
+        public Builder duration(Duration duration) {
+            if (duration != null && (duration.isNegative() || duration.isZero())) {
+                throw new IllegalArgumentException("duration must be positive: " + duration);
+            }
+            this.duration = duration;
+            return this;
+        }
+
+        /** Which threads to report; default {@link SamplingMode#WALL}. */
+        public Builder mode(SamplingMode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * Samples buffered for a slow consumer, 1 to 16,777,216 (default 65,536). When full, new samples
+         * are dropped and counted in {@link SamplingStats#droppedSamples()}; the sampler never waits.
+         */
+        public Builder queueCapacity(int queueCapacity) {
+            if (queueCapacity < 1 || queueCapacity > (1 << 24)) {
+                throw new IllegalArgumentException("queueCapacity must be 1 .. 16777216: " + queueCapacity);
+            }
+            this.queueCapacity = queueCapacity;
+            return this;
+        }
+
+        /** How long {@link Sampler#launch} waits for the interpreter to initialise; default 10 s. */
+        public Builder launchTimeout(Duration launchTimeout) {
+            Objects.requireNonNull(launchTimeout, "launchTimeout");
+            if (launchTimeout.isNegative() || launchTimeout.isZero()) {
+                throw new IllegalArgumentException("launchTimeout must be positive: " + launchTimeout);
+            }
+            this.launchTimeout = launchTimeout;
+            return this;
+        }
+
+        public Sampler build() {
+            return new Sampler(this);
+        }
+    }
+}

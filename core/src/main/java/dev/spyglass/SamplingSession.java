@@ -1,0 +1,364 @@
+package dev.spyglass;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.internal.os.ProcessCpuClock;
+import dev.spyglass.internal.python.Target;
+import dev.spyglass.internal.python.ThreadRecord;
+
+/**
+ * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
+ * One daemon thread reads the target at each tick and puts samples into a bounded queue; a consumer
+ * takes them with {@link #forEach}, {@link #stream()} or {@link #drainTo}. When the consumer is slower
+ * than the sampler, samples are dropped and counted ({@link SamplingStats#droppedSamples()}): the
+ * sampler never waits for the consumer, so its cadence does not depend on it.
+ *
+ * <p>The session ends when the target exits, when the sampler's duration has passed, or on
+ * {@link #stop()}. Consuming methods then return after the queue is drained. Use one consumer at a
+ * time. {@link #close()} stops sampling and releases resources; it never kills a launched target.
+ */
+public final class SamplingSession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SamplingSession.class);
+    private static final long POLL_NANOS = 10_000_000L;
+
+    private final Target target;
+    private final Process process;
+    private final SamplingMode mode;
+    private final long intervalNanos;
+    private final long durationNanos;
+    private final ArrayBlockingQueue<StackSample> queue;
+    private final CountDownLatch done = new CountDownLatch(1);
+    private final Thread worker;
+    private final ProcessCpuClock cpuClock;
+
+    private volatile boolean stopRequested;
+    private volatile boolean finished;
+    private volatile Throwable failure;
+    private volatile long samples;
+    private volatile long torn;
+    private volatile long dropped;
+    private volatile long ticks;
+    private volatile long behindNanos;
+    private volatile long startNanos;
+    private volatile long endNanos;
+    private boolean closed;
+
+    private SamplingSession(Sampler config, Target target, Process process) {
+        this.target = target;
+        this.process = process;
+        this.mode = config.mode();
+        this.intervalNanos = config.interval().toNanos();
+        this.durationNanos = config.duration().map(Duration::toNanos).orElse(Long.MAX_VALUE);
+        this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
+        this.cpuClock = new ProcessCpuClock(target.pid());
+        this.worker = new Thread(this::run, "spyglass-sampler-" + target.pid());
+        worker.setDaemon(true);
+    }
+
+    static SamplingSession start(Sampler config, Target target, Process process) {
+        SamplingSession s = new SamplingSession(config, target, process);
+        s.startNanos = System.nanoTime();
+        s.cpuClock.delta();
+        s.worker.start();
+        return s;
+    }
+
+    /** The target's process id. */
+    public long pid() {
+        return target.pid();
+    }
+
+    /** The target's CPython version. */
+    public PythonVersion version() {
+        return target.version();
+    }
+
+    /** The launched process, or empty for an attached target. */
+    public Optional<Process> process() {
+        return Optional.ofNullable(process);
+    }
+
+    /**
+     * Gives every sample to {@code action}, in order, on the calling thread; returns when the session
+     * has ended and the queue is empty, or when the calling thread is interrupted (the interrupt flag
+     * is then set again).
+     */
+    public void forEach(Consumer<StackSample> action) {
+        Objects.requireNonNull(action, "action");
+        try {
+            StackSample s;
+            while ((s = next()) != null) {
+                action.accept(s);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The samples as a sequential stream that ends when the session ends. Closing the stream stops
+     * the session.
+     */
+    public Stream<StackSample> stream() {
+        Spliterator<StackSample> sp = new Spliterators.AbstractSpliterator<>(Long.MAX_VALUE,
+                Spliterator.ORDERED | Spliterator.NONNULL) {
+            @Override
+            public boolean tryAdvance(Consumer<? super StackSample> action) {
+                try {
+                    StackSample s = next();
+                    if (s == null) {
+                        return false;
+                    }
+                    action.accept(s);
+                    return true;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        };
+        return StreamSupport.stream(sp, false).onClose(this::stop);
+    }
+
+    /**
+     * Gives every sample to {@code sink} until the session ends. Does not close the sink.
+     *
+     * @throws IOException when the calling thread is interrupted while waiting (as
+     *                     {@link java.io.InterruptedIOException}, with the interrupt flag set again)
+     */
+    public void drainTo(SampleSink sink) throws IOException {
+        Objects.requireNonNull(sink, "sink");
+        try {
+            StackSample s;
+            while ((s = next()) != null) {
+                sink.accept(s);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while draining samples of process " + pid());
+        }
+    }
+
+    private StackSample next() throws InterruptedException {
+        while (true) {
+            StackSample s = queue.poll();
+            if (s != null) {
+                return s;
+            }
+            if (finished) {
+                return queue.poll();
+            }
+            s = queue.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
+            if (s != null) {
+                return s;
+            }
+        }
+    }
+
+    /** Asks the sampler to stop after the current tick; returns at once. */
+    public void stop() {
+        stopRequested = true;
+        LockSupport.unpark(worker);
+    }
+
+    /**
+     * Waits until sampling has ended.
+     *
+     * @return {@code true} when it has ended, {@code false} when {@code timeout} passed first
+     */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        return done.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** {@code true} once sampling has ended (samples may still be queued). */
+    public boolean isFinished() {
+        return finished;
+    }
+
+    /** The counters so far (final once the session has ended). */
+    public SamplingStats stats() {
+        long end = finished ? endNanos : System.nanoTime();
+        long elapsed = Math.max(0, end - startNanos);
+        long t = ticks;
+        double rate = elapsed > 0 ? t * 1e9 / elapsed : 0;
+        return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
+                Duration.ofNanos(behindNanos));
+    }
+
+    /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */
+    public OptionalInt exitStatus() {
+        if (process != null && !process.isAlive()) {
+            return OptionalInt.of(process.exitValue());
+        }
+        return OptionalInt.empty();
+    }
+
+    /**
+     * Why sampling ended early, if it did: anything but the target's exit, the duration or
+     * {@link #stop()} (for example a {@link SpyglassException} the reader could not recover from).
+     */
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    /** Stops sampling, waits for the sampling thread (up to 5 s) and releases buffers and descriptors. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stop();
+        try {
+            if (!done.await(5, TimeUnit.SECONDS)) {
+                LOG.warn("sampler of process {} did not stop within 5 s; leaving its buffers", pid());
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        target.close();
+        cpuClock.close();
+    }
+
+    // ---- sampling thread ----
+
+    private void run() {
+        long start = startNanos;
+        long end = durationNanos == Long.MAX_VALUE ? Long.MAX_VALUE : start + durationNanos;
+        long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
+        // parkNanos overshoots by tens of µs (timer slack): park until shortly before the deadline
+        // and spin the rest, for intervals short enough that the overshoot matters.
+        long spin = intervalNanos < 20_000_000L ? Math.min(60_000L, intervalNanos / 4) : 0;
+        long deadline = start;
+        boolean cpu = mode == SamplingMode.CPU;
+        try {
+            while (!stopRequested) {
+                waitUntil(deadline, spin);
+                if (stopRequested) {
+                    break;
+                }
+                long now = System.nanoTime();
+                if (now - end >= 0) {
+                    break;
+                }
+                if (now > deadline) {
+                    behindNanos += now - deadline;
+                }
+                tick(now + epochOffset, cpu);
+                ticks++;
+                long next = deadline + intervalNanos;
+                long after = System.nanoTime();
+                if (after - next > intervalNanos) {
+                    // More than a whole interval late: skip the missed ticks rather than bursting.
+                    next = after;
+                }
+                deadline = next;
+            }
+        } catch (ProcessGoneException e) {
+            LOG.debug("process {} ended: {}", pid(), e.getMessage());
+        } catch (SpyglassException | RuntimeException | Error e) {
+            failure = e;
+            LOG.warn("sampling process {} failed: {}", pid(), e.toString());
+        } finally {
+            if (process != null) {
+                awaitExit();
+            }
+            endNanos = System.nanoTime();
+            finished = true;
+            done.countDown();
+        }
+    }
+
+    private void awaitExit() {
+        try {
+            if (!stopRequested || !process.isAlive()) {
+                process.waitFor(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void waitUntil(long deadline, long spin) {
+        long remaining = deadline - System.nanoTime();
+        while (remaining > spin) {
+            LockSupport.parkNanos(remaining - spin);
+            if (stopRequested) {
+                return;
+            }
+            remaining = deadline - System.nanoTime();
+        }
+        while (System.nanoTime() - deadline < 0) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private void tick(long timestamp, boolean cpu) throws SpyglassException {
+        long weight = intervalNanos;
+        long used = 0;
+        if (cpu) {
+            used = cpuClock.delta();
+            if (used == 0) {
+                // The process used no CPU since the previous tick (it slept, or waited for a CPU on a
+                // loaded machine): nothing to attribute, even to threads the kernel shows runnable.
+                return;
+            }
+        }
+        int n = target.readThreads(cpu);
+        if (cpu && used > 0) {
+            int running = 0;
+            for (int i = 0; i < n; i++) {
+                ThreadRecord t = target.thread(i);
+                if (!t.torn() && !t.skipped()) {
+                    running++;
+                }
+            }
+            // When this thread fell behind (it was itself preempted), the CPU used since the last tick
+            // spans several intervals and would all land on the one stack seen now: cap it, so a late
+            // tick does not weigh like many.
+            weight = Math.min(used, 2 * intervalNanos) / Math.max(1, running);
+        }
+        for (int i = 0; i < n; i++) {
+            ThreadRecord t = target.thread(i);
+            if (t.torn()) {
+                torn++;
+                continue;
+            }
+            if (t.skipped()) {
+                continue;
+            }
+            StackSample s = new StackSample(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
+                    t.interpreterId(), timestamp, weight, target.threadState(t), t.gilHeld(), t.frameList());
+            if (queue.offer(s)) {
+                samples++;
+            } else {
+                dropped++;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SamplingSession[pid=" + pid() + ", " + version() + ", " + stats() + "]";
+    }
+}

@@ -1,0 +1,109 @@
+package dev.spyglass.internal.python;
+
+import dev.spyglass.Frame;
+import dev.spyglass.cpython.abi.LineTable;
+import dev.spyglass.cpython.abi.Location;
+
+/**
+ * A decoded code object: names, file, line table, and the header words that identify it. A cached
+ * entry is used only while the words read from the target at its address still match (a freed code
+ * object's address can be reused by another: Austin 4.0 reported the wrong function that way), and
+ * maps each instruction offset to its interned {@link Frame} once, so a steady-state sample decodes
+ * nothing and allocates no frame.
+ */
+final class CodeEntry {
+    /** Header words compared on every use, in this order (see {@link StackReader#codeKey}). */
+    final long[] key;
+    final String function;
+    final String qualifiedName;
+    final String file;
+    final LineTable lines;
+    final boolean columns;
+    /** Size of the bytecode in bytes when known (3.11+: ob_size code units), else -1. */
+    final long codeBytes;
+
+    private static final int MAX_MEMO = 4096;
+    private int[] memoKeys = new int[16];
+    private Frame[] memoFrames = new Frame[16];
+    private int memoSize;
+
+    CodeEntry(long[] key, String function, String qualifiedName, String file, LineTable lines, boolean columns,
+            long codeBytes) {
+        this.key = key;
+        this.function = function;
+        this.qualifiedName = qualifiedName;
+        this.file = file;
+        this.lines = lines;
+        this.columns = columns;
+        this.codeBytes = codeBytes;
+    }
+
+    boolean matches(long[] words) {
+        for (int i = 0; i < key.length; i++) {
+            if (key[i] != words[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The interned frame for the instruction at {@code byteOffset} (-2 or more). */
+    Frame frame(int byteOffset) {
+        int k = byteOffset + 3;
+        int mask = memoKeys.length - 1;
+        int i = (k * 0x9E3779B9) >>> 16 & mask;
+        while (true) {
+            int mk = memoKeys[i];
+            if (mk == k) {
+                return memoFrames[i];
+            }
+            if (mk == 0) {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        Frame f = make(byteOffset);
+        if (memoSize < MAX_MEMO) {
+            if ((memoSize + 1) * 2 > memoKeys.length) {
+                growMemo();
+                i = (k * 0x9E3779B9) >>> 16 & (memoKeys.length - 1);
+                while (memoKeys[i] != 0) {
+                    i = (i + 1) & (memoKeys.length - 1);
+                }
+            }
+            memoKeys[i] = k;
+            memoFrames[i] = f;
+            memoSize++;
+        }
+        return f;
+    }
+
+    private Frame make(int byteOffset) {
+        if (columns) {
+            Location loc = lines.location(byteOffset);
+            int line = Math.max(loc.line(), 0);
+            return Frame.of(new Frame(Frame.FrameKind.PYTHON, function, qualifiedName, file, line,
+                    Math.max(loc.endLine(), 0), loc.column(), loc.endColumn()));
+        }
+        int line = lines.line(byteOffset);
+        return Frame.python(function, qualifiedName, file, Math.max(line, 0));
+    }
+
+    private void growMemo() {
+        int[] oldKeys = memoKeys;
+        Frame[] oldFrames = memoFrames;
+        memoKeys = new int[oldKeys.length * 2];
+        memoFrames = new Frame[oldKeys.length * 2];
+        int mask = memoKeys.length - 1;
+        for (int j = 0; j < oldKeys.length; j++) {
+            if (oldKeys[j] != 0) {
+                int i = (oldKeys[j] * 0x9E3779B9) >>> 16 & mask;
+                while (memoKeys[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                memoKeys[i] = oldKeys[j];
+                memoFrames[i] = oldFrames[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package dev.spyglass.internal.python;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.spyglass.InterpreterNotReadyException;
+import dev.spyglass.NotAPythonProcessException;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.UnsupportedPythonVersionException;
+import dev.spyglass.cpython.abi.Field;
+import dev.spyglass.cpython.abi.Layout;
+import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.elf.ElfFile;
+import dev.spyglass.elf.Section;
+import dev.spyglass.elf.Symbol;
+import dev.spyglass.internal.os.MemoryFault;
+import dev.spyglass.internal.os.ProcessMap;
+import dev.spyglass.internal.os.RemoteMemory;
+
+/**
+ * Finds the CPython interpreter in a process from its memory map, without trusting the executable's
+ * name or {@code /proc/PID/exe} (which names the loader when a program is started as
+ * {@code ld-linux.so PROGRAM}): every mapped ELF object that defines CPython's symbols is a candidate
+ * (libpython for shared builds, the executable for static ones, any program embedding either).
+ *
+ * <p>Version: {@code Py_Version} (3.11+), else a version string in {@code .rodata}, else the file
+ * name. Interpreter list: {@code _PyRuntime} (symbol, or the {@code .PyRuntime} section, 3.10+), or
+ * {@code interp_head} (a local {@code .symtab} symbol of 2.7/3.6), else a scan of the object's
+ * writable data for a word pointing to an interpreter whose first thread points back to it.
+ */
+public final class InterpreterLocator {
+    private static final Logger LOG = LoggerFactory.getLogger(InterpreterLocator.class);
+
+    /** Libraries that never hold the interpreter: skipping them saves opening dozens of files. */
+    private static final Pattern NOT_PYTHON = Pattern.compile(
+            "^(ld-linux.*|ld-.*\\.so.*|libc\\.so.*|libm\\.so.*|libpthread.*|libdl[.-].*|librt[.-].*|libutil[.-].*"
+                    + "|libz\\.so.*|libssl.*|libcrypto.*|libffi.*|libexpat.*|libbz2.*|liblzma.*|libreadline.*"
+                    + "|libncurses.*|libtinfo.*|libsqlite.*|libgcc_s.*|libstdc\\+\\+.*|libuuid.*|libnss_.*"
+                    + "|libgdbm.*|libmpdec.*|libzstd.*|libcrypt\\.so.*|libselinux.*|libpcre.*|libnsl.*|libtirpc.*"
+                    + "|.*\\.cpython-.*\\.so|.*module\\.so|locale-archive|.*\\.cache|gconv-modules.*)$");
+
+    /** Options for tests: pretend symbols are stripped to exercise the memory scan. */
+    public record Options(boolean useSymbols) {
+        public static final Options DEFAULT = new Options(true);
+    }
+
+    private InterpreterLocator() {
+    }
+
+    /**
+     * Locates the interpreter.
+     *
+     * @throws NotAPythonProcessException       no mapped object defines CPython's symbols
+     * @throws UnsupportedPythonVersionException the version has no known layout
+     * @throws InterpreterNotReadyException      found, but the interpreter list is still empty
+     */
+    public static LocatedInterpreter locate(long pid, ProcessMap map, RemoteMemory memory, Options options)
+            throws SpyglassException {
+        List<String> examined = new ArrayList<>();
+        for (Map.Entry<String, List<ProcessMap.Mapping>> e : candidates(map)) {
+            String path = e.getKey();
+            List<ProcessMap.Mapping> mappings = e.getValue();
+            ProcessMap.Mapping first = mappings.stream().min(Comparator.comparingLong(ProcessMap.Mapping::fileOffset))
+                    .orElseThrow();
+            Optional<Path> file = map.openablePath(first);
+            if (file.isEmpty()) {
+                examined.add(path + " (not readable)");
+                continue;
+            }
+            try (ElfFile elf = ElfFile.open(file.get())) {
+                Optional<LocatedInterpreter> found = examine(pid, path, elf, first, map, memory, options);
+                if (found.isPresent()) {
+                    return found.get();
+                }
+                examined.add(path);
+            } catch (IOException | RuntimeException ex) {
+                // Not an ELF file (a data file mapped executable), or a broken one: not the interpreter.
+                LOG.debug("skipping {}: {}", path, ex.toString());
+                examined.add(path + " (" + ex.getClass().getSimpleName() + ")");
+            }
+        }
+        throw new NotAPythonProcessException("process " + pid + " is not a CPython process: none of its mapped "
+                + "objects defines _PyRuntime, Py_Version, interp_head or _PyThreadState_Current (examined: "
+                + (examined.isEmpty() ? "none" : String.join(", ", examined)) + ")");
+    }
+
+    /** The file-backed objects with code, most likely interpreter holders first. */
+    static List<Map.Entry<String, List<ProcessMap.Mapping>>> candidates(ProcessMap map) {
+        List<Map.Entry<String, List<ProcessMap.Mapping>>> result = new ArrayList<>();
+        for (Map.Entry<String, List<ProcessMap.Mapping>> e : map.files().entrySet()) {
+            String name = Path.of(e.getKey()).getFileName().toString();
+            boolean hasCode = e.getValue().stream().anyMatch(ProcessMap.Mapping::executable);
+            if (!hasCode || NOT_PYTHON.matcher(name).matches()) {
+                continue;
+            }
+            result.add(e);
+        }
+        result.sort(Comparator.comparingInt(e -> Path.of(e.getKey()).getFileName().toString().contains("python") ? 0 : 1));
+        return result;
+    }
+
+    private static Optional<Symbol> defined(ElfFile elf, String name, boolean useSymtab) {
+        return elf.symbol(name).filter(Symbol::isDefined).filter(s -> useSymtab || s.dynamic());
+    }
+
+    private static Optional<LocatedInterpreter> examine(long pid, String path, ElfFile elf, ProcessMap.Mapping first,
+            ProcessMap map, RemoteMemory memory, Options options) throws SpyglassException {
+        boolean syms = options.useSymbols();
+        Optional<Symbol> pyVersion = defined(elf, "Py_Version", true);
+        Optional<Symbol> runtime = syms ? defined(elf, "_PyRuntime", true) : Optional.empty();
+        Optional<Section> runtimeSection = elf.section(".PyRuntime");
+        Optional<Symbol> interpHead = syms ? defined(elf, "interp_head", true) : Optional.empty();
+        Optional<Symbol> tstateCurrent = defined(elf, "_PyThreadState_Current", true);
+        Optional<Symbol> getVersion = defined(elf, "Py_GetVersion", true);
+        boolean pythonish = pyVersion.isPresent() || defined(elf, "_PyRuntime", true).isPresent()
+                || runtimeSection.isPresent() || defined(elf, "interp_head", true).isPresent() || tstateCurrent.isPresent()
+                || getVersion.isPresent();
+        if (!pythonish) {
+            return Optional.empty();
+        }
+        long bias = elf.loadBias(first.start(), first.fileOffset());
+        String fileName = Path.of(path).getFileName().toString();
+
+        PythonVersion version = null;
+        String versionSource = null;
+        if (pyVersion.isPresent()) {
+            try {
+                long hex = Integer.toUnsignedLong(memory.readInt(bias + pyVersion.get().value()));
+                version = PythonVersion.fromHex(hex, false);
+                versionSource = "Py_Version";
+            } catch (MemoryFault | IllegalArgumentException e) {
+                LOG.debug("Py_Version unreadable in {}: {}", path, e.toString());
+            }
+        }
+        Optional<PythonVersion> fromName = PythonVersion.fromFileName(fileName);
+        if (version == null) {
+            Optional<Section> rodata = elf.section(".rodata");
+            if (rodata.isPresent()) {
+                List<String> prefixes = new ArrayList<>();
+                fromName.ifPresent(v -> prefixes.add(v.major() + "." + v.minor() + "."));
+                prefixes.add("3.");
+                prefixes.add("2.7.");
+                for (String prefix : prefixes) {
+                    Optional<PythonVersion> v = elf.findVersionString(rodata.get(), prefix, 4096)
+                            .flatMap(PythonVersion::parse);
+                    if (v.isPresent()) {
+                        version = v.get();
+                        versionSource = ".rodata version string";
+                        break;
+                    }
+                }
+            }
+        }
+        if (version == null && fromName.isPresent()) {
+            version = fromName.get();
+            versionSource = "file name " + fileName;
+        }
+        if (version == null) {
+            throw new UnsupportedPythonVersionException("process " + pid + " maps " + path
+                    + ", which defines CPython symbols, but its version could not be determined (no Py_Version, "
+                    + "no version string in .rodata, no version in the file name); Spyglass supports "
+                    + UnsupportedPythonVersionException.SUPPORTED);
+        }
+
+        long runtimeAddress = 0;
+        if (runtime.isPresent()) {
+            runtimeAddress = bias + runtime.get().value();
+        } else if (runtimeSection.isPresent() && version.isAtLeast(3, 10)) {
+            runtimeAddress = bias + runtimeSection.get().address();
+        }
+        Layout layout = LayoutResolver.layoutFor(pid, version, runtimeAddress, memory, path);
+        version = layout.version();
+
+        long head;
+        String headSource;
+        if (runtimeAddress != 0 && layout.has(Field.RUNTIME_INTERPRETERS_HEAD)) {
+            head = runtimeAddress + layout.require(Field.RUNTIME_INTERPRETERS_HEAD);
+            headSource = runtime.isPresent() ? "_PyRuntime symbol" : ".PyRuntime section";
+        } else if (interpHead.isPresent()) {
+            head = bias + interpHead.get().value();
+            headSource = "interp_head symbol";
+        } else {
+            head = scanForHead(pid, elf, bias, map, memory, layout);
+            headSource = "scan of writable data";
+            if (head == 0) {
+                throw new InterpreterNotReadyException("process " + pid + " maps " + path + " (CPython " + version
+                        + ") but no interpreter state was found in its writable data: the interpreter is not "
+                        + "initialised (yet), or its symbols are stripped and the scan failed");
+            }
+        }
+        long codeType = defined(elf, "PyCode_Type", true).map(s -> bias + s.value()).orElse(0L);
+        LocatedInterpreter located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress,
+                head, headSource, tstateCurrent.map(s -> bias + s.value()).orElse(0L), codeType);
+        LOG.debug("process {}: {}", pid, located);
+        return Optional.of(located);
+    }
+
+    /**
+     * {@code true} when {@code p} looks like a {@code PyInterpreterState}: its {@code next} is null or
+     * mapped, and it has threads, each pointing back to it, in a list that ends.
+     */
+    private static boolean plausibleInterpreter(long p, ProcessMap map, RemoteMemory memory, Layout layout,
+            MemorySegment word) throws MemoryFault, SpyglassException {
+        memory.read(p + layout.require(Field.INTERP_NEXT), word);
+        long next = word.get(ValueLayout.JAVA_LONG, 0);
+        if (next != 0 && ((next & 7) != 0 || !map.isReadable(next, 8))) {
+            return false;
+        }
+        memory.read(p + layout.require(Field.INTERP_TSTATE_HEAD), word);
+        long t = word.get(ValueLayout.JAVA_LONG, 0);
+        int threads = 0;
+        while (t != 0) {
+            if (threads++ > 1024 || (t & 7) != 0 || !map.isReadable(t, 8)) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_INTERP), word);
+            if (word.get(ValueLayout.JAVA_LONG, 0) != p) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_THREAD_ID), word);
+            if (word.get(ValueLayout.JAVA_LONG, 0) == 0) {
+                return false;
+            }
+            memory.read(t + layout.require(Field.TSTATE_NEXT), word);
+            t = word.get(ValueLayout.JAVA_LONG, 0);
+        }
+        return threads > 0;
+    }
+
+    /**
+     * Scans the object's {@code .data}/{@code .bss} (where {@code interp_head} or {@code _PyRuntime}
+     * live) for a word holding a pointer {@code p} to an interpreter whose first thread state points
+     * back to it ({@code p->tstate_head->interp == p}). Returns the word's address, or 0.
+     */
+    static long scanForHead(long pid, ElfFile elf, long bias, ProcessMap map, RemoteMemory memory, Layout layout)
+            throws SpyglassException {
+        long tstateHeadOff = layout.require(Field.INTERP_TSTATE_HEAD);
+        long interpOff = layout.require(Field.TSTATE_INTERP);
+        List<Section> sections = new ArrayList<>();
+        for (String name : List.of(".data", ".bss", ".PyRuntime")) {
+            elf.section(name).ifPresent(sections::add);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment word = arena.allocate(8, 8);
+            for (Section s : sections) {
+                long start = bias + s.address();
+                long size = Math.min(s.size(), 16L << 20);
+                MemorySegment data = arena.allocate(size, 8);
+                long got = memory.readPartial(start, data);
+                for (long off = 0; off + 8 <= got; off += 8) {
+                    long p = data.get(ValueLayout.JAVA_LONG, off);
+                    if (p == 0 || (p & 7) != 0 || !map.isReadable(p, 8)) {
+                        continue;
+                    }
+                    Optional<ProcessMap.Mapping> m = map.find(p);
+                    if (m.isEmpty() || !m.get().writable()) {
+                        continue;
+                    }
+                    try {
+                        if (plausibleInterpreter(p, map, memory, layout, word)) {
+                            return start + off;
+                        }
+                    } catch (MemoryFault f) {
+                        // not an interpreter
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,227 @@
+package dev.spyglass.internal.python;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.spyglass.InterpreterNotReadyException;
+import dev.spyglass.NotAPythonProcessException;
+import dev.spyglass.ProcessGoneException;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.ThreadState;
+import dev.spyglass.UnsupportedPythonVersionException;
+import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.internal.os.ProcessMap;
+import dev.spyglass.internal.os.RemoteMemory;
+import dev.spyglass.internal.os.TaskStates;
+
+/**
+ * An attached target: its memory reader, located interpreter, stack reader and kernel thread view.
+ * Not thread-safe: the public API serialises access.
+ */
+public final class Target implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Target.class);
+
+    private final long pid;
+    private final RemoteMemory memory;
+    private final TaskStates tasks;
+    private final StackReader reader;
+    private boolean closed;
+
+    private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
+        this.pid = pid;
+        this.memory = memory;
+        this.tasks = tasks;
+        this.reader = reader;
+    }
+
+    /** Attaches to a running process (no waiting). */
+    public static Target attach(long pid) throws SpyglassException {
+        return attach(pid, InterpreterLocator.Options.DEFAULT);
+    }
+
+    /** Attaches with locator options (tests). */
+    public static Target attach(long pid, InterpreterLocator.Options options) throws SpyglassException {
+        ProcessMap map = ProcessMap.read(pid);
+        RemoteMemory memory = RemoteMemory.open(pid, map.firstReadableAddress());
+        TaskStates tasks = new TaskStates(pid);
+        try {
+            LocatedInterpreter loc = InterpreterLocator.locate(pid, map, memory, options);
+            StackReader reader = new StackReader(pid, memory, loc, tasks);
+            tasks.relist();
+            LOG.debug("attached to process {}: CPython {} in {} (head via {})", pid, loc.version(), loc.objectPath(),
+                    loc.headSource());
+            return new Target(pid, memory, tasks, reader);
+        } catch (SpyglassException | RuntimeException e) {
+            memory.close();
+            tasks.close();
+            if (e instanceof SpyglassException && !(e instanceof ProcessGoneException) && !isAlive(pid)) {
+                throw new ProcessGoneException(pid, "process " + pid + " exited while Spyglass attached ("
+                        + e.getMessage() + ")");
+            }
+            throw e;
+        }
+    }
+
+    private static boolean isAlive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /** Starts {@code builder}'s process. */
+    public static Process start(ProcessBuilder builder) throws SpyglassException {
+        Objects.requireNonNull(builder, "builder");
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new SpyglassException("cannot start " + builder.command() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Polls a just-started process until its interpreter is initialised: the interpreter object is
+     * mapped, the interpreter list holds an interpreter with a thread, and a thread runs Python code.
+     *
+     * @throws InterpreterNotReadyException not ready within {@code timeout}; says what was missing
+     * @throws ProcessGoneException         the process exited first (with its exit status)
+     */
+    public static Target awaitReady(Process process, Duration timeout) throws SpyglassException {
+        long pid = process.pid();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String missing = "nothing checked yet";
+        long sleepMillis = 2;
+        while (true) {
+            if (!process.isAlive()) {
+                throw exited(process, missing);
+            }
+            Target t = null;
+            try {
+                t = attach(pid);
+                int n = t.readThreads(false);
+                if (n == 0) {
+                    missing = "the interpreter has no thread state yet (Py_Initialize has not finished)";
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        ThreadRecord r = t.thread(i);
+                        if (!r.torn() && r.depth() > 0) {
+                            Target ready = t;
+                            t = null;
+                            return ready;
+                        }
+                    }
+                    missing = "no thread runs Python code yet (interpreter initialised, no frame)";
+                }
+            } catch (NotAPythonProcessException e) {
+                missing = "no CPython interpreter mapped yet (" + e.getMessage() + ")";
+            } catch (InterpreterNotReadyException e) {
+                missing = e.getMessage();
+            } catch (ProcessGoneException e) {
+                if (!process.isAlive()) {
+                    throw exited(process, missing);
+                }
+                missing = e.getMessage();
+            } catch (UnsupportedPythonVersionException e) {
+                throw e;
+            } catch (SpyglassException e) {
+                // Structures in flux while the interpreter starts: retry until the deadline.
+                missing = e.getMessage();
+            } finally {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new InterpreterNotReadyException("process " + pid + " did not initialise a CPython interpreter "
+                        + "within " + timeout.toMillis() + " ms: " + missing);
+            }
+            try {
+                Thread.sleep(sleepMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterpreterNotReadyException("interrupted while waiting for process " + pid
+                        + " to initialise: " + missing);
+            }
+            sleepMillis = Math.min(20, sleepMillis * 2);
+        }
+    }
+
+    private static ProcessGoneException exited(Process process, String missing) {
+        String status;
+        try {
+            process.waitFor();
+            status = "exit status " + process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = "exit status unknown";
+        }
+        return new ProcessGoneException(process.pid(), "process " + process.pid() + " exited (" + status
+                + ") before its CPython interpreter was initialised; last state: " + missing);
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    public PythonVersion version() {
+        return reader.version();
+    }
+
+    public LocatedInterpreter interpreter() {
+        return reader.interpreter();
+    }
+
+    public StackReader reader() {
+        return reader;
+    }
+
+    public RemoteMemory memory() {
+        return memory;
+    }
+
+    /** Reads every thread; see {@link StackReader#read}. */
+    public int readThreads(boolean runningOnly) throws SpyglassException {
+        if (closed) {
+            throw new IllegalStateException("target " + pid + " is closed");
+        }
+        try {
+            return reader.read(runningOnly);
+        } catch (SpyglassException e) {
+            if (!(e instanceof ProcessGoneException) && !isAlive(pid)) {
+                throw new ProcessGoneException(pid, "process " + pid + " exited");
+            }
+            throw e;
+        }
+    }
+
+    public ThreadRecord thread(int i) {
+        return reader.thread(i);
+    }
+
+    /** The kernel's name for the thread, or {@code thread-<ident>} when its TID is unknown. */
+    public String threadName(ThreadRecord t) {
+        if (t.nativeThreadId > 0) {
+            String n = tasks.name(t.nativeThreadId);
+            if (n != null) {
+                return n;
+            }
+        }
+        return "thread-" + Long.toUnsignedString(t.pythonThreadId);
+    }
+
+    public ThreadState threadState(ThreadRecord t) {
+        return t.state;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        reader.close();
+        memory.close();
+        tasks.close();
+    }
+}

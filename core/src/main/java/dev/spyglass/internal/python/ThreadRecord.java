@@ -1,0 +1,130 @@
+package dev.spyglass.internal.python;
+
+import java.util.Arrays;
+import java.util.List;
+
+import dev.spyglass.Frame;
+import dev.spyglass.ThreadState;
+
+/**
+ * One thread as the stack reader saw it in the latest look. Reused from look to look (the reader
+ * keeps an array of them), so values are valid until the next read.
+ */
+public final class ThreadRecord {
+    long tstate;
+    long pythonThreadId;
+    long nativeThreadId = -1;
+    long interpreterId;
+    /** 0 unknown, 1 not held, 2 held. */
+    int gil;
+    boolean torn;
+    boolean skipped;
+    ThreadState state = ThreadState.UNKNOWN;
+    /** Frame pointer (≤3.10 PyFrameObject*, 3.11+ _PyInterpreterFrame*) read from the thread state. */
+    long topFrame;
+    long datastackChunk;
+    long datastackTop;
+    Frame[] frames = new Frame[64];
+    int depth;
+    String tornReason;
+
+    private List<Frame> lastList = List.of();
+
+    void reset() {
+        tstate = 0;
+        pythonThreadId = 0;
+        nativeThreadId = -1;
+        interpreterId = 0;
+        gil = 0;
+        torn = false;
+        skipped = false;
+        state = ThreadState.UNKNOWN;
+        topFrame = 0;
+        datastackChunk = 0;
+        datastackTop = 0;
+        depth = 0;
+        tornReason = null;
+    }
+
+    void push(Frame f) {
+        if (depth == frames.length) {
+            frames = Arrays.copyOf(frames, depth * 2);
+        }
+        frames[depth++] = f;
+    }
+
+    void tear(String reason) {
+        torn = true;
+        tornReason = reason;
+    }
+
+    /** The thread state's address in the target. */
+    public long threadStateAddress() {
+        return tstate;
+    }
+
+    public long pythonThreadId() {
+        return pythonThreadId;
+    }
+
+    /** The kernel TID, or -1 when unknown. */
+    public long nativeThreadId() {
+        return nativeThreadId;
+    }
+
+    public long interpreterId() {
+        return interpreterId;
+    }
+
+    /** {@code TRUE}/{@code FALSE} whether the thread held the GIL, {@code null} when unknown. */
+    public Boolean gilHeld() {
+        return gil == 0 ? null : gil == 2 ? Boolean.TRUE : Boolean.FALSE;
+    }
+
+    /** The stack could not be read consistently: drop it. */
+    public boolean torn() {
+        return torn;
+    }
+
+    /** Why the stack was torn (for logs and tests), or null. */
+    public String tornReason() {
+        return tornReason;
+    }
+
+    /** The thread was not walked (CPU mode and it was not running). */
+    public boolean skipped() {
+        return skipped;
+    }
+
+    public ThreadState state() {
+        return state;
+    }
+
+    public int depth() {
+        return depth;
+    }
+
+    /**
+     * The frames as an immutable list, innermost first. When they are the same (interned) frames as in
+     * the previous look at this record, the previous list is returned: a thread that stays in one
+     * place costs no allocation.
+     */
+    public List<Frame> frameList() {
+        List<Frame> last = lastList;
+        if (last.size() == depth) {
+            boolean same = true;
+            for (int i = 0; i < depth; i++) {
+                if (last.get(i) != frames[i]) {
+                    same = false;
+                    break;
+                }
+            }
+            if (same) {
+                return last;
+            }
+        }
+        List<Frame> list = List.of(Arrays.copyOf(frames, depth));
+        lastList = list;
+        return list;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.spyglass;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
+
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/** Sampling sessions against real interpreters, attached and launched. */
+@Execution(ExecutionMode.CONCURRENT)
+class SamplerTest {
+    /** Tests whose targets burn CPU run one at a time: on 2 cores they would starve each other. */
+    static final String CPU_BOUND = "cpu-bound-target";
+
+    private static ProcessBuilder quiet(PythonInterpreter py, Path script) {
+        return py.processBuilder(script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+    }
+
+    @ForEachPython
+    void launchedSamplingShowsDeepRecursionOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        int depth = 12;
+        String source = PythonScripts.RECURSION.replace("DEPTH", Integer.toString(depth));
+        Path script = PythonScripts.write("recursion.py", source);
+        List<String> expected = SnapshotTest.expectedRecursion(script, source, depth);
+        Sampler sampler = Sampler.builder().interval(Duration.ofMillis(2)).duration(Duration.ofMillis(600)).build();
+        List<StackSample> samples = new ArrayList<>();
+        SamplingSession s = sampler.launch(quiet(py, script));
+        try (s) {
+            assertThat(s.version().toString()).startsWith(py.version());
+            s.forEach(samples::add);
+        } finally {
+            s.process().orElseThrow().destroyForcibly();
+        }
+        assertThat(samples).isNotEmpty();
+        long matching = samples.stream().filter(x -> SnapshotTest.describe(x.frames()).equals(expected)).count();
+        // The first samples may catch the target before it reached the leaf loop.
+        assertThat(matching).as("samples with the full expected stack of %s", samples.size())
+                .isGreaterThan(samples.size() / 2);
+        StackSample one = samples.get(samples.size() - 1);
+        assertThat(one.pid()).isEqualTo(s.pid());
+        assertThat(one.nativeThreadId()).isEqualTo(s.pid());
+        assertThat(one.weightNanos()).isEqualTo(2_000_000L);
+        assertThat(one.timestampNanos()).isCloseTo(System.currentTimeMillis() * 1_000_000L,
+                org.assertj.core.data.Offset.offset(60_000_000_000L));
+        SamplingStats stats = s.stats();
+        assertThat(stats.samples()).isEqualTo(samples.size());
+        assertThat(stats.ticks()).isGreaterThan(50);
+        assertThat(stats.droppedSamples()).isZero();
+    }
+
+    @ForEachPython
+    @ResourceLock(CPU_BOUND)
+    void wallModeSeesEveryThreadAndCpuModeOnlyBusyOnesOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        String source = PythonScripts.THREADS;
+        Path script = PythonScripts.write("threads.py", source);
+        int busyOne = PythonScripts.lineOf(source, "# BUSY_ONE");
+        int busyTwo = PythonScripts.lineOf(source, "# BUSY_TWO");
+        // A busy loop is caught on its body or on its loop header (the jump back).
+        Map<String, Set<Integer>> leafLines = Map.of("busy_one", Set.of(busyOne, busyOne - 1), "busy_two",
+                Set.of(busyTwo, busyTwo - 1), "sleepy_one", Set.of(PythonScripts.lineOf(source, "# SLEEPY_ONE")),
+                "sleepy_two", Set.of(PythonScripts.lineOf(source, "# SLEEPY_TWO")), "<module>",
+                Set.of(PythonScripts.lineOf(source, "# MAIN")));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            Thread.sleep(150); // let the main thread get from its ready line into its loop
+            Map<String, Integer> wall = leafCounts(target.pid(), SamplingMode.WALL, leafLines);
+            assertThat(wall.keySet()).containsExactlyInAnyOrderElementsOf(leafLines.keySet());
+            Map<String, Integer> cpu = leafCounts(target.pid(), SamplingMode.CPU, leafLines);
+            int total = cpu.values().stream().mapToInt(Integer::intValue).sum();
+            assertThat(cpu.getOrDefault("busy_one", 0)).as("busy_one in %s", cpu).isGreaterThan(total / 5);
+            assertThat(cpu.getOrDefault("busy_two", 0)).as("busy_two in %s", cpu).isGreaterThan(total / 5);
+            // A sleeper wakes every 200 ms and may then fight for the GIL for a while (2.7's GIL
+            // notably), running on a CPU: it may show up, but rarely.
+            for (String sleeper : List.of("sleepy_one", "sleepy_two", "<module>")) {
+                assertThat(cpu.getOrDefault(sleeper, 0)).as("%s in CPU mode: %s", sleeper, cpu)
+                        .isLessThanOrEqualTo(total / 10);
+            }
+        }
+    }
+
+    /** Samples for 500 ms and counts samples per leaf function, checking each leaf's line and TID. */
+    private static Map<String, Integer> leafCounts(long pid, SamplingMode mode, Map<String, Set<Integer>> leafLines)
+            throws Exception {
+        Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).duration(Duration.ofMillis(500)).mode(mode)
+                .build();
+        Map<String, Integer> counts = new HashMap<>();
+        try (SamplingSession s = sampler.attach(pid)) {
+            s.forEach(sample -> {
+                assertThat(sample.frames()).isNotEmpty();
+                Frame leaf = sample.frames().get(0);
+                assertThat(leafLines).containsKey(leaf.function());
+                assertThat(leafLines.get(leaf.function())).as("line of %s", leaf.function()).contains(leaf.line());
+                assertThat(sample.nativeThreadId()).as("TID of %s", leaf.function()).isPositive();
+                counts.merge(leaf.function(), 1, Integer::sum);
+            });
+            assertThat(s.stats().tornSamples()).isLessThanOrEqualTo(s.stats().samples() / 50);
+        }
+        return counts;
+    }
+
+    @ForEachPython
+    void shortLivedLaunchedTargetEndsSessionWithExitStatusOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        String source = PythonScripts.SHORT_LIVED;
+        Path script = PythonScripts.write("short.py", source);
+        Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).build();
+        long start = System.nanoTime();
+        List<StackSample> samples = new ArrayList<>();
+        try (SamplingSession s = sampler.launch(quiet(py, script))) {
+            s.forEach(samples::add);
+            assertThat(s.awaitTermination(Duration.ofSeconds(5))).isTrue();
+            assertThat(s.exitStatus()).hasValue(3);
+            assertThat(s.failure()).isEmpty();
+        }
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
+        int nap = PythonScripts.lineOf(source, "# NAP");
+        // Samples at the very start (importing site) or end (finalising) may have no frames.
+        assertThat(samples.stream().filter(x -> !x.frames().isEmpty()).map(x -> x.frames().get(0)))
+                .anySatisfy(f -> {
+                    assertThat(f.function()).isEqualTo("napping");
+                    assertThat(f.line()).isEqualTo(nap);
+                });
+    }
+
+    @ForEachPython
+    @ResourceLock(CPU_BOUND)
+    void sampledSharesMatchTheTargetsOwnSplitOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path script = PythonScripts.write("shares.py", PythonScripts.SHARES.replace("DURATION", "2.5"));
+        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(900_000)).mode(SamplingMode.CPU).build();
+        Map<String, Long> counts = new HashMap<>();
+        Process p = py.processBuilder(script.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            assertThat(out.readLine()).isEqualTo("ready");
+            try (SamplingSession s = sampler.attach(p.pid())) {
+                s.forEach(x -> counts.merge(x.frames().isEmpty() ? "" : x.frames().get(0).function(),
+                        x.weightNanos() / 1000, Long::sum));
+                counts.put("(torn)", s.stats().tornSamples());
+            }
+            String[] totals = out.readLine().split(" ");
+            double h = Double.parseDouble(totals[1]);
+            double l = Double.parseDouble(totals[2]);
+            long heavy = counts.getOrDefault("heavy", 0L);
+            long light = counts.getOrDefault("light", 0L);
+            // 2.5 s of wall time should give the target ~2.5 s of CPU; when other work on the machine
+            // leaves it less than 1 s, too few slices ran for a 3-point bound to mean anything.
+            org.junit.jupiter.api.Assumptions.assumeTrue(heavy + light > 1_000_000,
+                    () -> "machine overloaded: the target got only " + (heavy + light) / 1000 + " ms of CPU in 2.5 s");
+            double share = 100.0 * heavy / (heavy + light);
+            double truth = 100.0 * h / (h + l);
+            // The target's own CPU split: 75 % up to the granularity of its CPU clock.
+            assertThat(share).as("heavy share (CPU µs) of %s; the target measured %.1f %%", counts, truth)
+                    .isCloseTo(75.0, org.assertj.core.data.Offset.offset(3.0));
+            assertThat(truth).isCloseTo(75.0, org.assertj.core.data.Offset.offset(2.0));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}

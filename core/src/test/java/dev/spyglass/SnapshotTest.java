@@ -1,0 +1,96 @@
+package dev.spyglass;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/** Attaches to real interpreters and checks whole stacks: names, files and lines. */
+@Execution(ExecutionMode.CONCURRENT)
+public class SnapshotTest {
+
+    public static List<String> expectedRecursion(Path file, String source, int depth) {
+        List<String> expected = new ArrayList<>();
+        String f = file.toString();
+        expected.add("leaf " + f + ":" + PythonScripts.lineOf(source, "# LEAF"));
+        expected.add("recurse " + f + ":" + PythonScripts.lineOf(source, "# CALL_LEAF"));
+        for (int i = 0; i < depth; i++) {
+            expected.add("recurse " + f + ":" + PythonScripts.lineOf(source, "# CALL_RECURSE"));
+        }
+        expected.add("<module> " + f + ":" + PythonScripts.lineOf(source, "# CALL_MAIN"));
+        return expected;
+    }
+
+    public static List<String> describe(List<Frame> frames) {
+        return frames.stream().map(fr -> fr.function() + " " + fr.file() + ":" + fr.line()).toList();
+    }
+
+    /** The only thread's stack once its innermost frame is at {@code line} (the target may still be starting). */
+    static ThreadStack snapshotAtLine(PythonProcess proc, int line) throws Exception {
+        ThreadStack last = null;
+        for (int i = 0; i < 200; i++) {
+            List<ThreadStack> threads = proc.snapshot();
+            assertThat(threads).hasSize(1);
+            last = threads.get(0);
+            if (!last.frames().isEmpty() && last.frames().get(0).line() == line) {
+                return last;
+            }
+            Thread.sleep(10);
+        }
+        return last;
+    }
+
+    @ForEachPython
+    void attachedSnapshotShowsDeepRecursionOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        int depth = 25;
+        String source = PythonScripts.RECURSION.replace("DEPTH", Integer.toString(depth));
+        Path script = PythonScripts.write("recursion.py", source);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.version().toString()).startsWith(py.version());
+            ThreadStack main = snapshotAtLine(proc, PythonScripts.lineOf(source, "# LEAF"));
+            assertThat(describe(main.frames())).containsExactlyElementsOf(expectedRecursion(script, source, depth));
+            assertThat(main.nativeThreadId()).isEqualTo(target.pid());
+            assertThat(main.pid()).isEqualTo(target.pid());
+        }
+    }
+
+    @ForEachPython
+    void subInterpreterCreatedAfterAttachIsSeenOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(py.atLeast(3, 8), "no _xxsubinterpreters before 3.8");
+        Path script = PythonScripts.write("subinterp.py", PythonScripts.SUBINTERPRETER);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.snapshot()).hasSize(1);
+            target.process().getOutputStream().write("go\n".getBytes());
+            target.process().getOutputStream().flush();
+            ThreadStack sub = null;
+            for (int i = 0; i < 300 && sub == null; i++) {
+                for (ThreadStack t : proc.snapshot()) {
+                    if (t.interpreterId() != 0 && !t.frames().isEmpty()
+                            && t.frames().get(0).function().equals("in_sub")) {
+                        sub = t;
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertThat(sub).as("a thread of the sub-interpreter in in_sub").isNotNull();
+            // run_string compiles as "<string>" up to 3.13 and "<script>" in 3.14.
+            String file = py.atLeast(3, 14) ? "<script>" : "<string>";
+            assertThat(sub.frames()).extracting(f -> f.function() + " " + f.file() + ":" + f.line())
+                    .containsExactly("in_sub " + file + ":4", "<module> " + file + ":5");
+            List<ThreadStack> all = proc.snapshot();
+            assertThat(all).extracting(ThreadStack::interpreterId).contains(0L, sub.interpreterId());
+            assertThat(all).anySatisfy(t -> assertThat(t.frames()).extracting(Frame::function).contains("run"));
+        }
+    }
+}
