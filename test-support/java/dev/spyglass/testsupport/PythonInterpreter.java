@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -136,27 +135,34 @@ public record PythonInterpreter(
         try {
             Files.writeString(file, script);
             Process p = processBuilder(file.toString()).redirectErrorStream(false).start();
-            Map<String, String> out = new LinkedHashMap<>();
-            Thread err = Thread.ofVirtual().start(() -> {
-                try {
-                    out.put("err", new String(p.getErrorStream().readAllBytes()));
-                } catch (IOException e) {
-                    out.put("err", e.toString());
-                }
-            });
-            String stdout = new String(p.getInputStream().readAllBytes());
+            // Read both streams on their own threads so the timeout holds even when the script never ends.
+            Map<String, String> out = new java.util.concurrent.ConcurrentHashMap<>();
+            Thread err = drain(p.getErrorStream(), out, "err");
+            Thread std = drain(p.getInputStream(), out, "out");
             if (!p.waitFor(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
-                p.destroyForcibly();
+                p.destroyForcibly().waitFor();
                 throw new AssertionError(label + ": script did not end within " + timeoutSeconds + " s");
             }
-            err.join();
+            err.join(java.time.Duration.ofSeconds(10));
+            std.join(java.time.Duration.ofSeconds(10));
             if (p.exitValue() != 0) {
                 throw new AssertionError(label + ": script exited " + p.exitValue() + ": " + out.get("err"));
             }
+            String stdout = out.getOrDefault("out", "");
             return stdout;
         } finally {
             Files.deleteIfExists(file);
         }
+    }
+
+    private static Thread drain(java.io.InputStream in, Map<String, String> into, String key) {
+        return Thread.ofVirtual().start(() -> {
+            try (in) {
+                into.put(key, new String(in.readAllBytes()));
+            } catch (IOException e) {
+                into.put(key, e.toString());
+            }
+        });
     }
 
     @Override

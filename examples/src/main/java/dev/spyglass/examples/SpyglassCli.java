@@ -1,5 +1,6 @@
 package dev.spyglass.examples;
 
+import java.io.PrintStream;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine;
@@ -17,7 +18,16 @@ public final class SpyglassCli implements Callable<Integer> {
         return 0;
     }
 
+    /** The command line with its subcommands, printing to the given streams. */
+    static CommandLine commandLine(PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new SpyglassCli());
+        cl.addSubcommand("record", new RecordCommand(err));
+        cl.addSubcommand("dump", new DumpCommand(out, err));
+        cl.addSubcommand("top", new TopCommand(out, err));
+        return cl;
+    }
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new SpyglassCli()).execute(args));
+        System.exit(commandLine(System.out, System.err).execute(args));
     }
 }

@@ -1,0 +1,89 @@
+package dev.spyglass.examples;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import dev.spyglass.Frame;
+import dev.spyglass.PythonProcess;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.ThreadStack;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spyglass dump}: every thread's current stack, like {@code py-spy dump}. */
+@Command(name = "dump", mixinStandardHelpOptions = true,
+        description = "Prints every thread's current Python stack (innermost frame first), with names and states.")
+final class DumpCommand implements Callable<Integer> {
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to look at.")
+    long pid;
+
+    @Option(names = "--json", description = "One JSON document: the process and its threads (frames as in jsonl).")
+    boolean json;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    DumpCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() {
+        try (PythonProcess py = PythonProcess.attach(pid)) {
+            List<ThreadStack> threads = py.snapshot();
+            List<String> command = RecordCommand.processCommand(pid);
+            if (json) {
+                out.println(toJson(py.version().toString(), command, threads));
+            } else {
+                out.println("Process " + pid + ": " + String.join(" ", command));
+                out.println("Python " + py.version());
+                for (ThreadStack t : threads) {
+                    out.println();
+                    out.println("Thread " + (t.nativeThreadId() >= 0 ? t.nativeThreadId() : "?") + " \""
+                            + t.threadName() + "\" " + t.state().name().toLowerCase(Locale.ROOT)
+                            + (Boolean.TRUE.equals(t.gilHeld()) ? ", holds the GIL" : ""));
+                    if (t.frames().isEmpty()) {
+                        out.println("    (no Python frames)");
+                    }
+                    for (Frame f : t.frames()) {
+                        out.println("    " + f.qualifiedName() + " (" + f.file() + ":" + f.line() + ")");
+                    }
+                }
+            }
+            return 0;
+        } catch (SpyglassException | RuntimeException e) {
+            return Failures.report(e, err);
+        }
+    }
+
+    private static String toJson(String version, List<String> command, List<ThreadStack> threads) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid()).append(",\"python\":");
+        Json.string(sb, version).append(",\"command\":[");
+        for (int i = 0; i < command.size(); i++) {
+            Json.string(sb.append(i == 0 ? "" : ","), command.get(i));
+        }
+        sb.append("],\"threads\":[");
+        for (int i = 0; i < threads.size(); i++) {
+            ThreadStack t = threads.get(i);
+            sb.append(i == 0 ? "" : ",").append("{\"tid\":").append(t.nativeThreadId())
+                    .append(",\"python_tid\":").append(t.pythonThreadId()).append(",\"thread\":");
+            Json.string(sb, t.threadName()).append(",\"state\":\"").append(t.state().name().toLowerCase(Locale.ROOT))
+                    .append("\",\"gil\":").append(t.gilHeld()).append(",\"frames\":[");
+            for (int j = 0; j < t.frames().size(); j++) {
+                Frame f = t.frames().get(j);
+                sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
+                        .append("\",\"function\":");
+                Json.string(sb, f.function()).append(",\"qualname\":");
+                Json.string(sb, f.qualifiedName()).append(",\"file\":");
+                Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
+            }
+            sb.append("]}");
+        }
+        return sb.append("]}").toString();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.spyglass.examples;
+
+import java.io.PrintStream;
+
+import dev.spyglass.AccessDeniedException;
+import dev.spyglass.InterpreterNotReadyException;
+import dev.spyglass.NotAPythonProcessException;
+import dev.spyglass.ProcessGoneException;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.UnsupportedPythonVersionException;
+
+/** Turns library errors into one line for the user and an exit status. */
+final class Failures {
+    static final int USAGE = 2;
+    static final int NOT_PYTHON = 3;
+    static final int UNSUPPORTED = 4;
+    static final int ACCESS_DENIED = 5;
+    static final int GONE = 6;
+    static final int NOT_READY = 7;
+    static final int OTHER = 1;
+
+    private Failures() {
+    }
+
+    static int report(Throwable e, PrintStream err) {
+        String message = e.getMessage() != null ? e.getMessage() : e.toString();
+        int status = switch (e) {
+            case NotAPythonProcessException x -> NOT_PYTHON;
+            case UnsupportedPythonVersionException x -> UNSUPPORTED;
+            case AccessDeniedException x -> ACCESS_DENIED;
+            case ProcessGoneException x -> GONE;
+            case InterpreterNotReadyException x -> NOT_READY;
+            case SpyglassException x -> OTHER;
+            case java.io.IOException x -> OTHER;
+            default -> OTHER;
+        };
+        err.println("spyglass: " + message.lines().findFirst().orElse(message));
+        return status;
+    }
+}

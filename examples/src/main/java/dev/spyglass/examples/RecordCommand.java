@@ -1,0 +1,271 @@
+package dev.spyglass.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingMode;
+import dev.spyglass.SamplingSession;
+import dev.spyglass.SamplingStats;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.export.AustinExporter;
+import dev.spyglass.export.CollapsedExporter;
+import dev.spyglass.export.ExportFormat;
+import dev.spyglass.export.Exporter;
+import dev.spyglass.export.HtmlFlameGraphExporter;
+import dev.spyglass.export.JsonLinesExporter;
+import dev.spyglass.export.PprofExporter;
+import dev.spyglass.export.ProfileMetadata;
+import dev.spyglass.export.SpeedscopeExporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code spyglass record}: samples a process into a profile file. */
+@Command(name = "record", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Samples a Python process (attached by PID, or launched after --) into a profile file.",
+                "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case."})
+final class RecordCommand implements Callable<Integer> {
+
+    /** The shortest interval the library's {@link Sampler} accepts. */
+    static final Duration FASTEST = Duration.ofNanos(10_000);
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")
+    Long pid;
+
+    @Option(names = {"-i", "--interval"}, paramLabel = "INTERVAL", defaultValue = "1ms",
+            description = "Time between samples: 100us, 1ms, 0.5s; a bare number is microseconds "
+                    + "(as in Austin); 1us = as fast as possible (10us). Default: ${DEFAULT-VALUE}.")
+    String interval;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION",
+            description = "Stop after this long: 10s, 500ms, 2m; a bare number is seconds. "
+                    + "Default: until the target exits or Ctrl-C.")
+    String duration;
+
+    @Option(names = "--mode", paramLabel = "wall|cpu", defaultValue = "wall",
+            description = "wall: every thread (where time goes); cpu: only threads on a CPU. Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+            description = "html, speedscope, pprof, collapsed, austin or jsonl. Default: from the -o extension "
+                    + "(.html, .json, .pb.gz, .collapsed/.txt, .austin, .jsonl), else html.")
+    String format;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Output file. Default: spyglass-<pid>.<extension of the format>.")
+    Path output;
+
+    @Option(names = "--idle", description = "Keep idle threads in flame graphs (collapsed, speedscope, pprof, html).")
+    boolean idle;
+
+    @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
+    boolean noLines;
+
+    @Option(names = "--collapsed-weights",
+            description = "collapsed: end lines with microseconds instead of sample counts.")
+    boolean collapsedWeights;
+
+    @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
+    List<String> command = new ArrayList<>();
+
+    private final PrintStream err;
+
+    RecordCommand(PrintStream err) {
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() {
+        if ((pid == null) == command.isEmpty()) {
+            err.println("spyglass record: give either -p PID or -- COMMAND ARGS...");
+            return Failures.USAGE;
+        }
+        Duration every;
+        Duration limit = null;
+        SamplingMode samplingMode;
+        ExportFormat exportFormat;
+        try {
+            every = Durations.parse(interval, "us");
+            if (duration != null) {
+                limit = Durations.parse(duration, "s");
+            }
+            samplingMode = switch (mode.toLowerCase(Locale.ROOT)) {
+                case "wall" -> SamplingMode.WALL;
+                case "cpu" -> SamplingMode.CPU;
+                default -> throw new IllegalArgumentException("--mode must be wall or cpu, not '" + mode + "'");
+            };
+            exportFormat = chooseFormat();
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass record: " + e.getMessage());
+            return Failures.USAGE;
+        }
+
+        if (every.compareTo(FASTEST) < 0) {
+            every = FASTEST; // "-i 1us": as fast as the sampler goes
+        }
+        Sampler sampler;
+        try {
+            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode);
+            if (limit != null) {
+                builder.duration(limit);
+            }
+            sampler = builder.build();
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass record: " + e.getMessage());
+            return Failures.USAGE;
+        }
+        Instant started = Instant.now();
+        SamplingSession session;
+        try {
+            session = pid != null ? sampler.attach(pid) : sampler.launch(command);
+        } catch (SpyglassException | RuntimeException e) {
+            return Failures.report(e, err);
+        }
+        Path out = output != null ? output
+                : Path.of("spyglass-" + session.pid() + exportFormat.extensions().get(0));
+        String versionText = session.version().toString();
+        List<String> targetCommand = pid != null ? processCommand(pid) : command;
+        ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
+                .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
+                .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano()).build();
+        // Asked for again when the file is finished, so the summary carries the final counts.
+        java.util.function.Supplier<ProfileMetadata> metadata = () -> {
+            SamplingStats s = session.stats();
+            return base.toBuilder().duration(s.elapsed()).samples(s.samples()).tornSamples(s.tornSamples())
+                    .droppedSamples(s.droppedSamples()).achievedRate(s.achievedRate()).build();
+        };
+
+        Exporter exporter;
+        try {
+            exporter = exporter(exportFormat, metadata, out);
+        } catch (IOException e) {
+            session.close();
+            err.println("spyglass: cannot write " + out + ": " + e.getMessage());
+            return Failures.OTHER;
+        }
+
+        CountDownLatch written = new CountDownLatch(1);
+        AtomicBoolean interrupted = new AtomicBoolean();
+        Thread hook = new Thread(() -> {
+            // Ctrl-C: stop sampling and let the main thread finish the file before the JVM exits.
+            interrupted.set(true);
+            session.stop();
+            try {
+                written.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "spyglass-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+
+        LiveStatus status = LiveStatus.startIfTerminal(err, session, out);
+        err.println("spyglass: recording process " + session.pid() + " (Python " + versionText + ") every "
+                + Durations.format(every) + (limit != null ? " for " + Durations.format(limit) : "")
+                + (pid != null ? "; Ctrl-C to stop" : ""));
+        int result = 0;
+        try {
+            session.drainTo(exporter);
+        } catch (IOException | RuntimeException e) {
+            result = Failures.report(e, err);
+        } finally {
+            status.stop();
+            session.stop();
+            try {
+                session.awaitTermination(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                exporter.close();
+            } catch (IOException | RuntimeException e) {
+                err.println("spyglass: writing " + out + " failed: " + e.getMessage());
+                result = Failures.OTHER;
+            }
+            session.close();
+        }
+        SamplingStats s = session.stats();
+        if (session.failure().isPresent() && result == 0) {
+            result = Failures.report(session.failure().get(), err);
+        }
+        err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%n",
+                s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
+                s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
+                s.droppedSamples(), interrupted.get() ? " (interrupted)" : "");
+        err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
+        written.countDown();
+        OptionalInt exit = session.exitStatus();
+        if (result == 0 && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
+            err.println("spyglass: the target exited with status " + exit.getAsInt());
+            result = exit.getAsInt();
+        }
+        if (!interrupted.get()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
+        return result;
+    }
+
+    private ExportFormat chooseFormat() {
+        if (format != null) {
+            return ExportFormat.byName(format).orElseThrow(() -> new IllegalArgumentException(
+                    "unknown format '" + format + "' (html, speedscope, pprof, collapsed, austin, jsonl)"));
+        }
+        if (output != null) {
+            return ExportFormat.forFileName(output.getFileName().toString()).orElseThrow(() ->
+                    new IllegalArgumentException("cannot tell the format from '" + output.getFileName()
+                            + "': use -f or one of .html .json .pb.gz .collapsed .txt .austin .jsonl"));
+        }
+        return ExportFormat.HTML;
+    }
+
+    private Exporter exporter(ExportFormat f, java.util.function.Supplier<ProfileMetadata> metadata, Path out)
+            throws IOException {
+        return switch (f) {
+            case COLLAPSED -> CollapsedExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
+                    .value(collapsedWeights ? CollapsedExporter.Value.WEIGHT_MICROS : CollapsedExporter.Value.SAMPLES)
+                    .build(out);
+            case AUSTIN -> AustinExporter.builder().metadata(metadata).build(out);
+            case JSONL -> JsonLinesExporter.builder().metadata(metadata).build(out);
+            case SPEEDSCOPE -> SpeedscopeExporter.builder().metadata(metadata).includeIdle(idle)
+                    .lineNumbers(!noLines).build(out);
+            case PPROF -> PprofExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
+                    .build(out);
+            case HTML -> HtmlFlameGraphExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
+                    .build(out);
+        };
+    }
+
+    /** The attached process's command line from /proc, or empty when it cannot be read. */
+    static List<String> processCommand(long pid) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            List<String> args = new ArrayList<>();
+            int start = 0;
+            for (int i = 0; i < raw.length; i++) {
+                if (raw[i] == 0) {
+                    args.add(new String(raw, start, i - start, java.nio.charset.StandardCharsets.UTF_8));
+                    start = i + 1;
+                }
+            }
+            return args;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package dev.spyglass.examples;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+import dev.spyglass.Frame;
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingSession;
+import dev.spyglass.SamplingStats;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.StackSample;
+import dev.spyglass.ThreadState;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code spyglass top}: the hottest functions, refreshed every second, like {@code py-spy top}. */
+@Command(name = "top", mixinStandardHelpOptions = true,
+        description = "Live view of the hottest functions (own and total share of samples), refreshed every second.")
+final class TopCommand implements Callable<Integer> {
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")
+    Long pid;
+
+    @Option(names = {"-i", "--interval"}, paramLabel = "INTERVAL", defaultValue = "1ms",
+            description = "Time between samples (bare number = microseconds). Default: ${DEFAULT-VALUE}.")
+    String interval;
+
+    @Option(names = "--idle", description = "Count idle threads too.")
+    boolean idle;
+
+    @Option(names = "--rows", defaultValue = "20", description = "Functions shown. Default: ${DEFAULT-VALUE}.")
+    int rows;
+
+    @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
+    List<String> command = new ArrayList<>();
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    TopCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Own and total sample counts per function ({@code qualname (file)}), for one window and overall. */
+    static final class Table {
+        final Map<String, long[]> counts = new HashMap<>();
+        long samples;
+
+        void add(StackSample s) {
+            List<Frame> frames = s.frames();
+            if (frames.isEmpty()) {
+                return;
+            }
+            samples++;
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < frames.size(); i++) {
+                String key = key(frames.get(i));
+                long[] c = counts.computeIfAbsent(key, k -> new long[2]);
+                if (i == 0) {
+                    c[0]++;
+                }
+                if (seen.add(key)) {
+                    c[1]++;
+                }
+            }
+        }
+
+        static String key(Frame f) {
+            return f.qualifiedName() + " (" + f.file() + ")";
+        }
+
+        List<Map.Entry<String, long[]>> hottest(int n) {
+            List<Map.Entry<String, long[]>> l = new ArrayList<>(counts.entrySet());
+            l.sort((a, b) -> a.getValue()[0] != b.getValue()[0] ? Long.compare(b.getValue()[0], a.getValue()[0])
+                    : Long.compare(b.getValue()[1], a.getValue()[1]));
+            return l.subList(0, Math.min(n, l.size()));
+        }
+    }
+
+    @Override
+    public Integer call() {
+        if ((pid == null) == command.isEmpty()) {
+            err.println("spyglass top: give either -p PID or -- COMMAND ARGS...");
+            return Failures.USAGE;
+        }
+        Sampler sampler;
+        try {
+            Duration every = Durations.parse(interval, "us");
+            sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
+                    : every).build();
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass top: " + e.getMessage());
+            return Failures.USAGE;
+        }
+        SamplingSession session;
+        try {
+            session = pid != null ? sampler.attach(pid) : sampler.launch(command);
+        } catch (SpyglassException | RuntimeException e) {
+            return Failures.report(e, err);
+        }
+        Thread hook = new Thread(session::stop, "spyglass-top-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (session) {
+            Table window = new Table();
+            Table overall = new Table();
+            long[] nextRefresh = {System.nanoTime() + 1_000_000_000L};
+            session.forEach(s -> {
+                if (idle || s.state() != ThreadState.IDLE) {
+                    window.add(s);
+                    overall.add(s);
+                }
+                if (System.nanoTime() >= nextRefresh[0]) {
+                    render(session, window, overall);
+                    window.counts.clear();
+                    window.samples = 0;
+                    nextRefresh[0] = System.nanoTime() + 1_000_000_000L;
+                }
+            });
+            render(session, window.samples > 0 ? window : overall, overall);
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException ignored) {
+            // shutting down
+        }
+        OptionalInt exit = session.exitStatus();
+        return exit.isPresent() && exit.getAsInt() != 0 ? exit.getAsInt() : 0;
+    }
+
+    private void render(SamplingSession session, Table window, Table overall) {
+        SamplingStats st = session.stats();
+        StringBuilder sb = new StringBuilder("\033[H\033[2J");
+        sb.append(String.format(Locale.ROOT, "spyglass top: process %d, Python %s, %s, %,d samples, %,.0f ticks/s%n%n",
+                session.pid(), session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate()));
+        sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s  %s%n", "%Own", "%Total", "Own", "Total",
+                "Function (file)"));
+        for (Map.Entry<String, long[]> e : window.hottest(rows)) {
+            long[] all = overall.counts.getOrDefault(e.getKey(), new long[2]);
+            sb.append(String.format(Locale.ROOT, "%6.1f%% %6.1f%% %9d %9d  %s%n",
+                    100.0 * e.getValue()[0] / Math.max(1, window.samples),
+                    100.0 * e.getValue()[1] / Math.max(1, window.samples), all[0], all[1], e.getKey()));
+        }
+        out.print(sb);
+        out.flush();
+    }
+}
