@@ -90,25 +90,28 @@ class TargetTest {
                 LocatedInterpreter fake = new LocatedInterpreter(loc.objectPath(), loc.loadBias(), loc.version(),
                         loc.versionSource(), loc.layout(), 0, addr, "test", 0, loc.codeTypeAddress());
                 try (StackReader reader = new StackReader(target.pid(), t.memory(), fake, null)) {
-                    int n;
-                    try {
-                        n = reader.read(false);
-                    } catch (SpyglassException e) {
-                        continue;
-                    }
-                    looks++;
-                    for (int k = 0; k < n; k++) {
-                        ThreadRecord r = reader.thread(k);
-                        if (!r.torn() && r.depth() > 0) {
-                            withFrames++;
-                            assertThat(real).containsAll(r.frameList());
+                    // Several looks each, so the later ones also take the speculative paths.
+                    for (int look = 0; look < 3; look++) {
+                        int n;
+                        try {
+                            n = reader.read(false);
+                        } catch (SpyglassException e) {
+                            continue;
+                        }
+                        looks++;
+                        for (int k = 0; k < n; k++) {
+                            ThreadRecord r = reader.thread(k);
+                            if (!r.torn() && r.depth() > 0) {
+                                withFrames++;
+                                assertThat(real).containsAll(r.frameList());
+                            }
                         }
                     }
                 }
             }
             assertThat(looks).isPositive();
             assertThat(System.nanoTime() - start).isLessThan(30_000_000_000L);
-            assertThat(withFrames).isLessThan(300);
+            assertThat(withFrames).isLessThan(900);
         }
     }
 }
