@@ -80,9 +80,17 @@ class SamplerTest {
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             Thread.sleep(150); // let the main thread get from its ready line into its loop
             Map<String, Integer> wall = leafCounts(target.pid(), SamplingMode.WALL, leafLines);
-            assertThat(wall.keySet()).containsExactlyInAnyOrderElementsOf(leafLines.keySet());
+            assertThat(wall.keySet().stream().filter(k -> !k.startsWith("gil:")).toList())
+                    .containsExactlyInAnyOrderElementsOf(leafLines.keySet());
+            // The GIL holder is one of the busy threads; a sleeping thread never holds it.
+            assertThat(wall.getOrDefault("gil:busy_one", 0) + wall.getOrDefault("gil:busy_two", 0))
+                    .as("samples of busy threads holding the GIL: %s", wall).isPositive();
+            assertThat(wall.getOrDefault("gil:sleepy_one", 0) + wall.getOrDefault("gil:sleepy_two", 0))
+                    .as("samples of sleeping threads holding the GIL: %s", wall).isLessThanOrEqualTo(2);
             Map<String, Integer> cpu = leafCounts(target.pid(), SamplingMode.CPU, leafLines);
-            int total = cpu.values().stream().mapToInt(Integer::intValue).sum();
+            int total;
+            cpu.keySet().removeIf(k -> k.startsWith("gil:"));
+            total = cpu.values().stream().mapToInt(Integer::intValue).sum();
             assertThat(cpu.getOrDefault("busy_one", 0)).as("busy_one in %s", cpu).isGreaterThan(total / 5);
             assertThat(cpu.getOrDefault("busy_two", 0)).as("busy_two in %s", cpu).isGreaterThan(total / 5);
             // A sleeper wakes every 200 ms and may then fight for the GIL for a while (2.7's GIL
@@ -108,6 +116,10 @@ class SamplerTest {
                 assertThat(leafLines.get(leaf.function())).as("line of %s", leaf.function()).contains(leaf.line());
                 assertThat(sample.nativeThreadId()).as("TID of %s", leaf.function()).isPositive();
                 counts.merge(leaf.function(), 1, Integer::sum);
+                assertThat(sample.gilHeld()).as("GIL state is known").isNotNull();
+                if (sample.gilHeld()) {
+                    counts.merge("gil:" + leaf.function(), 1, Integer::sum);
+                }
             });
             assertThat(s.stats().tornSamples()).isLessThanOrEqualTo(s.stats().samples() / 50);
         }
