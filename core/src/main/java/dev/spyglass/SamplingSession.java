@@ -248,7 +248,9 @@ public final class SamplingSession implements AutoCloseable {
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
         // parkNanos overshoots by tens of µs (timer slack): park until shortly before the deadline
         // and spin the rest, for intervals short enough that the overshoot matters.
-        long spin = intervalNanos < 20_000_000L ? Math.min(60_000L, intervalNanos / 4) : 0;
+        // At 200 µs and below the overshoot is a quarter of the interval or more: spin all the way.
+        long spin = intervalNanos <= 200_000L ? intervalNanos
+                : intervalNanos < 20_000_000L ? Math.min(80_000L, intervalNanos / 4) : 0;
         long deadline = start;
         boolean cpu = mode == SamplingMode.CPU;
         try {

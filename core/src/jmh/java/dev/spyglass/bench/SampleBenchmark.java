@@ -54,6 +54,10 @@ public class SampleBenchmark {
     @Param({"3.12"})
     public String version;
 
+    /** Sampling interval of {@link #endToEnd}, µs (10 is the smallest the sampler accepts). */
+    @Param({"10"})
+    public long intervalMicros;
+
     /** Python frames of the sampled stack. */
     @Param({"100"})
     public int depth;
@@ -143,6 +147,8 @@ public class SampleBenchmark {
         public long samples;
         public long ticks;
         public long torn;
+        /** Total lateness of ticks against their schedule, µs. */
+        public long behindMicros;
     }
 
     @Benchmark
@@ -151,7 +157,7 @@ public class SampleBenchmark {
     @Measurement(iterations = 3)
     @OutputTimeUnit(TimeUnit.SECONDS)
     public long endToEnd(Delivered delivered) throws Exception {
-        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(10_000)).duration(Duration.ofSeconds(1))
+        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(intervalMicros * 1000)).duration(Duration.ofSeconds(1))
                 .queueCapacity(1 << 20).build();
         List<StackSample> sink = new ArrayList<>(1 << 16);
         try (SamplingSession s = sampler.attach(process.pid())) {
@@ -163,6 +169,7 @@ public class SampleBenchmark {
             delivered.samples += s.stats().samples();
             delivered.ticks += s.stats().ticks();
             delivered.torn += s.stats().tornSamples();
+            delivered.behindMicros += s.stats().timeBehindSchedule().toNanos() / 1000;
         }
         return sink.size();
     }
