@@ -153,4 +153,29 @@ class ErrorsTest {
             assertThat(stats.ticks()).isGreaterThan(200);
         }
     }
+
+    /**
+     * Attaching while the target starts up and exits: every outcome is a success or one of the
+     * specific exceptions, never anything else, and never a hang.
+     */
+    @Test
+    void attachingWhileTheTargetStartsAndExitsGivesOnlySpecificOutcomes() throws Exception {
+        PythonInterpreter py = anyPython();
+        java.util.Map<String, Integer> outcomes = new java.util.TreeMap<>();
+        for (int i = 0; i < 24; i++) {
+            Process p = py.processBuilder("-c", "import time; time.sleep(0.03)")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Thread.sleep(i * 3L);
+            String outcome;
+            try (PythonProcess proc = PythonProcess.attach(p.pid())) {
+                proc.snapshot();
+                outcome = "attached";
+            } catch (ProcessGoneException | NotAPythonProcessException | InterpreterNotReadyException e) {
+                outcome = e.getClass().getSimpleName();
+            }
+            outcomes.merge(outcome, 1, Integer::sum);
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertThat(outcomes).as("outcomes %s", outcomes).containsKey("ProcessGoneException").containsKey("attached");
+    }
 }

@@ -66,8 +66,20 @@ public final class Target implements AutoCloseable {
         }
     }
 
+    /** {@code false} once the process has exited, including as a zombie not yet reaped. */
     private static boolean isAlive(long pid) {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        try {
+            byte[] stat = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+            for (int i = stat.length - 1; i > 0; i--) {
+                if (stat[i] == ')') {
+                    byte state = i + 2 < stat.length ? stat[i + 2] : (byte) 'X';
+                    return state != 'Z' && state != 'X';
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Starts {@code builder}'s process. */
