@@ -37,10 +37,7 @@ import dev.spyglass.SpyglassException;
  */
 @SuppressWarnings("restricted") // native access is the point of this class; callers enable it
 public final class RemoteMemory implements AutoCloseable {
-    /** Debugging aid. */
-    public static void trace(boolean on) {
-        trace = on;
-    }
+
     private static final Logger LOG = LoggerFactory.getLogger(RemoteMemory.class);
 
     /** Most ranges in one call; the kernel's limit (UIO_MAXIOV) is 1024. */
@@ -337,13 +334,7 @@ public final class RemoteMemory implements AutoCloseable {
         return invoke(1);
     }
 
-    /** Debugging aid: when set, every system call prints its caller. */
-    static volatile boolean trace = Boolean.getBoolean("spyglass.traceReads");
-
     private long invoke(int count) {
-        if (trace) {
-            new Throwable("process_vm_readv x" + count).printStackTrace();
-        }
         if (closed) {
             throw new IllegalStateException("remote memory reader of process " + pid + " is closed");
         }
