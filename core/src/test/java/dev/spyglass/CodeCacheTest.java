@@ -65,7 +65,8 @@ class CodeCacheTest {
                 String[] f = entry.split(" ");
                 windows.put(Integer.parseInt(f[0]), new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2])});
             }
-            assertThat(windows.size()).isGreaterThan(50);
+            // ~150 unloaded; a starved target gets through fewer, each still 10 ms long.
+            assertThat(windows.size()).isGreaterThan(20);
             int checked = 0;
             for (StackSample x : samples) {
                 if (x.frames().isEmpty() || !x.frames().get(0).function().startsWith("f_")) {
