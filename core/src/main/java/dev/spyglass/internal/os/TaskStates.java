@@ -18,6 +18,12 @@ import java.util.Map;
  * names ({@code comm}). New threads are found by re-listing {@code /proc/PID/task} when an unknown
  * TID is asked for, at most every {@link #RELIST_NANOS}.
  *
+ * <p>Every method takes and returns <em>host</em> TIDs (as listed in our {@code /proc}). A process in
+ * another PID namespace (a container) records its own, namespaced, ids in memory (CPython's
+ * {@code native_thread_id}, glibc's {@code struct pthread}); {@link #hostTid} translates them through
+ * the {@code NSpid} line of each thread's {@code status}, whose last entry is the id in the
+ * innermost namespace (the target's own view).
+ *
  * <p>Not thread-safe.
  */
 public final class TaskStates implements AutoCloseable {
@@ -31,6 +37,12 @@ public final class TaskStates implements AutoCloseable {
 
     private final long pid;
     private final Path taskDir;
+    /** The target's PID as it sees itself: equal to {@link #pid} unless it is in another PID namespace. */
+    private final long targetPid;
+    /** The target lives in a PID namespace below ours: ids read from its memory need translating. */
+    private final boolean namespaced;
+    /** Namespaced TID to task; used only when {@link #namespaced}. */
+    private LongMap<Task> byTargetTid = new LongMap<>(64);
     private final Map<Long, Task> tasks = new HashMap<>();
     /** Look-up without boxing on the hot path; rebuilt when {@link #tasks} changes (rarely). */
     private LongMap<Task> index = new LongMap<>(64);
@@ -40,16 +52,82 @@ public final class TaskStates implements AutoCloseable {
 
     private static final class Task {
         final FileChannel stat;
+        final long hostTid;
+        /** The TID in the target's own PID namespace (= {@link #hostTid} when not namespaced), or -1. */
+        final long targetTid;
         String name;
 
-        Task(FileChannel stat) {
+        Task(FileChannel stat, long hostTid, long targetTid) {
             this.stat = stat;
+            this.hostTid = hostTid;
+            this.targetTid = targetTid;
         }
     }
 
     public TaskStates(long pid) {
         this.pid = pid;
         this.taskDir = Path.of("/proc", Long.toString(pid), "task");
+        long[] ours = nsIds(Path.of("/proc/self/status"));
+        long[] theirs = nsIds(Path.of("/proc", Long.toString(pid), "status"));
+        // NSpid lists the ids from the namespace of our /proc down to the process's own. More entries
+        // than our own line has means the target is in a descendant namespace (a container).
+        this.namespaced = ours.length > 0 && theirs.length > ours.length;
+        this.targetPid = namespaced ? theirs[theirs.length - 1] : pid;
+    }
+
+    /** The ids of the {@code NSpid} line of a {@code status} file, outermost first; empty when absent. */
+    static long[] nsIds(Path status) {
+        try {
+            for (String line : Files.readAllLines(status, StandardCharsets.UTF_8)) {
+                if (line.startsWith("NSpid:")) {
+                    return parseNsIds(line);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Gone, or a kernel before 4.1 (no NSpid): no translation.
+        }
+        return new long[0];
+    }
+
+    static long[] parseNsIds(String line) {
+        String[] parts = line.substring("NSpid:".length()).trim().split("\\s+");
+        long[] ids = new long[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            ids[i] = Long.parseLong(parts[i]);
+        }
+        return ids;
+    }
+
+    /**
+     * The target's PID as the target itself sees it (what it stores in memory, e.g. as the main
+     * thread's TID): the PID passed in, unless the target is in another PID namespace.
+     */
+    public long targetPid() {
+        return targetPid;
+    }
+
+    /** {@code true} when the target is in a PID namespace below ours, so its own ids differ from ours. */
+    public boolean namespaced() {
+        return namespaced;
+    }
+
+    /**
+     * The host TID of the thread the target knows as {@code targetTid}, or -1 when no such thread is
+     * listed (re-listing at most every {@link #RELIST_NANOS}). The identity outside namespaces.
+     */
+    public long hostTid(long targetTid) {
+        if (!namespaced) {
+            return targetTid;
+        }
+        if (targetTid <= 0) {
+            return -1;
+        }
+        Task t = byTargetTid.get(targetTid);
+        if (t == null && System.nanoTime() - lastList > RELIST_NANOS) {
+            relist();
+            t = byTargetTid.get(targetTid);
+        }
+        return t == null ? -1 : t.hostTid;
     }
 
     /** The run state of thread {@code tid}, {@link RunState#UNKNOWN} when it is not (any more) listed. */
@@ -129,7 +207,13 @@ public final class TaskStates implements AutoCloseable {
                     long tid = Long.parseLong(p.getFileName().toString());
                     seen.put(tid, Boolean.TRUE);
                     if (!tasks.containsKey(tid)) {
-                        tasks.put(tid, new Task(FileChannel.open(p.resolve("stat"), StandardOpenOption.READ)));
+                        FileChannel stat = FileChannel.open(p.resolve("stat"), StandardOpenOption.READ);
+                        long targetTid = tid;
+                        if (namespaced) {
+                            long[] ids = nsIds(p.resolve("status"));
+                            targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
+                        }
+                        tasks.put(tid, new Task(stat, tid, targetTid));
                     }
                 } catch (NumberFormatException | IOException e) {
                     // The thread ended between listing and opening.
@@ -168,10 +252,15 @@ public final class TaskStates implements AutoCloseable {
 
     private void reindex() {
         LongMap<Task> m = new LongMap<>(Math.max(64, tasks.size() * 2));
+        LongMap<Task> byTarget = new LongMap<>(namespaced ? Math.max(64, tasks.size() * 2) : 8);
         for (Map.Entry<Long, Task> e : tasks.entrySet()) {
             m.put(e.getKey(), e.getValue());
+            if (namespaced && e.getValue().targetTid > 0) {
+                byTarget.put(e.getValue().targetTid, e.getValue());
+            }
         }
         index = m;
+        byTargetTid = byTarget;
     }
 
     private void forget(long tid) {
@@ -201,5 +290,6 @@ public final class TaskStates implements AutoCloseable {
         }
         tasks.clear();
         index = new LongMap<>(8);
+        byTargetTid = new LongMap<>(8);
     }
 }

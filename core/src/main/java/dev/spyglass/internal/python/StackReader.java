@@ -647,6 +647,9 @@ public final class StackReader implements AutoCloseable {
             }
             if (r.nativeThreadId < 0 && tasks != null) {
                 r.nativeThreadId = tidFromPthread(r.pythonThreadId);
+            } else if (r.nativeThreadId > 0 && tasks != null) {
+                // native_thread_id holds the TID in the target's PID namespace; report and read ours.
+                r.nativeThreadId = tasks.hostTid(r.nativeThreadId);
             }
             if (tasks != null && r.nativeThreadId > 0) {
                 TaskStates.RunState rs = tasks.state(r.nativeThreadId);
@@ -1302,7 +1305,8 @@ public final class StackReader implements AutoCloseable {
             }
         }
         try {
-            long tid = memory.readInt(pthread + pthreadTidOffset);
+            // struct pthread holds the TID in the target's PID namespace.
+            long tid = tasks.hostTid(memory.readInt(pthread + pthreadTidOffset));
             if (tid > 0 && tasks.exists(tid)) {
                 pthreadTids.put(pthread, new long[] {tid});
                 return tid;
@@ -1334,7 +1338,7 @@ public final class StackReader implements AutoCloseable {
             for (int i = 0; i < np; i++) {
                 long got = memory.readPartial(pthreads[i], buf);
                 for (long off = 0; off + 4 <= got; off += 4) {
-                    if (buf.get(ValueLayout.JAVA_INT, off) != pid) {
+                    if (buf.get(ValueLayout.JAVA_INT, off) != tasks.targetPid()) {
                         continue;
                     }
                     if (offsetWorksForAll(off, pthreads, np)) {
@@ -1348,12 +1352,21 @@ public final class StackReader implements AutoCloseable {
     }
 
     private boolean offsetWorksForAll(long off, long[] pthreads, int np) throws SpyglassException {
+        long[] seen = new long[np];
         for (int i = 0; i < np; i++) {
             try {
-                int tid = memory.readInt(pthreads[i] + off);
+                long tid = tasks.hostTid(memory.readInt(pthreads[i] + off));
                 if (tid <= 0 || !tasks.exists(tid)) {
                     return false;
                 }
+                // Distinct threads have distinct TIDs. In a container the main thread's TID is often 1,
+                // a value many fields of struct pthread hold.
+                for (int j = 0; j < i; j++) {
+                    if (seen[j] == tid && pthreads[j] != pthreads[i]) {
+                        return false;
+                    }
+                }
+                seen[i] = tid;
             } catch (MemoryFault f) {
                 return false;
             }

@@ -32,4 +32,20 @@ class TaskStatesTest {
             assertThat(t.exists(Integer.MAX_VALUE)).isFalse();
         }
     }
+
+    @Test
+    void parsesNsPidOutermostFirst() {
+        assertThat(TaskStates.parseNsIds("NSpid:\t27908\t1")).containsExactly(27908, 1);
+        assertThat(TaskStates.parseNsIds("NSpid:\t42")).containsExactly(42);
+    }
+
+    @Test
+    void aProcessInOurNamespaceNeedsNoTranslation() {
+        long pid = ProcessHandle.current().pid();
+        try (TaskStates t = new TaskStates(pid)) {
+            assertThat(t.namespaced()).isFalse();
+            assertThat(t.targetPid()).isEqualTo(pid);
+            assertThat(t.hostTid(pid)).isEqualTo(pid);
+        }
+    }
 }
