@@ -29,6 +29,13 @@ import dev.spyglass.internal.python.ThreadRecord;
  * the PID) and checking the result against the other threads, and reads each thread's TID from there.
  * When that fails (another C library), {@code nativeThreadId} is -1.
  *
+ * <p>Containers: attach with the PID as this JVM sees it. Mapped files are opened through
+ * {@code /proc/PID/root} (the target's own file system), or {@code /proc/PID/map_files} when that
+ * fails or the file was deleted. A target in another PID namespace records its namespaced thread
+ * ids (the main thread is often 1); they are translated to ours through the {@code NSpid} lines of
+ * {@code /proc/PID/task/TID/status}, so {@code nativeThreadId} always names a thread in this JVM's
+ * {@code /proc}. File names in frames are the target's ({@code co_filename}), as seen inside it.
+ *
  * <p>Instances are thread-safe: calls to {@link #snapshot()} are serialised.
  */
 public final class PythonProcess implements AutoCloseable {

@@ -7,8 +7,9 @@ import java.util.Objects;
  * One thread's stack at one moment.
  *
  * @param pid             the process id (in the sampler's PID namespace)
- * @param nativeThreadId  the kernel thread id (TID), or -1 when the version does not record it and it
- *                        could not be found
+ * @param nativeThreadId  the kernel thread id (TID) in the sampler's PID namespace, like {@code pid}: for
+ *                        a target in a container its host TID, not the id it sees itself; -1 when the
+ *                        version does not record it and it could not be found
  * @param pythonThreadId  the Python thread id ({@code threading.get_ident()}, a {@code pthread_t})
  * @param threadName      the thread's name: from Python's {@code threading} registry when known, else
  *                        the kernel's {@code comm}; never null

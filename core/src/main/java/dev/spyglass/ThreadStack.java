@@ -6,8 +6,10 @@ import java.util.Objects;
 /**
  * One thread's stack in a {@link PythonProcess#snapshot()}.
  *
- * @param pid            the process id
- * @param nativeThreadId the kernel thread id (TID); -1 when it could not be determined (see
+ * @param pid            the process id (in the caller's PID namespace)
+ * @param nativeThreadId the kernel thread id (TID) in the caller's PID namespace: for a target in a
+ *                       container its host TID, not the id it sees itself; -1 when it could not be
+ *                       determined (see
  *                       {@link PythonProcess} for how it is found on CPython 3.10 and older)
  * @param pythonThreadId the Python thread ident ({@code threading.get_ident()}, the {@code pthread_t})
  * @param threadName     the kernel's name for the thread ({@code /proc/PID/task/TID/comm}), or

@@ -127,7 +127,7 @@ final class TestContainer implements AutoCloseable {
      */
     static Spec specFor(PythonInterpreter py, boolean copyInterpreterObject) throws IOException, InterruptedException {
         Spec s = new Spec();
-        String pyName = "python" + py.major() + "." + py.minor();
+        String pyName = "python" + py.major() + "." + py.minor() + (py.freeThreaded() ? "t" : "");
         if (py.origin() == PythonInterpreter.Origin.PROVISIONED) {
             Path root = py.executable();
             while (root != null && !Files.exists(root.resolve("spyglass-python.properties"))) {
@@ -145,6 +145,10 @@ final class TestContainer implements AutoCloseable {
                         s.bind("/" + name, p);
                     }
                 }
+            }
+            if (!Files.exists(root.resolve("lib64"))) {
+                // A root built here (not unpacked from Debian) uses the host's C library: copy it in.
+                copyLibraries(s, List.of(py.executable()));
             }
             String exe = "/" + root.relativize(py.executable());
             s.stdlib = "/usr/lib/" + pyName;
@@ -165,15 +169,7 @@ final class TestContainer implements AutoCloseable {
             List<Path> objects = new ArrayList<>(List.of(py.executable()));
             py.libpython().ifPresent(objects::add);
             String libDirs = "/lib/x86_64-linux-gnu";
-            for (Path lib : lddDependencies(objects)) {
-                if (lib.getFileName().toString().startsWith("libpython")) {
-                    continue;
-                }
-                s.copy("/lib/x86_64-linux-gnu/" + lib.getFileName(), lib);
-                if (lib.getFileName().toString().startsWith("ld-linux")) {
-                    s.copy("/lib64/" + lib.getFileName(), lib);
-                }
-            }
+            copyLibraries(s, objects);
             String exe = opt + "/" + tree.relativize(py.executable());
             s.command.add(exe);
             s.stdlib = opt + "/lib/" + pyName;
@@ -196,6 +192,19 @@ final class TestContainer implements AutoCloseable {
             throw new IllegalArgumentException("no container layout for " + py.origin() + " " + py.label());
         }
         return s;
+    }
+
+    /** Copies what {@code ldd} lists for {@code objects} (but libpython) into the container. */
+    private static void copyLibraries(Spec s, List<Path> objects) throws IOException, InterruptedException {
+        for (Path lib : lddDependencies(objects)) {
+            if (lib.getFileName().toString().startsWith("libpython")) {
+                continue;
+            }
+            s.copy("/lib/x86_64-linux-gnu/" + lib.getFileName(), lib);
+            if (lib.getFileName().toString().startsWith("ld-linux")) {
+                s.copy("/lib64/" + lib.getFileName(), lib);
+            }
+        }
     }
 
     private static List<Path> lddDependencies(List<Path> objects) throws IOException, InterruptedException {

@@ -254,8 +254,19 @@ public final class ProcessMap {
         if (Files.isReadable(viaMapFiles)) {
             return Optional.of(viaMapFiles);
         }
+        // Last resort, for a target in our own mount namespace: in a container the same path may name
+        // another file here (its /lib/x86_64-linux-gnu/libc.so.6 is not ours), so the inode must match.
         Path direct = Path.of(mapping.path());
-        return Files.isReadable(direct) && !mapping.deleted() ? Optional.of(direct) : Optional.empty();
+        return !mapping.deleted() && Files.isReadable(direct) && sameInode(direct, mapping.inode())
+                ? Optional.of(direct) : Optional.empty();
+    }
+
+    static boolean sameInode(Path file, long inode) {
+        try {
+            return Files.getAttribute(file, "unix:ino") instanceof Long ino && ino == inode;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | SecurityException e) {
+            return false;
+        }
     }
 
     /** The first readable mapping's start: an address to probe whether reading works. */

@@ -58,4 +58,15 @@ class ProcessMapTest {
         assertThat(path.toString()).startsWith("/proc/" + self + "/root/");
         assertThat(Files.isReadable(path)).isTrue();
     }
+
+    @Test
+    void theDirectPathIsTrustedOnlyForTheMappedInode() throws Exception {
+        long self = ProcessHandle.current().pid();
+        ProcessMap.Mapping libc = ProcessMap.read(self).mappings().stream()
+                .filter(m -> m.path().contains("libc.so")).findFirst().orElseThrow();
+        java.nio.file.Path direct = java.nio.file.Path.of(libc.path());
+        assertThat(ProcessMap.sameInode(direct, libc.inode())).isTrue();
+        assertThat(ProcessMap.sameInode(direct, libc.inode() + 1)).isFalse();
+        assertThat(ProcessMap.sameInode(java.nio.file.Path.of("/nonexistent"), libc.inode())).isFalse();
+    }
 }
