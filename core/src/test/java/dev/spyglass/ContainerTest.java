@@ -79,7 +79,11 @@ class ContainerTest {
             """;
 
     static int line(String marker) {
-        String[] lines = SCRIPT.split("\n");
+        return line(SCRIPT, marker);
+    }
+
+    static int line(String script, String marker) {
+        String[] lines = script.split("\n");
         for (int i = 0; i < lines.length; i++) {
             if (lines[i].endsWith("# " + marker)) {
                 return i + 1;
@@ -104,6 +108,86 @@ class ContainerTest {
             assertThat(ProcessMap.read(pid).openablePath(m)).get().asString()
                     .isEqualTo("/proc/" + pid + "/root" + object);
             checkTarget(py, spec, c);
+        }
+    }
+
+    /** Also 2.7: the single-threaded script needs no {@code threading.get_native_id}. */
+    static Stream<PythonInterpreter> singleThreadPythons() {
+        return Stream.concat(containerPythons(), PythonInterpreters.all()
+                .filter(py -> py.origin() == PythonInterpreter.Origin.PYENV && py.version().startsWith("2.7")));
+    }
+
+    static final String SINGLE = """
+            import os, sys, time, threading
+
+            def busy():
+                while True:  # LOOP
+                    pass  # BUSY
+
+            def idle_main():
+                sys.stdin.readline()  # READ
+                t = threading.Thread(target=busy)
+                t.daemon = True
+                t.start()
+                while True:
+                    time.sleep(0.5)  # IDLE
+
+            sys.stdout.write("ready %d\\n" % os.getpid())
+            sys.stdout.flush()
+            idle_main()  # CALL_IDLE
+            """;
+
+    /**
+     * PID 1 in its namespace, one thread when attached, a second one started later: on 3.10 and older
+     * the TID comes from glibc's struct pthread, where 1 (the PID the target sees) is no unique
+     * landmark; both host TIDs must still be right.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("singleThreadPythons")
+    void pidOneAloneThenWithASecondThreadReportsHostTids(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeContainers();
+        TestContainer.Spec spec = TestContainer.specFor(py, false);
+        try (TestContainer c = TestContainer.start(spec, SINGLE)) {
+            long pid = c.hostPid();
+            assertThat(c.readyLine()).isEqualTo("ready 1");
+            String file = TestContainer.APP_DIR + "/target.py";
+            String module = "<module> " + file + ":" + line(SINGLE, "CALL_IDLE");
+            List<String> reading = List.of("idle_main " + file + ":" + line(SINGLE, "READ"), module);
+            try (PythonProcess p = attach(py, pid)) {
+                List<ThreadStack> threads = p.snapshot();
+                for (int i = 0; i < 100 && (threads.size() != 1 || !describe(threads.get(0).frames()).equals(reading));
+                        i++) {
+                    Thread.sleep(20);
+                    threads = p.snapshot();
+                }
+                assertThat(threads).hasSize(1);
+                assertThat(describe(threads.get(0).frames())).isEqualTo(reading);
+                assertThat(threads.get(0).nativeThreadId()).isEqualTo(pid);
+                assertThat(threads.get(0).state()).isEqualTo(ThreadState.IDLE);
+
+                c.send("go\n");
+                long other = -1;
+                for (int i = 0; i < 250 && other < 0; i++) {
+                    Thread.sleep(20);
+                    try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                        other = tasks.mapToLong(t -> Long.parseLong(t.getFileName().toString()))
+                                .filter(t -> t != pid).findFirst().orElse(-1);
+                    }
+                }
+                assertThat(other).as("second thread started").isPositive();
+                Map<Long, List<String>> byTid = Map.of();
+                for (int i = 0; i < 250 && !(byTid.size() == 2 && byTid.containsKey(pid) && byTid.containsKey(other)
+                        && byTid.get(pid).get(0).startsWith("idle_main ")); i++) {
+                    Thread.sleep(20);
+                    byTid = p.snapshot().stream().collect(Collectors.toMap(ThreadStack::nativeThreadId,
+                            t -> describe(t.frames()), (a, b) -> List.of("duplicate TID")));
+                }
+                assertThat(byTid.keySet()).as("host TIDs").containsExactlyInAnyOrder(pid, other);
+                assertThat(byTid.get(pid)).containsExactly("idle_main " + file + ":" + line(SINGLE, "IDLE"), module);
+                assertThat(byTid.get(other).get(0)).isIn("busy " + file + ":" + line(SINGLE, "LOOP"),
+                        "busy " + file + ":" + line(SINGLE, "BUSY"));
+            }
         }
     }
 

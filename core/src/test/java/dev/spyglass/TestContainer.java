@@ -352,6 +352,12 @@ final class TestContainer implements AutoCloseable {
         return new long[0];
     }
 
+    /** Writes {@code text} to the target's standard input. */
+    void send(String text) throws IOException {
+        unshare.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        unshare.getOutputStream().flush();
+    }
+
     String stderr() throws IOException {
         return Files.readString(stderr);
     }

@@ -233,6 +233,14 @@ public final class TaskStates implements AutoCloseable {
         return tasks.size();
     }
 
+    /** The TID of the process's only thread, or -1 when it has several (as last listed). */
+    public long onlyTid() {
+        if (System.nanoTime() - lastList > RELIST_NANOS) {
+            relist();
+        }
+        return tasks.size() == 1 ? tasks.keySet().iterator().next() : -1;
+    }
+
     /** Thread ids currently known. */
     public Iterable<Long> tids() {
         return tasks.keySet();

@@ -1301,7 +1301,8 @@ public final class StackReader implements AutoCloseable {
         if (pthreadTidOffset < 0) {
             calibrate(pthread);
             if (pthreadTidOffset < 0) {
-                return -1;
+                // Not calibrated (yet): one Python thread in a process of one thread is that thread.
+                return count == 1 ? tasks.onlyTid() : -1;
             }
         }
         try {
@@ -1323,6 +1324,8 @@ public final class StackReader implements AutoCloseable {
             return;
         }
         lastCalibration = now;
+        long found = -1;
+        boolean ambiguous = false;
         // Candidates: offsets holding the PID in the main thread's struct pthread. We do not know which
         // pthread is the main thread, so try every thread of the latest look plus this one.
         try (Arena a = Arena.ofConfined()) {
@@ -1342,12 +1345,29 @@ public final class StackReader implements AutoCloseable {
                         continue;
                     }
                     if (offsetWorksForAll(off, pthreads, np)) {
-                        pthreadTidOffset = off;
-                        LOG.debug("process {}: struct pthread tid at offset {}", pid, off);
-                        return;
+                        if (!tasks.namespaced()) {
+                            pthreadTidOffset = off;
+                            LOG.debug("process {}: struct pthread tid at offset {}", pid, off);
+                            return;
+                        }
+                        if (found < 0 || found == off) {
+                            found = off;
+                        } else {
+                            ambiguous = true;
+                        }
                     }
                 }
             }
+        }
+        // In a container the PID the target sees is small (often 1), a value other fields of struct
+        // pthread hold as well: take an offset only when no other one fits every thread. More threads
+        // (with distinct TIDs) settle it later.
+        if (found >= 0 && !ambiguous) {
+            pthreadTidOffset = found;
+            LOG.debug("process {}: struct pthread tid at offset {} (PID {} in its namespace)", pid, found,
+                    tasks.targetPid());
+        } else if (ambiguous) {
+            LOG.debug("process {}: struct pthread tid offset ambiguous with {} threads", pid, count);
         }
     }
 
