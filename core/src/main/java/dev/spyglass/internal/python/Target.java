@@ -101,12 +101,13 @@ public final class Target implements AutoCloseable {
      */
     public static Target awaitReady(Process process, Duration timeout) throws SpyglassException {
         long pid = process.pid();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String missing = "nothing checked yet";
+        long started = System.nanoTime();
+        long deadline = started + timeout.toNanos();
+        String missing = "it exited before its memory map could be examined";
         long sleepMillis = 2;
         while (true) {
             if (!process.isAlive()) {
-                throw exited(process, missing);
+                throw exited(process, missing, started);
             }
             Target t = null;
             try {
@@ -126,12 +127,12 @@ public final class Target implements AutoCloseable {
                     missing = "no thread runs Python code yet (interpreter initialised, no frame)";
                 }
             } catch (NotAPythonProcessException e) {
-                missing = "no CPython interpreter mapped yet (" + e.getMessage() + ")";
+                missing = "no CPython interpreter mapped yet, no libpython or _PyRuntime (" + e.getMessage() + ")";
             } catch (InterpreterNotReadyException e) {
                 missing = e.getMessage();
             } catch (ProcessGoneException e) {
                 if (!process.isAlive()) {
-                    throw exited(process, missing);
+                    throw exited(process, missing, started);
                 }
                 missing = e.getMessage();
             } catch (UnsupportedPythonVersionException e) {
@@ -159,17 +160,20 @@ public final class Target implements AutoCloseable {
         }
     }
 
-    private static ProcessGoneException exited(Process process, String missing) {
+    private static ProcessGoneException exited(Process process, String lastSeen, long startedNanos) {
         String status;
         try {
             process.waitFor();
-            status = "exit status " + process.exitValue();
+            // Java reports death by signal N as status 128 + N, as a shell does.
+            status = "with status " + process.exitValue();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            status = "exit status unknown";
+            status = "with an unknown status";
         }
-        return new ProcessGoneException(process.pid(), "process " + process.pid() + " exited (" + status
-                + ") before its CPython interpreter was initialised; last state: " + missing);
+        double seconds = (System.nanoTime() - startedNanos) / 1e9;
+        return new ProcessGoneException(process.pid(), String.format(java.util.Locale.ROOT,
+                "process %d exited %s after %.2f s, before its CPython interpreter was initialised (last look: %s)",
+                process.pid(), status, seconds, lastSeen));
     }
 
     public long pid() {
