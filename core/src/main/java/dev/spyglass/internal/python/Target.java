@@ -13,7 +13,9 @@ import dev.spyglass.ProcessGoneException;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadState;
 import dev.spyglass.UnsupportedPythonVersionException;
+import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.cpython.abi.StringDecoder;
 import dev.spyglass.internal.os.ProcessMap;
 import dev.spyglass.internal.os.RemoteMemory;
 import dev.spyglass.internal.os.TaskStates;
@@ -29,6 +31,7 @@ public final class Target implements AutoCloseable {
     private final RemoteMemory memory;
     private final TaskStates tasks;
     private final StackReader reader;
+    private final ThreadNames names;
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -36,6 +39,8 @@ public final class Target implements AutoCloseable {
         this.memory = memory;
         this.tasks = tasks;
         this.reader = reader;
+        Layout layout = reader.interpreter().layout();
+        this.names = new ThreadNames(pid, memory, layout, new StringDecoder(layout, 512));
     }
 
     /** Attaches to a running process (no waiting). */
@@ -215,8 +220,15 @@ public final class Target implements AutoCloseable {
         return reader.thread(i);
     }
 
-    /** The kernel's name for the thread, or {@code thread-<ident>} when its TID is unknown. */
+    /**
+     * The thread's name in Python's {@code threading} registry (see {@link ThreadNames}), else the
+     * kernel's name, else {@code thread-<ident>} when its TID is unknown.
+     */
     public String threadName(ThreadRecord t) {
+        String python = names.name(t);
+        if (python != null) {
+            return python;
+        }
         if (t.nativeThreadId > 0) {
             String n = tasks.name(t.nativeThreadId);
             if (n != null) {
@@ -224,6 +236,11 @@ public final class Target implements AutoCloseable {
             }
         }
         return "thread-" + Long.toUnsignedString(t.pythonThreadId);
+    }
+
+    /** How many times a {@code threading} registry was read (tests, benchmarks). */
+    public long threadNameRefreshes() {
+        return names.refreshes();
     }
 
     public ThreadState threadState(ThreadRecord t) {
