@@ -97,6 +97,18 @@ class ThreadNamesTest {
             ThreadStack main = threads.stream().filter(t -> t.nativeThreadId() == target.pid()).findFirst().orElseThrow();
             assertThat(main.threadName()).isEqualTo("MainThread");
 
+            // Steady state: looks at known threads do not re-read the registry (at most the periodic refresh).
+            long before = proc.target().threadNameRefreshes();
+            long t0 = System.nanoTime();
+            int looks = 0;
+            while (System.nanoTime() - t0 < 300_000_000L) {
+                proc.snapshot();
+                looks++;
+            }
+            assertThat(proc.target().threadNameRefreshes() - before).as("registry reads in %d looks", looks)
+                    .isLessThanOrEqualTo(1);
+            assertThat(looks).isGreaterThan(10);
+
             // Samples carry the same names.
             Set<String> sampled = new TreeSet<>();
             Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).duration(Duration.ofMillis(300)).build();

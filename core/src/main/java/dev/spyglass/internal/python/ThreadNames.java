@@ -30,8 +30,8 @@ import dev.spyglass.internal.os.RemoteMemory;
  * {@value #REFRESH_MILLIS} ms (so renames show within a second); the address of {@code _active} is kept
  * between refreshes and checked to still be a dict. Everything read is bounded (table sizes, thread count,
  * name length) and checked; whatever fails leaves the thread without a name here (the caller falls back to
- * the kernel's name) and never throws. The main thread (TID = PID) is {@code MainThread} when the
- * registry does not name it ({@code threading} not imported), as {@code threading} would call it.
+ * the kernel's name) and never throws. Before {@code threading} is imported (a script that never
+ * imports it) there is no registry, and every thread, the main one included, keeps its kernel name.
  */
 final class ThreadNames {
     private static final Logger LOG = LoggerFactory.getLogger(ThreadNames.class);
@@ -47,7 +47,6 @@ final class ThreadNames {
     private static final int MAX_ABSENT = 1024;
     private static final long PY_TPFLAGS_STRING_SUBCLASS = 1L << 27;
     private static final long PY_TPFLAGS_UNICODE_SUBCLASS = 1L << 28;
-    private static final String MAIN_THREAD = "MainThread";
 
     /** One interpreter's registry. */
     private static final class Registry {
@@ -120,7 +119,7 @@ final class ThreadNames {
         long ident = t.pythonThreadId;
         long key = t.interpreterId + 1;
         if (ident == 0 || key == 0 || !layout.has(Field.MODULE_DICT) || !layout.has(Field.INTERP_MODULES)) {
-            return fallback(t);
+            return null;
         }
         Registry reg = registries.get(key);
         if (reg == null) {
@@ -143,11 +142,7 @@ final class ThreadNames {
                 reg.absent.put(ident, Boolean.TRUE);
             }
         }
-        return n != null ? n : fallback(t);
-    }
-
-    private String fallback(ThreadRecord t) {
-        return t.nativeThreadId == pid ? MAIN_THREAD : null;
+        return n;
     }
 
     private void refresh(Registry reg, ThreadRecord t, long now) {
@@ -283,7 +278,7 @@ final class ThreadNames {
             idx = -1;
             keysEntries(checkedPointer(keys), 0, inner);
             for (int i = 0; i < inner.count; i++) {
-                if (inner.keys[i] != 0 && nameKey.equals(readStringOrNull(inner.keys[i]))) {
+                if (inner.keys[i] != 0 && nameKey.equals(readStringOrNull(inner.keys[i], nameKey.length()))) {
                     idx = i;
                     break;
                 }
@@ -341,7 +336,7 @@ final class ThreadNames {
         }
         entries(dict, e);
         for (int i = 0; i < e.count; i++) {
-            if (e.values[i] != 0 && key.equals(readStringOrNull(e.keys[i]))) {
+            if (e.values[i] != 0 && key.equals(readStringOrNull(e.keys[i], key.length()))) {
                 return e.values[i];
             }
         }
@@ -452,24 +447,33 @@ final class ThreadNames {
         return table.asSlice(0, bytes);
     }
 
-    private String readStringOrNull(long address) throws SpyglassException {
+    /** The string at {@code address} if it has {@code length} characters, else (or when unreadable) null. */
+    private String readStringOrNull(long address, int length) throws SpyglassException {
         if (address == 0 || (address & 7) != 0) {
             return null;
         }
         try {
-            return readString(address);
+            return readString(address, length);
         } catch (MemoryFault | MalformedObjectException e) {
             return null;
         }
     }
 
     private String readString(long address) throws MemoryFault, MalformedObjectException, SpyglassException {
+        return readString(address, -1);
+    }
+
+    /** Decodes the string at {@code address}; null when {@code length} is not -1 and differs (no decoding). */
+    private String readString(long address, int length) throws MemoryFault, MalformedObjectException, SpyglassException {
         long got = memory.readPartial(address, stringBuf);
         if (got < strings.prefixSize()) {
             throw new MemoryFault(address, strings.prefixSize(), got);
         }
         MemorySegment prefix = stringBuf.asSlice(0, got);
         StringHeader h = strings.header(prefix);
+        if (length >= 0 && h.length() != length) {
+            return null;
+        }
         if (h.isCompleteIn(got)) {
             return strings.decodeFromPrefix(h, prefix);
         }
