@@ -136,6 +136,49 @@ class ThreadNamesTest {
         }
     }
 
+    /** Threads named churn-N start, rename themselves and end continuously; the registry dict resizes under us. */
+    static final String CHURN = String.join("\n",
+            "import sys, threading, time",
+            "def short_lived():",
+            "    t = threading.current_thread()",
+            "    t.name = t.name.replace('churn', 'churned')",
+            "    time.sleep(0.003)",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "n = 0",
+            "while True:",
+            "    ts = [threading.Thread(target=short_lived, name='churn-%d' % (n + k)) for k in range(6)]",
+            "    for t in ts:",
+            "        t.start()",
+            "    for t in ts:",
+            "        t.join()",
+            "    n += 6",
+            "");
+
+    @ForEachPython
+    void namesUnderThreadChurnAreRegistryOrKernelNamesOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeFalse(py.freeThreaded(), () -> py.label() + ": free-threaded builds are not read yet");
+        Path script = PythonScripts.write("churn.py", CHURN);
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            String comm = Files.readString(Path.of("/proc", Long.toString(target.pid()), "comm")).strip();
+            List<StackSample> samples = new ArrayList<>();
+            Sampler sampler = Sampler.builder().interval(Duration.ofMillis(1)).duration(Duration.ofMillis(1500)).build();
+            try (SamplingSession s = sampler.attach(target.pid())) {
+                s.forEach(samples::add);
+            }
+            Set<String> names = new TreeSet<>();
+            samples.forEach(x -> names.add(x.threadName()));
+            // Else kernel names: the process's own, or on 3.14 (which names threads) a truncated "churn..." one;
+            // a thread that started after the last listing of /proc/PID/task is thread-<ident>.
+            assertThat(names).as("%s: %d samples", py.label(), samples.size())
+                    .allMatch(n -> n.equals("MainThread") || n.matches("churn(ed)?-[0-9]+") || n.equals(comm)
+                            || n.matches("thread-[0-9]+")
+                            || (py.atLeast(3, 14) && n.length() <= 15 && n.startsWith("churn")));
+            assertThat(names).as("%s: registry names seen", py.label()).contains("MainThread")
+                    .anyMatch(n -> n.matches("churn(ed)?-[0-9]+"));
+        }
+    }
+
     private static String comm(long pid, long tid) throws IOException {
         return Files.readString(Path.of("/proc", Long.toString(pid), "task", Long.toString(tid), "comm")).strip();
     }
