@@ -96,6 +96,14 @@ class ThreadNamesTest {
             assertThat(threads).hasSize(5);
             ThreadStack main = threads.stream().filter(t -> t.nativeThreadId() == target.pid()).findFirst().orElseThrow();
             assertThat(main.threadName()).isEqualTo("MainThread");
+            // Frames carry co_firstlineno: the fetcher runs idle(), whose def line is known.
+            ThreadStack fetcher = threads.stream().filter(t -> t.threadName().equals("fetcher")).findFirst().orElseThrow();
+            Frame idle = fetcher.frames().stream().filter(f -> f.function().equals("idle")).findFirst().orElseThrow();
+            assertThat(idle.firstLine()).isEqualTo(PythonScripts.lineOf(SCRIPT, "def idle():"));
+            assertThat(idle.line()).isEqualTo(idle.firstLine() + 2);
+            // A module's co_firstlineno: 1 from 3.10; before, the first line with code (line 1 is a comment).
+            assertThat(main.frames().get(main.frames().size() - 1).firstLine()).as("<module>")
+                    .isEqualTo(py.atLeast(3, 10) ? 1 : 2);
 
             // Steady state: looks at known threads do not re-read the registry (at most the periodic refresh).
             long before = proc.target().threadNameRefreshes();
