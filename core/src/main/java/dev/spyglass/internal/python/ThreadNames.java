@@ -177,9 +177,14 @@ final class ThreadNames {
                 if (idents[i] == 0 || idents[i] == -1) {
                     continue;
                 }
-                String name = threadName(threads[i]);
-                if (name != null) {
-                    fresh.put(idents[i], name);
+                try {
+                    String name = threadName(threads[i]);
+                    if (name != null) {
+                        fresh.put(idents[i], name);
+                    }
+                } catch (MemoryFault | MalformedObjectException e) {
+                    // This Thread ended (or its dict was resized) while we read: the others still count.
+                    LOG.debug("process {}: name of thread {} not read ({})", pid, idents[i], e.toString());
                 }
             }
             reg.names = fresh;
