@@ -19,9 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * @param endLine       the last line of the instruction's location (3.11+), or 0 when unknown
  * @param column        the start column (3.11+, 0-based), or -1 when unknown
  * @param endColumn     the end column (3.11+), or -1 when unknown
+ * @param firstLine     the function's first line ({@code co_firstlineno}, 1-based, the {@code def} line or
+ *                      its first decorator); 0 when unknown
  */
 public record Frame(FrameKind kind, String function, String qualifiedName, String file, int line, int endLine,
-        int column, int endColumn) {
+        int column, int endColumn, int firstLine) {
 
     /** What kind of code a frame runs. */
     public enum FrameKind {
@@ -39,9 +41,14 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         Objects.requireNonNull(file, "file");
     }
 
-    /** The interned Python frame with only a line number known. */
+    /** The interned Python frame with only a line number known (first line 0: unknown). */
     public static Frame python(String function, String qualifiedName, String file, int line) {
-        return of(new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1));
+        return python(function, qualifiedName, file, line, 0);
+    }
+
+    /** The interned Python frame with a line number and the function's first line (0 when unknown). */
+    public static Frame python(String function, String qualifiedName, String file, int line, int firstLine) {
+        return of(new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1, firstLine));
     }
 
     /** The interned instance equal to {@code frame}. */

@@ -11,8 +11,9 @@ import java.util.Objects;
  *                        a target in a container its host TID, not the id it sees itself; -1 when the
  *                        version does not record it and it could not be found
  * @param pythonThreadId  the Python thread id ({@code threading.get_ident()}, a {@code pthread_t})
- * @param threadName      the thread's name: from Python's {@code threading} registry when known, else
- *                        the kernel's {@code comm}; never null
+ * @param threadName      the thread's name: from Python's {@code threading} registry when known (re-read
+ *                        when a new thread appears and every second), else the kernel's {@code comm},
+ *                        else {@code "thread-<ident>"}; never null
  * @param interpreterId   the (sub-)interpreter id, 0 for the main interpreter
  * @param timestampNanos  when the sample was taken, nanoseconds since the Unix epoch
  * @param weightNanos     how much time this sample stands for: the sampling interval in WALL mode; in

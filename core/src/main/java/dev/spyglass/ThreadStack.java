@@ -12,8 +12,9 @@ import java.util.Objects;
  *                       determined (see
  *                       {@link PythonProcess} for how it is found on CPython 3.10 and older)
  * @param pythonThreadId the Python thread ident ({@code threading.get_ident()}, the {@code pthread_t})
- * @param threadName     the kernel's name for the thread ({@code /proc/PID/task/TID/comm}), or
- *                       {@code "thread-<ident>"} when the TID is unknown; never null
+ * @param threadName     the thread's name in Python's {@code threading} registry ({@code Thread.name},
+ *                       full length), else the kernel's ({@code /proc/PID/task/TID/comm}, at most 15
+ *                       bytes), else {@code "thread-<ident>"} when the TID is unknown; never null
  * @param interpreterId  the (sub-)interpreter id, 0 for the main interpreter (and always 0 on 2.7/3.6)
  * @param state          the kernel's run state when the snapshot was taken
  * @param gilHeld        whether this thread held the GIL; {@code null} when unknown

@@ -63,7 +63,20 @@ class ErrorsTest {
     void launchingAProgramThatExitsGivesProcessGoneWithStatus() {
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "exit 7");
         assertThatThrownBy(() -> PythonProcess.launch(pb, Duration.ofSeconds(5)))
-                .isInstanceOf(ProcessGoneException.class).hasMessageContaining("exit status 7");
+                .isInstanceOf(ProcessGoneException.class).hasMessageContaining("exited with status 7 after")
+                .hasMessageContaining("before its CPython interpreter was initialised (last look: ")
+                .hasMessageNotContaining("nothing checked");
+    }
+
+    @Test
+    void aPythonThatRejectsItsArgumentsSaysWhatWasSeen() {
+        PythonInterpreter py = anyPython();
+        ProcessBuilder pb = py.processBuilder("--no-such-option-for-spyglass").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        assertThatThrownBy(() -> PythonProcess.launch(pb, Duration.ofSeconds(5)))
+                .isInstanceOf(ProcessGoneException.class).hasMessageContaining("exited with status 2 after")
+                .hasMessageMatching("(?s).*after [0-9]+\\.[0-9]{2} s, before its CPython interpreter was initialised.*")
+                .hasMessageNotContaining("nothing checked");
     }
 
     @Test

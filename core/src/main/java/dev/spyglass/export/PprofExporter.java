@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 
+import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
 
 /**
@@ -16,8 +18,9 @@ import dev.spyglass.StackSample;
  * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
  * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
  * labelled {@code thread} (name), {@code thread_id} and {@code pid}. One {@code Location} per distinct frame
- * (function and line) and one {@code Function} per distinct qualified name and file; a function's
- * {@code start_line} is 0 because samples do not carry {@code co_firstlineno}. {@code time_nanos},
+ * (function and line) and one {@code Function} per distinct qualified name and file, whose
+ * {@code start_line} is the frame's {@link dev.spyglass.Frame#firstLine()} ({@code co_firstlineno}; 0 when
+ * unknown; the smallest seen when two functions share a name and file). {@code time_nanos},
  * {@code duration_nanos}, {@code period_type} and {@code period} (the sampling interval) come from the
  * metadata, else from the samples' timestamps. The command and Python version are written as comments.
  * Samples without frames, and idle ones unless kept, are left out. The file is written at {@link #close()}.
@@ -37,7 +40,11 @@ public final class PprofExporter extends StreamExporter {
     private static final int PROFILE_COMMENT = 13;
     private static final int PROFILE_DEFAULT_SAMPLE_TYPE = 14;
 
+    private static final int MAX_FRAMES_SEEN = 1 << 20;
     private final StackCounts counts;
+    /** Functions' first lines; frames are interned, so each distinct frame is looked at once. */
+    private final Map<FunctionKey, Integer> startLines = new HashMap<>();
+    private final Map<Frame, Boolean> framesSeen = new IdentityHashMap<>();
     private long firstTimestamp = Long.MAX_VALUE;
     private long lastTimestamp = Long.MIN_VALUE;
 
@@ -63,6 +70,12 @@ public final class PprofExporter extends StreamExporter {
         }
         if (keepsForAggregate(sample)) {
             counts.add(sample);
+            for (Frame f : sample.frames()) {
+                if (f.firstLine() > 0 && framesSeen.size() < MAX_FRAMES_SEEN && framesSeen.put(f, Boolean.TRUE) == null) {
+                    String name = f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName();
+                    startLines.merge(new FunctionKey(name, f.file()), f.firstLine(), Math::min);
+                }
+            }
         }
     }
 
@@ -145,6 +158,7 @@ public final class PprofExporter extends StreamExporter {
             nested.int64(2, name);
             nested.int64(3, name);
             nested.int64(4, strings.id(e.getKey().file()));
+            nested.int64(5, startLines.getOrDefault(e.getKey(), 0));
             profile.message(PROFILE_FUNCTION, nested);
         }
 

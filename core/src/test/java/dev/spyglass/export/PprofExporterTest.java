@@ -103,6 +103,10 @@ class PprofExporterTest {
         Set<String> functionNames = new HashSet<>();
         p.getFunctionList().forEach(f -> functionNames.add(p.getStringTable((int) f.getName())));
         assertThat(functionNames).contains("Outer.leaf", "main", "<module>", "helper", "Worker.run");
+        Map<String, Long> startLines = new HashMap<>();
+        p.getFunctionList().forEach(f -> startLines.put(p.getStringTable((int) f.getName()), f.getStartLine()));
+        assertThat(startLines).containsEntry("<module>", 1L).containsEntry("main", 18L).containsEntry("Outer.leaf", 8L)
+                .containsEntry("helper", 13L).containsEntry("Worker.run", 4L).containsEntry("naïve_ß", 0L);
     }
 
     @Test

@@ -19,12 +19,13 @@ final class SyntheticProfile {
     static final long WEIGHT = 1_000_000;
     static final long T0 = 1_763_760_000_000_000_000L;
 
-    static final Frame MODULE = Frame.python("<module>", "<module>", "/app/x.py", 30);
-    static final Frame MAIN = Frame.python("main", "main", "/app/x.py", 20);
-    static final Frame LEAF = Frame.python("leaf", "Outer.leaf", "/app/x.py", 9);
-    static final Frame LEAF_OTHER_LINE = Frame.python("leaf", "Outer.leaf", "/app/x.py", 10);
-    static final Frame HELPER = Frame.python("helper", "helper", "/app/x.py", 14);
-    static final Frame RUN = Frame.python("run", "Worker.run", "/app/w.py", 5);
+    // first lines (co_firstlineno) known for some frames, unknown (0) for SPIN, WAIT and ODD
+    static final Frame MODULE = Frame.python("<module>", "<module>", "/app/x.py", 30, 1);
+    static final Frame MAIN = Frame.python("main", "main", "/app/x.py", 20, 18);
+    static final Frame LEAF = Frame.python("leaf", "Outer.leaf", "/app/x.py", 9, 8);
+    static final Frame LEAF_OTHER_LINE = Frame.python("leaf", "Outer.leaf", "/app/x.py", 10, 8);
+    static final Frame HELPER = Frame.python("helper", "helper", "/app/x.py", 14, 13);
+    static final Frame RUN = Frame.python("run", "Worker.run", "/app/w.py", 5, 4);
     static final Frame SPIN = Frame.python("naïve_ß", "naïve_ß", "/app/tëst_ü.py", 2);
     static final Frame WAIT = Frame.python("wait", "Condition.wait", "/usr/lib/python3.11/threading.py", 320);
     /** A hostile name: separators of the text formats, quotes, a line break, HTML. */

@@ -400,6 +400,22 @@ public final class ElfFile implements AutoCloseable {
         return symtabLookup(name);
     }
 
+    /**
+     * Looks a symbol up in {@code .dynsym} only (through its hash table), never in {@code .symtab}: cheap
+     * on a large unstripped object, where a {@code .symtab} miss first builds a name index of every
+     * symbol (milliseconds for a libpython with debug symbols).
+     *
+     * @return the dynamic symbol (defined or not), or empty when {@code .dynsym} has none of that name
+     */
+    public Optional<Symbol> dynamicSymbol(String name) {
+        Objects.requireNonNull(name, "name");
+        if (dynsym == null) {
+            return Optional.empty();
+        }
+        int dynIndex = dynsym.lookup(name.getBytes(StandardCharsets.UTF_8));
+        return dynIndex > 0 ? Optional.of(dynsym.symbol(dynIndex, name)) : Optional.empty();
+    }
+
     private Optional<Symbol> symtabLookup(String name) {
         if (symtab == null) {
             return Optional.empty();

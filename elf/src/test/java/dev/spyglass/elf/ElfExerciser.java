@@ -23,6 +23,7 @@ final class ElfExerciser {
         }
         for (String name : new String[] {"_PyRuntime", "Py_Version", "_PyThreadState_Current", "interp_head", "main", "", "x"}) {
             h += elf.symbol(name).map(Symbol::value).orElse(0L);
+            h += elf.dynamicSymbol(name).map(Symbol::value).orElse(0L);
         }
         int n = 0;
         for (Symbol s : elf.symbols()) {

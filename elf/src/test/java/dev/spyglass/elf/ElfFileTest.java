@@ -60,6 +60,17 @@ class ElfFileTest {
         assertThat(s.value()).isEqualTo(0x3100);
     }
 
+    @ParameterizedTest
+    @EnumSource(TestElfBuilder.Hash.class)
+    void dynamicSymbolLooksOnlyInDynsym(TestElfBuilder.Hash hash) throws Exception {
+        ElfFile elf = parse(TestElfBuilder.typical().hash(hash).build());
+        assertThat(elf.dynamicSymbol("interp_head")).isEmpty();
+        assertThat(elf.symbol("interp_head")).isPresent();
+        Symbol versioned = elf.dynamicSymbol("versioned").orElseThrow();
+        assertThat(versioned.dynamic()).isTrue();
+        assertThat(versioned).isEqualTo(elf.symbol("versioned").orElseThrow());
+    }
+
     @Test
     void undefinedDynamicSymbolIsReturnedWhenNothingDefinesIt() throws Exception {
         ElfFile elf = parse(TestElfBuilder.typical().hash(TestElfBuilder.Hash.SYSV).build());

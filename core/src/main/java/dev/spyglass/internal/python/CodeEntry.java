@@ -26,10 +26,12 @@ final class CodeEntry {
     private int[] memoKeys = new int[16];
     private Frame[] memoFrames = new Frame[16];
     private int memoSize;
+    private final int firstLine;
 
-    CodeEntry(long[] key, String function, String qualifiedName, String file, LineTable lines, boolean columns,
-            long codeBytes) {
+    CodeEntry(long[] key, String function, String qualifiedName, String file, int firstLine, LineTable lines,
+            boolean columns, long codeBytes) {
         this.key = key;
+        this.firstLine = Math.max(firstLine, 0);
         this.function = function;
         this.qualifiedName = qualifiedName;
         this.file = file;
@@ -83,10 +85,10 @@ final class CodeEntry {
             Location loc = lines.location(byteOffset);
             int line = Math.max(loc.line(), 0);
             return Frame.of(new Frame(Frame.FrameKind.PYTHON, function, qualifiedName, file, line,
-                    Math.max(loc.endLine(), 0), loc.column(), loc.endColumn()));
+                    Math.max(loc.endLine(), 0), loc.column(), loc.endColumn(), firstLine));
         }
         int line = lines.line(byteOffset);
-        return Frame.python(function, qualifiedName, file, Math.max(line, 0));
+        return Frame.python(function, qualifiedName, file, Math.max(line, 0), firstLine);
     }
 
     private void growMemo() {

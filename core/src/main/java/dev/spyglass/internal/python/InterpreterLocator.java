@@ -112,21 +112,27 @@ public final class InterpreterLocator {
     }
 
     private static Optional<Symbol> defined(ElfFile elf, String name, boolean useSymtab) {
-        return elf.symbol(name).filter(Symbol::isDefined).filter(s -> useSymtab || s.dynamic());
+        return (useSymtab ? elf.symbol(name) : elf.dynamicSymbol(name)).filter(Symbol::isDefined)
+                .filter(s -> useSymtab || s.dynamic());
     }
 
     private static Optional<LocatedInterpreter> examine(long pid, String path, ElfFile elf, ProcessMap.Mapping first,
             ProcessMap map, RemoteMemory memory, Options options) throws SpyglassException {
         boolean syms = options.useSymbols();
-        Optional<Symbol> pyVersion = defined(elf, "Py_Version", true);
-        Optional<Symbol> runtime = syms ? defined(elf, "_PyRuntime", true) : Optional.empty();
+        // An object exporting _PyRuntime (3.7+) exports everything else needed too, and has no
+        // interp_head or _PyThreadState_Current: look only in .dynsym then, since a .symtab miss builds an
+        // index of every symbol (2 - 7 ms per attach for a pyenv libpython, ~30 ms cold; it was paid at
+        // every poll while a launched target starts).
+        boolean exportsRuntime = elf.dynamicSymbol("_PyRuntime").filter(Symbol::isDefined).isPresent();
+        Optional<Symbol> pyVersion = defined(elf, "Py_Version", !exportsRuntime);
+        Optional<Symbol> runtime = syms ? defined(elf, "_PyRuntime", !exportsRuntime) : Optional.empty();
         Optional<Section> runtimeSection = elf.section(".PyRuntime");
-        Optional<Symbol> interpHead = syms ? defined(elf, "interp_head", true) : Optional.empty();
-        Optional<Symbol> tstateCurrent = defined(elf, "_PyThreadState_Current", true);
-        Optional<Symbol> getVersion = defined(elf, "Py_GetVersion", true);
-        boolean pythonish = pyVersion.isPresent() || defined(elf, "_PyRuntime", true).isPresent()
-                || runtimeSection.isPresent() || defined(elf, "interp_head", true).isPresent() || tstateCurrent.isPresent()
-                || getVersion.isPresent();
+        Optional<Symbol> interpHead = syms && !exportsRuntime ? defined(elf, "interp_head", true) : Optional.empty();
+        Optional<Symbol> tstateCurrent = exportsRuntime ? Optional.empty()
+                : defined(elf, "_PyThreadState_Current", true);
+        boolean pythonish = exportsRuntime || pyVersion.isPresent() || runtimeSection.isPresent()
+                || defined(elf, "_PyRuntime", true).isPresent() || defined(elf, "interp_head", true).isPresent()
+                || tstateCurrent.isPresent() || defined(elf, "Py_GetVersion", true).isPresent();
         if (!pythonish) {
             return Optional.empty();
         }
@@ -200,7 +206,7 @@ public final class InterpreterLocator {
                         + "initialised (yet), or its symbols are stripped and the scan failed");
             }
         }
-        long codeType = defined(elf, "PyCode_Type", true).map(s -> bias + s.value()).orElse(0L);
+        long codeType = defined(elf, "PyCode_Type", !exportsRuntime).map(s -> bias + s.value()).orElse(0L);
         LocatedInterpreter located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress,
                 head, headSource, tstateCurrent.map(s -> bias + s.value()).orElse(0L), codeType);
         LOG.debug("process {}: {}", pid, located);

@@ -1239,7 +1239,7 @@ public final class StackReader implements AutoCloseable {
             }
             codeBytes = units * 2;
         }
-        return new CodeEntry(key, name, qualname, file, lines, frames311, codeBytes);
+        return new CodeEntry(key, name, qualname, file, firstLine, lines, frames311, codeBytes);
     }
 
     private String readString(long address) throws MemoryFault, MalformedObjectException, SpyglassException {

@@ -13,7 +13,9 @@ import dev.spyglass.ProcessGoneException;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadState;
 import dev.spyglass.UnsupportedPythonVersionException;
+import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.cpython.abi.StringDecoder;
 import dev.spyglass.internal.os.ProcessMap;
 import dev.spyglass.internal.os.RemoteMemory;
 import dev.spyglass.internal.os.TaskStates;
@@ -29,6 +31,7 @@ public final class Target implements AutoCloseable {
     private final RemoteMemory memory;
     private final TaskStates tasks;
     private final StackReader reader;
+    private final ThreadNames names;
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -36,6 +39,8 @@ public final class Target implements AutoCloseable {
         this.memory = memory;
         this.tasks = tasks;
         this.reader = reader;
+        Layout layout = reader.interpreter().layout();
+        this.names = new ThreadNames(pid, memory, layout, new StringDecoder(layout, 512));
     }
 
     /** Attaches to a running process (no waiting). */
@@ -101,12 +106,13 @@ public final class Target implements AutoCloseable {
      */
     public static Target awaitReady(Process process, Duration timeout) throws SpyglassException {
         long pid = process.pid();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String missing = "nothing checked yet";
+        long started = System.nanoTime();
+        long deadline = started + timeout.toNanos();
+        String missing = "it exited before its memory map could be examined";
         long sleepMillis = 2;
         while (true) {
             if (!process.isAlive()) {
-                throw exited(process, missing);
+                throw exited(process, missing, started);
             }
             Target t = null;
             try {
@@ -126,12 +132,12 @@ public final class Target implements AutoCloseable {
                     missing = "no thread runs Python code yet (interpreter initialised, no frame)";
                 }
             } catch (NotAPythonProcessException e) {
-                missing = "no CPython interpreter mapped yet (" + e.getMessage() + ")";
+                missing = "no CPython interpreter mapped yet, no libpython or _PyRuntime (" + e.getMessage() + ")";
             } catch (InterpreterNotReadyException e) {
                 missing = e.getMessage();
             } catch (ProcessGoneException e) {
                 if (!process.isAlive()) {
-                    throw exited(process, missing);
+                    throw exited(process, missing, started);
                 }
                 missing = e.getMessage();
             } catch (UnsupportedPythonVersionException e) {
@@ -159,17 +165,20 @@ public final class Target implements AutoCloseable {
         }
     }
 
-    private static ProcessGoneException exited(Process process, String missing) {
+    private static ProcessGoneException exited(Process process, String lastSeen, long startedNanos) {
         String status;
         try {
             process.waitFor();
-            status = "exit status " + process.exitValue();
+            // Java reports death by signal N as status 128 + N, as a shell does.
+            status = "with status " + process.exitValue();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            status = "exit status unknown";
+            status = "with an unknown status";
         }
-        return new ProcessGoneException(process.pid(), "process " + process.pid() + " exited (" + status
-                + ") before its CPython interpreter was initialised; last state: " + missing);
+        double seconds = (System.nanoTime() - startedNanos) / 1e9;
+        return new ProcessGoneException(process.pid(), String.format(java.util.Locale.ROOT,
+                "process %d exited %s after %.2f s, before its CPython interpreter was initialised (last look: %s)",
+                process.pid(), status, seconds, lastSeen));
     }
 
     public long pid() {
@@ -211,8 +220,15 @@ public final class Target implements AutoCloseable {
         return reader.thread(i);
     }
 
-    /** The kernel's name for the thread, or {@code thread-<ident>} when its TID is unknown. */
+    /**
+     * The thread's name in Python's {@code threading} registry (see {@link ThreadNames}), else the
+     * kernel's name, else {@code thread-<ident>} when its TID is unknown.
+     */
     public String threadName(ThreadRecord t) {
+        String python = names.name(t);
+        if (python != null) {
+            return python;
+        }
         if (t.nativeThreadId > 0) {
             String n = tasks.name(t.nativeThreadId);
             if (n != null) {
@@ -220,6 +236,11 @@ public final class Target implements AutoCloseable {
             }
         }
         return "thread-" + Long.toUnsignedString(t.pythonThreadId);
+    }
+
+    /** How many times a {@code threading} registry was read (tests, benchmarks). */
+    public long threadNameRefreshes() {
+        return names.refreshes();
     }
 
     public ThreadState threadState(ThreadRecord t) {

@@ -437,7 +437,7 @@ public final class DebugOffsets {
         // are at least 8-aligned, so clearing two bits is right for both default and free-threaded builds.
         b.set(CONST_STACKREF_TAG_MASK, is314 ? 3 : 0);
         b.set(CONST_CODEUNIT_SIZE, 2);
-        return b.build();
+        return ObjectModel.addTo(b, version).build();
     }
 
     private static String printable(byte[] bytes) {

@@ -172,6 +172,52 @@ public enum Field {
      */
     CONST_UNICODE27_UNIT_SIZE,
 
+    // Modules, types and dicts: what reading the threading module's registry needs (see ObjectModel).
+    /** {@code md_dict} of {@code PyModuleObject}: the module's namespace dict. */
+    MODULE_DICT,
+    /** {@code tp_basicsize} of {@code PyTypeObject}; where 3.13+ inline values start in an instance. */
+    TYPE_BASICSIZE,
+    /** {@code tp_dictoffset} of {@code PyTypeObject}: where an instance keeps its {@code __dict__} pointer. */
+    TYPE_DICTOFFSET,
+    /** {@code ht_cached_keys} of {@code PyHeapTypeObject} (3.11+): the keys shared by instances' values. */
+    HEAPTYPE_CACHED_KEYS,
+    /** {@code ma_used} of {@code PyDictObject}. */
+    DICT_USED,
+    /** {@code ma_mask} of a 2.7 {@code PyDictObject} (table size - 1). */
+    DICT27_MASK,
+    /** {@code ma_table} of a 2.7 {@code PyDictObject}: {@code PyDictEntry {hash, key, value}} entries. */
+    DICT27_TABLE,
+    /** {@code ma_keys} of {@code PyDictObject} (3.6+). */
+    DICT_KEYS,
+    /** {@code ma_values} of {@code PyDictObject} (3.6+; non-NULL for a split table). */
+    DICT_VALUES,
+    /** {@code dk_size} of {@code PyDictKeysObject} (3.6 – 3.10). */
+    DICTKEYS_SIZE,
+    /** {@code dk_log2_size} (3.11+; a {@code uint8}). */
+    DICTKEYS_LOG2_SIZE,
+    /** {@code dk_log2_index_bytes} (3.11+; a {@code uint8}): the index array is {@code 1 << this} bytes. */
+    DICTKEYS_LOG2_INDEX_BYTES,
+    /** {@code dk_kind} (3.11+; a {@code uint8}): 0 general (hash, key, value), 1 unicode, 2 split (key, value). */
+    DICTKEYS_KIND,
+    /** {@code dk_nentries} of {@code PyDictKeysObject} (3.6+). */
+    DICTKEYS_NENTRIES,
+    /** offset of {@code dk_indices} (3.6+); the entries follow the index array. */
+    DICTKEYS_INDICES,
+    /** offset of the {@code values} array in {@code PyDictValues} (3.6+; 8 from 3.13, after a 4-byte header). */
+    DICTVALUES_VALUES,
+    /**
+     * How many bytes before the object a managed {@code __dict__} pointer sits (3.11+; 24: in the pre-header).
+     * 3.11: a {@code PyDictObject*}; 3.12: a {@code PyDictOrValues} (low bit set: a values pointer minus 1);
+     * 3.13+: {@code PyManagedDictPointer}, a {@code PyDictObject*}.
+     */
+    CONST_MANAGED_DICT_BEFORE,
+    /** How many bytes before a 3.11 managed object its {@code PyDictValues*} sits (32; 3.11 only). */
+    CONST_MANAGED_VALUES_BEFORE,
+    /** {@code Py_TPFLAGS_MANAGED_DICT} (3.11+; {@code 1 << 4}). */
+    CONST_TPFLAGS_MANAGED_DICT,
+    /** {@code Py_TPFLAGS_INLINE_VALUES} (3.13+; {@code 1 << 2}). */
+    CONST_TPFLAGS_INLINE_VALUES,
+
     // Sizes
     /** {@code sizeof(PyInterpreterState)}. */
     SIZEOF_INTERP,

@@ -76,7 +76,7 @@ public final class Layouts {
         if (version.micro() < 0) {
             LOG.warn("CPython {}: micro version unknown, using {}", version, layout.source());
         }
-        return layout.toBuilder(version, layout.source()).build();
+        return ObjectModel.addTo(layout.toBuilder(version, layout.source()), version).build();
     }
 
     // 2.7 has no _PyRuntime: the reader starts from interp_head (a .symtab symbol) or

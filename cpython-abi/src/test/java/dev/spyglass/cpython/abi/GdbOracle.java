@@ -123,6 +123,30 @@ final class GdbOracle {
         // Mask 0 means f_code/f_executable is a plain pointer: dereferencing it type-checks only then.
         e.put(CONST_STACKREF_TAG_MASK, "(long)(0 * sizeof(*((" + fr + "*)0)->" + (v <= 312 ? "f_code" : "f_executable") + "))");
         e.put(CONST_CODEUNIT_SIZE, "(long)sizeof(_Py_CODEUNIT)");
+        e.put(MODULE_DICT, off("PyModuleObject", "md_dict"));
+        e.put(TYPE_BASICSIZE, off("PyTypeObject", "tp_basicsize"));
+        e.put(TYPE_DICTOFFSET, off("PyTypeObject", "tp_dictoffset"));
+        e.put(DICT_USED, off("PyDictObject", "ma_used"));
+        if (py3) {
+            e.put(DICT_KEYS, off("PyDictObject", "ma_keys"));
+            e.put(DICT_VALUES, off("PyDictObject", "ma_values"));
+            e.put(DICTKEYS_SIZE, off("PyDictKeysObject", "dk_size"));
+            e.put(DICTKEYS_LOG2_SIZE, off("PyDictKeysObject", "dk_log2_size"));
+            e.put(DICTKEYS_LOG2_INDEX_BYTES, off("PyDictKeysObject", "dk_log2_index_bytes"));
+            e.put(DICTKEYS_KIND, off("PyDictKeysObject", "dk_kind"));
+            e.put(DICTKEYS_NENTRIES, off("PyDictKeysObject", "dk_nentries"));
+            e.put(DICTKEYS_INDICES, off("PyDictKeysObject", "dk_indices"));
+            // ≤3.10 ma_values is a plain PyObject** (values start at 0); 3.11+ a PyDictValues*.
+            e.put(DICTVALUES_VALUES, v <= 310 ? "(long)(0 * sizeof(*((PyDictObject*)0)->ma_values))"
+                    : off("PyDictValues", "values"));
+        } else {
+            e.put(DICT27_MASK, off("PyDictObject", "ma_mask"));
+            e.put(DICT27_TABLE, off("PyDictObject", "ma_table"));
+        }
+        if (v >= 311) {
+            // ≤3.10 also has ht_cached_keys, but instances there always own a dict: left absent.
+            e.put(HEAPTYPE_CACHED_KEYS, off("PyHeapTypeObject", "ht_cached_keys"));
+        }
         return e;
     }
 

@@ -20,7 +20,8 @@ final class HeaderOracle {
     // Internal headers that define the structs Layout covers, across 2.7 - 3.13; absent ones are skipped.
     private static final List<String> HEADERS = List.of("Python.h", "frameobject.h", "internal/pystate.h",
             "internal/pycore_pystate.h", "internal/pycore_runtime.h", "internal/pycore_interp.h",
-            "internal/pycore_frame.h", "internal/pycore_code.h", "internal/pycore_gil.h");
+            "internal/pycore_frame.h", "internal/pycore_code.h", "internal/pycore_gil.h", "internal/pycore_dict.h",
+            "internal/pycore_moduleobject.h");
 
     private HeaderOracle() {
     }

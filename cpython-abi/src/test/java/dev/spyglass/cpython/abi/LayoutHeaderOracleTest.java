@@ -95,11 +95,20 @@ class LayoutHeaderOracleTest {
         Map<Field, String> all = GdbOracle.expressions(major, minor);
         Map<Field, String> e = new EnumMap<>(Field.class);
         for (Field f : Field.values()) {
-            if (layout.has(f) && all.containsKey(f)) {
+            if (layout.has(f) && all.containsKey(f) && !onlyInSources(f, major, minor)) {
                 e.put(f, all.get(f));
             }
         }
         return e;
+    }
+
+    /**
+     * Up to 3.10, PyModuleObject (Objects/moduleobject.c) and PyDictKeysObject (Objects/dict-common.h) are
+     * not in any installed header: gdb and the self-inspection oracle check those fields.
+     */
+    private static boolean onlyInSources(Field f, int major, int minor) {
+        boolean old = major == 2 || minor <= 10;
+        return old && (f == Field.MODULE_DICT || f.name().startsWith("DICTKEYS_"));
     }
 
     private static void assertMatches(Layout layout, Map<Field, Long> truth, Path include) {

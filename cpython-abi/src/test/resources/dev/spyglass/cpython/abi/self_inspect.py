@@ -277,6 +277,93 @@ else:
     data = ptr(id(legacy) + O['UNICODE_DATA_PTR'])
     check('UNICODE_DATA_PTR', data != 0 and ctypes.string_at(data, 5) == legacy.encode('latin-1'))
 
+# Modules, type objects and dicts (ObjectModel): what reading threading._active needs (absent from
+# free-threaded layouts for now).
+if has('MODULE_DICT'):
+    check('MODULE_DICT', ptr(id(sys) + O['MODULE_DICT']) == id(sys.__dict__))
+    check('TYPE_BASICSIZE', ssz(id(tuple) + O['TYPE_BASICSIZE']) == tuple.__basicsize__
+          and ssz(id(type) + O['TYPE_BASICSIZE']) == type.__basicsize__)
+    check('TYPE_DICTOFFSET', ssz(id(type) + O['TYPE_DICTOFFSET']) == type.__dictoffset__ != 0
+          and ssz(id(tuple) + O['TYPE_DICTOFFSET']) == 0)
+    dd = {}
+    for i in range(5):
+        dd['k%d' % i] = 'v%d' % i
+    check('DICT_USED', ssz(id(dd) + O['DICT_USED']) == 5)
+
+
+    def dict_entries(keys):
+        """(key address, value address) of each entry of a PyDictKeysObject, and its kind."""
+        if 'DICTKEYS_SIZE' in O:
+            size = ssz(keys + O['DICTKEYS_SIZE'])
+            width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
+            first, esize, koff, kind = keys + O['DICTKEYS_INDICES'] + size * width, 24, 8, 0
+        else:
+            kind = u8(keys + O['DICTKEYS_KIND'])
+            first = keys + O['DICTKEYS_INDICES'] + (1 << u8(keys + O['DICTKEYS_LOG2_INDEX_BYTES']))
+            esize, koff = (24, 8) if kind == 0 else (16, 0)
+        n = ssz(keys + O['DICTKEYS_NENTRIES'])
+        return [(ptr(first + esize * i + koff), ptr(first + esize * i + koff + 8)) for i in range(n)], kind
+
+
+    if MAJOR == 2:
+        mask = ssz(id(dd) + O['DICT27_MASK'])
+        table = ptr(id(dd) + O['DICT27_TABLE'])
+        found = {}
+        for i in range(mask + 1):
+            k, v = ptr(table + 24 * i + 8), ptr(table + 24 * i + 16)
+            if k and v:
+                found[k] = v
+        ok = len(found) == 5 and all(found.get(id(k)) == id(v) for k, v in dd.items())
+        check('DICT27_MASK', ok and mask == 7, mask)
+        check('DICT27_TABLE', ok)
+    else:
+        ents, kind = dict_entries(ptr(id(dd) + O['DICT_KEYS']))
+        ok = ents == [(id(k), id(v)) for k, v in dd.items()]
+        for f in ('DICT_KEYS', 'DICTKEYS_SIZE', 'DICTKEYS_NENTRIES', 'DICTKEYS_INDICES', 'DICTKEYS_LOG2_INDEX_BYTES'):
+            check(f, ok, ents)
+        check('DICT_VALUES', ptr(id(dd) + O['DICT_VALUES']) == 0)
+        if has('DICTKEYS_LOG2_SIZE'):
+            check('DICTKEYS_LOG2_SIZE', 1 << u8(ptr(id(dd) + O['DICT_KEYS']) + O['DICTKEYS_LOG2_SIZE']) == 8)
+            check('DICTKEYS_KIND', kind == 1, kind)
+
+        class Obj(object):
+            def __init__(self):
+                self.a = 'A%d' % len(sys.argv)
+                self._name = 'N%d' % len(sys.argv)
+
+        o1, o2 = Obj(), Obj()
+        o1._name += 'x'
+        if not has('HEAPTYPE_CACHED_KEYS'):
+            # 3.6 - 3.10: an instance always owns its dict, split over the class's shared keys.
+            d1 = ptr(id(o1) + Obj.__dictoffset__)
+            values = ptr(d1 + O['DICT_VALUES'])
+            ents, kind = dict_entries(ptr(d1 + O['DICT_KEYS']))
+            idx = [k for k, v in ents].index(id('_name'))
+            check('DICTVALUES_VALUES', d1 == id(o1.__dict__) and values != 0
+                  and ptr(values + O['DICTVALUES_VALUES'] + 8 * idx) == id(o1._name))
+        else:
+            flags = Obj.__flags__
+            check('CONST_TPFLAGS_MANAGED_DICT', flags & O['CONST_TPFLAGS_MANAGED_DICT'] != 0
+                  and tuple.__flags__ & O['CONST_TPFLAGS_MANAGED_DICT'] == 0)
+            ents, kind = dict_entries(ptr(id(Obj) + O['HEAPTYPE_CACHED_KEYS']))
+            keyids = [k for k, v in ents]
+            check('HEAPTYPE_CACHED_KEYS', kind == 2 and id('_name') in keyids, (kind, len(ents)))
+            idx = keyids.index(id('_name')) if id('_name') in keyids else 0
+            before = O['CONST_MANAGED_DICT_BEFORE']
+            word = ptr(id(o1) - before)
+            if MINOR == 11:
+                values = ptr(id(o1) - O['CONST_MANAGED_VALUES_BEFORE'])
+                check('CONST_MANAGED_VALUES_BEFORE', values != 0 and word == 0)
+            elif MINOR == 12:
+                values = word + 1 if word & 1 else 0  # tagged as values - 1
+            else:
+                check('CONST_TPFLAGS_INLINE_VALUES', flags & O['CONST_TPFLAGS_INLINE_VALUES'] != 0 and word == 0)
+                values = id(o1) + Obj.__basicsize__ if word == 0 and u8(id(o1) + Obj.__basicsize__ + 3) else 0
+            check('DICTVALUES_VALUES', values != 0 and ptr(values + O['DICTVALUES_VALUES'] + 8 * idx) == id(o1._name),
+                  (values, idx))
+            d2 = o2.__dict__  # materialises the dict, which the pre-header then points to
+            check('CONST_MANAGED_DICT_BEFORE', ptr(id(o2) - before) == id(d2), (ptr(id(o2) - before), id(d2)))
+
 release.set()
 helper.join()
 for k in sorted(RES):
