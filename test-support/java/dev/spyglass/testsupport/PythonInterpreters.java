@@ -155,11 +155,34 @@ public final class PythonInterpreters {
                         missingReason(e.getKey(), e.getValue(), pyenvRoot)));
             }
         }
+        // A free-threaded interpreter is built only on request (scripts/build-freethreaded-python.sh takes
+        // minutes and a CPython source), so it is not in EXPECTED; without one, tests still list it as
+        // skipped with the reason and the command that builds it.
+        if (byLabel.values().stream().noneMatch(p -> p.available() && p.freeThreaded())) {
+            byLabel.put(FREE_THREADED_LABEL, PythonInterpreter.unavailable(FREE_THREADED_LABEL, Origin.PROVISIONED,
+                    "3.14", freeThreadedMissingReason()));
+        }
         List<PythonInterpreter> result = new ArrayList<>(byLabel.values());
         result.sort(Comparator.comparing((PythonInterpreter p) -> p.origin().ordinal())
                 .thenComparing(p -> p.available() ? p.hexVersion() : 0)
                 .thenComparing(PythonInterpreter::label));
         return result;
+    }
+
+    private static final String FREE_THREADED_LABEL = "built-3.14t";
+
+    private static String freeThreadedMissingReason() {
+        Path marker = provisionedRoot().resolve(FREE_THREADED_LABEL + ".unavailable");
+        String why = "not built";
+        if (Files.isRegularFile(marker)) {
+            try {
+                why = "not built: " + Files.readString(marker).strip();
+            } catch (IOException e) {
+                why = "not built: " + marker;
+            }
+        }
+        return why + "; build it (minutes) with scripts/build-freethreaded-python.sh --source <CPython git dir or"
+                + " source tree>";
     }
 
     private static String missingReason(Origin origin, String version, String pyenvRoot) {
