@@ -65,9 +65,18 @@ public final class PythonInterpreters {
     private PythonInterpreters() {
     }
 
-    /** Every expected shape (available or not) plus any other interpreter found; sorted by label. */
+    /**
+     * Every expected shape (available or not) plus any other interpreter found; sorted by label. With the
+     * environment variable {@code SPYGLASS_PYTHON_FILTER} (a regular expression found in the label, e.g.
+     * {@code 3\.14\.[0-9]+t}), only the matching ones: to run one shape's tests on a busy machine.
+     */
     public static Stream<PythonInterpreter> all() {
-        return discover().stream();
+        String filter = System.getenv("SPYGLASS_PYTHON_FILTER");
+        if (filter == null || filter.isBlank()) {
+            return discover().stream();
+        }
+        Pattern p = Pattern.compile(filter);
+        return discover().stream().filter(py -> p.matcher(py.label()).find());
     }
 
     /** Only the interpreters present on this machine. */
