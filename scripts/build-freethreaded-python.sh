@@ -94,7 +94,9 @@ if [ -n "$SRC" ]; then
       while read -r sha path; do git --git-dir="$gd" cat-file -e "$sha" 2>/dev/null || echo "$path"; done)
     excl=(); while read -r path; do [ -n "$path" ] && excl+=(":(exclude)$path"); done <<<"$missing"
     [ -z "$missing" ] || log "source lacks (skipped): $(tr '\n' ' ' <<<"$missing")"
-    git --git-dir="$gd" archive --format=tar "$REF" -- . "${excl[@]}" | tar -x -C "$WORK/src"
+    # (git still reports each excluded absent blob on stderr, though it leaves it out and succeeds.)
+    git --git-dir="$gd" archive --format=tar "$REF" -- . "${excl[@]}" 2>"$WORK/archive.err" | tar -x -C "$WORK/src" ||
+      unavailable "git archive $REF failed: $(head -c 300 "$WORK/archive.err")"
     ORIGIN="git $SRC $REF $(git --git-dir="$gd" rev-parse "$REF^{commit}")"
   else
     unavailable "--source $SRC is neither a CPython source tree nor a git directory"

@@ -167,9 +167,13 @@ public final class PythonInterpreters {
         // A free-threaded interpreter is built only on request (scripts/build-freethreaded-python.sh takes
         // minutes and a CPython source), so it is not in EXPECTED; without one, tests still list it as
         // skipped with the reason and the command that builds it.
-        if (byLabel.values().stream().noneMatch(p -> p.available() && p.freeThreaded())) {
-            byLabel.put(FREE_THREADED_LABEL, PythonInterpreter.unavailable(FREE_THREADED_LABEL, Origin.PROVISIONED,
-                    "3.14", freeThreadedMissingReason()));
+        for (String v : FREE_THREADED_VERSIONS) {
+            if (byLabel.values().stream().noneMatch(p -> p.available() && p.freeThreaded()
+                    && (p.major() + "." + p.minor()).equals(v))) {
+                String label = "built-" + v + "t";
+                byLabel.put(label, PythonInterpreter.unavailable(label, Origin.PROVISIONED, v,
+                        freeThreadedMissingReason(v)));
+            }
         }
         List<PythonInterpreter> result = new ArrayList<>(byLabel.values());
         result.sort(Comparator.comparing((PythonInterpreter p) -> p.origin().ordinal())
@@ -178,10 +182,11 @@ public final class PythonInterpreters {
         return result;
     }
 
-    private static final String FREE_THREADED_LABEL = "built-3.14t";
+    /** Free-threaded shapes listed (as skipped with the reason) even when not built. */
+    private static final List<String> FREE_THREADED_VERSIONS = List.of("3.13", "3.14");
 
-    private static String freeThreadedMissingReason() {
-        Path marker = provisionedRoot().resolve(FREE_THREADED_LABEL + ".unavailable");
+    private static String freeThreadedMissingReason(String version) {
+        Path marker = provisionedRoot().resolve("built-" + version + "t.unavailable");
         String why = "not built";
         if (Files.isRegularFile(marker)) {
             try {
@@ -190,8 +195,8 @@ public final class PythonInterpreters {
                 why = "not built: " + marker;
             }
         }
-        return why + "; build it (minutes) with scripts/build-freethreaded-python.sh --source <CPython git dir or"
-                + " source tree>";
+        return why + "; build it (~4 min) with scripts/build-freethreaded-python.sh --version " + version
+                + " --source <CPython git dir or source tree>";
     }
 
     private static String missingReason(Origin origin, String version, String pyenvRoot) {
