@@ -124,9 +124,11 @@ public final class PythonInterpreters {
             if (!Files.isExecutable(wrapper)) {
                 continue;
             }
-            Optional<Path> binary = list(root.resolve("usr/bin")).stream()
+            // The binary the wrapper runs, as the provisioning script recorded it: a free-threaded build also
+            // installs python3.X as a hard link of python3.Xt, and /proc/PID/maps names the one exec'ed.
+            Optional<Path> binary = recordedBinary(root).or(() -> list(root.resolve("usr/bin")).stream()
                     .filter(p -> VERSIONED_BINARY.matcher(p.getFileName().toString()).matches())
-                    .findFirst();
+                    .findFirst());
             binary.ifPresent(b -> candidates.add(new Candidate(Origin.PROVISIONED,
                     root.getFileName().toString().replaceAll("-[0-9.]+t?$", ""), List.of(wrapper.toString()),
                     Map.of(), b)));
@@ -263,6 +265,17 @@ public final class PythonInterpreters {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return PythonInterpreter.unavailable(label, c.origin(), "0.0", "interrupted");
+        }
+    }
+
+    private static Optional<Path> recordedBinary(Path root) {
+        Path props = root.resolve("spyglass-python.properties");
+        try {
+            return Files.readAllLines(props).stream().filter(l -> l.startsWith("binary="))
+                    .map(l -> Path.of(l.substring("binary=".length()).strip())).filter(Files::isExecutable)
+                    .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 
