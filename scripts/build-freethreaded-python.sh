@@ -9,13 +9,10 @@
 # (PythonInterpreters) picks it up as "built-<version>t".
 #
 # Debian ships no free-threaded interpreter package (checked 2026-11 in sid and experimental:
-# no python3.1x-nogil / python3.1xt). The source is, in order of preference:
-#   1. --source DIR       an unpacked CPython source tree, or a CPython git directory (bare or not)
-#                         from which --ref (default v<X.Y>.<latest tag>) is exported with git archive;
-#   2. Debian's source package python<X.Y> of sid (apt-get source --download-only through a private
-#      apt configuration like provision-pythons.sh's; no system state is touched).
-# The mirror reached from here serves binary packages only (the pool's .dsc/.orig.tar.xz answer 404),
-# so on this machine the build needs --source.
+# no python3.1x-nogil / python3.1xt). The source is Debian's source package python<X.Y> of sid
+# (apt-get source --download-only through a private apt configuration like provision-pythons.sh's;
+# no system state is touched). Where the mirror serves binary packages only (the pool's
+# .dsc/.orig.tar.xz answer 404), the interpreter is reported unavailable with that reason.
 #
 # Minimal build: no tests, no PGO/LTO, `make -j2`. Headers it uses if present (zlib, libffi, ...)
 # are not required: a module whose library is missing is just not built.
@@ -23,22 +20,18 @@
 # test fixture) and the script exits 0. Idempotent: a root whose marker exists and whose wrapper
 # runs a free-threaded interpreter of the wanted version is left alone.
 #
-# Usage: build-freethreaded-python.sh [--force] [--version X.Y] [--source DIR] [--ref GITREF]
+# Usage: build-freethreaded-python.sh [--force] [--version X.Y]
 set -euo pipefail
 umask 022
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 : "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 
 VER=3.14
-SRC=
-REF=
 FORCE=0
 while [ $# -gt 0 ]; do
   case $1 in
     --force) FORCE=1 ;;
     --version) VER=$2; shift ;;
-    --source) SRC=$2; shift ;;
-    --ref) REF=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-freethreaded-python: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -81,33 +74,12 @@ rm -rf "$WORK"; mkdir -p "$WORK/src"
 ORIGIN=
 
 # --- the source ---------------------------------------------------------------------------------
-if [ -n "$SRC" ]; then
-  if [ -f "$SRC/configure" ] && [ -f "$SRC/Include/patchlevel.h" ]; then
-    cp -a "$SRC/." "$WORK/src/"; ORIGIN="tree $SRC"
-  elif git --git-dir="$SRC" rev-parse --git-dir >/dev/null 2>&1 || git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-    gd=$SRC; git --git-dir="$gd" rev-parse --git-dir >/dev/null 2>&1 || gd=$(git -C "$SRC" rev-parse --absolute-git-dir)
-    [ -n "$REF" ] || REF=$(git --git-dir="$gd" tag --list "v$VER.*" | grep -E "^v$VER\.[0-9]+$" | sort -V | tail -n1)
-    [ -n "$REF" ] || unavailable "no release tag v$VER.N in $SRC (give --ref)"
-    # A partial snapshot of the repository may lack some large blobs (e.g. Misc/svnmap.txt, which
-    # the build does not read): export every path whose blob is present, list the others.
-    missing=$(git --git-dir="$gd" ls-tree -r "$REF" | awk '$2 == "blob" { print $3 " " $4 }' |
-      while read -r sha path; do git --git-dir="$gd" cat-file -e "$sha" 2>/dev/null || echo "$path"; done)
-    excl=(); while read -r path; do [ -n "$path" ] && excl+=(":(exclude)$path"); done <<<"$missing"
-    [ -z "$missing" ] || log "source lacks (skipped): $(tr '\n' ' ' <<<"$missing")"
-    # (git still reports each excluded absent blob on stderr, though it leaves it out and succeeds.)
-    git --git-dir="$gd" archive --format=tar "$REF" -- . "${excl[@]}" 2>"$WORK/archive.err" | tar -x -C "$WORK/src" ||
-      unavailable "git archive $REF failed: $(head -c 300 "$WORK/archive.err")"
-    ORIGIN="git $SRC $REF $(git --git-dir="$gd" rev-parse "$REF^{commit}")"
-  else
-    unavailable "--source $SRC is neither a CPython source tree nor a git directory"
-  fi
-else
-  MIRROR=${SPYGLASS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-  A=$WORK/apt
-  mkdir -p "$A/etc/apt.conf.d" "$A/etc/preferences.d" "$A/state/lists/partial" "$A/cache/archives/partial" "$A/log"
-  : > "$A/state/status"
-  echo "deb-src [check-valid-until=no signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main" > "$A/etc/sources.list"
-  cat > "$A/apt.conf" <<EOF
+MIRROR=${SPYGLASS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+A=$WORK/apt
+mkdir -p "$A/etc/apt.conf.d" "$A/etc/preferences.d" "$A/state/lists/partial" "$A/cache/archives/partial" "$A/log"
+: > "$A/state/status"
+echo "deb-src [check-valid-until=no signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main" > "$A/etc/sources.list"
+cat > "$A/apt.conf" <<EOF
 Dir::Etc "$A/etc/";
 Dir::Etc::main "/dev/null";
 Dir::Etc::parts "$A/etc/apt.conf.d/";
@@ -120,16 +92,15 @@ Dir::Log "$A/log/";
 Acquire::Languages "none";
 APT::Sandbox::User "root";
 EOF
-  export APT_CONFIG=$A/apt.conf
-  timeout 120 apt-get -q update >/dev/null 2>&1 || unavailable "apt-get update of Debian sid sources ($MIRROR) failed"
-  mkdir -p "$WORK/deb"
-  if ! out=$(cd "$WORK/deb" && timeout 300 apt-get -q source --download-only "python$VER" 2>&1); then
-    unavailable "Debian source package python$VER cannot be downloaded from $MIRROR ($(grep -m1 -E '^E:' <<<"$out" | cut -c1-200)); build from a CPython source: $0 --source <cpython git dir or tree>"
-  fi
-  dsc=$(ls "$WORK"/deb/*.dsc | head -n1)
-  dpkg-source --no-check -x "$dsc" "$WORK/deb/x" >/dev/null
-  cp -a "$WORK/deb/x/." "$WORK/src/"; ORIGIN="debian $(basename "$dsc")"
+export APT_CONFIG=$A/apt.conf
+timeout 120 apt-get -q update >/dev/null 2>&1 || unavailable "apt-get update of Debian sid sources ($MIRROR) failed"
+mkdir -p "$WORK/deb"
+if ! out=$(cd "$WORK/deb" && timeout 300 apt-get -q source --download-only "python$VER" 2>&1); then
+  unavailable "Debian source package python$VER cannot be downloaded from $MIRROR ($(grep -m1 -E '^E:' <<<"$out" | cut -c1-200)); no free-threaded interpreter can be built here"
 fi
+dsc=$(ls "$WORK"/deb/*.dsc | head -n1)
+dpkg-source --no-check -x "$dsc" "$WORK/deb/x" >/dev/null
+cp -a "$WORK/deb/x/." "$WORK/src/"; ORIGIN="debian $(basename "$dsc")"
 
 # --- configure, build, install --------------------------------------------------------------------
 start=$SECONDS

@@ -197,8 +197,8 @@ public final class PythonInterpreters {
                 why = "not built: " + marker;
             }
         }
-        return why + "; build it (~4 min) with scripts/build-freethreaded-python.sh --version " + version
-                + " --source <CPython git dir or source tree>";
+        return why + "; scripts/build-freethreaded-python.sh --version " + version
+                + " builds it (~4 min) from Debian's source package where the mirror serves it";
     }
 
     private static String missingReason(Origin origin, String version, String pyenvRoot) {
