@@ -65,9 +65,18 @@ public final class PythonInterpreters {
     private PythonInterpreters() {
     }
 
-    /** Every expected shape (available or not) plus any other interpreter found; sorted by label. */
+    /**
+     * Every expected shape (available or not) plus any other interpreter found; sorted by label. With the
+     * environment variable {@code SPYGLASS_PYTHON_FILTER} (a regular expression found in the label, e.g.
+     * {@code 3\.14\.[0-9]+t}), only the matching ones: to run one shape's tests on a busy machine.
+     */
     public static Stream<PythonInterpreter> all() {
-        return discover().stream();
+        String filter = System.getenv("SPYGLASS_PYTHON_FILTER");
+        if (filter == null || filter.isBlank()) {
+            return discover().stream();
+        }
+        Pattern p = Pattern.compile(filter);
+        return discover().stream().filter(py -> p.matcher(py.label()).find());
     }
 
     /** Only the interpreters present on this machine. */
@@ -115,9 +124,11 @@ public final class PythonInterpreters {
             if (!Files.isExecutable(wrapper)) {
                 continue;
             }
-            Optional<Path> binary = list(root.resolve("usr/bin")).stream()
+            // The binary the wrapper runs, as the provisioning script recorded it: a free-threaded build also
+            // installs python3.X as a hard link of python3.Xt, and /proc/PID/maps names the one exec'ed.
+            Optional<Path> binary = recordedBinary(root).or(() -> list(root.resolve("usr/bin")).stream()
                     .filter(p -> VERSIONED_BINARY.matcher(p.getFileName().toString()).matches())
-                    .findFirst();
+                    .findFirst());
             binary.ifPresent(b -> candidates.add(new Candidate(Origin.PROVISIONED,
                     root.getFileName().toString().replaceAll("-[0-9.]+t?$", ""), List.of(wrapper.toString()),
                     Map.of(), b)));
@@ -155,11 +166,39 @@ public final class PythonInterpreters {
                         missingReason(e.getKey(), e.getValue(), pyenvRoot)));
             }
         }
+        // A free-threaded interpreter is built only on request (scripts/build-freethreaded-python.sh takes
+        // minutes and a CPython source), so it is not in EXPECTED; without one, tests still list it as
+        // skipped with the reason and the command that builds it.
+        for (String v : FREE_THREADED_VERSIONS) {
+            if (byLabel.values().stream().noneMatch(p -> p.available() && p.freeThreaded()
+                    && (p.major() + "." + p.minor()).equals(v))) {
+                String label = "built-" + v + "t";
+                byLabel.put(label, PythonInterpreter.unavailable(label, Origin.PROVISIONED, v,
+                        freeThreadedMissingReason(v)));
+            }
+        }
         List<PythonInterpreter> result = new ArrayList<>(byLabel.values());
         result.sort(Comparator.comparing((PythonInterpreter p) -> p.origin().ordinal())
                 .thenComparing(p -> p.available() ? p.hexVersion() : 0)
                 .thenComparing(PythonInterpreter::label));
         return result;
+    }
+
+    /** Free-threaded shapes listed (as skipped with the reason) even when not built. */
+    private static final List<String> FREE_THREADED_VERSIONS = List.of("3.13", "3.14");
+
+    private static String freeThreadedMissingReason(String version) {
+        Path marker = provisionedRoot().resolve("built-" + version + "t.unavailable");
+        String why = "not built";
+        if (Files.isRegularFile(marker)) {
+            try {
+                why = "not built: " + Files.readString(marker).strip();
+            } catch (IOException e) {
+                why = "not built: " + marker;
+            }
+        }
+        return why + "; scripts/build-freethreaded-python.sh --version " + version
+                + " builds it (~4 min) from Debian's source package where the mirror serves it";
     }
 
     private static String missingReason(Origin origin, String version, String pyenvRoot) {
@@ -226,6 +265,17 @@ public final class PythonInterpreters {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return PythonInterpreter.unavailable(label, c.origin(), "0.0", "interrupted");
+        }
+    }
+
+    private static Optional<Path> recordedBinary(Path root) {
+        Path props = root.resolve("spyglass-python.properties");
+        try {
+            return Files.readAllLines(props).stream().filter(l -> l.startsWith("binary="))
+                    .map(l -> Path.of(l.substring("binary=".length()).strip())).filter(Files::isExecutable)
+                    .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

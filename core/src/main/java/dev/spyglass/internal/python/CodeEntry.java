@@ -21,6 +21,11 @@ final class CodeEntry {
     final boolean columns;
     /** Size of the bytecode in bytes when known (3.11+: ob_size code units), else -1. */
     final long codeBytes;
+    /**
+     * 3.14t: start of each per-thread bytecode copy read so far, by {@code tlbc_index} (0 = not read);
+     * null until a frame with a non-zero index uses this code. Only the sampling thread touches it.
+     */
+    long[] tlbcStarts;
 
     private static final int MAX_MEMO = 4096;
     private int[] memoKeys = new int[16];

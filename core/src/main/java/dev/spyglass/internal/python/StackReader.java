@@ -53,6 +53,8 @@ public final class StackReader implements AutoCloseable {
     static final int MAX_STRING_CHARS = 4096;
     static final int MAX_LINETABLE_BYTES = 1 << 20;
     static final int STRING_PREFIX = 256;
+    // Per-thread bytecode indexes are small integers handed out per live thread (3.14t index pool).
+    private static final int MAX_TLBC_INDEX = 1 << 16;
     static final int MAX_CODE_CACHE = 1 << 16;
 
     private final long pid;
@@ -98,6 +100,8 @@ public final class StackReader implements AutoCloseable {
     // Per-walk scratch (reused).
     private long[] frameCode = new long[256];
     private long[] frameInstr = new long[256];
+    // 3.14t: the frame's tlbc_index (which per-thread copy of the bytecode instr_ptr points into).
+    private int[] frameTlbc = new int[256];
     private long[] distinct = new long[64];
     private CodeEntry[] distinctEntry = new CodeEntry[64];
     private boolean[] distinctSkip = new boolean[64];
@@ -209,7 +213,7 @@ public final class StackReader implements AutoCloseable {
                 Field.TSTATE_DATASTACK_CHUNK, Field.TSTATE_DATASTACK_TOP);
         frameSpans = frames311
                 ? StructSpans.of(layout, Field.IFRAME_PREVIOUS, Field.IFRAME_EXECUTABLE, Field.IFRAME_INSTR_PTR,
-                        Field.IFRAME_OWNER)
+                        Field.IFRAME_OWNER, Field.IFRAME_TLBC_INDEX)
                 : StructSpans.of(layout, Field.FRAME_BACK, Field.FRAME_CODE, Field.FRAME_LASTI);
         codeKeyFields = new Field[] {Field.OBJECT_TYPE, Field.CODE_NAME, Field.CODE_QUALNAME, Field.CODE_FILENAME,
             Field.CODE_LINETABLE, Field.CODE_FIRSTLINENO, Field.CODE_FLAGS, Field.CODE_ARGCOUNT, Field.VAROBJECT_SIZE};
@@ -358,6 +362,11 @@ public final class StackReader implements AutoCloseable {
                         holder = gilSpans.getLong(gb, Field.GIL_LAST_HOLDER);
                     }
                 }
+            }
+            if (version.freeThreaded()) {
+                // 3.13t/3.14t run without a GIL (the struct exists, unused unless an extension
+                // re-enables it): "held" means nothing, so it is reported unknown.
+                gilKnown = false;
             }
             readThreadList(interp, tstate, interpId, gilKnown, locked, holder, runningOnly, first);
             interp = next;
@@ -753,6 +762,7 @@ public final class StackReader implements AutoCloseable {
         if (n >= frameCode.length) {
             frameCode = java.util.Arrays.copyOf(frameCode, frameCode.length * 2);
             frameInstr = java.util.Arrays.copyOf(frameInstr, frameInstr.length * 2);
+            frameTlbc = java.util.Arrays.copyOf(frameTlbc, frameTlbc.length * 2);
         }
     }
 
@@ -870,6 +880,7 @@ public final class StackReader implements AutoCloseable {
         long execOff = layout.require(Field.IFRAME_EXECUTABLE);
         long instrOff = layout.require(Field.IFRAME_INSTR_PTR);
         long ownerOff = layout.has(Field.IFRAME_OWNER) ? layout.offset(Field.IFRAME_OWNER) : -1;
+        long tlbcOff = layout.has(Field.IFRAME_TLBC_INDEX) ? layout.offset(Field.IFRAME_TLBC_INDEX) : -1;
         int n = 0;
         int steps = 0;
         visited.clear();
@@ -886,6 +897,7 @@ public final class StackReader implements AutoCloseable {
             long exec;
             long instr;
             int owner;
+            int tlbc;
             long rel = frame - chunk;
             int old = -1;
             if (!(chunkLen > 0 && rel >= 0 && rel + frameExtent <= chunkLen)) {
@@ -896,6 +908,7 @@ public final class StackReader implements AutoCloseable {
                 exec = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + execOff);
                 instr = chunkData.get(ValueLayout.JAVA_LONG_UNALIGNED, rel + instrOff);
                 owner = ownerOff < 0 ? 0 : chunkData.get(ValueLayout.JAVA_BYTE, rel + ownerOff) & 0xff;
+                tlbc = tlbcOff < 0 ? 0 : chunkData.get(ValueLayout.JAVA_INT_UNALIGNED, rel + tlbcOff);
             } else if (old >= 0) {
                 MemorySegment ob = oldChunkBuf[old];
                 long orel = frame - oldChunkAddr[old];
@@ -903,6 +916,7 @@ public final class StackReader implements AutoCloseable {
                 exec = ob.get(ValueLayout.JAVA_LONG_UNALIGNED, orel + execOff);
                 instr = ob.get(ValueLayout.JAVA_LONG_UNALIGNED, orel + instrOff);
                 owner = ownerOff < 0 ? 0 : ob.get(ValueLayout.JAVA_BYTE, orel + ownerOff) & 0xff;
+                tlbc = tlbcOff < 0 ? 0 : ob.get(ValueLayout.JAVA_INT_UNALIGNED, orel + tlbcOff);
             } else {
                 MemorySegment fb = frameBuf;
                 long at = 0;
@@ -933,6 +947,7 @@ public final class StackReader implements AutoCloseable {
                 exec = frameSpans.getLong(fb, at, Field.IFRAME_EXECUTABLE);
                 instr = frameSpans.getLong(fb, at, Field.IFRAME_INSTR_PTR);
                 owner = frameSpans.getByte(fb, at, Field.IFRAME_OWNER);
+                tlbc = tlbcOff < 0 ? 0 : frameSpans.getInt(fb, at, Field.IFRAME_TLBC_INDEX);
             }
             // 3.12+: shim frames owned by the C stack; 3.14: also interpreter-owned entry frames.
             if (owner < firstNonPythonOwner) {
@@ -946,6 +961,7 @@ public final class StackReader implements AutoCloseable {
                     ensureFrameCapacity(n);
                     frameCode[n] = exec;
                     frameInstr[n] = instr;
+                    frameTlbc[n] = tlbc;
                     n++;
                 }
             }
@@ -1149,6 +1165,13 @@ public final class StackReader implements AutoCloseable {
             int offset;
             if (frames311) {
                 long diff = frameInstr[i] - (c + codeAdaptive);
+                if (frameTlbc[i] != 0) {
+                    long start = tlbcStart(r, c, e, frameTlbc[i], frameInstr[i]);
+                    if (start == 0) {
+                        return;
+                    }
+                    diff = frameInstr[i] - start;
+                }
                 if ((diff & 1) != 0 || diff < -2 || (e.codeBytes >= 0 && diff >= e.codeBytes)) {
                     r.tear("instruction pointer outside its code object");
                     return;
@@ -1159,6 +1182,50 @@ public final class StackReader implements AutoCloseable {
             }
             r.push(e.frame(offset));
         }
+    }
+
+    /**
+     * 3.14t: the start of the thread's copy of the code's bytecode, {@code co->_co_tlbc->entries[index]}
+     * ({@code _PyFrame_GetBytecode}; entry 0 is {@code co_code_adaptive} itself). Cached per code object
+     * and index; a cached start is trusted only while {@code instr} falls inside that copy, else the
+     * array is read again (copies are freed and reallocated by the GC). 0 after tearing {@code r}.
+     */
+    private long tlbcStart(ThreadRecord r, long code, CodeEntry e, int index, long instr) throws SpyglassException {
+        long[] starts = e.tlbcStarts;
+        if (starts != null && index < starts.length && starts[index] != 0) {
+            long d = instr - starts[index];
+            if (d >= -2 && (e.codeBytes < 0 || d < e.codeBytes)) {
+                return starts[index];
+            }
+        }
+        if (index < 0 || index > MAX_TLBC_INDEX || !layout.has(Field.CODE_TLBC)) {
+            r.tear("frame tlbc_index " + index + " out of range");
+            return 0;
+        }
+        long start;
+        try {
+            long array = memory.readLong(code + layout.offset(Field.CODE_TLBC));
+            // _PyCodeArray: Py_ssize_t size; char *entries[size]
+            long size = array == 0 || (array & 7) != 0 ? 0 : memory.readLong(array);
+            if (index >= size || size > MAX_TLBC_INDEX + 1) {
+                r.tear("code object 0x" + Long.toHexString(code) + " has no bytecode copy " + index);
+                return 0;
+            }
+            start = memory.readLong(array + 8 + 8L * index);
+        } catch (MemoryFault ex) {
+            r.tear("per-thread bytecode of code object 0x" + Long.toHexString(code) + ": " + ex.getMessage());
+            return 0;
+        }
+        if (start == 0 || (start & 1) != 0) {
+            r.tear("code object 0x" + Long.toHexString(code) + " has no bytecode copy " + index);
+            return 0;
+        }
+        if (starts == null || index >= starts.length) {
+            starts = java.util.Arrays.copyOf(starts == null ? new long[0] : starts, Math.max(index + 1, 4));
+            e.tlbcStarts = starts;
+        }
+        starts[index] = start;
+        return start;
     }
 
     /** The cached entry if still valid, else a freshly decoded one; null for a non-code executable (3.13+). */

@@ -121,7 +121,11 @@ final class GdbOracle {
         e.put(CONST_FRAME_OWNER_FIRST_NON_PYTHON, v == 311 ? "(long)FRAME_OWNED_BY_FRAME_OBJECT + 1"
                 : v >= 314 ? "(long)FRAME_OWNED_BY_INTERPRETER" : "(long)FRAME_OWNED_BY_CSTACK");
         // Mask 0 means f_code/f_executable is a plain pointer: dereferencing it type-checks only then.
-        e.put(CONST_STACKREF_TAG_MASK, "(long)(0 * sizeof(*((" + fr + "*)0)->" + (v <= 312 ? "f_code" : "f_executable") + "))");
+        // 3.14+: f_executable is a _PyStackRef {uintptr_t bits}; DWARF carries no macros, so only the type is
+        // checked, the value is Py_TAG_BITS of the default build (3; free-threaded uses 1, and clearing 3
+        // bits is right there too: objects are at least 8-aligned).
+        e.put(CONST_STACKREF_TAG_MASK, v >= 314 ? "(long)(3 + 0 * sizeof(((" + fr + "*)0)->f_executable.bits))"
+                : "(long)(0 * sizeof(*((" + fr + "*)0)->" + (v <= 312 ? "f_code" : "f_executable") + "))");
         e.put(CONST_CODEUNIT_SIZE, "(long)sizeof(_Py_CODEUNIT)");
         e.put(MODULE_DICT, off("PyModuleObject", "md_dict"));
         e.put(TYPE_BASICSIZE, off("PyTypeObject", "tp_basicsize"));

@@ -3,6 +3,7 @@ package dev.spyglass.cpython.abi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,12 +35,24 @@ class LayoutGdbOracleTest {
         return Stream.of(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
     }
 
+    /** Whether the ELF file has a {@code .debug_info} section (objdump -h lists section names). */
+    static boolean hasDwarf(Path elf) throws IOException, InterruptedException {
+        if (!onPath("objdump")) {
+            return false;
+        }
+        Process p = new ProcessBuilder("objdump", "-h", elf.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        return p.waitFor() == 0 && out.contains(" .debug_info ");
+    }
+
     @ForEachPython
     void layoutMatchesDwarf(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        assumeTrue(py.origin() == PythonInterpreter.Origin.PYENV,
-                () -> py.label() + ": no DWARF (only the pyenv builds carry debug info for gdb)");
         assumeTrue(onPath("gdb") && onPath("objcopy"), "gdb and objcopy (binutils) must be on PATH");
+        // pyenv builds and the free-threaded one built from source (scripts/build-freethreaded-python.sh,
+        // compiled with -g) carry DWARF; the Debian builds are stripped.
+        assumeTrue(py.origin() == PythonInterpreter.Origin.PYENV || hasDwarf(py.interpreterObject()),
+                () -> py.label() + ": no DWARF in " + py.interpreterObject() + " for gdb");
         PythonVersion version = PythonVersion.parse(py.version()).orElseThrow();
         Layout layout = py.atLeast(3, 13)
                 ? DebugOffsets.parse(PyRuntimeSection.read(py.interpreterObject()), version)

@@ -6,6 +6,15 @@ import ctypes
 import sys
 import threading
 
+# A free-threaded build runs with its GIL disabled, so nobody holds it and the GIL fields show nothing
+# checkable. PYTHON_GIL=1 turns it back on (3.13t+): re-run this very script that way, so the GIL
+# fields are checked as strongly as in a default build.
+if FREE_THREADED and not sys._is_gil_enabled():
+    import os
+    env = dict(os.environ, PYTHON_GIL='1')
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
 api = ctypes.pythonapi
 P = ctypes.c_void_p
 RES = {}
