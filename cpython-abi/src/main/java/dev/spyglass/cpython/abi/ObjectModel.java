@@ -25,8 +25,19 @@ final class ObjectModel {
 
     /** Sets the module, type and dict fields for {@code version} (a default, not free-threaded, build). */
     static Layout.Builder addTo(Layout.Builder b, PythonVersion version) {
-        if (version.freeThreaded()) {
-            // A larger PyObject header shifts every offset below; not known yet.
+        // Free-threaded builds (3.13t+) have a 32-byte PyObject header instead of 16 bytes: every field of a
+        // PyObject-headed struct moves by 16; PyDictKeysObject and PyDictValues have no object header.
+        long shift = version.freeThreaded() ? 16 : 0;
+        if (shift != 0) {
+            b.set(MODULE_DICT, 16 + shift).set(TYPE_BASICSIZE, 32 + shift).set(TYPE_DICTOFFSET, 288 + shift)
+                    .set(DICT_USED, 16 + shift).set(DICT_KEYS, 32 + shift).set(DICT_VALUES, 40 + shift)
+                    .set(DICTKEYS_LOG2_SIZE, 8).set(DICTKEYS_LOG2_INDEX_BYTES, 9).set(DICTKEYS_KIND, 10)
+                    .set(DICTKEYS_NENTRIES, 24).set(DICTKEYS_INDICES, 32)
+                    .set(HEAPTYPE_CACHED_KEYS, 880 + shift).set(DICTVALUES_VALUES, 8)
+                    // No PyGC_Head before a free-threaded object: its managed dict pointer is the word
+                    // right before it (checked by the self-inspection oracle on 3.13t and 3.14t).
+                    .set(CONST_MANAGED_DICT_BEFORE, 8).set(CONST_TPFLAGS_MANAGED_DICT, 1 << 4)
+                    .set(CONST_TPFLAGS_INLINE_VALUES, 1 << 2);
             return b;
         }
         b.set(MODULE_DICT, 16).set(TYPE_BASICSIZE, 32).set(TYPE_DICTOFFSET, 288);
