@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * 3.14 is read in the 3.14 format, with a warning, and accepted only if every plausibility check passes.
  *
  * <p>Fields the table does not carry are filled with values that have been stable since 3.11; each is
- * listed in {@code README-layouts.md} and commented where it is set.
+ * listed in the README (section "Values not carried by _Py_DebugOffsets") and commented where it is set.
  */
 public final class DebugOffsets {
 
