@@ -4,6 +4,7 @@
 #
 #   debian-trixie-3.13   python3.13 from Debian trixie
 #   debian-sid-3.14      python3.14 from Debian sid
+#   debian-sid-3.15      python3.15 from Debian sid (3.15.2-1 when added)
 #
 # For each, a private apt configuration (own sources list, state, cache, config parts, all
 # under the cache folder) pointing at that one suite on the Debian mirror this machine already
@@ -36,7 +37,8 @@
 #
 # Usage: provision-pythons.sh [--force] [NAME|VERSION ...]
 #   --force   re-provision even if a root is already good
-#   NAME      debian-trixie-3.13, debian-sid-3.14, or just 3.13 / 3.14 (default: all)
+#   NAME      debian-trixie-3.13, debian-sid-3.14, debian-sid-3.15, or just 3.13 / 3.14 / 3.15
+#             (default: all)
 # Environment:
 #   SPYGLASS_CACHE          cache folder (default $HOME/.cache/spyglass)
 #   SPYGLASS_DEBIAN_MIRROR  Debian mirror URI (default: the one in /etc/apt sources)
@@ -64,6 +66,7 @@ export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 TARGETS=(
   "debian-trixie-3.13 trixie 3.13"
   "debian-sid-3.14 sid 3.14"
+  "debian-sid-3.15 sid 3.15"
 )
 
 CACHE=${SPYGLASS_CACHE:-$HOME/.cache/spyglass}
