@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * ({@code Include/internal/pycore_runtime.h} in 3.13, {@code pycore_debug_offsets.h} in 3.14, which
  * adds {@code threads_main}, {@code code_object_generation}, {@code tlbc_generation},
  * {@code stackpointer}, {@code tlbc_index}, {@code co_tlbc} and the set, generator, list-node and
- * debugger groups), so the parse is keyed on the version found in the header. A version newer than
- * 3.14 is read in the 3.14 format, with a warning, and accepted only if every plausibility check passes.
+ * debugger groups; 3.15 grows thread_state, type_object, unicode_object and gc and adds the
+ * err_stackitem and heap_type_object groups), so the parse is keyed on the version found in the header.
+ * A version newer than 3.15 is read in the 3.15 format, with a warning, and accepted only if every
+ * plausibility check passes.
  *
  * <p>Fields the table does not carry are filled with values that have been stable since 3.11; each is
  * listed in the README (section "Values not carried by _Py_DebugOffsets") and commented where it is set.
@@ -37,7 +39,7 @@ public final class DebugOffsets {
 
     /**
      * How many bytes from the start of {@code _PyRuntime} the caller must read and pass to
-     * {@link #parse}: the 3.14 table is 760 bytes; the rest is headroom for later versions.
+     * {@link #parse}: the 3.15 table is 888 bytes; the rest is headroom for later versions.
      */
     public static final int BYTES_TO_READ = 1024;
 
@@ -112,10 +114,50 @@ public final class DebugOffsets {
             Group.unsized("debugger_support", "eval_breaker", "remote_debugger_support", "remote_debugging_enabled",
                     "debugger_pending_call", "debugger_script_path", "debugger_script_path_size"));
 
+    // 3.15 (v3.15.0b4 on; checked against Debian's 3.15.2 on disk, 888 bytes): thread_state gains
+    // base_frame, last_profiled_frame, last_profiled_frame_seq after current_frame and holds_gil,
+    // gil_requested, current_exception, exc_state after status; a new unsized err_stackitem group;
+    // type_object gains tp_basicsize, tp_dictoffset; a new heap_type_object group; unicode_object gains
+    // compactunicodeobject_size; gc gains frame, generation_stats_size, generation_stats.
+    private static final List<Group> FORMAT_3_15 = List.of(
+            Group.sized("runtime_state", "finalizing", "interpreters_head"),
+            Group.sized("interpreter_state", "id", "next", "threads_head", "threads_main", "gc", "imports_modules",
+                    "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled",
+                    "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation",
+                    "tlbc_generation"),
+            Group.sized("thread_state", "prev", "next", "interp", "current_frame", "base_frame",
+                    "last_profiled_frame", "last_profiled_frame_seq", "thread_id", "native_thread_id",
+                    "datastack_chunk", "status", "holds_gil", "gil_requested", "current_exception", "exc_state"),
+            Group.unsized("err_stackitem", "exc_value"),
+            Group.sized("interpreter_frame", "previous", "executable", "instr_ptr", "localsplus", "owner",
+                    "stackpointer", "tlbc_index"),
+            Group.sized("code_object", "filename", "name", "qualname", "linetable", "firstlineno", "argcount",
+                    "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"),
+            Group.sized("pyobject", "ob_type"),
+            Group.sized("type_object", "tp_name", "tp_repr", "tp_flags", "tp_basicsize", "tp_dictoffset"),
+            Group.sized("heap_type_object", "ht_cached_keys"),
+            Group.sized("tuple_object", "ob_item", "ob_size"),
+            Group.sized("list_object", "ob_item", "ob_size"),
+            Group.sized("set_object", "used", "table", "mask"),
+            Group.sized("dict_object", "ma_keys", "ma_values"),
+            Group.sized("float_object", "ob_fval"),
+            Group.sized("long_object", "lv_tag", "ob_digit"),
+            Group.sized("bytes_object", "ob_size", "ob_sval"),
+            Group.sized("unicode_object", "state", "length", "asciiobject_size", "compactunicodeobject_size"),
+            Group.sized("gc", "collecting", "frame", "generation_stats_size", "generation_stats"),
+            Group.sized("gen_object", "gi_name", "gi_iframe", "gi_frame_state"),
+            Group.unsized("llist_node", "next", "prev"),
+            Group.unsized("debugger_support", "eval_breaker", "remote_debugger_support", "remote_debugging_enabled",
+                    "debugger_pending_call", "debugger_script_path", "debugger_script_path_size"));
+
+    /** The newest table format this class knows; later versions are tried in it, with a warning. */
+    private static final int NEWEST_KNOWN_MINOR = 15;
+
     // Groups whose members are offsets into a struct other than the group's own (or not offsets at
     // all), so "offset < size" does not apply to them.
     private static final List<String> NOT_OFFSETS_INTO_OWN_STRUCT = List.of(
             "interpreter_state.gil_runtime_state_enabled", // offset inside struct _gil_runtime_state (3.13t+)
+            "gc.generation_stats_size", // 3.15: sizeof the stats array gc.generation_stats points to
             "debugger_support.remote_debugger_support", "debugger_support.remote_debugging_enabled",
             "debugger_support.eval_breaker", "debugger_support.debugger_pending_call",
             "debugger_support.debugger_script_path", "debugger_support.debugger_script_path_size");
@@ -123,9 +165,16 @@ public final class DebugOffsets {
     private DebugOffsets() {
     }
 
-    /** Size in bytes of the table in the 3.13 format (584) or the 3.14 format (760). */
+    /** Size in bytes of the table in the 3.13 (584), 3.14 (760) or 3.15 (888) format. */
     static int tableSize(PythonVersion headerVersion) {
-        return HEADER_BYTES + 8 * countValues(headerVersion.isAtLeast(3, 14) ? FORMAT_3_14 : FORMAT_3_13);
+        return HEADER_BYTES + 8 * countValues(formatFor(headerVersion));
+    }
+
+    private static List<Group> formatFor(PythonVersion version) {
+        if (version.isAtLeast(3, 15)) {
+            return FORMAT_3_15;
+        }
+        return version.isAtLeast(3, 14) ? FORMAT_3_14 : FORMAT_3_13;
     }
 
     private static int countValues(List<Group> format) {
@@ -188,7 +237,7 @@ public final class DebugOffsets {
      * Parses the table at the start of {@code runtimeStart} and builds a {@link Layout}.
      *
      * @param runtimeStart the first {@link #BYTES_TO_READ} bytes of {@code _PyRuntime} (at least the
-     *                     table's own size: 584 bytes for 3.13, 760 for 3.14); little-endian
+     *                     table's own size: 584 bytes for 3.13, 760 for 3.14, 888 for 3.15); little-endian
      * @param expected     the version detected by other means (e.g. {@code Py_Version}); major and
      *                     minor must match the table, and the micro too when it is known (not -1). The
      *                     free-threaded flag is taken from the table. {@code null} to trust the table.
@@ -217,8 +266,8 @@ public final class DebugOffsets {
                         version, version.freeThreaded());
             }
         }
-        boolean future = version.isAtLeast(3, 15);
-        List<Group> format = version.isAtLeast(3, 14) ? FORMAT_3_14 : FORMAT_3_13;
+        boolean future = version.isAtLeast(3, NEWEST_KNOWN_MINOR + 1);
+        List<Group> format = formatFor(version);
         int needed = HEADER_BYTES + 8 * countValues(format);
         if (runtimeStart.byteSize() < needed) {
             throw new InvalidDebugOffsetsException("_Py_DebugOffsets of " + version + " needs " + needed
@@ -228,7 +277,7 @@ public final class DebugOffsets {
         validate(v, format, version);
         if (future) {
             LOG.warn("CPython {} is newer than any version Spyglass was tested with; its _Py_DebugOffsets "
-                    + "passed every check in the 3.14 format, so it is used as such", version);
+                    + "passed every check in the 3.{} format, so it is used as such", version, NEWEST_KNOWN_MINOR);
         }
         try {
             return toLayout(v, version);
@@ -294,6 +343,19 @@ public final class DebugOffsets {
         expectEqual(v, version, "unicode_object.size", v.get("unicode_object.asciiobject_size") + 24,
                 "PyUnicodeObject = PyASCIIObject + utf8_length + utf8 + data (3.12+)");
         expectEqual(v, version, "thread_state.next", v.get("thread_state.prev") + 8, "next follows prev");
+        if (format == FORMAT_3_15) {
+            expectEqual(v, version, "type_object.tp_basicsize", v.get("type_object.tp_name") + 8,
+                    "tp_basicsize follows tp_name");
+            expectEqual(v, version, "unicode_object.compactunicodeobject_size",
+                    v.get("unicode_object.asciiobject_size") + 16,
+                    "PyCompactUnicodeObject = PyASCIIObject + utf8_length + utf8");
+            expectEqual(v, version, "unicode_object.size", v.get("unicode_object.compactunicodeobject_size") + 8,
+                    "PyUnicodeObject = PyCompactUnicodeObject + data");
+            expectWithin(v, version, "heap_type_object.size", v.get("type_object.size") + 8, MAX_STRUCT,
+                    "PyHeapTypeObject, which starts with a PyTypeObject");
+            expectWithin(v, version, "heap_type_object.ht_cached_keys", v.get("type_object.size"),
+                    v.get("heap_type_object.size"), "PyHeapTypeObject after its PyTypeObject");
+        }
         // Values the layout derives from table entries must land inside their structs too.
         long gil = v.get("interpreter_state.gil_runtime_state");
         expectWithin(v, version, "interpreter_state.gil_runtime_state_holder", gil, gil + 4096, "_gil");
@@ -437,7 +499,14 @@ public final class DebugOffsets {
         // are at least 8-aligned, so clearing two bits is right for both default and free-threaded builds.
         b.set(CONST_STACKREF_TAG_MASK, is314 ? 3 : 0);
         b.set(CONST_CODEUNIT_SIZE, 2);
-        return ObjectModel.addTo(b, version).build();
+        ObjectModel.addTo(b, version);
+        if (version.isAtLeast(3, 15)) {
+            // 3.15's table carries these (ht_cached_keys moved from 880 to 888 in 3.15).
+            b.set(TYPE_BASICSIZE, v.get("type_object.tp_basicsize"));
+            b.set(TYPE_DICTOFFSET, v.get("type_object.tp_dictoffset"));
+            b.set(HEAPTYPE_CACHED_KEYS, v.get("heap_type_object.ht_cached_keys"));
+        }
+        return b.build();
     }
 
     private static String printable(byte[] bytes) {

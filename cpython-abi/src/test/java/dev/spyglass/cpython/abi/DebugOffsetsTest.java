@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Unit tests over synthetic tables whose values are those of real builds: pyenv 3.13.0 (as gdb prints
- * {@code _PyRuntime.debug_offsets}) and Debian's 3.14.10 ({@code .PyRuntime} on disk). The tables of
+ * {@code _PyRuntime.debug_offsets}), Debian's 3.14.10 and 3.15.2 ({@code .PyRuntime} on disk). The tables of
  * the real binaries are parsed in {@link LayoutGdbOracleTest#debugOffsetsOnDiskParse}.
  */
 class DebugOffsetsTest {
@@ -58,6 +58,29 @@ class DebugOffsetsTest {
         0, 8,
         24, 304, 8076, 0, 4, 512};
 
+    static final long[] V3_15_2 = {
+        346568, 912, 936,
+        226240, 7272, 7264, 7336, 7352, 7400, 7592, 7576, 7584, 16, 7736, 0, 7752, 7744, 7944, 0,
+        888, 0, 8, 16, 72, 80, 88, 96, 176, 184, 256, 32, 36, 40, 136, 288,
+        0,
+        88, 8, 0, 56, 80, 74, 64, 0,
+        216, 112, 120, 128, 136, 68, 52, 96, 104, 208, 0,
+        16, 8,
+        424, 24, 88, 168, 32, 288,
+        944, 888,
+        40, 32, 16,
+        40, 24, 16,
+        200, 24, 40, 32,
+        48, 32, 40,
+        24, 16,
+        32, 16, 24,
+        40, 16, 32,
+        64, 32, 16, 40, 56,
+        176, 112, 120, 1120, 104,
+        160, 24, 72, 67,
+        0, 8,
+        24, 344, 8028, 0, 4, 512};
+
     static MemorySegment table(String cookie, long hex, long freeThreaded, long[] values) {
         ByteBuffer b = ByteBuffer.allocate(DebugOffsets.BYTES_TO_READ).order(ByteOrder.LITTLE_ENDIAN);
         b.put(cookie.getBytes(StandardCharsets.ISO_8859_1), 0, 8);
@@ -74,7 +97,9 @@ class DebugOffsetsTest {
         assertThat(DebugOffsets.tableSize(PythonVersion.of(3, 13, 0))).isEqualTo(584);
         assertThat(DebugOffsets.tableSize(PythonVersion.of(3, 14, 0))).isEqualTo(24 + 8 * V3_14_10.length);
         assertThat(V3_13_0).hasSize(70);
-        assertThat(DebugOffsets.BYTES_TO_READ).isGreaterThanOrEqualTo(DebugOffsets.tableSize(PythonVersion.of(3, 14, 0)));
+        // 3.15.2's table on disk: the last non-zero value (debugger_script_path_size) ends at 888.
+        assertThat(DebugOffsets.tableSize(PythonVersion.of(3, 15, 2))).isEqualTo(888).isEqualTo(24 + 8 * V3_15_2.length);
+        assertThat(DebugOffsets.BYTES_TO_READ).isGreaterThanOrEqualTo(DebugOffsets.tableSize(PythonVersion.of(3, 15, 0)));
     }
 
     @Test
@@ -148,25 +173,66 @@ class DebugOffsetsTest {
     }
 
     @Test
-    void acceptsAFutureVersionInThe314FormatWithAWarning() throws Exception {
-        Layout l = DebugOffsets.parse(table("xdebugpy", 0x030F00F0L, 0, V3_14_10), null);
-        assertThat(l.version()).isEqualTo(PythonVersion.of(3, 15, 0));
-        // FRAME_OWNED_BY_CSTACK is gone in 3.15; owner >= 3 still means "not a Python frame".
+    void builds315Layout() throws Exception {
+        Layout l = DebugOffsets.parse(table("xdebugpy", 0x030F02F0L, 0, V3_15_2), PythonVersion.of(3, 15, 2));
+        assertThat(l.source()).isEqualTo("_Py_DebugOffsets 3.15.2");
+        assertThat(l.offset(Field.TSTATE_CURRENT_FRAME)).isEqualTo(72);
+        // Values after the three new pointers behind current_frame come from their own slots.
+        assertThat(l.offset(Field.TSTATE_THREAD_ID)).isEqualTo(176);
+        assertThat(l.offset(Field.TSTATE_NATIVE_THREAD_ID)).isEqualTo(184);
+        assertThat(l.offset(Field.TSTATE_DATASTACK_CHUNK)).isEqualTo(256);
+        assertThat(l.offset(Field.SIZEOF_TSTATE)).isEqualTo(888);
+        // After the new err_stackitem group: the frame and code groups are read in place.
+        assertThat(l.offset(Field.SIZEOF_IFRAME)).isEqualTo(88);
+        assertThat(l.offset(Field.IFRAME_OWNER)).isEqualTo(74);
+        assertThat(l.offset(Field.IFRAME_STACKPOINTER)).isEqualTo(64);
+        assertThat(l.offset(Field.CODE_CODE_ADAPTIVE)).isEqualTo(208);
+        assertThat(l.offset(Field.TYPE_FLAGS)).isEqualTo(168);
+        assertThat(l.offset(Field.TYPE_BASICSIZE)).isEqualTo(32);
+        assertThat(l.offset(Field.TYPE_DICTOFFSET)).isEqualTo(288);
+        // PyHeapTypeObject.ht_cached_keys moved from 880 (3.11 - 3.14) to 888; the table says so.
+        assertThat(l.offset(Field.HEAPTYPE_CACHED_KEYS)).isEqualTo(888);
+        assertThat(l.offset(Field.UNICODE_COMPACT_DATA)).isEqualTo(56);
         assertThat(l.has(Field.CONST_FRAME_OWNED_BY_CSTACK)).isFalse();
+        assertThat(l.offset(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)).isEqualTo(3);
+        assertThat(l.offset(Field.CONST_STACKREF_TAG_MASK)).isEqualTo(3);
+    }
+
+    @Test
+    void refusesA315TableReadInThe314Format() {
+        // A 3.14 header over 3.15 values: thread_state.thread_id would read base_frame's 80, and so on.
+        assertThatThrownBy(() -> DebugOffsets.parse(table("xdebugpy", 0x030E0AF0L, 0, V3_15_2), null))
+                .isInstanceOf(InvalidDebugOffsetsException.class).hasMessageContaining("table format");
+    }
+
+    @Test
+    void acceptsAFutureVersionInThe315FormatWithAWarning() throws Exception {
+        Layout l = DebugOffsets.parse(table("xdebugpy", 0x031000F0L, 0, V3_15_2), null);
+        assertThat(l.version()).isEqualTo(PythonVersion.of(3, 16, 0));
+        assertThat(l.offset(Field.TSTATE_THREAD_ID)).isEqualTo(176);
+        assertThat(l.offset(Field.HEAPTYPE_CACHED_KEYS)).isEqualTo(888);
         assertThat(l.offset(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)).isEqualTo(3);
     }
 
     @Test
     void refusesAFutureFormatThatShiftedTheTable() {
-        // 3.15.0b4 inserted thread_state.base_frame, last_profiled_frame, ... : every later value moves.
-        long[] shifted = new long[V3_14_10.length + 2];
-        System.arraycopy(V3_14_10, 0, shifted, 0, 24);
-        shifted[24] = 80;
-        shifted[25] = 88;
-        System.arraycopy(V3_14_10, 24, shifted, 26, V3_14_10.length - 24);
-        assertThatThrownBy(() -> DebugOffsets.parse(table("xdebugpy", 0x030F00B4L, 0, shifted), null))
-                .isInstanceOf(InvalidDebugOffsetsException.class).hasMessageContaining("3.15.0b4")
+        // As 3.15.0b4 did to 3.15.0b3 (last_profiled_frame_seq): a value inserted into thread_state
+        // moves every later one.
+        long[] shifted = new long[V3_15_2.length + 1];
+        System.arraycopy(V3_15_2, 0, shifted, 0, 26);
+        shifted[26] = 104;
+        System.arraycopy(V3_15_2, 26, shifted, 27, V3_15_2.length - 26);
+        assertThatThrownBy(() -> DebugOffsets.parse(table("xdebugpy", 0x031000A1L, 0, shifted), null))
+                .isInstanceOf(InvalidDebugOffsetsException.class).hasMessageContaining("3.16.0a1")
                 .hasMessageContaining("table format");
+        // The 3.14 format shifted the same way is refused too.
+        long[] shifted314 = new long[V3_14_10.length + 2];
+        System.arraycopy(V3_14_10, 0, shifted314, 0, 24);
+        shifted314[24] = 80;
+        shifted314[25] = 88;
+        System.arraycopy(V3_14_10, 24, shifted314, 26, V3_14_10.length - 24);
+        assertThatThrownBy(() -> DebugOffsets.parse(table("xdebugpy", 0x031000A1L, 0, shifted314), null))
+                .isInstanceOf(InvalidDebugOffsetsException.class).hasMessageContaining("table format");
     }
 
     @Test
