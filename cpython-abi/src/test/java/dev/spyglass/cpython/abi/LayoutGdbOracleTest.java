@@ -105,7 +105,14 @@ class LayoutGdbOracleTest {
         assertThat(layout.version().toString()).isEqualTo(py.version() + (py.freeThreaded() ? "t" : ""));
         assertThat(layout.version().freeThreaded()).isEqualTo(py.freeThreaded());
         assertThat(layout.offset(Field.OBJECT_TYPE)).isEqualTo(py.freeThreaded() ? 24 : 8);
-        assertThat(layout.offset(Field.CONST_FRAME_OWNED_BY_CSTACK)).isEqualTo(py.minor() == 13 ? 3 : 4);
+        if (py.minor() <= 14) {
+            assertThat(layout.offset(Field.CONST_FRAME_OWNED_BY_CSTACK)).isEqualTo(py.minor() == 13 ? 3 : 4);
+        } else {
+            // 3.15 removed FRAME_OWNED_BY_CSTACK; its table carries tp_basicsize and ht_cached_keys.
+            assertThat(layout.has(Field.CONST_FRAME_OWNED_BY_CSTACK)).isFalse();
+            assertThat(layout.offset(Field.TYPE_BASICSIZE)).isEqualTo(py.freeThreaded() ? 48 : 32);
+            assertThat(layout.offset(Field.HEAPTYPE_CACHED_KEYS)).isEqualTo(py.freeThreaded() ? 904 : 888);
+        }
         assertThat(layout.offset(Field.CONST_STACKREF_TAG_MASK)).isEqualTo(py.minor() == 13 ? 0 : 3);
         assertThat(layout.has(Field.IFRAME_STACKTOP)).isEqualTo(py.minor() == 13);
         assertThat(layout.has(Field.IFRAME_STACKPOINTER)).isEqualTo(py.minor() >= 14);
