@@ -1,11 +1,8 @@
 package dev.spyglass.export;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import dev.spyglass.Frame;
@@ -53,17 +50,12 @@ public final class AustinExporter extends StreamExporter {
     private boolean headerWritten;
 
     private AustinExporter(OutputStream out, Builder options) {
-        super(out, options);
-        this.w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+        super(out, ExportFormat.AUSTIN, options);
+        this.w = utf8Writer(out);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.AUSTIN.formatName();
     }
 
     private void writeHeader() throws IOException {

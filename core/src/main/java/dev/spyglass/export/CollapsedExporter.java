@@ -1,11 +1,8 @@
 package dev.spyglass.export;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import dev.spyglass.StackSample;
@@ -38,18 +35,13 @@ public final class CollapsedExporter extends StreamExporter {
     private final StackCounts counts;
 
     private CollapsedExporter(OutputStream out, Builder options) {
-        super(out, options);
+        super(out, ExportFormat.COLLAPSED, options);
         this.value = options.value;
         this.counts = new StackCounts(options.lineNumbers);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.COLLAPSED.formatName();
     }
 
     @Override
@@ -61,7 +53,7 @@ public final class CollapsedExporter extends StreamExporter {
 
     @Override
     void finish() throws IOException {
-        Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+        Writer w = utf8Writer(out);
         StringBuilder line = new StringBuilder(256);
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             long n = value == Value.SAMPLES ? e.getValue().count : Math.round(e.getValue().weightNanos / 1000.0);

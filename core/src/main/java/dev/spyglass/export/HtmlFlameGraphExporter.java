@@ -36,18 +36,13 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
     private final String title;
 
     private HtmlFlameGraphExporter(OutputStream out, Builder options) {
-        super(out, options);
+        super(out, ExportFormat.HTML, options);
         this.counts = new StackCounts(options.lineNumbers);
         this.title = options.title;
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.HTML.formatName();
     }
 
     @Override

@@ -1,11 +1,8 @@
 package dev.spyglass.export;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 import dev.spyglass.Frame;
@@ -41,17 +38,12 @@ public final class JsonLinesExporter extends StreamExporter {
     });
 
     private JsonLinesExporter(OutputStream out, Builder options) {
-        super(out, options);
-        this.w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+        super(out, ExportFormat.JSONL, options);
+        this.w = utf8Writer(out);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.JSONL.formatName();
     }
 
     @Override

@@ -49,17 +49,12 @@ public final class PprofExporter extends StreamExporter {
     private long lastTimestamp = Long.MIN_VALUE;
 
     private PprofExporter(OutputStream out, Builder options) {
-        super(out, options);
+        super(out, ExportFormat.PPROF, options);
         this.counts = new StackCounts(options.lineNumbers);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.PPROF.formatName();
     }
 
     @Override

@@ -1,11 +1,8 @@
 package dev.spyglass.export;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -43,16 +40,11 @@ public final class SpeedscopeExporter extends StreamExporter {
     private final Map<ThreadKey, ThreadProfile> threads = new LinkedHashMap<>();
 
     private SpeedscopeExporter(OutputStream out, Builder options) {
-        super(out, options);
+        super(out, ExportFormat.SPEEDSCOPE, options);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    @Override
-    public String formatName() {
-        return ExportFormat.SPEEDSCOPE.formatName();
     }
 
     @Override
@@ -87,7 +79,7 @@ public final class SpeedscopeExporter extends StreamExporter {
     @Override
     void finish() throws IOException {
         ProfileMetadata m = metadataNow();
-        Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+        Writer w = utf8Writer(out);
         StringBuilder sb = new StringBuilder(1 << 12);
         String name = m.commandLine().isEmpty() ? (m.pid() >= 0 ? "process " + m.pid() : "spyglass profile")
                 : m.commandLine();

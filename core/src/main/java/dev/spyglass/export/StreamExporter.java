@@ -1,8 +1,12 @@
 package dev.spyglass.export;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -15,13 +19,25 @@ abstract class StreamExporter implements Exporter {
     final Supplier<ProfileMetadata> metadata;
     final boolean includeIdle;
     final boolean lineNumbers;
+    private final ExportFormat format;
     private boolean closed;
 
-    StreamExporter(OutputStream out, ExporterBuilder<?, ?> options) {
+    StreamExporter(OutputStream out, ExportFormat format, ExporterBuilder<?, ?> options) {
         this.out = Objects.requireNonNull(out, "out");
+        this.format = Objects.requireNonNull(format, "format");
         this.metadata = options.metadata;
         this.includeIdle = options.includeIdle;
         this.lineNumbers = options.lineNumbers;
+    }
+
+    @Override
+    public final String formatName() {
+        return format.formatName();
+    }
+
+    /** A buffered UTF-8 writer over {@code out}, for the text formats. */
+    static Writer utf8Writer(OutputStream out) {
+        return new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
     }
 
     @Override
