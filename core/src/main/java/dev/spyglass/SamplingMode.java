@@ -6,10 +6,14 @@ public enum SamplingMode {
     WALL,
     /**
      * Only threads the kernel shows running ({@code R} in {@code /proc/PID/task/TID/stat}) at the
-     * tick: where CPU time goes. Each sample's weight is the CPU time the process used since the
-     * previous tick (its exact process CPU clock; at most two intervals, so a late tick does not weigh
-     * like many), shared equally among the threads reported at this tick; a tick after which the process used no CPU (asleep, or waiting for a CPU on a loaded
-     * machine) reports nothing. Threads whose kernel id is unknown are reported when they hold the GIL.
+     * tick: where CPU time goes. Each sample weighs one interval, as in {@link #WALL}. {@code R} also
+     * covers a thread that is ready but waiting for a CPU, so on an overloaded machine CPU mode counts
+     * that wait too (as Austin and py-spy do). Threads whose kernel id is unknown are reported when
+     * they hold the GIL.
+     *
+     * <p>The process CPU clock ({@code clock_getcpuclockid}) is not used to weigh samples: for another
+     * process Linux advances it only at scheduler ticks and context switches (4 ms steps measured on
+     * this kernel), too coarse for 1 ms samples.
      */
     CPU
 }

@@ -19,7 +19,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.spyglass.cpython.abi.PythonVersion;
-import dev.spyglass.internal.os.ProcessCpuClock;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -46,7 +45,6 @@ public final class SamplingSession implements AutoCloseable {
     private final ArrayBlockingQueue<StackSample> queue;
     private final CountDownLatch done = new CountDownLatch(1);
     private final Thread worker;
-    private final ProcessCpuClock cpuClock;
 
     private volatile boolean stopRequested;
     private volatile boolean finished;
@@ -67,7 +65,6 @@ public final class SamplingSession implements AutoCloseable {
         this.intervalNanos = config.interval().toNanos();
         this.durationNanos = config.duration().map(Duration::toNanos).orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.cpuClock = new ProcessCpuClock(target.pid());
         this.worker = new Thread(this::run, "spyglass-sampler-" + target.pid());
         worker.setDaemon(true);
     }
@@ -75,7 +72,6 @@ public final class SamplingSession implements AutoCloseable {
     static SamplingSession start(Sampler config, Target target, Process process) {
         SamplingSession s = new SamplingSession(config, target, process);
         s.startNanos = System.nanoTime();
-        s.cpuClock.delta();
         s.worker.start();
         return s;
     }
@@ -237,7 +233,6 @@ public final class SamplingSession implements AutoCloseable {
             return;
         }
         target.close();
-        cpuClock.close();
     }
 
     // ---- sampling thread ----
@@ -316,30 +311,11 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     private void tick(long timestamp, boolean cpu) throws SpyglassException {
+        // Every reported thread weighs one interval, in both modes. In CPU mode the threads not
+        // running at the tick are skipped by readThreads. (The process CPU clock of another process is
+        // no finer than the scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
         long weight = intervalNanos;
-        long used = 0;
-        if (cpu) {
-            used = cpuClock.delta();
-            if (used == 0) {
-                // The process used no CPU since the previous tick (it slept, or waited for a CPU on a
-                // loaded machine): nothing to attribute, even to threads the kernel shows runnable.
-                return;
-            }
-        }
         int n = target.readThreads(cpu);
-        if (cpu && used > 0) {
-            int running = 0;
-            for (int i = 0; i < n; i++) {
-                ThreadRecord t = target.thread(i);
-                if (!t.torn() && !t.skipped()) {
-                    running++;
-                }
-            }
-            // When this thread fell behind (it was itself preempted), the CPU used since the last tick
-            // spans several intervals and would all land on the one stack seen now: cap it, so a late
-            // tick does not weigh like many.
-            weight = Math.min(used, 2 * intervalNanos) / Math.max(1, running);
-        }
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
             if (t.torn()) {

@@ -17,8 +17,8 @@ import java.util.Objects;
  * @param interpreterId   the (sub-)interpreter id, 0 for the main interpreter
  * @param timestampNanos  when the sample was taken, nanoseconds since the Unix epoch
  * @param weightNanos     how much time this sample stands for: the sampling interval in WALL mode; in
- *                        CPU mode the CPU time the process used since the previous tick (at most
- *                        two intervals), divided among the threads running at this tick
+ *                        CPU mode too: only threads running at the tick are reported there, each
+ *                        standing for one interval of CPU time
  * @param state           running or idle, when known
  * @param gilHeld         {@code TRUE}/{@code FALSE} whether this thread held the GIL, {@code null} when
  *                        unknown or the build has no GIL

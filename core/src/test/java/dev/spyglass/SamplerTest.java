@@ -157,6 +157,40 @@ class SamplerTest {
                 });
     }
 
+    /**
+     * A thread that never sleeps is in state R at every tick, so CPU mode reports it at (nearly) every
+     * tick, each sample weighing one interval. Weighing samples by the process CPU clock reported it at
+     * about one tick in four: for another process that clock moves in 4 ms scheduler-tick steps.
+     */
+    @org.junit.jupiter.api.Test
+    @ResourceLock(CPU_BOUND)
+    void cpuModeReportsABusyThreadAtNearlyEveryTick() throws Exception {
+        PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.available()
+                .filter(i -> i.atLeast(3, 11)).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
+        Path script = PythonScripts.write("spin.py", String.join("\n",
+                "import sys, time",
+                "print('ready', flush=True)",
+                "end = time.time() + 8",
+                "x = 0",
+                "while time.time() < end:",
+                "    x += 1",
+                ""));
+        Sampler sampler = Sampler.builder().interval(Duration.ofMillis(1)).duration(Duration.ofMillis(1000))
+                .mode(SamplingMode.CPU).build();
+        List<StackSample> samples = new ArrayList<>();
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                SamplingSession s = sampler.attach(target.pid())) {
+            s.forEach(samples::add);
+            long ticks = s.stats().ticks();
+            assertThat(ticks).isGreaterThan(200);
+            assertThat(samples).allSatisfy(x -> assertThat(x.weightNanos()).isEqualTo(1_000_000L));
+            assertThat(samples).allSatisfy(x -> assertThat(x.state()).isEqualTo(ThreadState.RUNNING));
+            assertThat((double) samples.size()).as("CPU-mode samples of a spinning thread in %d ticks", ticks)
+                    .isGreaterThan(0.8 * ticks);
+        }
+    }
+
     @ForEachPython
     @ResourceLock(CPU_BOUND)
     void sampledSharesMatchTheTargetsOwnSplitOn(PythonInterpreter py) throws Exception {
