@@ -1,7 +1,6 @@
 package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,8 +68,6 @@ class ThreadNamesTest {
     @ForEachPython
     void namesFromTheThreadingRegistryOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        assumeFalse(py.freeThreaded(), () -> py.label() + ": free-threaded builds: the threading registry is not read yet, kernel names are used (the "
-                + "object model offsets are verified, the registry walk is not)");
         Path script = PythonScripts.write("names.py", SCRIPT);
         Path trigger = Files.createTempFile("spyglass-rename-", ".flag");
         Files.delete(trigger);
@@ -165,7 +162,6 @@ class ThreadNamesTest {
     @ForEachPython
     void namesUnderThreadChurnAreRegistryOrKernelNamesOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        assumeFalse(py.freeThreaded(), () -> py.label() + ": free-threaded builds are not read yet");
         Path script = PythonScripts.write("churn.py", CHURN);
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             String comm = Files.readString(Path.of("/proc", Long.toString(target.pid()), "comm")).strip();

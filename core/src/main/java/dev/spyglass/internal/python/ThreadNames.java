@@ -191,7 +191,7 @@ final class ThreadNames {
         } catch (MemoryFault | MalformedObjectException | SpyglassException | RuntimeException e) {
             // Torn read (a dict resized while we read it) or the process is exiting: keep the names
             // found before, look again at the next refresh.
-            LOG.debug("process {}: threading registry not read ({})", pid, e.toString());
+            LOG.debug("process {}: threading registry not read ({})", pid, e.toString(), e);
             reg.active = 0;
             reg.lastResolve = Long.MIN_VALUE / 2;
         }
@@ -354,7 +354,9 @@ final class ThreadNames {
         if (dictType != 0 && !isDict(dict)) {
             throw new MalformedObjectException("0x" + Long.toHexString(dict) + " is not a dict");
         }
-        memory.read(dict, header.asSlice(0, 48));
+        // 48 bytes hold a default build's PyDictObject (2.7's up to ma_table); a free-threaded build's
+        // 32-byte object header puts ma_values at 56.
+        memory.read(dict, header.asSlice(0, py2 ? 48 : layout.require(Field.DICT_VALUES) + 8));
         if (py2) {
             long mask = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT27_MASK));
             long tableAt = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT27_TABLE));

@@ -1,7 +1,6 @@
 package dev.spyglass.internal.python;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.nio.file.Path;
 import java.util.Random;
@@ -27,7 +26,6 @@ class ThreadNamesGarbageTest {
     @ForEachPython
     void garbageThreadStatesGiveNoNameAndNeverThrowOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        assumeFalse(py.freeThreaded(), () -> py.label() + ": free-threaded builds are not read yet");
         Path script = PythonScripts.write("threads.py", PythonScripts.THREADS);
         try (PythonScripts.Running target = PythonScripts.start(py, script);
                 Target t = Target.attach(target.pid())) {
