@@ -84,9 +84,16 @@ public final class PythonInterpreters {
         return all().filter(PythonInterpreter::available);
     }
 
-    /** The first available interpreter at least {@code major.minor}, for tests that need just one. */
+    /**
+     * One available interpreter at least {@code major.minor}, for tests that need just one: a pyenv build
+     * first (the machine's own python3), then the others by label, free-threaded builds last (their
+     * startup took seconds on a loaded machine, against 60 ms for a GIL build).
+     */
     public static Optional<PythonInterpreter> any(int major, int minor) {
-        return available().filter(p -> p.atLeast(major, minor)).findFirst();
+        return available().filter(p -> p.atLeast(major, minor))
+                .min(java.util.Comparator.comparing(PythonInterpreter::freeThreaded)
+                        .thenComparing(p -> p.origin() != PythonInterpreter.Origin.PYENV)
+                        .thenComparing(PythonInterpreter::label));
     }
 
     public static synchronized List<PythonInterpreter> discover() {

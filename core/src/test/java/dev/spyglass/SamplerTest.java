@@ -179,8 +179,7 @@ class SamplerTest {
     @org.junit.jupiter.api.Test
     @ResourceLock(CPU_BOUND)
     void cpuModeReportsABusyThreadAtNearlyEveryTick() throws Exception {
-        PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.available()
-                .filter(i -> i.atLeast(3, 11)).findFirst().orElse(null);
+        PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.any(3, 11).orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
         Path script = PythonScripts.write("spin.py", String.join("\n",
                 "import sys, time",
@@ -225,10 +224,11 @@ class SamplerTest {
             double l = Double.parseDouble(totals[2]);
             long heavy = counts.getOrDefault("heavy", 0L);
             long light = counts.getOrDefault("light", 0L);
-            // 2.5 s of wall time should give the target ~2.5 s of CPU; when other work on the machine
-            // leaves it less than 1 s, too few slices ran for a 3-point bound to mean anything.
-            org.junit.jupiter.api.Assumptions.assumeTrue(heavy + light > 1_000_000,
-                    () -> "machine overloaded: the target got only " + (heavy + light) / 1000 + " ms of CPU in 2.5 s");
+            // CPU mode counts a thread that waits for a CPU (state R) as on one. When other work on the
+            // machine keeps the target off a CPU for a fifth of its 2.5 s or more, its samples count
+            // those waits, and where a wait falls is not spread like CPU time: no 3-point bound then.
+            org.junit.jupiter.api.Assumptions.assumeTrue(h + l >= 2.0,
+                    () -> String.format("machine overloaded: the target ran on a CPU for %.0f ms of its 2.5 s", 1000 * (h + l)));
             double share = 100.0 * heavy / (heavy + light);
             double truth = 100.0 * h / (h + l);
             // The target's own CPU split: 75 % up to the granularity of its CPU clock.
