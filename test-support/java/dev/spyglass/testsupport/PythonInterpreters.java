@@ -192,7 +192,7 @@ public final class PythonInterpreters {
     }
 
     /** Free-threaded shapes listed (as skipped with the reason) even when not built. */
-    private static final List<String> FREE_THREADED_VERSIONS = List.of("3.13", "3.14");
+    private static final List<String> FREE_THREADED_VERSIONS = List.of("3.13", "3.14", "3.15");
 
     private static String freeThreadedMissingReason(String version) {
         Path marker = provisionedRoot().resolve("built-" + version + "t.unavailable");
