@@ -10,6 +10,7 @@ import java.util.Spliterators;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -37,6 +38,9 @@ public final class SamplingSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SamplingSession.class);
     private static final long POLL_NANOS = 10_000_000L;
 
+    /** Durations longer than this mean no limit. */
+    private static final Duration NO_LIMIT_BEYOND = Duration.ofDays(36_525);
+
     private final Target target;
     private final Process process;
     private final SamplingMode mode;
@@ -57,23 +61,37 @@ public final class SamplingSession implements AutoCloseable {
     private volatile long startNanos;
     private volatile long endNanos;
     private boolean closed;
+    /** Set by {@link #close()}: the sampling thread releases the target when it ends, if close() could not. */
+    private volatile boolean closeRequested;
+    private final AtomicBoolean targetClosed = new AtomicBoolean();
 
     private SamplingSession(Sampler config, Target target, Process process) {
         this.target = target;
         this.process = process;
         this.mode = config.mode();
         this.intervalNanos = config.interval().toNanos();
-        this.durationNanos = config.duration().map(Duration::toNanos).orElse(Long.MAX_VALUE);
+        // Beyond a century (Duration.toNanos overflows at ~292 years) a duration is no limit at all.
+        this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
+                .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.worker = new Thread(this::run, "spyglass-sampler-" + target.pid());
         worker.setDaemon(true);
     }
 
+    /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
     static SamplingSession start(Sampler config, Target target, Process process) {
-        SamplingSession s = new SamplingSession(config, target, process);
-        s.startNanos = System.nanoTime();
-        s.worker.start();
-        return s;
+        try {
+            SamplingSession s = new SamplingSession(config, target, process);
+            s.startNanos = System.nanoTime();
+            s.worker.start();
+            return s;
+        } catch (RuntimeException | Error e) {
+            target.close();
+            if (process != null) {
+                process.destroyForcibly();
+            }
+            throw e;
+        }
     }
 
     /** The target's process id. */
@@ -222,22 +240,36 @@ public final class SamplingSession implements AutoCloseable {
             return;
         }
         closed = true;
+        closeRequested = true;
         stop();
         try {
             if (!done.await(5, TimeUnit.SECONDS)) {
-                LOG.warn("sampler of process {} did not stop within 5 s; leaving its buffers", pid());
+                // The sampling thread releases the target itself when it ends (see run()).
+                LOG.warn("sampler of process {} did not stop within 5 s; it releases its buffers when it ends", pid());
                 return;
             }
         } catch (InterruptedException e) {
+            // Interrupted while waiting: the sampling thread releases the target when it ends.
             Thread.currentThread().interrupt();
+            if (finished) {
+                closeTarget();
+            }
             return;
         }
-        target.close();
+        closeTarget();
+    }
+
+    /** Releases the target's buffers and descriptors, once, from whichever thread gets here first. */
+    private void closeTarget() {
+        if (targetClosed.compareAndSet(false, true)) {
+            target.close();
+        }
     }
 
     // ---- sampling thread ----
 
     private void run() {
+        boolean gone = false;
         long start = startNanos;
         long end = durationNanos == Long.MAX_VALUE ? Long.MAX_VALUE : start + durationNanos;
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
@@ -272,25 +304,30 @@ public final class SamplingSession implements AutoCloseable {
                 deadline = next;
             }
         } catch (ProcessGoneException e) {
+            gone = true;
             LOG.debug("process {} ended: {}", pid(), e.getMessage());
         } catch (SpyglassException | RuntimeException | Error e) {
             failure = e;
             LOG.warn("sampling process {} failed: {}", pid(), e.toString());
         } finally {
-            if (process != null) {
+            // Sampling time ends here, before any wait for a launched process to exit.
+            endNanos = System.nanoTime();
+            if (process != null && (gone || !process.isAlive())) {
+                // The target ended: wait (briefly) for its exit status. A target still running after
+                // the duration or stop() is left running.
                 awaitExit();
             }
-            endNanos = System.nanoTime();
             finished = true;
+            if (closeRequested) {
+                closeTarget();
+            }
             done.countDown();
         }
     }
 
     private void awaitExit() {
         try {
-            if (!stopRequested || !process.isAlive()) {
-                process.waitFor(2, TimeUnit.SECONDS);
-            }
+            process.waitFor(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -618,12 +618,11 @@ public final class StackReader implements AutoCloseable {
             specCframe[k] = hasCframe ? r.topFrame : 0;
             specChunk[k] = r.torn ? 0 : r.datastackChunk;
             long used = r.datastackTop - r.datastackChunk;
-            long len = used <= 0 || used > MAX_CHUNK_BYTES ? 0 : used + CHUNK_MARGIN;
-            if (r.chunkSize > 0) {
-                len = Math.min(len, r.chunkSize);
-            } else {
-                len = Math.max(0, used);
-            }
+            // top and chunk come from the target and may disagree (a torn read, or CPython between
+            // updating the two): an implausible span reads nothing speculatively. With the chunk's size
+            // unknown, read exactly what is used (the margin could run past the chunk's mapping).
+            boolean plausible = used > 0 && used <= MAX_CHUNK_BYTES;
+            long len = !plausible ? 0 : r.chunkSize > 0 ? Math.min(used + CHUNK_MARGIN, r.chunkSize) : used;
             specChunkLen[k] = len;
             int slot = r.specSlot;
             int nOld = slot >= 0 ? nextOldCount[slot] : 0;
@@ -1192,15 +1191,16 @@ public final class StackReader implements AutoCloseable {
      */
     private long tlbcStart(ThreadRecord r, long code, CodeEntry e, int index, long instr) throws SpyglassException {
         long[] starts = e.tlbcStarts;
+        // The index comes from the target: check it before it indexes anything.
+        if (index < 0 || index > MAX_TLBC_INDEX || !layout.has(Field.CODE_TLBC)) {
+            r.tear("frame tlbc_index " + index + " out of range");
+            return 0;
+        }
         if (starts != null && index < starts.length && starts[index] != 0) {
             long d = instr - starts[index];
             if (d >= -2 && (e.codeBytes < 0 || d < e.codeBytes)) {
                 return starts[index];
             }
-        }
-        if (index < 0 || index > MAX_TLBC_INDEX || !layout.has(Field.CODE_TLBC)) {
-            r.tear("frame tlbc_index " + index + " out of range");
-            return 0;
         }
         long start;
         try {

@@ -55,6 +55,11 @@ final class ThreadNames {
         long lastResolve = Long.MIN_VALUE / 2;
         LongMap<String> names = new LongMap<>(16);
         final LongMap<Boolean> absent = new LongMap<>(16);
+        /**
+         * ident → the thread (kernel TID, else thread-state address) a name was last given to. glibc
+         * hands a joined thread's pthread_t, Python's ident, to the next thread it starts.
+         */
+        final LongMap<Long> owners = new LongMap<>(16);
     }
 
     /** A dict's entries, valid until the next {@link #entries} call into the same instance. */
@@ -132,6 +137,15 @@ final class ThreadNames {
         String n = reg.names.get(ident);
         long now = System.nanoTime();
         long since = now - reg.lastRefresh;
+        long who = t.nativeThreadId > 0 ? t.nativeThreadId : t.tstate;
+        Long owner = reg.owners.get(ident);
+        boolean reused = owner != null && owner != who;
+        if (reused) {
+            // A new thread under a known ident: the cached name is its predecessor's.
+            reg.owners.put(ident, null);
+            reg.absent.put(ident, null);
+            n = null;
+        }
         if (since > REFRESH_NANOS || (n == null && since > MIN_GAP_NANOS && reg.absent.get(ident) == null)) {
             refresh(reg, t, now);
             n = reg.names.get(ident);
@@ -141,6 +155,15 @@ final class ThreadNames {
                 }
                 reg.absent.put(ident, Boolean.TRUE);
             }
+        } else if (reused) {
+            // Too soon to read the registry again: the kernel's name rather than the predecessor's.
+            return null;
+        }
+        if (n != null) {
+            if (reg.owners.size() >= MAX_THREADS) {
+                reg.owners.clear();
+            }
+            reg.owners.put(ident, who);
         }
         return n;
     }

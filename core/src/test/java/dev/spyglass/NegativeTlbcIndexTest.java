@@ -1,4 +1,4 @@
-package dev.spyglass.review;
+package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -9,8 +9,6 @@ import java.nio.file.Path;
 
 import org.junit.jupiter.api.Assumptions;
 
-import dev.spyglass.PythonProcess;
-import dev.spyglass.PythonScripts;
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.internal.python.Target;
@@ -22,7 +20,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * torn thread, never an ArrayIndexOutOfBoundsException out of snapshot()/the sampler, also once the
  * frame's code object has a cached per-thread bytecode start.
  */
-public class NegativeTlbcIndexTest {
+class NegativeTlbcIndexTest {
 
     static final String SCRIPT = String.join("\n",
             "import ctypes, sys, threading, time",

@@ -1,14 +1,14 @@
-package dev.spyglass.review;
+package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
 
-import dev.spyglass.PythonScripts;
-import dev.spyglass.Sampler;
-import dev.spyglass.SamplingSession;
-import dev.spyglass.testsupport.ForEachPython;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import dev.spyglass.testsupport.PythonInterpreters;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
@@ -16,11 +16,13 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * well write a very long one); attach must then sample, not throw an undocumented ArithmeticException
  * after it has already opened the target (leaking its descriptors and buffers).
  */
-public class LongDurationTest {
+class LongDurationTest {
 
-    @ForEachPython
-    void veryLongDurationSamplesOn(PythonInterpreter py) throws Exception {
-        py.assumeAvailable();
+    @Test
+    void veryLongDurationSamples() throws Exception {
+        // Not version-specific: one interpreter (a GIL build, pyenv first).
+        PythonInterpreter py = PythonInterpreters.any(3, 11).orElse(null);
+        Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
         Path script = PythonScripts.write("threads.py", PythonScripts.THREADS);
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).duration(Duration.ofDays(365L * 1000))

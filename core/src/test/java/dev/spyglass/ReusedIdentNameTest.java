@@ -1,4 +1,4 @@
-package dev.spyglass.review;
+package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,9 +9,6 @@ import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
 
-import dev.spyglass.PythonProcess;
-import dev.spyglass.PythonScripts;
-import dev.spyglass.ThreadStack;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -19,7 +16,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * glibc hands a joined thread's pthread_t (Python's thread ident) to the next thread it starts. The
  * new thread must be reported under its own name, not the name cached for the ident's previous owner.
  */
-public class ReusedIdentNameTest {
+class ReusedIdentNameTest {
 
     static final String SCRIPT = String.join("\n",
             "import sys, threading, time",

@@ -1,4 +1,4 @@
-package dev.spyglass.review;
+package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -8,8 +8,6 @@ import java.nio.file.Path;
 
 import org.junit.jupiter.api.Assumptions;
 
-import dev.spyglass.PythonProcess;
-import dev.spyglass.PythonScripts;
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.internal.python.Target;
@@ -21,7 +19,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * stores of CPython's push_chunk/_PyThreadState_PopFrame sees, here made lasting with ctypes on a
  * sleeping thread) must not make the reader allocate a buffer of that size at the next look.
  */
-public class GarbageDatastackTopTest {
+class GarbageDatastackTopTest {
 
     static final String SCRIPT = String.join("\n",
             "import ctypes, sys, threading, time",
