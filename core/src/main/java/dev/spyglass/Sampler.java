@@ -123,7 +123,10 @@ public final class Sampler {
             return this;
         }
 
-        /** Stop after {@code duration} (positive), or {@code null} for no limit (the default). */
+        /**
+         * Stop after {@code duration} (positive), or {@code null} for no limit (the default). A duration
+         * of more than a century is taken as no limit.
+         */
         public Builder duration(Duration duration) {
             if (duration != null && (duration.isNegative() || duration.isZero())) {
                 throw new IllegalArgumentException("duration must be positive: " + duration);
