@@ -64,8 +64,9 @@ class ErrorsTest {
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "exit 7");
         assertThatThrownBy(() -> PythonProcess.launch(pb, Duration.ofSeconds(5)))
                 .isInstanceOf(ProcessGoneException.class).hasMessageContaining("exited with status 7 after")
-                .hasMessageContaining("before its CPython interpreter was initialised (last look: ")
-                .hasMessageNotContaining("nothing checked");
+                .hasMessageContaining("before Spyglass found its CPython interpreter ready to sample (last look: ")
+                .hasMessageNotContaining("nothing checked")
+                .satisfies(e -> assertThat(((ProcessGoneException) e).exitStatus()).hasValue(7));
     }
 
     @Test
@@ -75,8 +76,9 @@ class ErrorsTest {
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         assertThatThrownBy(() -> PythonProcess.launch(pb, Duration.ofSeconds(5)))
                 .isInstanceOf(ProcessGoneException.class).hasMessageContaining("exited with status 2 after")
-                .hasMessageMatching("(?s).*after [0-9]+\\.[0-9]{2} s, before its CPython interpreter was initialised.*")
-                .hasMessageNotContaining("nothing checked");
+                .hasMessageMatching("(?s).*after [0-9]+\\.[0-9]{2} s, before Spyglass found its CPython interpreter ready.*")
+                .hasMessageNotContaining("nothing checked")
+                .satisfies(e -> assertThat(((ProcessGoneException) e).exitStatus()).hasValue(2));
     }
 
     @Test

@@ -33,6 +33,10 @@ final class DumpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (pid <= 0) {
+            err.println("spyglass dump: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
         try (PythonProcess py = PythonProcess.attach(pid)) {
             List<ThreadStack> threads = py.snapshot();
             List<String> command = RecordCommand.processCommand(pid);

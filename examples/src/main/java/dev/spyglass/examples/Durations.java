@@ -29,6 +29,9 @@ final class Durations {
             default -> throw new IllegalArgumentException("unknown unit " + unit);
         };
         BigDecimal nanos = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(nanosPerUnit));
+        if (nanos.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException("'" + text + "' is too long (at most about 292 years)");
+        }
         Duration d = Duration.ofNanos(nanos.longValue());
         if (d.isZero()) {
             throw new IllegalArgumentException("'" + text + "' must be more than zero");

@@ -28,6 +28,9 @@ final class Failures {
             case NotAPythonProcessException x -> NOT_PYTHON;
             case UnsupportedPythonVersionException x -> UNSUPPORTED;
             case AccessDeniedException x -> ACCESS_DENIED;
+            // A launched command that ended before it could be sampled: its own exit status, as a
+            // failing command's status is passed through once sampling ran.
+            case ProcessGoneException x when x.exitStatus().isPresent() -> x.exitStatus().getAsInt();
             case ProcessGoneException x -> GONE;
             case InterpreterNotReadyException x -> NOT_READY;
             case SpyglassException x -> OTHER;

@@ -93,6 +93,10 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass record: give either -p PID or -- COMMAND ARGS...");
             return Failures.USAGE;
         }
+        if (pid != null && pid <= 0) {
+            err.println("spyglass record: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
         Duration every;
         Duration limit = null;
         SamplingMode samplingMode;
@@ -127,6 +131,14 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
         }
+        if (output != null) {
+            // Before the target is attached or launched: a launched target must not be started for nothing.
+            String unwritable = unwritable(output);
+            if (unwritable != null) {
+                err.println("spyglass: cannot write " + output + ": " + unwritable);
+                return Failures.OTHER;
+            }
+        }
         Instant started = Instant.now();
         SamplingSession session;
         try {
@@ -153,7 +165,9 @@ final class RecordCommand implements Callable<Integer> {
             exporter = exporter(exportFormat, metadata, out);
         } catch (IOException e) {
             session.close();
-            err.println("spyglass: cannot write " + out + ": " + e.getMessage());
+            // A target launched for this recording is not left running on its own.
+            session.process().ifPresent(Process::destroyForcibly);
+            err.println("spyglass: cannot write " + out + ": " + reason(e));
             return Failures.OTHER;
         }
 
@@ -267,5 +281,31 @@ final class RecordCommand implements Callable<Integer> {
         } catch (IOException e) {
             return List.of();
         }
+    }
+
+    /** Why {@code file} cannot be written (created or replaced), or null when it looks writable. */
+    static String unwritable(Path file) {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (Files.isDirectory(abs)) {
+            return "it is a directory";
+        }
+        if (dir == null || !Files.isDirectory(dir)) {
+            return "no such directory " + dir;
+        }
+        if (Files.exists(abs) ? !Files.isWritable(abs) : !Files.isWritable(dir)) {
+            return "permission denied";
+        }
+        return null;
+    }
+
+    /** An I/O error's reason: {@code NoSuchFileException}'s message is only the path. */
+    static String reason(IOException e) {
+        return switch (e) {
+            case java.nio.file.NoSuchFileException x -> "no such file or directory";
+            case java.nio.file.AccessDeniedException x -> "permission denied";
+            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+            default -> e.getMessage() != null ? e.getMessage() : e.toString();
+        };
     }
 }

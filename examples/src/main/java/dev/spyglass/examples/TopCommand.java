@@ -94,6 +94,14 @@ final class TopCommand implements Callable<Integer> {
             err.println("spyglass top: give either -p PID or -- COMMAND ARGS...");
             return Failures.USAGE;
         }
+        if (pid != null && pid <= 0) {
+            err.println("spyglass top: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
+        if (rows < 1) {
+            err.println("spyglass top: --rows must be at least 1, not " + rows);
+            return Failures.USAGE;
+        }
         Sampler sampler;
         try {
             Duration every = Durations.parse(interval, "us");

@@ -26,5 +26,8 @@ class DurationsTest {
         assertThatThrownBy(() -> Durations.parse("-1ms", "us")).hasMessageContaining("not a duration");
         assertThatThrownBy(() -> Durations.parse("0", "s")).hasMessageContaining("more than zero");
         assertThatThrownBy(() -> Durations.parse("3 weeks", "s")).hasMessageContaining("not a duration");
+        // 5,124,096 h is past the 2^63 ns a Duration.toNanos can hold: rejected, not wrapped around.
+        assertThatThrownBy(() -> Durations.parse("5124096h", "s")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("too long");
     }
 }

@@ -321,7 +321,14 @@ public final class StackReader implements AutoCloseable {
         long firstInterp = interp;
         long firstGil = 0;
         nextCodeCount = 0;
-        while (interp != 0 && interps++ < MAX_INTERPRETERS) {
+        while (interp != 0 && interps < MAX_INTERPRETERS) {
+            if (seenInterp(interp, interps)) {
+                // A list that loops (garbage, or a torn read of a list being changed): each thread once.
+                ThreadRecord r = nextRecord();
+                r.tear("interpreter list loops back to 0x" + Long.toHexString(interp));
+                break;
+            }
+            seenInterps[interps++] = interp;
             boolean first = interps == 1;
             MemorySegment ib = interpBuf;
             if (first && interp == specInterp && interpSpecValid) {
@@ -373,6 +380,18 @@ public final class StackReader implements AutoCloseable {
         }
         remember(firstInterp, firstGil);
         return count;
+    }
+
+    private final long[] seenInterps = new long[MAX_INTERPRETERS];
+
+    /** Whether {@code interp} is among the first {@code n} interpreters of this look. */
+    private boolean seenInterp(long interp, int n) {
+        for (int i = 0; i < n; i++) {
+            if (seenInterps[i] == interp) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -108,7 +108,7 @@ public final class Target implements AutoCloseable {
         long pid = process.pid();
         long started = System.nanoTime();
         long deadline = started + timeout.toNanos();
-        String missing = "it exited before its memory map could be examined";
+        String missing = "it exited before Spyglass could look at it";
         long sleepMillis = 2;
         while (true) {
             if (!process.isAlive()) {
@@ -166,19 +166,22 @@ public final class Target implements AutoCloseable {
     }
 
     private static ProcessGoneException exited(Process process, String lastSeen, long startedNanos) {
-        String status;
+        int status;
         try {
             process.waitFor();
             // Java reports death by signal N as status 128 + N, as a shell does.
-            status = "with status " + process.exitValue();
+            status = process.exitValue();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            status = "with an unknown status";
+            status = -1;
         }
         double seconds = (System.nanoTime() - startedNanos) / 1e9;
-        return new ProcessGoneException(process.pid(), String.format(java.util.Locale.ROOT,
-                "process %d exited %s after %.2f s, before its CPython interpreter was initialised (last look: %s)",
-                process.pid(), status, seconds, lastSeen));
+        String message = String.format(java.util.Locale.ROOT,
+                "process %d exited %s after %.2f s, before Spyglass found its CPython interpreter ready to sample"
+                        + " (last look: %s)",
+                process.pid(), status >= 0 ? "with status " + status : "with an unknown status", seconds, lastSeen);
+        return status >= 0 ? new ProcessGoneException(process.pid(), message, status)
+                : new ProcessGoneException(process.pid(), message);
     }
 
     public long pid() {

@@ -18,7 +18,7 @@ import dev.spyglass.examples.SpyglassCliIT.Result;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /** Review findings on the CLI: each test fails on the code it was written against. */
-class CliReviewIT {
+class CliExitStatusIT {
 
     @TempDir
     Path dir;
