@@ -108,7 +108,6 @@ public final class StackReader implements AutoCloseable {
     private int[] distinctSpecSlot = new int[64];
     private final long[] keyWords;
     private final boolean[] codeKeyInt;
-    private final LongMap<long[]> pthreadTids = new LongMap<>(64);
     private final VisitedSet visited = new VisitedSet();
     private long pthreadTidOffset = -1;
     private long lastCalibration;
@@ -1380,10 +1379,10 @@ public final class StackReader implements AutoCloseable {
         if (pthread == 0 || (pthread & 7) != 0) {
             return -1;
         }
-        long[] cached = pthreadTids.get(pthread);
-        if (cached != null && tasks.exists(cached[0])) {
-            return cached[0];
-        }
+        // Read at every look, not cached by pthread_t: glibc gives a joined thread's struct pthread (and
+        // so its pthread_t, Python's ident) to the next thread it starts, and the kernel rewrites the tid
+        // there (CLONE_CHILD_CLEARTID zeroes it at exit, clone sets the new one). A cache keyed by pthread_t
+        // named the new thread with the old TID while the task list still showed the old task.
         if (pthreadTidOffset < 0) {
             calibrate(pthread);
             if (pthreadTidOffset < 0) {
@@ -1395,7 +1394,6 @@ public final class StackReader implements AutoCloseable {
             // struct pthread holds the TID in the target's PID namespace.
             long tid = tasks.hostTid(memory.readInt(pthread + pthreadTidOffset));
             if (tid > 0 && tasks.exists(tid)) {
-                pthreadTids.put(pthread, new long[] {tid});
                 return tid;
             }
         } catch (MemoryFault f) {
