@@ -71,6 +71,9 @@ public final class RemoteMemory implements AutoCloseable {
     private final MemorySegment remoteIov;
     private final MemorySegment capture;
     private final MemorySegment scratch;
+    /** Slices of {@link #scratch} made once: a slice per read allocates on the sampling path. */
+    private final MemorySegment scratch8;
+    private final MemorySegment scratch4;
     private int pending;
     private long pendingBytes;
     private FileChannel procMem;
@@ -84,6 +87,8 @@ public final class RemoteMemory implements AutoCloseable {
         this.remoteIov = arena.allocate(16L * MAX_IOV, 8);
         this.capture = arena.allocate(CAPTURE);
         this.scratch = arena.allocate(SCRATCH_BYTES, 16);
+        this.scratch8 = scratch.asSlice(0, 8);
+        this.scratch4 = scratch.asSlice(0, 4);
     }
 
     /**
@@ -227,16 +232,14 @@ public final class RemoteMemory implements AutoCloseable {
 
     /** Reads a 64-bit little-endian word. */
     public long readLong(long address) throws MemoryFault, SpyglassException {
-        MemorySegment s = scratch.asSlice(0, 8);
-        read(address, s);
-        return s.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        read(address, scratch8);
+        return scratch8.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
     }
 
     /** Reads a 32-bit little-endian word. */
     public int readInt(long address) throws MemoryFault, SpyglassException {
-        MemorySegment s = scratch.asSlice(0, 4);
-        read(address, s);
-        return s.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+        read(address, scratch4);
+        return scratch4.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
     }
 
     /**

@@ -159,7 +159,8 @@ final class ThreadNames {
             // Too soon to read the registry again: the kernel's name rather than the predecessor's.
             return null;
         }
-        if (n != null) {
+        if (n != null && (owner == null || reused)) {
+            // Only when it changes: boxing the owner at every look would allocate on the sampling path.
             if (reg.owners.size() >= MAX_THREADS) {
                 reg.owners.clear();
             }
