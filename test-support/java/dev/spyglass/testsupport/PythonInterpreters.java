@@ -96,6 +96,17 @@ public final class PythonInterpreters {
                         .thenComparing(PythonInterpreter::label));
     }
 
+    /**
+     * {@link #any(int, int)} for a test that needs one interpreter: aborts the test (skipped, with the
+     * reason) when there is none.
+     */
+    public static PythonInterpreter assumeAny(int major, int minor) {
+        PythonInterpreter py = any(major, minor).orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(py != null,
+                "no CPython " + major + "." + minor + "+ on this machine");
+        return py;
+    }
+
     public static synchronized List<PythonInterpreter> discover() {
         if (cached == null) {
             cached = List.copyOf(scan());

@@ -2,15 +2,12 @@ package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Assumptions;
 
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
-import dev.spyglass.internal.python.Target;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -50,18 +47,9 @@ class GarbageDatastackTopTest {
         Path script = PythonScripts.write("garbage_top.py", SCRIPT);
         Path flag = script.resolveSibling("flag");
         try (PythonScripts.Running target = PythonScripts.start(py, script, flag.toString())) {
-            Layout layout;
-            try (Target t = Target.attach(target.pid())) {
-                layout = t.interpreter().layout();
-            }
-            OutputStream in = target.process().getOutputStream();
-            in.write((layout.offset(Field.TSTATE_DATASTACK_CHUNK) + " " + layout.offset(Field.TSTATE_DATASTACK_TOP)
-                    + "\n").getBytes(StandardCharsets.UTF_8));
-            in.flush();
-            for (int i = 0; i < 200 && !java.nio.file.Files.exists(flag); i++) {
-                Thread.sleep(10);
-            }
-            Assumptions.assumeTrue(java.nio.file.Files.exists(flag), "target did not corrupt its thread state");
+            Layout layout = target.layout();
+            target.send(layout.offset(Field.TSTATE_DATASTACK_CHUNK) + " " + layout.offset(Field.TSTATE_DATASTACK_TOP));
+            Assumptions.assumeTrue(PythonScripts.awaitFile(flag), "target did not corrupt its thread state");
             try (PythonProcess proc = PythonProcess.attach(target.pid())) {
                 for (int i = 0; i < 3; i++) {
                     assertThatCode(proc::snapshot).as("look %d", i).doesNotThrowAnyException();

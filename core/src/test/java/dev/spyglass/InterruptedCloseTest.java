@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import dev.spyglass.testsupport.PythonInterpreters;
@@ -36,8 +35,7 @@ class InterruptedCloseTest {
     @Test
     void closeOnInterruptedThreadReleasesDescriptors() throws Exception {
         // Not version-specific: one interpreter (a GIL build, pyenv first).
-        PythonInterpreter py = PythonInterpreters.any(3, 11).orElse(null);
-        Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
         Path script = PythonScripts.write("threads.py", PythonScripts.THREADS);
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             SamplingSession s = Sampler.builder().interval(Duration.ofMillis(5)).build().attach(target.pid());

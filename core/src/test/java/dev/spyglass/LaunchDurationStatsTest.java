@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.time.Duration;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import dev.spyglass.testsupport.PythonInterpreters;
@@ -20,8 +19,7 @@ class LaunchDurationStatsTest {
     @Test
     void durationEndsLaunchedSession() throws Exception {
         // Not version-specific: one interpreter (a GIL build, pyenv first).
-        PythonInterpreter py = PythonInterpreters.any(3, 11).orElse(null);
-        Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
         Path script = PythonScripts.write("threads.py", PythonScripts.THREADS);
         ProcessBuilder pb = py.processBuilder(script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);

@@ -2,16 +2,12 @@ package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
 
 import dev.spyglass.cpython.abi.Field;
-import dev.spyglass.internal.python.Target;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -45,17 +41,8 @@ class LoopingInterpreterListTest {
         Path script = PythonScripts.write("looping_interp.py", SCRIPT);
         Path flag = script.resolveSibling("flag");
         try (PythonScripts.Running target = PythonScripts.start(py, script, flag.toString())) {
-            long nextOffset;
-            try (Target t = Target.attach(target.pid())) {
-                nextOffset = t.interpreter().layout().offset(Field.INTERP_NEXT);
-            }
-            OutputStream in = target.process().getOutputStream();
-            in.write((nextOffset + "\n").getBytes(StandardCharsets.UTF_8));
-            in.flush();
-            for (int i = 0; i < 200 && !Files.exists(flag); i++) {
-                Thread.sleep(10);
-            }
-            Assumptions.assumeTrue(Files.exists(flag), "target did not change its interpreter list");
+            target.send(Long.toString(target.layout().offset(Field.INTERP_NEXT)));
+            Assumptions.assumeTrue(PythonScripts.awaitFile(flag), "target did not change its interpreter list");
             try (PythonProcess proc = PythonProcess.attach(target.pid())) {
                 List<ThreadStack> threads = proc.snapshot();
                 assertThat(threads).as("threads of a 2-thread target whose interpreter list loops").hasSize(2);

@@ -2,8 +2,6 @@ package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -11,7 +9,6 @@ import org.junit.jupiter.api.Assumptions;
 
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
-import dev.spyglass.internal.python.Target;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -45,15 +42,8 @@ class NegativeTlbcIndexTest {
             "    time.sleep(0.1)",
             "");
 
-    static void send(OutputStream in, String s) throws Exception {
-        in.write(s.getBytes(StandardCharsets.UTF_8));
-        in.flush();
-    }
-
     static void await(Path p) throws Exception {
-        for (int i = 0; i < 400 && !Files.exists(p); i++) {
-            Thread.sleep(5);
-        }
+        PythonScripts.awaitFile(p);
         Thread.sleep(20);
     }
 
@@ -64,19 +54,14 @@ class NegativeTlbcIndexTest {
         Path script = PythonScripts.write("tlbc.py", SCRIPT);
         Path flag = script.resolveSibling("flag");
         try (PythonScripts.Running target = PythonScripts.start(py, script, flag.toString())) {
-            Layout layout;
-            try (Target t = Target.attach(target.pid())) {
-                layout = t.interpreter().layout();
-            }
+            Layout layout = target.layout();
             Assumptions.assumeTrue(layout.has(Field.IFRAME_TLBC_INDEX), "no tlbc_index in the layout");
-            OutputStream in = target.process().getOutputStream();
-            send(in, layout.offset(Field.IFRAME_TLBC_INDEX) + " " + (layout.offset(Field.OBJECT_TYPE) + 16) + "\n");
+            target.send(layout.offset(Field.IFRAME_TLBC_INDEX) + " " + (layout.offset(Field.OBJECT_TYPE) + 16));
             await(flag);
             int idx = Integer.parseInt(Files.readString(flag).trim());
-            System.err.println("tlbc_index of the sleeping thread's frame: " + idx);
             try (PythonProcess proc = PythonProcess.attach(target.pid())) {
                 assertThatCode(proc::snapshot).as("before").doesNotThrowAnyException();
-                send(in, "\n");
+                target.send("");
                 await(Path.of(flag + "2"));
                 assertThatCode(proc::snapshot).as("after tlbc_index = -1 (was %d)", idx).doesNotThrowAnyException();
             }

@@ -33,6 +33,20 @@ public final class PythonScripts {
             return process.pid();
         }
 
+        /** Writes {@code line} and a newline to the target's standard input. */
+        public void send(String line) throws IOException {
+            java.io.OutputStream in = process.getOutputStream();
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        }
+
+        /** The layout Spyglass reads this target with (attached and detached for the purpose). */
+        public dev.spyglass.cpython.abi.Layout layout() throws SpyglassException {
+            try (dev.spyglass.internal.python.Target t = dev.spyglass.internal.python.Target.attach(pid())) {
+                return t.interpreter().layout();
+            }
+        }
+
         @Override
         public void close() {
             process.destroyForcibly();
@@ -42,6 +56,14 @@ public final class PythonScripts {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** Waits (polling every 5 ms, at most 2 s) until the target wrote {@code file}; whether it did. */
+    public static boolean awaitFile(Path file) throws InterruptedException {
+        for (int i = 0; i < 400 && !Files.exists(file); i++) {
+            Thread.sleep(5);
+        }
+        return Files.exists(file);
     }
 
     /** Starts {@code script} and waits (at most 20 s) until it prints a line containing {@code ready}. */

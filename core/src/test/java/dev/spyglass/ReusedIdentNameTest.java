@@ -2,7 +2,6 @@ package dev.spyglass;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,12 +54,8 @@ class ReusedIdentNameTest {
                 PythonProcess proc = PythonProcess.attach(target.pid())) {
             List<String> before = proc.snapshot().stream().map(ThreadStack::threadName).toList();
             assertThat(before).contains("first-thread");
-            OutputStream in = target.process().getOutputStream();
-            in.write('\n');
-            in.flush();
-            for (int i = 0; i < 200 && !Files.exists(flag); i++) {
-                Thread.sleep(5);
-            }
+            target.send("");
+            PythonScripts.awaitFile(flag);
             // Past ThreadNames.MIN_GAP_MILLIS (20 ms) since the first look read the registry.
             Thread.sleep(60);
             Assumptions.assumeTrue("same".equals(Files.readString(flag)), "the new thread got a new ident");

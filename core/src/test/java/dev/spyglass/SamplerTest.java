@@ -17,6 +17,7 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
+import dev.spyglass.testsupport.PythonInterpreters;
 
 /** Sampling sessions against real interpreters, attached and launched. */
 @Execution(ExecutionMode.CONCURRENT)
@@ -179,8 +180,7 @@ class SamplerTest {
     @org.junit.jupiter.api.Test
     @ResourceLock(CPU_BOUND)
     void cpuModeReportsABusyThreadAtNearlyEveryTick() throws Exception {
-        PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.any(3, 11).orElse(null);
-        org.junit.jupiter.api.Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
         Path script = PythonScripts.write("spin.py", String.join("\n",
                 "import sys, time",
                 "print('ready', flush=True)",

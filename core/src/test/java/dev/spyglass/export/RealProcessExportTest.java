@@ -192,8 +192,7 @@ class RealProcessExportTest {
 
     @Test
     void theHtmlOfARealProfileWorksInTheBrowserAndSpeedscopeImportsItsFiles() throws Exception {
-        PythonInterpreter py = PythonInterpreters.any(3, 11).orElse(null);
-        org.junit.jupiter.api.Assumptions.assumeTrue(py != null, "no CPython 3.11+ on this machine");
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
         Recording r = record(py, dir, 3);
         Path html = dir.resolve("real.html");
         feed(HtmlFlameGraphExporter.builder().metadata(r.metadata()).build(html), r);

@@ -98,9 +98,7 @@ class SpyglassCliIT {
     }
 
     static PythonInterpreter someInterpreter() {
-        PythonInterpreter py = PythonInterpreters.any(3, 11).orElse(null);
-        assumeTrue(py != null, "no CPython 3.11+ on this machine");
-        return py;
+        return PythonInterpreters.assumeAny(3, 11);
     }
 
     /** Starts the script in the background (stdout discarded) and waits until it runs Python code. */
