@@ -76,7 +76,9 @@ class CodeCacheTest {
                 int n = Integer.parseInt(leaf.function().substring(2));
                 assertThat(leaf.file()).as("file of %s", leaf).isEqualTo("gen_" + n + ".py");
                 int first = n % 7 + 2;
-                assertThat(leaf.line()).as("line of %s", leaf).isBetween(first, first + 2);
+                // first - 1 is the def line: a frame caught on its RESUME instruction (3.11+), as CPython's
+                // own f_lineno reports it.
+                assertThat(leaf.line()).as("line of %s", leaf).isBetween(first - 1, first + 2);
                 double[] w = windows.get(n);
                 assertThat(w).as("%s ran", leaf.function()).isNotNull();
                 double t = x.timestampNanos() / 1e9;
