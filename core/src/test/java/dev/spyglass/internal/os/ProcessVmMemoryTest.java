@@ -13,7 +13,7 @@ import dev.spyglass.AccessDeniedException;
 import dev.spyglass.ProcessGoneException;
 
 /** Reads this JVM's own memory through process_vm_readv: the syscall path with known contents. */
-class RemoteMemoryTest {
+class ProcessVmMemoryTest {
     private static final long SELF = ProcessHandle.current().pid();
 
     @Test
@@ -43,7 +43,7 @@ class RemoteMemoryTest {
 
     @Test
     void procMemFallbackReadsTheSameAndFaultsTheSame() throws Exception {
-        try (Arena arena = Arena.ofConfined(); RemoteMemory mem = RemoteMemory.openProcMem(SELF)) {
+        try (Arena arena = Arena.ofConfined(); RemoteMemory mem = ProcessVmMemory.openProcMem(SELF)) {
             MemorySegment src = arena.allocate(64, 8);
             src.set(ValueLayout.JAVA_LONG, 8, 0x1122334455667788L);
             assertThat(mem.usesProcMem()).isTrue();
