@@ -109,6 +109,28 @@ public final class PythonScripts {
     }
 
     /** Line number (1-based) of the first line of {@code source} containing {@code marker}. */
+    /**
+     * Nanoseconds the threads of {@code pid} have spent runnable but waiting for a CPU (the second
+     * field of each {@code /proc/PID/task/TID/schedstat}), summed; 0 where the kernel does not keep it.
+     * A loaded machine shows here: an idle 2-core machine keeps a target's waits near zero.
+     */
+    public static long runQueueWaitNanos(long pid) {
+        long sum = 0;
+        try (var tasks = java.nio.file.Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String[] f = java.nio.file.Files.readString(t.resolve("schedstat")).trim().split(" ");
+                    sum += Long.parseLong(f[1]);
+                } catch (IOException | RuntimeException e) {
+                    // thread ended, or no schedstat
+                }
+            }
+        } catch (IOException e) {
+            return sum;
+        }
+        return sum;
+    }
+
     public static int lineOf(String source, String marker) {
         List<String> lines = source.lines().toList();
         for (int i = 0; i < lines.size(); i++) {

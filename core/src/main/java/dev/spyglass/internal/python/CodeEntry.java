@@ -12,7 +12,7 @@ import dev.spyglass.cpython.abi.Location;
  * nothing and allocates no frame.
  */
 final class CodeEntry {
-    /** Header words compared on every use, in this order (see {@link StackReader#codeKey}). */
+    /** Header words compared on every use, in this order (see {@link ReaderSpans#CODE_KEY}). */
     final long[] key;
     final String function;
     final String qualifiedName;

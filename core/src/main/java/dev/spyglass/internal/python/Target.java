@@ -26,6 +26,7 @@ import dev.spyglass.internal.os.TaskStates;
  */
 public final class Target implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Target.class);
+    private static final long UNSUPPORTED_GRACE_NANOS = 500_000_000L;
 
     private final long pid;
     private final RemoteMemory memory;
@@ -110,6 +111,7 @@ public final class Target implements AutoCloseable {
         long deadline = started + timeout.toNanos();
         String missing = "it exited before Spyglass could look at it";
         long sleepMillis = 2;
+        long unsupportedSince = 0;
         while (true) {
             if (!process.isAlive()) {
                 throw exited(process, missing, started);
@@ -141,7 +143,17 @@ public final class Target implements AutoCloseable {
                 }
                 missing = e.getMessage();
             } catch (UnsupportedPythonVersionException e) {
-                throw e;
+                // While ld.so maps libpython in steps, _PyRuntime can read as another part of the file
+                // (no _Py_DebugOffsets cookie yet): only a verdict that holds for a while is final.
+                if (unsupportedSince == 0) {
+                    unsupportedSince = System.nanoTime();
+                } else if (System.nanoTime() - unsupportedSince > UNSUPPORTED_GRACE_NANOS) {
+                    throw e;
+                }
+                missing = e.getMessage();
+                if (System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
             } catch (SpyglassException e) {
                 // Structures in flux while the interpreter starts: retry until the deadline.
                 missing = e.getMessage();

@@ -12,7 +12,6 @@ import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.MalformedObjectException;
 import dev.spyglass.cpython.abi.StringDecoder;
-import dev.spyglass.cpython.abi.StringHeader;
 import dev.spyglass.internal.os.LongMap;
 import dev.spyglass.internal.os.MemoryFault;
 import dev.spyglass.internal.os.RemoteMemory;
@@ -40,10 +39,7 @@ final class ThreadNames {
     static final long MIN_GAP_MILLIS = 20;
     private static final long REFRESH_NANOS = REFRESH_MILLIS * 1_000_000L;
     private static final long MIN_GAP_NANOS = MIN_GAP_MILLIS * 1_000_000L;
-    /** sys.modules of a large application holds a few thousand modules. */
-    private static final int MAX_ENTRIES = 1 << 16;
     private static final int MAX_THREADS = 4096;
-    private static final int MAX_NAME_CHARS = 512;
     private static final int MAX_ABSENT = 1024;
     private static final long PY_TPFLAGS_STRING_SUBCLASS = 1L << 27;
     private static final long PY_TPFLAGS_UNICODE_SUBCLASS = 1L << 28;
@@ -62,40 +58,21 @@ final class ThreadNames {
         final LongMap<Long> owners = new LongMap<>(16);
     }
 
-    /** A dict's entries, valid until the next {@link #entries} call into the same instance. */
-    private static final class Entries {
-        long[] hashes = new long[64];
-        long[] keys = new long[64];
-        long[] values = new long[64];
-        int count;
-
-        void ensure(int n) {
-            if (hashes.length < n) {
-                hashes = new long[n];
-                keys = new long[n];
-                values = new long[n];
-            }
-        }
-    }
-
     private record TypeInfo(long flags, long basicSize, long dictOffset, long cachedKeys) {
     }
 
     private final long pid;
     private final RemoteMemory memory;
     private final Layout layout;
-    private final StringDecoder strings;
+    private final RemoteObjects objects;
     private final boolean py2;
     private final String nameKey;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment header = arena.allocate(1024, 8);
-    private final MemorySegment stringBuf = arena.allocate(256, 8);
-    private MemorySegment table = arena.allocate(4096, 8);
-    private final Entries outer = new Entries();
-    private final Entries inner = new Entries();
+    private final RemoteDicts.Entries outer = new RemoteDicts.Entries();
+    private final RemoteDicts.Entries inner = new RemoteDicts.Entries();
+    private final RemoteDicts dicts;
     private final LongMap<Registry> registries = new LongMap<>(8);
-    /** {@code PyDict_Type} in the target, once one dict's type was checked by name. */
-    private long dictType;
     /** Per refresh: decoded types and the index of {@link #nameKey} in shared keys objects. */
     private LongMap<TypeInfo> types = new LongMap<>(8);
     private LongMap<Integer> keyIndex = new LongMap<>(8);
@@ -105,7 +82,8 @@ final class ThreadNames {
         this.pid = pid;
         this.memory = memory;
         this.layout = layout;
-        this.strings = strings;
+        this.objects = new RemoteObjects(memory, layout, strings, 256);
+        this.dicts = new RemoteDicts(memory, layout, objects);
         this.py2 = layout.version().major() == 2;
         // 2.7's Thread.__init__ sets self.__name, mangled to _Thread__name.
         this.nameKey = py2 ? "_Thread__name" : "_name";
@@ -175,7 +153,7 @@ final class ThreadNames {
         types = types.size() > 0 ? new LongMap<>(8) : types;
         keyIndex = keyIndex.size() > 0 ? new LongMap<>(8) : keyIndex;
         try {
-            if (reg.active != 0 && !isDict(reg.active)) {
+            if (reg.active != 0 && !dicts.isDict(reg.active)) {
                 reg.active = 0;
             }
             if (reg.active == 0) {
@@ -190,7 +168,7 @@ final class ThreadNames {
                 }
             }
             LongMap<String> fresh = new LongMap<>(Math.max(16, reg.names.size() * 2));
-            entries(reg.active, outer);
+            dicts.entries(reg.active, outer);
             int n = Math.min(outer.count, MAX_THREADS);
             long[] idents = new long[n];
             long[] threads = new long[n];
@@ -225,21 +203,17 @@ final class ThreadNames {
     private long resolve(ThreadRecord t) throws MemoryFault, MalformedObjectException, SpyglassException {
         long interp = pointer(t.tstate + layout.require(Field.TSTATE_INTERP));
         long modules = pointer(interp + layout.require(Field.INTERP_MODULES));
-        if (dictType == 0) {
-            long type = pointer(modules + layout.require(Field.OBJECT_TYPE));
-            if (!"dict".equals(typeName(type))) {
-                throw new MalformedObjectException("interp->modules is not a dict");
-            }
-            dictType = type;
+        if (!dicts.knowsDictType() && !dicts.learnDictType(pointer(modules + layout.require(Field.OBJECT_TYPE)))) {
+            throw new MalformedObjectException("interp->modules is not a dict");
         }
-        long module = lookup(modules, "threading");
+        long module = dicts.lookup(modules, "threading");
         if (module == 0) {
             LOG.debug("process {}: threading not imported (yet)", pid);
             return 0;
         }
         long md = pointer(module + layout.require(Field.MODULE_DICT));
-        long active = lookup(md, "_active");
-        return active != 0 && isDict(active) ? active : 0;
+        long active = dicts.lookup(md, "_active");
+        return active != 0 && dicts.isDict(active) ? active : 0;
     }
 
     /** The name of the {@code Thread} at {@code thread}, or null. */
@@ -277,17 +251,17 @@ final class ThreadNames {
                 }
             }
             if (dict != 0) {
-                value = lookup(checkedPointer(dict), nameKey);
+                value = dicts.lookup(RemoteObjects.checkedPointer(dict), nameKey);
             } else if (values != 0 && type.cachedKeys != 0) {
                 int idx = indexInKeys(type.cachedKeys);
                 if (idx >= 0) {
-                    value = memory.readLong(checkedPointer(values) + layout.require(Field.DICTVALUES_VALUES) + 8L * idx);
+                    value = memory.readLong(RemoteObjects.checkedPointer(values) + layout.require(Field.DICTVALUES_VALUES) + 8L * idx);
                 }
             }
         } else if (type.dictOffset > 0 && type.dictOffset < 4096) {
             long dict = memory.readLong(thread + type.dictOffset);
             if (dict != 0) {
-                value = lookup(checkedPointer(dict), nameKey);
+                value = dicts.lookup(RemoteObjects.checkedPointer(dict), nameKey);
             }
         }
         if (value == 0 || (value & 7) != 0) {
@@ -297,7 +271,7 @@ final class ThreadNames {
         if ((flags & (py2 ? PY_TPFLAGS_STRING_SUBCLASS : PY_TPFLAGS_UNICODE_SUBCLASS)) == 0) {
             return null;
         }
-        return readString(value);
+        return objects.string(value);
     }
 
     /** Where {@link #nameKey} is in a shared keys object, or -1. */
@@ -305,9 +279,9 @@ final class ThreadNames {
         Integer idx = keyIndex.get(keys);
         if (idx == null) {
             idx = -1;
-            keysEntries(checkedPointer(keys), 0, inner);
+            dicts.keysEntries(RemoteObjects.checkedPointer(keys), 0, inner);
             for (int i = 0; i < inner.count; i++) {
-                if (inner.keys[i] != 0 && nameKey.equals(readStringOrNull(inner.keys[i], nameKey.length()))) {
+                if (inner.keys[i] != 0 && nameKey.equals(objects.stringOrNull(inner.keys[i], nameKey.length()))) {
                     idx = i;
                     break;
                 }
@@ -318,7 +292,7 @@ final class ThreadNames {
     }
 
     private TypeInfo typeInfo(long type) throws MemoryFault, MalformedObjectException, SpyglassException {
-        TypeInfo info = types.get(checkedPointer(type));
+        TypeInfo info = types.get(RemoteObjects.checkedPointer(type));
         if (info == null) {
             long end = Math.max(layout.require(Field.TYPE_FLAGS), layout.require(Field.TYPE_DICTOFFSET)) + 8;
             long cachedAt = layout.has(Field.HEAPTYPE_CACHED_KEYS) ? layout.offset(Field.HEAPTYPE_CACHED_KEYS) : -1;
@@ -337,193 +311,7 @@ final class ThreadNames {
         return info;
     }
 
-    private String typeName(long type) throws MemoryFault, SpyglassException {
-        // type is a checked pointer (see resolve).
-        long name = memory.readLong(type + layout.require(Field.TYPE_NAME));
-        long got = memory.readPartial(name, stringBuf.asSlice(0, 16));
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < got; i++) {
-            byte b = stringBuf.get(ValueLayout.JAVA_BYTE, i);
-            if (b == 0) {
-                return sb.toString();
-            }
-            sb.append((char) (b & 0xff));
-        }
-        return sb.toString();
-    }
-
-    private boolean isDict(long address) throws MemoryFault, SpyglassException {
-        return (address & 7) == 0 && address != 0
-                && memory.readLong(address + layout.require(Field.OBJECT_TYPE)) == dictType && dictType != 0;
-    }
-
-    /** The value under the string key {@code key} in the dict at {@code dict}, or 0. */
-    private long lookup(long dict, String key) throws MemoryFault, MalformedObjectException, SpyglassException {
-        Entries e = dict == 0 ? null : inner;
-        if (e == null) {
-            return 0;
-        }
-        entries(dict, e);
-        for (int i = 0; i < e.count; i++) {
-            if (e.values[i] != 0 && key.equals(readStringOrNull(e.keys[i], key.length()))) {
-                return e.values[i];
-            }
-        }
-        return 0;
-    }
-
-    /** Reads the live entries of the dict at {@code dict} into {@code out}. */
-    private void entries(long dict, Entries out) throws MemoryFault, MalformedObjectException, SpyglassException {
-        out.count = 0;
-        if (dictType != 0 && !isDict(dict)) {
-            throw new MalformedObjectException("0x" + Long.toHexString(dict) + " is not a dict");
-        }
-        // 48 bytes hold a default build's PyDictObject (2.7's up to ma_table); a free-threaded build's
-        // 32-byte object header puts ma_values at 56.
-        memory.read(dict, header.asSlice(0, py2 ? 48 : layout.require(Field.DICT_VALUES) + 8));
-        if (py2) {
-            long mask = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT27_MASK));
-            long tableAt = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT27_TABLE));
-            if (mask < 7 || mask >= 2L * MAX_ENTRIES || Long.bitCount(mask + 1) != 1) {
-                throw new MalformedObjectException("2.7 dict mask " + mask);
-            }
-            int n = (int) mask + 1;
-            MemorySegment t = tableBuffer(24L * n);
-            memory.read(checkedPointer(tableAt), t);
-            out.ensure(n);
-            for (int i = 0; i < n; i++) {
-                long k = t.get(ValueLayout.JAVA_LONG, 24L * i + 8);
-                long v = t.get(ValueLayout.JAVA_LONG, 24L * i + 16);
-                if (k != 0 && v != 0) {
-                    out.hashes[out.count] = t.get(ValueLayout.JAVA_LONG, 24L * i);
-                    out.keys[out.count] = k;
-                    out.values[out.count] = v;
-                    out.count++;
-                }
-            }
-            return;
-        }
-        long keys = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT_KEYS));
-        long values = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICT_VALUES));
-        keysEntries(checkedPointer(keys), values == 0 ? 0 : checkedPointer(values), out);
-    }
-
-    /**
-     * Reads every entry of a keys object, deleted ones included (key or value 0), so that position
-     * {@code i} is entry {@code i}: a split table's values are indexed that way. With {@code values} (a
-     * split table's {@code PyDictValues*}) the values come from there.
-     */
-    private void keysEntries(long keys, long values, Entries out)
-            throws MemoryFault, MalformedObjectException, SpyglassException {
-        out.count = 0;
-        memory.read(keys, header.asSlice(0, 48));
-        long nentries = header.get(ValueLayout.JAVA_LONG, layout.require(Field.DICTKEYS_NENTRIES));
-        long entriesAt;
-        int entrySize;
-        int keyAt;
-        boolean hashed;
-        if (layout.has(Field.DICTKEYS_SIZE)) {
-            long size = header.get(ValueLayout.JAVA_LONG, layout.offset(Field.DICTKEYS_SIZE));
-            if (size < 8 || size > 2L * MAX_ENTRIES || Long.bitCount(size) != 1) {
-                throw new MalformedObjectException("dict keys size " + size);
-            }
-            int width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
-            entriesAt = keys + layout.require(Field.DICTKEYS_INDICES) + size * width;
-            entrySize = 24;
-            keyAt = 8;
-            hashed = true;
-            if (nentries < 0 || nentries > size) {
-                throw new MalformedObjectException("dict keys nentries " + nentries + " of " + size);
-            }
-        } else {
-            int log2 = header.get(ValueLayout.JAVA_BYTE, layout.require(Field.DICTKEYS_LOG2_SIZE)) & 0xff;
-            int log2Index = header.get(ValueLayout.JAVA_BYTE, layout.require(Field.DICTKEYS_LOG2_INDEX_BYTES)) & 0xff;
-            int kind = header.get(ValueLayout.JAVA_BYTE, layout.require(Field.DICTKEYS_KIND)) & 0xff;
-            if (log2 < 3 || (1L << log2) > 2L * MAX_ENTRIES || log2Index < log2 || log2Index > log2 + 3 || kind > 2
-                    || nentries < 0 || nentries > (1L << log2)) {
-                throw new MalformedObjectException("dict keys log2 " + log2 + "/" + log2Index + " kind " + kind
-                        + " nentries " + nentries);
-            }
-            entriesAt = keys + layout.require(Field.DICTKEYS_INDICES) + (1L << log2Index);
-            hashed = kind == 0;
-            entrySize = hashed ? 24 : 16;
-            keyAt = hashed ? 8 : 0;
-        }
-        int n = (int) nentries;
-        if (n == 0) {
-            return;
-        }
-        MemorySegment t = tableBuffer((long) entrySize * n + (values != 0 ? 8L * n : 0));
-        memory.read(entriesAt, t.asSlice(0, (long) entrySize * n));
-        long valuesAt = (long) entrySize * n;
-        if (values != 0) {
-            memory.read(values + layout.require(Field.DICTVALUES_VALUES), t.asSlice(valuesAt, 8L * n));
-        }
-        out.ensure(n);
-        for (int i = 0; i < n; i++) {
-            long base = (long) entrySize * i;
-            long k = t.get(ValueLayout.JAVA_LONG, base + keyAt);
-            long v = values != 0 ? t.get(ValueLayout.JAVA_LONG, valuesAt + 8L * i) : t.get(ValueLayout.JAVA_LONG, base + keyAt + 8);
-            out.hashes[i] = hashed ? t.get(ValueLayout.JAVA_LONG, base) : 0;
-            out.keys[i] = k;
-            out.values[i] = v;
-        }
-        out.count = n;
-    }
-
-    private MemorySegment tableBuffer(long bytes) {
-        if (table.byteSize() < bytes) {
-            table = arena.allocate(Math.max(bytes, table.byteSize() * 2), 8);
-        }
-        return table.asSlice(0, bytes);
-    }
-
-    /** The string at {@code address} if it has {@code length} characters, else (or when unreadable) null. */
-    private String readStringOrNull(long address, int length) throws SpyglassException {
-        if (address == 0 || (address & 7) != 0) {
-            return null;
-        }
-        try {
-            return readString(address, length);
-        } catch (MemoryFault | MalformedObjectException e) {
-            return null;
-        }
-    }
-
-    private String readString(long address) throws MemoryFault, MalformedObjectException, SpyglassException {
-        return readString(address, -1);
-    }
-
-    /** Decodes the string at {@code address}; null when {@code length} is not -1 and differs (no decoding). */
-    private String readString(long address, int length) throws MemoryFault, MalformedObjectException, SpyglassException {
-        long got = memory.readPartial(address, stringBuf);
-        if (got < strings.prefixSize()) {
-            throw new MemoryFault(address, strings.prefixSize(), got);
-        }
-        MemorySegment prefix = stringBuf.asSlice(0, got);
-        StringHeader h = strings.header(prefix);
-        if (length >= 0 && h.length() != length) {
-            return null;
-        }
-        if (h.isCompleteIn(got)) {
-            return strings.decodeFromPrefix(h, prefix);
-        }
-        if (h.byteCount() > 4L * MAX_NAME_CHARS) {
-            throw new MalformedObjectException("name of " + h.byteCount() + " bytes");
-        }
-        MemorySegment chars = tableBuffer(Math.max(h.byteCount(), 1)).asSlice(0, h.byteCount());
-        memory.read(h.isInline() ? address + h.inlineOffset() : h.dataAddress(), chars);
-        return strings.decode(h, chars);
-    }
-
     private long pointer(long at) throws MemoryFault, MalformedObjectException, SpyglassException {
-        return checkedPointer(memory.readLong(at));
-    }
-
-    private static long checkedPointer(long p) throws MalformedObjectException {
-        if (p == 0 || (p & 7) != 0 || p < 0x1000 || p > 0x7fff_ffff_ffffL) {
-            throw new MalformedObjectException("pointer 0x" + Long.toHexString(p));
-        }
-        return p;
+        return RemoteObjects.checkedPointer(memory.readLong(at));
     }
 }

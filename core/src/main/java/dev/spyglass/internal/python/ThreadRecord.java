@@ -28,6 +28,8 @@ public final class ThreadRecord {
     boolean firstInterpreter;
     int specSlot = -1;
     Frame[] frames = new Frame[64];
+    /** Per frame: a C-level call of the evaluation loop starts here (see {@link WalkedFrames}). */
+    boolean[] entries = new boolean[64];
     int depth;
     String tornReason;
 
@@ -52,11 +54,20 @@ public final class ThreadRecord {
         tornReason = null;
     }
 
-    void push(Frame f) {
+    void push(Frame f, boolean entry) {
         if (depth == frames.length) {
             frames = Arrays.copyOf(frames, depth * 2);
+            entries = Arrays.copyOf(entries, depth * 2);
         }
+        entries[depth] = entry;
         frames[depth++] = f;
+    }
+
+    /** The innermost frame pushed so far starts a C-level call of the evaluation loop. */
+    void markLastAsEntry() {
+        if (depth > 0) {
+            entries[depth - 1] = true;
+        }
     }
 
     void tear(String reason) {
@@ -108,6 +119,18 @@ public final class ThreadRecord {
 
     public int depth() {
         return depth;
+    }
+
+    /**
+     * Whether a C-level call of the evaluation loop starts at frame {@code i} (0 innermost): the Python
+     * frames from here inwards, up to the next such frame, run in one native
+     * {@code _PyEval_EvalFrameDefault} (≤3.10: every frame; 3.11: {@code is_entry}; 3.12+: the frame
+     * above a shim frame owned by the C stack). Where native frames are merged in, each eval-loop
+     * native frame is replaced by one such group.
+     */
+    public boolean entryFrame(int i) {
+        java.util.Objects.checkIndex(i, depth);
+        return entries[i];
     }
 
     /**

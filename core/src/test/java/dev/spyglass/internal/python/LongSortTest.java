@@ -7,7 +7,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
-class StackReaderSortTest {
+class LongSortTest {
     @Test
     void heapSortSortsLikeArraysSort() {
         Random rnd = new Random(7);
@@ -15,7 +15,7 @@ class StackReaderSortTest {
             long[] a = rnd.longs(n, 0, 1L << 40).toArray();
             long[] b = a.clone();
             Arrays.sort(b);
-            StackReader.heapSort(a, n);
+            LongSort.heapSort(a, n);
             assertThat(a).containsExactly(b);
         }
     }

@@ -1,0 +1,35 @@
+package dev.spyglass.internal.python;
+
+import dev.spyglass.SpyglassException;
+import dev.spyglass.cpython.abi.Layout;
+import dev.spyglass.internal.os.MemoryFault;
+import dev.spyglass.internal.os.RemoteMemory;
+
+/**
+ * Walks one thread's Python frames from the frame its thread state points at to the outermost, into
+ * {@link WalkedFrames}. One implementation per CPython era, chosen once per layout by {@link #forLayout}
+ * (as py-spy picks its per-version reader once): the walk itself never tests the version.
+ *
+ * <p>A walker detects torn reads instead of guessing: bounded depth, a cycle check, aligned pointers,
+ * every pointer read through the kernel. It then tears the record ({@link ThreadRecord#tear}) and
+ * returns -1.
+ */
+interface FrameWalker {
+    /** Deeper stacks are taken for a cycle or garbage (CPython's default recursion limit is 1000). */
+    int MAX_DEPTH = 8192;
+
+    /**
+     * Walks {@code r}'s stack (its thread state already read) into {@code out}.
+     *
+     * @return the number of frames, or -1 after tearing {@code r}
+     */
+    int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException;
+
+    /** ≤3.10: linked frame objects; 3.11+: frames in data-stack chunks. */
+    static FrameWalker forLayout(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead,
+            java.lang.foreign.Arena arena) {
+        return layout.version().isAtLeast(3, 11)
+                ? new ChunkFrameWalker(layout, memory, spans, ahead, arena)
+                : new LinkedFrameWalker(layout, memory, spans, ahead, arena);
+    }
+}

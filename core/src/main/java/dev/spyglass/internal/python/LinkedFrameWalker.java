@@ -1,0 +1,83 @@
+package dev.spyglass.internal.python;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import dev.spyglass.SpyglassException;
+import dev.spyglass.cpython.abi.Field;
+import dev.spyglass.cpython.abi.Layout;
+import dev.spyglass.internal.os.MemoryFault;
+import dev.spyglass.internal.os.RemoteMemory;
+
+/**
+ * CPython 2.7 – 3.10: frames are heap {@code PyFrameObject}s linked by {@code f_back}, starting at
+ * {@code tstate->frame}; one read each, unless the read-ahead copied the previous look's frames
+ * (they are usually the same objects) in the look's first call. Every frame is its own C-level call of
+ * the evaluation loop ({@code PyEval_EvalFrameEx} / {@code _PyEval_EvalFrameDefault}), so every frame
+ * is an entry frame. {@code f_lasti} is returned as it is; the resolver turns it into a byte offset
+ * (3.10 counts code units).
+ */
+final class LinkedFrameWalker implements FrameWalker {
+    private final RemoteMemory memory;
+    private final StructSpans frameSpans;
+    private final ReadAheadFrames ahead;
+    private final MemorySegment frameBuf;
+    private final long backOff;
+    private final long codeOff;
+    private final long lastiOff;
+    private final VisitedSet visited = new VisitedSet();
+
+    LinkedFrameWalker(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead, Arena arena) {
+        this.memory = memory;
+        this.frameSpans = spans.frame();
+        this.ahead = ahead.frames();
+        this.frameBuf = arena.allocate(frameSpans.bufferSize(), 8);
+        this.backOff = layout.offset(Field.FRAME_BACK);
+        this.codeOff = layout.offset(Field.FRAME_CODE);
+        this.lastiOff = layout.offset(Field.FRAME_LASTI);
+    }
+
+    @Override
+    public int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException {
+        long f = r.topFrame;
+        int n = 0;
+        int slot = r.specSlot;
+        visited.clear();
+        while (f != 0) {
+            if (n >= MAX_DEPTH || !visited.add(f)) {
+                r.tear(n >= MAX_DEPTH ? "stack deeper than " + MAX_DEPTH : "frame cycle");
+                return -1;
+            }
+            if ((f & 7) != 0) {
+                r.tear("misaligned frame pointer");
+                return -1;
+            }
+            long at = ahead.findNth(slot, n, f);
+            long code;
+            long lasti;
+            long back;
+            if (at >= 0) {
+                // A copy of the frame object itself: fields at their struct offsets.
+                MemorySegment fb = ahead.merged();
+                code = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + codeOff);
+                lasti = fb.get(ValueLayout.JAVA_INT_UNALIGNED, at + lastiOff);
+                back = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + backOff);
+            } else {
+                frameSpans.queue(memory, f, frameBuf);
+                if (memory.flush() != frameSpans.ranges()) {
+                    r.tear("frame 0x" + Long.toHexString(f) + " unreadable");
+                    return -1;
+                }
+                code = frameSpans.getLong(frameBuf, Field.FRAME_CODE);
+                lasti = frameSpans.getInt(frameBuf, Field.FRAME_LASTI);
+                back = frameSpans.getLong(frameBuf, Field.FRAME_BACK);
+            }
+            ahead.noteNth(slot, n, f);
+            out.add(code, lasti, 0, true);
+            f = back;
+            n++;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,289 @@
+package dev.spyglass.internal.python;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+import dev.spyglass.SpyglassException;
+import dev.spyglass.cpython.abi.Field;
+import dev.spyglass.cpython.abi.Layout;
+import dev.spyglass.internal.os.RemoteMemory;
+
+/**
+ * Speculative read-ahead: a steady target keeps the same interpreter, thread states, C frames,
+ * data-stack chunks and code objects from one look to the next. The first call of a look therefore
+ * also reads what lived at the previous look's addresses; each use checks that the address is still
+ * the one the target points to now (read in this same look), else the reader reads it again. Steady
+ * state: one {@code process_vm_readv} per look for a single-threaded 3.11+ target, instead of six.
+ *
+ * <p>Inputs: what the readers {@code note…} during a look, and the thread records handed to
+ * {@link #remember} at its end. Outputs: after {@link #flush}, the look-ups ({@link #interpreter},
+ * {@link #threadState}, {@link #chunk}, {@link #code}, …) answer whether a speculative copy of that
+ * address was read in this look's first call. Threads are known by their slot: their position in the
+ * first interpreter's thread list (a thread that moved position costs one read). Not thread-safe.
+ */
+final class ReadAhead implements AutoCloseable {
+    static final int THREADS = 8;
+    static final int CODES = 64;
+    /** Older data-stack chunks (3.11+ deep stacks span several, linked by {@code previous}) per thread. */
+    static final int OLD_CHUNKS = 8;
+    private static final long CHUNK_MARGIN = 4096;
+    static final long MIN_CHUNK = 16 << 10;
+    // ≤3.10 frame objects of one stack mostly sit close together (obmalloc pools): read them as a few
+    // merged ranges instead of one range each.
+    static final long LEGACY_GAP = 2048;
+    static final long LEGACY_MAX_RANGE = 256 << 10;
+
+    private final RemoteMemory memory;
+    private final Layout layout;
+    private final Arena arena = Arena.ofShared();
+    private final ReaderSpans spans;
+    private final boolean linkedFrames;
+    private final boolean hasCframe;
+
+    private long interp;
+    private long gil;
+    private boolean interpValid;
+    private boolean gilValid;
+    private final MemorySegment interpBuf;
+    private final MemorySegment gilBuf;
+
+    private int threads;
+    private final long[] tstate = new long[THREADS];
+    private final long[] cframe = new long[THREADS];
+    private final long[] chunk = new long[THREADS];
+    private final long[] chunkLen = new long[THREADS];
+    private final boolean[] tstateValid = new boolean[THREADS];
+    private final boolean[] cframeValid = new boolean[THREADS];
+    private final boolean[] chunkValid = new boolean[THREADS];
+    private final MemorySegment tstateBuf;
+    private final MemorySegment cframeBuf;
+    private final MemorySegment[] chunkBuf = new MemorySegment[THREADS];
+
+    private final ReadAheadFrames frames;
+    private final ReadAheadChunks oldChunks;
+
+    private int codeCount;
+    private final long[] codes = new long[CODES];
+    private final boolean[] codeValid = new boolean[CODES];
+    private final MemorySegment codeBuf;
+    private final long[] nextCodes = new long[CODES];
+    private int nextCodeCount;
+
+    private final int[] tstateIndex = new int[THREADS];
+    private final int[] cframeIndex = new int[THREADS];
+    private final int[] chunkIndex = new int[THREADS];
+
+    ReadAhead(RemoteMemory memory, Layout layout, ReaderSpans spans, boolean linkedFrames) {
+        this.memory = memory;
+        this.layout = layout;
+        this.spans = spans;
+        this.linkedFrames = linkedFrames;
+        this.hasCframe = layout.has(Field.TSTATE_CFRAME);
+        // ≤3.10 frames are heap objects, one read each: speculating them saves a call per frame.
+        this.frames = new ReadAheadFrames(linkedFrames ? 128 : 4);
+        this.oldChunks = new ReadAheadChunks();
+        interpBuf = arena.allocate(spans.interp().bufferSize(), 8);
+        gilBuf = arena.allocate(Math.max(spans.gil().bufferSize(), 8), 8);
+        tstateBuf = arena.allocate((long) spans.tstate().bufferSize() * THREADS, 8);
+        cframeBuf = arena.allocate(8L * THREADS, 8);
+        codeBuf = arena.allocate((long) spans.codeStride() * CODES, 16);
+        frames.allocate(arena, spans.frame().bufferSize());
+    }
+
+    // ---- look-ups, valid after flush ----
+
+    /** The first interpreter's struct read ahead, or null. */
+    MemorySegment interpreter(long address) {
+        return address == interp && interpValid ? interpBuf : null;
+    }
+
+    /** The first interpreter's GIL struct (3.12+) read ahead, or null. */
+    MemorySegment gil(long address) {
+        return address == gil && gilValid ? gilBuf : null;
+    }
+
+    /** Where the thread state of {@code slot} was read ahead in {@link #threadStates()}, or -1. */
+    long threadState(int slot, long address) {
+        return slot >= 0 && slot < threads && tstate[slot] == address && tstateValid[slot]
+                ? (long) slot * spans.tstate().bufferSize() : -1;
+    }
+
+    MemorySegment threadStates() {
+        return tstateBuf;
+    }
+
+    /** 3.11 (cframe): whether {@code cframe->current_frame} of {@code slot} was read ahead. */
+    boolean hasCurrentFrame(int slot, long cframeAddress) {
+        return hasCframe && slot >= 0 && slot < threads && cframeValid[slot] && cframe[slot] == cframeAddress;
+    }
+
+    long currentFrame(int slot) {
+        return cframeBuf.get(ValueLayout.JAVA_LONG, 8L * slot);
+    }
+
+    /** The copy of {@code [chunkAddress, top)} of {@code slot}'s data-stack chunk, or null. */
+    MemorySegment chunk(int slot, long chunkAddress, long top) {
+        boolean hit = slot >= 0 && slot < threads && chunkValid[slot] && chunk[slot] == chunkAddress
+                && top > chunkAddress && top - chunkAddress <= chunkLen[slot];
+        return hit ? chunkBuf[slot] : null;
+    }
+
+    ReadAheadFrames frames() {
+        return frames;
+    }
+
+    ReadAheadChunks oldChunks() {
+        return oldChunks;
+    }
+
+    /** The slot of the code object header read ahead at {@code address} (in {@link #codes()}), or -1. */
+    int code(long address) {
+        for (int q = 0; q < codeCount; q++) {
+            if (codes[q] == address && codeValid[q]) {
+                return q;
+            }
+        }
+        return -1;
+    }
+
+    MemorySegment codes() {
+        return codeBuf;
+    }
+
+    /** Remembers a code object this look used, to read its header ahead next time. */
+    void noteCode(long address) {
+        if (nextCodeCount >= CODES) {
+            return;
+        }
+        for (int q = 0; q < nextCodeCount; q++) {
+            if (nextCodes[q] == address) {
+                return;
+            }
+        }
+        nextCodes[nextCodeCount++] = address;
+    }
+
+    // ---- the look's first call ----
+
+    /**
+     * Flushes the {@code expected} ranges already queued together with the reads ahead of what the
+     * previous look found, and marks which of those completed.
+     *
+     * @return how many of the {@code expected} ranges were read
+     */
+    int flush(int expected) throws SpyglassException {
+        interpValid = false;
+        gilValid = false;
+        Arrays.fill(tstateValid, false);
+        Arrays.fill(cframeValid, false);
+        Arrays.fill(chunkValid, false);
+        Arrays.fill(codeValid, false);
+        frames.beginLook();
+        oldChunks.beginLook();
+        nextCodeCount = 0;
+        if (interp == 0) {
+            return memory.flush();
+        }
+        spans.interp().queue(memory, interp, interpBuf);
+        int interpLast = memory.pending() - 1;
+        int gilLast = -1;
+        if (gil != 0 && spans.gil().ranges() > 0) {
+            spans.gil().queue(memory, gil, gilBuf);
+            gilLast = memory.pending() - 1;
+        }
+        queueThreadStates();
+        if (linkedFrames) {
+            frames.queueMerged(memory, spans.frame(), threads, arena);
+        } else {
+            int budget = (RemoteMemory.MAX_IOV - 64 - CODES - memory.pending()) / Math.max(1, spans.frame().ranges());
+            frames.queueEach(memory, spans.frame(), threads, budget);
+        }
+        int codeFirst = memory.pending();
+        int codeRanges = spans.code().ranges();
+        int queuedCodes = Math.min(codeCount,
+                (RemoteMemory.MAX_IOV - memory.pending() - THREADS - 1) / Math.max(1, codeRanges));
+        for (int j = 0; j < queuedCodes; j++) {
+            spans.code().queue(memory, codes[j], codeBuf, (long) j * spans.codeStride());
+        }
+        // Chunks last: they are the largest ranges, and a failed range stops the kernel there.
+        oldChunks.queue(memory, threads, arena);
+        queueChunks();
+        int done = memory.flush();
+        interpValid = interpLast < done;
+        gilValid = gilLast >= 0 && gilLast < done;
+        for (int k = 0; k < threads; k++) {
+            tstateValid[k] = tstateIndex[k] < done;
+            cframeValid[k] = cframeIndex[k] >= 0 && cframeIndex[k] < done;
+            chunkValid[k] = chunkIndex[k] >= 0 && chunkIndex[k] < done;
+        }
+        for (int j = 0; j < queuedCodes; j++) {
+            codeValid[j] = codeFirst + (j + 1) * codeRanges - 1 < done;
+        }
+        frames.completed(threads, done);
+        oldChunks.completed(threads, done);
+        return Math.min(done, expected);
+    }
+
+    private void queueThreadStates() {
+        int tsSize = spans.tstate().bufferSize();
+        for (int k = 0; k < threads; k++) {
+            spans.tstate().queue(memory, tstate[k], tstateBuf, (long) k * tsSize);
+            tstateIndex[k] = memory.pending() - 1;
+            cframeIndex[k] = -1;
+            if (hasCframe && cframe[k] != 0) {
+                cframeIndex[k] = memory.add(cframe[k] + layout.require(Field.CFRAME_CURRENT_FRAME), cframeBuf, 8L * k, 8);
+            }
+        }
+    }
+
+    private void queueChunks() {
+        for (int k = 0; k < threads; k++) {
+            chunkIndex[k] = -1;
+            if (chunk[k] != 0 && chunkLen[k] > 0) {
+                if (chunkBuf[k] == null || chunkBuf[k].byteSize() < chunkLen[k]) {
+                    chunkBuf[k] = arena.allocate(Math.max(chunkLen[k], MIN_CHUNK), 16);
+                }
+                chunkIndex[k] = memory.add(chunk[k], chunkBuf[k], 0, chunkLen[k]);
+            }
+        }
+    }
+
+    // ---- the look's end ----
+
+    /** What to read ahead at the next look: the addresses of this look. */
+    void remember(ThreadRecord[] records, int count, long firstInterp, long firstGil) {
+        interp = firstInterp;
+        gil = firstGil;
+        int k = 0;
+        for (int i = 0; i < count && k < THREADS; i++) {
+            ThreadRecord r = records[i];
+            if (!r.firstInterpreter || r.tstate == 0) {
+                continue;
+            }
+            tstate[k] = r.tstate;
+            cframe[k] = hasCframe ? r.topFrame : 0;
+            chunk[k] = r.torn ? 0 : r.datastackChunk;
+            long used = r.datastackTop - r.datastackChunk;
+            // top and chunk come from the target and may disagree (a torn read, or CPython between
+            // updating the two): an implausible span reads nothing ahead. With the chunk's size
+            // unknown, read exactly what is used (the margin could run past the chunk's mapping).
+            boolean plausible = used > 0 && used <= ChunkFrameWalker.MAX_CHUNK_BYTES;
+            chunkLen[k] = !plausible ? 0 : r.chunkSize > 0 ? Math.min(used + CHUNK_MARGIN, r.chunkSize) : used;
+            frames.carry(r.specSlot, k);
+            oldChunks.carry(r.specSlot, k);
+            k++;
+        }
+        threads = k;
+        frames.commit();
+        oldChunks.commit();
+        System.arraycopy(nextCodes, 0, codes, 0, nextCodeCount);
+        codeCount = nextCodeCount;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
