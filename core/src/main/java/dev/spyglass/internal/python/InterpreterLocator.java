@@ -137,48 +137,9 @@ public final class InterpreterLocator {
             return Optional.empty();
         }
         long bias = elf.loadBias(first.start(), first.fileOffset());
-        String fileName = Path.of(path).getFileName().toString();
-
-        PythonVersion version = null;
-        String versionSource = null;
-        if (pyVersion.isPresent()) {
-            try {
-                long hex = Integer.toUnsignedLong(memory.readInt(bias + pyVersion.get().value()));
-                version = PythonVersion.fromHex(hex, false);
-                versionSource = "Py_Version";
-            } catch (MemoryFault | IllegalArgumentException e) {
-                LOG.debug("Py_Version unreadable in {}: {}", path, e.toString());
-            }
-        }
-        Optional<PythonVersion> fromName = PythonVersion.fromFileName(fileName);
-        if (version == null) {
-            Optional<Section> rodata = elf.section(".rodata");
-            if (rodata.isPresent()) {
-                List<String> prefixes = new ArrayList<>();
-                fromName.ifPresent(v -> prefixes.add(v.major() + "." + v.minor() + "."));
-                prefixes.add("3.");
-                prefixes.add("2.7.");
-                for (String prefix : prefixes) {
-                    Optional<PythonVersion> v = elf.findVersionString(rodata.get(), prefix, 4096)
-                            .flatMap(PythonVersion::parse);
-                    if (v.isPresent()) {
-                        version = v.get();
-                        versionSource = ".rodata version string";
-                        break;
-                    }
-                }
-            }
-        }
-        if (version == null && fromName.isPresent()) {
-            version = fromName.get();
-            versionSource = "file name " + fileName;
-        }
-        if (version == null) {
-            throw new UnsupportedPythonVersionException("process " + pid + " maps " + path
-                    + ", which defines CPython symbols, but its version could not be determined (no Py_Version, "
-                    + "no version string in .rodata, no version in the file name); Spyglass supports "
-                    + UnsupportedPythonVersionException.SUPPORTED);
-        }
+        VersionProbe.Found found = VersionProbe.probe(pid, path, elf, bias, pyVersion, memory);
+        PythonVersion version = found.version();
+        String versionSource = found.source();
 
         long runtimeAddress = 0;
         if (runtime.isPresent()) {
@@ -198,7 +159,7 @@ public final class InterpreterLocator {
             head = bias + interpHead.get().value();
             headSource = "interp_head symbol";
         } else {
-            head = scanForHead(pid, elf, bias, map, memory, layout);
+            head = InterpreterHeadScan.scan(elf, bias, map, memory, layout);
             headSource = "scan of writable data";
             if (head == 0) {
                 throw new InterpreterNotReadyException("process " + pid + " maps " + path + " (CPython " + version
@@ -211,79 +172,5 @@ public final class InterpreterLocator {
                 head, headSource, tstateCurrent.map(s -> bias + s.value()).orElse(0L), codeType);
         LOG.debug("process {}: {}", pid, located);
         return Optional.of(located);
-    }
-
-    /**
-     * {@code true} when {@code p} looks like a {@code PyInterpreterState}: its {@code next} is null or
-     * mapped, and it has threads, each pointing back to it, in a list that ends.
-     */
-    private static boolean plausibleInterpreter(long p, ProcessMap map, RemoteMemory memory, Layout layout,
-            MemorySegment word) throws MemoryFault, SpyglassException {
-        memory.read(p + layout.require(Field.INTERP_NEXT), word);
-        long next = word.get(ValueLayout.JAVA_LONG, 0);
-        if (next != 0 && ((next & 7) != 0 || !map.isReadable(next, 8))) {
-            return false;
-        }
-        memory.read(p + layout.require(Field.INTERP_TSTATE_HEAD), word);
-        long t = word.get(ValueLayout.JAVA_LONG, 0);
-        int threads = 0;
-        while (t != 0) {
-            if (threads++ > 1024 || (t & 7) != 0 || !map.isReadable(t, 8)) {
-                return false;
-            }
-            memory.read(t + layout.require(Field.TSTATE_INTERP), word);
-            if (word.get(ValueLayout.JAVA_LONG, 0) != p) {
-                return false;
-            }
-            memory.read(t + layout.require(Field.TSTATE_THREAD_ID), word);
-            if (word.get(ValueLayout.JAVA_LONG, 0) == 0) {
-                return false;
-            }
-            memory.read(t + layout.require(Field.TSTATE_NEXT), word);
-            t = word.get(ValueLayout.JAVA_LONG, 0);
-        }
-        return threads > 0;
-    }
-
-    /**
-     * Scans the object's {@code .data}/{@code .bss} (where {@code interp_head} or {@code _PyRuntime}
-     * live) for a word holding a pointer {@code p} to an interpreter whose first thread state points
-     * back to it ({@code p->tstate_head->interp == p}). Returns the word's address, or 0.
-     */
-    static long scanForHead(long pid, ElfFile elf, long bias, ProcessMap map, RemoteMemory memory, Layout layout)
-            throws SpyglassException {
-        long tstateHeadOff = layout.require(Field.INTERP_TSTATE_HEAD);
-        long interpOff = layout.require(Field.TSTATE_INTERP);
-        List<Section> sections = new ArrayList<>();
-        for (String name : List.of(".data", ".bss", ".PyRuntime")) {
-            elf.section(name).ifPresent(sections::add);
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment word = arena.allocate(8, 8);
-            for (Section s : sections) {
-                long start = bias + s.address();
-                long size = Math.min(s.size(), 16L << 20);
-                MemorySegment data = arena.allocate(size, 8);
-                long got = memory.readPartial(start, data);
-                for (long off = 0; off + 8 <= got; off += 8) {
-                    long p = data.get(ValueLayout.JAVA_LONG, off);
-                    if (p == 0 || (p & 7) != 0 || !map.isReadable(p, 8)) {
-                        continue;
-                    }
-                    Optional<ProcessMap.Mapping> m = map.find(p);
-                    if (m.isEmpty() || !m.get().writable()) {
-                        continue;
-                    }
-                    try {
-                        if (plausibleInterpreter(p, map, memory, layout, word)) {
-                            return start + off;
-                        }
-                    } catch (MemoryFault f) {
-                        // not an interpreter
-                    }
-                }
-            }
-        }
-        return 0;
     }
 }
