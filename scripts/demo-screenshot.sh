@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Records the README's demo and takes the screenshot docs/flamegraph.png of its flame graph with headless
+# Records the demo of README.md and docs/cli.md and takes the screenshot docs/flamegraph.png of its flame graph with headless
 # chromium (scripts/install-test-deps.sh installs it).
 #
 #   scripts/demo-screenshot.sh [output.png]

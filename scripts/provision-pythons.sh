@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provision Debian-built CPython interpreters for Spyglass's tests WITHOUT installing them
-# into the system (see shared DESIGN.md, section 7):
+# into the system (see docs/testing.md):
 #
 #   debian-trixie-3.13   python3.13 from Debian trixie
 #   debian-sid-3.14      python3.14 from Debian sid

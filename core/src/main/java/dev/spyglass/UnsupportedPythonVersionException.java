@@ -8,7 +8,7 @@ public class UnsupportedPythonVersionException extends SpyglassException {
     private static final long serialVersionUID = 1L;
 
     /** The versions this release of Spyglass reads, as shown in messages. */
-    public static final String SUPPORTED = "2.7 and 3.6 - 3.15, and free-threaded 3.13t - 3.14t";
+    public static final String SUPPORTED = "2.7 and 3.6 - 3.15, and free-threaded 3.13t - 3.15t";
 
     public UnsupportedPythonVersionException(String message) {
         super(message);

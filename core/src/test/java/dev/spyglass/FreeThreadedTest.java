@@ -17,7 +17,7 @@ import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
- * Free-threaded interpreters (3.13t, 3.14t): worker threads run at the same time as each other, no GIL,
+ * Free-threaded interpreters (3.13t, 3.14t, 3.15t): worker threads run at the same time as each other, no GIL,
  * and on 3.14t each thread executes its own copy of the bytecode, so a worker's line is only right when
  * its instruction pointer is taken against that copy.
  */

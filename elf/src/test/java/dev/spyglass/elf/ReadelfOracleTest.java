@@ -112,7 +112,7 @@ class ReadelfOracleTest {
                             .anyMatch(r -> r.value() == s.value() && r.size() == s.size()));
                 }
             }
-            // What the design relies on, per version (docs/DESIGN.md section 6).
+            // What finding the interpreter relies on, per version (docs/cpython-layouts.md).
             if (py.atLeast(3, 7)) {
                 soft.assertThat(elf.symbol("_PyRuntime")).as("_PyRuntime exported from 3.7").isPresent();
             } else {

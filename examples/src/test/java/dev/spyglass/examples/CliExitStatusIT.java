@@ -24,7 +24,7 @@ class CliExitStatusIT {
     Path dir;
 
     /**
-     * README: "launch a command ...; its exit status becomes spyglass's when it fails". A Python that fails at
+     * docs/cli.md: "launch a command ...; its exit status becomes spyglass's when it fails". A Python that fails at
      * once (a mistyped script path: python exits 2) makes spyglass exit 6, "the process is gone".
      */
     @Test
@@ -77,7 +77,7 @@ class CliExitStatusIT {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
     }
 
-    /** README: status 2 is a bad command line. "-p 0" and "-p -5" exit with 1. */
+    /** docs/cli.md: status 2 is a bad command line. "-p 0" and "-p -5" exit with 1. */
     @Test
     void aNonPositivePidIsAUsageError() throws Exception {
         for (String command : List.of("record", "dump", "top")) {

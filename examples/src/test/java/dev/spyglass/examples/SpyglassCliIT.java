@@ -64,7 +64,7 @@ class SpyglassCliIT {
     }
 
     static Path cliJar() {
-        Path jar = Path.of(System.getProperty("spyglass.cliJar", "target/spyglass-examples-0.1.0-SNAPSHOT-cli.jar"));
+        Path jar = Path.of(System.getProperty("spyglass.cliJar", "target/spyglass-cli.jar"));
         assertThat(jar).as("the shaded CLI jar (built by `package`)").exists();
         return jar;
     }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * plausibility check passes.
  *
  * <p>Fields the table does not carry are filled with values that have been stable since 3.11; each is
- * listed in the README (section "Values not carried by _Py_DebugOffsets") and commented where it is set.
+ * listed in docs/cpython-layouts.md (section "Values not carried by _Py_DebugOffsets") and commented where
+ * it is set.
  */
 public final class DebugOffsets {
 

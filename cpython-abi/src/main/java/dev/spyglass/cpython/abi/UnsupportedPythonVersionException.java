@@ -12,7 +12,8 @@ public final class UnsupportedPythonVersionException extends Exception {
 
     /** What {@link Layouts} and {@link DebugOffsets} support, for messages. */
     public static final String SUPPORTED = "supported: CPython 2.7 and 3.6 - 3.12 (built-in tables, x86-64), "
-            + "3.13+ (read from the target's _Py_DebugOffsets)";
+            + "3.13 - 3.15 and free-threaded 3.13t - 3.15t (read from the target's _Py_DebugOffsets; "
+            + "a later version only when its table passes every check)";
 
     private final transient PythonVersion version;
 
