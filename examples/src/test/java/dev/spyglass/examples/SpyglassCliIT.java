@@ -169,7 +169,7 @@ class SpyglassCliIT {
     @ForEachPython
     void recordAttachesByPidForAGivenDurationOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Process target = startTarget(py, "8");
+        Process target = startTarget(py, "60"); // outlives a slow CLI start on a loaded machine; killed below
         try {
             Path out = dir.resolve("attached.collapsed");
             Result r = run(cli("record", "-p", Long.toString(target.pid()), "-d", "1", "--no-lines", "-o",
@@ -296,7 +296,8 @@ class SpyglassCliIT {
     @ForEachPython
     void dumpShowsEveryThreadsStackOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Process target = startTarget(py, "8");
+        // Two CLI JVMs start one after the other: on a loaded machine that takes longer than 8 s.
+        Process target = startTarget(py, "60");
         try {
             Result text = run(cli("dump", "-p", Long.toString(target.pid())), 60);
             assertThat(text.exit()).as(text.err()).isZero();
