@@ -56,7 +56,7 @@ final class ChunkFrameWalker implements FrameWalker {
         this.ahead = ahead;
         this.arena = arena;
         this.hasCframe = layout.has(Field.TSTATE_CFRAME);
-        this.skipNonCode = layout.version().isAtLeast(3, 13);
+        this.skipNonCode = FrameWalker.executableMayBeNonCode(layout);
         this.tagMask = optional(layout, Field.CONST_STACKREF_TAG_MASK, 0);
         this.firstNonPythonOwner = layout.has(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)
                 ? layout.offset(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)

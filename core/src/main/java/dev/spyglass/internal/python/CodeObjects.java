@@ -45,7 +45,7 @@ final class CodeObjects {
         this.objects = objects;
         this.codeSpans = spans.code();
         this.codeUnits = layout.version().isAtLeast(3, 11);
-        this.skipNonCode = layout.version().isAtLeast(3, 13);
+        this.skipNonCode = FrameWalker.executableMayBeNonCode(layout);
         this.codeType = codeType;
         for (int k = 0; k < keyIsInt.length; k++) {
             keyIsInt[k] = StructSpans.width(ReaderSpans.CODE_KEY[k]) == 4;

@@ -25,6 +25,14 @@ interface FrameWalker {
      */
     int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException;
 
+    /**
+     * 3.13+: a frame's {@code f_executable} may be None or an object other than a code object (such a
+     * frame is skipped, not torn); before, a frame always has a code object.
+     */
+    static boolean executableMayBeNonCode(Layout layout) {
+        return layout.version().isAtLeast(3, 13);
+    }
+
     /** ≤3.10: linked frame objects; 3.11+: frames in data-stack chunks. */
     static FrameWalker forLayout(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead,
             java.lang.foreign.Arena arena) {

@@ -34,7 +34,7 @@ final class LayoutResolver {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(DebugOffsets.BYTES_TO_READ, 8);
             memory.read(runtimeAddress, buf);
-            // Free-threaded builds (3.13t, 3.14t) say so in the table; parse takes the flag from it.
+            // Free-threaded builds (3.13t – 3.15t) say so in the table; parse takes the flag from it.
             return DebugOffsets.parse(buf, version.micro() < 0 ? null : version);
         } catch (MemoryFault e) {
             throw new SpyglassException("process " + pid + ": cannot read _PyRuntime at 0x"
