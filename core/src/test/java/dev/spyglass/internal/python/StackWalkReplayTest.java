@@ -103,20 +103,32 @@ class StackWalkReplayTest {
         }
     }
 
-    /** A control: the same bytes read with another era's layout must not give the recorded stacks. */
+    /**
+     * A control: the same bytes read with any other version's built-in layout (2.7 and 3.6 – 3.12,
+     * neighbouring minors included) must not give the recorded stacks, so the exact comparison above
+     * tells even close layouts apart. Measured: every such look was torn or empty, none threw.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("images")
-    void anotherErasLayoutDoesNotReproduceTheStacks(CapturedImage image) throws Exception {
+    void noOtherVersionsLayoutReproducesTheStacks(CapturedImage image) throws Exception {
         PythonVersion v = ImageReplay.version(image);
-        Layout wrong = Layouts.forVersion(v.isAtLeast(3, 11) ? PythonVersion.of(3, 10, 13) : PythonVersion.of(3, 11, 7));
-        List<CapturedImage.ThreadLook> got;
-        try (ReplayMemory memory = new ReplayMemory(image.pid(), image.memory());
-                StackReader reader = new StackReader(image.pid(), memory, ImageReplay.locate(image, wrong), null)) {
-            got = ImageReplay.look(reader, memory).threads();
-        } catch (SpyglassException e) {
-            return;
+        List<PythonVersion> others = List.of(PythonVersion.of(2, 7, 18), PythonVersion.of(3, 6, 15),
+                PythonVersion.of(3, 7, 16), PythonVersion.of(3, 8, 18), PythonVersion.of(3, 9, 18),
+                PythonVersion.of(3, 10, 13), PythonVersion.of(3, 11, 7), PythonVersion.of(3, 12, 1));
+        for (PythonVersion other : others) {
+            if (other.is(v.major(), v.minor())) {
+                continue;
+            }
+            Layout wrong = Layouts.forVersion(other);
+            List<CapturedImage.ThreadLook> got;
+            try (ReplayMemory memory = new ReplayMemory(image.pid(), image.memory());
+                    StackReader reader = new StackReader(image.pid(), memory, ImageReplay.locate(image, wrong), null)) {
+                got = ImageReplay.look(reader, memory).threads();
+            } catch (SpyglassException e) {
+                continue;
+            }
+            assertThat(got).as("read with %s's layout", other).isNotEqualTo(image.looks().get(0).threads());
         }
-        assertThat(got).isNotEqualTo(image.looks().get(0).threads());
     }
 
     @ParameterizedTest(name = "{0}")
