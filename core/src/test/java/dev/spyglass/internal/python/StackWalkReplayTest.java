@@ -1,7 +1,6 @@
 package dev.spyglass.internal.python;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
