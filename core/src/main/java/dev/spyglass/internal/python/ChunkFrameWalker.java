@@ -208,7 +208,7 @@ final class ChunkFrameWalker implements FrameWalker {
             return n;
         }
         exec &= ~tagMask;
-        if (exec == 0) {
+        if (exec == 0 || (exec & 7) != 0) {
             // 3.13+: a frame may have no code object (f_executable None); before, it means a torn read.
             return skipNonCode ? n : -1;
         }

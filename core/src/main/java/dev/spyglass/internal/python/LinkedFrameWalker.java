@@ -73,6 +73,10 @@ final class LinkedFrameWalker implements FrameWalker {
                 lasti = frameSpans.getInt(frameBuf, Field.FRAME_LASTI);
                 back = frameSpans.getLong(frameBuf, Field.FRAME_BACK);
             }
+            if (code == 0 || (code & 7) != 0) {
+                r.tear("frame 0x" + Long.toHexString(f) + " without code object");
+                return -1;
+            }
             ahead.noteNth(slot, n, f);
             out.add(code, lasti, 0, true);
             f = back;
