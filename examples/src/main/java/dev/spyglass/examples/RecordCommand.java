@@ -59,8 +59,8 @@ final class RecordCommand implements Callable<Integer> {
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
             description = "html, speedscope, pprof, collapsed, austin, jsonl, or the name of an exporter on the "
-                    + "class path (docs/exporters-custom.md). Default: from the -o extension "
-                    + "(.html, .json, .pb.gz, .collapsed/.txt, .austin, .jsonl, or an installed exporter's), else html.")
+                    + "class path (docs/exporters-custom.md). Default: from the -o extension (.html, .json, "
+                    + ".pb.gz, .collapsed/.txt, .austin, .jsonl, or an installed exporter's), else html.")
     String format;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -78,8 +78,7 @@ final class RecordCommand implements Callable<Integer> {
     boolean collapsedWeights;
 
     @Option(names = "--format-option", paramLabel = "NAME=VALUE",
-            description = "A format's own setting, e.g. collapsed.value=weight, html.title=Nightly, "
-                    + "top-csv.limit=5. Repeatable.")
+            description = "A format's own setting (repeatable), e.g. top-csv.limit=5 or html.title=Nightly.")
     Map<String, String> formatOptions = new LinkedHashMap<>();
 
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
