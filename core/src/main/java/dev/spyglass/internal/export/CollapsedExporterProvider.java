@@ -1,9 +1,6 @@
 package dev.spyglass.internal.export;
 
-import java.io.OutputStream;
-
 import dev.spyglass.export.ExportOptions;
-import dev.spyglass.export.Exporter;
 
 /**
  * The {@code collapsed} format ({@link CollapsedExporter}). Property {@value #VALUE}: {@code samples} (the
@@ -16,17 +13,15 @@ public final class CollapsedExporterProvider extends BuiltInExporterProvider {
 
     public CollapsedExporterProvider() {
         super(CollapsedExporter.FORMAT_NAME, "Brendan Gregg's folded stacks (flamegraph.pl, inferno, speedscope)",
-                ".collapsed", ".folded", ".txt");
+                options -> CollapsedExporter.builder().value(value(options)), ".collapsed", ".folded", ".txt");
     }
 
-    @Override
-    public Exporter create(OutputStream out, ExportOptions options) {
-        CollapsedExporter.Value value = switch (options.property(VALUE).orElse("samples")) {
+    private static CollapsedExporter.Value value(ExportOptions options) {
+        return switch (options.property(VALUE).orElse("samples")) {
             case "samples" -> CollapsedExporter.Value.SAMPLES;
             case "weight" -> CollapsedExporter.Value.WEIGHT_MICROS;
             case String other -> throw new IllegalArgumentException(
                     VALUE + " must be samples or weight, not '" + other + "'");
         };
-        return CollapsedExporter.builder().options(options).value(value).build(out);
     }
 }

@@ -1,9 +1,6 @@
 package dev.spyglass.internal.export;
 
-import java.io.OutputStream;
-
 import dev.spyglass.export.ExportOptions;
-import dev.spyglass.export.Exporter;
 
 /**
  * The {@code html} format ({@link HtmlFlameGraphExporter}). Property {@value #TITLE}: the page title and
@@ -15,13 +12,13 @@ public final class HtmlFlameGraphExporterProvider extends BuiltInExporterProvide
     public static final String TITLE = "html.title";
 
     public HtmlFlameGraphExporterProvider() {
-        super(HtmlFlameGraphExporter.FORMAT_NAME, "a self-contained interactive flame graph page", ".html", ".htm");
+        super(HtmlFlameGraphExporter.FORMAT_NAME, "a self-contained interactive flame graph page",
+                HtmlFlameGraphExporterProvider::builder, ".html", ".htm");
     }
 
-    @Override
-    public Exporter create(OutputStream out, ExportOptions options) {
-        HtmlFlameGraphExporter.Builder b = HtmlFlameGraphExporter.builder().options(options);
+    private static HtmlFlameGraphExporter.Builder builder(ExportOptions options) {
+        HtmlFlameGraphExporter.Builder b = HtmlFlameGraphExporter.builder();
         options.property(TITLE).ifPresent(b::title);
-        return b.build(out);
+        return b;
     }
 }
