@@ -8,12 +8,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.spyglass.StackSample;
 import dev.spyglass.internal.export.SyntheticProfile;
+import dev.spyglass.testsupport.ModuleSmoke;
 
 /** The six built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
 class ExportFormatsTest {
@@ -57,6 +59,29 @@ class ExportFormatsTest {
             });
         }
         assertThat(formats.byName("svg")).isEmpty();
+    }
+
+    /** Module-path users read module-info's provides, class-path users META-INF/services: the two must agree. */
+    @Test
+    void moduleInfoAndTheServicesFileNameTheSameProvidersInTheSameOrder() throws Exception {
+        List<String> provided = ModuleSmoke.assertModuleDescriptor("dev.spyglass",
+                Set.of("dev.spyglass", "dev.spyglass.export")).provides().stream()
+                .filter(p -> p.service().equals(ExporterProvider.class.getName()))
+                .flatMap(p -> p.providers().stream()).toList();
+        List<String> listed;
+        String services = "/META-INF/services/" + ExporterProvider.class.getName();
+        try (var in = ExportFormats.class.getResourceAsStream(services)) {
+            listed = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        }
+        assertThat(provided).hasSize(BUILT_IN.size()).isEqualTo(listed);
+        assertThat(provided.stream().map(name -> {
+            try {
+                return ((ExporterProvider) Class.forName(name).getConstructor().newInstance()).formatName();
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError(name, e);
+            }
+        })).containsExactlyElementsOf(BUILT_IN);
     }
 
     @Test
