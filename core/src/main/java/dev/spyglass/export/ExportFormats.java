@@ -8,10 +8,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
 
@@ -42,7 +44,7 @@ public final class ExportFormats {
 
     private final List<ExporterProvider> providers;
 
-    private ExportFormats(Iterable<ExporterProvider> found) {
+    private ExportFormats(List<? extends ExporterProvider> found) {
         List<ExporterProvider> ordered = new ArrayList<>();
         found.forEach(ordered::add);
         // Stable: keeps discovery order inside each group. On the class path of a merged (shaded) jar the
@@ -71,7 +73,7 @@ public final class ExportFormats {
      * (and of layers that loader belongs to) and those declared in {@code META-INF/services} on the class path.
      */
     public static ExportFormats installed() {
-        return new ExportFormats(ServiceLoader.load(ExporterProvider.class));
+        return new ExportFormats(instances(ServiceLoader.load(ExporterProvider.class)));
     }
 
     /** The formats {@code loader} can see (e.g. a class loader over a plug-in's jar), with the built-in ones. */
@@ -95,11 +97,33 @@ public final class ExportFormats {
      * {@code META-INF/services}).
      */
     private static List<ExporterProvider> withBuiltIns(ServiceLoader<ExporterProvider> found) {
-        List<ExporterProvider> all = new ArrayList<>();
-        found.forEach(all::add);
-        ServiceLoader.load(ExporterProvider.class, ExportFormats.class.getClassLoader()).stream()
-                .map(ServiceLoader.Provider::get).filter(p -> p instanceof BuiltInExporterProvider).forEach(all::add);
+        List<ExporterProvider> all = instances(found);
+        instances(ServiceLoader.load(ExporterProvider.class, ExportFormats.class.getClassLoader())).stream()
+                .filter(p -> p instanceof BuiltInExporterProvider).forEach(all::add);
         return all;
+    }
+
+    /**
+     * Every provider that can be instantiated. A broken one (a services line naming a missing class, a
+     * constructor that throws) is logged and skipped: one bad plug-in jar must not take every format away.
+     */
+    private static List<ExporterProvider> instances(ServiceLoader<ExporterProvider> loader) {
+        List<ExporterProvider> found = new ArrayList<>();
+        Iterator<ExporterProvider> it = loader.iterator();
+        // ServiceLoader's iterator goes on to the next provider after an error; the bound only guards against
+        // an iterator that keeps failing on the same entry.
+        for (int errors = 0; errors < 100; ) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                found.add(it.next());
+            } catch (ServiceConfigurationError e) {
+                errors++;
+                LOG.warn("an export format could not be loaded and is left out: {}", e.getMessage());
+            }
+        }
+        return found;
     }
 
     /** Every format, built-in ones first. */

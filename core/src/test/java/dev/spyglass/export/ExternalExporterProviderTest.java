@@ -125,6 +125,23 @@ class ExternalExporterProviderTest {
         }
     }
 
+    /** A plug-in jar whose services file names a class that is not there costs only that plug-in. */
+    @Test
+    void aBrokenProviderIsLeftOutAndTheOthersStillLoad() throws Exception {
+        Path working = buildPlugin(false, List.of("--class-path", String.join(File.pathSeparator, testClassPath())));
+        Path broken = dir.resolve("broken.jar");
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(broken))) {
+            out.putNextEntry(new JarEntry("META-INF/services/" + ExporterProvider.class.getName()));
+            out.write("com.example.missing.MissingProvider\n".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {broken.toUri().toURL(), working.toUri().toURL()},
+                getClass().getClassLoader())) {
+            assertThat(ExportFormats.load(loader).names()).containsExactly("html", "speedscope", "pprof",
+                    "collapsed", "austin", "jsonl", "line-count");
+        }
+    }
+
     /**
      * The module-path case: the plug-in module and Spyglass's own modules resolved into a new layer, as a
      * program on the module path would have them. The layer holds its own copy of Spyglass, so it is driven
