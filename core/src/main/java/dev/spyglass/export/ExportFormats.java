@@ -7,15 +7,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
-import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,22 +50,17 @@ public final class ExportFormats {
         // Stable: keeps discovery order inside each group. On the class path of a merged (shaded) jar the
         // built-in providers may come after a user's, so the order is not left to discovery.
         ordered.sort(Comparator.comparingInt(p -> p instanceof BuiltInExporterProvider ? 0 : 1));
-        List<ExporterProvider> kept = new ArrayList<>();
-        Set<String> names = new HashSet<>();
-        Set<Class<?>> classes = new HashSet<>();
+        Map<String, ExporterProvider> byName = new LinkedHashMap<>();
         for (ExporterProvider p : ordered) {
             String name = Objects.requireNonNull(p.formatName(), () -> p.getClass() + ".formatName()");
-            if (!classes.add(p.getClass())) {
-                continue; // the same provider seen through two loaders (a child loader delegates to its parent)
-            }
-            if (names.add(name.toLowerCase(Locale.ROOT))) {
-                kept.add(p);
-            } else {
-                LOG.warn("export format '{}' of {} ignored: the name is taken by an earlier provider", name,
-                        p.getClass().getName());
+            ExporterProvider earlier = byName.putIfAbsent(name.toLowerCase(Locale.ROOT), p);
+            // The same class twice is one provider seen through two loaders (a child delegates to its parent).
+            if (earlier != null && earlier.getClass() != p.getClass()) {
+                LOG.warn("export format '{}' of {} ignored: the name is taken by {}", name, p.getClass().getName(),
+                        earlier.getClass().getName());
             }
         }
-        this.providers = List.copyOf(kept);
+        this.providers = List.copyOf(byName.values());
     }
 
     /**

@@ -114,11 +114,15 @@ class ExportFormatsTest {
     void theFirstProviderOfANameWinsAndBuiltInOnesComeFirst() {
         ExporterProvider mine = new NamedProvider("mine", ".mine");
         ExporterProvider fakeHtml = new NamedProvider("HTML", ".page");
-        ExportFormats formats = ExportFormats.of(List.of(mine, fakeHtml,
+        ExporterProvider secondMine = new NamedProvider("Mine", ".mine2");
+        ExporterProvider other = new NamedProvider("other", ".other");
+        ExportFormats formats = ExportFormats.of(List.of(mine, fakeHtml, secondMine, other,
                 ExportFormats.installed().byName("html").orElseThrow()));
-        assertThat(formats.names()).containsExactly("html", "mine");
+        assertThat(formats.names()).containsExactly("html", "mine", "other");
         assertThat(formats.forFileName("a.page")).isEmpty();
+        assertThat(formats.forFileName("a.mine2")).isEmpty();
         assertThat(formats.forFileName("a.MINE")).containsSame(mine);
+        assertThat(formats.byName("other")).containsSame(other);
     }
 
     @Test
