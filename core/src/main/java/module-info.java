@@ -1,6 +1,10 @@
 /**
  * Spyglass: attach to a CPython process, read its threads' stacks from outside and deliver
  * {@link dev.spyglass.StackSample}s. Only {@code dev.spyglass} and {@code dev.spyglass.export} are API.
+ *
+ * <p>Export formats are services: {@link dev.spyglass.export.ExportFormats} finds every
+ * {@link dev.spyglass.export.ExporterProvider}, the built-in ones below and any a user's module provides. The
+ * same six are listed in {@code META-INF/services} for class-path users; keep both lists in this order.
  */
 module dev.spyglass {
     requires transitive dev.spyglass.cpython.abi;
@@ -9,4 +13,14 @@ module dev.spyglass {
 
     exports dev.spyglass;
     exports dev.spyglass.export;
+
+    uses dev.spyglass.export.ExporterProvider;
+
+    provides dev.spyglass.export.ExporterProvider with
+            dev.spyglass.internal.export.HtmlFlameGraphExporterProvider,
+            dev.spyglass.internal.export.SpeedscopeExporterProvider,
+            dev.spyglass.internal.export.PprofExporterProvider,
+            dev.spyglass.internal.export.CollapsedExporterProvider,
+            dev.spyglass.internal.export.AustinExporterProvider,
+            dev.spyglass.internal.export.JsonLinesExporterProvider;
 }

@@ -67,16 +67,8 @@ public class ExporterBenchmark {
 
     @Setup(Level.Iteration)
     public void open() {
-        OutputStream out = OutputStream.nullOutputStream();
-        exporter = switch (format) {
-            case "collapsed" -> CollapsedExporter.builder().build(out);
-            case "austin" -> AustinExporter.builder().build(out);
-            case "jsonl" -> JsonLinesExporter.builder().build(out);
-            case "speedscope" -> SpeedscopeExporter.builder().build(out);
-            case "pprof" -> PprofExporter.builder().build(out);
-            case "html" -> HtmlFlameGraphExporter.builder().build(out);
-            default -> throw new IllegalArgumentException(format);
-        };
+        exporter = ExportFormats.installed().byName(format).orElseThrow(() -> new IllegalArgumentException(format))
+                .create(OutputStream.nullOutputStream(), ExportOptions.defaults());
     }
 
     @TearDown(Level.Iteration)

@@ -7,8 +7,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -20,15 +22,11 @@ import dev.spyglass.SamplingMode;
 import dev.spyglass.SamplingSession;
 import dev.spyglass.SamplingStats;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.export.AustinExporter;
-import dev.spyglass.export.CollapsedExporter;
-import dev.spyglass.export.ExportFormat;
+import dev.spyglass.export.ExportFormats;
+import dev.spyglass.export.ExportOptions;
 import dev.spyglass.export.Exporter;
-import dev.spyglass.export.HtmlFlameGraphExporter;
-import dev.spyglass.export.JsonLinesExporter;
-import dev.spyglass.export.PprofExporter;
+import dev.spyglass.export.ExporterProvider;
 import dev.spyglass.export.ProfileMetadata;
-import dev.spyglass.export.SpeedscopeExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -60,8 +58,9 @@ final class RecordCommand implements Callable<Integer> {
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
-            description = "html, speedscope, pprof, collapsed, austin or jsonl. Default: from the -o extension "
-                    + "(.html, .json, .pb.gz, .collapsed/.txt, .austin, .jsonl), else html.")
+            description = "html, speedscope, pprof, collapsed, austin, jsonl, or the name of an exporter on the "
+                    + "class path (docs/exporters-custom.md). Default: from the -o extension (.html, .json, "
+                    + ".pb.gz, .collapsed/.txt, .austin, .jsonl, or an installed exporter's), else html.")
     String format;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -77,6 +76,10 @@ final class RecordCommand implements Callable<Integer> {
     @Option(names = "--collapsed-weights",
             description = "collapsed: end lines with microseconds instead of sample counts.")
     boolean collapsedWeights;
+
+    @Option(names = "--format-option", paramLabel = "NAME=VALUE",
+            description = "A format's own setting (repeatable), e.g. top-csv.limit=5 or html.title=Nightly.")
+    Map<String, String> formatOptions = new LinkedHashMap<>();
 
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
     List<String> command = new ArrayList<>();
@@ -100,7 +103,8 @@ final class RecordCommand implements Callable<Integer> {
         Duration every;
         Duration limit = null;
         SamplingMode samplingMode;
-        ExportFormat exportFormat;
+        ExportFormats formats = ExportFormats.installed();
+        ExporterProvider exportFormat;
         try {
             every = Durations.parse(interval, "us");
             if (duration != null) {
@@ -111,7 +115,7 @@ final class RecordCommand implements Callable<Integer> {
                 case "cpu" -> SamplingMode.CPU;
                 default -> throw new IllegalArgumentException("--mode must be wall or cpu, not '" + mode + "'");
             };
-            exportFormat = chooseFormat();
+            exportFormat = chooseFormat(formats);
         } catch (IllegalArgumentException e) {
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
@@ -146,8 +150,7 @@ final class RecordCommand implements Callable<Integer> {
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
-        Path out = output != null ? output
-                : Path.of("spyglass-" + session.pid() + exportFormat.extensions().get(0));
+        Path out = output != null ? output : Path.of("spyglass-" + session.pid() + defaultEnding(exportFormat));
         String versionText = session.version().toString();
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
@@ -162,13 +165,16 @@ final class RecordCommand implements Callable<Integer> {
 
         Exporter exporter;
         try {
-            exporter = exporter(exportFormat, metadata, out);
+            exporter = ExportFormats.create(exportFormat, out, exportOptions(metadata));
         } catch (IOException e) {
-            session.close();
-            // A target launched for this recording is not left running on its own.
-            session.process().ifPresent(Process::destroyForcibly);
+            abandon(session);
             err.println("spyglass: cannot write " + out + ": " + reason(e));
             return Failures.OTHER;
+        } catch (IllegalArgumentException e) {
+            // A format's own option with a value it refuses: known only once the format builds its exporter.
+            abandon(session);
+            err.println("spyglass record: " + e.getMessage());
+            return Failures.USAGE;
         }
 
         CountDownLatch written = new CountDownLatch(1);
@@ -235,34 +241,39 @@ final class RecordCommand implements Callable<Integer> {
         return result;
     }
 
-    private ExportFormat chooseFormat() {
+    private ExporterProvider chooseFormat(ExportFormats formats) {
         if (format != null) {
-            return ExportFormat.byName(format).orElseThrow(() -> new IllegalArgumentException(
-                    "unknown format '" + format + "' (html, speedscope, pprof, collapsed, austin, jsonl)"));
+            return formats.byName(format).orElseThrow(() -> new IllegalArgumentException(
+                    "unknown format '" + format + "' (" + String.join(", ", formats.names()) + ")"));
         }
         if (output != null) {
-            return ExportFormat.forFileName(output.getFileName().toString()).orElseThrow(() ->
+            return formats.forFileName(output.getFileName().toString()).orElseThrow(() ->
                     new IllegalArgumentException("cannot tell the format from '" + output.getFileName()
-                            + "': use -f or one of .html .json .pb.gz .collapsed .txt .austin .jsonl"));
+                            + "': use -f or one of " + String.join(" ", formats.all().stream()
+                                    .flatMap(f -> f.fileExtensions().stream()).toList())));
         }
-        return ExportFormat.HTML;
+        return formats.byName("html").orElseThrow();
     }
 
-    private Exporter exporter(ExportFormat f, java.util.function.Supplier<ProfileMetadata> metadata, Path out)
-            throws IOException {
-        return switch (f) {
-            case COLLAPSED -> CollapsedExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
-                    .value(collapsedWeights ? CollapsedExporter.Value.WEIGHT_MICROS : CollapsedExporter.Value.SAMPLES)
-                    .build(out);
-            case AUSTIN -> AustinExporter.builder().metadata(metadata).build(out);
-            case JSONL -> JsonLinesExporter.builder().metadata(metadata).build(out);
-            case SPEEDSCOPE -> SpeedscopeExporter.builder().metadata(metadata).includeIdle(idle)
-                    .lineNumbers(!noLines).build(out);
-            case PPROF -> PprofExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
-                    .build(out);
-            case HTML -> HtmlFlameGraphExporter.builder().metadata(metadata).includeIdle(idle).lineNumbers(!noLines)
-                    .build(out);
-        };
+    /** The first ending the format claims, else its name: a user's format may claim none. */
+    static String defaultEnding(ExporterProvider format) {
+        return format.fileExtensions().isEmpty() ? "." + format.formatName() : format.fileExtensions().get(0);
+    }
+
+    private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
+        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle)
+                .lineNumbers(!noLines);
+        if (collapsedWeights) {
+            options.property("collapsed.value", "weight");
+        }
+        formatOptions.forEach(options::property);
+        return options.build();
+    }
+
+    /** Closes a session whose recording cannot start; a target launched for it is not left running alone. */
+    private static void abandon(SamplingSession session) {
+        session.close();
+        session.process().ifPresent(Process::destroyForcibly);
     }
 
     /** The attached process's command line from /proc, or empty when it cannot be read. */

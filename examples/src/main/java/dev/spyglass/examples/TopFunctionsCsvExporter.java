@@ -19,8 +19,10 @@ import dev.spyglass.StackSample;
 import dev.spyglass.export.Exporter;
 
 /**
- * Example of a custom exporter, written on the same SPI as the built-in ones: the top N functions by own
- * samples, as CSV ({@code function,file,own_samples,total_samples,own_percent,total_percent}).
+ * Example of a user's own export format, written on the same SPI as the built-in ones: the top N functions by
+ * own samples, as CSV ({@code function,file,own_samples,total_samples,own_percent,total_percent}).
+ *
+ * <p>Use it directly, as any {@link dev.spyglass.SampleSink}:
  *
  * <pre>{@code
  * try (SamplingSession s = Sampler.builder().duration(Duration.ofSeconds(5)).build().attach(pid);
@@ -28,8 +30,20 @@ import dev.spyglass.export.Exporter;
  *     s.drainTo(csv);
  * }
  * }</pre>
+ *
+ * or by name, through the provider that registers it ({@link TopFunctionsCsvExporterProvider}): then
+ * {@code ExportFormats.installed().byName("top-csv")} finds it and {@code spyglass record -f top-csv} (or
+ * {@code -o top.csv}) writes with it. Adding a format takes three pieces: this class (an {@link Exporter}), the
+ * provider, and the provider's registration in {@code module-info.java} and {@code META-INF/services}; see
+ * {@code docs/exporters-custom.md}.
+ *
+ * <p>An exporter gets its samples from one thread at a time and owns its output stream: it writes what it
+ * aggregated and closes the stream in {@link #close()}, which may be called more than once.
  */
 public final class TopFunctionsCsvExporter implements Exporter {
+
+    /** The name {@code -f} takes and {@link #formatName()} returns. */
+    public static final String FORMAT_NAME = "top-csv";
 
     private record Function(String name, String file) {
     }
@@ -54,7 +68,7 @@ public final class TopFunctionsCsvExporter implements Exporter {
 
     @Override
     public String formatName() {
-        return "top-csv";
+        return FORMAT_NAME;
     }
 
     @Override

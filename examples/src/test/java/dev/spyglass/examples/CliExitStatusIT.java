@@ -86,6 +86,41 @@ class CliExitStatusIT {
         }
     }
 
+    /** A format nobody provides is a bad command line whose message lists the formats there are, a user's too. */
+    @Test
+    void anUnknownFormatIsAUsageErrorListingTheInstalledFormats() throws Exception {
+        Result byName = run(cli("record", "-f", "svg", "-p", "1"), 60);
+        assertThat(byName.exit()).as(byName.err()).isEqualTo(2);
+        assertThat(byName.err().lines()).containsExactly(
+                "spyglass record: unknown format 'svg' (html, speedscope, pprof, collapsed, austin, jsonl, top-csv)");
+
+        Result byEnding = run(cli("record", "-o", dir.resolve("p.svg").toString(), "-p", "1"), 60);
+        assertThat(byEnding.exit()).as(byEnding.err()).isEqualTo(2);
+        assertThat(byEnding.err().lines()).singleElement().asString()
+                .startsWith("spyglass record: cannot tell the format from 'p.svg': use -f or one of .html ")
+                .contains(" .pb.gz ", " .jsonl ", " .top.csv ");
+    }
+
+    /** A format's own option with a value it refuses is a usage error, and a launched target is not left running. */
+    @Test
+    void aRefusedFormatOptionIsAUsageError() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Path script = dir.resolve("busy.py");
+        Files.writeString(script,
+                "import time\nend = time.time() + 20\nwhile time.time() < end:\n    sum(range(1000))\n");
+        List<String> cmd = new ArrayList<>(cli("record", "-f", "top-csv", "--format-option", "top-csv.limit=many",
+                "-o", dir.resolve("top.csv").toString(), "--"));
+        cmd.addAll(py.commandLine(script.toString()));
+        long started = System.nanoTime();
+        Result r = run(cmd, py.environment(), 60);
+
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("spyglass record: top-csv.limit must be a whole number, not 'many'")
+                .doesNotContain("Exception");
+        assertThat(System.nanoTime() - started).as("returns without waiting for the 20 s target")
+                .isLessThan(15_000_000_000L);
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }

@@ -166,6 +166,36 @@ class SpyglassCliIT {
         }
     }
 
+    /** The example of a user's format (TopFunctionsCsvExporter) is chosen like the built-in ones. */
+    @Test
+    void recordWritesThroughAUsersExporterChosenByNameOrByEnding() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Process target = startTarget(py, "15");
+        try {
+            String pid = Long.toString(target.pid());
+            // CPU mode: in wall mode the sleeping napper thread's own samples could outnumber hot_leaf's.
+            Path byName = dir.resolve("by-name.out");
+            Result named = run(cli("record", "-f", "top-csv", "--format-option", "top-csv.limit=3", "--mode=cpu",
+                    "-d", "1", "-p", pid, "-o", byName.toString()), 60);
+            assertThat(named.exit()).as(named.err()).isZero();
+            assertThat(named.err()).contains("spyglass: wrote top-csv profile to " + byName.toAbsolutePath());
+            List<String> rows = Files.readAllLines(byName);
+            assertThat(rows.get(0)).isEqualTo("function,file,own_samples,total_samples,own_percent,total_percent");
+            assertThat(rows.get(1)).startsWith("hot_leaf," + script + ",");
+            assertThat(rows).hasSizeBetween(2, 4);
+
+            Path byEnding = dir.resolve("top.csv");
+            Result ended = run(cli("record", "--mode=cpu", "-d", "1", "-p", pid, "-o", byEnding.toString()), 60);
+            assertThat(ended.exit()).as(ended.err()).isZero();
+            assertThat(ended.err()).contains("spyglass: wrote top-csv profile to " + byEnding.toAbsolutePath());
+            assertThat(Files.readAllLines(byEnding)).first().isEqualTo(rows.get(0));
+            assertThat(Files.readAllLines(byEnding)).hasSizeBetween(2, 21).anySatisfy(
+                    row -> assertThat(row).startsWith("hot_leaf," + script + ","));
+        } finally {
+            target.destroyForcibly().waitFor();
+        }
+    }
+
     @ForEachPython
     void recordAttachesByPidForAGivenDurationOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();

@@ -1,0 +1,103 @@
+package dev.spyglass.internal.export;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.util.Map;
+
+import dev.spyglass.StackSample;
+
+/**
+ * Brendan Gregg's folded stacks, the input of {@code flamegraph.pl}, inferno and speedscope: one line per
+ * distinct stack, frames root first separated by {@code ;}, then a space and the value:
+ *
+ * <pre>{@code
+ * process 1234;thread 1240 (MainThread);<module> (/app/x.py:30);main (/app/x.py:20);Outer.leaf (/app/x.py:9) 412
+ * }</pre>
+ *
+ * The process and the thread are the two outermost frames. A frame is {@code function (file:line)} with the
+ * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. The value is
+ * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}). Characters
+ * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}. Lines come in
+ * order of first appearance; samples without Python frames are left out.
+ */
+public final class CollapsedExporter extends StreamExporter {
+
+    /** This format's name ({@link dev.spyglass.export.Exporter#formatName()}). */
+    public static final String FORMAT_NAME = "collapsed";
+
+    /** What the number at the end of each line counts. */
+    public enum Value {
+        /** The number of samples of that stack. */
+        SAMPLES,
+        /** The summed sample weight (wall or CPU time) of that stack, in microseconds, rounded. */
+        WEIGHT_MICROS
+    }
+
+    private final Value value;
+    private final StackCounts counts;
+
+    private CollapsedExporter(OutputStream out, Builder options) {
+        super(out, FORMAT_NAME, options);
+        this.value = options.value;
+        this.counts = new StackCounts(options.lineNumbers);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    void write(StackSample sample) {
+        if (keepsForAggregate(sample)) {
+            counts.add(sample);
+        }
+    }
+
+    @Override
+    void finish() throws IOException {
+        Writer w = utf8Writer(out);
+        StringBuilder line = new StringBuilder(256);
+        for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
+            long n = value == Value.SAMPLES ? e.getValue().count : Math.round(e.getValue().weightNanos / 1000.0);
+            line.setLength(0);
+            ThreadKey thread = e.getKey().thread();
+            appendSanitized(line, thread.processLabel());
+            line.append(';');
+            appendSanitized(line, thread.label());
+            for (FrameKey frame : e.getKey().rootFirst()) {
+                line.append(';');
+                appendSanitized(line, frame.label());
+            }
+            line.append(' ').append(n).append('\n');
+            w.append(line);
+        }
+        w.flush();
+    }
+
+    private static void appendSanitized(StringBuilder sb, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            sb.append(c == ';' || c == '\n' || c == '\r' ? '_' : c);
+        }
+    }
+
+    /** Options: value (samples or microseconds), line numbers, idle threads, metadata (unused by this format). */
+    public static final class Builder extends ExporterBuilder<Builder, CollapsedExporter> {
+        private Value value = Value.SAMPLES;
+
+        private Builder() {
+        }
+
+        /** What the number ending each line counts; default {@link Value#SAMPLES}. */
+        public Builder value(Value value) {
+            this.value = java.util.Objects.requireNonNull(value, "value");
+            return this;
+        }
+
+        @Override
+        public CollapsedExporter build(OutputStream out) {
+            return new CollapsedExporter(out, this);
+        }
+    }
+}

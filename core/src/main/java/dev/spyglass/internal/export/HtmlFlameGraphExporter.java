@@ -1,0 +1,234 @@
+package dev.spyglass.internal.export;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.spyglass.StackSample;
+import dev.spyglass.export.ProfileMetadata;
+
+/**
+ * One self-contained HTML file (no network access, no external script, style or font) holding an interactive
+ * flame graph: the root at the top, each thread below it, then frames outward to the leaves. Boxes show
+ * qualified function names; hovering shows the file and line, the sample count and percentages; clicking
+ * zooms into a box (clicking an ancestor or pressing Escape zooms out); a search box highlights matching
+ * frames and reports their share; a thread filter shows one thread; a header summarises the recording (target
+ * command, Python version, duration, samples, achieved rate, torn-sample rate) from the
+ * {@link ExporterBuilder#metadata(java.util.function.Supplier) metadata}. Samples without frames, and idle ones
+ * unless kept, are left out. The file is written at {@link #close()}.
+ */
+public final class HtmlFlameGraphExporter extends StreamExporter {
+
+    /** This format's name ({@link dev.spyglass.export.Exporter#formatName()}). */
+    public static final String FORMAT_NAME = "html";
+
+    private static final String TEMPLATE_RESOURCE = "flamegraph.html";
+    private static final String DATA_PLACEHOLDER = "/*SPYGLASS_DATA*/null";
+    private static final String TITLE_PLACEHOLDER = "<!--SPYGLASS_TITLE-->";
+
+    private final StackCounts counts;
+    private final String title;
+
+    private HtmlFlameGraphExporter(OutputStream out, Builder options) {
+        super(out, FORMAT_NAME, options);
+        this.counts = new StackCounts(options.lineNumbers);
+        this.title = options.title;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    void write(StackSample sample) {
+        if (keepsForAggregate(sample)) {
+            counts.add(sample);
+        }
+    }
+
+    private static final class Node {
+        final int name;
+        final int loc;
+        long value;
+        final Map<Object, Node> children = new LinkedHashMap<>();
+
+        Node(int name, int loc) {
+            this.name = name;
+            this.loc = loc;
+        }
+    }
+
+    private static final class Table {
+        final Map<String, Integer> index = new HashMap<>();
+        final List<String> values = new ArrayList<>();
+
+        int id(String s) {
+            return index.computeIfAbsent(s, k -> {
+                values.add(k);
+                return values.size() - 1;
+            });
+        }
+    }
+
+    @Override
+    void finish() throws IOException {
+        ProfileMetadata m = metadataNow();
+        Table names = new Table();
+        Table locs = new Table();
+        Node root = new Node(names.id("all"), -1);
+        boolean severalProcesses = counts.tallies().keySet().stream().mapToLong(s -> s.thread().pid()).distinct()
+                .count() > 1;
+        for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
+            long n = e.getValue().count;
+            ThreadKey thread = e.getKey().thread();
+            root.value += n;
+            String threadLabel = severalProcesses ? thread.processLabel() + " " + thread.label() : thread.label();
+            Node node = root.children.computeIfAbsent(thread, k -> new Node(names.id(threadLabel), -1));
+            node.value += n;
+            for (FrameKey f : e.getKey().rootFirst()) {
+                Node parent = node;
+                node = parent.children.computeIfAbsent(f, k -> new Node(names.id(f.name()),
+                        f.file().isEmpty() && f.line() == 0 ? -1
+                                : locs.id(f.line() > 0 ? f.file() + ":" + f.line() : f.file())));
+                node.value += n;
+            }
+        }
+
+        StringBuilder json = new StringBuilder(1 << 16);
+        json.append("{\"meta\":");
+        metaJson(json, m);
+        json.append(",\"names\":[");
+        appendStrings(json, names.values);
+        json.append("],\"locs\":[");
+        appendStrings(json, locs.values);
+        json.append("],\"tree\":");
+        treeJson(json, root);
+        json.append('}');
+        // Inside <script>, "</script" or "<!--" in a string would end or confuse the element: escape every '<'
+        // (it only ever occurs inside JSON strings, where \u003c means the same).
+        String data = json.toString().replace("<", "\\u003c");
+
+        String page = template();
+        String heading = title != null ? title : m.commandLine().isEmpty() ? "Spyglass flame graph"
+                : "Spyglass: " + m.commandLine();
+        page = page.replace(TITLE_PLACEHOLDER, escapeHtml(heading)).replace(DATA_PLACEHOLDER, data);
+        out.write(page.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void metaJson(StringBuilder sb, ProfileMetadata m) {
+        sb.append("{\"command\":");
+        JsonText.string(sb, m.commandLine());
+        sb.append(",\"pid\":").append(m.pid() >= 0 ? Long.toString(m.pid()) : "null");
+        sb.append(",\"python\":");
+        JsonText.string(sb, m.pythonVersion());
+        sb.append(",\"mode\":");
+        JsonText.string(sb, m.mode());
+        sb.append(",\"intervalNanos\":").append(m.interval().isZero() ? "null" : m.interval().toNanos());
+        sb.append(",\"start\":");
+        JsonText.string(sb, m.startEpochNanos() > 0 ? DateTimeFormatter.ISO_LOCAL_DATE_TIME
+                .format(Instant.ofEpochSecond(0, m.startEpochNanos()).atOffset(ZoneOffset.UTC)
+                        .withNano(0).toLocalDateTime()) + "Z" : "");
+        sb.append(",\"durationNanos\":").append(m.duration().isZero() ? "null" : m.duration().toNanos());
+        sb.append(",\"samples\":").append(m.samples() >= 0 ? Long.toString(m.samples()) : "null");
+        sb.append(",\"torn\":").append(m.tornSamples() >= 0 ? Long.toString(m.tornSamples()) : "null");
+        sb.append(",\"dropped\":").append(m.droppedSamples() >= 0 ? Long.toString(m.droppedSamples()) : "null");
+        sb.append(",\"rate\":").append(JsonText.number(m.achievedRate()));
+        sb.append(",\"tornRate\":").append(JsonText.number(m.tornRate()));
+        sb.append(",\"producer\":");
+        JsonText.string(sb, SpyglassVersion.PRODUCER);
+        sb.append('}');
+    }
+
+    private static void appendStrings(StringBuilder sb, List<String> values) {
+        for (int i = 0; i < values.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            JsonText.string(sb, values.get(i));
+        }
+    }
+
+    /** {@code [name, loc, value, [children...]]}, children heaviest first; iterative to survive deep stacks. */
+    private static void treeJson(StringBuilder sb, Node root) {
+        final class Open {
+            final List<Node> children;
+            int next;
+
+            Open(Node node) {
+                sb.append('[').append(node.name).append(',').append(node.loc).append(',').append(node.value)
+                        .append(",[");
+                children = new ArrayList<>(node.children.values());
+                children.sort((a, b) -> Long.compare(b.value, a.value));
+            }
+        }
+        List<Open> stack = new ArrayList<>();
+        stack.add(new Open(root));
+        while (!stack.isEmpty()) {
+            Open top = stack.get(stack.size() - 1);
+            if (top.next < top.children.size()) {
+                if (top.next > 0) {
+                    sb.append(',');
+                }
+                stack.add(new Open(top.children.get(top.next++)));
+            } else {
+                sb.append("]]");
+                stack.remove(stack.size() - 1);
+            }
+        }
+    }
+
+    private static String template() {
+        try (InputStream in = HtmlFlameGraphExporter.class.getResourceAsStream(TEMPLATE_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + TEMPLATE_RESOURCE + " missing from the Spyglass jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String escapeHtml(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '<' -> sb.append("&lt;");
+                case '>' -> sb.append("&gt;");
+                case '&' -> sb.append("&amp;");
+                case '"' -> sb.append("&quot;");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Options: page title, line numbers, idle threads, metadata (the summary header). */
+    public static final class Builder extends ExporterBuilder<Builder, HtmlFlameGraphExporter> {
+        private String title;
+
+        private Builder() {
+        }
+
+        /** The page title and heading; default {@code Spyglass: <command>}. */
+        public Builder title(String title) {
+            this.title = java.util.Objects.requireNonNull(title, "title");
+            return this;
+        }
+
+        @Override
+        public HtmlFlameGraphExporter build(OutputStream out) {
+            return new HtmlFlameGraphExporter(out, this);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.spyglass.internal.export;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.util.Locale;
+
+import dev.spyglass.Frame;
+import dev.spyglass.StackSample;
+
+/**
+ * JSON lines: one JSON object per sample, one sample per line, in the order received. This shape is stable
+ * (fields may be added, never renamed or removed):
+ *
+ * <pre>{@code
+ * {"pid":1234,"tid":1240,"thread":"MainThread","ts":1763760000123456789,"weight_ns":1000000,"state":"running",
+ *  "gil":true,"frames":[{"kind":"python","function":"leaf","qualname":"Outer.leaf","file":"/app/x.py","line":9},...]}
+ * }</pre>
+ *
+ * {@code tid} is the kernel thread id (the Python thread id when the kernel one is unknown); {@code ts} is
+ * nanoseconds since the Unix epoch; {@code state} is {@code running}, {@code idle} or {@code unknown};
+ * {@code gil} is {@code true}, {@code false} or {@code null} (unknown, or a build without a GIL);
+ * {@code frames} is innermost first and may be empty. Every sample is written, idle ones too.
+ */
+public final class JsonLinesExporter extends StreamExporter {
+
+    /** This format's name ({@link dev.spyglass.export.Exporter#formatName()}). */
+    public static final String FORMAT_NAME = "jsonl";
+
+    private final Writer w;
+    private final StringBuilder line = new StringBuilder(1024);
+    private final FrameTextCache frameTexts = new FrameTextCache(f -> {
+        StringBuilder sb = new StringBuilder(128);
+        sb.append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT)).append("\",\"function\":");
+        JsonText.string(sb, f.function());
+        sb.append(",\"qualname\":");
+        JsonText.string(sb, f.qualifiedName());
+        sb.append(",\"file\":");
+        JsonText.string(sb, f.file());
+        return sb.append(",\"line\":").append(f.line()).append('}').toString();
+    });
+
+    private JsonLinesExporter(OutputStream out, Builder options) {
+        super(out, FORMAT_NAME, options);
+        this.w = utf8Writer(out);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    void write(StackSample s) throws IOException {
+        StringBuilder sb = line;
+        sb.setLength(0);
+        sb.append("{\"pid\":").append(s.pid())
+                .append(",\"tid\":").append(s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId())
+                .append(",\"thread\":");
+        JsonText.string(sb, s.threadName());
+        sb.append(",\"ts\":").append(s.timestampNanos())
+                .append(",\"weight_ns\":").append(s.weightNanos())
+                .append(",\"state\":\"").append(s.state().name().toLowerCase(Locale.ROOT))
+                .append("\",\"gil\":").append(s.gilHeld() == null ? "null" : s.gilHeld().toString())
+                .append(",\"frames\":[");
+        boolean first = true;
+        for (Frame f : s.frames()) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            sb.append(frameTexts.text(f));
+        }
+        sb.append("]}\n");
+        w.append(sb);
+    }
+
+    @Override
+    void finish() throws IOException {
+        w.flush();
+    }
+
+    /** No options beyond the shared ones, which this raw format ignores. */
+    public static final class Builder extends ExporterBuilder<Builder, JsonLinesExporter> {
+        private Builder() {
+        }
+
+        @Override
+        public JsonLinesExporter build(OutputStream out) {
+            return new JsonLinesExporter(out, this);
+        }
+    }
+}

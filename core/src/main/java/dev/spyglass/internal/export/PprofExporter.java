@@ -1,0 +1,217 @@
+package dev.spyglass.internal.export;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPOutputStream;
+
+import dev.spyglass.Frame;
+import dev.spyglass.StackSample;
+import dev.spyglass.export.ProfileMetadata;
+
+/**
+ * pprof's {@code profile.proto} (github.com/google/pprof, {@code proto/profile.proto}), gzip'ed as pprof
+ * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
+ * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
+ * labelled {@code thread} (name), {@code thread_id} and {@code pid}. One {@code Location} per distinct frame
+ * (function and line) and one {@code Function} per distinct qualified name and file, whose
+ * {@code start_line} is the frame's {@link dev.spyglass.Frame#firstLine()} ({@code co_firstlineno}; 0 when
+ * unknown; the smallest seen when two functions share a name and file). {@code time_nanos},
+ * {@code duration_nanos}, {@code period_type} and {@code period} (the sampling interval) come from the
+ * metadata, else from the samples' timestamps. The command and Python version are written as comments.
+ * Samples without frames, and idle ones unless kept, are left out. The file is written at {@link #close()}.
+ */
+public final class PprofExporter extends StreamExporter {
+
+    /** This format's name ({@link dev.spyglass.export.Exporter#formatName()}). */
+    public static final String FORMAT_NAME = "pprof";
+
+    // Field numbers of profile.proto.
+    private static final int PROFILE_SAMPLE_TYPE = 1;
+    private static final int PROFILE_SAMPLE = 2;
+    private static final int PROFILE_LOCATION = 4;
+    private static final int PROFILE_FUNCTION = 5;
+    private static final int PROFILE_STRING_TABLE = 6;
+    private static final int PROFILE_TIME_NANOS = 9;
+    private static final int PROFILE_DURATION_NANOS = 10;
+    private static final int PROFILE_PERIOD_TYPE = 11;
+    private static final int PROFILE_PERIOD = 12;
+    private static final int PROFILE_COMMENT = 13;
+    private static final int PROFILE_DEFAULT_SAMPLE_TYPE = 14;
+
+    private static final int MAX_FRAMES_SEEN = 1 << 20;
+    private final StackCounts counts;
+    /** Functions' first lines; frames are interned, so each distinct frame is looked at once. */
+    private final Map<FunctionKey, Integer> startLines = new HashMap<>();
+    private final Map<Frame, Boolean> framesSeen = new IdentityHashMap<>();
+    private long firstTimestamp = Long.MAX_VALUE;
+    private long lastTimestamp = Long.MIN_VALUE;
+
+    private PprofExporter(OutputStream out, Builder options) {
+        super(out, FORMAT_NAME, options);
+        this.counts = new StackCounts(options.lineNumbers);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    void write(StackSample sample) {
+        if (sample.timestampNanos() > 0) {
+            firstTimestamp = Math.min(firstTimestamp, sample.timestampNanos());
+            lastTimestamp = Math.max(lastTimestamp, sample.timestampNanos());
+        }
+        if (keepsForAggregate(sample)) {
+            counts.add(sample);
+            for (Frame f : sample.frames()) {
+                if (f.firstLine() > 0 && framesSeen.size() < MAX_FRAMES_SEEN && framesSeen.put(f, Boolean.TRUE) == null) {
+                    String name = f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName();
+                    startLines.merge(new FunctionKey(name, f.file()), f.firstLine(), Math::min);
+                }
+            }
+        }
+    }
+
+    private static final class StringTable {
+        final Map<String, Long> index = new HashMap<>();
+        final List<String> strings = new ArrayList<>();
+
+        StringTable() {
+            id("");
+        }
+
+        long id(String s) {
+            return index.computeIfAbsent(s, k -> {
+                strings.add(k);
+                return (long) strings.size() - 1;
+            });
+        }
+    }
+
+    private record FunctionKey(String name, String file) {
+    }
+
+    @Override
+    void finish() throws IOException {
+        ProfileMetadata m = metadataNow();
+        StringTable strings = new StringTable();
+        ProtoBuffer profile = new ProtoBuffer();
+        ProtoBuffer nested = new ProtoBuffer();
+        ProtoBuffer inner = new ProtoBuffer();
+
+        String timeType = m.mode().equals("cpu") ? "cpu" : "wall";
+        long nanoseconds = strings.id("nanoseconds");
+        long timeTypeId = strings.id(timeType);
+        valueType(profile, PROFILE_SAMPLE_TYPE, strings.id("samples"), strings.id("count"), nested);
+        valueType(profile, PROFILE_SAMPLE_TYPE, timeTypeId, nanoseconds, nested);
+
+        Map<FrameKey, Long> locations = new LinkedHashMap<>();
+        Map<FunctionKey, Long> functions = new LinkedHashMap<>();
+        long threadKey = strings.id("thread");
+        long threadIdKey = strings.id("thread_id");
+        long pidKey = strings.id("pid");
+        long[] ids = new long[64];
+        for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
+            List<FrameKey> rootFirst = e.getKey().rootFirst();
+            if (ids.length < rootFirst.size()) {
+                ids = new long[rootFirst.size()];
+            }
+            // pprof wants the leaf first.
+            for (int i = 0; i < rootFirst.size(); i++) {
+                FrameKey f = rootFirst.get(rootFirst.size() - 1 - i);
+                ids[i] = locations.computeIfAbsent(f, k -> (long) locations.size() + 1);
+                functions.computeIfAbsent(new FunctionKey(f.name(), f.file()), k -> (long) functions.size() + 1);
+            }
+            nested.reset();
+            nested.packed(1, ids, rootFirst.size());
+            nested.packed(2, new long[] {e.getValue().count, e.getValue().weightNanos}, 2);
+            ThreadKey thread = e.getKey().thread();
+            inner.reset();
+            inner.int64(1, threadKey);
+            inner.int64(2, strings.id(thread.name()));
+            nested.message(3, inner);
+            numLabel(nested, inner, threadIdKey, thread.tid());
+            numLabel(nested, inner, pidKey, thread.pid());
+            profile.message(PROFILE_SAMPLE, nested);
+        }
+        for (Map.Entry<FrameKey, Long> e : locations.entrySet()) {
+            FrameKey f = e.getKey();
+            nested.reset();
+            nested.int64(1, e.getValue());
+            inner.reset();
+            inner.int64(1, functions.get(new FunctionKey(f.name(), f.file())));
+            inner.int64(2, f.line());
+            nested.message(4, inner);
+            profile.message(PROFILE_LOCATION, nested);
+        }
+        for (Map.Entry<FunctionKey, Long> e : functions.entrySet()) {
+            nested.reset();
+            nested.int64(1, e.getValue());
+            long name = strings.id(e.getKey().name());
+            nested.int64(2, name);
+            nested.int64(3, name);
+            nested.int64(4, strings.id(e.getKey().file()));
+            nested.int64(5, startLines.getOrDefault(e.getKey(), 0));
+            profile.message(PROFILE_FUNCTION, nested);
+        }
+
+        long start = m.startEpochNanos() > 0 ? m.startEpochNanos()
+                : firstTimestamp != Long.MAX_VALUE ? firstTimestamp : 0;
+        long duration = !m.duration().isZero() ? m.duration().toNanos()
+                : firstTimestamp != Long.MAX_VALUE ? lastTimestamp - firstTimestamp : 0;
+        List<Long> comments = new ArrayList<>();
+        if (!m.commandLine().isEmpty()) {
+            comments.add(strings.id("command: " + m.commandLine()));
+        }
+        if (!m.pythonVersion().isEmpty()) {
+            comments.add(strings.id("python: " + m.pythonVersion()));
+        }
+        comments.add(strings.id("producer: " + SpyglassVersion.PRODUCER));
+
+        for (String s : strings.strings) {
+            profile.string(PROFILE_STRING_TABLE, s);
+        }
+        profile.int64(PROFILE_TIME_NANOS, start);
+        profile.int64(PROFILE_DURATION_NANOS, duration);
+        valueType(profile, PROFILE_PERIOD_TYPE, timeTypeId, nanoseconds, nested);
+        profile.int64(PROFILE_PERIOD, m.interval().toNanos());
+        long[] commentIds = comments.stream().mapToLong(Long::longValue).toArray();
+        profile.packed(PROFILE_COMMENT, commentIds, commentIds.length);
+        profile.int64(PROFILE_DEFAULT_SAMPLE_TYPE, timeTypeId);
+
+        GZIPOutputStream gz = new GZIPOutputStream(out, 1 << 16);
+        profile.writeTo(gz);
+        gz.finish();
+    }
+
+    private static void valueType(ProtoBuffer profile, int field, long type, long unit, ProtoBuffer scratch) {
+        scratch.reset();
+        scratch.int64(1, type);
+        scratch.int64(2, unit);
+        profile.message(field, scratch);
+    }
+
+    private static void numLabel(ProtoBuffer sample, ProtoBuffer scratch, long key, long value) {
+        scratch.reset();
+        scratch.int64(1, key);
+        scratch.int64(3, value);
+        sample.message(3, scratch);
+    }
+
+    /** Options: line numbers, idle threads, metadata (time, duration, period, mode, comments). */
+    public static final class Builder extends ExporterBuilder<Builder, PprofExporter> {
+        private Builder() {
+        }
+
+        @Override
+        public PprofExporter build(OutputStream out) {
+            return new PprofExporter(out, this);
+        }
+    }
+}
