@@ -3,7 +3,7 @@
  * {@link dev.spyglass.StackSample}s. Only {@code dev.spyglass} and {@code dev.spyglass.export} are API.
  */
 module dev.spyglass {
-    requires transitive dev.spyglass.cpython.abi;
+    requires dev.spyglass.cpython.abi;
     requires dev.spyglass.elf;
     requires org.slf4j;
 

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -110,7 +109,7 @@ public final class PythonProcess implements AutoCloseable {
     }
 
     /** The exact CPython version of the target (micro -1 only when no version source held it). */
-    public PythonVersion version() {
+    public CPythonVersion version() {
         return target.version();
     }
 

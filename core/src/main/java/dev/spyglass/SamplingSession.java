@@ -19,7 +19,6 @@ import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -100,7 +99,7 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     /** The target's CPython version. */
-    public PythonVersion version() {
+    public CPythonVersion version() {
         return target.version();
     }
 

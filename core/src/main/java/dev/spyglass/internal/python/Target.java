@@ -7,6 +7,7 @@ import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.spyglass.CPythonVersion;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.ProcessGoneException;
@@ -32,6 +33,7 @@ public final class Target implements AutoCloseable {
     private final TaskStates tasks;
     private final StackReader reader;
     private final ThreadNames names;
+    private final CPythonVersion version;
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -41,6 +43,21 @@ public final class Target implements AutoCloseable {
         this.reader = reader;
         Layout layout = reader.interpreter().layout();
         this.names = new ThreadNames(pid, memory, layout, new StringDecoder(layout, 512));
+        this.version = apiVersion(reader.version());
+    }
+
+    /**
+     * The API's version value for the abi module's: the one place they meet, so that the public API
+     * does not show the abi module (its layouts and offsets) to users.
+     */
+    static CPythonVersion apiVersion(PythonVersion v) {
+        CPythonVersion.ReleaseLevel level = switch (v.releaseLevel()) {
+            case ALPHA -> CPythonVersion.ReleaseLevel.ALPHA;
+            case BETA -> CPythonVersion.ReleaseLevel.BETA;
+            case CANDIDATE -> CPythonVersion.ReleaseLevel.CANDIDATE;
+            case FINAL -> CPythonVersion.ReleaseLevel.FINAL;
+        };
+        return new CPythonVersion(v.major(), v.minor(), v.micro(), level, v.serial(), v.freeThreaded());
     }
 
     /** Attaches to a running process (no waiting). */
@@ -188,8 +205,9 @@ public final class Target implements AutoCloseable {
         return pid;
     }
 
-    public PythonVersion version() {
-        return reader.version();
+    /** The target's CPython version, as the API reports it. */
+    public CPythonVersion version() {
+        return version;
     }
 
     public LocatedInterpreter interpreter() {
