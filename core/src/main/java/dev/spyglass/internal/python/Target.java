@@ -34,6 +34,8 @@ public final class Target implements AutoCloseable {
     private final StackReader reader;
     private final ThreadNames names;
     private final CPythonVersion version;
+    /** Equal frames of this target as one instance; lent to the reader during each read. */
+    private final FrameInterner frames = new FrameInterner(FrameInterner.DEFAULT_CAPACITY);
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -227,6 +229,7 @@ public final class Target implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
+        FrameInterner previous = frames.bind();
         try {
             return reader.read(runningOnly);
         } catch (SpyglassException e) {
@@ -234,6 +237,8 @@ public final class Target implements AutoCloseable {
                 throw new ProcessGoneException(pid, "process " + pid + " exited");
             }
             throw e;
+        } finally {
+            FrameInterner.restore(previous);
         }
     }
 
