@@ -141,8 +141,7 @@ public final class PythonProcess implements AutoCloseable {
                     torn = true;
                     continue;
                 }
-                out.add(new ThreadStack(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                        t.interpreterId(), target.threadState(t), t.gilHeld(), t.frameList()));
+                out.add(target.threadStack(t));
             }
             if (!torn) {
                 break;

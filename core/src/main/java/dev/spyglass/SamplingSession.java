@@ -361,8 +361,7 @@ public final class SamplingSession implements AutoCloseable {
             if (t.skipped()) {
                 continue;
             }
-            StackSample s = new StackSample(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                    t.interpreterId(), timestamp, weight, target.threadState(t), t.gilHeld(), t.frameList());
+            StackSample s = new StackSample(target.threadStack(t), timestamp, weight);
             if (queue.offer(s)) {
                 samples++;
             } else {

@@ -126,8 +126,7 @@ public class SampleBenchmark {
         StackSample last = null;
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
-            last = new StackSample(target.pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                    t.interpreterId(), 0, 1, t.state(), t.gilHeld(), t.frameList());
+            last = new StackSample(target.threadStack(t), 0, 1);
         }
         return last;
     }

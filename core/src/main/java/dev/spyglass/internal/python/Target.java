@@ -2,17 +2,19 @@ package dev.spyglass.internal.python;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.spyglass.CPythonVersion;
+import dev.spyglass.Frame;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.ProcessGoneException;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.ThreadState;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.UnsupportedPythonVersionException;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
@@ -264,13 +266,29 @@ public final class Target implements AutoCloseable {
         return "thread-" + Long.toUnsignedString(t.pythonThreadId);
     }
 
+    /**
+     * The API's value for a thread just read: the one place a {@link ThreadStack} is made from a
+     * {@link ThreadRecord}, for snapshots and samples alike. A thread whose values did not change since
+     * the record's previous look gets the previous value back, so an idle thread costs no allocation.
+     */
+    public ThreadStack threadStack(ThreadRecord t) {
+        String name = threadName(t);
+        List<Frame> frames = t.frameList();
+        ThreadStack last = t.lastStack;
+        if (last != null && last.frames() == frames && last.nativeThreadId() == t.nativeThreadId
+                && last.pythonThreadId() == t.pythonThreadId && last.interpreterId() == t.interpreterId
+                && last.state() == t.state && last.gilHeld() == t.gilHeld() && last.threadName().equals(name)) {
+            return last;
+        }
+        ThreadStack stack = new ThreadStack(pid, t.nativeThreadId, t.pythonThreadId, name, t.interpreterId, t.state,
+                t.gilHeld(), frames);
+        t.lastStack = stack;
+        return stack;
+    }
+
     /** How many times a {@code threading} registry was read (tests, benchmarks). */
     public long threadNameRefreshes() {
         return names.refreshes();
-    }
-
-    public ThreadState threadState(ThreadRecord t) {
-        return t.state;
     }
 
     @Override
