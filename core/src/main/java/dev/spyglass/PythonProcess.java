@@ -133,7 +133,7 @@ public final class PythonProcess implements AutoCloseable {
         List<ThreadStack> out = new ArrayList<>();
         for (int attempt = 0; attempt < 3; attempt++) {
             out.clear();
-            int n = target.readThreads(false);
+            int n = target.readThreads(SamplingMode.WALL);
             boolean torn = false;
             for (int i = 0; i < n; i++) {
                 ThreadRecord t = target.thread(i);

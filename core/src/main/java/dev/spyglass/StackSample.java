@@ -14,7 +14,7 @@ import java.util.Objects;
  *                       {@link SamplingMode#CPU} only threads running at the tick are reported, each
  *                       standing for one interval of CPU time)
  */
-public record StackSample(ThreadStack thread, long timestampNanos, long weightNanos) {
+public record StackSample(ThreadStack thread, long timestampNanos, long weightNanos) implements ProfileEvent {
 
     /** @throws NullPointerException when {@code thread} is null */
     public StackSample {
@@ -22,6 +22,7 @@ public record StackSample(ThreadStack thread, long timestampNanos, long weightNa
     }
 
     /** The process id; see {@link ThreadStack#pid()}. */
+    @Override
     public long pid() {
         return thread.pid();
     }

@@ -30,6 +30,17 @@ class StackSampleTest {
     }
 
     @Test
+    void isAProfileEventOfItsProcess() {
+        ProfileEvent e = new StackSample(THREAD, 17, 1);
+        assertThat(e.pid()).isEqualTo(4242);
+        assertThat(e.timestampNanos()).isEqualTo(17);
+        String kind = switch (e) {
+            case StackSample s -> "stack of " + s.threadName();
+        };
+        assertThat(kind).isEqualTo("stack of worker");
+    }
+
+    @Test
     void equalWhenThreadTimeAndWeightAreEqual() {
         ThreadStack sameThread = new ThreadStack(4242, 4243, 0x7f00_0000_1000L, "worker", 1, ThreadState.RUNNING,
                 Boolean.TRUE, List.copyOf(FRAMES));

@@ -13,6 +13,7 @@ import dev.spyglass.Frame;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.ProcessGoneException;
+import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.UnsupportedPythonVersionException;
@@ -138,7 +139,7 @@ public final class Target implements AutoCloseable {
             Target t = null;
             try {
                 t = attach(pid);
-                int n = t.readThreads(false);
+                int n = t.readThreads(SamplingMode.WALL);
                 if (n == 0) {
                     missing = "the interpreter has no thread state yet (Py_Initialize has not finished)";
                 } else {
@@ -226,11 +227,20 @@ public final class Target implements AutoCloseable {
         return memory;
     }
 
-    /** Reads every thread; see {@link StackReader#read}. */
-    public int readThreads(boolean runningOnly) throws SpyglassException {
+    /**
+     * Reads every thread (see {@link StackReader#read}): in {@link SamplingMode#CPU} the walk skips the
+     * threads not running, and marks them {@link ThreadRecord#skipped()}.
+     *
+     * @return how many records {@link #thread} now holds
+     */
+    public int readThreads(SamplingMode mode) throws SpyglassException {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
+        boolean runningOnly = switch (mode) {
+            case WALL -> false;
+            case CPU -> true;
+        };
         FrameInterner previous = frames.bind();
         try {
             return reader.read(runningOnly);
