@@ -27,10 +27,10 @@ import dev.spyglass.internal.session.PythonStackSource;
 /**
  * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
  * One daemon thread polls the session's event sources (today one: the target's Python stacks) at each
- * tick and puts their samples into a bounded queue; a consumer
- * takes them with {@link #forEach}, {@link #stream()} or {@link #drainTo}. When the consumer is slower
- * than the sampler, samples are dropped and counted ({@link SamplingStats#droppedSamples()}): the
- * sampler never waits for the consumer, so its cadence does not depend on it.
+ * tick and puts their samples into a bounded queue; a consumer takes them with {@link #forEach},
+ * {@link #stream()} or {@link #drainTo}. When the consumer is slower than the sampler, samples are
+ * dropped and counted ({@link SamplingStats#droppedSamples()}): the sampler never waits for the
+ * consumer, so its cadence does not depend on it.
  *
  * <p>The session ends when the target exits, when the sampler's duration has passed, or on
  * {@link #stop()}. Consuming methods then return after the queue is drained. Use one consumer at a
