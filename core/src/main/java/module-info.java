@@ -7,7 +7,7 @@
  * same six are listed in {@code META-INF/services} for class-path users; keep both lists in this order.
  */
 module dev.spyglass {
-    requires transitive dev.spyglass.cpython.abi;
+    requires dev.spyglass.cpython.abi;
     requires dev.spyglass.elf;
     requires org.slf4j;
 

@@ -10,6 +10,7 @@ package dev.spyglass;
 public class AccessDeniedException extends SpyglassException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message which rule denied the read and how to get the right (see the class comment) */
     public AccessDeniedException(String message) {
         super(message);
     }

@@ -1,20 +1,18 @@
 package dev.spyglass;
 
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One frame of a stack. Frames are interned: {@link #python} and {@link #of} return the same instance
- * for equal frames, so a steady-state sampler allocates no frames and consumers may compare with
- * {@code ==}.
+ * One frame of a stack: a value, compared with {@link #equals}. Spyglass hands out one instance for
+ * equal frames of one target (up to a bound), so a steady-state sampler allocates no frames; consumers
+ * must not rely on that identity.
  *
- * @param kind          Python, native (C) or kernel frame
+ * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON} in this release
  * @param function      the function name ({@code co_name}); never null, {@code "<unknown>"} when it
  *                      could not be read
  * @param qualifiedName the qualified name ({@code co_qualname}, CPython 3.11+, e.g.
  *                      {@code Outer.method}); equal to {@code function} when the version has none
- * @param file          the source file ({@code co_filename}) or, for native frames, the library path;
- *                      empty when unknown
+ * @param file          the source file ({@code co_filename}), as the target sees it; empty when unknown
  * @param line          the line being executed, 1-based; 0 when unknown
  * @param endLine       the last line of the instruction's location (3.11+), or 0 when unknown
  * @param column        the start column (3.11+, 0-based), or -1 when unknown
@@ -25,15 +23,17 @@ import java.util.concurrent.ConcurrentHashMap;
 public record Frame(FrameKind kind, String function, String qualifiedName, String file, int line, int endLine,
         int column, int endColumn, int firstLine) {
 
-    /** What kind of code a frame runs. */
+    /**
+     * What kind of code a frame runs. Only the kinds Spyglass produces are listed: native (C) and
+     * kernel frames join when a source reports them, so a {@code switch} over this enum may need a new
+     * case then.
+     */
     public enum FrameKind {
-        PYTHON, NATIVE, KERNEL
+        /** A Python function, module or class body run by the interpreter. */
+        PYTHON
     }
 
-    private static final ConcurrentHashMap<Frame, Frame> INTERNED = new ConcurrentHashMap<>();
-    /** Interning stops adding new frames past this many distinct frames (memory bound). */
-    private static final int MAX_INTERNED = 1 << 20;
-
+    /** @throws NullPointerException when {@code kind}, a name or {@code file} is null */
     public Frame {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(function, "function");
@@ -41,27 +41,14 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         Objects.requireNonNull(file, "file");
     }
 
-    /** The interned Python frame with only a line number known (first line 0: unknown). */
+    /** A Python frame with only a line number known (first line 0: unknown; no end line or columns). */
     public static Frame python(String function, String qualifiedName, String file, int line) {
         return python(function, qualifiedName, file, line, 0);
     }
 
-    /** The interned Python frame with a line number and the function's first line (0 when unknown). */
+    /** A Python frame with a line number and the function's first line (0 when unknown); no end line or columns. */
     public static Frame python(String function, String qualifiedName, String file, int line, int firstLine) {
-        return of(new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1, firstLine));
-    }
-
-    /** The interned instance equal to {@code frame}. */
-    public static Frame of(Frame frame) {
-        Frame existing = INTERNED.get(frame);
-        if (existing != null) {
-            return existing;
-        }
-        if (INTERNED.size() >= MAX_INTERNED) {
-            return frame;
-        }
-        existing = INTERNED.putIfAbsent(frame, frame);
-        return existing != null ? existing : frame;
+        return new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1, firstLine);
     }
 
     /** {@code function (file:line)}, the way stack dumps show a frame. */

@@ -9,6 +9,7 @@ package dev.spyglass;
 public class InterpreterNotReadyException extends SpyglassException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message which step of the interpreter's start was still missing at the deadline */
     public InterpreterNotReadyException(String message) {
         super(message);
     }

@@ -8,6 +8,7 @@ package dev.spyglass;
 public class NotAPythonProcessException extends SpyglassException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what was looked for in the process and not found */
     public NotAPythonProcessException(String message) {
         super(message);
     }

@@ -10,6 +10,12 @@ public class ProcessGoneException extends SpyglassException {
     private final int exitStatus;
     private final boolean exitStatusKnown;
 
+    /**
+     * A process that does not exist or has exited; its exit status is unknown.
+     *
+     * @param pid     the PID that was asked for
+     * @param message what Spyglass was doing when the process was found gone
+     */
     public ProcessGoneException(long pid, String message) {
         super(message);
         this.pid = pid;

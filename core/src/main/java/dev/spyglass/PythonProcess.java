@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -110,7 +109,7 @@ public final class PythonProcess implements AutoCloseable {
     }
 
     /** The exact CPython version of the target (micro -1 only when no version source held it). */
-    public PythonVersion version() {
+    public CPythonVersion version() {
         return target.version();
     }
 
@@ -134,7 +133,7 @@ public final class PythonProcess implements AutoCloseable {
         List<ThreadStack> out = new ArrayList<>();
         for (int attempt = 0; attempt < 3; attempt++) {
             out.clear();
-            int n = target.readThreads(false);
+            int n = target.readThreads(SamplingMode.WALL);
             boolean torn = false;
             for (int i = 0; i < n; i++) {
                 ThreadRecord t = target.thread(i);
@@ -142,8 +141,7 @@ public final class PythonProcess implements AutoCloseable {
                     torn = true;
                     continue;
                 }
-                out.add(new ThreadStack(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                        t.interpreterId(), target.threadState(t), t.gilHeld(), t.frameList()));
+                out.add(target.threadStack(t));
             }
             if (!torn) {
                 break;

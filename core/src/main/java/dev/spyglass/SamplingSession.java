@@ -19,16 +19,18 @@ import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.internal.python.Target;
-import dev.spyglass.internal.python.ThreadRecord;
+import dev.spyglass.internal.session.EventBuffer;
+import dev.spyglass.internal.session.EventSource;
+import dev.spyglass.internal.session.PythonStackSource;
 
 /**
  * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
- * One daemon thread reads the target at each tick and puts samples into a bounded queue; a consumer
- * takes them with {@link #forEach}, {@link #stream()} or {@link #drainTo}. When the consumer is slower
- * than the sampler, samples are dropped and counted ({@link SamplingStats#droppedSamples()}): the
- * sampler never waits for the consumer, so its cadence does not depend on it.
+ * One daemon thread polls the session's event sources (today one: the target's Python stacks) at each
+ * tick and puts their samples into a bounded queue; a consumer takes them with {@link #forEach},
+ * {@link #stream()} or {@link #drainTo}. When the consumer is slower than the sampler, samples are
+ * dropped and counted ({@link SamplingStats#droppedSamples()}): the sampler never waits for the
+ * consumer, so its cadence does not depend on it.
  *
  * <p>The session ends when the target exits, when the sampler's duration has passed, or on
  * {@link #stop()}. Consuming methods then return after the queue is drained. Use one consumer at a
@@ -41,7 +43,11 @@ public final class SamplingSession implements AutoCloseable {
     /** Durations longer than this mean no limit. */
     private static final Duration NO_LIMIT_BEYOND = Duration.ofDays(36_525);
 
-    private final Target target;
+    private final long pid;
+    private final CPythonVersion version;
+    /** Polled in this order at every tick; closed together, once. */
+    private final EventSource[] sources;
+    private final EventBuffer delivery = new Delivery();
     private final Process process;
     private final SamplingMode mode;
     private final long intervalNanos;
@@ -61,12 +67,13 @@ public final class SamplingSession implements AutoCloseable {
     private volatile long startNanos;
     private volatile long endNanos;
     private boolean closed;
-    /** Set by {@link #close()}: the sampling thread releases the target when it ends, if close() could not. */
+    /** Set by {@link #close()}: the sampling thread releases the sources when it ends, if close() could not. */
     private volatile boolean closeRequested;
-    private final AtomicBoolean targetClosed = new AtomicBoolean();
+    private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
     private SamplingSession(Sampler config, Target target, Process process) {
-        this.target = target;
+        this.pid = target.pid();
+        this.version = target.version();
         this.process = process;
         this.mode = config.mode();
         this.intervalNanos = config.interval().toNanos();
@@ -74,7 +81,8 @@ public final class SamplingSession implements AutoCloseable {
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.worker = new Thread(this::run, "spyglass-sampler-" + target.pid());
+        this.sources = new EventSource[] {new PythonStackSource(target, intervalNanos)};
+        this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
     }
 
@@ -96,12 +104,12 @@ public final class SamplingSession implements AutoCloseable {
 
     /** The target's process id. */
     public long pid() {
-        return target.pid();
+        return pid;
     }
 
     /** The target's CPython version. */
-    public PythonVersion version() {
-        return target.version();
+    public CPythonVersion version() {
+        return version;
     }
 
     /** The launched process, or empty for an attached target. */
@@ -244,25 +252,27 @@ public final class SamplingSession implements AutoCloseable {
         stop();
         try {
             if (!done.await(5, TimeUnit.SECONDS)) {
-                // The sampling thread releases the target itself when it ends (see run()).
+                // The sampling thread releases the sources itself when it ends (see run()).
                 LOG.warn("sampler of process {} did not stop within 5 s; it releases its buffers when it ends", pid());
                 return;
             }
         } catch (InterruptedException e) {
-            // Interrupted while waiting: the sampling thread releases the target when it ends.
+            // Interrupted while waiting: the sampling thread releases the sources when it ends.
             Thread.currentThread().interrupt();
             if (finished) {
-                closeTarget();
+                closeSources();
             }
             return;
         }
-        closeTarget();
+        closeSources();
     }
 
-    /** Releases the target's buffers and descriptors, once, from whichever thread gets here first. */
-    private void closeTarget() {
-        if (targetClosed.compareAndSet(false, true)) {
-            target.close();
+    /** Releases the sources' buffers and descriptors, once, from whichever thread gets here first. */
+    private void closeSources() {
+        if (sourcesClosed.compareAndSet(false, true)) {
+            for (EventSource source : sources) {
+                source.close();
+            }
         }
     }
 
@@ -279,7 +289,6 @@ public final class SamplingSession implements AutoCloseable {
         long spin = intervalNanos <= 200_000L ? intervalNanos
                 : intervalNanos < 20_000_000L ? Math.min(80_000L, intervalNanos / 4) : 0;
         long deadline = start;
-        boolean cpu = mode == SamplingMode.CPU;
         try {
             while (!stopRequested) {
                 waitUntil(deadline, spin);
@@ -293,7 +302,7 @@ public final class SamplingSession implements AutoCloseable {
                 if (now > deadline) {
                     behindNanos += now - deadline;
                 }
-                tick(now + epochOffset, cpu);
+                tick(now + epochOffset);
                 ticks++;
                 long next = deadline + intervalNanos;
                 long after = System.nanoTime();
@@ -319,7 +328,7 @@ public final class SamplingSession implements AutoCloseable {
             }
             finished = true;
             if (closeRequested) {
-                closeTarget();
+                closeSources();
             }
             done.countDown();
         }
@@ -347,28 +356,30 @@ public final class SamplingSession implements AutoCloseable {
         }
     }
 
-    private void tick(long timestamp, boolean cpu) throws SpyglassException {
-        // Every reported thread weighs one interval, in both modes. In CPU mode the threads not
-        // running at the tick are skipped by readThreads. (The process CPU clock of another process is
-        // no finer than the scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
-        long weight = intervalNanos;
-        int n = target.readThreads(cpu);
-        for (int i = 0; i < n; i++) {
-            ThreadRecord t = target.thread(i);
-            if (t.torn()) {
-                torn++;
-                continue;
+    private void tick(long timestamp) throws SpyglassException {
+        for (EventSource source : sources) {
+            source.poll(timestamp, mode, delivery);
+        }
+    }
+
+    /** Takes the sources' events into the queue, counting what it drops. Used by the sampling thread only. */
+    private final class Delivery implements EventBuffer {
+        @Override
+        public void add(ProfileEvent event) {
+            switch (event) {
+                case StackSample s -> {
+                    if (queue.offer(s)) {
+                        samples++;
+                    } else {
+                        dropped++;
+                    }
+                }
             }
-            if (t.skipped()) {
-                continue;
-            }
-            StackSample s = new StackSample(pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                    t.interpreterId(), timestamp, weight, target.threadState(t), t.gilHeld(), t.frameList());
-            if (queue.offer(s)) {
-                samples++;
-            } else {
-                dropped++;
-            }
+        }
+
+        @Override
+        public void tornSample() {
+            torn++;
         }
     }
 

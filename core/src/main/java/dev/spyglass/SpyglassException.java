@@ -7,10 +7,15 @@ package dev.spyglass;
 public class SpyglassException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    /** @param message the cause, in words a person can act on */
     public SpyglassException(String message) {
         super(message);
     }
 
+    /**
+     * @param message the cause, in words a person can act on
+     * @param cause   the underlying failure
+     */
     public SpyglassException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -10,6 +10,7 @@ public class UnsupportedPythonVersionException extends SpyglassException {
     /** The versions this release of Spyglass reads, as shown in messages. */
     public static final String SUPPORTED = "2.7 and 3.6 - 3.15, and free-threaded 3.13t - 3.15t";
 
+    /** @param message the version found, why it cannot be read, and {@link #SUPPORTED} */
     public UnsupportedPythonVersionException(String message) {
         super(message);
     }

@@ -1,7 +1,7 @@
 /**
  * The Spyglass API: attach to or launch a CPython process ({@link dev.spyglass.PythonProcess}), take
  * snapshots of every thread's stack, sample with a {@link dev.spyglass.Sampler} and receive
- * {@link dev.spyglass.StackSample}s.
+ * {@link dev.spyglass.StackSample}s, the one kind of {@link dev.spyglass.ProfileEvent} so far.
  *
  * <h2>Reading a running target</h2>
  * The target is never stopped: its memory is copied with {@code process_vm_readv} while it runs.

@@ -22,4 +22,15 @@ class CoreModuleSmokeTest {
         assertThat(d.packages()).allSatisfy(p -> assertThat(p.contains(".internal") || Set.of("dev.spyglass",
                 "dev.spyglass.export").contains(p)).as("package %s is API or internal", p).isTrue());
     }
+
+    /** The API shows only its own types: a user does not read the abi module's layouts and offsets. */
+    @Test
+    void requiresNothingTransitively() throws Exception {
+        ModuleDescriptor d = ModuleSmoke.assertModuleDescriptor("dev.spyglass",
+                Set.of("dev.spyglass", "dev.spyglass.export"));
+        assertThat(d.requires()).filteredOn(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.TRANSITIVE))
+                .as("transitive requires").isEmpty();
+        assertThat(d.requires()).extracting(ModuleDescriptor.Requires::name)
+                .contains("dev.spyglass.cpython.abi", "dev.spyglass.elf");
+    }
 }

@@ -26,6 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import dev.spyglass.Sampler;
+import dev.spyglass.SamplingMode;
 import dev.spyglass.SamplingSession;
 import dev.spyglass.StackSample;
 import dev.spyglass.internal.python.Target;
@@ -95,14 +96,14 @@ public class SampleBenchmark {
         }
         Thread.sleep(100);
         target = Target.attach(process.pid());
-        int n = target.readThreads(false);
+        int n = target.readThreads(SamplingMode.WALL);
         if (n != 1 || target.thread(0).depth() != depth) {
             throw new IllegalStateException("expected one thread with " + depth + " frames, got " + n + " threads, "
                     + (n > 0 ? target.thread(0).depth() + " frames" : ""));
         }
         long before = target.memory().syscalls();
         for (int i = 0; i < 100; i++) {
-            target.readThreads(false);
+            target.readThreads(SamplingMode.WALL);
         }
         System.err.printf("CPython %s, %d frames: %.2f remote-read system calls per look%n", target.version(), depth,
                 (target.memory().syscalls() - before) / 100.0);
@@ -122,12 +123,11 @@ public class SampleBenchmark {
     @BenchmarkMode({Mode.AverageTime})
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public StackSample sampleDeepStack() throws Exception {
-        int n = target.readThreads(false);
+        int n = target.readThreads(SamplingMode.WALL);
         StackSample last = null;
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
-            last = new StackSample(target.pid(), t.nativeThreadId(), t.pythonThreadId(), target.threadName(t),
-                    t.interpreterId(), 0, 1, t.state(), t.gilHeld(), t.frameList());
+            last = new StackSample(target.threadStack(t), 0, 1);
         }
         return last;
     }

@@ -22,6 +22,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.ThreadState;
 
 /**
@@ -60,8 +61,8 @@ public class ExporterBenchmark {
                 frames.add(0, Frame.python("f" + d + "_" + variant, "Mod.f" + d + "_" + variant,
                         "/app/module" + (d % 5) + ".py", 10 + d));
             }
-            samples[s] = new StackSample(1234, 1240 + s % 4, 0x7f00 + s % 4, "thread-" + s % 4, 0,
-                    1_763_760_000_000_000_000L + s, 1_000_000, ThreadState.RUNNING, Boolean.TRUE, frames);
+            samples[s] = new StackSample(new ThreadStack(1234, 1240 + s % 4, 0x7f00 + s % 4, "thread-" + s % 4, 0,
+                    ThreadState.RUNNING, Boolean.TRUE, frames), 1_763_760_000_000_000_000L + s, 1_000_000);
         }
     }
 

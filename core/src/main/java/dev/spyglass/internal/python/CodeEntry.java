@@ -32,9 +32,17 @@ final class CodeEntry {
     private Frame[] memoFrames = new Frame[16];
     private int memoSize;
     private final int firstLine;
+    private final FrameInterner interner;
 
+    /** An entry whose frames go through the interner of the target being read on this thread. */
     CodeEntry(long[] key, String function, String qualifiedName, String file, int firstLine, LineTable lines,
             boolean columns, long codeBytes) {
+        this(key, function, qualifiedName, file, firstLine, lines, columns, codeBytes, FrameInterner.bound());
+    }
+
+    CodeEntry(long[] key, String function, String qualifiedName, String file, int firstLine, LineTable lines,
+            boolean columns, long codeBytes, FrameInterner interner) {
+        this.interner = interner;
         this.key = key;
         this.firstLine = Math.max(firstLine, 0);
         this.function = function;
@@ -89,11 +97,11 @@ final class CodeEntry {
         if (columns) {
             Location loc = lines.location(byteOffset);
             int line = Math.max(loc.line(), 0);
-            return Frame.of(new Frame(Frame.FrameKind.PYTHON, function, qualifiedName, file, line,
+            return interner.intern(new Frame(Frame.FrameKind.PYTHON, function, qualifiedName, file, line,
                     Math.max(loc.endLine(), 0), loc.column(), loc.endColumn(), firstLine));
         }
         int line = lines.line(byteOffset);
-        return Frame.python(function, qualifiedName, file, Math.max(line, 0), firstLine);
+        return interner.intern(Frame.python(function, qualifiedName, file, Math.max(line, 0), firstLine));
     }
 
     private void growMemo() {

@@ -10,6 +10,7 @@ import dev.spyglass.cpython.abi.InvalidDebugOffsetsException;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.Layouts;
 import dev.spyglass.cpython.abi.PythonVersion;
+import dev.spyglass.cpython.abi.UnsupportedLayoutException;
 import dev.spyglass.internal.os.MemoryFault;
 import dev.spyglass.internal.os.RemoteMemory;
 
@@ -23,7 +24,7 @@ final class LayoutResolver {
         if (!version.isAtLeast(3, 13)) {
             try {
                 return Layouts.forVersion(version);
-            } catch (dev.spyglass.cpython.abi.UnsupportedPythonVersionException e) {
+            } catch (UnsupportedLayoutException e) {
                 throw unsupported(pid, version, object, e.getMessage());
             }
         }
@@ -41,7 +42,7 @@ final class LayoutResolver {
                     + Long.toHexString(runtimeAddress) + " in " + object + ": " + e.getMessage());
         } catch (InvalidDebugOffsetsException e) {
             throw unsupported(pid, version, object, "its _Py_DebugOffsets table is not valid: " + e.getMessage());
-        } catch (dev.spyglass.cpython.abi.UnsupportedPythonVersionException e) {
+        } catch (UnsupportedLayoutException e) {
             throw unsupported(pid, version, object, e.getMessage());
         }
     }

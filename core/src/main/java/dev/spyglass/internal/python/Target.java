@@ -2,16 +2,20 @@ package dev.spyglass.internal.python;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.spyglass.CPythonVersion;
+import dev.spyglass.Frame;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.ProcessGoneException;
+import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.ThreadState;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.UnsupportedPythonVersionException;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
@@ -33,6 +37,9 @@ public final class Target implements AutoCloseable {
     private final TaskStates tasks;
     private final StackReader reader;
     private final ThreadNames names;
+    private final CPythonVersion version;
+    /** Equal frames of this target as one instance; lent to the reader during each read. */
+    private final FrameInterner frames = new FrameInterner(FrameInterner.DEFAULT_CAPACITY);
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -42,6 +49,21 @@ public final class Target implements AutoCloseable {
         this.reader = reader;
         Layout layout = reader.interpreter().layout();
         this.names = new ThreadNames(pid, memory, layout, new StringDecoder(layout, 512));
+        this.version = apiVersion(reader.version());
+    }
+
+    /**
+     * The API's version value for the abi module's: the one place they meet, so that the public API
+     * does not show the abi module (its layouts and offsets) to users.
+     */
+    static CPythonVersion apiVersion(PythonVersion v) {
+        CPythonVersion.ReleaseLevel level = switch (v.releaseLevel()) {
+            case ALPHA -> CPythonVersion.ReleaseLevel.ALPHA;
+            case BETA -> CPythonVersion.ReleaseLevel.BETA;
+            case CANDIDATE -> CPythonVersion.ReleaseLevel.CANDIDATE;
+            case FINAL -> CPythonVersion.ReleaseLevel.FINAL;
+        };
+        return new CPythonVersion(v.major(), v.minor(), v.micro(), level, v.serial(), v.freeThreaded());
     }
 
     /** Attaches to a running process (no waiting). */
@@ -119,7 +141,7 @@ public final class Target implements AutoCloseable {
             Target t = null;
             try {
                 t = attach(pid);
-                int n = t.readThreads(false);
+                int n = t.readThreads(SamplingMode.WALL);
                 if (n == 0) {
                     missing = "the interpreter has no thread state yet (Py_Initialize has not finished)";
                 } else {
@@ -200,8 +222,9 @@ public final class Target implements AutoCloseable {
         return pid;
     }
 
-    public PythonVersion version() {
-        return reader.version();
+    /** The target's CPython version, as the API reports it. */
+    public CPythonVersion version() {
+        return version;
     }
 
     public LocatedInterpreter interpreter() {
@@ -216,11 +239,21 @@ public final class Target implements AutoCloseable {
         return memory;
     }
 
-    /** Reads every thread; see {@link StackReader#read}. */
-    public int readThreads(boolean runningOnly) throws SpyglassException {
+    /**
+     * Reads every thread (see {@link StackReader#read}): in {@link SamplingMode#CPU} the walk skips the
+     * threads not running, and marks them {@link ThreadRecord#skipped()}.
+     *
+     * @return how many records {@link #thread} now holds
+     */
+    public int readThreads(SamplingMode mode) throws SpyglassException {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
+        boolean runningOnly = switch (mode) {
+            case WALL -> false;
+            case CPU -> true;
+        };
+        FrameInterner previous = frames.bind();
         try {
             return reader.read(runningOnly);
         } catch (SpyglassException e) {
@@ -228,6 +261,8 @@ public final class Target implements AutoCloseable {
                 throw new ProcessGoneException(pid, "process " + pid + " exited");
             }
             throw e;
+        } finally {
+            FrameInterner.restore(previous);
         }
     }
 
@@ -253,13 +288,29 @@ public final class Target implements AutoCloseable {
         return "thread-" + Long.toUnsignedString(t.pythonThreadId);
     }
 
+    /**
+     * The API's value for a thread just read: the one place a {@link ThreadStack} is made from a
+     * {@link ThreadRecord}, for snapshots and samples alike. A thread whose values did not change since
+     * the record's previous look gets the previous value back, so an idle thread costs no allocation.
+     */
+    public ThreadStack threadStack(ThreadRecord t) {
+        String name = threadName(t);
+        List<Frame> frames = t.frameList();
+        ThreadStack last = t.lastStack;
+        if (last != null && last.frames() == frames && last.nativeThreadId() == t.nativeThreadId
+                && last.pythonThreadId() == t.pythonThreadId && last.interpreterId() == t.interpreterId
+                && last.state() == t.state && last.gilHeld() == t.gilHeld() && last.threadName().equals(name)) {
+            return last;
+        }
+        ThreadStack stack = new ThreadStack(pid, t.nativeThreadId, t.pythonThreadId, name, t.interpreterId, t.state,
+                t.gilHeld(), frames);
+        t.lastStack = stack;
+        return stack;
+    }
+
     /** How many times a {@code threading} registry was read (tests, benchmarks). */
     public long threadNameRefreshes() {
         return names.refreshes();
-    }
-
-    public ThreadState threadState(ThreadRecord t) {
-        return t.state;
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import dev.spyglass.Frame;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.ThreadState;
 
 /**
@@ -34,6 +35,8 @@ public final class ThreadRecord {
     String tornReason;
 
     private List<Frame> lastList = List.of();
+    /** The value {@link Target#threadStack} made last from this record, reused while nothing changed. */
+    ThreadStack lastStack;
 
     void reset() {
         tstate = 0;

@@ -6,6 +6,7 @@ import java.util.List;
 
 import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.ThreadState;
 import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ProfileMetadata;
@@ -83,8 +84,8 @@ public final class SyntheticProfile {
     private static void add(List<StackSample> out, long ts, long tid, String name, ThreadState state,
             Frame... innermostFirst) {
         Boolean gil = state == ThreadState.RUNNING ? Boolean.valueOf(tid == MAIN_TID) : null;
-        out.add(new StackSample(PID, tid, 0x7f00_0000_0000L + tid, name, 0, ts, WEIGHT, state, gil,
-                List.of(innermostFirst)));
+        out.add(new StackSample(new ThreadStack(PID, tid, 0x7f00_0000_0000L + tid, name, 0, state, gil,
+                List.of(innermostFirst)), ts, WEIGHT));
     }
 
     /** Feeds every sample to the exporter and closes it. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.Frame;
 import dev.spyglass.PythonScripts;
+import dev.spyglass.SamplingMode;
 import dev.spyglass.SnapshotTest;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.ProcessMap;
@@ -27,7 +28,7 @@ class TargetTest {
         int leaf = PythonScripts.lineOf(source, "# LEAF");
         List<String> last = List.of();
         for (int i = 0; i < 200; i++) {
-            int n = t.readThreads(false);
+            int n = t.readThreads(SamplingMode.WALL);
             assertThat(n).isEqualTo(1);
             ThreadRecord r = t.thread(0);
             assertThat(r.torn()).as("torn: %s", r.tornReason()).isFalse();

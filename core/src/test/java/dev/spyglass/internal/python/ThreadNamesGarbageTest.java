@@ -9,6 +9,7 @@ import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.PythonScripts;
+import dev.spyglass.SamplingMode;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.StringDecoder;
 import dev.spyglass.internal.os.ProcessMap;
@@ -29,7 +30,7 @@ class ThreadNamesGarbageTest {
         Path script = PythonScripts.write("threads.py", PythonScripts.THREADS);
         try (PythonScripts.Running target = PythonScripts.start(py, script);
                 Target t = Target.attach(target.pid())) {
-            int n = t.readThreads(false);
+            int n = t.readThreads(SamplingMode.WALL);
             Layout layout = t.interpreter().layout();
             ThreadNames names = new ThreadNames(t.pid(), t.memory(), layout, new StringDecoder(layout, 512));
             int named = 0;

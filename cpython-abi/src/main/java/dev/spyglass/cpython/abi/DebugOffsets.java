@@ -230,7 +230,7 @@ public final class DebugOffsets {
      * @see #parse(MemorySegment, PythonVersion)
      */
     public static Layout parse(MemorySegment runtimeStart)
-            throws InvalidDebugOffsetsException, UnsupportedPythonVersionException {
+            throws InvalidDebugOffsetsException, UnsupportedLayoutException {
         return parse(runtimeStart, null);
     }
 
@@ -245,14 +245,14 @@ public final class DebugOffsets {
      * @return a layout whose {@link Layout#version()} is the table's version
      * @throws InvalidDebugOffsetsException      when the cookie, version or any size or offset is not
      *                                           plausible; the message names the field and value
-     * @throws UnsupportedPythonVersionException when the table says 3.12 or older (no such table exists
+     * @throws UnsupportedLayoutException when the table says 3.12 or older (no such table exists
      *                                           there: this is a wrong address or a forged table)
      */
     public static Layout parse(MemorySegment runtimeStart, PythonVersion expected)
-            throws InvalidDebugOffsetsException, UnsupportedPythonVersionException {
+            throws InvalidDebugOffsetsException, UnsupportedLayoutException {
         PythonVersion version = readVersion(runtimeStart);
         if (!version.isAtLeast(3, 13)) {
-            throw new UnsupportedPythonVersionException(version,
+            throw new UnsupportedLayoutException(version,
                     "_Py_DebugOffsets reports a version before 3.13, which never had this table");
         }
         if (expected != null) {

@@ -43,23 +43,23 @@ public final class Layouts {
      *
      * @param version the target's version
      * @return the layout; never {@code null}
-     * @throws UnsupportedPythonVersionException for 3.5 and older, 3.13 and newer (use
+     * @throws UnsupportedLayoutException for 3.5 and older, 3.13 and newer (use
      *         {@link DebugOffsets}), free-threaded builds, and alpha/beta releases (their structs were
      *         still changing; py-spy records four different {@code _PyRuntime} layouts among
      *         3.8.0a1 – 3.8.0 final)
      */
-    public static Layout forVersion(PythonVersion version) throws UnsupportedPythonVersionException {
+    public static Layout forVersion(PythonVersion version) throws UnsupportedLayoutException {
         Objects.requireNonNull(version, "version");
         if (version.isAtLeast(3, 13)) {
-            throw new UnsupportedPythonVersionException(version,
+            throw new UnsupportedLayoutException(version,
                     "3.13 and later have no built-in table; read the target's _Py_DebugOffsets (DebugOffsets.parse)");
         }
         if (version.freeThreaded()) {
-            throw new UnsupportedPythonVersionException(version, "free-threaded builds exist only from 3.13");
+            throw new UnsupportedLayoutException(version, "free-threaded builds exist only from 3.13");
         }
         if (version.releaseLevel() == PythonVersion.ReleaseLevel.ALPHA
                 || version.releaseLevel() == PythonVersion.ReleaseLevel.BETA) {
-            throw new UnsupportedPythonVersionException(version,
+            throw new UnsupportedLayoutException(version,
                     "alpha and beta releases have no table (struct layouts change between pre-releases)");
         }
         Layout layout = switch (version.major() * 100 + version.minor()) {
@@ -71,7 +71,7 @@ public final class Layouts {
             case 310 -> V3_10;
             case 311 -> V3_11;
             case 312 -> V3_12;
-            default -> throw new UnsupportedPythonVersionException(version, "no layout table for this version");
+            default -> throw new UnsupportedLayoutException(version, "no layout table for this version");
         };
         if (version.micro() < 0) {
             LOG.warn("CPython {}: micro version unknown, using {}", version, layout.source());

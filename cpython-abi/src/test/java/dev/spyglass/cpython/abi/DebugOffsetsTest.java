@@ -264,7 +264,7 @@ class DebugOffsetsTest {
     @Test
     void refusesTablesClaimingOldVersions() {
         assertThatThrownBy(() -> DebugOffsets.parse(table("xdebugpy", 0x030C01F0L, 0, V3_13_0), null))
-                .isInstanceOf(UnsupportedPythonVersionException.class).hasMessageContaining("3.12.1");
+                .isInstanceOf(UnsupportedLayoutException.class).hasMessageContaining("3.12.1");
     }
 
     @Test
@@ -317,7 +317,7 @@ class DebugOffsetsTest {
             try {
                 DebugOffsets.parse(MemorySegment.ofArray(bad), null);
                 accepted++;
-            } catch (InvalidDebugOffsetsException | UnsupportedPythonVersionException expected) {
+            } catch (InvalidDebugOffsetsException | UnsupportedLayoutException expected) {
                 assertThat(expected.getMessage()).isNotBlank();
             }
         }

@@ -25,9 +25,9 @@ class LayoutsTest {
             "3.8.0b4", "3.12.1t"})
     void refuses(String text) {
         PythonVersion v = PythonVersion.parse(text).orElseThrow();
-        assertThatThrownBy(() -> Layouts.forVersion(v)).isInstanceOf(UnsupportedPythonVersionException.class)
+        assertThatThrownBy(() -> Layouts.forVersion(v)).isInstanceOf(UnsupportedLayoutException.class)
                 .hasMessageContaining("CPython " + v).hasMessageContaining("supported: CPython 2.7 and 3.6 - 3.12")
-                .satisfies(e -> assertThat(((UnsupportedPythonVersionException) e).version()).isEqualTo(v));
+                .satisfies(e -> assertThat(((UnsupportedLayoutException) e).version()).isEqualTo(v));
     }
 
     @Test

@@ -3,10 +3,12 @@ package dev.spyglass.cpython.abi;
 import java.util.Objects;
 
 /**
- * The target's CPython version has no layout Spyglass can use: no built-in table and no usable
- * {@code _Py_DebugOffsets}. The message names the version and what is supported.
+ * No {@link Layout} can be had for a CPython version: no built-in table and no usable
+ * {@code _Py_DebugOffsets}. The message names the version and what is supported. Named after what
+ * is missing (a layout) rather than after the version: the library's users see a single
+ * {@code UnsupportedPythonVersionException}, which the core module makes from this one.
  */
-public final class UnsupportedPythonVersionException extends Exception {
+public final class UnsupportedLayoutException extends Exception {
 
     private static final long serialVersionUID = 1L;
 
@@ -21,7 +23,7 @@ public final class UnsupportedPythonVersionException extends Exception {
      * @param version the version that is not supported (may be {@code null} when it could not be read)
      * @param reason  why, in words a person can act on
      */
-    public UnsupportedPythonVersionException(PythonVersion version, String reason) {
+    public UnsupportedLayoutException(PythonVersion version, String reason) {
         super("CPython " + (version == null ? "(unknown version)" : version) + " is not supported: "
                 + Objects.requireNonNull(reason, "reason") + " (" + SUPPORTED + ")");
         this.version = version;

@@ -1,0 +1,13 @@
+package dev.spyglass.internal.session;
+
+import dev.spyglass.ProfileEvent;
+
+/** Where an {@link EventSource} puts the events of one tick; the session counts what it takes and drops. */
+public interface EventBuffer {
+
+    /** Takes one event. Never blocks: when the session's queue is full, the event is dropped and counted. */
+    void add(ProfileEvent event);
+
+    /** Counts one sample the source left out because what it read changed while it was read (a torn stack). */
+    void tornSample();
+}

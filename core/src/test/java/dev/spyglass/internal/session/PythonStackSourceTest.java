@@ -1,0 +1,82 @@
+package dev.spyglass.internal.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.spyglass.ProfileEvent;
+import dev.spyglass.PythonScripts;
+import dev.spyglass.SamplingMode;
+import dev.spyglass.StackSample;
+import dev.spyglass.ThreadState;
+import dev.spyglass.internal.python.Target;
+import dev.spyglass.testsupport.PythonInterpreter;
+import dev.spyglass.testsupport.PythonInterpreters;
+
+/** The Python stack source over a real interpreter whose one thread sleeps in a loop. */
+class PythonStackSourceTest {
+
+    /** Keeps what a source delivers, as a session's queue would. */
+    private static final class Collected implements EventBuffer {
+        final List<StackSample> samples = new ArrayList<>();
+        int torn;
+
+        @Override
+        public void add(ProfileEvent event) {
+            switch (event) {
+                case StackSample s -> samples.add(s);
+            }
+        }
+
+        @Override
+        public void tornSample() {
+            torn++;
+        }
+    }
+
+    @Test
+    void wallModeReportsTheSleepingThreadAndCpuModeSkipsIt() throws Exception {
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
+        Path script = PythonScripts.write("sleeper.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            PythonStackSource source = new PythonStackSource(Target.attach(target.pid()), 5_000_000L);
+            try {
+                Collected wall = new Collected();
+                for (int i = 0; i < 20; i++) {
+                    source.poll(1_000L + i, SamplingMode.WALL, wall);
+                }
+                assertThat(wall.samples.size() + wall.torn).isEqualTo(20);
+                assertThat(wall.samples).isNotEmpty().allSatisfy(s -> {
+                    assertThat(s.pid()).isEqualTo(target.pid());
+                    assertThat(s.nativeThreadId()).isEqualTo(target.pid());
+                    assertThat(s.weightNanos()).isEqualTo(5_000_000L);
+                    assertThat(s.frames()).isNotEmpty();
+                });
+                assertThat(wall.samples.get(0).timestampNanos()).isBetween(1_000L, 1_019L);
+                // An idle thread read again with nothing changed is the same value: no allocation for it.
+                for (int i = 1; i < wall.samples.size(); i++) {
+                    StackSample before = wall.samples.get(i - 1);
+                    StackSample now = wall.samples.get(i);
+                    if (now.thread().equals(before.thread())) {
+                        assertThat(now.thread()).isSameAs(before.thread());
+                    }
+                }
+
+                // The thread sleeps 50 ms at a time: at a tick it is almost never on a CPU.
+                Collected cpu = new Collected();
+                for (int i = 0; i < 20; i++) {
+                    source.poll(2_000L + i, SamplingMode.CPU, cpu);
+                    Thread.sleep(2);
+                }
+                assertThat(cpu.samples).as("samples of a sleeping thread in CPU mode").hasSizeLessThanOrEqualTo(2)
+                        .allSatisfy(s -> assertThat(s.state()).isNotEqualTo(ThreadState.IDLE));
+            } finally {
+                source.close();
+            }
+        }
+    }
+}
