@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
 import dev.spyglass.ThreadState;
 import dev.spyglass.export.ExportFormats;
 import dev.spyglass.export.ExportOptions;
@@ -52,8 +53,8 @@ class TopFunctionsCsvExporterProviderTest {
                 ExportOptions.builder().property(TopFunctionsCsvExporterProvider.LIMIT, "2").build())) {
             assertThat(csv.formatName()).isEqualTo("top-csv");
             for (Frame f : List.of(leaf, leaf, leaf, other)) {
-                csv.accept(new StackSample(1, 2, 3, "MainThread", 0, 0, 1000, ThreadState.RUNNING, null,
-                        List.of(f, main)));
+                csv.accept(new StackSample(new ThreadStack(1, 2, 3, "MainThread", 0, ThreadState.RUNNING, null,
+                        List.of(f, main)), 0, 1000));
             }
         }
         assertThat(out.toString(StandardCharsets.UTF_8).lines().toList()).containsExactly(

@@ -34,12 +34,7 @@ final class CodeEntry {
     private final int firstLine;
     private final FrameInterner interner;
 
-    /** An entry whose frames go through the interner of the target being read on this thread. */
-    CodeEntry(long[] key, String function, String qualifiedName, String file, int firstLine, LineTable lines,
-            boolean columns, long codeBytes) {
-        this(key, function, qualifiedName, file, firstLine, lines, columns, codeBytes, FrameInterner.bound());
-    }
-
+    /** An entry whose frames go through {@code interner}, the one of the target being read. */
     CodeEntry(long[] key, String function, String qualifiedName, String file, int firstLine, LineTable lines,
             boolean columns, long codeBytes, FrameInterner interner) {
         this.interner = interner;

@@ -35,11 +35,17 @@ final class CodeObjects {
     private final LongMap<Boolean> codeTypes = new LongMap<>(16);
     private final long[] keyWords = new long[ReaderSpans.CODE_KEY.length];
     private final boolean[] keyIsInt = new boolean[ReaderSpans.CODE_KEY.length];
+    private final FrameInterner interner;
     private long codeType;
     private long decodes;
 
-    /** @param codeType {@code &PyCode_Type} when the target exports it, else 0 (learned by name) */
-    CodeObjects(Layout layout, RemoteMemory memory, RemoteObjects objects, ReaderSpans spans, long codeType) {
+    /**
+     * @param codeType {@code &PyCode_Type} when the target exports it, else 0 (learned by name)
+     * @param interner where the frames of every entry are interned (one per target)
+     */
+    CodeObjects(Layout layout, RemoteMemory memory, RemoteObjects objects, ReaderSpans spans, long codeType,
+            FrameInterner interner) {
+        this.interner = interner;
         this.memory = memory;
         this.layout = layout;
         this.objects = objects;
@@ -134,7 +140,7 @@ final class CodeObjects {
             }
             codeBytes = units * 2;
         }
-        return new CodeEntry(key, name, qualname, file, firstLine, lines, codeUnits, codeBytes);
+        return new CodeEntry(key, name, qualname, file, firstLine, lines, codeUnits, codeBytes, interner);
     }
 
     /**

@@ -18,16 +18,6 @@ public final class FrameInterner {
     /** Distinct frames kept per target: about 25 MiB at most with their map entries. */
     public static final int DEFAULT_CAPACITY = 1 << 18;
 
-    /** Interns nothing: for code entries made outside a target's read (tests that drive the reader). */
-    private static final FrameInterner NONE = new FrameInterner(0);
-
-    /**
-     * The interner of the target being read on this thread. The stack reader makes code entries deep
-     * inside a read and knows nothing of the target's interner; the target lends it for the duration
-     * of each read instead of threading it through the reader.
-     */
-    private static final ThreadLocal<FrameInterner> READING = new ThreadLocal<>();
-
     private final HashMap<Frame, Frame> frames = new HashMap<>();
     private final int capacity;
 
@@ -54,27 +44,5 @@ public final class FrameInterner {
     /** How many distinct frames are kept. */
     public int size() {
         return frames.size();
-    }
-
-    /**
-     * Makes this the interner of code entries made on the calling thread until the returned previous
-     * binding is restored with {@link #restore}.
-     */
-    FrameInterner bind() {
-        FrameInterner previous = READING.get();
-        READING.set(this);
-        return previous;
-    }
-
-    /** Restores the binding {@link #bind} returned ({@code null}: none). */
-    static void restore(FrameInterner previous) {
-        // set(null), not remove(): the thread's map entry stays, so a read allocates nothing here.
-        READING.set(previous);
-    }
-
-    /** The interner bound on the calling thread, or one that interns nothing. */
-    static FrameInterner bound() {
-        FrameInterner f = READING.get();
-        return f != null ? f : NONE;
     }
 }

@@ -2,6 +2,7 @@ package dev.spyglass.internal.python;
 
 import java.lang.foreign.Arena;
 
+import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadState;
 import dev.spyglass.cpython.abi.Layout;
@@ -66,7 +67,8 @@ public final class StackReader implements AutoCloseable {
         frames = FrameWalker.forLayout(layout, memory, spans, ahead, arena);
         RemoteObjects objects = new RemoteObjects(memory, layout, new StringDecoder(layout, MAX_STRING_CHARS),
                 STRING_PREFIX);
-        codeObjects = new CodeObjects(layout, memory, objects, spans, loc.codeTypeAddress());
+        codeObjects = new CodeObjects(layout, memory, objects, spans, loc.codeTypeAddress(),
+                new FrameInterner(FrameInterner.DEFAULT_CAPACITY));
         codes = new CodeResolver(layout, memory, spans, ahead, codeObjects, arena);
     }
 
@@ -93,14 +95,17 @@ public final class StackReader implements AutoCloseable {
     }
 
     /**
-     * Reads all threads. With {@code runningOnly}, threads the kernel does not show running (and whose
-     * TID is unknown and that do not hold the GIL) are marked skipped and not walked.
+     * Reads all threads. In {@link SamplingMode#CPU}, threads the kernel does not show running (and
+     * whose TID is unknown and that do not hold the GIL) are marked skipped and not walked.
      *
      * @return the number of thread records filled
      * @throws dev.spyglass.ProcessGoneException the process has exited
      */
-    public int read(boolean runningOnly) throws SpyglassException {
-        this.runningOnly = runningOnly;
+    public int read(SamplingMode mode) throws SpyglassException {
+        this.runningOnly = switch (mode) {
+            case WALL -> false;
+            case CPU -> true;
+        };
         records.clear();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());

@@ -38,8 +38,6 @@ public final class Target implements AutoCloseable {
     private final StackReader reader;
     private final ThreadNames names;
     private final CPythonVersion version;
-    /** Equal frames of this target as one instance; lent to the reader during each read. */
-    private final FrameInterner frames = new FrameInterner(FrameInterner.DEFAULT_CAPACITY);
     private boolean closed;
 
     private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
@@ -249,20 +247,13 @@ public final class Target implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
-        boolean runningOnly = switch (mode) {
-            case WALL -> false;
-            case CPU -> true;
-        };
-        FrameInterner previous = frames.bind();
         try {
-            return reader.read(runningOnly);
+            return reader.read(mode);
         } catch (SpyglassException e) {
             if (!(e instanceof ProcessGoneException) && !isAlive(pid)) {
                 throw new ProcessGoneException(pid, "process " + pid + " exited");
             }
             throw e;
-        } finally {
-            FrameInterner.restore(previous);
         }
     }
 

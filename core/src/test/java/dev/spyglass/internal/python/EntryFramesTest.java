@@ -1,5 +1,6 @@
 package dev.spyglass.internal.python;
 
+import dev.spyglass.SamplingMode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -48,7 +49,7 @@ class EntryFramesTest {
             for (int attempt = 0; attempt < 200; attempt++) {
                 functions.clear();
                 entries.clear();
-                assertThat(t.readThreads(false)).isEqualTo(1);
+                assertThat(t.readThreads(SamplingMode.WALL)).isEqualTo(1);
                 ThreadRecord r = t.thread(0);
                 assertThat(r.torn()).as("torn: %s", r.tornReason()).isFalse();
                 for (int i = 0; i < r.depth(); i++) {

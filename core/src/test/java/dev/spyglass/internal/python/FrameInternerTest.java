@@ -46,29 +46,22 @@ class FrameInternerTest {
                 .isNotSameAs(Frame.python("f", "f", "x.py", 1));
     }
 
-    /** Code entries made during a target's read share that target's frames; others intern nothing. */
+    /** Code entries of one target share that target's frames; entries of another target do not. */
     @Test
-    void codeEntriesUseTheInternerBoundWhileTheyAreMade() {
+    void codeEntriesOfOneTargetShareItsFrames() {
         FrameInterner target = new FrameInterner(16);
-        CodeEntry outside = entry();
-        FrameInterner previous = target.bind();
-        CodeEntry first;
-        CodeEntry second;
-        try {
-            first = entry();
-            second = entry();
-        } finally {
-            FrameInterner.restore(previous);
-        }
-        assertThat(FrameInterner.bound()).as("binding restored").isNotSameAs(target);
+        CodeEntry first = entry(target);
+        CodeEntry second = entry(target);
+        CodeEntry other = entry(new FrameInterner(16));
         assertThat(first.frame(0)).isEqualTo(second.frame(0)).isSameAs(second.frame(0));
-        assertThat(outside.frame(0)).isEqualTo(first.frame(0)).isNotSameAs(first.frame(0));
+        assertThat(other.frame(0)).isEqualTo(first.frame(0)).isNotSameAs(first.frame(0));
         assertThat(target.size()).isEqualTo(1);
     }
 
-    private static CodeEntry entry() {
+    private static CodeEntry entry(FrameInterner interner) {
         // 3.10 and older line numbers from co_lnotab: no increments, so every offset is on the first line.
         PythonVersion v = PythonVersion.of(3, 9, 18);
-        return new CodeEntry(new long[] {1}, "f", "f", "/app/x.py", 7, LineTable.of(v, new byte[0], 7), false, -1);
+        return new CodeEntry(new long[] {1}, "f", "f", "/app/x.py", 7, LineTable.of(v, new byte[0], 7), false, -1,
+                interner);
     }
 }

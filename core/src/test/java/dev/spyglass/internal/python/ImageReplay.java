@@ -1,5 +1,6 @@
 package dev.spyglass.internal.python;
 
+import dev.spyglass.SamplingMode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,7 +47,7 @@ final class ImageReplay {
     /** One look of {@code reader}, with the reads it cost on {@code memory}. */
     static CapturedImage.Look look(StackReader reader, RemoteMemory memory) throws SpyglassException {
         long before = memory.syscalls();
-        int n = reader.read(false);
+        int n = reader.read(SamplingMode.WALL);
         long cost = memory.syscalls() - before;
         List<CapturedImage.ThreadLook> threads = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
 package dev.spyglass.internal.python;
 
+import dev.spyglass.SamplingMode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -169,7 +170,7 @@ class MemoryImageCapture {
     private static void awaitThreads(long pid, int expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         try (Target t = Target.attach(pid)) {
-            while (t.readThreads(false) != expected) {
+            while (t.readThreads(SamplingMode.WALL) != expected) {
                 assertThat(System.nanoTime() - deadline).as("threads of %d never became %d", pid, expected)
                         .isNegative();
                 Thread.sleep(20);

@@ -1,5 +1,6 @@
 package dev.spyglass.internal.python;
 
+import dev.spyglass.SamplingMode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -94,10 +95,10 @@ class StackWalkReplayTest {
     void secondLookDecodesNoCodeObject(CapturedImage image) throws Exception {
         try (ReplayMemory memory = new ReplayMemory(image.pid(), image.memory());
                 StackReader reader = new StackReader(image.pid(), memory, ImageReplay.locate(image, memory), null)) {
-            reader.read(false);
+            reader.read(SamplingMode.WALL);
             long decodes = reader.codeDecodes();
             assertThat(decodes).isPositive();
-            reader.read(false);
+            reader.read(SamplingMode.WALL);
             assertThat(reader.codeDecodes()).isEqualTo(decodes);
         }
     }

@@ -95,7 +95,7 @@ class TargetTest {
                     for (int look = 0; look < 3; look++) {
                         int n;
                         try {
-                            n = reader.read(false);
+                            n = reader.read(SamplingMode.WALL);
                         } catch (SpyglassException e) {
                             continue;
                         }
