@@ -60,15 +60,21 @@ final class CodeResolver {
         if (!readHeaders(r, d)) {
             return;
         }
-        for (int i = 0; i < walked.count; i++) {
-            long c = walked.code[i];
+        // Locals, not fields, in the per-frame loop: the JIT then keeps them in registers.
+        long[] code = walked.code;
+        long[] instr = walked.instr;
+        int[] tlbc = walked.tlbc;
+        boolean[] entry = walked.entry;
+        long[] dist = distinct;
+        for (int i = 0, n = walked.count; i < n; i++) {
+            long c = code[i];
             int j = 0;
-            while (distinct[j] != c) {
+            while (dist[j] != c) {
                 j++;
             }
             if (distinctSkip[j]) {
                 // 3.13+: not a code object (skipped); an entry mark moves to the frame inside it.
-                if (walked.entry[i]) {
+                if (entry[i]) {
                     r.markLastAsEntry();
                 }
                 continue;
@@ -76,13 +82,13 @@ final class CodeResolver {
             CodeEntry e = distinctEntry[j];
             int offset;
             if (codeUnits) {
-                long diff = walked.instr[i] - (c + codeAdaptive);
-                if (walked.tlbc[i] != 0) {
-                    long start = objects.tlbcStart(r, c, e, walked.tlbc[i], walked.instr[i]);
+                long diff = instr[i] - (c + codeAdaptive);
+                if (tlbc[i] != 0) {
+                    long start = objects.tlbcStart(r, c, e, tlbc[i], instr[i]);
                     if (start == 0) {
                         return;
                     }
-                    diff = walked.instr[i] - start;
+                    diff = instr[i] - start;
                 }
                 if ((diff & 1) != 0 || diff < -2 || (e.codeBytes >= 0 && diff >= e.codeBytes)) {
                     r.tear("instruction pointer outside its code object");
@@ -90,17 +96,18 @@ final class CodeResolver {
                 }
                 offset = (int) diff;
             } else {
-                offset = LineTable.byteOffsetOfLasti(version, (int) walked.instr[i]);
+                offset = LineTable.byteOffsetOfLasti(version, (int) instr[i]);
             }
-            r.push(e.frame(offset), walked.entry[i]);
+            r.push(e.frame(offset), entry[i]);
         }
     }
 
     /** Fills {@link #distinct} with the stack's distinct code objects; returns how many. */
     private int collectDistinct(WalkedFrames walked) {
         int d = 0;
-        for (int i = 0; i < walked.count; i++) {
-            long c = walked.code[i];
+        long[] code = walked.code;
+        for (int i = 0, n = walked.count; i < n; i++) {
+            long c = code[i];
             boolean seen = false;
             for (int j = 0; j < d; j++) {
                 if (distinct[j] == c) {
