@@ -75,29 +75,7 @@ final class InterpreterWalker {
 
     /** Visits every interpreter; a list that loops or an interpreter that cannot be read ends in a torn record. */
     void walk(ThreadRecords records, Visitor visitor) throws SpyglassException {
-        Layout layout = loc.layout();
-        long gilLockedAddr = 0;
-        long gilHolderAddr = 0;
-        if (loc.runtimeAddress() != 0 && layout.has(Field.RUNTIME_GIL_LOCKED) && layout.has(Field.RUNTIME_GIL_LAST_HOLDER)) {
-            gilLockedAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LOCKED);
-            gilHolderAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LAST_HOLDER);
-        }
-        memory.add(loc.headAddress(), runtimeBuf, 0, 8);
-        int expected = 1;
-        if (gilLockedAddr != 0) {
-            memory.add(gilLockedAddr, runtimeBuf, 8, 4);
-            memory.add(gilHolderAddr, runtimeBuf, 16, 8);
-            expected = 3;
-        } else if (loc.tstateCurrentAddress() != 0) {
-            // 2.7, 3.6: the thread state holding the GIL; "locked" whenever one holds it.
-            memory.add(loc.tstateCurrentAddress(), runtimeBuf, 16, 8);
-            runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
-            expected = 2;
-        }
-        if (ahead.flush(expected) < expected) {
-            throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
-                    + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
-        }
+        int expected = readRuntime();
         long interp = runtimeBuf.get(ValueLayout.JAVA_LONG, 0);
         boolean runtimeGil = expected > 1;
         boolean gilLocked = runtimeGil && runtimeBuf.get(ValueLayout.JAVA_INT, 8) != 0;
@@ -142,6 +120,39 @@ final class InterpreterWalker {
             visitor.visit(it);
             interp = next;
         }
+    }
+
+    /**
+     * The look's first call: the interpreter list head and, where the runtime keeps it, the GIL
+     * (≤3.11 {@code _PyRuntime.ceval.gil}; 2.7, 3.6 {@code _PyThreadState_Current}), with the read-ahead.
+     *
+     * @return how many runtime words were read (1: the head only)
+     */
+    private int readRuntime() throws SpyglassException {
+        Layout layout = loc.layout();
+        long gilLockedAddr = 0;
+        long gilHolderAddr = 0;
+        if (loc.runtimeAddress() != 0 && layout.has(Field.RUNTIME_GIL_LOCKED) && layout.has(Field.RUNTIME_GIL_LAST_HOLDER)) {
+            gilLockedAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LOCKED);
+            gilHolderAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LAST_HOLDER);
+        }
+        memory.add(loc.headAddress(), runtimeBuf, 0, 8);
+        int expected = 1;
+        if (gilLockedAddr != 0) {
+            memory.add(gilLockedAddr, runtimeBuf, 8, 4);
+            memory.add(gilHolderAddr, runtimeBuf, 16, 8);
+            expected = 3;
+        } else if (loc.tstateCurrentAddress() != 0) {
+            // 2.7, 3.6: the thread state holding the GIL; "locked" whenever one holds it.
+            memory.add(loc.tstateCurrentAddress(), runtimeBuf, 16, 8);
+            runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
+            expected = 2;
+        }
+        if (ahead.flush(expected) < expected) {
+            throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
+                    + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
+        }
+        return expected;
     }
 
     /** 3.12+: the GIL lives in {@code interp->ceval.gil}, one per interpreter (PEP 684). */

@@ -139,24 +139,14 @@ public final class Target implements AutoCloseable {
             Target t = null;
             try {
                 t = attach(pid);
-                int n = t.readThreads(SamplingMode.WALL);
-                if (n == 0) {
-                    missing = "the interpreter has no thread state yet (Py_Initialize has not finished)";
-                } else {
-                    for (int i = 0; i < n; i++) {
-                        ThreadRecord r = t.thread(i);
-                        if (!r.torn() && r.depth() > 0) {
-                            Target ready = t;
-                            t = null;
-                            return ready;
-                        }
-                    }
-                    missing = "no thread runs Python code yet (interpreter initialised, no frame)";
+                missing = whatIsMissing(t);
+                if (missing == null) {
+                    Target ready = t;
+                    t = null;
+                    return ready;
                 }
             } catch (NotAPythonProcessException e) {
                 missing = "no CPython interpreter mapped yet, no libpython or _PyRuntime (" + e.getMessage() + ")";
-            } catch (InterpreterNotReadyException e) {
-                missing = e.getMessage();
             } catch (ProcessGoneException e) {
                 if (!process.isAlive()) {
                     throw exited(process, missing, started);
@@ -165,17 +155,14 @@ public final class Target implements AutoCloseable {
             } catch (UnsupportedPythonVersionException e) {
                 // While ld.so maps libpython in steps, _PyRuntime can read as another part of the file
                 // (no _Py_DebugOffsets cookie yet): only a verdict that holds for a while is final.
-                if (unsupportedSince == 0) {
-                    unsupportedSince = System.nanoTime();
-                } else if (System.nanoTime() - unsupportedSince > UNSUPPORTED_GRACE_NANOS) {
+                long now = System.nanoTime();
+                unsupportedSince = unsupportedSince == 0 ? now : unsupportedSince;
+                if (now - unsupportedSince > UNSUPPORTED_GRACE_NANOS || now - deadline > 0) {
                     throw e;
                 }
                 missing = e.getMessage();
-                if (System.nanoTime() - deadline > 0) {
-                    throw e;
-                }
             } catch (SpyglassException e) {
-                // Structures in flux while the interpreter starts: retry until the deadline.
+                // Interpreter not ready, or structures in flux while it starts: retry until the deadline.
                 missing = e.getMessage();
             } finally {
                 if (t != null) {
@@ -195,6 +182,21 @@ public final class Target implements AutoCloseable {
             }
             sleepMillis = Math.min(20, sleepMillis * 2);
         }
+    }
+
+    /** Null when a thread of {@code t} runs Python code, else what is missing still. */
+    private static String whatIsMissing(Target t) throws SpyglassException {
+        int n = t.readThreads(SamplingMode.WALL);
+        if (n == 0) {
+            return "the interpreter has no thread state yet (Py_Initialize has not finished)";
+        }
+        for (int i = 0; i < n; i++) {
+            ThreadRecord r = t.thread(i);
+            if (!r.torn() && r.depth() > 0) {
+                return null;
+            }
+        }
+        return "no thread runs Python code yet (interpreter initialised, no frame)";
     }
 
     private static ProcessGoneException exited(Process process, String lastSeen, long startedNanos) {

@@ -221,12 +221,28 @@ final class HeadlessChromium implements AutoCloseable {
         } catch (Exception ignored) {
             // chromium is killed below anyway
         }
+        // Chromium's helpers (zygote, renderer, GPU) outlive the browser process for a moment and keep
+        // writing temporary files into the profile: end them too, then delete what is left, tolerating
+        // files that vanish while the tree is walked.
+        List<ProcessHandle> helpers = process.descendants().toList();
         process.destroy();
+        helpers.forEach(ProcessHandle::destroy);
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
-        try (Stream<Path> files = Files.walk(profileDir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        for (ProcessHandle h : helpers) {
+            try {
+                h.onExit().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                h.destroyForcibly();
+            }
+        }
+        for (int attempt = 0; attempt < 5 && Files.exists(profileDir); attempt++) {
+            try (Stream<Path> files = Files.walk(profileDir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (java.io.UncheckedIOException | java.io.IOException e) {
+                Thread.sleep(50); // a file went away while we walked: walk again
+            }
         }
     }
 }
