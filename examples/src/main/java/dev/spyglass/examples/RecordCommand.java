@@ -106,9 +106,9 @@ final class RecordCommand implements Callable<Integer> {
         ExportFormats formats = ExportFormats.installed();
         ExporterProvider exportFormat;
         try {
-            every = Durations.parse(interval, "us");
+            every = Durations.parse("--interval", interval, "us");
             if (duration != null) {
-                limit = Durations.parse(duration, "s");
+                limit = Durations.parse("--duration", duration, "s");
             }
             samplingMode = switch (mode.toLowerCase(Locale.ROOT)) {
                 case "wall" -> SamplingMode.WALL;

@@ -104,7 +104,7 @@ final class TopCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            Duration every = Durations.parse(interval, "us");
+            Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
                     : every).build();
         } catch (IllegalArgumentException e) {

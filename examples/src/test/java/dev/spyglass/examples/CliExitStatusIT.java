@@ -121,6 +121,29 @@ class CliExitStatusIT {
                 .isLessThan(15_000_000_000L);
     }
 
+    /** Issue 10: an option error names the option ("-i 0" said only "'0' must be more than zero"). */
+    @Test
+    void anOptionErrorNamesTheOption() throws Exception {
+        record Case(List<String> args, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case(List.of("record", "-i", "0", "-p", "1"),
+                        "spyglass record: --interval must be more than zero (got 0)"),
+                new Case(List.of("record", "-d", "0", "-p", "1"),
+                        "spyglass record: --duration must be more than zero (got 0)"),
+                new Case(List.of("record", "--interval", "0ms", "-p", "1"),
+                        "spyglass record: --interval must be more than zero (got 0ms)"),
+                new Case(List.of("top", "-i", "0", "-p", "1"),
+                        "spyglass top: --interval must be more than zero (got 0)"),
+                new Case(List.of("record", "-d", "soon", "-p", "1"),
+                        "spyglass record: --duration: 'soon' is not a duration (examples: 100us, 1ms, 0.5s, 2m)"));
+        for (Case c : cases) {
+            Result r = run(cli(c.args().toArray(String[]::new)), 60);
+            assertThat(r.exit()).as(c.args() + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err().lines()).as(c.args().toString()).containsExactly(c.message());
+        }
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
