@@ -144,6 +144,22 @@ class CliExitStatusIT {
         }
     }
 
+    /** Issue 10: "spyglass" alone listed only "help"; it is a usage error answered with the --help text. */
+    @Test
+    void noArgumentsListsTheCommands() throws Exception {
+        Result none = run(cli(), 60);
+        Result help = run(cli("--help"), 60);
+
+        assertThat(none.exit()).as(none.err()).isEqualTo(2);
+        assertThat(none.err()).startsWith("Usage: spyglass ");
+        assertThat(none.err().lines().map(String::strip))
+                .anySatisfy(l -> assertThat(l).startsWith("record ").contains("Samples a Python process"))
+                .anySatisfy(l -> assertThat(l).startsWith("dump "))
+                .anySatisfy(l -> assertThat(l).startsWith("top "));
+        assertThat(help.exit()).isZero();
+        assertThat(help.out()).isEqualTo(none.err());
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
