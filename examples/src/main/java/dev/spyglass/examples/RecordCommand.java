@@ -144,6 +144,13 @@ final class RecordCommand implements Callable<Integer> {
             }
         }
         Instant started = Instant.now();
+        if (pid == null) {
+            CommandSearch.Problem problem = CommandSearch.problem(command, System.getenv("PATH"));
+            if (problem != null) {
+                err.println("spyglass: " + problem.message());
+                return problem.exitStatus();
+            }
+        }
         SamplingSession session;
         try {
             session = pid != null ? sampler.attach(pid) : sampler.launch(command);

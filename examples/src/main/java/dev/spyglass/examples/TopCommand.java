@@ -111,6 +111,13 @@ final class TopCommand implements Callable<Integer> {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
         }
+        if (pid == null) {
+            CommandSearch.Problem problem = CommandSearch.problem(command, System.getenv("PATH"));
+            if (problem != null) {
+                err.println("spyglass: " + problem.message());
+                return problem.exitStatus();
+            }
+        }
         SamplingSession session;
         try {
             session = pid != null ? sampler.attach(pid) : sampler.launch(command);

@@ -160,6 +160,32 @@ class CliExitStatusIT {
         assertThat(help.out()).isEqualTo(none.err());
     }
 
+    /** Issue 10: a missing program fails as in a shell, status 127, for record and top. */
+    @Test
+    void aMissingCommandExits127LikeAShell() throws Exception {
+        for (String command : List.of("record", "top")) {
+            Result r = run(cli(command, "--", "no-such-program-spyglass", "x"), 60);
+            assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(127);
+            assertThat(r.err().lines()).as(command)
+                    .containsExactly("spyglass: no-such-program-spyglass: command not found");
+        }
+        Path missing = dir.resolve("nowhere/prog");
+        Result byPath = run(cli("record", "--", missing.toString()), 60);
+        assertThat(byPath.exit()).as(byPath.err()).isEqualTo(127);
+        assertThat(byPath.err().lines()).containsExactly("spyglass: " + missing + ": no such file or directory");
+    }
+
+    /** Issue 10: a program that is there but cannot be executed fails as in a shell, status 126. */
+    @Test
+    void aCommandThatIsNotExecutableExits126() throws Exception {
+        Path script = dir.resolve("not-executable.sh");
+        Files.writeString(script, "#!/bin/sh\nexit 0\n");
+        Result r = run(cli("record", "-o", dir.resolve("f.html").toString(), "--", script.toString()), 60);
+        assertThat(r.exit()).as(r.err()).isEqualTo(126);
+        assertThat(r.err().lines()).containsExactly("spyglass: " + script + ": permission denied");
+        assertThat(dir.resolve("f.html")).doesNotExist();
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
