@@ -186,6 +186,24 @@ class CliExitStatusIT {
         assertThat(dir.resolve("f.html")).doesNotExist();
     }
 
+    /**
+     * Issue 10: a launched target that ends before the first sample made spyglass exit 0 with no file. Now: status 8,
+     * one line saying so, and a valid empty profile in the file asked for.
+     */
+    @Test
+    void aTargetThatEndsBeforeTheFirstSampleExits8WithAnEmptyProfile() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Path out = dir.resolve("empty.json");
+        List<String> cmd = new ArrayList<>(cli("record", "-o", out.toString(), "--"));
+        cmd.addAll(py.commandLine("-c", "pass"));
+        Result r = run(cmd, py.environment(), 60);
+
+        assertThat(r.exit()).as(r.err()).isEqualTo(8);
+        assertThat(r.err()).contains("spyglass: no samples recorded: ");
+        assertThat(out).as(r.err()).exists();
+        assertThat(SpyglassCliIT.JSON.readTree(out.toFile()).get("$schema").asText()).contains("speedscope");
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
