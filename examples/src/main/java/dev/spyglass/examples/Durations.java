@@ -14,9 +14,19 @@ final class Durations {
     }
 
     static Duration parse(String text, String bareUnit) {
+        return parse(null, text, bareUnit);
+    }
+
+    /**
+     * As {@link #parse(String, String)}, with messages that name the option the text was given to (for example
+     * {@code --interval}), so a user with several durations on the command line knows which one is wrong.
+     */
+    static Duration parse(String option, String text, String bareUnit) {
+        String prefix = option == null ? "" : option + ": ";
         Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
         if (!m.matches()) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration (examples: 100us, 1ms, 0.5s, 2m)");
+            throw new IllegalArgumentException(
+                    prefix + "'" + text + "' is not a duration (examples: 100us, 1ms, 0.5s, 2m)");
         }
         String unit = m.group(2) != null ? m.group(2) : bareUnit;
         long nanosPerUnit = switch (unit) {
@@ -30,11 +40,13 @@ final class Durations {
         };
         BigDecimal nanos = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(nanosPerUnit));
         if (nanos.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-            throw new IllegalArgumentException("'" + text + "' is too long (at most about 292 years)");
+            throw new IllegalArgumentException(option == null ? "'" + text + "' is too long (at most about 292 years)"
+                    : option + " is too long (at most about 292 years; got " + text + ")");
         }
         Duration d = Duration.ofNanos(nanos.longValue());
         if (d.isZero()) {
-            throw new IllegalArgumentException("'" + text + "' must be more than zero");
+            throw new IllegalArgumentException(option == null ? "'" + text + "' must be more than zero"
+                    : option + " must be more than zero (got " + text + ")");
         }
         return d;
     }

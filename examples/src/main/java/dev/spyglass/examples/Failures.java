@@ -17,6 +17,8 @@ final class Failures {
     static final int ACCESS_DENIED = 5;
     static final int GONE = 6;
     static final int NOT_READY = 7;
+    /** The recording ended with no usable sample: none taken, or every one torn. The file is still written. */
+    static final int NO_SAMPLES = 8;
     static final int OTHER = 1;
 
     private Failures() {

@@ -17,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import dev.spyglass.ProcessGoneException;
 import dev.spyglass.Sampler;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SamplingSession;
@@ -106,9 +107,9 @@ final class RecordCommand implements Callable<Integer> {
         ExportFormats formats = ExportFormats.installed();
         ExporterProvider exportFormat;
         try {
-            every = Durations.parse(interval, "us");
+            every = Durations.parse("--interval", interval, "us");
             if (duration != null) {
-                limit = Durations.parse(duration, "s");
+                limit = Durations.parse("--duration", duration, "s");
             }
             samplingMode = switch (mode.toLowerCase(Locale.ROOT)) {
                 case "wall" -> SamplingMode.WALL;
@@ -144,9 +145,22 @@ final class RecordCommand implements Callable<Integer> {
             }
         }
         Instant started = Instant.now();
+        if (pid == null) {
+            CommandSearch.Problem problem = CommandSearch.problem(command, System.getenv("PATH"));
+            if (problem != null) {
+                err.println("spyglass: " + problem.message());
+                return problem.exitStatus();
+            }
+        }
         SamplingSession session;
         try {
             session = pid != null ? sampler.attach(pid) : sampler.launch(command);
+        } catch (ProcessGoneException e) {
+            if (pid != null || e.exitStatus().isEmpty()) {
+                return Failures.report(e, err);
+            }
+            // A launched target that ended before it could be sampled: the user still gets the file asked for.
+            return endedBeforeFirstSample(e, exportFormat, samplingMode, every, started);
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
@@ -231,6 +245,13 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass: the target exited with status " + exit.getAsInt());
             result = exit.getAsInt();
         }
+        if (result == 0 && s.samples() == 0) {
+            err.println("spyglass: no samples recorded: " + (s.tornSamples() > 0
+                    ? String.format(Locale.ROOT, "all %,d samples were torn (the target changed while each was read)",
+                            s.tornSamples())
+                    : "the recording ended before the first sample"));
+            result = Failures.NO_SAMPLES;
+        }
         if (!interrupted.get()) {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -239,6 +260,29 @@ final class RecordCommand implements Callable<Integer> {
             }
         }
         return result;
+    }
+
+    /** Writes the empty profile of a launched target that ended before sampling began; its exit status or 8. */
+    private int endedBeforeFirstSample(ProcessGoneException gone, ExporterProvider exportFormat,
+            SamplingMode samplingMode, Duration every, Instant started) {
+        Path out = output != null ? output : Path.of("spyglass-" + gone.pid() + defaultEnding(exportFormat));
+        ProfileMetadata empty = ProfileMetadata.builder().command(command).pid(gone.pid())
+                .mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
+                .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano())
+                .duration(Duration.between(started, Instant.now())).build();
+        int status = gone.exitStatus().getAsInt();
+        err.println("spyglass: no samples recorded: the target ended (exit status " + status
+                + ") before the first sample");
+        try {
+            ExportFormats.create(exportFormat, out, exportOptions(() -> empty)).close();
+            err.println("spyglass: wrote an empty " + exportFormat.formatName() + " profile to "
+                    + out.toAbsolutePath());
+        } catch (IOException e) {
+            err.println("spyglass: cannot write " + out + ": " + reason(e));
+            return Failures.OTHER;
+        }
+        // A failing target's own status, as for a recording that ran (docs/cli.md), else "no samples".
+        return status != 0 ? status : Failures.NO_SAMPLES;
     }
 
     private ExporterProvider chooseFormat(ExportFormats formats) {

@@ -104,12 +104,19 @@ final class TopCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            Duration every = Durations.parse(interval, "us");
+            Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
                     : every).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
+        }
+        if (pid == null) {
+            CommandSearch.Problem problem = CommandSearch.problem(command, System.getenv("PATH"));
+            if (problem != null) {
+                err.println("spyglass: " + problem.message());
+                return problem.exitStatus();
+            }
         }
         SamplingSession session;
         try {

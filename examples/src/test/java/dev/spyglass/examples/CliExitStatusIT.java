@@ -121,6 +121,89 @@ class CliExitStatusIT {
                 .isLessThan(15_000_000_000L);
     }
 
+    /** Issue 10: an option error names the option ("-i 0" said only "'0' must be more than zero"). */
+    @Test
+    void anOptionErrorNamesTheOption() throws Exception {
+        record Case(List<String> args, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case(List.of("record", "-i", "0", "-p", "1"),
+                        "spyglass record: --interval must be more than zero (got 0)"),
+                new Case(List.of("record", "-d", "0", "-p", "1"),
+                        "spyglass record: --duration must be more than zero (got 0)"),
+                new Case(List.of("record", "--interval", "0ms", "-p", "1"),
+                        "spyglass record: --interval must be more than zero (got 0ms)"),
+                new Case(List.of("top", "-i", "0", "-p", "1"),
+                        "spyglass top: --interval must be more than zero (got 0)"),
+                new Case(List.of("record", "-d", "soon", "-p", "1"),
+                        "spyglass record: --duration: 'soon' is not a duration (examples: 100us, 1ms, 0.5s, 2m)"));
+        for (Case c : cases) {
+            Result r = run(cli(c.args().toArray(String[]::new)), 60);
+            assertThat(r.exit()).as(c.args() + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err().lines()).as(c.args().toString()).containsExactly(c.message());
+        }
+    }
+
+    /** Issue 10: "spyglass" alone listed only "help"; it is a usage error answered with the --help text. */
+    @Test
+    void noArgumentsListsTheCommands() throws Exception {
+        Result none = run(cli(), 60);
+        Result help = run(cli("--help"), 60);
+
+        assertThat(none.exit()).as(none.err()).isEqualTo(2);
+        assertThat(none.err()).startsWith("Usage: spyglass ");
+        assertThat(none.err().lines().map(String::strip))
+                .anySatisfy(l -> assertThat(l).startsWith("record ").contains("Samples a Python process"))
+                .anySatisfy(l -> assertThat(l).startsWith("dump "))
+                .anySatisfy(l -> assertThat(l).startsWith("top "));
+        assertThat(help.exit()).isZero();
+        assertThat(help.out()).isEqualTo(none.err());
+    }
+
+    /** Issue 10: a missing program fails as in a shell, status 127, for record and top. */
+    @Test
+    void aMissingCommandExits127LikeAShell() throws Exception {
+        for (String command : List.of("record", "top")) {
+            Result r = run(cli(command, "--", "no-such-program-spyglass", "x"), 60);
+            assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(127);
+            assertThat(r.err().lines()).as(command)
+                    .containsExactly("spyglass: no-such-program-spyglass: command not found");
+        }
+        Path missing = dir.resolve("nowhere/prog");
+        Result byPath = run(cli("record", "--", missing.toString()), 60);
+        assertThat(byPath.exit()).as(byPath.err()).isEqualTo(127);
+        assertThat(byPath.err().lines()).containsExactly("spyglass: " + missing + ": no such file or directory");
+    }
+
+    /** Issue 10: a program that is there but cannot be executed fails as in a shell, status 126. */
+    @Test
+    void aCommandThatIsNotExecutableExits126() throws Exception {
+        Path script = dir.resolve("not-executable.sh");
+        Files.writeString(script, "#!/bin/sh\nexit 0\n");
+        Result r = run(cli("record", "-o", dir.resolve("f.html").toString(), "--", script.toString()), 60);
+        assertThat(r.exit()).as(r.err()).isEqualTo(126);
+        assertThat(r.err().lines()).containsExactly("spyglass: " + script + ": permission denied");
+        assertThat(dir.resolve("f.html")).doesNotExist();
+    }
+
+    /**
+     * Issue 10: a launched target that ends before the first sample made spyglass exit 0 with no file. Now: status 8,
+     * one line saying so, and a valid empty profile in the file asked for.
+     */
+    @Test
+    void aTargetThatEndsBeforeTheFirstSampleExits8WithAnEmptyProfile() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Path out = dir.resolve("empty.json");
+        List<String> cmd = new ArrayList<>(cli("record", "-o", out.toString(), "--"));
+        cmd.addAll(py.commandLine("-c", "pass"));
+        Result r = run(cmd, py.environment(), 60);
+
+        assertThat(r.exit()).as(r.err()).isEqualTo(8);
+        assertThat(r.err()).contains("spyglass: no samples recorded: ");
+        assertThat(out).as(r.err()).exists();
+        assertThat(SpyglassCliIT.JSON.readTree(out.toFile()).get("$schema").asText()).contains("speedscope");
+    }
+
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
     }

@@ -30,4 +30,14 @@ class DurationsTest {
         assertThatThrownBy(() -> Durations.parse("5124096h", "s")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("too long");
     }
+
+    @Test
+    void namesTheOptionWhenGivenOne() {
+        assertThatThrownBy(() -> Durations.parse("--interval", "0", "us"))
+                .hasMessage("--interval must be more than zero (got 0)");
+        assertThatThrownBy(() -> Durations.parse("--duration", "fast", "s"))
+                .hasMessage("--duration: 'fast' is not a duration (examples: 100us, 1ms, 0.5s, 2m)");
+        assertThatThrownBy(() -> Durations.parse("--duration", "5124096h", "s"))
+                .hasMessageStartingWith("--duration is too long");
+    }
 }
