@@ -43,18 +43,19 @@ final class DumpCommand implements Callable<Integer> {
             if (json) {
                 out.println(toJson(py.version().toString(), command, threads));
             } else {
-                out.println("Process " + pid + ": " + String.join(" ", command));
+                out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
                 out.println("Python " + py.version());
                 for (ThreadStack t : threads) {
                     out.println();
                     out.println("Thread " + (t.nativeThreadId() >= 0 ? t.nativeThreadId() : "?") + " \""
-                            + t.threadName() + "\" " + t.state().name().toLowerCase(Locale.ROOT)
+                            + TerminalText.escape(t.threadName()) + "\" " + t.state().name().toLowerCase(Locale.ROOT)
                             + (Boolean.TRUE.equals(t.gilHeld()) ? ", holds the GIL" : ""));
                     if (t.frames().isEmpty()) {
                         out.println("    (no Python frames)");
                     }
                     for (Frame f : t.frames()) {
-                        out.println("    " + f.qualifiedName() + " (" + f.file() + ":" + f.line() + ")");
+                        out.println("    " + TerminalText.escape(f.qualifiedName()) + " (" + TerminalText.escape(f.file()) + ":"
+                                + f.line() + ")");
                     }
                 }
             }

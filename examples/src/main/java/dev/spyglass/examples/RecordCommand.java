@@ -177,16 +177,21 @@ final class RecordCommand implements Callable<Integer> {
                     .droppedSamples(s.droppedSamples()).achievedRate(s.achievedRate()).build();
         };
 
+        // Written beside the target and renamed over it once complete: a previous profile stays whole while
+        // recording, and a killed CLI never leaves a truncated or empty file under the name the user gave.
+        OutputFile file = new OutputFile(out);
         Exporter exporter;
         try {
-            exporter = ExportFormats.create(exportFormat, out, exportOptions(metadata));
+            exporter = ExportFormats.create(exportFormat, file.temporary(), exportOptions(metadata));
         } catch (IOException e) {
             abandon(session);
+            file.discard();
             err.println("spyglass: cannot write " + out + ": " + reason(e));
             return Failures.OTHER;
         } catch (IllegalArgumentException e) {
             // A format's own option with a value it refuses: known only once the format builds its exporter.
             abandon(session);
+            file.discard();
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
         }
@@ -202,6 +207,8 @@ final class RecordCommand implements Callable<Integer> {
             } catch (InterruptedException ignored) {
                 Thread.currentThread().interrupt();
             }
+            // The main thread did not finish in time (or failed): no half-written file stays behind.
+            file.discard();
         }, "spyglass-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
@@ -222,13 +229,27 @@ final class RecordCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            boolean complete = true;
             try {
                 exporter.close();
             } catch (IOException | RuntimeException e) {
                 err.println("spyglass: writing " + out + " failed: " + e.getMessage());
                 result = Failures.OTHER;
+                complete = false;
             }
             session.close();
+            if (complete) {
+                try {
+                    file.commit();
+                } catch (IOException e) {
+                    err.println("spyglass: cannot write " + out + ": " + reason(e));
+                    result = Failures.OTHER;
+                    complete = false;
+                }
+            }
+            if (!complete) {
+                file.discard();
+            }
         }
         SamplingStats s = session.stats();
         if (session.failure().isPresent() && result == 0) {
@@ -348,7 +369,8 @@ final class RecordCommand implements Callable<Integer> {
         if (dir == null || !Files.isDirectory(dir)) {
             return "no such directory " + dir;
         }
-        if (Files.exists(abs) ? !Files.isWritable(abs) : !Files.isWritable(dir)) {
+        // The directory too when the file exists: the profile is written beside it and renamed over it.
+        if (!Files.isWritable(dir) || Files.exists(abs) && !Files.isWritable(abs)) {
             return "permission denied";
         }
         return null;

@@ -164,7 +164,7 @@ final class TopCommand implements Callable<Integer> {
             long[] all = overall.counts.getOrDefault(e.getKey(), new long[2]);
             sb.append(String.format(Locale.ROOT, "%6.1f%% %6.1f%% %9d %9d  %s%n",
                     100.0 * e.getValue()[0] / Math.max(1, window.samples),
-                    100.0 * e.getValue()[1] / Math.max(1, window.samples), all[0], all[1], e.getKey()));
+                    100.0 * e.getValue()[1] / Math.max(1, window.samples), all[0], all[1], TerminalText.escape(e.getKey())));
         }
         out.print(sb);
         out.flush();

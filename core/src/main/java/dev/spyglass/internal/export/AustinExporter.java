@@ -31,7 +31,8 @@ import dev.spyglass.export.ProfileMetadata;
  * {@code <file>:<qualified name>:<line>}; the metric is the sample's weight (wall or CPU time, as the
  * {@code mode} line says) in microseconds. Every sample is written, idle ones and those without frames too
  * (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
- * {@code :} in function names, so a frame always splits at its last two colons. Metadata that is unknown is
+ * {@code :} in function names, so a frame always splits at its last two colons; other control characters
+ * become {@code \x1b}-style escapes and a backslash {@code \\} ({@link ControlCharacters}). Metadata that is unknown is
  * left out, except {@code mode}, which readers require: {@code wall} when unknown.
  */
 public final class AustinExporter extends StreamExporter {
@@ -95,7 +96,11 @@ public final class AustinExporter extends StreamExporter {
     private static void appendSanitized(StringBuilder sb, String s, boolean colon) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            sb.append(c == ';' || c == '\n' || c == '\r' || (colon && c == ':') ? '_' : c);
+            if (c == ';' || c == '\n' || c == '\r' || (colon && c == ':')) {
+                sb.append('_');
+            } else {
+                ControlCharacters.appendEscaped(sb, c);
+            }
         }
     }
 

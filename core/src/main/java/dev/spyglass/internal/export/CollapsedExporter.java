@@ -18,7 +18,9 @@ import dev.spyglass.StackSample;
  * The process and the thread are the two outermost frames. A frame is {@code function (file:line)} with the
  * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. The value is
  * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}). Characters
- * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}. Lines come in
+ * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
+ * characters are written as {@code \x1b}-style escapes and a backslash as {@code \\} ({@link ControlCharacters}),
+ * so that a target's names cannot drive the terminal that shows the file. Lines come in
  * order of first appearance; samples without Python frames are left out.
  */
 public final class CollapsedExporter extends StreamExporter {
@@ -78,7 +80,11 @@ public final class CollapsedExporter extends StreamExporter {
     private static void appendSanitized(StringBuilder sb, String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            sb.append(c == ';' || c == '\n' || c == '\r' ? '_' : c);
+            if (c == ';' || c == '\n' || c == '\r') {
+                sb.append('_');
+            } else {
+                ControlCharacters.appendEscaped(sb, c);
+            }
         }
     }
 

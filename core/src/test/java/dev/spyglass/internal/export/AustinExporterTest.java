@@ -7,6 +7,10 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import dev.spyglass.Frame;
+import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
+import dev.spyglass.ThreadState;
 import org.junit.jupiter.api.Test;
 
 class AustinExporterTest {
@@ -61,5 +65,22 @@ class AustinExporterTest {
         assertThat(p.header()).containsEntry("mode", "wall").doesNotContainKey("interval");
         assertThat(p.samples()).isEmpty();
         assertThat(p.footer()).isEmpty();
+    }
+
+    /** A target's names are its data: an ESC must not reach the terminal that shows the file (issue 10). */
+    @Test
+    void controlCharactersInNamesAreEscapedVisibly() throws Exception {
+        Frame bad = Frame.python("bad", "bad\u001b[31mname\u0000\u007f\t\u009b", "/app/e\\x1b\u001b.py", 3);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (AustinExporter e = AustinExporter.builder().build(out)) {
+            e.accept(new StackSample(new ThreadStack(PID, MAIN_TID, 1, "MainThread", 0, ThreadState.RUNNING,
+                    true, List.of(bad)), T0, WEIGHT));
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+
+        assertThat(text).contains("P1234;T0:1240;/app/e\\\\x1b\\x1b.py:bad\\x1b[31mname\\x00\\x7f\\x09\\x9b:3 1000\n");
+        assertThat(text.chars().filter(c -> c < 0x20 && c != '\n' || c >= 0x7f && c <= 0x9f)).isEmpty();
+        assertThat(AustinFormat.parse(text).samples().get(0).rootFirst()).containsExactly(
+                new AustinFormat.Frame("/app/e\\\\x1b\\x1b.py", "bad\\x1b[31mname\\x00\\x7f\\x09\\x9b", 3));
     }
 }

@@ -9,6 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
+import dev.spyglass.Frame;
+import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
+import dev.spyglass.ThreadState;
 import org.junit.jupiter.api.Test;
 
 class CollapsedExporterTest {
@@ -90,5 +94,21 @@ class CollapsedExporterTest {
         assertThatThrownBy(() -> FoldedStacks.parse("a;b\n")).hasMessageContaining("not 'stack count'");
         assertThatThrownBy(() -> FoldedStacks.parse("a;b 3\na;b 4\n")).hasMessageContaining("repeats");
         assertThatThrownBy(() -> FoldedStacks.parse("a;b 3")).hasMessageContaining("line break");
+    }
+
+    /** A target's names are its data: an ESC must not reach the terminal that shows the file (issue 10). */
+    @Test
+    void controlCharactersInNamesAreEscapedVisibly() throws Exception {
+        Frame bad = Frame.python("bad", "bad\u001b[31mname\u0000\u007f\t\u009b", "/app/e\\x1b\u001b.py", 3);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (CollapsedExporter e = CollapsedExporter.builder().build(out)) {
+            e.accept(new StackSample(new ThreadStack(PID, MAIN_TID, 1, "Main\u001bThread", 0, ThreadState.RUNNING,
+                    true, List.of(bad)), T0, WEIGHT));
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+
+        assertThat(text).isEqualTo(P + ";thread 1240 (Main\\x1bThread);"
+                + "bad\\x1b[31mname\\x00\\x7f\\x09\\x9b (/app/e\\\\x1b\\x1b.py:3) 1\n");
+        assertThat(text.chars().filter(c -> c < 0x20 && c != '\n' || c >= 0x7f && c <= 0x9f)).isEmpty();
     }
 }
