@@ -10,9 +10,16 @@ import java.util.Objects;
  *
  * @param thread         the thread and its stack; never null
  * @param timestampNanos when the sample was taken, nanoseconds since the Unix epoch
- * @param weightNanos    how much time this sample stands for: the sampling interval, in both modes (in
- *                       {@link SamplingMode#CPU} only threads running at the tick are reported, each
- *                       standing for one interval of CPU time)
+ * @param weightNanos    how much time this sample stands for, in nanoseconds, never negative. In
+ *                       {@link SamplingMode#WALL}: the time that really passed since the same thread's
+ *                       previous sample (measured between the ticks' monotonic times), so that a
+ *                       thread's weights add up to the time it was observed even when the sampler falls
+ *                       behind and skips ticks; a thread's first sample weighs one interval; the time of
+ *                       a torn sample goes to the thread's next good one; one weight is at most 10
+ *                       intervals or 1 s, whichever is larger (a longer gap means the thread was not
+ *                       observed, e.g. the sampler was stopped). In {@link SamplingMode#CPU}: the
+ *                       sampling interval (only threads running at the tick are reported, each standing
+ *                       for one interval of CPU time)
  */
 public record StackSample(ThreadStack thread, long timestampNanos, long weightNanos) implements ProfileEvent {
 

@@ -68,7 +68,9 @@ class SamplerTest {
         StackSample one = samples.get(samples.size() - 1);
         assertThat(one.pid()).isEqualTo(s.pid());
         assertThat(one.nativeThreadId()).isEqualTo(s.pid());
-        assertThat(one.weightNanos()).isEqualTo(2_000_000L);
+        // Wall mode: the time since the thread's previous sample, at least one interval when the
+        // sampler keeps up, at most the cap (1 s at a 2 ms interval).
+        assertThat(one.weightNanos()).isPositive().isLessThanOrEqualTo(1_000_000_000L);
         assertThat(one.timestampNanos()).isCloseTo(System.currentTimeMillis() * 1_000_000L,
                 org.assertj.core.data.Offset.offset(60_000_000_000L));
         SamplingStats stats = s.stats();
@@ -208,6 +210,58 @@ class SamplerTest {
             assertThat((double) samples.size()).as("CPU-mode samples of a spinning thread in %d ticks", ticks)
                     .isGreaterThan(0.8 * ticks);
         }
+    }
+
+    /**
+     * Wall mode weighs a sample by the time since the thread's previous one, so a thread's weights add
+     * up to the time it was observed even when the sampler falls behind. At 20 µs a 200-frame stack
+     * takes longer to read than an interval, so most ticks are skipped: weighing every sample one
+     * interval (as before) summed to a fraction of the session's time.
+     */
+    @ForEachPython
+    @ResourceLock(CPU_BOUND)
+    void wallModeWeightsAddUpToTheElapsedTimeWhenTheSamplerFallsBehindOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path script = PythonScripts.write("deepbusy.py", String.join("\n",
+                "import sys",
+                "def leaf():",
+                "    sys.stdout.write('ready\\n'); sys.stdout.flush()",
+                "    x = 0",
+                "    while True:",
+                "        x += 1",
+                "def recurse(n):",
+                "    if n == 0:",
+                "        leaf()",
+                "    else:",
+                "        recurse(n - 1)",
+                "recurse(200)",
+                ""));
+        long interval = 20_000L;
+        Sampler sampler = Sampler.builder().interval(Duration.ofNanos(interval)).duration(Duration.ofSeconds(2))
+                .mode(SamplingMode.WALL).build();
+        List<StackSample> main = new ArrayList<>();
+        SamplingStats stats;
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                SamplingSession s = sampler.attach(target.pid())) {
+            s.forEach(x -> {
+                if (x.nativeThreadId() == target.pid()) {
+                    main.add(x);
+                }
+            });
+            stats = s.stats();
+        }
+        long elapsed = stats.elapsed().toNanos();
+        long sum = main.stream().mapToLong(StackSample::weightNanos).sum();
+        String figures = String.format("%s: %d ticks of %d µs in %d ms (%d torn), main thread's weights sum to %d ms",
+                py.label(), stats.ticks(), interval / 1000, elapsed / 1_000_000, stats.tornSamples(), sum / 1_000_000);
+        System.out.println(figures);
+        assertThat(main).as(figures).isNotEmpty();
+        org.junit.jupiter.api.Assumptions.assumeTrue(stats.ticks() * interval < 0.8 * elapsed,
+                () -> "the sampler kept up, nothing skipped to weigh: " + figures);
+        assertThat(main.get(0).weightNanos()).as("a thread's first sample weighs one interval").isEqualTo(interval);
+        long cap = Math.max(1_000_000_000L, 10 * interval);
+        assertThat(main).allSatisfy(x -> assertThat(x.weightNanos()).isBetween(0L, cap));
+        assertThat((double) sum).as(figures).isCloseTo(elapsed, org.assertj.core.data.Percentage.withPercentage(5));
     }
 
     @ForEachPython

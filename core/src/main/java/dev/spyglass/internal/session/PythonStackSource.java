@@ -8,34 +8,75 @@ import dev.spyglass.internal.python.ThreadRecord;
 
 /** The Python stacks of one process: at each tick, one {@link StackSample} per thread the mode asks for. */
 public final class PythonStackSource implements EventSource {
+    /**
+     * The least cap on one wall-mode weight. A gap longer than the cap means the thread was not
+     * observed (the sampling thread was stopped, e.g. by a debugger or SIGSTOP, or the machine
+     * suspended), not that the sampler ran late: a late sampler skips ticks for a few intervals at a
+     * time, and JVM pauses (GC, safepoints) last at most tens of milliseconds, both far below 1 s.
+     * Ten intervals keep a margin for long intervals, where one late tick is already a second.
+     */
+    static final long MIN_WEIGHT_CAP_NANOS = 1_000_000_000L;
+    static final int WEIGHT_CAP_INTERVALS = 10;
+
     private final Target target;
-    private final long weightNanos;
+    private final long intervalNanos;
+    private final long weightCapNanos;
+    private final LastSampleTimes lastSampleTimes = new LastSampleTimes();
 
     /**
      * @param target        the attached process; closed with this source
-     * @param intervalNanos the session's interval: the weight of every sample
+     * @param intervalNanos the session's interval: the weight of every CPU-mode sample, and of a
+     *                      thread's first wall-mode sample
      */
     public PythonStackSource(Target target, long intervalNanos) {
         this.target = target;
-        this.weightNanos = intervalNanos;
+        this.intervalNanos = intervalNanos;
+        this.weightCapNanos = weightCapNanos(intervalNanos);
+    }
+
+    /** The most one wall-mode sample weighs: 10 intervals or 1 s, whichever is larger. */
+    public static long weightCapNanos(long intervalNanos) {
+        long intervals = intervalNanos > Long.MAX_VALUE / WEIGHT_CAP_INTERVALS ? Long.MAX_VALUE
+                : intervalNanos * WEIGHT_CAP_INTERVALS;
+        return Math.max(MIN_WEIGHT_CAP_NANOS, intervals);
     }
 
     @Override
     public void poll(long timestampNanos, SamplingMode mode, EventBuffer out) throws SpyglassException {
-        // Every reported thread weighs one interval, in both modes. In CPU mode the threads not
-        // running at the tick are skipped by the read. (The process CPU clock of another process is
-        // no finer than the scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
+        // CPU mode: every reported thread weighs one interval; threads not running at the tick are
+        // skipped by the read. (The process CPU clock of another process is no finer than the
+        // scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
+        // Wall mode: a sample weighs the time since the same thread's previous sample, so that when
+        // the sampler falls behind (skipped ticks) a thread's weights still add up to the time it was
+        // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
+        // session, so differences of timestamps are monotonic durations.
+        boolean wall = mode == SamplingMode.WALL;
         int n = target.readThreads(mode);
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
-            if (t.torn()) {
-                out.tornSample();
+            long key = t.nativeThreadId() > 0 ? t.nativeThreadId() : t.threadStateAddress();
+            if (t.torn() || t.skipped()) {
+                if (t.torn()) {
+                    out.tornSample();
+                }
+                if (wall && key != 0) {
+                    // Not lost: the thread's next good sample carries the time since its last one.
+                    lastSampleTimes.seen(key, lastSampleTimes.previous(key));
+                }
                 continue;
             }
-            if (t.skipped()) {
-                continue;
+            long weight = intervalNanos;
+            if (wall && key != 0) {
+                long last = lastSampleTimes.previous(key);
+                if (last != LastSampleTimes.UNKNOWN) {
+                    weight = Math.min(Math.max(0, timestampNanos - last), weightCapNanos);
+                }
+                lastSampleTimes.seen(key, timestampNanos);
             }
-            out.add(new StackSample(target.threadStack(t), timestampNanos, weightNanos));
+            out.add(new StackSample(target.threadStack(t), timestampNanos, weight));
+        }
+        if (wall) {
+            lastSampleTimes.endLook();
         }
     }
 

@@ -46,17 +46,24 @@ class PythonStackSourceTest {
             PythonStackSource source = new PythonStackSource(Target.attach(target.pid()), 5_000_000L);
             try {
                 Collected wall = new Collected();
+                // Ticks 5 ms apart: the first sample weighs one interval, each later one the time since
+                // the previous good sample (a torn sample's time goes to the next good one).
                 for (int i = 0; i < 20; i++) {
-                    source.poll(1_000L + i, SamplingMode.WALL, wall);
+                    source.poll(1_000L + i * 5_000_000L, SamplingMode.WALL, wall);
                 }
                 assertThat(wall.samples.size() + wall.torn).isEqualTo(20);
                 assertThat(wall.samples).isNotEmpty().allSatisfy(s -> {
                     assertThat(s.pid()).isEqualTo(target.pid());
                     assertThat(s.nativeThreadId()).isEqualTo(target.pid());
-                    assertThat(s.weightNanos()).isEqualTo(5_000_000L);
+                    assertThat(s.weightNanos()).isPositive().isLessThanOrEqualTo(20 * 5_000_000L);
+                    assertThat(s.weightNanos() % 5_000_000L).isZero();
                     assertThat(s.frames()).isNotEmpty();
                 });
-                assertThat(wall.samples.get(0).timestampNanos()).isBetween(1_000L, 1_019L);
+                assertThat(wall.samples.get(0).timestampNanos()).isBetween(1_000L, 1_000L + 19 * 5_000_000L);
+                assertThat(wall.samples.get(0).weightNanos()).isEqualTo(5_000_000L);
+                StackSample lastWall = wall.samples.get(wall.samples.size() - 1);
+                assertThat(wall.samples.stream().mapToLong(StackSample::weightNanos).sum())
+                        .isEqualTo(lastWall.timestampNanos() - wall.samples.get(0).timestampNanos() + 5_000_000L);
                 // An idle thread read again with nothing changed is the same value: no allocation for it.
                 for (int i = 1; i < wall.samples.size(); i++) {
                     StackSample before = wall.samples.get(i - 1);
@@ -74,6 +81,40 @@ class PythonStackSourceTest {
                 }
                 assertThat(cpu.samples).as("samples of a sleeping thread in CPU mode").hasSizeLessThanOrEqualTo(2)
                         .allSatisfy(s -> assertThat(s.state()).isNotEqualTo(ThreadState.IDLE));
+            } finally {
+                source.close();
+            }
+        }
+    }
+
+    /**
+     * A wall-mode weight is the time since the thread's previous sample, capped: a thread seen again
+     * after a gap longer than 10 intervals or 1 s was not observed meanwhile (the sampler stopped).
+     */
+    @Test
+    void wallModeWeighsTheTimeSinceTheThreadsPreviousSampleUpToTheCap() throws Exception {
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
+        Path script = PythonScripts.write("sleeper.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
+        long interval = 5_000_000L;
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            PythonStackSource source = new PythonStackSource(Target.attach(target.pid()), interval);
+            try {
+                Collected wall = new Collected();
+                long[] ticks = {10_000_000_000L, 10_005_000_000L, 10_017_000_000L, 70_000_000_000L, 70_000_001_000L};
+                long[] expected = {interval, 5_000_000L, 12_000_000L, 1_000_000_000L, 1_000L};
+                for (int i = 0; i < ticks.length; i++) {
+                    int before = wall.samples.size();
+                    int tornBefore = wall.torn;
+                    // A torn read leaves no sample: read again at the same time, as a later tick would.
+                    for (int tries = 0; wall.samples.size() == before && tries < 50; tries++) {
+                        source.poll(ticks[i], SamplingMode.WALL, wall);
+                    }
+                    assertThat(wall.samples).as("a good read at tick %d (%d torn)", i, wall.torn - tornBefore)
+                            .hasSize(before + 1);
+                    assertThat(wall.samples.get(before).weightNanos()).as("weight at tick %d", i).isEqualTo(expected[i]);
+                }
+                assertThat(PythonStackSource.weightCapNanos(interval)).isEqualTo(1_000_000_000L);
+                assertThat(PythonStackSource.weightCapNanos(1_000_000_000L)).isEqualTo(10_000_000_000L);
             } finally {
                 source.close();
             }
