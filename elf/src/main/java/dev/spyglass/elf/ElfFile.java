@@ -10,9 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -54,11 +51,7 @@ public final class ElfFile implements AutoCloseable {
     /** Upper bound on notes parsed per note section or segment. */
     static final int MAX_NOTES = 1 << 16;
 
-    private static final int EHDR_SIZE = 64;
-    private static final int PHDR_SIZE = 56;
-    private static final int SHDR_SIZE = 64;
     static final int SYM_SIZE = 24;
-    private static final long PAGE_SIZE = 4096;
 
     private final String name;
     private final ElfBytes in;
@@ -73,8 +66,7 @@ public final class ElfFile implements AutoCloseable {
     private final List<Section> sections;
     private final Map<String, Section> sectionsByName;
 
-    private final SymbolTable dynsym;
-    private final SymbolTable symtab;
+    private final ElfSymbols symbols;
 
     private final String interpreter;
     private final String soname;
@@ -83,9 +75,6 @@ public final class ElfFile implements AutoCloseable {
     private final DebugLink debugLink;
 
     private final Object lock = new Object();
-    private volatile Map<String, int[]> symtabByName;
-    private volatile List<Symbol> allSymbols;
-    private volatile AddressIndex addressIndex;
 
     private ElfFile(String name, MemorySegment bytes, Arena arena) throws ElfFormatException {
         this.name = name;
@@ -93,143 +82,23 @@ public final class ElfFile implements AutoCloseable {
         this.in = new ElfBytes(bytes.asReadOnly(), name);
         ElfBytes b = in;
 
-        // --- ELF header -------------------------------------------------------------------------
-        if (b.size() < 4 || b.u8(0) != 0x7f || b.u8(1) != 'E' || b.u8(2) != 'L' || b.u8(3) != 'F') {
-            throw b.error(0, "not an ELF file (bad magic, " + b.size() + " bytes)");
-        }
-        if (b.size() < 6) {
-            throw b.error(b.size(), "truncated ELF header: " + b.size() + " bytes, need 64");
-        }
-        int elfClass = b.u8(4);
-        if (elfClass == 1) {
-            throw b.error(4, "32-bit ELF not supported (only ELF64 little-endian x86-64 and AArch64)");
-        }
-        if (elfClass != 2) {
-            throw b.error(4, "invalid ELF class " + elfClass);
-        }
-        int data = b.u8(5);
-        if (data == 2) {
-            throw b.error(5, "big-endian ELF not supported (only ELF64 little-endian x86-64 and AArch64)");
-        }
-        if (data != 1) {
-            throw b.error(5, "invalid ELF data encoding " + data);
-        }
-        if (b.size() < EHDR_SIZE) {
-            throw b.error(b.size(), "truncated ELF header: " + b.size() + " bytes, need 64");
-        }
-        if (b.u8(6) != 1) {
-            throw b.error(6, "unsupported ELF version " + b.u8(6));
-        }
-        this.osAbi = b.u8(7);
-        this.type = b.u16(16);
-        this.machine = b.u16(18);
-        if (machine != EM_X86_64 && machine != EM_AARCH64) {
-            throw b.error(18, "ELF machine " + machine + " not supported (only x86-64 = 62 and AArch64 = 183)");
-        }
-        this.entry = b.u64(24);
-        long phoff = b.u64(32);
-        long shoff = b.u64(40);
-        int phentsize = b.u16(54);
-        long phnum = b.u16(56);
-        int shentsize = b.u16(58);
-        long shnum = b.u16(60);
-        long shstrndx = b.u16(62);
-
-        // --- section header table (read first: extended numbering keeps counts in section 0) --------
-        if (shoff != 0) {
-            if (shentsize != SHDR_SIZE) {
-                throw b.error(58, "section header entry size " + shentsize + ", expected 64");
-            }
-            b.check(shoff, SHDR_SIZE, "section header 0");
-            if (shnum == 0) {
-                shnum = b.u64(shoff + 32);
-            }
-            if (shstrndx == SHN_XINDEX) {
-                shstrndx = b.u32(shoff + 40);
-            }
-            if (phnum == 0xffff) {
-                phnum = b.u32(shoff + 44);
-            }
-        } else {
-            shnum = 0;
-        }
-        if (Long.compareUnsigned(shnum, MAX_SECTIONS) > 0) {
-            throw b.error(60, "section count " + Long.toUnsignedString(shnum) + " exceeds the limit " + MAX_SECTIONS);
-        }
-        if (shnum > 0) {
-            b.check(shoff, shnum * SHDR_SIZE, "section header table of " + shnum + " entries");
-        }
-
-        // --- program headers ------------------------------------------------------------------------
-        if (phnum > MAX_PROGRAM_HEADERS) {
-            throw b.error(56, "program header count " + phnum + " exceeds the limit " + MAX_PROGRAM_HEADERS);
-        }
-        List<ProgramHeader> phdrs = new ArrayList<>((int) phnum);
-        List<ProgramHeader> loads = new ArrayList<>();
-        if (phnum > 0) {
-            if (phentsize != PHDR_SIZE) {
-                throw b.error(54, "program header entry size " + phentsize + ", expected 56");
-            }
-            b.check(phoff, phnum * PHDR_SIZE, "program header table of " + phnum + " entries");
-            for (int i = 0; i < phnum; i++) {
-                long p = phoff + (long) i * PHDR_SIZE;
-                ProgramHeader ph = new ProgramHeader((int) b.u32(p), (int) b.u32(p + 4), b.u64(p + 8),
-                        b.u64(p + 16), b.u64(p + 32), b.u64(p + 40), b.u64(p + 48));
-                phdrs.add(ph);
-                if (ph.isLoad()) {
-                    loads.add(ph);
-                }
-            }
-        }
-        this.programHeaders = Collections.unmodifiableList(phdrs);
-        this.loadSegments = Collections.unmodifiableList(loads);
-
-        // --- sections --------------------------------------------------------------------------------
-        int n = (int) shnum;
-        long strOff = 0;
-        long strSize = 0;
-        boolean haveNames = false;
-        if (n > 0 && shstrndx != SHN_UNDEF) {
-            if (shstrndx >= n) {
-                throw b.error(62, "section name table index " + shstrndx + " outside the " + n + " sections");
-            }
-            long h = shoff + shstrndx * SHDR_SIZE;
-            strOff = b.u64(h + 24);
-            strSize = b.u64(h + 32);
-            if (b.u32(h + 4) == SHT_NOBITS) {
-                throw b.error(h, "section name table has no bytes in the file (SHT_NOBITS)");
-            }
-            b.check(strOff, strSize, "section name table");
-            haveNames = true;
-        }
-        List<Section> secs = new ArrayList<>(n);
-        Map<String, Section> byName = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            long h = shoff + (long) i * SHDR_SIZE;
-            long nameOff = b.u32(h);
-            String secName = haveNames ? b.cString(strOff, strSize, nameOff, "name of section " + i, h) : "";
-            Section s = new Section(i, secName, (int) b.u32(h + 4), b.u64(h + 8), b.u64(h + 16), b.u64(h + 24),
-                    b.u64(h + 32), b.u64(h + 56), (int) b.u32(h + 40), (int) b.u32(h + 44), b.u64(h + 48));
-            if (hasFileData(s)) {
-                if (!b.inRange(s.offset(), s.size())) {
-                    throw b.error(h + 24, "section [" + i + "] '" + secName + "' (offset 0x" + Long.toHexString(s.offset())
-                            + ", size 0x" + Long.toHexString(s.size()) + ") extends past the end of the file (size 0x"
-                            + Long.toHexString(b.size()) + ")");
-                }
-            }
-            if (Integer.compareUnsigned(s.link(), n) >= 0 && isLinkedType(s.type())) {
-                throw b.error(h + 40, "section [" + i + "] '" + secName + "' links to section " + Integer.toUnsignedString(s.link())
-                        + " of " + n);
-            }
-            secs.add(s);
-            byName.putIfAbsent(secName, s);
-        }
-        this.sections = Collections.unmodifiableList(secs);
-        this.sectionsByName = byName;
+        ElfHeaders h = ElfHeaders.parse(b);
+        this.osAbi = h.osAbi();
+        this.type = h.type();
+        this.machine = h.machine();
+        this.entry = h.entry();
+        this.programHeaders = h.programHeaders();
+        this.loadSegments = h.loadSegments();
+        this.sections = h.sections();
+        this.sectionsByName = h.sectionsByName();
+        List<Section> secs = h.sections();
+        List<ProgramHeader> phdrs = h.programHeaders();
+        List<ProgramHeader> loads = h.loadSegments();
+        long shoff = h.sectionHeaderOffset();
 
         // --- symbol tables ---------------------------------------------------------------------------
         SymbolTable dynamicSymbols = SymbolTable.load(b, secs, SHT_DYNSYM, shoff);
-        this.symtab = SymbolTable.load(b, secs, SHT_SYMTAB, shoff);
+        SymbolTable symtab = SymbolTable.load(b, secs, SHT_SYMTAB, shoff);
 
         // --- dynamic, interpreter, notes, debuglink ---------------------------------------------------
         DynamicInfo dyn = DynamicInfo.load(b, secs, phdrs, loads);
@@ -237,26 +106,12 @@ public final class ElfFile implements AutoCloseable {
             // No section headers (stripped with sstrip, or an image taken from memory): find .dynsym as the loader does.
             dynamicSymbols = SymbolTable.fromDynamic(b, dyn, loads);
         }
-        this.dynsym = dynamicSymbols;
+        this.symbols = new ElfSymbols(dynamicSymbols, symtab);
         this.soname = dyn.soname();
         this.needed = dyn.needed();
-        this.interpreter = readInterpreter(b, secs, phdrs);
+        this.interpreter = ElfHeaders.readInterpreter(b, secs, phdrs);
         this.buildId = Notes.findBuildId(b, secs, phdrs);
-        this.debugLink = readDebugLink(b, byName.get(".gnu_debuglink"));
-    }
-
-    /**
-     * True for the sections whose bytes are in the file, all checked to lie inside it while opening: any
-     * type but {@code SHT_NULL} and {@code SHT_NOBITS}, of non-zero size (section 0 included, so a link to
-     * it is safe too).
-     */
-    static boolean hasFileData(Section s) {
-        return s.type() != SHT_NOBITS && s.type() != SHT_NULL && s.size() != 0;
-    }
-
-    private static boolean isLinkedType(int type) {
-        return type == SHT_SYMTAB || type == SHT_DYNSYM || type == SHT_HASH || type == SHT_GNU_HASH
-                || type == SHT_DYNAMIC || type == SHT_GNU_VERSYM;
+        this.debugLink = ElfHeaders.readDebugLink(b, h.sectionsByName().get(".gnu_debuglink"));
     }
 
     /**
@@ -364,7 +219,7 @@ public final class ElfFile implements AutoCloseable {
      */
     public MemorySegment sectionData(Section s) {
         checkOwn(s);
-        if (!hasFileData(s)) {
+        if (!ElfHeaders.hasFileData(s)) {
             return in.segment().asSlice(0, 0);
         }
         return in.segment().asSlice(s.offset(), s.size());
@@ -387,17 +242,7 @@ public final class ElfFile implements AutoCloseable {
      */
     public Optional<Symbol> symbol(String name) {
         Objects.requireNonNull(name, "name");
-        byte[] key = name.getBytes(StandardCharsets.UTF_8);
-        int dynIndex = dynsym == null ? -1 : dynsym.lookup(key);
-        if (dynIndex > 0) {
-            Symbol s = dynsym.symbol(dynIndex, name);
-            if (s.isDefined() || symtab == null) {
-                return Optional.of(s);
-            }
-            Optional<Symbol> fromSymtab = symtabLookup(name);
-            return fromSymtab.filter(Symbol::isDefined).or(() -> Optional.of(s));
-        }
-        return symtabLookup(name);
+        return symbols.symbol(name);
     }
 
     /**
@@ -409,45 +254,7 @@ public final class ElfFile implements AutoCloseable {
      */
     public Optional<Symbol> dynamicSymbol(String name) {
         Objects.requireNonNull(name, "name");
-        if (dynsym == null) {
-            return Optional.empty();
-        }
-        int dynIndex = dynsym.lookup(name.getBytes(StandardCharsets.UTF_8));
-        return dynIndex > 0 ? Optional.of(dynsym.symbol(dynIndex, name)) : Optional.empty();
-    }
-
-    private Optional<Symbol> symtabLookup(String name) {
-        if (symtab == null) {
-            return Optional.empty();
-        }
-        int[] indexes = symtabIndex().get(name);
-        if (indexes == null) {
-            return Optional.empty();
-        }
-        int best = indexes[0];
-        int bestRank = -1;
-        for (int i : indexes) {
-            int rank = symtab.rank(i);
-            if (rank > bestRank) {
-                bestRank = rank;
-                best = i;
-            }
-        }
-        return Optional.of(symtab.symbol(best, name));
-    }
-
-    private Map<String, int[]> symtabIndex() {
-        Map<String, int[]> m = symtabByName;
-        if (m == null) {
-            synchronized (lock) {
-                m = symtabByName;
-                if (m == null) {
-                    m = symtab.buildNameIndex();
-                    symtabByName = m;
-                }
-            }
-        }
-        return m;
+        return symbols.dynamicSymbol(name);
     }
 
     /**
@@ -455,24 +262,7 @@ public final class ElfFile implements AutoCloseable {
      * without the null entry at index 0 of each table. Built on first call and kept.
      */
     public List<Symbol> symbols() {
-        List<Symbol> all = allSymbols;
-        if (all == null) {
-            synchronized (lock) {
-                all = allSymbols;
-                if (all == null) {
-                    List<Symbol> list = new ArrayList<>((dynsym == null ? 0 : dynsym.count()) + (symtab == null ? 0 : symtab.count()));
-                    if (dynsym != null) {
-                        dynsym.addAll(list);
-                    }
-                    if (symtab != null) {
-                        symtab.addAll(list);
-                    }
-                    all = Collections.unmodifiableList(list);
-                    allSymbols = all;
-                }
-            }
-        }
-        return all;
+        return symbols.symbols();
     }
 
     /**
@@ -484,17 +274,7 @@ public final class ElfFile implements AutoCloseable {
      * @return the symbol, or empty when none contains the address
      */
     public Optional<Symbol> symbolAt(long vaddr) {
-        AddressIndex idx = addressIndex;
-        if (idx == null) {
-            synchronized (lock) {
-                idx = addressIndex;
-                if (idx == null) {
-                    idx = AddressIndex.build(symbols());
-                    addressIndex = idx;
-                }
-            }
-        }
-        return Optional.ofNullable(idx.find(vaddr));
+        return symbols.symbolAt(vaddr);
     }
 
     /** {@code DT_SONAME} of the dynamic section, e.g. {@code libpython3.12.so.1.0}. */
@@ -594,22 +374,12 @@ public final class ElfFile implements AutoCloseable {
      * segment maps it from the file (including the zero-filled tail of a segment, such as {@code .bss}).
      */
     public long vaddrToFileOffset(long vaddr) {
-        for (ProgramHeader p : loadSegments) {
-            if (Long.compareUnsigned(vaddr - p.vaddr(), p.fileSize()) < 0) {
-                return p.offset() + (vaddr - p.vaddr());
-            }
-        }
-        return -1;
+        return LoadAddresses.vaddrToFileOffset(loadSegments, vaddr);
     }
 
     /** The link-time address where file offset {@code offset} is loaded, or -1 when no {@code PT_LOAD} maps it. */
     public long fileOffsetToVaddr(long offset) {
-        for (ProgramHeader p : loadSegments) {
-            if (p.containsFileOffset(offset)) {
-                return p.vaddr() + (offset - p.offset());
-            }
-        }
-        return -1;
+        return LoadAddresses.fileOffsetToVaddr(loadSegments, offset);
     }
 
     /**
@@ -627,49 +397,7 @@ public final class ElfFile implements AutoCloseable {
      * @throws IllegalArgumentException when no {@code PT_LOAD} segment covers the file offset
      */
     public long loadBias(long mappingStart, long mappingFileOffset) {
-        if (type == ET_EXEC) {
-            return 0;
-        }
-        ProgramHeader best = null;
-        int bestRank = 0;
-        for (ProgramHeader p : loadSegments) {
-            // /proc/PID/maps offsets are page-aligned, so a segment's mapping starts below p_offset. The page
-            // is 4 KiB on x86-64 and 4, 16 or 64 KiB on AArch64, where p_align is usually 64 KiB.
-            long smallPageStart = p.offset() & -PAGE_SIZE;
-            long largePageStart = p.offset() & -largestPage(p.alignment());
-            long span = p.fileSize() == 0 ? 1 : p.fileSize();
-            if (Long.compareUnsigned(mappingFileOffset, largePageStart) < 0) {
-                continue;
-            }
-            int rank;
-            if (mappingFileOffset == smallPageStart || mappingFileOffset == largePageStart) {
-                rank = 3; // the loader's mapping of this segment starts here
-            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) >= 0
-                    && Long.compareUnsigned(mappingFileOffset - p.offset(), span) < 0) {
-                rank = 2;
-            } else if (Long.compareUnsigned(mappingFileOffset, p.offset()) < 0) {
-                rank = 1;
-            } else {
-                continue;
-            }
-            if (rank > bestRank) {
-                bestRank = rank;
-                best = p;
-            }
-        }
-        if (best == null) {
-            throw new IllegalArgumentException("file offset 0x" + Long.toHexString(mappingFileOffset)
-                    + " is in no PT_LOAD segment of " + name);
-        }
-        return mappingStart - mappingFileOffset - (best.vaddr() - best.offset());
-    }
-
-    /** The page size the segment's mapping may have been rounded to: its alignment, from 4 to 64 KiB. */
-    private static long largestPage(long alignment) {
-        if (alignment <= PAGE_SIZE || Long.bitCount(alignment) != 1) {
-            return PAGE_SIZE;
-        }
-        return Math.min(alignment, 65536);
+        return LoadAddresses.loadBias(type, loadSegments, name, mappingStart, mappingFileOffset);
     }
 
     /** The whole file as a read-only segment. */
@@ -692,44 +420,6 @@ public final class ElfFile implements AutoCloseable {
     @Override
     public String toString() {
         return "ElfFile[" + name + "]";
-    }
-
-    // --- parsing helpers used while opening ------------------------------------------------------------
-
-    private static String readInterpreter(ElfBytes b, List<Section> secs, List<ProgramHeader> phdrs) throws ElfFormatException {
-        if (!secs.isEmpty()) {
-            // With section headers, trust .interp: in a separate debug file PT_INTERP still points at the
-            // original's offsets while .interp is SHT_NOBITS.
-            for (Section s : secs) {
-                if (s.name().equals(".interp") && s.type() == SHT_PROGBITS && s.size() > 0) {
-                    return b.cStringLenient(s.offset(), s.size());
-                }
-            }
-            return null;
-        }
-        for (ProgramHeader p : phdrs) {
-            if (p.type() == PT_INTERP && p.fileSize() > 0) {
-                b.check(p.offset(), p.fileSize(), "PT_INTERP segment");
-                return b.cStringLenient(p.offset(), p.fileSize());
-            }
-        }
-        return null;
-    }
-
-    private static DebugLink readDebugLink(ElfBytes b, Section s) throws ElfFormatException {
-        if (s == null || !hasFileData(s)) {
-            return null;
-        }
-        long nul = b.indexOfNul(s.offset(), s.size());
-        if (nul < 0) {
-            throw b.error(s.offset(), ".gnu_debuglink file name is not NUL-terminated");
-        }
-        String file = b.string(s.offset(), nul - s.offset());
-        long crcAt = s.offset() + ((nul - s.offset() + 1 + 3) & ~3L);
-        if (crcAt + 4 > s.offset() + s.size()) {
-            throw b.error(crcAt, ".gnu_debuglink too short for its CRC (section size " + s.size() + ")");
-        }
-        return new DebugLink(file, (int) b.u32(crcAt));
     }
 
     static boolean exists(Path p) {
