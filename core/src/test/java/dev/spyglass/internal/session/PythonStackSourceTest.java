@@ -75,10 +75,17 @@ class PythonStackSourceTest {
 
                 // The thread sleeps 50 ms at a time: at a tick it is almost never on a CPU.
                 Collected cpu = new Collected();
+                long waitedBefore = PythonScripts.runQueueWaitNanos(target.pid());
                 for (int i = 0; i < 20; i++) {
                     source.poll(2_000L + i, SamplingMode.CPU, cpu);
                     Thread.sleep(2);
                 }
+                long waited = PythonScripts.runQueueWaitNanos(target.pid()) - waitedBefore;
+                // On a loaded machine the woken sleeper waits for a CPU in state R, which CPU mode counts
+                // as running (documented): a skip with the figure, not a failure (seen at load 10).
+                org.junit.jupiter.api.Assumptions.assumeTrue(cpu.samples.size() <= 2 || waited < 4_000_000L,
+                        () -> String.format("machine overloaded: the sleeper waited %.1f ms for a CPU in the "
+                                + "CPU-mode window and was seen running %d times", waited / 1e6, cpu.samples.size()));
                 assertThat(cpu.samples).as("samples of a sleeping thread in CPU mode").hasSizeLessThanOrEqualTo(2)
                         .allSatisfy(s -> assertThat(s.state()).isNotEqualTo(ThreadState.IDLE));
             } finally {
