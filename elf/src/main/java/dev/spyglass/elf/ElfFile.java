@@ -400,6 +400,11 @@ public final class ElfFile implements AutoCloseable {
         return LoadAddresses.loadBias(type, loadSegments, name, mappingStart, mappingFileOffset);
     }
 
+    /** The bounds-checked reader of this file's bytes (the call-frame reader uses it). */
+    ElfBytes elfBytes() {
+        return in;
+    }
+
     /** The whole file as a read-only segment. */
     public MemorySegment bytes() {
         return in.segment();

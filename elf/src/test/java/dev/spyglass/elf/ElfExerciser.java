@@ -8,6 +8,29 @@ final class ElfExerciser {
     private ElfExerciser() {
     }
 
+    /**
+     * Builds the call-frame table, read lazily: its only allowed failure is an {@link ElfFormatException}
+     * naming the file; then looks up every row's start.
+     */
+    static long exerciseUnwindTable(ElfFile elf) {
+        UnwindTable t;
+        try {
+            t = UnwindTable.of(elf);
+        } catch (ElfFormatException e) {
+            if (!e.getMessage().startsWith(elf.name() + ": ")) {
+                throw new AssertionError("error message does not name the file: " + e.getMessage(), e);
+            }
+            return 1;
+        }
+        long h = t.size() + t.fdeCount();
+        for (int i = 0; i < t.size(); i++) {
+            int at = t.find(t.start(i));
+            h += at + t.cfa(i).ordinal() + t.cfaOffset(i) + t.pltThreshold(i) + t.returnAddress(i).ordinal()
+                    + t.returnAddressOffset(i) + t.rbp(i).ordinal() + t.rbpOffset(i);
+        }
+        return h + t.find(0) + t.find(-1) + t.find(Long.MAX_VALUE);
+    }
+
     /** Returns a number derived from everything read, so nothing is optimised away. */
     static long exerciseAll(ElfFile elf) {
         long h = elf.type() + elf.machine() + elf.entry() + elf.osAbi();
@@ -49,6 +72,9 @@ final class ElfExerciser {
         if (!elf.loadSegments().isEmpty()) {
             ProgramHeader first = elf.loadSegments().getFirst();
             h += elf.loadBias(0x7f0000000000L, first.offset() & -4096L);
+        }
+        if (elf.machine() == ElfConstants.EM_X86_64) {
+            h += exerciseUnwindTable(elf);
         }
         h += elf.bytes().byteSize();
         return h;
