@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.spyglass.AccessDeniedException;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.SpyglassException;
@@ -76,7 +77,10 @@ public final class InterpreterLocator {
                     .orElseThrow();
             Optional<Path> file = map.openablePath(first);
             if (file.isEmpty()) {
-                examined.add(path + " (not readable)");
+                if (first.deleted() && Path.of(path).getFileName().toString().contains("python")) {
+                    throw replacedOnDisk(pid, first);
+                }
+                examined.add(path + (first.deleted() ? " (deleted on disk, mapped image not readable)" : " (not readable)"));
                 continue;
             }
             try (ElfFile elf = ElfFile.open(file.get())) {
@@ -94,6 +98,21 @@ public final class InterpreterLocator {
         throw new NotAPythonProcessException("process " + pid + " is not a CPython process: none of its mapped "
                 + "objects defines _PyRuntime, Py_Version, interp_head or _PyThreadState_Current (examined: "
                 + (examined.isEmpty() ? "none" : String.join(", ", examined)) + ")");
+    }
+
+    /**
+     * A libpython (or python executable) deleted or replaced on disk after the target mapped it, e.g. by a
+     * package upgrade: the file at its path is another build (or none), and the image the process runs
+     * can be opened only through {@code /proc/PID/map_files}, which the kernel keeps to CAP_SYS_ADMIN
+     * (or, since Linux 5.9, CAP_CHECKPOINT_RESTORE) in the initial user namespace. Said in one line
+     * rather than "not a CPython process" for a live CPython.
+     */
+    private static AccessDeniedException replacedOnDisk(long pid, ProcessMap.Mapping mapping) {
+        return new AccessDeniedException("cannot read the interpreter of process " + pid + ": " + mapping.path()
+                + " was deleted or replaced on disk after the process started (a package upgrade?), and the image "
+                + "the process runs (/proc/" + pid + "/map_files/...) can be opened only with CAP_SYS_ADMIN or "
+                + "CAP_CHECKPOINT_RESTORE: run Spyglass as root (or with one of those capabilities), or restart "
+                + "the target");
     }
 
     /** The file-backed objects with code, most likely interpreter holders first. */
