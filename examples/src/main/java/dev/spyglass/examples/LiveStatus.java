@@ -63,9 +63,11 @@ final class LiveStatus {
         if (!s.fellBehind()) {
             return "";
         }
-        return String.format(Locale.ROOT, "; BEHIND IN SAMPLING: %.0f%% of the planned ticks taken (%,.0f of %,.0f/s, "
+        double percent = 100 * s.achievedShare();
+        return String.format(Locale.ROOT, "; BEHIND IN SAMPLING: %s%% of the planned ticks taken (%,.0f of %,.0f/s, "
                 + "%,d skipped), results may be inaccurate: use a longer -i or a less loaded machine",
-                100 * s.achievedShare(), s.achievedRate(), s.requestedRate(), s.skippedTicks());
+                String.format(Locale.ROOT, percent < 1 ? "%.2f" : "%.0f", percent), s.achievedRate(),
+                s.requestedRate(), s.skippedTicks());
     }
 
     void stop() {
