@@ -43,24 +43,40 @@ if [ "${#outcomes[@]}" -gt 0 ]; then
   echo "details of every test: */target/test-outcomes.txt"
 fi
 
-# Which modules' tests ran. Maven's reactor summary ("spyglass-core ....... FAILURE [ 1.2 s]") is the
-# authority; without it, a module without outcomes after a failing one did not run.
-declare -A state
+# Which modules' tests ran. Maven's reactor summary ("Spyglass core ....... FAILURE [ 1.2 s]", by each
+# module's <name>, else its artifactId) is the authority; without it, a module without outcomes after a
+# failing one did not run.
+summary_lines=()
 if [ -f "$log" ]; then
   while IFS= read -r line; do
-    if [[ "$line" =~ ^\[INFO\]\ spyglass-([a-z0-9-]+)\ .*\ (SUCCESS|FAILURE|SKIPPED)(\ |$) ]]; then
-      state[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    if [[ "$line" =~ ^\[INFO\]\ (.+)\ \.+\ (SUCCESS|FAILURE|SKIPPED)(\ |$) ]]; then
+      summary_lines+=("${BASH_REMATCH[2]} ${BASH_REMATCH[1]}")
     fi
   done < <(sed 's/\x1b\[[0-9;]*m//g' "$log")
 fi
+# The reactor state of module directory $1: SUCCESS, FAILURE, SKIPPED or empty.
+reactor_state() {
+  local name artifact entry shown
+  name=$(sed -n 's:.*<name>\(.*\)</name>.*:\1:p' "$1/pom.xml" 2>/dev/null | head -1)
+  artifact="spyglass-$(basename "$1")"
+  for entry in "${summary_lines[@]+"${summary_lines[@]}"}"; do
+    shown=${entry#* }
+    if [[ ( -n "$name" && ( "$shown" == "$name" || "$shown" == "$name "* ) ) || "$shown" == "$artifact" || "$shown" == "$artifact "* ]]; then
+      echo "${entry%% *}"
+      return
+    fi
+  done
+}
 failed_module=""
 report=()
 for m in "${modules[@]}"; do
   name=$(basename "$m")
   f="$m/target/test-outcomes.txt"
-  s=${state[$name]:-}
+  s=$(reactor_state "$m")
   if [ -f "$f" ] && grep -q '^FAILED' "$f"; then s=FAILURE; fi
-  if [ -n "$failed_module" ] && { [ "$s" = SKIPPED ] || { [ -z "$s" ] && [ ! -f "$f" ]; }; }; then
+  if [ -z "$s" ] && [ ! -f "$f" ] && [ "${#summary_lines[@]}" -gt 0 ]; then
+    report+=("$name: not in this build")
+  elif [ -n "$failed_module" ] && { [ "$s" = SKIPPED ] || { [ -z "$s" ] && [ ! -f "$f" ]; }; }; then
     report+=("$name: not run ($failed_module failed)")
   elif [ "$s" = FAILURE ]; then
     report+=("$name: FAILED")
