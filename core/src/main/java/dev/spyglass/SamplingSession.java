@@ -221,8 +221,11 @@ public final class SamplingSession implements AutoCloseable {
         long elapsed = Math.max(0, end - startNanos);
         long t = ticks;
         double rate = elapsed > 0 ? t * 1e9 / elapsed : 0;
+        // Ticks planned at 0, interval, 2 * interval... within elapsed, less the one at 0: the tick in
+        // progress (or the one the duration ended before) is not a skipped one.
+        long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
-                Duration.ofNanos(behindNanos));
+                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos));
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */
@@ -291,7 +294,8 @@ public final class SamplingSession implements AutoCloseable {
         long deadline = start;
         try {
             while (!stopRequested) {
-                waitUntil(deadline, spin);
+                // Never wait past the duration's end: "-i 20s -d 300ms" ends after 300 ms, not 20 s.
+                waitUntil(end != Long.MAX_VALUE && end - deadline < 0 ? end : deadline, spin);
                 if (stopRequested) {
                     break;
                 }

@@ -5,6 +5,14 @@ import java.time.Duration;
 /**
  * Counters of a {@link SamplingSession}, consistent with each other at the moment they were taken.
  *
+ * <p>A tick is planned every {@code interval} from the start. A tick that cannot be taken on time is
+ * taken late ({@code timeBehindSchedule}); when the sampler is more than a whole interval late (its
+ * thread did not get a CPU, or a tick took longer than the interval) the missed ticks are skipped, not
+ * taken in a burst, and counted in {@code skippedTicks}. {@link #fellBehind()} tells when so many were
+ * skipped that the achieved rate is well below the requested one, as py-spy's "behind in sampling"
+ * warning does: the profile then has fewer samples than asked for, though each still weighs the time it
+ * stands for.
+ *
  * @param samples            samples delivered to the queue (one per thread per tick)
  * @param tornSamples        thread stacks dropped because the target changed while they were read
  *                           (see the package documentation); never emitted
@@ -13,7 +21,37 @@ import java.time.Duration;
  * @param elapsed            time since sampling started (until it ended, for an ended session)
  * @param achievedRate       ticks per second over {@code elapsed}; 0 before the first tick
  * @param timeBehindSchedule total lateness of ticks against their planned times
+ * @param skippedTicks       ticks planned in {@code elapsed} (one every {@code interval}) that were not
+ *                           taken because the sampler was behind; 0 or more. The tick in progress is not
+ *                           counted, so a sampler on time shows 0
+ * @param interval           the requested time between ticks ({@link Sampler.Builder#interval})
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
-        double achievedRate, Duration timeBehindSchedule) {
+        double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval) {
+
+    /** The share of planned ticks below which {@link #fellBehind()} is true: 90%. */
+    public static final double BEHIND_THRESHOLD = 0.9;
+
+    /** Ticks per second requested: one per {@link #interval()}. */
+    public double requestedRate() {
+        return 1e9 / interval.toNanos();
+    }
+
+    /**
+     * The share of planned ticks that were taken, {@code ticks / (ticks + skippedTicks)}, from 0 to 1;
+     * 1 before the first tick.
+     */
+    public double achievedShare() {
+        long planned = ticks + skippedTicks;
+        return planned == 0 ? 1.0 : (double) ticks / planned;
+    }
+
+    /**
+     * {@code true} when fewer than 90% of the planned ticks were taken ({@link #BEHIND_THRESHOLD}): the
+     * sampler could not keep the requested interval (a loaded machine, an interval shorter than a look at
+     * the target's threads takes). A longer interval, or fewer competing processes, gives a truer profile.
+     */
+    public boolean fellBehind() {
+        return achievedShare() < BEHIND_THRESHOLD;
+    }
 }

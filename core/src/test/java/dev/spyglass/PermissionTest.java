@@ -18,10 +18,40 @@ import dev.spyglass.testsupport.PythonInterpreter;
 import dev.spyglass.testsupport.PythonInterpreters;
 
 /**
- * A JVM running as another user (nobody, via setpriv) attaches to a Python process of root: it must
- * get AccessDeniedException naming the rule, not "not a Python process".
+ * A JVM running as another user (nobody, via setpriv), or in a user namespace the target is not in
+ * (unshare -U -r), attaches to a Python process of root: it must get AccessDeniedException naming the
+ * rule, not "not a Python process".
  */
 class PermissionTest {
+
+    /**
+     * Inside {@code unshare -U -r} the JVM is "root" with every capability, but only within its user
+     * namespace: the kernel refuses it a process owned outside. The message said "a seccomp filter or
+     * security module refused it" (issue 10); it must name the user namespace.
+     */
+    @Test
+    void aUserNamespaceGivesAccessDeniedNamingTheNamespace() throws Exception {
+        Assumptions.assumeTrue(new File("/usr/bin/unshare").canExecute(), "needs unshare (util-linux)");
+        Process check = new ProcessBuilder("/usr/bin/unshare", "-U", "-r", "true").redirectErrorStream(true).start();
+        String checkOut = new String(check.getInputStream().readAllBytes());
+        Assumptions.assumeTrue(check.waitFor(30, TimeUnit.SECONDS) && check.exitValue() == 0,
+                "unshare -U -r is not permitted here: " + checkOut.strip());
+        PythonInterpreter py = PythonInterpreters.any(3, 8).orElseThrow();
+        Path script = PythonScripts.write("recursion.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process probe = new ProcessBuilder("/usr/bin/unshare", "-U", "-r", java, "--enable-native-access=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), AttachProbe.class.getName(),
+                    Long.toString(target.pid())).redirectErrorStream(true).start();
+            String out = new String(probe.getInputStream().readAllBytes());
+            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(out).contains("AccessDeniedException: not allowed to read the memory of process "
+                    + target.pid());
+            assertThat(out).as(out).contains("user namespace")
+                    .contains("capabilities in a user namespace do not reach a process owned outside it")
+                    .doesNotContain("seccomp");
+        }
+    }
 
     @Test
     void anotherUsersProcessGivesAccessDeniedNamingWhatIsNeeded() throws Exception {

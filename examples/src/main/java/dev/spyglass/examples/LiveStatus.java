@@ -33,11 +33,7 @@ final class LiveStatus {
             try {
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(250);
-                    SamplingStats s = session.stats();
-                    long tries = s.samples() + s.tornSamples();
-                    err.printf(Locale.ROOT, "\r\033[K  %s  %,d samples  %,.0f/s  torn %.2f%%  -> %s",
-                            Durations.format(s.elapsed()), s.samples(), s.achievedRate(),
-                            tries == 0 ? 0.0 : 100.0 * s.tornSamples() / tries, out.getFileName());
+                    err.print("\r\033[K" + line(session.stats(), out));
                     err.flush();
                 }
             } catch (InterruptedException e) {
@@ -47,6 +43,31 @@ final class LiveStatus {
         t.setDaemon(true);
         t.start();
         return new LiveStatus(t);
+    }
+
+    /** The status line's text: elapsed, samples, rate, torn share, and a warning when behind. */
+    static String line(SamplingStats s, Path out) {
+        long tries = s.samples() + s.tornSamples();
+        return String.format(Locale.ROOT, "  %s  %,d samples  %,.0f/s%s  torn %.2f%%  -> %s",
+                Durations.format(s.elapsed()), s.samples(), s.achievedRate(),
+                s.fellBehind() ? String.format(Locale.ROOT, " of %,.0f/s (BEHIND: %,d ticks skipped)",
+                        s.requestedRate(), s.skippedTicks()) : "",
+                tries == 0 ? 0.0 : 100.0 * s.tornSamples() / tries, out.getFileName());
+    }
+
+    /**
+     * The warning for a sampler that took fewer than 90% of its planned ticks, as py-spy's "behind in
+     * sampling"; empty when it kept up.
+     */
+    static String behindWarning(SamplingStats s) {
+        if (!s.fellBehind()) {
+            return "";
+        }
+        double percent = 100 * s.achievedShare();
+        return String.format(Locale.ROOT, "; BEHIND IN SAMPLING: %s%% of the planned ticks taken (%,.0f of %,.0f/s, "
+                + "%,d skipped), results may be inaccurate: use a longer -i or a less loaded machine",
+                String.format(Locale.ROOT, percent < 1 ? "%.2f" : "%.0f", percent), s.achievedRate(),
+                s.requestedRate(), s.skippedTicks());
     }
 
     void stop() {

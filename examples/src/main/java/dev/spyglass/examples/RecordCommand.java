@@ -255,10 +255,10 @@ final class RecordCommand implements Callable<Integer> {
         if (session.failure().isPresent() && result == 0) {
             result = Failures.report(session.failure().get(), err);
         }
-        err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%n",
+        err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%s%n",
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
-                s.droppedSamples(), interrupted.get() ? " (interrupted)" : "");
+                s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();
         OptionalInt exit = session.exitStatus();

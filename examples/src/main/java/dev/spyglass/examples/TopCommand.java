@@ -156,8 +156,10 @@ final class TopCommand implements Callable<Integer> {
     private void render(SamplingSession session, Table window, Table overall) {
         SamplingStats st = session.stats();
         StringBuilder sb = new StringBuilder("\033[H\033[2J");
-        sb.append(String.format(Locale.ROOT, "spyglass top: process %d, Python %s, %s, %,d samples, %,.0f ticks/s%n%n",
-                session.pid(), session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate()));
+        sb.append(String.format(Locale.ROOT, "spyglass top: process %d, Python %s, %s, %,d samples, %,.0f ticks/s%s%n%n",
+                session.pid(), session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate(),
+                st.fellBehind() ? String.format(Locale.ROOT, " of %,.0f/s (BEHIND: %,d ticks skipped)",
+                        st.requestedRate(), st.skippedTicks()) : ""));
         sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s  %s%n", "%Own", "%Total", "Own", "Total",
                 "Function (file)"));
         for (Map.Entry<String, long[]> e : window.hottest(rows)) {

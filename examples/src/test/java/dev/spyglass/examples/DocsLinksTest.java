@@ -86,7 +86,7 @@ class DocsLinksTest {
         return FENCE.matcher(markdown).replaceAll("");
     }
 
-    private static Path projectRoot() {
+    static Path projectRoot() {
         String repo = System.getenv("SPYGLASS_REPO");
         Path start = repo != null && !repo.isBlank() ? Path.of(repo) : Path.of("").toAbsolutePath();
         for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {

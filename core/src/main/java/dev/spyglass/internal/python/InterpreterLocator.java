@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.spyglass.AccessDeniedException;
 import dev.spyglass.InterpreterNotReadyException;
 import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.SpyglassException;
@@ -76,7 +77,17 @@ public final class InterpreterLocator {
                     .orElseThrow();
             Optional<Path> file = map.openablePath(first);
             if (file.isEmpty()) {
-                examined.add(path + " (not readable)");
+                if (first.deleted()) {
+                    Optional<LocatedInterpreter> found = examineMappedImage(pid, path, mappings, first, map, memory,
+                            options);
+                    if (found.isPresent()) {
+                        return found.get();
+                    }
+                    if (Path.of(path).getFileName().toString().contains("python")) {
+                        throw replacedOnDisk(pid, first);
+                    }
+                }
+                examined.add(path + (first.deleted() ? " (deleted on disk, mapped image not readable)" : " (not readable)"));
                 continue;
             }
             try (ElfFile elf = ElfFile.open(file.get())) {
@@ -94,6 +105,48 @@ public final class InterpreterLocator {
         throw new NotAPythonProcessException("process " + pid + " is not a CPython process: none of its mapped "
                 + "objects defines _PyRuntime, Py_Version, interp_head or _PyThreadState_Current (examined: "
                 + (examined.isEmpty() ? "none" : String.join(", ", examined)) + ")");
+    }
+
+    /**
+     * An object deleted or replaced on disk whose mapped image cannot be opened (no CAP_SYS_ADMIN for
+     * /proc/PID/map_files): read from the target's memory instead ({@link MappedImage}).
+     */
+    private static Optional<LocatedInterpreter> examineMappedImage(long pid, String path,
+            List<ProcessMap.Mapping> mappings, ProcessMap.Mapping first, ProcessMap map, RemoteMemory memory,
+            Options options) throws SpyglassException {
+        try (Arena arena = Arena.ofConfined()) {
+            Optional<ElfFile> image = MappedImage.read(path, mappings, memory, arena);
+            if (image.isEmpty()) {
+                return Optional.empty();
+            }
+            try (ElfFile elf = image.get()) {
+                Optional<LocatedInterpreter> found = examine(pid, path, elf, first, map, memory, options);
+                found.ifPresent(f -> LOG.debug("process {}: {} is deleted on disk; read its image from memory", pid,
+                        path));
+                return found;
+            } catch (InterpreterNotReadyException e) {
+                // Without .symtab (2.7, 3.6: interp_head) and without sections to scan: not from memory.
+                LOG.debug("process {}: the image of {} in memory is not enough: {}", pid, path, e.getMessage());
+                return Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * A libpython (or python executable) deleted or replaced on disk after the target mapped it, e.g. by a
+     * package upgrade: the file at its path is another build (or none), and the image the process runs
+     * can be opened only through {@code /proc/PID/map_files}, which the kernel keeps to CAP_SYS_ADMIN
+     * (or, since Linux 5.9, CAP_CHECKPOINT_RESTORE) in the initial user namespace, and its image in
+     * memory has no {@code .symtab}. Said in one line rather than "not a CPython process" for a live
+     * CPython.
+     */
+    private static AccessDeniedException replacedOnDisk(long pid, ProcessMap.Mapping mapping) {
+        return new AccessDeniedException("cannot read the interpreter of process " + pid + ": " + mapping.path()
+                + " was deleted or replaced on disk after the process started (a package upgrade?); the image "
+                + "the process runs lacks the symbols needed (CPython 2.7 and 3.6 keep interp_head in .symtab, "
+                + "which is not loaded) and its file (/proc/" + pid + "/map_files/...) can be opened only with "
+                + "CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: run Spyglass as root (or with one of those "
+                + "capabilities), or restart the target");
     }
 
     /** The file-backed objects with code, most likely interpreter holders first. */
