@@ -1,0 +1,88 @@
+package dev.spyglass.internal.nativeframes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.spyglass.PythonScripts;
+import dev.spyglass.internal.os.ProcessMap;
+import dev.spyglass.internal.os.RemoteMemory;
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/**
+ * A real interpreter's main thread, asleep under a few Python calls, stopped briefly with ptrace,
+ * its stack copied and unwound afterwards through the objects' call-frame tables: the walk must go
+ * from the sleeping system call through the eval loop to the outermost frame, and leave the thread
+ * running.
+ *
+ * <p>The target runs under a shell, not as the JVM's own child: the JDK's process reaper waits for
+ * its children with {@code waitpid(pid, 0)}, which would also collect a traced child's ptrace stops.
+ */
+class BriefStopTest {
+
+    @ForEachPython
+    void unwindsASleepingInterpreterFromTheSystemCallToTheOutermostFrame(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
+        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
+                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        Path script = PythonScripts.write("nativesleep.py", String.join("\n",
+                "import os, sys, time",
+                "def inner():",
+                "    sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+                "    time.sleep(60)",
+                "def outer(n):",
+                "    if n == 0:",
+                "        inner()",
+                "    else:",
+                "        outer(n - 1)",
+                "outer(10)",
+                ""));
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "sh"));
+        cmd.addAll(py.commandLine(script.toString()));
+        Process shell = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(shell.getInputStream()))) {
+            String ready = out.readLine();
+            assertThat(ready).as("target's first line").startsWith("ready ");
+            int pid = Integer.parseInt(ready.substring(6).trim());
+            Thread.sleep(50); // into time.sleep
+            List<String> names = new ArrayList<>();
+            NativeUnwinder.Result result;
+            long stopped;
+            try (RemoteMemory memory = RemoteMemory.open(pid, ProcessMap.read(pid).firstReadableAddress());
+                    BriefStop stop = new BriefStop(memory, pid, 256 * 1024);
+                    NativeObjects objects = new NativeObjects(ProcessMap.read(pid))) {
+                stop.seize();
+                assertThat(stop.capture()).as("the thread stopped").isTrue();
+                stopped = stop.lastStopNanos();
+                result = new NativeUnwinder(objects, 512).unwind(stop.rip(), stop.rsp(), stop.rbp(), stop.stack(), stop.rsp());
+                for (int i = 0; i < result.depth(); i++) {
+                    long pc = result.pcs()[i];
+                    String name = objects.find(pc).flatMap(o -> objects.symbolize(o, pc)).orElse("?");
+                    names.add(name);
+                }
+            }
+            String figures = String.format("%s: %d frames, %s (%s), stopped %.0f µs: %s", py.label(), result.depth(),
+                    result.outcome(), result.reason(), stopped / 1e3, names);
+            System.out.println(figures);
+            assertThat(result.outcome()).as(figures).isEqualTo(NativeUnwinder.Outcome.COMPLETE);
+            assertThat(names).as(figures).anyMatch(n -> n.contains("nanosleep") || n.contains("select"));
+            assertThat(names).as(figures).anyMatch(n -> n.equals("_PyEval_EvalFrameDefault")
+                    || n.equals("PyEval_EvalFrameEx") || n.startsWith("_PyEval_EvalFrame"));
+            // Still running after the stop and the detach: it answers a signal-free probe of its state.
+            String state = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            assertThat(state.substring(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3)).as("state of %d", pid)
+                    .isIn("S", "R");
+        } finally {
+            shell.descendants().forEach(ProcessHandle::destroyForcibly);
+            shell.destroyForcibly();
+        }
+    }
+}
