@@ -55,7 +55,8 @@ final class RecordCommand implements Callable<Integer> {
     String duration;
 
     @Option(names = "--mode", paramLabel = "wall|cpu", defaultValue = "wall",
-            description = "wall: every thread (where time goes); cpu: only threads on a CPU. Default: ${DEFAULT-VALUE}.")
+            description = "wall: every thread (where time goes); cpu: only threads on a CPU or waiting for one "
+                    + "(state R: on a loaded machine that includes threads queued for a CPU). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
