@@ -31,4 +31,14 @@ class ExamplesModuleSmokeTest {
         assertThat(status).isZero();
         assertThat(out.toString()).contains("Usage: spyglass");
     }
+
+    /** CPU mode counts state R, which includes threads queued for a CPU: the help must say so (issue 10). */
+    @Test
+    void recordHelpSaysCpuModeCountsThreadsWaitingForACpu() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        CommandLine cli = SpyglassCli.commandLine(new java.io.PrintStream(out, true), new java.io.PrintStream(out, true));
+        cli.setOut(new PrintWriter(out, true));
+        assertThat(cli.execute("record", "--help")).isZero();
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("waiting for one (state R");
+    }
 }
