@@ -32,8 +32,10 @@ class GoPprofTest {
 
     static final String SCRIPT = String.join("\n",
             "import sys, time",
+            "# At module level, so its qualified name (3.11+) is <lambda> too, not hot_leaf.<locals>.<lambda>.",
+            "spin = lambda: sum(i * i for i in range(3000))",
             "def hot_leaf():",
-            "    return (lambda: sum(i * i for i in range(3000)))()",
+            "    return spin()",
             "sys.stdout.write('ready\\n'); sys.stdout.flush()",
             "end = time.time() + 60",
             "while time.time() < end:",
