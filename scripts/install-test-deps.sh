@@ -7,6 +7,7 @@
 #                     web app imports our collapsed and pprof files in the browser tests)
 #       ajv          (the JSON-schema validator run with node)
 #   chromium          Debian's package, for the headless-browser tests of the HTML flame graph
+#   go                Debian's golang-go, whose `go tool pprof` reads our pprof files as users do
 #
 # When something cannot be installed (no network, not root, no node), the script prints one line saying
 # why, writes the reason to <cache>/<tool>.unavailable and exits 0: the tests needing it skip with that reason.
@@ -71,6 +72,31 @@ else
       rm -f "$tools/chromium.unavailable"
     else
       unavailable chromium "apt-get install chromium failed (see $tools/apt.log)"
+    fi
+  fi
+fi
+# --- go (for `go tool pprof`) ---------------------------------------------------------------------
+have_go_pprof() { command -v go >/dev/null 2>&1 && go tool -n pprof >/dev/null 2>&1; }
+if have_go_pprof; then
+  rm -f "$tools/go.unavailable"
+else
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo_cmd=(sudo -n); fi
+  fi
+  if [ "$(id -u)" -ne 0 ] && [ ${#sudo_cmd[@]} -eq 0 ]; then
+    unavailable go "go (for go tool pprof) is not installed and installing it needs root (apt-get install golang-go)"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    unavailable go "go (for go tool pprof) is not installed and this system has no apt-get"
+  else
+    export DEBIAN_FRONTEND=noninteractive
+    if { "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends golang-go >"$tools/apt-go.log" 2>&1 ||
+         { "${sudo_cmd[@]}" apt-get update -q >>"$tools/apt-go.log" 2>&1 &&
+           "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends golang-go >>"$tools/apt-go.log" 2>&1; }; } &&
+       have_go_pprof; then
+      rm -f "$tools/go.unavailable"
+    else
+      unavailable go "apt-get install golang-go failed or gave no go tool pprof (see $tools/apt-go.log)"
     fi
   fi
 fi

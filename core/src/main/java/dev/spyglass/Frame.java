@@ -7,7 +7,8 @@ import java.util.Objects;
  * equal frames of one target (up to a bound), so a steady-state sampler allocates no frames; consumers
  * must not rely on that identity.
  *
- * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON} in this release
+ * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON}, or
+ *                      {@link FrameKind#PSEUDO} for a label Spyglass adds ({@link #INTERPRETER_SHUTDOWN})
  * @param function      the function name ({@code co_name}); never null, {@code "<unknown>"} when it
  *                      could not be read
  * @param qualifiedName the qualified name ({@code co_qualname}, CPython 3.11+, e.g.
@@ -30,8 +31,25 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public enum FrameKind {
         /** A Python function, module or class body run by the interpreter. */
-        PYTHON
+        PYTHON,
+        /**
+         * Not code: a label for time a thread spent in a state Spyglass can name, where it would
+         * otherwise have no frame and drop out of flame graphs. Its {@code function} and
+         * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
+         * Today one: {@link Frame#INTERPRETER_SHUTDOWN}.
+         */
+        PSEUDO
     }
+
+    /**
+     * {@code <interpreter shutdown>}: the root frame of the thread finalising the interpreter
+     * ({@code Py_FinalizeEx}, after the atexit handlers ran: modules torn down, objects freed, the last
+     * garbage collections), with any Python code run then (a {@code __del__}, a weakref callback) above
+     * it. Read from CPython's {@code _PyRuntime._finalizing} (3.7+) or {@code _Py_Finalizing} (3.6); 2.7
+     * has no such mark, so its shutdown has no frames there.
+     */
+    public static final Frame INTERPRETER_SHUTDOWN = new Frame(FrameKind.PSEUDO, "<interpreter shutdown>",
+            "<interpreter shutdown>", "", 0, 0, -1, -1, 0);
 
     /** @throws NullPointerException when {@code kind}, a name or {@code file} is null */
     public Frame {
@@ -51,9 +69,9 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         return new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1, firstLine);
     }
 
-    /** {@code function (file:line)}, the way stack dumps show a frame. */
+    /** {@code function (file:line)}, the way stack dumps show a frame; a {@link FrameKind#PSEUDO} frame's label alone. */
     @Override
     public String toString() {
-        return qualifiedName + " (" + file + ":" + line + ")";
+        return kind == FrameKind.PSEUDO ? qualifiedName : qualifiedName + " (" + file + ":" + line + ")";
     }
 }

@@ -54,8 +54,9 @@ final class DumpCommand implements Callable<Integer> {
                         out.println("    (no Python frames)");
                     }
                     for (Frame f : t.frames()) {
-                        out.println("    " + TerminalText.escape(f.qualifiedName()) + " (" + TerminalText.escape(f.file()) + ":"
-                                + f.line() + ")");
+                        // A pseudo-frame (<interpreter shutdown>) is a label: no file or line.
+                        out.println("    " + TerminalText.escape(f.qualifiedName()) + (f.kind() == Frame.FrameKind.PSEUDO ? ""
+                                : " (" + TerminalText.escape(f.file()) + ":" + f.line() + ")"));
                     }
                 }
             }

@@ -77,7 +77,7 @@ final class TopCommand implements Callable<Integer> {
         }
 
         static String key(Frame f) {
-            return f.qualifiedName() + " (" + f.file() + ")";
+            return f.kind() == Frame.FrameKind.PSEUDO ? f.qualifiedName() : f.qualifiedName() + " (" + f.file() + ")";
         }
 
         List<Map.Entry<String, long[]>> hottest(int n) {

@@ -19,7 +19,9 @@ import dev.spyglass.export.ProfileMetadata;
  * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
  * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
  * labelled {@code thread} (name), {@code thread_id} and {@code pid}. One {@code Location} per distinct frame
- * (function and line) and one {@code Function} per distinct qualified name and file, whose
+ * (function and line) and one {@code Function} per distinct qualified name and file, whose {@code name}
+ * is the qualified name and whose {@code system_name} is left empty (so {@code go tool pprof} keeps names
+ * such as {@code <module>} instead of stripping them as C++ template arguments), whose
  * {@code start_line} is the frame's {@link dev.spyglass.Frame#firstLine()} ({@code co_firstlineno}; 0 when
  * unknown; the smallest seen when two functions share a name and file). {@code time_nanos},
  * {@code duration_nanos}, {@code period_type} and {@code period} (the sampling interval) come from the
@@ -153,9 +155,12 @@ public final class PprofExporter extends StreamExporter {
         for (Map.Entry<FunctionKey, Long> e : functions.entrySet()) {
             nested.reset();
             nested.int64(1, e.getValue());
-            long name = strings.id(e.getKey().name());
-            nested.int64(2, name);
-            nested.int64(3, name);
+            // Function.name only; system_name stays empty. pprof treats a function whose system_name
+            // equals its name as not yet demangled and, finding '<' in it, strips "<...>" as C++
+            // template arguments: "<module>", "<lambda>", "<listcomp>" came out as "<unknown>" in
+            // `go tool pprof -top` (even with -symbolize=force, which copies a non-empty system_name
+            // over the name). Python functions have no separate system name.
+            nested.int64(2, strings.id(e.getKey().name()));
             nested.int64(4, strings.id(e.getKey().file()));
             nested.int64(5, startLines.getOrDefault(e.getKey(), 0));
             profile.message(PROFILE_FUNCTION, nested);

@@ -221,8 +221,17 @@ public final class InterpreterLocator {
             }
         }
         long codeType = defined(elf, "PyCode_Type", !exportsRuntime).map(s -> bias + s.value()).orElse(0L);
+        long tstateCurrentAddress = tstateCurrent.map(s -> bias + s.value()).orElse(0L);
         LocatedInterpreter located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress,
-                head, headSource, tstateCurrent.map(s -> bias + s.value()).orElse(0L), codeType);
+                head, headSource, tstateCurrentAddress, codeType);
+        if (located.finalizingAddress() == 0 && !exportsRuntime) {
+            // 3.6: the global _Py_Finalizing (exported); 2.7 has no such variable.
+            Optional<Symbol> finalizing = defined(elf, "_Py_Finalizing", true);
+            if (finalizing.isPresent()) {
+                located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress, head,
+                        headSource, tstateCurrentAddress, codeType, bias + finalizing.get().value());
+            }
+        }
         LOG.debug("process {}: {}", pid, located);
         return Optional.of(located);
     }

@@ -48,6 +48,7 @@ final class InterpreterWalker {
     private final Interpreter current = new Interpreter();
     private long firstAddress;
     private long firstGil;
+    private long finalizing;
 
     InterpreterWalker(long pid, RemoteMemory memory, LocatedInterpreter loc, ReaderSpans spans, ReadAhead ahead,
             Arena arena) {
@@ -73,11 +74,19 @@ final class InterpreterWalker {
         return firstGil;
     }
 
+    /**
+     * The thread state finalising the runtime as of the latest walk (3.6+: set by {@code Py_FinalizeEx}
+     * once the atexit handlers have run), or 0: not finalising, or unknown (2.7).
+     */
+    long finalizingThread() {
+        return finalizing;
+    }
+
     /** Visits every interpreter; a list that loops or an interpreter that cannot be read ends in a torn record. */
     void walk(ThreadRecords records, Visitor visitor) throws SpyglassException {
-        int expected = readRuntime();
+        boolean runtimeGil = readRuntime();
         long interp = runtimeBuf.get(ValueLayout.JAVA_LONG, 0);
-        boolean runtimeGil = expected > 1;
+        finalizing = loc.finalizingAddress() != 0 ? runtimeBuf.get(ValueLayout.JAVA_LONG, 24) : 0;
         boolean gilLocked = runtimeGil && runtimeBuf.get(ValueLayout.JAVA_INT, 8) != 0;
         long gilHolder = runtimeGil ? runtimeBuf.get(ValueLayout.JAVA_LONG, 16) : 0;
         int n = 0;
@@ -124,11 +133,12 @@ final class InterpreterWalker {
 
     /**
      * The look's first call: the interpreter list head and, where the runtime keeps it, the GIL
-     * (≤3.11 {@code _PyRuntime.ceval.gil}; 2.7, 3.6 {@code _PyThreadState_Current}), with the read-ahead.
+     * (≤3.11 {@code _PyRuntime.ceval.gil}; 2.7, 3.6 {@code _PyThreadState_Current}), and the thread
+     * finalising the runtime, with the read-ahead.
      *
-     * @return how many runtime words were read (1: the head only)
+     * @return whether the GIL was read from the runtime
      */
-    private int readRuntime() throws SpyglassException {
+    private boolean readRuntime() throws SpyglassException {
         Layout layout = loc.layout();
         long gilLockedAddr = 0;
         long gilHolderAddr = 0;
@@ -148,11 +158,16 @@ final class InterpreterWalker {
             runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
             expected = 2;
         }
+        boolean runtimeGil = expected > 1;
+        if (loc.finalizingAddress() != 0) {
+            memory.add(loc.finalizingAddress(), runtimeBuf, 24, 8);
+            expected++;
+        }
         if (ahead.flush(expected) < expected) {
             throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
                     + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
         }
-        return expected;
+        return runtimeGil;
     }
 
     /** 3.12+: the GIL lives in {@code interp->ceval.gil}, one per interpreter (PEP 684). */

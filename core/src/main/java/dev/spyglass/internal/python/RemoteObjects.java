@@ -10,6 +10,7 @@ import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.MalformedObjectException;
 import dev.spyglass.cpython.abi.StringDecoder;
 import dev.spyglass.cpython.abi.StringHeader;
+import dev.spyglass.internal.os.LongMap;
 import dev.spyglass.internal.os.MemoryFault;
 import dev.spyglass.internal.os.RemoteMemory;
 
@@ -19,10 +20,22 @@ import dev.spyglass.internal.os.RemoteMemory;
  * reads a prefix that holds the header and, for the short strings names and files are, the
  * characters too; longer contents cost a second read. Shared by the stack walk (names, files, line
  * tables) and thread names. Not thread-safe.
+ *
+ * <p>The object's type is checked before its header is trusted: a {@code co_name} caught pointing at
+ * another object (an int, a tuple: a torn look, or a target that rewrote it) passes the ≤3.11 string
+ * header checks often enough to decode as junk ("D", "3\0"). The type word is in the prefix already
+ * read; a type's {@code tp_flags} cost one read the first time the type is seen.
  */
 final class RemoteObjects {
     /** Contents up to this size are read into a buffer kept here; larger ones into a temporary one. */
     private static final long KEPT_BUFFER_MAX = 64 << 10;
+    /** {@code Py_TPFLAGS_BYTES_SUBCLASS} (3.x), the same bit as 2.7's {@code Py_TPFLAGS_STRING_SUBCLASS}. */
+    static final long TPFLAGS_BYTES_SUBCLASS = 1L << 27;
+    /** {@code Py_TPFLAGS_UNICODE_SUBCLASS} (2.7 and 3.x). */
+    static final long TPFLAGS_UNICODE_SUBCLASS = 1L << 28;
+    /** {@code Py_TPFLAGS_HEAPTYPE}: such a type can be freed and its address reused, so it is not cached. */
+    private static final long TPFLAGS_HEAPTYPE = 1L << 9;
+    private static final int MAX_CACHED_TYPES = 256;
 
     private final RemoteMemory memory;
     private final Layout layout;
@@ -30,6 +43,12 @@ final class RemoteObjects {
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment prefix;
     private MemorySegment contents;
+    private final long typeAt;
+    private final long flagsAt;
+    /** The flag a text object's type has: 2.7 names are {@code str}, 3.x names {@code str} (unicode). */
+    private final long textFlag;
+    /** {@code tp_flags} of the static types seen (never freed, so cached for good). */
+    private final LongMap<Long> staticTypeFlags = new LongMap<>(16);
 
     /**
      * @param prefixBytes bytes read with the header in the first call (at least the decoder's
@@ -41,6 +60,9 @@ final class RemoteObjects {
         this.strings = strings;
         this.prefix = arena.allocate(Math.max(prefixBytes, strings.prefixSize()), 8);
         this.contents = arena.allocate(1024, 8);
+        this.typeAt = layout.require(Field.OBJECT_TYPE);
+        this.flagsAt = layout.require(Field.TYPE_FLAGS);
+        this.textFlag = layout.version().major() < 3 ? TPFLAGS_BYTES_SUBCLASS : TPFLAGS_UNICODE_SUBCLASS;
     }
 
     StringDecoder decoder() {
@@ -63,6 +85,7 @@ final class RemoteObjects {
             throw new MemoryFault(address, strings.prefixSize(), got);
         }
         MemorySegment p = prefix.asSlice(0, got);
+        requireType(address, p, textFlag, "str");
         StringHeader h = strings.header(p);
         if (length >= 0 && h.length() != length) {
             return null;
@@ -103,6 +126,7 @@ final class RemoteObjects {
             throw new MemoryFault(address, layout.require(Field.BYTES_DATA), got);
         }
         MemorySegment p = prefix.asSlice(0, got);
+        requireType(address, p, TPFLAGS_BYTES_SUBCLASS, "bytes");
         StringHeader h = strings.bytesHeader(p, maxBytes);
         if (h.isCompleteIn(got)) {
             return strings.bytesContent(h, p.asSlice(h.inlineOffset(), h.byteCount()));
@@ -135,6 +159,35 @@ final class RemoteObjects {
             sb.append((char) (b & 0xff));
         }
         return sb.toString();
+    }
+
+    /**
+     * Checks that the object whose first bytes are {@code p} has a type with {@code flag} in its
+     * {@code tp_flags} (the type or a subclass, as {@code PyUnicode_Check} tests it).
+     */
+    private void requireType(long address, MemorySegment p, long flag, String what)
+            throws MemoryFault, MalformedObjectException, SpyglassException {
+        if (p.byteSize() < typeAt + 8) {
+            throw new MemoryFault(address, typeAt + 8, p.byteSize());
+        }
+        long type = checkedPointer(p.get(ValueLayout.JAVA_LONG_UNALIGNED, typeAt));
+        Long known = staticTypeFlags.get(type);
+        long flags;
+        if (known != null) {
+            flags = known;
+        } else {
+            flags = memory.readLong(type + flagsAt);
+            if ((flags & TPFLAGS_HEAPTYPE) == 0) {
+                if (staticTypeFlags.size() >= MAX_CACHED_TYPES) {
+                    staticTypeFlags.clear();
+                }
+                staticTypeFlags.put(type, flags);
+            }
+        }
+        if ((flags & flag) == 0) {
+            throw new MalformedObjectException("object 0x" + Long.toHexString(address) + " is not a " + what
+                    + " (its type's tp_flags are 0x" + Long.toHexString(flags) + ")");
+        }
     }
 
     private MemorySegment contentsBuffer(long bytes) {

@@ -2,6 +2,7 @@ package dev.spyglass.internal.python;
 
 import java.lang.foreign.Arena;
 
+import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadState;
@@ -126,6 +127,11 @@ public final class StackReader implements AutoCloseable {
                 continue;
             }
             walk(r);
+            if (!r.torn && r.tstate != 0 && r.tstate == interpreters.finalizingThread()) {
+                // The thread finalising the runtime: its time (module teardown, freeing, GC) would have no
+                // frame, or only those of a __del__, and vanish from flame graphs.
+                r.push(Frame.INTERPRETER_SHUTDOWN, false);
+            }
         }
     }
 

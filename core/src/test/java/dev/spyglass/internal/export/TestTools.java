@@ -70,6 +70,28 @@ final class TestTools {
         throw new AssertionError("unreachable");
     }
 
+    /** The {@code go} command that runs {@code go tool pprof}, or skips the test with the recorded reason. */
+    static String goWithPprof() throws IOException, InterruptedException {
+        assumeTrue(onPath("go"), () -> reason("go", "go is not on PATH; run scripts/install-test-deps.sh"));
+        Result r = run(List.of("go", "tool", "-n", "pprof"));
+        assumeTrue(r.exitCode() == 0, () -> reason("go", "go has no pprof tool: " + r.stderr().strip()));
+        return "go";
+    }
+
+    /** Runs {@code command}, failing after 60 s. */
+    static Result run(List<String> command) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("spyglass-tool");
+        Path out = dir.resolve("out");
+        Path err = dir.resolve("err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("did not finish in 60 s: " + command);
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
+    }
+
     record Result(int exitCode, String stdout, String stderr) {
     }
 

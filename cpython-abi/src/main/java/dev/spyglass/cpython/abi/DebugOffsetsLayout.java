@@ -18,6 +18,7 @@ final class DebugOffsetsLayout {
         Layout.Builder b = Layout.builder(version, "_Py_DebugOffsets " + version);
         long runtimeHead = v.get("runtime_state.interpreters_head");
         b.set(RUNTIME_INTERPRETERS_HEAD, runtimeHead);
+        b.set(RUNTIME_FINALIZING, v.get("runtime_state.finalizing"));
         // Not in the table: struct pyinterpreters { PyMutex mutex; head; main; next_id } since 3.13.
         b.set(RUNTIME_INTERPRETERS_MAIN, runtimeHead + 8);
 

@@ -23,6 +23,13 @@ public enum Field {
     RUNTIME_GIL_LAST_HOLDER,
     /** {@code _PyRuntime.ceval.gil.locked} (3.7 – 3.11). */
     RUNTIME_GIL_LOCKED,
+    /**
+     * {@code _PyRuntime.finalizing} (3.7, 3.8) / {@code _finalizing} (3.9+; {@code runtime_state.finalizing}
+     * in {@code _Py_DebugOffsets}): the {@code PyThreadState*} finalising the runtime, NULL until
+     * {@code Py_FinalizeEx} has run the atexit handlers (then modules are torn down and garbage collected).
+     * 3.6 keeps it in the global {@code _Py_Finalizing}; 2.7 has neither.
+     */
+    RUNTIME_FINALIZING,
 
     // PyInterpreterState
     /** {@code interp->next}. */

@@ -112,7 +112,7 @@ public final class Layouts {
 
     private static Layout v37() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 7, 16), "built-in table 3.7.4+");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 24).set(RUNTIME_INTERPRETERS_MAIN, 32).set(RUNTIME_TSTATE_CURRENT, 1480)
+        b.set(RUNTIME_FINALIZING, 8).set(RUNTIME_INTERPRETERS_HEAD, 24).set(RUNTIME_INTERPRETERS_MAIN, 32).set(RUNTIME_TSTATE_CURRENT, 1480)
                 .set(RUNTIME_GIL_LAST_HOLDER, 1272).set(RUNTIME_GIL_LOCKED, 1280)
                 .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 40).set(TSTATE_PREV, 0)
@@ -141,7 +141,7 @@ public final class Layouts {
 
     private static Layout v38() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 8, 18), "built-in table 3.8");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 1368)
+        b.set(RUNTIME_FINALIZING, 16).set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 1368)
                 .set(RUNTIME_GIL_LAST_HOLDER, 1160).set(RUNTIME_GIL_LOCKED, 1168)
                 .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 16).set(INTERP_MODULES, 56).set(TSTATE_PREV, 0)
@@ -158,7 +158,7 @@ public final class Layouts {
 
     private static Layout v39() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 9, 18), "built-in table 3.9");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
+        b.set(RUNTIME_FINALIZING, 16).set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
                 .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
                 .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
@@ -177,7 +177,7 @@ public final class Layouts {
     // so TSTATE_CFRAME stays absent. f_lasti counts code units (PEP 626).
     private static Layout v310() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 10, 13), "built-in table 3.10");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
+        b.set(RUNTIME_FINALIZING, 16).set(RUNTIME_INTERPRETERS_HEAD, 32).set(RUNTIME_INTERPRETERS_MAIN, 40).set(RUNTIME_TSTATE_CURRENT, 568)
                 .set(RUNTIME_GIL_LAST_HOLDER, 360).set(RUNTIME_GIL_LOCKED, 368)
                 .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 8).set(INTERP_ID, 24).set(INTERP_MODULES, 856).set(TSTATE_PREV, 0)
@@ -196,7 +196,7 @@ public final class Layouts {
     // frame; there is no FRAME_OWNED_BY_CSTACK (entry frames are marked by is_entry instead).
     private static Layout v311() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 11, 7), "built-in table 3.11");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(RUNTIME_TSTATE_CURRENT, 576)
+        b.set(RUNTIME_FINALIZING, 24).set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(RUNTIME_TSTATE_CURRENT, 576)
                 .set(RUNTIME_GIL_LAST_HOLDER, 368).set(RUNTIME_GIL_LOCKED, 376)
                 .set(GIL_LAST_HOLDER, 8).set(GIL_LOCKED, 16).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 16).set(INTERP_ID, 48).set(INTERP_MODULES, 888).set(TSTATE_PREV, 0)
@@ -220,7 +220,7 @@ public final class Layouts {
     // interp->ceval.gil; shim frames are FRAME_OWNED_BY_CSTACK = 3.
     private static Layout v312() {
         Layout.Builder b = Layout.builder(PythonVersion.of(3, 12, 1), "built-in table 3.12");
-        b.set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(INTERP_NEXT, 0)
+        b.set(RUNTIME_FINALIZING, 24).set(RUNTIME_INTERPRETERS_HEAD, 40).set(RUNTIME_INTERPRETERS_MAIN, 48).set(INTERP_NEXT, 0)
                 .set(INTERP_TSTATE_HEAD, 72).set(INTERP_ID, 8).set(INTERP_GIL_PTR, 384).set(GIL_LAST_HOLDER, 8)
                 .set(GIL_LOCKED, 16).set(INTERP_MODULES, 944).set(TSTATE_PREV, 0).set(TSTATE_NEXT, 8)
                 .set(TSTATE_INTERP, 16).set(TSTATE_CFRAME, 56).set(TSTATE_THREAD_ID, 136)

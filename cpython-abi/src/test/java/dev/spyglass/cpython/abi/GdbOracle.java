@@ -35,6 +35,7 @@ final class GdbOracle {
         if (v >= 307) {
             e.put(RUNTIME_INTERPRETERS_HEAD, off(rt, "interpreters.head"));
             e.put(RUNTIME_INTERPRETERS_MAIN, off(rt, "interpreters.main"));
+            e.put(RUNTIME_FINALIZING, off(rt, v <= 308 ? "finalizing" : "_finalizing"));
             e.put(RUNTIME_TSTATE_CURRENT, off(rt, "gilstate.tstate_current"));
             e.put(RUNTIME_GIL_LAST_HOLDER, off(rt, "ceval.gil.last_holder"));
             e.put(RUNTIME_GIL_LOCKED, off(rt, "ceval.gil.locked"));
