@@ -165,7 +165,10 @@ class ErrorsTest {
             SamplingStats stats = s.stats();
             assertThat(stats.droppedSamples()).isPositive();
             assertThat(stats.samples()).isEqualTo(n[0]);
-            assertThat(stats.ticks()).isGreaterThan(200);
+            // A sampler that waited for this consumer would tick about once per sample taken (n + the
+            // queue's 4). Not a count against the 400 planned ticks: a loaded machine starves the sampler
+            // too (86 of 400 at load 18), but never down to the consumer's pace.
+            assertThat(stats.ticks()).as("%s", stats).isGreaterThan(3 * (n[0] + 4));
         }
     }
 
