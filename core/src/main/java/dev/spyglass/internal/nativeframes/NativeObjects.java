@@ -84,7 +84,13 @@ public final class NativeObjects implements AutoCloseable {
      */
     Optional<String> symbolize(MappedObject o, long address) {
         Optional<Symbol> s = o.symbols().symbolAt(address - o.bias());
-        return s.map(Symbol::name);
+        return s.map(sym -> withoutVersion(sym.name()));
+    }
+
+    /** {@code clock_nanosleep@@GLIBC_2.17} as {@code clock_nanosleep}: a debug file's {@code .symtab} keeps versions. */
+    static String withoutVersion(String name) {
+        int at = name.indexOf('@');
+        return at > 0 ? name.substring(0, at) : name;
     }
 
     @Override
