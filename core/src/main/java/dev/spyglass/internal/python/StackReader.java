@@ -141,14 +141,13 @@ public final class StackReader implements AutoCloseable {
     }
 
     /**
-     * 3.x ≤3.11: the thread that starts a new one makes its thread state (3.6/3.7
+     * ≤3.11: the thread that starts a new one makes its thread state (2.7 since 2.7.4 and 3.x ≤3.7
      * {@code _PyThreadState_Prealloc}, 3.8–3.11 {@code new_threadstate}), which copies the creator's
      * {@code thread_id} (and 3.8+ {@code native_thread_id}) until the new thread's bootstrap
      * ({@code t_bootstrap}, 3.10+ {@code thread_run}) sets its own. New thread states go to the head of
      * the list, so such a state has no frame and the same ident as a state after it: it is dropped, or the
-     * creator would be seen twice (a second MainThread). 2.7 makes the state in the new thread
-     * ({@code t_bootstrap}); 3.12+ leaves the ids 0 (see {@link #readThreads}). Only frame-less records
-     * are compared, so the usual look costs nothing.
+     * creator would be seen twice (a second MainThread). 3.12+ leaves the ids 0 instead (see
+     * {@link #readThreads}). Only frame-less records are compared, so the usual look costs nothing.
      */
     private void dropUnstarted(int first) {
         for (int i = first; i < records.count(); i++) {
