@@ -146,7 +146,18 @@ class ThreadIdentityTest {
         }
         assertThat(kindsByRoot).isNotEmpty();
         kindsByRoot.forEach((root, kinds) -> {
-            assertThat(kinds).as("%s: kinds under %s", py.label(), root).hasSize(1);
+            if (root.matches("thread \\d+ \\(thread-\\d+\\)")) {
+                // TID unknown (a thread ending on <=3.10): the ident stands in, and idents are reused.
+                return;
+            }
+            List<String> debug = new ArrayList<>();
+            for (StackSample y : samples) {
+                if (root.startsWith("thread " + y.nativeThreadId() + " ")) {
+                    debug.add(y.threadName() + "/" + kind(y) + "/" + y.threadStartTime() + "/" + y.pythonThreadId()
+                            + "/" + y.timestampNanos() / 100_000 % 100_000);
+                }
+            }
+            assertThat(kinds).as("%s: kinds under %s: %s", py.label(), root, debug).hasSize(1);
             if (!root.contains("(alpha-") && !root.contains("(beta-")) {
                 return;
             }

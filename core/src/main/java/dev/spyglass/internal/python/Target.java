@@ -250,6 +250,7 @@ public final class Target implements AutoCloseable {
             throw new IllegalStateException("target " + pid + " is closed");
         }
         try {
+            names.look(System.nanoTime());
             return reader.read(mode);
         } catch (SpyglassException e) {
             if (!(e instanceof ProcessGoneException) && !isAlive(pid)) {

@@ -39,6 +39,12 @@ final class ThreadNames {
     static final long REFRESH_MILLIS = 1000;
     static final long MIN_GAP_MILLIS = 2;
     private static final long MAX_GAP_NANOS = 100_000_000L;
+    /**
+     * A thread the registry does not name is looked for again this many times, at doubling gaps from the
+     * least one (a thread is seen in threading's _bootstrap before it registers), then only at the periodic
+     * refresh: a thread started outside threading costs a few reads, not one per look.
+     */
+    static final int MAX_RETRIES = 4;
     private static final long REFRESH_NANOS = REFRESH_MILLIS * 1_000_000L;
     private static final long MIN_GAP_NANOS = MIN_GAP_MILLIS * 1_000_000L;
     private static final int MAX_THREADS = 4096;
@@ -63,6 +69,7 @@ final class ThreadNames {
         long firstSeen;
         long retryAt;
         long retryGap;
+        int retries;
         /** The registry's latest name for this thread, kept once the thread leaves {@code _active}. */
         String name;
     }
@@ -86,6 +93,10 @@ final class ThreadNames {
     private LongMap<TypeInfo> types = new LongMap<>(8);
     private LongMap<Integer> keyIndex = new LongMap<>(8);
     private long refreshes;
+    /** When the latest look began reading thread states ({@link #look}); a thread is first seen then. */
+    private long lookNanos = Long.MIN_VALUE / 2;
+    /** Whether {@link #look} was ever called: without looks (tests) every thread counts as seen long ago. */
+    private boolean looks;
     /** The least time between two reads of a registry: {@value #MIN_GAP_MILLIS} ms or 10× the last read. */
     private long minGapNanos = MIN_GAP_NANOS;
 
@@ -98,6 +109,15 @@ final class ThreadNames {
         this.py2 = layout.version().major() == 2;
         // 2.7's Thread.__init__ sets self.__name, mangled to _Thread__name.
         this.nameKey = py2 ? "_Thread__name" : "_name";
+    }
+
+    /**
+     * A look at the thread states begins now: threads {@link #name named} until the next look were read
+     * after this time, so a registry read after it (even while naming them) saw them under their idents.
+     */
+    void look(long nanos) {
+        lookNanos = nanos;
+        looks = true;
     }
 
     /** How many times a registry was (re)read, for tests and benchmarks. */
@@ -114,7 +134,8 @@ final class ThreadNames {
      * predecessor's. So names are tied to the thread ({@link #threadKey}: TID and start time), and only a
      * registry read after the thread was first seen under its ident names it; until then (at most
      * {@value #MIN_GAP_MILLIS} ms, see {@link #minGapNanos}) it has no name here. A thread not (yet) in the
-     * registry is looked for again after that gap, then at doubling gaps up to {@value #REFRESH_MILLIS} ms.
+     * registry is looked for again after that gap, then at doubling gaps ({@value #MAX_RETRIES} times), then
+     * at the periodic refresh.
      * The gaps are short because threads of a thread-per-request server live for milliseconds.
      */
     String name(ThreadRecord t) {
@@ -144,15 +165,24 @@ final class ThreadNames {
             }
             seen.ident = ident;
             seen.name = null;
-            seen.firstSeen = now;
+            seen.firstSeen = looks ? lookNanos : Long.MIN_VALUE / 2;
             seen.retryAt = now;
             seen.retryGap = minGapNanos;
+            seen.retries = 0;
+        }
+        if (who == t.tstate && looks) {
+            // TID unknown (a thread ending, or struct pthread not calibrated yet): its thread state's
+            // address is reused as much as its ident, so only a registry read in this look names it.
+            seen.firstSeen = lookNanos;
+            seen.name = null;
         }
         String n = reg.namesReadAt - seen.firstSeen >= 0 ? reg.names.get(ident) : null;
         long since = now - reg.lastRefresh;
-        if (since > REFRESH_NANOS || (n == null && since > minGapNanos && now - seen.retryAt >= 0)) {
+        if (since > REFRESH_NANOS || (n == null && since > minGapNanos && now - seen.retryAt >= 0
+                && seen.retries < MAX_RETRIES)) {
             refresh(reg, t, now);
             if (n == null) {
+                seen.retries++;
                 seen.retryAt = now + seen.retryGap;
                 seen.retryGap = Math.min(seen.retryGap * 2, REFRESH_NANOS);
             }
