@@ -39,6 +39,11 @@ public record StackSample(ThreadStack thread, long timestampNanos, long weightNa
         return thread.nativeThreadId();
     }
 
+    /** The thread's start time in clock ticks after boot, -1 when unknown; see {@link ThreadStack#threadStartTime()}. */
+    public long threadStartTime() {
+        return thread.threadStartTime();
+    }
+
     /** The Python thread ident; see {@link ThreadStack#pythonThreadId()}. */
     public long pythonThreadId() {
         return thread.pythonThreadId();

@@ -24,13 +24,19 @@ import java.util.Objects;
  * @param frames         the stack, innermost frame first (like {@link Throwable#getStackTrace()});
  *                       empty for a thread running no Python code
  */
-public record ThreadStack(long pid, long nativeThreadId, long pythonThreadId, String threadName, long interpreterId,
-        ThreadState state, Boolean gilHeld, List<Frame> frames) {
+public record ThreadStack(long pid, long nativeThreadId, long threadStartTime, long pythonThreadId, String threadName,
+        long interpreterId, ThreadState state, Boolean gilHeld, List<Frame> frames) {
 
     /** @throws NullPointerException when {@code threadName}, {@code state} or {@code frames} is null */
     public ThreadStack {
         Objects.requireNonNull(threadName, "threadName");
         Objects.requireNonNull(state, "state");
         frames = List.copyOf(frames);
+    }
+
+    /** A thread whose start time is unknown ({@code threadStartTime} -1). */
+    public ThreadStack(long pid, long nativeThreadId, long pythonThreadId, String threadName, long interpreterId,
+            ThreadState state, Boolean gilHeld, List<Frame> frames) {
+        this(pid, nativeThreadId, -1, pythonThreadId, threadName, interpreterId, state, gilHeld, frames);
     }
 }

@@ -56,8 +56,8 @@ class ReusedIdentNameTest {
             assertThat(before).contains("first-thread");
             target.send("");
             PythonScripts.awaitFile(flag);
-            // Past ThreadNames.MIN_GAP_MILLIS (20 ms) since the first look read the registry.
-            Thread.sleep(60);
+            // Past ThreadNames' least gap between two reads of the registry (2 ms, at most 100 ms).
+            Thread.sleep(150);
             Assumptions.assumeTrue("same".equals(Files.readString(flag)), "the new thread got a new ident");
             ThreadStack second = null;
             for (ThreadStack t : proc.snapshot()) {

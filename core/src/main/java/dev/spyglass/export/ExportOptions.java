@@ -17,16 +17,18 @@ public final class ExportOptions {
     private final Supplier<ProfileMetadata> metadata;
     private final boolean includeIdle;
     private final boolean lineNumbers;
+    private final ThreadGrouping threads;
     private final Map<String, String> properties;
 
     private ExportOptions(Builder b) {
         this.metadata = b.metadata;
         this.includeIdle = b.includeIdle;
         this.lineNumbers = b.lineNumbers;
+        this.threads = b.threads;
         this.properties = Map.copyOf(b.properties);
     }
 
-    /** Unknown metadata, idle threads dropped, line numbers kept, no properties. */
+    /** Unknown metadata, idle threads dropped, line numbers kept, threads grouped by name pattern, no properties. */
     public static ExportOptions defaults() {
         return DEFAULTS;
     }
@@ -63,6 +65,11 @@ public final class ExportOptions {
         return lineNumbers;
     }
 
+    /** How aggregating formats group threads under roots; default {@link ThreadGrouping#PATTERN}. */
+    public ThreadGrouping threads() {
+        return threads;
+    }
+
     /**
      * A format-specific setting, e.g. {@code collapsed.value}. Names start with the format's name and a dot,
      * so one set of options can be handed to any format; each provider documents the names it reads.
@@ -78,7 +85,7 @@ public final class ExportOptions {
 
     /** A builder starting from these options. */
     public Builder toBuilder() {
-        Builder b = builder().metadata(metadata).includeIdle(includeIdle).lineNumbers(lineNumbers);
+        Builder b = builder().metadata(metadata).includeIdle(includeIdle).lineNumbers(lineNumbers).threads(threads);
         b.properties.putAll(properties);
         return b;
     }
@@ -88,6 +95,7 @@ public final class ExportOptions {
         private Supplier<ProfileMetadata> metadata = () -> ProfileMetadata.UNKNOWN;
         private boolean includeIdle;
         private boolean lineNumbers = true;
+        private ThreadGrouping threads = ThreadGrouping.PATTERN;
         private final Map<String, String> properties = new LinkedHashMap<>();
 
         private Builder() {
@@ -114,6 +122,12 @@ public final class ExportOptions {
         /** See {@link ExportOptions#lineNumbers()}; default {@code true}. */
         public Builder lineNumbers(boolean lineNumbers) {
             this.lineNumbers = lineNumbers;
+            return this;
+        }
+
+        /** See {@link ExportOptions#threads()}; default {@link ThreadGrouping#PATTERN}. */
+        public Builder threads(ThreadGrouping threads) {
+            this.threads = Objects.requireNonNull(threads, "threads");
             return this;
         }
 

@@ -28,6 +28,7 @@ import dev.spyglass.export.ExportOptions;
 import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ExporterProvider;
 import dev.spyglass.export.ProfileMetadata;
+import dev.spyglass.export.ThreadGrouping;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -71,6 +72,24 @@ final class RecordCommand implements Callable<Integer> {
 
     @Option(names = "--idle", description = "Keep idle threads in flame graphs (collapsed, speedscope, pprof, html).")
     boolean idle;
+
+    @Option(names = "--threads", paramLabel = "GROUPING", converter = ThreadGroupingConverter.class,
+            description = "How flame graphs (collapsed, speedscope, pprof, html) group threads: each (one root per "
+                    + "thread), name (per thread name), pattern (per name with digits as *: pool workers and "
+                    + "per-request threads merge; the default) or all (one root).")
+    ThreadGrouping threads = ThreadGrouping.PATTERN;
+
+    /** Reads {@code --threads} through {@link ThreadGrouping#parse}, so an error names the choices. */
+    static final class ThreadGroupingConverter implements picocli.CommandLine.ITypeConverter<ThreadGrouping> {
+        @Override
+        public ThreadGrouping convert(String value) {
+            try {
+                return ThreadGrouping.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("--threads: " + e.getMessage());
+            }
+        }
+    }
 
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
@@ -328,7 +347,7 @@ final class RecordCommand implements Callable<Integer> {
 
     private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
         ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle)
-                .lineNumbers(!noLines);
+                .lineNumbers(!noLines).threads(threads);
         if (collapsedWeights) {
             options.property("collapsed.value", "weight");
         }

@@ -42,7 +42,7 @@ public final class CollapsedExporter extends StreamExporter {
     private CollapsedExporter(OutputStream out, Builder options) {
         super(out, FORMAT_NAME, options);
         this.value = options.value;
-        this.counts = new StackCounts(options.lineNumbers);
+        this.counts = new StackCounts(options.lineNumbers, options.threads);
     }
 
     public static Builder builder() {

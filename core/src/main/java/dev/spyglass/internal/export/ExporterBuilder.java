@@ -11,6 +11,7 @@ import java.util.function.Supplier;
 import dev.spyglass.export.ExportOptions;
 import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ProfileMetadata;
+import dev.spyglass.export.ThreadGrouping;
 
 /**
  * Options every built-in exporter shares, set one by one (tests, benchmarks) or from an {@link ExportOptions}
@@ -24,6 +25,7 @@ public abstract class ExporterBuilder<B extends ExporterBuilder<B, E>, E extends
     Supplier<ProfileMetadata> metadata = () -> ProfileMetadata.UNKNOWN;
     boolean includeIdle;
     boolean lineNumbers = true;
+    ThreadGrouping threads = ThreadGrouping.PATTERN;
 
     ExporterBuilder() {
     }
@@ -36,7 +38,8 @@ public abstract class ExporterBuilder<B extends ExporterBuilder<B, E>, E extends
     /** Takes the metadata, idle and line-number choices of {@code options} (its properties are the provider's). */
     public B options(ExportOptions options) {
         Objects.requireNonNull(options, "options");
-        return metadata(options.metadataSource()).includeIdle(options.includeIdle()).lineNumbers(options.lineNumbers());
+        return metadata(options.metadataSource()).includeIdle(options.includeIdle()).lineNumbers(options.lineNumbers())
+                .threads(options.threads());
     }
 
     /**
@@ -72,6 +75,16 @@ public abstract class ExporterBuilder<B extends ExporterBuilder<B, E>, E extends
      */
     public B lineNumbers(boolean lineNumbers) {
         this.lineNumbers = lineNumbers;
+        return self();
+    }
+
+    /**
+     * How the aggregating formats group threads under roots ({@link ThreadGrouping}); default
+     * {@link ThreadGrouping#PATTERN}. Ignored by the streaming formats (Austin, JSON lines), which write each
+     * sample's thread with the name it had when the sample was taken.
+     */
+    public B threads(ThreadGrouping threads) {
+        this.threads = Objects.requireNonNull(threads, "threads");
         return self();
     }
 

@@ -41,7 +41,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
 
     private HtmlFlameGraphExporter(OutputStream out, Builder options) {
         super(out, FORMAT_NAME, options);
-        this.counts = new StackCounts(options.lineNumbers);
+        this.counts = new StackCounts(options.lineNumbers, options.threads);
         this.title = options.title;
     }
 

@@ -18,10 +18,12 @@ import dev.spyglass.export.ProfileMetadata;
  * pprof's {@code profile.proto} (github.com/google/pprof, {@code proto/profile.proto}), gzip'ed as pprof
  * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
  * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
- * labelled {@code thread} (name), {@code thread_id} and {@code pid}. One {@code Location} per distinct frame
- * (function and line) and one {@code Function} per distinct qualified name and file, whose {@code name}
- * is the qualified name and whose {@code system_name} is left empty (so {@code go tool pprof} keeps names
- * such as {@code <module>} instead of stripping them as C++ template arguments), whose
+ * labelled {@code thread} (the thread's latest name, or the name or pattern of the threads merged under it: see
+ * {@link dev.spyglass.export.ThreadGrouping}), {@code thread_id} (when it is one thread) and {@code pid}. One
+ * {@code Location} per distinct frame (function and line) and one {@code Function} per distinct qualified name
+ * and file, whose {@code name} is the qualified name and whose {@code system_name} is left empty (so
+ * {@code go tool pprof} keeps names such as {@code <module>} instead of stripping them as C++ template
+ * arguments), whose
  * {@code start_line} is the frame's {@link dev.spyglass.Frame#firstLine()} ({@code co_firstlineno}; 0 when
  * unknown; the smallest seen when two functions share a name and file). {@code time_nanos},
  * {@code duration_nanos}, {@code period_type} and {@code period} (the sampling interval) come from the
@@ -56,7 +58,7 @@ public final class PprofExporter extends StreamExporter {
 
     private PprofExporter(OutputStream out, Builder options) {
         super(out, FORMAT_NAME, options);
-        this.counts = new StackCounts(options.lineNumbers);
+        this.counts = new StackCounts(options.lineNumbers, options.threads);
     }
 
     public static Builder builder() {
@@ -138,7 +140,10 @@ public final class PprofExporter extends StreamExporter {
             inner.int64(1, threadKey);
             inner.int64(2, strings.id(thread.name()));
             nested.message(3, inner);
-            numLabel(nested, inner, threadIdKey, thread.tid());
+            if (thread.tid() != -1) {
+                // A root of several threads (ThreadGrouping) has no one id.
+                numLabel(nested, inner, threadIdKey, thread.tid());
+            }
             numLabel(nested, inner, pidKey, thread.pid());
             profile.message(PROFILE_SAMPLE, nested);
         }

@@ -28,23 +28,43 @@ public final class SpeedscopeExporter extends StreamExporter {
     public static final String FORMAT_NAME = "speedscope";
 
     private static final class ThreadProfile {
-        final ThreadKey thread;
+        ThreadKey thread;
         final List<int[]> stacks = new ArrayList<>();
         final List<long[]> weightsAndCounts = new ArrayList<>();
         long totalWeight;
         long totalCount;
 
-        ThreadProfile(ThreadKey thread) {
-            this.thread = thread;
+        void add(int[] rootFirst, long weight, long count) {
+            int last = stacks.size() - 1;
+            if (last >= 0 && Arrays.equals(stacks.get(last), rootFirst)) {
+                long[] wc = weightsAndCounts.get(last);
+                wc[0] += weight;
+                wc[1] += count;
+            } else {
+                stacks.add(rootFirst);
+                weightsAndCounts.add(new long[] {weight, count});
+            }
+            totalWeight += weight;
+            totalCount += count;
+        }
+
+        /** Appends {@code other}'s samples (a root of several threads: one thread's after another's). */
+        void addAll(ThreadProfile other) {
+            for (int i = 0; i < other.stacks.size(); i++) {
+                long[] wc = other.weightsAndCounts.get(i);
+                add(other.stacks.get(i), wc[0], wc[1]);
+            }
         }
     }
 
     private final Map<FrameKey, Integer> frameIndex = new HashMap<>();
     private final List<FrameKey> frames = new ArrayList<>();
-    private final Map<ThreadKey, ThreadProfile> threads = new LinkedHashMap<>();
+    private final Map<ThreadId, ThreadProfile> threads = new LinkedHashMap<>();
+    private final ThreadRoots roots;
 
     private SpeedscopeExporter(OutputStream out, Builder options) {
         super(out, FORMAT_NAME, options);
+        this.roots = new ThreadRoots(options.threads);
     }
 
     public static Builder builder() {
@@ -65,19 +85,27 @@ public final class SpeedscopeExporter extends StreamExporter {
                 return frames.size() - 1;
             });
         }
-        ThreadProfile p = threads.computeIfAbsent(ThreadKey.of(sample), ThreadProfile::new);
-        long weight = Math.max(0, sample.weightNanos());
-        int last = p.stacks.size() - 1;
-        if (last >= 0 && Arrays.equals(p.stacks.get(last), rootFirst)) {
-            long[] wc = p.weightsAndCounts.get(last);
-            wc[0] += weight;
-            wc[1]++;
-        } else {
-            p.stacks.add(rootFirst);
-            p.weightsAndCounts.add(new long[] {weight, 1});
+        threads.computeIfAbsent(roots.observe(sample), k -> new ThreadProfile())
+                .add(rootFirst, Math.max(0, sample.weightNanos()), 1);
+    }
+
+    /** One profile per root, in order of first appearance: the threads' own, or merged. */
+    private List<ThreadProfile> rootProfiles() {
+        Map<ThreadId, ThreadKey> rootOf = roots.roots();
+        Map<ThreadKey, ThreadProfile> merged = new LinkedHashMap<>();
+        for (Map.Entry<ThreadId, ThreadProfile> e : threads.entrySet()) {
+            ThreadKey root = rootOf.get(e.getKey());
+            ThreadProfile p = e.getValue();
+            if (root.threads() == 1) {
+                p.thread = root;
+                merged.put(root, p);
+            } else {
+                ThreadProfile into = merged.computeIfAbsent(root, k -> new ThreadProfile());
+                into.thread = root;
+                into.addAll(p);
+            }
         }
-        p.totalWeight += weight;
-        p.totalCount++;
+        return new ArrayList<>(merged.values());
     }
 
     @Override
@@ -87,7 +115,7 @@ public final class SpeedscopeExporter extends StreamExporter {
         StringBuilder sb = new StringBuilder(1 << 12);
         String name = m.commandLine().isEmpty() ? (m.pid() >= 0 ? "process " + m.pid() : "spyglass profile")
                 : m.commandLine();
-        List<ThreadProfile> profiles = new ArrayList<>(threads.values());
+        List<ThreadProfile> profiles = rootProfiles();
         int active = 0;
         for (int i = 1; i < profiles.size(); i++) {
             if (profiles.get(i).totalCount > profiles.get(active).totalCount) {
@@ -156,7 +184,7 @@ public final class SpeedscopeExporter extends StreamExporter {
     }
 
     private boolean hasSeveralProcesses() {
-        return threads.keySet().stream().mapToLong(ThreadKey::pid).distinct().count() > 1;
+        return threads.keySet().stream().mapToLong(ThreadId::pid).distinct().count() > 1;
     }
 
     /** Options: line numbers, idle threads, metadata (the profile's name is the command line). */

@@ -1,18 +1,26 @@
 package dev.spyglass.internal.export;
 
-import dev.spyglass.StackSample;
+/**
+ * A root of an aggregating format: one thread, or the threads merged by a
+ * {@link dev.spyglass.export.ThreadGrouping}.
+ *
+ * @param tid     the thread's TID (else ident) when the root holds one thread, else -1
+ * @param name    the thread's latest name, or the name or pattern the threads share, or {@code all threads}
+ * @param threads how many threads the root holds
+ */
+record ThreadKey(long pid, long tid, String name, int threads) {
 
-/** Identifies a thread across samples: process, kernel (or else Python) thread id, and name. */
-record ThreadKey(long pid, long tid, String name) {
-
-    static ThreadKey of(StackSample s) {
-        return new ThreadKey(s.pid(), s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId(),
-                s.threadName());
+    /** One thread. */
+    ThreadKey(long pid, long tid, String name) {
+        this(pid, tid, name, 1);
     }
 
-    /** {@code thread 1240 (MainThread)}. */
+    /** {@code thread 1240 (MainThread)}, {@code Thread-* (process_request_thread) (150 threads)}. */
     String label() {
-        return "thread " + Long.toUnsignedString(tid) + " (" + name + ")";
+        if (tid != -1) {
+            return "thread " + Long.toUnsignedString(tid) + " (" + name + ")";
+        }
+        return threads == 1 || name.equals(ThreadRoots.ALL_THREADS) ? name : name + " (" + threads + " threads)";
     }
 
     String processLabel() {

@@ -29,6 +29,8 @@ import java.util.Map;
 public final class TaskStates implements AutoCloseable {
     /** Re-list {@code /proc/PID/task} at most this often. */
     public static final long RELIST_NANOS = 50_000_000L;
+    /** Re-list at least this often while new threads appear, to forget the ended ones. */
+    private static final long FORGET_NANOS = 1_000_000_000L;
 
     /** Kernel run state of a thread. */
     public enum RunState {
@@ -56,6 +58,8 @@ public final class TaskStates implements AutoCloseable {
         /** The TID in the target's own PID namespace (= {@link #hostTid} when not namespaced), or -1. */
         final long targetTid;
         String name;
+        /** Field 22 of the stat line ({@code starttime}, clock ticks after boot), 0 until first read. */
+        long startTime;
 
         Task(FileChannel stat, long hostTid, long targetTid) {
             this.stat = stat;
@@ -151,7 +155,62 @@ public final class TaskStates implements AutoCloseable {
         }
         buffer.flip();
         buffer.get(bytes, 0, n);
+        if (t.startTime == 0) {
+            // Parsed once per task: a descriptor of /proc/PID/task/TID/stat stays bound to the task it
+            // was opened for (a read after that task ended fails with ESRCH, and a new task under the
+            // same TID gets a new Task), so its start time never changes.
+            t.startTime = parseStartTime(bytes, n);
+        }
         return parseState(bytes, n);
+    }
+
+    /**
+     * When thread {@code tid} started, in clock ticks after boot (field 22, {@code starttime}, of its stat
+     * line), or -1 when it is not (any more) listed. With the TID it identifies a thread: the kernel reuses
+     * TIDs, never a (TID, start time) pair. Costs nothing after the thread's first {@link #state} (or first
+     * call here).
+     */
+    public long startTime(long tid) {
+        Task t = task(tid);
+        if (t == null) {
+            return -1;
+        }
+        if (t.startTime == 0 && state(tid) == RunState.UNKNOWN) {
+            return -1;
+        }
+        return t.startTime > 0 ? t.startTime : -1;
+    }
+
+    /** Field 22 ({@code starttime}) of a stat line, counted after the last {@code ')'}; -1 when malformed. */
+    static long parseStartTime(byte[] stat, int length) {
+        int i = length - 1;
+        while (i >= 0 && stat[i] != ')') {
+            i--;
+        }
+        if (i < 0) {
+            return -1;
+        }
+        // After ')': " S ppid ..." where S is field 3; field 22 is the 20th space-separated token.
+        int field = 2;
+        i++;
+        while (i < length) {
+            if (stat[i] == ' ') {
+                field++;
+                i++;
+                if (field == 22) {
+                    long v = 0;
+                    int digits = 0;
+                    while (i < length && stat[i] >= '0' && stat[i] <= '9') {
+                        v = v * 10 + (stat[i++] - '0');
+                        digits++;
+                    }
+                    return digits > 0 ? v : -1;
+                }
+            } else {
+                i++;
+            }
+        }
+        return -1;
     }
 
     /** The state letter after the last {@code ')'} of a stat line ({@code comm} may hold parentheses). */
@@ -251,9 +310,43 @@ public final class TaskStates implements AutoCloseable {
             return null;
         }
         Task t = index.get(tid);
+        if (t == null) {
+            t = open(tid);
+        }
         if (t == null && System.nanoTime() - lastList > RELIST_NANOS) {
             relist();
             t = index.get(tid);
+        }
+        return t;
+    }
+
+    /**
+     * A thread not listed yet, opened by its TID (no listing of the whole directory): a thread that lives
+     * for a few milliseconds is known from its first look, not only after the next re-listing (every
+     * {@link #RELIST_NANOS}). Null when {@code tid} is not (or no longer) one of the process's threads.
+     */
+    private Task open(long tid) {
+        Path dir = taskDir.resolve(Long.toString(tid));
+        FileChannel stat;
+        try {
+            stat = FileChannel.open(dir.resolve("stat"), StandardOpenOption.READ);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        long targetTid = tid;
+        if (namespaced) {
+            long[] ids = nsIds(dir.resolve("status"));
+            targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
+        }
+        Task t = new Task(stat, tid, targetTid);
+        tasks.put(tid, t);
+        index.put(tid, t);
+        if (namespaced && targetTid > 0) {
+            byTargetTid.put(targetTid, t);
+        }
+        if (System.nanoTime() - lastList > FORGET_NANOS) {
+            // Threads found this way are not re-listed: close the descriptors of those that ended now and then.
+            relist();
         }
         return t;
     }

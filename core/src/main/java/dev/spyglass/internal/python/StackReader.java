@@ -52,6 +52,8 @@ public final class StackReader implements AutoCloseable {
     private final WalkedFrames walked = new WalkedFrames();
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
+    /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
+    private final boolean cframeEra;
     private boolean runningOnly;
 
     public StackReader(long pid, RemoteMemory memory, LocatedInterpreter loc, TaskStates tasks) {
@@ -61,6 +63,7 @@ public final class StackReader implements AutoCloseable {
         this.pthreadTids = tasks == null ? null : new PthreadTids(pid, memory, tasks);
         Layout layout = loc.layout();
         boolean chunkFrames = loc.version().isAtLeast(3, 11);
+        cframeEra = chunkFrames && !loc.version().isAtLeast(3, 12);
         ReaderSpans spans = new ReaderSpans(layout, chunkFrames);
         ahead = new ReadAhead(memory, layout, spans, !chunkFrames);
         interpreters = new InterpreterWalker(pid, memory, loc, spans, ahead, arena);
@@ -121,6 +124,13 @@ public final class StackReader implements AutoCloseable {
             if (r.torn) {
                 continue;
             }
+            if (r.pythonThreadId == 0) {
+                // 3.12+: a thread state is made by the thread that starts the new one and bound to its OS
+                // thread (thread_id, native_thread_id set) only when that thread runs (bind_tstate). Until
+                // then no thread is there to sample: not a sample, not a torn one.
+                records.remove(i--);
+                continue;
+            }
             observeKernelThread(r);
             if (runningOnly && r.state != ThreadState.RUNNING && !(r.state == ThreadState.UNKNOWN && r.gil == 2)) {
                 r.skipped = true;
@@ -131,6 +141,33 @@ public final class StackReader implements AutoCloseable {
                 // The thread finalising the runtime: its time (module teardown, freeing, GC) would have no
                 // frame, or only those of a __del__, and vanish from flame graphs.
                 r.push(Frame.INTERPRETER_SHUTDOWN, false);
+            }
+        }
+        dropUnstarted(first);
+    }
+
+    /**
+     * ≤3.11: the thread that starts a new one makes its thread state (2.7 since 2.7.4 and 3.x ≤3.7
+     * {@code _PyThreadState_Prealloc}, 3.8–3.11 {@code new_threadstate}), which copies the creator's
+     * {@code thread_id} (and 3.8+ {@code native_thread_id}) until the new thread's bootstrap
+     * ({@code t_bootstrap}, 3.10+ {@code thread_run}) sets its own. New thread states go to the head of
+     * the list, so such a state has no frame and the same ident as a state after it: it is dropped, or the
+     * creator would be seen twice (a second MainThread). 3.12+ leaves the ids 0 instead (see
+     * {@link #readThreads}). Only frame-less records are compared, so the usual look costs nothing.
+     */
+    private void dropUnstarted(int first) {
+        for (int i = first; i < records.count(); i++) {
+            ThreadRecord r = records.get(i);
+            // A frame pointer means a started thread, except on 3.11 (topFrame is tstate->cframe, never 0).
+            if (r.torn || r.depth > 0 || (r.topFrame != 0 && !cframeEra)) {
+                continue;
+            }
+            for (int j = i + 1; j < records.count(); j++) {
+                ThreadRecord later = records.get(j);
+                if (!later.torn && later.pythonThreadId == r.pythonThreadId && later.tstate != r.tstate) {
+                    records.remove(i--);
+                    break;
+                }
             }
         }
     }
@@ -152,6 +189,8 @@ public final class StackReader implements AutoCloseable {
                 case SLEEPING -> ThreadState.IDLE;
                 case UNKNOWN -> ThreadState.UNKNOWN;
             };
+            // Read with the state above, once per task: no extra system call.
+            r.startTime = tasks.startTime(r.nativeThreadId);
         }
     }
 

@@ -250,6 +250,7 @@ public final class Target implements AutoCloseable {
             throw new IllegalStateException("target " + pid + " is closed");
         }
         try {
+            names.look(System.nanoTime());
             return reader.read(mode);
         } catch (SpyglassException e) {
             if (!(e instanceof ProcessGoneException) && !isAlive(pid)) {
@@ -291,12 +292,12 @@ public final class Target implements AutoCloseable {
         List<Frame> frames = t.frameList();
         ThreadStack last = t.lastStack;
         if (last != null && last.frames() == frames && last.nativeThreadId() == t.nativeThreadId
-                && last.pythonThreadId() == t.pythonThreadId && last.interpreterId() == t.interpreterId
+                && last.threadStartTime() == t.startTime && last.pythonThreadId() == t.pythonThreadId && last.interpreterId() == t.interpreterId
                 && last.state() == t.state && last.gilHeld() == t.gilHeld() && last.threadName().equals(name)) {
             return last;
         }
-        ThreadStack stack = new ThreadStack(pid, t.nativeThreadId, t.pythonThreadId, name, t.interpreterId, t.state,
-                t.gilHeld(), frames);
+        ThreadStack stack = new ThreadStack(pid, t.nativeThreadId, t.startTime, t.pythonThreadId, name,
+                t.interpreterId, t.state, t.gilHeld(), frames);
         t.lastStack = stack;
         return stack;
     }

@@ -25,7 +25,8 @@ import dev.spyglass.internal.os.RemoteMemory;
  * {@code PyDictOrValues} before it; 3.13+: inline values after {@code tp_basicsize}).
  *
  * <p>Cheap in steady state: a look-up costs two hash-map probes and a clock read. The registry is re-read
- * when a thread ident not seen before appears (at most every {@value #MIN_GAP_MILLIS} ms) and every
+ * when a thread not seen before appears (at most every {@value #MIN_GAP_MILLIS} ms, or ten times as long
+ * as the previous read took, so that reading names costs at most a tenth of the sampler's time) and every
  * {@value #REFRESH_MILLIS} ms (so renames show within a second); the address of {@code _active} is kept
  * between refreshes and checked to still be a dict. Everything read is bounded (table sizes, thread count,
  * name length) and checked; whatever fails leaves the thread without a name here (the caller falls back to
@@ -36,11 +37,17 @@ final class ThreadNames {
     private static final Logger LOG = LoggerFactory.getLogger(ThreadNames.class);
 
     static final long REFRESH_MILLIS = 1000;
-    static final long MIN_GAP_MILLIS = 20;
+    static final long MIN_GAP_MILLIS = 2;
+    private static final long MAX_GAP_NANOS = 100_000_000L;
+    /**
+     * A thread the registry does not name is looked for again this many times, at doubling gaps from the
+     * least one (a thread is seen in threading's _bootstrap before it registers), then only at the periodic
+     * refresh: a thread started outside threading costs a few reads, not one per look.
+     */
+    static final int MAX_RETRIES = 4;
     private static final long REFRESH_NANOS = REFRESH_MILLIS * 1_000_000L;
     private static final long MIN_GAP_NANOS = MIN_GAP_MILLIS * 1_000_000L;
     private static final int MAX_THREADS = 4096;
-    private static final int MAX_ABSENT = 1024;
     private static final long PY_TPFLAGS_STRING_SUBCLASS = 1L << 27;
     private static final long PY_TPFLAGS_UNICODE_SUBCLASS = 1L << 28;
 
@@ -49,13 +56,22 @@ final class ThreadNames {
         long active;
         long lastRefresh = Long.MIN_VALUE / 2;
         long lastResolve = Long.MIN_VALUE / 2;
+        /** When {@link #names} was last read whole: names of threads first seen before then are theirs. */
+        long namesReadAt = Long.MIN_VALUE / 2;
         LongMap<String> names = new LongMap<>(16);
-        final LongMap<Boolean> absent = new LongMap<>(16);
-        /**
-         * ident → the thread (kernel TID, else thread-state address) a name was last given to. glibc
-         * hands a joined thread's pthread_t, Python's ident, to the next thread it starts.
-         */
-        final LongMap<Long> owners = new LongMap<>(16);
+        /** Per thread ({@link #threadKey}): the ident it was seen with and when, and when to look again. */
+        final LongMap<Seen> threads = new LongMap<>(16);
+    }
+
+    /** A thread as last seen: a new one (or a new ident) resets {@link #firstSeen}. */
+    private static final class Seen {
+        long ident;
+        long firstSeen;
+        long retryAt;
+        long retryGap;
+        int retries;
+        /** The registry's latest name for this thread, kept once the thread leaves {@code _active}. */
+        String name;
     }
 
     private record TypeInfo(long flags, long basicSize, long dictOffset, long cachedKeys) {
@@ -77,6 +93,12 @@ final class ThreadNames {
     private LongMap<TypeInfo> types = new LongMap<>(8);
     private LongMap<Integer> keyIndex = new LongMap<>(8);
     private long refreshes;
+    /** When the latest look began reading thread states ({@link #look}); a thread is first seen then. */
+    private long lookNanos = Long.MIN_VALUE / 2;
+    /** Whether {@link #look} was ever called: without looks (tests) every thread counts as seen long ago. */
+    private boolean looks;
+    /** The least time between two reads of a registry: {@value #MIN_GAP_MILLIS} ms or 10× the last read. */
+    private long minGapNanos = MIN_GAP_NANOS;
 
     ThreadNames(long pid, RemoteMemory memory, Layout layout, StringDecoder strings) {
         this.pid = pid;
@@ -89,6 +111,15 @@ final class ThreadNames {
         this.nameKey = py2 ? "_Thread__name" : "_name";
     }
 
+    /**
+     * A look at the thread states begins now: threads {@link #name named} until the next look were read
+     * after this time, so a registry read after it (even while naming them) saw them under their idents.
+     */
+    void look(long nanos) {
+        lookNanos = nanos;
+        looks = true;
+    }
+
     /** How many times a registry was (re)read, for tests and benchmarks. */
     long refreshes() {
         return refreshes;
@@ -97,6 +128,15 @@ final class ThreadNames {
     /**
      * The {@code threading} name of {@code t}, or null when the registry does not name it (the caller
      * then uses the kernel's name).
+     *
+     * <p>{@code _active} is keyed by ident, and glibc hands a joined thread's {@code pthread_t} (Python's
+     * ident) to the next thread it starts: a name read before a thread was first seen may be its
+     * predecessor's. So names are tied to the thread ({@link #threadKey}: TID and start time), and only a
+     * registry read after the thread was first seen under its ident names it; until then (at most
+     * {@value #MIN_GAP_MILLIS} ms, see {@link #minGapNanos}) it has no name here. A thread not (yet) in the
+     * registry is looked for again after that gap, then at doubling gaps ({@value #MAX_RETRIES} times), then
+     * at the periodic refresh.
+     * The gaps are short because threads of a thread-per-request server live for milliseconds.
      */
     String name(ThreadRecord t) {
         long ident = t.pythonThreadId;
@@ -112,44 +152,73 @@ final class ThreadNames {
             reg = new Registry();
             registries.put(key, reg);
         }
-        String n = reg.names.get(ident);
         long now = System.nanoTime();
-        long since = now - reg.lastRefresh;
-        long who = t.nativeThreadId > 0 ? t.nativeThreadId : t.tstate;
-        Long owner = reg.owners.get(ident);
-        boolean reused = owner != null && owner != who;
-        if (reused) {
-            // A new thread under a known ident: the cached name is its predecessor's.
-            reg.owners.put(ident, null);
-            reg.absent.put(ident, null);
-            n = null;
-        }
-        if (since > REFRESH_NANOS || (n == null && since > MIN_GAP_NANOS && reg.absent.get(ident) == null)) {
-            refresh(reg, t, now);
-            n = reg.names.get(ident);
-            if (n == null) {
-                if (reg.absent.size() >= MAX_ABSENT) {
-                    reg.absent.clear();
+        long who = threadKey(t);
+        Seen seen = reg.threads.get(who);
+        if (seen == null || seen.ident != ident) {
+            if (seen == null) {
+                if (reg.threads.size() >= MAX_THREADS) {
+                    reg.threads.clear();
                 }
-                reg.absent.put(ident, Boolean.TRUE);
+                seen = new Seen();
+                reg.threads.put(who, seen);
             }
-        } else if (reused) {
-            // Too soon to read the registry again: the kernel's name rather than the predecessor's.
-            return null;
+            seen.ident = ident;
+            seen.name = null;
+            seen.firstSeen = looks ? lookNanos : Long.MIN_VALUE / 2;
+            seen.retryAt = now;
+            seen.retryGap = minGapNanos;
+            seen.retries = 0;
         }
-        if (n != null && (owner == null || reused)) {
-            // Only when it changes: boxing the owner at every look would allocate on the sampling path.
-            if (reg.owners.size() >= MAX_THREADS) {
-                reg.owners.clear();
+        if (who == t.tstate && looks) {
+            // TID unknown (a thread ending, or struct pthread not calibrated yet): its thread state's
+            // address is reused as much as its ident, so only a registry read in this look names it.
+            seen.firstSeen = lookNanos;
+            seen.name = null;
+        }
+        String n = reg.namesReadAt - seen.firstSeen >= 0 ? reg.names.get(ident) : null;
+        long since = now - reg.lastRefresh;
+        if (since > REFRESH_NANOS || (n == null && since > minGapNanos && now - seen.retryAt >= 0
+                && seen.retries < MAX_RETRIES)) {
+            refresh(reg, t, now);
+            if (n == null) {
+                seen.retries++;
+                seen.retryAt = now + seen.retryGap;
+                seen.retryGap = Math.min(seen.retryGap * 2, REFRESH_NANOS);
             }
-            reg.owners.put(ident, who);
+            n = reg.namesReadAt - seen.firstSeen >= 0 ? reg.names.get(ident) : null;
         }
+        if (n == null) {
+            // A thread that ends runs on after threading's _delete() took it out of _active (and 3.13+
+            // threads are registered slightly after they start): it keeps the name it had.
+            return seen.name;
+        }
+        seen.name = n;
         return n;
+    }
+
+    /**
+     * Identifies a thread for the life of the machine: its TID with its start time (2^22 bounds a TID on
+     * Linux), else the TID, else (TID unknown) its thread state's address.
+     */
+    static long threadKey(ThreadRecord t) {
+        if (t.nativeThreadId > 0) {
+            return t.startTime > 0 ? (t.startTime << 22) | t.nativeThreadId : t.nativeThreadId;
+        }
+        return t.tstate;
     }
 
     private void refresh(Registry reg, ThreadRecord t, long now) {
         reg.lastRefresh = now;
         refreshes++;
+        try {
+            read(reg, t, now);
+        } finally {
+            minGapNanos = Math.clamp(10 * (System.nanoTime() - now), MIN_GAP_NANOS, MAX_GAP_NANOS);
+        }
+    }
+
+    private void read(Registry reg, ThreadRecord t, long now) {
         types = types.size() > 0 ? new LongMap<>(8) : types;
         keyIndex = keyIndex.size() > 0 ? new LongMap<>(8) : keyIndex;
         try {
@@ -190,6 +259,7 @@ final class ThreadNames {
                 }
             }
             reg.names = fresh;
+            reg.namesReadAt = now;
         } catch (MemoryFault | MalformedObjectException | SpyglassException | RuntimeException e) {
             // Torn read (a dict resized while we read it) or the process is exiting: keep the names
             // found before, look again at the next refresh.

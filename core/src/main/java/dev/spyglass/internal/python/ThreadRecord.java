@@ -15,6 +15,8 @@ public final class ThreadRecord {
     long tstate;
     long pythonThreadId;
     long nativeThreadId = -1;
+    /** The kernel's start time of {@link #nativeThreadId} (clock ticks after boot), -1 when unknown. */
+    long startTime = -1;
     long interpreterId;
     /** 0 unknown, 1 not held, 2 held. */
     int gil;
@@ -42,6 +44,7 @@ public final class ThreadRecord {
         tstate = 0;
         pythonThreadId = 0;
         nativeThreadId = -1;
+        startTime = -1;
         interpreterId = 0;
         gil = 0;
         torn = false;
@@ -90,6 +93,15 @@ public final class ThreadRecord {
     /** The kernel TID, or -1 when unknown. */
     public long nativeThreadId() {
         return nativeThreadId;
+    }
+
+    /**
+     * When the kernel started the thread, in clock ticks after boot (field 22 of
+     * {@code /proc/PID/task/TID/stat}), -1 when unknown. With {@link #nativeThreadId()} it identifies the
+     * thread: TIDs and Python idents are reused, a (TID, start time) pair is not.
+     */
+    public long startTime() {
+        return startTime;
     }
 
     public long interpreterId() {

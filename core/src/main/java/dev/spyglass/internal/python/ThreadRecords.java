@@ -23,6 +23,17 @@ final class ThreadRecords {
         return records;
     }
 
+    /**
+     * Drops record {@code i}, keeping the others in order. The record object moves past the end, to be
+     * reused by a later {@link #next()}.
+     */
+    void remove(int i) {
+        java.util.Objects.checkIndex(i, count);
+        ThreadRecord r = records[i];
+        System.arraycopy(records, i + 1, records, i, count - i - 1);
+        records[--count] = r;
+    }
+
     /** The next record, reset. */
     ThreadRecord next() {
         if (count == records.length) {

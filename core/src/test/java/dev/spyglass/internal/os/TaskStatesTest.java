@@ -34,6 +34,49 @@ class TaskStatesTest {
     }
 
     @Test
+    void readsTheStartTimeFromField22() throws Exception {
+        String line = "123 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 19 20";
+        byte[] b = line.getBytes(StandardCharsets.UTF_8);
+        assertThat(TaskStates.parseStartTime(b, b.length)).isEqualTo(987654);
+        byte[] cut = "123 (x) S 1 2".getBytes(StandardCharsets.UTF_8);
+        assertThat(TaskStates.parseStartTime(cut, cut.length)).isEqualTo(-1);
+        // A thread started now, and one of this process: the same as the kernel's own line says.
+        long pid = ProcessHandle.current().pid();
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+        long expected = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]);
+        try (TaskStates t = new TaskStates(pid)) {
+            assertThat(t.startTime(pid)).isEqualTo(expected);
+            assertThat(t.startTime(Integer.MAX_VALUE)).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void findsAThreadStartedAfterTheListingWithoutReListing() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        try (TaskStates t = new TaskStates(pid)) {
+            t.relist();
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+            long[] tid = new long[1];
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            Thread th = Thread.ofPlatform().start(() -> {
+                try {
+                    tid[0] = Long.parseLong(java.nio.file.Files.readSymbolicLink(
+                            java.nio.file.Path.of("/proc/thread-self")).getFileName().toString());
+                    started.countDown();
+                    done.await();
+                } catch (Exception e) {
+                    started.countDown();
+                }
+            });
+            started.await();
+            // Within RELIST_NANOS of the listing above, the old code saw no such thread.
+            assertThat(t.exists(tid[0])).isTrue();
+            done.countDown();
+            th.join();
+        }
+    }
+
+    @Test
     void parsesNsPidOutermostFirst() {
         assertThat(TaskStates.parseNsIds("NSpid:\t27908\t1")).containsExactly(27908, 1);
         assertThat(TaskStates.parseNsIds("NSpid:\t42")).containsExactly(42);
