@@ -217,6 +217,7 @@ final class RecordCommand implements Callable<Integer> {
                 + Durations.format(every) + (limit != null ? " for " + Durations.format(limit) : "")
                 + (pid != null ? "; Ctrl-C to stop" : ""));
         int result = 0;
+        boolean complete = true;
         try {
             session.drainTo(exporter);
         } catch (IOException | RuntimeException e) {
@@ -229,7 +230,6 @@ final class RecordCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            boolean complete = true;
             try {
                 exporter.close();
             } catch (IOException | RuntimeException e) {
@@ -255,6 +255,18 @@ final class RecordCommand implements Callable<Integer> {
         if (session.failure().isPresent() && result == 0) {
             result = Failures.report(session.failure().get(), err);
         }
+        ProcessGoneException gone = session.processGone().orElse(null);
+        // A launched target's exit is reported by its status; an attached one's, and any exec, here.
+        boolean targetEnded = gone != null && !interrupted.get() && (pid != null || gone.programReplaced());
+        if (targetEnded) {
+            err.println(Failures.targetEnded(gone, s.elapsed(), complete
+                    ? "the profile holds what was recorded" : "nothing was written"));
+            // Without -d, an attached target's exit is the end the user asked for: status 0. With -d it
+            // came early, and an exec is never the end asked for: the file is shorter than asked.
+            if (result == 0 && (limit != null || gone.programReplaced())) {
+                result = Failures.TARGET_ENDED;
+            }
+        }
         err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%n",
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
@@ -262,7 +274,7 @@ final class RecordCommand implements Callable<Integer> {
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();
         OptionalInt exit = session.exitStatus();
-        if (result == 0 && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
+        if (result == 0 && !targetEnded && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
             err.println("spyglass: the target exited with status " + exit.getAsInt());
             result = exit.getAsInt();
         }
