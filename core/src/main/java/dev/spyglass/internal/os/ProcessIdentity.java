@@ -47,7 +47,8 @@ import dev.spyglass.SpyglassException;
  * <p>{@link #check} is meant to run after every look: if the process is the same one, running the same
  * program, after a look, then every read of that look came from it (a process cannot come back from
  * exit, nor an exec be undone). Cost: one {@code poll(2)} and one 16-byte {@code process_vm_readv}
- * (about 1 µs each, {@code ProcessIdentityBenchmark}). The {@code AT_RANDOM} read alone also tells an
+ * ({@code ProcessIdentityBenchmark}); the read is saved when the look's only read copied the bytes
+ * ({@link #check(boolean)}). The {@code AT_RANDOM} read alone also tells an
  * exit (the read fails) and a reused PID (another process's random bytes), so without a pidfd the
  * stat file, ~12 µs a read, is read only every 100 ms as a backstop (every look when
  * {@code AT_RANDOM} is not watched). Not thread-safe.
@@ -107,6 +108,7 @@ public final class ProcessIdentity implements AutoCloseable {
     private long random0;
     private long random1;
     private MemorySegment randomCopy;
+    private MemorySegment piggyCopy;
     private long exeDevice;
     private long exeInode;
     private long nextExeCheck;
@@ -222,6 +224,22 @@ public final class ProcessIdentity implements AutoCloseable {
         nextExeCheck = System.nanoTime() + SLOW_CHECK_NANOS;
     }
 
+    /**
+     * Where the {@code AT_RANDOM} bytes are (0 when not watched) and a 16-byte buffer a look may copy
+     * them into, in its own first read: {@link #check(boolean)} then needs no read of its own.
+     */
+    public long programMarkAddress() {
+        return randomAddress;
+    }
+
+    /** The buffer for {@link #programMarkAddress()}'s bytes (see {@link #check(boolean)}). */
+    public MemorySegment programMarkCopy() {
+        if (piggyCopy == null) {
+            piggyCopy = arena.allocate(16, 8);
+        }
+        return piggyCopy;
+    }
+
     /** The process id. */
     public long pid() {
         return pid;
@@ -243,6 +261,15 @@ public final class ProcessIdentity implements AutoCloseable {
      * program.
      */
     public ProcessGoneException check() {
+        return check(false);
+    }
+
+    /**
+     * As {@link #check()}; with {@code markCopiedInTheOnlyRead}, the look read nothing but one call that
+     * also copied the {@code AT_RANDOM} bytes into {@link #programMarkCopy()}: their comparison then
+     * stands for the read, as all of the look's data came from the memory that held them.
+     */
+    public ProcessGoneException check(boolean markCopiedInTheOnlyRead) {
         if (closed) {
             throw new IllegalStateException("identity of process " + pid + " is closed");
         }
@@ -257,6 +284,10 @@ public final class ProcessIdentity implements AutoCloseable {
             }
         }
         if (memory == null) {
+            return null;
+        }
+        if (randomAddress != 0 && markCopiedInTheOnlyRead && piggyCopy != null
+                && piggyCopy.get(ValueLayout.JAVA_LONG, 0) == random0 && piggyCopy.get(ValueLayout.JAVA_LONG, 8) == random1) {
             return null;
         }
         if (randomAddress != 0) {

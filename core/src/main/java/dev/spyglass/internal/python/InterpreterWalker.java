@@ -48,6 +48,9 @@ final class InterpreterWalker {
     private final Interpreter current = new Interpreter();
     private long firstAddress;
     private long firstGil;
+    /** A range read first in the look's first call for the caller (the target's identity), or 0. */
+    private long piggybackAddress;
+    private MemorySegment piggybackBuf;
 
     InterpreterWalker(long pid, RemoteMemory memory, LocatedInterpreter loc, ReaderSpans spans, ReadAhead ahead,
             Arena arena) {
@@ -71,6 +74,15 @@ final class InterpreterWalker {
     /** The first interpreter's GIL struct (3.12+) of the latest walk, or 0. */
     long firstGil() {
         return firstGil;
+    }
+
+    /**
+     * Reads {@code dst.byteSize()} bytes at {@code address} into {@code dst} in the first call of every
+     * look, ahead of the runtime words: a look that fails to read it fails as a whole.
+     */
+    void piggyback(long address, MemorySegment dst) {
+        piggybackAddress = address;
+        piggybackBuf = dst;
     }
 
     /** Visits every interpreter; a list that loops or an interpreter that cannot be read ends in a torn record. */
@@ -136,6 +148,11 @@ final class InterpreterWalker {
             gilLockedAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LOCKED);
             gilHolderAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LAST_HOLDER);
         }
+        int extra = 0;
+        if (piggybackAddress != 0) {
+            memory.add(piggybackAddress, piggybackBuf, 0, piggybackBuf.byteSize());
+            extra = 1;
+        }
         memory.add(loc.headAddress(), runtimeBuf, 0, 8);
         int expected = 1;
         if (gilLockedAddr != 0) {
@@ -148,7 +165,7 @@ final class InterpreterWalker {
             runtimeBuf.set(ValueLayout.JAVA_INT, 8, 1);
             expected = 2;
         }
-        if (ahead.flush(expected) < expected) {
+        if (ahead.flush(expected + extra) < expected + extra) {
             throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
                     + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
         }

@@ -90,6 +90,10 @@ public final class Target implements AutoCloseable {
             identity.watchProgram(memory);
             LocatedInterpreter loc = InterpreterLocator.locate(pid, map, memory, options);
             StackReader reader = new StackReader(pid, memory, loc, tasks);
+            if (identity.programMarkAddress() != 0) {
+                // The exec check rides in the look's first read: a steady look stays one system call.
+                reader.piggyback(identity.programMarkAddress(), identity.programMarkCopy());
+            }
             tasks.relist();
             LOG.debug("attached to process {}: CPython {} in {} (head via {})", pid, loc.version(), loc.objectPath(),
                     loc.headSource());
@@ -274,6 +278,7 @@ public final class Target implements AutoCloseable {
             throw new IllegalStateException("target " + pid + " is closed");
         }
         int n;
+        long calls = memory.syscalls();
         try {
             n = reader.read(mode);
         } catch (SpyglassException e) {
@@ -288,7 +293,7 @@ public final class Target implements AutoCloseable {
             }
             throw e;
         }
-        ProcessGoneException changed = identity.check();
+        ProcessGoneException changed = identity.check(memory.syscalls() - calls == 1);
         if (changed != null) {
             throw changed;
         }
