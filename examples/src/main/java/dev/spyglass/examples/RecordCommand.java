@@ -35,7 +35,8 @@ import picocli.CommandLine.Parameters;
 /** {@code spyglass record}: samples a process into a profile file. */
 @Command(name = "record", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Samples a Python process (attached by PID, or launched after --) into a profile file.",
-                "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case."})
+                "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case.",
+                "An attached target that exits before -d ran out, or execs another program, ends it with status 9."})
 final class RecordCommand implements Callable<Integer> {
 
     /** The shortest interval the library's {@link Sampler} accepts. */
