@@ -86,10 +86,11 @@ public final class Target implements AutoCloseable {
             throw e;
         }
         TaskStates tasks = new TaskStates(pid);
+        StackReader reader = null;
         try {
             identity.watchProgram(memory);
             LocatedInterpreter loc = InterpreterLocator.locate(pid, map, memory, options);
-            StackReader reader = new StackReader(pid, memory, loc, tasks);
+            reader = new StackReader(pid, memory, loc, tasks);
             if (identity.programMarkAddress() != 0) {
                 // The exec check rides in the look's first read: a steady look stays one system call.
                 reader.piggyback(identity.programMarkAddress(), identity.programMarkCopy());
@@ -103,9 +104,19 @@ public final class Target implements AutoCloseable {
             }
             return new Target(pid, identity, memory, tasks, reader);
         } catch (SpyglassException | RuntimeException e) {
+            // A process that exec'd or exited while it was examined fails as whatever was read then.
+            ProcessGoneException changed = e instanceof SpyglassException && !(e instanceof ProcessGoneException)
+                    ? identity.check() : null;
+            if (reader != null) {
+                reader.close();
+            }
             memory.close();
             tasks.close();
             identity.close();
+            if (changed != null) {
+                throw new ProcessGoneException(pid, changed.getMessage() + " while Spyglass attached ("
+                        + e.getMessage() + ")", changed.programReplaced());
+            }
             if (e instanceof SpyglassException && !(e instanceof ProcessGoneException) && !isAlive(pid)) {
                 throw new ProcessGoneException(pid, "process " + pid + " exited while Spyglass attached ("
                         + e.getMessage() + ")");
