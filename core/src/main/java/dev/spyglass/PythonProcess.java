@@ -124,7 +124,10 @@ public final class PythonProcess implements AutoCloseable {
      * out rather than reported with made-up frames.
      *
      * @return one entry per thread, main interpreter first; never null
-     * @throws ProcessGoneException the process has exited
+     * @throws ProcessGoneException the process has exited (also when its PID now names another
+     *                              process), or replaced its program with {@code exec}
+     *                              ({@link ProcessGoneException#programReplaced()}): the process is held
+     *                              by identity since {@link #attach}, never read under its number alone
      */
     public synchronized List<ThreadStack> snapshot() throws SpyglassException {
         if (closed) {

@@ -33,7 +33,9 @@ import dev.spyglass.internal.session.PythonStackSource;
  * consumer, so its cadence does not depend on it.
  *
  * <p>The session ends when the target exits, when the sampler's duration has passed, or on
- * {@link #stop()}. Consuming methods then return after the queue is drained. Use one consumer at a
+ * {@link #stop()}. It also ends, as for an exit, when the target's PID comes to name another process
+ * or the target replaces its program ({@code exec}): the process is held by identity, checked after
+ * every look, so no sample of another process or program is ever delivered ({@link #processGone()}). Consuming methods then return after the queue is drained. Use one consumer at a
  * time. {@link #close()} stops sampling and releases resources; it never kills a launched target.
  */
 public final class SamplingSession implements AutoCloseable {
@@ -59,6 +61,7 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean stopRequested;
     private volatile boolean finished;
     private volatile Throwable failure;
+    private volatile ProcessGoneException gone;
     private volatile long samples;
     private volatile long torn;
     private volatile long dropped;
@@ -244,6 +247,16 @@ public final class SamplingSession implements AutoCloseable {
         return Optional.ofNullable(failure);
     }
 
+    /**
+     * How the target ended the session, if it did: it exited (also when its PID now names another
+     * process), or it replaced its program with {@code exec} ({@link ProcessGoneException#programReplaced()});
+     * the message says which, naming the PID. Empty while sampling, and when the session ended for its
+     * duration, {@link #stop()} or a {@link #failure()}.
+     */
+    public Optional<ProcessGoneException> processGone() {
+        return finished ? Optional.ofNullable(gone) : Optional.empty();
+    }
+
     /** Stops sampling, waits for the sampling thread (up to 5 s) and releases buffers and descriptors. */
     @Override
     public synchronized void close() {
@@ -318,6 +331,7 @@ public final class SamplingSession implements AutoCloseable {
             }
         } catch (ProcessGoneException e) {
             gone = true;
+            this.gone = e;
             LOG.debug("process {} ended: {}", pid(), e.getMessage());
         } catch (SpyglassException | RuntimeException | Error e) {
             failure = e;

@@ -72,6 +72,11 @@ public final class PythonScripts {
         all[0] = script.toString();
         System.arraycopy(args, 0, all, 1, args.length);
         Process p = py.processBuilder(all).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        return awaitReady(py, p, script);
+    }
+
+    /** Waits (at most 20 s) until the started {@code p} prints a line containing {@code ready}. */
+    public static Running awaitReady(PythonInterpreter py, Process p, Path script) throws IOException, InterruptedException {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
             try {

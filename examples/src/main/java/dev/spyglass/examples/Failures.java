@@ -19,9 +19,27 @@ final class Failures {
     static final int NOT_READY = 7;
     /** The recording ended with no usable sample: none taken, or every one torn. The file is still written. */
     static final int NO_SAMPLES = 8;
+    /**
+     * An attached target ended before the recording did: it exited before {@code -d} ran out, or it
+     * replaced its program ({@code exec}). The file holds what was recorded until then.
+     */
+    static final int TARGET_ENDED = 9;
     static final int OTHER = 1;
 
     private Failures() {
+    }
+
+    /**
+     * The one line for a target that ended a recording: {@code process 4242 exited after 3.2 s; the
+     * profile holds what was recorded}, or {@code ... replaced its program (exec) after ...}.
+     */
+    static String targetEnded(ProcessGoneException gone, java.time.Duration elapsed, String holds) {
+        String what = gone.programReplaced() ? "replaced its program (exec)" : "exited";
+        String reused = !gone.programReplaced() && gone.getMessage() != null
+                && gone.getMessage().contains("PID now belongs to another process")
+                        ? " (its PID now names another process, which was not recorded)" : "";
+        return String.format(java.util.Locale.ROOT, "spyglass: process %d %s after %.1f s%s; %s", gone.pid(), what,
+                elapsed.toMillis() / 1000.0, reused, holds);
     }
 
     static int report(Throwable e, PrintStream err) {

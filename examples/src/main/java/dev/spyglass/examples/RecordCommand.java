@@ -36,7 +36,8 @@ import picocli.CommandLine.Parameters;
 /** {@code spyglass record}: samples a process into a profile file. */
 @Command(name = "record", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Samples a Python process (attached by PID, or launched after --) into a profile file.",
-                "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case."})
+                "Ends when the target exits, after -d, or on Ctrl-C; the file is complete in every case.",
+                "An attached target that exits before -d ran out, or execs another program, ends it with status 9."})
 final class RecordCommand implements Callable<Integer> {
 
     /** The shortest interval the library's {@link Sampler} accepts. */
@@ -237,6 +238,7 @@ final class RecordCommand implements Callable<Integer> {
                 + Durations.format(every) + (limit != null ? " for " + Durations.format(limit) : "")
                 + (pid != null ? "; Ctrl-C to stop" : ""));
         int result = 0;
+        boolean complete = true;
         try {
             session.drainTo(exporter);
         } catch (IOException | RuntimeException e) {
@@ -249,7 +251,6 @@ final class RecordCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            boolean complete = true;
             try {
                 exporter.close();
             } catch (IOException | RuntimeException e) {
@@ -275,6 +276,18 @@ final class RecordCommand implements Callable<Integer> {
         if (session.failure().isPresent() && result == 0) {
             result = Failures.report(session.failure().get(), err);
         }
+        ProcessGoneException gone = session.processGone().orElse(null);
+        // A launched target's exit is reported by its status; an attached one's, and any exec, here.
+        boolean targetEnded = gone != null && !interrupted.get() && (pid != null || gone.programReplaced());
+        if (targetEnded) {
+            err.println(Failures.targetEnded(gone, s.elapsed(), complete
+                    ? "the profile holds what was recorded" : "nothing was written"));
+            // Without -d, an attached target's exit is the end the user asked for: status 0. With -d it
+            // came early, and an exec is never the end asked for: the file is shorter than asked.
+            if (result == 0 && (limit != null || gone.programReplaced())) {
+                result = Failures.TARGET_ENDED;
+            }
+        }
         err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%s%n",
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
@@ -282,7 +295,7 @@ final class RecordCommand implements Callable<Integer> {
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();
         OptionalInt exit = session.exitStatus();
-        if (result == 0 && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
+        if (result == 0 && !targetEnded && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
             err.println("spyglass: the target exited with status " + exit.getAsInt());
             result = exit.getAsInt();
         }

@@ -149,6 +149,15 @@ final class TopCommand implements Callable<Integer> {
         } catch (IllegalStateException ignored) {
             // shutting down
         }
+        dev.spyglass.ProcessGoneException gone = session.processGone().orElse(null);
+        if (gone != null && (pid != null || gone.programReplaced())) {
+            // Below the last screen: an attached target's exit ends top as Ctrl-C would (status 0); an
+            // exec is not an end the user chose (status 9, as for record).
+            err.println(Failures.targetEnded(gone, session.stats().elapsed(), "the view above is its last second"));
+            if (gone.programReplaced()) {
+                return Failures.TARGET_ENDED;
+            }
+        }
         OptionalInt exit = session.exitStatus();
         return exit.isPresent() && exit.getAsInt() != 0 ? exit.getAsInt() : 0;
     }

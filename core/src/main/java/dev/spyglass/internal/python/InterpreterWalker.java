@@ -49,6 +49,9 @@ final class InterpreterWalker {
     private long firstAddress;
     private long firstGil;
     private long finalizing;
+    /** A range read first in the look's first call for the caller (the target's identity), or 0. */
+    private long piggybackAddress;
+    private MemorySegment piggybackBuf;
 
     InterpreterWalker(long pid, RemoteMemory memory, LocatedInterpreter loc, ReaderSpans spans, ReadAhead ahead,
             Arena arena) {
@@ -80,6 +83,15 @@ final class InterpreterWalker {
      */
     long finalizingThread() {
         return finalizing;
+    }
+
+    /**
+     * Reads {@code dst.byteSize()} bytes at {@code address} into {@code dst} in the first call of every
+     * look, ahead of the runtime words: a look that fails to read it fails as a whole.
+     */
+    void piggyback(long address, MemorySegment dst) {
+        piggybackAddress = address;
+        piggybackBuf = dst;
     }
 
     /** Visits every interpreter; a list that loops or an interpreter that cannot be read ends in a torn record. */
@@ -146,6 +158,11 @@ final class InterpreterWalker {
             gilLockedAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LOCKED);
             gilHolderAddr = loc.runtimeAddress() + layout.offset(Field.RUNTIME_GIL_LAST_HOLDER);
         }
+        int extra = 0;
+        if (piggybackAddress != 0) {
+            memory.add(piggybackAddress, piggybackBuf, 0, piggybackBuf.byteSize());
+            extra = 1;
+        }
         memory.add(loc.headAddress(), runtimeBuf, 0, 8);
         int expected = 1;
         if (gilLockedAddr != 0) {
@@ -163,7 +180,7 @@ final class InterpreterWalker {
             memory.add(loc.finalizingAddress(), runtimeBuf, 24, 8);
             expected++;
         }
-        if (ahead.flush(expected) < expected) {
+        if (ahead.flush(expected + extra) < expected + extra) {
             throw new SpyglassException("process " + pid + ": cannot read the interpreter list at 0x"
                     + Long.toHexString(loc.headAddress()) + " in " + loc.objectPath());
         }

@@ -94,6 +94,14 @@ public final class StackReader implements AutoCloseable {
         return records.count();
     }
 
+    /**
+     * Also reads {@code dst.byteSize()} bytes at {@code address} into {@code dst} in the first call of
+     * every look (the target's identity: {@link Target}); a look that cannot read them fails.
+     */
+    public void piggyback(long address, java.lang.foreign.MemorySegment dst) {
+        interpreters.piggyback(address, dst);
+    }
+
     public ThreadRecord thread(int i) {
         return records.get(i);
     }

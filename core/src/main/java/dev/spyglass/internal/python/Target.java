@@ -20,6 +20,7 @@ import dev.spyglass.UnsupportedPythonVersionException;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.cpython.abi.StringDecoder;
+import dev.spyglass.internal.os.ProcessIdentity;
 import dev.spyglass.internal.os.ProcessMap;
 import dev.spyglass.internal.os.RemoteMemory;
 import dev.spyglass.internal.os.TaskStates;
@@ -33,6 +34,7 @@ public final class Target implements AutoCloseable {
     private static final long UNSUPPORTED_GRACE_NANOS = 500_000_000L;
 
     private final long pid;
+    private final ProcessIdentity identity;
     private final RemoteMemory memory;
     private final TaskStates tasks;
     private final StackReader reader;
@@ -40,8 +42,9 @@ public final class Target implements AutoCloseable {
     private final CPythonVersion version;
     private boolean closed;
 
-    private Target(long pid, RemoteMemory memory, TaskStates tasks, StackReader reader) {
+    private Target(long pid, ProcessIdentity identity, RemoteMemory memory, TaskStates tasks, StackReader reader) {
         this.pid = pid;
+        this.identity = identity;
         this.memory = memory;
         this.tasks = tasks;
         this.reader = reader;
@@ -71,19 +74,49 @@ public final class Target implements AutoCloseable {
 
     /** Attaches with locator options (tests). */
     public static Target attach(long pid, InterpreterLocator.Options options) throws SpyglassException {
-        ProcessMap map = ProcessMap.read(pid);
-        RemoteMemory memory = RemoteMemory.open(pid, map.firstReadableAddress());
-        TaskStates tasks = new TaskStates(pid);
+        // Taken first: everything read from here on must come from this process, running this program.
+        ProcessIdentity identity = ProcessIdentity.open(pid);
+        ProcessMap map;
+        RemoteMemory memory;
         try {
+            map = ProcessMap.read(pid);
+            memory = RemoteMemory.open(pid, map.firstReadableAddress());
+        } catch (SpyglassException | RuntimeException e) {
+            identity.close();
+            throw e;
+        }
+        TaskStates tasks = new TaskStates(pid);
+        StackReader reader = null;
+        try {
+            identity.watchProgram(memory);
             LocatedInterpreter loc = InterpreterLocator.locate(pid, map, memory, options);
-            StackReader reader = new StackReader(pid, memory, loc, tasks);
+            reader = new StackReader(pid, memory, loc, tasks);
+            if (identity.programMarkAddress() != 0) {
+                // The exec check rides in the look's first read: a steady look stays one system call.
+                reader.piggyback(identity.programMarkAddress(), identity.programMarkCopy());
+            }
             tasks.relist();
             LOG.debug("attached to process {}: CPython {} in {} (head via {})", pid, loc.version(), loc.objectPath(),
                     loc.headSource());
-            return new Target(pid, memory, tasks, reader);
+            ProcessGoneException changed = identity.check();
+            if (changed != null) {
+                throw changed;
+            }
+            return new Target(pid, identity, memory, tasks, reader);
         } catch (SpyglassException | RuntimeException e) {
+            // A process that exec'd or exited while it was examined fails as whatever was read then.
+            ProcessGoneException changed = e instanceof SpyglassException && !(e instanceof ProcessGoneException)
+                    ? identity.check() : null;
+            if (reader != null) {
+                reader.close();
+            }
             memory.close();
             tasks.close();
+            identity.close();
+            if (changed != null) {
+                throw new ProcessGoneException(pid, changed.getMessage() + " while Spyglass attached ("
+                        + e.getMessage() + ")", changed.programReplaced());
+            }
             if (e instanceof SpyglassException && !(e instanceof ProcessGoneException) && !isAlive(pid)) {
                 throw new ProcessGoneException(pid, "process " + pid + " exited while Spyglass attached ("
                         + e.getMessage() + ")");
@@ -243,21 +276,40 @@ public final class Target implements AutoCloseable {
      * Reads every thread (see {@link StackReader#read}): in {@link SamplingMode#CPU} the walk skips the
      * threads not running, and marks them {@link ThreadRecord#skipped()}.
      *
+     * <p>After the look, checks that the process is still the one attached, running the same program
+     * ({@link ProcessIdentity#check}): a PID reused by a new interpreter (a non-PIE one has the same
+     * addresses) or an {@code exec} of the same binary would otherwise read as a healthy target.
+     *
      * @return how many records {@link #thread} now holds
+     * @throws ProcessGoneException the process exited, its PID names another process now, or it
+     *                              replaced its program ({@link ProcessGoneException#programReplaced()})
      */
     public int readThreads(SamplingMode mode) throws SpyglassException {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
+        int n;
+        long calls = memory.syscalls();
         try {
             names.look(System.nanoTime());
-            return reader.read(mode);
+            n = reader.read(mode);
         } catch (SpyglassException e) {
+            // A failed read ("cannot read the interpreter list at 0x...") is most often the process
+            // ending or exec'ing under the reader: say that rather than what could not be read.
+            ProcessGoneException changed = identity.check();
+            if (changed != null) {
+                throw changed;
+            }
             if (!(e instanceof ProcessGoneException) && !isAlive(pid)) {
-                throw new ProcessGoneException(pid, "process " + pid + " exited");
+                throw new ProcessGoneException(pid, "process " + pid + " exited", false);
             }
             throw e;
         }
+        ProcessGoneException changed = identity.check(memory.syscalls() - calls == 1);
+        if (changed != null) {
+            throw changed;
+        }
+        return n;
     }
 
     public ThreadRecord thread(int i) {
@@ -316,5 +368,6 @@ public final class Target implements AutoCloseable {
         reader.close();
         memory.close();
         tasks.close();
+        identity.close();
     }
 }
