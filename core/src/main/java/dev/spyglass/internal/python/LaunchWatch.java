@@ -91,6 +91,12 @@ final class LaunchWatch {
             if (ready != null) {
                 ready.close();
             }
+            // An attach to the shell (not a CPython): class loading and FFM linkage of the whole attach path, which
+            // take 200-300 ms in a fresh JVM, and seconds under load.
+            Target shell = attach(root, false);
+            if (shell != null) {
+                shell.close();
+            }
         } catch (SpyglassException | RuntimeException e) {
             LOG.debug("look at the stopped command {}: {}", root, e.toString());
         }
@@ -161,12 +167,13 @@ final class LaunchWatch {
             return null;
         }
         if (!exe.equals(c.executable)) {
-            // A new program (exec): what was attached is gone, and it deserves a quick look again.
+            // A new program (exec): what was attached is gone. No attach without a stop at once: a forked shell
+            // that is about to exec Python would cost the look the milliseconds Python needs to start.
             c.executable = exe;
             c.drop();
             c.pythonMappings = "";
             c.plainBackoff = PLAIN_ATTACH_FIRST_NANOS;
-            c.nextPlainAttach = System.nanoTime();
+            c.nextPlainAttach = System.nanoTime() + PLAIN_ATTACH_FIRST_NANOS;
         }
         if (c.target == null) {
             String maps = ProcessTree.mapsText(c.pid);
@@ -175,10 +182,15 @@ final class LaunchWatch {
             }
             String python = pythonMappings(maps);
             long now = System.nanoTime();
-            if (!python.isEmpty() && !python.equals(c.pythonMappings)) {
+            if (python != null && python.isEmpty()) {
+                return null; // ld.so is mapping a Python: look again when it is done
+            }
+            if (python != null && !python.equals(c.pythonMappings)) {
                 c.pythonMappings = python;
                 c.target = attach(c.pid, true);
             } else if (now - c.nextPlainAttach >= 0) {
+                // No Python by name (an embedding program), or one that could not be attached when it was mapped
+                // (stripped, not initialised yet): an attach while it runs, ever less often.
                 c.target = attach(c.pid, false);
                 c.nextPlainAttach = now + c.plainBackoff;
                 c.plainBackoff = Math.min(PLAIN_ATTACH_MAX_NANOS, c.plainBackoff * 2);
@@ -222,6 +234,7 @@ final class LaunchWatch {
             }
             Target t = Target.attach(pid);
             if (stoppedHere && hold) {
+                LOG.debug("process {} attached while stopped in {} µs; held stopped", pid, (System.nanoTime() - t0) / 1000);
                 held = pid;
                 stoppedHere = false;
             } else if (stoppedHere) {
@@ -256,7 +269,7 @@ final class LaunchWatch {
 
     /**
      * The lines of {@code maps} whose file is {@code python*} or {@code libpython*}, as one string; empty while one
-     * of those files has no writable mapping yet. ld.so first reserves a library's whole span with one mapping of the
+     * of those files has no writable mapping yet, null when there is none. ld.so first reserves a library's whole span with one mapping of the
      * file (where a later segment's address shows the wrong part of the file) and maps the writable data segment
      * last: an attach before that could read a wrong version or layout.
      */
@@ -281,7 +294,7 @@ final class LaunchWatch {
             }
             start = end + 1;
         }
-        return writable.containsAll(files) ? sb.toString() : "";
+        return files.isEmpty() ? null : writable.containsAll(files) ? sb.toString() : "";
     }
 
     /** Null when a thread of {@code t} runs Python code, else what is missing still. */
