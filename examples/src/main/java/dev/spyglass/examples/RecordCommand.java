@@ -371,7 +371,10 @@ final class RecordCommand implements Callable<Integer> {
     /** Closes a session whose recording cannot start; a target launched for it is not left running alone. */
     private static void abandon(SamplingSession session) {
         session.close();
-        session.process().ifPresent(Process::destroyForcibly);
+        session.process().ifPresent(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // a Python a shell started, too
+            p.destroyForcibly();
+        });
     }
 
     /** The attached process's command line from /proc, or empty when it cannot be read. */
