@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import dev.spyglass.internal.python.Launcher;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -69,12 +70,14 @@ public final class PythonProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code command} (standard streams inherited from this JVM) and attaches to it once its
-     * interpreter is initialised, waiting at most {@link #DEFAULT_LAUNCH_TIMEOUT}.
+     * Starts {@code command} (standard streams inherited from this JVM) and attaches once a CPython in it runs
+     * Python code, waiting at most {@link #DEFAULT_LAUNCH_TIMEOUT} from the moment it runs. As for
+     * {@link Sampler#launch(List)}: the command is held stopped until Spyglass is attached, and the CPython process
+     * may be the command itself or its first descendant that becomes one ({@link #pid()} is that process).
      *
      * @param command the program and its arguments, e.g. {@code ["python3", "app.py"]}
-     * @throws InterpreterNotReadyException the interpreter was not initialised in time (the process is
-     *                                      destroyed; the message says which step was missing)
+     * @throws InterpreterNotReadyException the interpreter was not initialised in time (the command is
+     *                                      killed; the message says which step was missing)
      * @throws ProcessGoneException         the process exited before it was initialised
      * @throws SpyglassException            the command could not be started, or as for {@link #attach}
      */
@@ -94,13 +97,8 @@ public final class PythonProcess implements AutoCloseable {
     public static PythonProcess launch(ProcessBuilder builder, Duration timeout) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
         Objects.requireNonNull(timeout, "timeout");
-        Process p = Target.start(builder);
-        try {
-            return new PythonProcess(Target.awaitReady(p, timeout), p);
-        } catch (SpyglassException | RuntimeException e) {
-            p.destroyForcibly();
-            throw e;
-        }
+        Launcher.Launched launched = Launcher.launch(builder, timeout, false);
+        return new PythonProcess(launched.target(), launched.process());
     }
 
     /** The process id. */

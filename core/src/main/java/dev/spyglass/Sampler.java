@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import dev.spyglass.internal.python.Launcher;
 import dev.spyglass.internal.python.Target;
 
 /**
@@ -19,6 +20,9 @@ import dev.spyglass.internal.python.Target;
  * }</pre>
  */
 public final class Sampler {
+
+    /** How long a launched target is held stopped at most, waiting for the sampler's first tick. */
+    private static final long FIRST_TICK_WAIT_NANOS = 2_000_000_000L;
 
     private final Duration interval;
     private final Duration duration;
@@ -55,29 +59,43 @@ public final class Sampler {
     }
 
     /**
-     * Starts {@code command} (standard streams inherited), waits until its interpreter is initialised
-     * (at most the launch timeout) and starts sampling. The session ends when the process exits; its
-     * exit status is then in {@link SamplingSession#exitStatus()}.
+     * Starts {@code command} (standard streams inherited), waits until Spyglass is attached to a CPython in it (at
+     * most the launch timeout) and starts sampling. The CPython process is held stopped from its start until the
+     * sampler has ticked (see docs/java-api.md), so sampling begins before it runs any Python code, and the first
+     * samples may show the interpreter's own start-up. The CPython process may be the
+     * command itself (after any {@code exec}: shells, pyenv shims) or the first of its descendants that becomes one
+     * ({@code sh -c "python3 app.py; ..."}); {@link SamplingSession#pid()} is that process. The session ends when
+     * that process exits; the command's exit status is then in {@link SamplingSession#exitStatus()}. A command still
+     * running when the session ends (duration, {@link SamplingSession#stop()}) is left running: end it with
+     * {@link SamplingSession#process()}.
      *
-     * @throws InterpreterNotReadyException the interpreter was not initialised in time
+     * @throws InterpreterNotReadyException no CPython found in time (the command is killed)
+     * @throws ProcessGoneException         the command exited first ({@link ProcessGoneException#exitStatus()})
      */
     public SamplingSession launch(List<String> command) throws SpyglassException {
         Objects.requireNonNull(command, "command");
         return launch(new ProcessBuilder(command).inheritIO());
     }
 
-    /** As {@link #launch(List)}, with the redirects and environment of {@code builder}. */
+    /** As {@link #launch(List)}, with the redirects, directory and environment of {@code builder}. */
     public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
-        Process p = Target.start(builder);
-        Target t;
+        Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true);
+        SamplingSession session;
         try {
-            t = Target.awaitReady(p, launchTimeout);
-        } catch (SpyglassException | RuntimeException e) {
-            p.destroyForcibly();
+            session = SamplingSession.start(this, launched.target(), launched.process());
+        } catch (RuntimeException | Error e) {
+            Launcher.kill(launched.process());
             throw e;
         }
-        return SamplingSession.start(this, t, p);
+        // The target is still stopped, before its interpreter initialised: it continues once the sampler has
+        // ticked (under load the sampling thread's first tick can take 100 ms), so its first Python code is seen.
+        long until = System.nanoTime() + FIRST_TICK_WAIT_NANOS;
+        while (session.stats().ticks() == 0 && !session.isFinished() && System.nanoTime() - until < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+        }
+        launched.resume();
+        return session;
     }
 
     /** Time between ticks. */
@@ -153,7 +171,10 @@ public final class Sampler {
             return this;
         }
 
-        /** How long {@link Sampler#launch} waits for the interpreter to initialise; default 10 s. */
+        /**
+         * How long {@link Sampler#launch} waits, from the moment the command runs, for a CPython in it to run Python
+         * code; default 10 s. A slow start (a pyenv shim or a shell under load, a large program) may need more.
+         */
         public Builder launchTimeout(Duration launchTimeout) {
             Objects.requireNonNull(launchTimeout, "launchTimeout");
             if (launchTimeout.isNegative() || launchTimeout.isZero()) {

@@ -99,6 +99,15 @@ final class RecordCommand implements Callable<Integer> {
             description = "collapsed: end lines with microseconds instead of sample counts.")
     boolean collapsedWeights;
 
+    @Option(names = "--launch-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "How long a launched command may take to start a CPython (shells, pyenv shims and a slow "
+                    + "machine take longer). Default: ${DEFAULT-VALUE}.")
+    String launchTimeout;
+
+    @Option(names = "--keep-running", description = "Leave a launched command running when the recording ends "
+            + "before it (-d). Default: end it (SIGINT, SIGTERM 2 s later, SIGKILL 2 s after that).")
+    boolean keepRunning;
+
     @Option(names = "--format-option", paramLabel = "NAME=VALUE",
             description = "A format's own setting (repeatable), e.g. top-csv.limit=5 or html.title=Nightly.")
     Map<String, String> formatOptions = new LinkedHashMap<>();
@@ -124,6 +133,7 @@ final class RecordCommand implements Callable<Integer> {
         }
         Duration every;
         Duration limit = null;
+        Duration startLimit;
         SamplingMode samplingMode;
         ExportFormats formats = ExportFormats.installed();
         ExporterProvider exportFormat;
@@ -132,6 +142,7 @@ final class RecordCommand implements Callable<Integer> {
             if (duration != null) {
                 limit = Durations.parse("--duration", duration, "s");
             }
+            startLimit = Durations.parse("--launch-timeout", launchTimeout, "s");
             samplingMode = switch (mode.toLowerCase(Locale.ROOT)) {
                 case "wall" -> SamplingMode.WALL;
                 case "cpu" -> SamplingMode.CPU;
@@ -148,7 +159,7 @@ final class RecordCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode);
+            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit);
             if (limit != null) {
                 builder.duration(limit);
             }
@@ -239,6 +250,7 @@ final class RecordCommand implements Callable<Integer> {
                 + (pid != null ? "; Ctrl-C to stop" : ""));
         int result = 0;
         boolean complete = true;
+        LaunchedCommand ending = null;
         try {
             session.drainTo(exporter);
         } catch (IOException | RuntimeException e) {
@@ -250,6 +262,11 @@ final class RecordCommand implements Callable<Integer> {
                 session.awaitTermination(Duration.ofSeconds(5));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (pid == null && !keepRunning && LaunchedCommand.isRunning(session.pid())) {
+                // The recording ended before the Python it sampled (-d, Ctrl-C, a failure): end what we launched
+                // while the file is written, rather than leave it running on alone.
+                ending = LaunchedCommand.begin(session.process().orElseThrow(), interrupted.get(), err);
             }
             try {
                 exporter.close();
@@ -270,6 +287,9 @@ final class RecordCommand implements Callable<Integer> {
             }
             if (!complete) {
                 file.discard();
+            }
+            if (ending != null) {
+                ending.finish();
             }
         }
         SamplingStats s = session.stats();
@@ -294,8 +314,13 @@ final class RecordCommand implements Callable<Integer> {
                 s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();
+        if (pid == null && ending == null && !interrupted.get() && !LaunchedCommand.isRunning(session.pid())) {
+            // The sampled Python ended and the command goes on (sh -c "python3 app.py; ..."): it is the user's to run.
+            awaitCommand(session.process().orElseThrow());
+        }
         OptionalInt exit = session.exitStatus();
-        if (result == 0 && !targetEnded && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()) {
+        if (result == 0 && !targetEnded && exit.isPresent() && exit.getAsInt() != 0 && !interrupted.get()
+                && ending == null) {
             err.println("spyglass: the target exited with status " + exit.getAsInt());
             result = exit.getAsInt();
         }
@@ -303,7 +328,8 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass: no samples recorded: " + (s.tornSamples() > 0
                     ? String.format(Locale.ROOT, "all %,d samples were torn (the target changed while each was read)",
                             s.tornSamples())
-                    : "the recording ended before the first sample"));
+                    : exit.isPresent() && ending == null ? "the target ended (exit status " + exit.getAsInt()
+                            + ") before the first sample" : "the recording ended before the first sample"));
             result = Failures.NO_SAMPLES;
         }
         if (!interrupted.get()) {
@@ -314,6 +340,14 @@ final class RecordCommand implements Callable<Integer> {
             }
         }
         return result;
+    }
+
+    private static void awaitCommand(Process command) {
+        try {
+            command.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Writes the empty profile of a launched target that ended before sampling began; its exit status or 8. */
@@ -371,7 +405,10 @@ final class RecordCommand implements Callable<Integer> {
     /** Closes a session whose recording cannot start; a target launched for it is not left running alone. */
     private static void abandon(SamplingSession session) {
         session.close();
-        session.process().ifPresent(Process::destroyForcibly);
+        session.process().ifPresent(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // a Python a shell started, too
+            p.destroyForcibly();
+        });
     }
 
     /** The attached process's command line from /proc, or empty when it cannot be read. */

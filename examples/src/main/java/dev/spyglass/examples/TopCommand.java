@@ -38,6 +38,10 @@ final class TopCommand implements Callable<Integer> {
     @Option(names = "--idle", description = "Count idle threads too.")
     boolean idle;
 
+    @Option(names = "--launch-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "How long a launched command may take to start a CPython. Default: ${DEFAULT-VALUE}.")
+    String launchTimeout;
+
     @Option(names = "--rows", defaultValue = "20", description = "Functions shown. Default: ${DEFAULT-VALUE}.")
     int rows;
 
@@ -106,7 +110,7 @@ final class TopCommand implements Callable<Integer> {
         try {
             Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
-                    : every).build();
+                    : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s")).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;

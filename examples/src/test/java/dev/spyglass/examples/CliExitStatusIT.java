@@ -194,8 +194,10 @@ class CliExitStatusIT {
     void aTargetThatEndsBeforeTheFirstSampleExits8WithAnEmptyProfile() throws Exception {
         PythonInterpreter py = someInterpreter();
         Path out = dir.resolve("empty.json");
-        List<String> cmd = new ArrayList<>(cli("record", "-o", out.toString(), "--"));
-        cmd.addAll(py.commandLine("-c", "pass"));
+        // A launched Python is now held stopped until the sampler ticks, so even "python -c pass" is sampled while
+        // it starts: a command that ends before it starts a Python is what ends before the first sample.
+        List<String> cmd = new ArrayList<>(cli("record", "-o", out.toString(), "--", "/bin/sh", "-c",
+                "exit 0; " + String.join(" ", py.commandLine("-c", "pass"))));
         Result r = run(cmd, py.environment(), 60);
 
         assertThat(r.exit()).as(r.err()).isEqualTo(8);

@@ -1,22 +1,17 @@
 package dev.spyglass.internal.python;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.spyglass.CPythonVersion;
 import dev.spyglass.Frame;
-import dev.spyglass.InterpreterNotReadyException;
-import dev.spyglass.NotAPythonProcessException;
 import dev.spyglass.ProcessGoneException;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
-import dev.spyglass.UnsupportedPythonVersionException;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.cpython.abi.StringDecoder;
@@ -31,7 +26,6 @@ import dev.spyglass.internal.os.TaskStates;
  */
 public final class Target implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Target.class);
-    private static final long UNSUPPORTED_GRACE_NANOS = 500_000_000L;
 
     private final long pid;
     private final ProcessIdentity identity;
@@ -139,116 +133,6 @@ public final class Target implements AutoCloseable {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    /** Starts {@code builder}'s process. */
-    public static Process start(ProcessBuilder builder) throws SpyglassException {
-        Objects.requireNonNull(builder, "builder");
-        try {
-            return builder.start();
-        } catch (IOException e) {
-            throw new SpyglassException("cannot start " + builder.command() + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Polls a just-started process until its interpreter is initialised: the interpreter object is
-     * mapped, the interpreter list holds an interpreter with a thread, and a thread runs Python code.
-     *
-     * @throws InterpreterNotReadyException not ready within {@code timeout}; says what was missing
-     * @throws ProcessGoneException         the process exited first (with its exit status)
-     */
-    public static Target awaitReady(Process process, Duration timeout) throws SpyglassException {
-        long pid = process.pid();
-        long started = System.nanoTime();
-        long deadline = started + timeout.toNanos();
-        String missing = "it exited before Spyglass could look at it";
-        long sleepMillis = 2;
-        long unsupportedSince = 0;
-        while (true) {
-            if (!process.isAlive()) {
-                throw exited(process, missing, started);
-            }
-            Target t = null;
-            try {
-                t = attach(pid);
-                missing = whatIsMissing(t);
-                if (missing == null) {
-                    Target ready = t;
-                    t = null;
-                    return ready;
-                }
-            } catch (NotAPythonProcessException e) {
-                missing = "no CPython interpreter mapped yet, no libpython or _PyRuntime (" + e.getMessage() + ")";
-            } catch (ProcessGoneException e) {
-                if (!process.isAlive()) {
-                    throw exited(process, missing, started);
-                }
-                missing = e.getMessage();
-            } catch (UnsupportedPythonVersionException e) {
-                // While ld.so maps libpython in steps, _PyRuntime can read as another part of the file
-                // (no _Py_DebugOffsets cookie yet): only a verdict that holds for a while is final.
-                long now = System.nanoTime();
-                unsupportedSince = unsupportedSince == 0 ? now : unsupportedSince;
-                if (now - unsupportedSince > UNSUPPORTED_GRACE_NANOS || now - deadline > 0) {
-                    throw e;
-                }
-                missing = e.getMessage();
-            } catch (SpyglassException e) {
-                // Interpreter not ready, or structures in flux while it starts: retry until the deadline.
-                missing = e.getMessage();
-            } finally {
-                if (t != null) {
-                    t.close();
-                }
-            }
-            if (System.nanoTime() - deadline > 0) {
-                throw new InterpreterNotReadyException("process " + pid + " did not initialise a CPython interpreter "
-                        + "within " + timeout.toMillis() + " ms: " + missing);
-            }
-            try {
-                Thread.sleep(sleepMillis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterpreterNotReadyException("interrupted while waiting for process " + pid
-                        + " to initialise: " + missing);
-            }
-            sleepMillis = Math.min(20, sleepMillis * 2);
-        }
-    }
-
-    /** Null when a thread of {@code t} runs Python code, else what is missing still. */
-    private static String whatIsMissing(Target t) throws SpyglassException {
-        int n = t.readThreads(SamplingMode.WALL);
-        if (n == 0) {
-            return "the interpreter has no thread state yet (Py_Initialize has not finished)";
-        }
-        for (int i = 0; i < n; i++) {
-            ThreadRecord r = t.thread(i);
-            if (!r.torn() && r.depth() > 0) {
-                return null;
-            }
-        }
-        return "no thread runs Python code yet (interpreter initialised, no frame)";
-    }
-
-    private static ProcessGoneException exited(Process process, String lastSeen, long startedNanos) {
-        int status;
-        try {
-            process.waitFor();
-            // Java reports death by signal N as status 128 + N, as a shell does.
-            status = process.exitValue();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            status = -1;
-        }
-        double seconds = (System.nanoTime() - startedNanos) / 1e9;
-        String message = String.format(java.util.Locale.ROOT,
-                "process %d exited %s after %.2f s, before Spyglass found its CPython interpreter ready to sample"
-                        + " (last look: %s)",
-                process.pid(), status >= 0 ? "with status " + status : "with an unknown status", seconds, lastSeen);
-        return status >= 0 ? new ProcessGoneException(process.pid(), message, status)
-                : new ProcessGoneException(process.pid(), message);
     }
 
     public long pid() {
