@@ -32,9 +32,10 @@ class ReplacedLibpythonTest {
     private static final String SCRIPT = String.join("\n",
             "import sys, time",
             "def replaced_lib_sleeper():",
+            // Said from inside the function: once "ready" is read, the function is on the stack.
+            "    sys.stdout.write('ready\\n'); sys.stdout.flush()",
             "    while True:",
             "        time.sleep(0.05)",
-            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
             "replaced_lib_sleeper()",
             "");
 

@@ -76,8 +76,16 @@ class BriefStopTest {
             assertThat(names).as(figures).anyMatch(n -> n.equals("clock_nanosleep") || n.equals("__select")
                     || n.equals("select") || n.equals("__clock_nanosleep") || n.equals("nanosleep"));
             assertThat(names).as("symbol versions are dropped: %s", figures).noneMatch(n -> n.contains("@"));
-            assertThat(names).as(figures).anyMatch(n -> n.equals("_PyEval_EvalFrameDefault")
-                    || n.equals("PyEval_EvalFrameEx") || n.startsWith("_PyEval_EvalFrame"));
+            // A stripped build (Debian's: no .symtab, no debug file installed) names only its exported
+            // functions; its eval loop's frames may be static parts (.cold, 3.14's tail-called opcodes).
+            boolean evalNamed;
+            try (dev.spyglass.elf.ElfFile elf = dev.spyglass.elf.ElfFile.open(py.interpreterObject())) {
+                evalNamed = elf.section(".symtab").isPresent();
+            }
+            if (evalNamed) {
+                assertThat(names).as(figures).anyMatch(n -> n.equals("_PyEval_EvalFrameDefault")
+                        || n.equals("PyEval_EvalFrameEx") || n.startsWith("_PyEval_EvalFrame"));
+            }
             // Still running after the stop and the detach: it answers a signal-free probe of its state.
             String state = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
             assertThat(state.substring(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3)).as("state of %d", pid)
