@@ -241,6 +241,7 @@ final class ThreadNames {
             int n = Math.min(outer.count, MAX_THREADS);
             long[] idents = new long[n];
             long[] threads = new long[n];
+            String[] found = new String[n];
             System.arraycopy(outer.hashes, 0, idents, 0, n);
             System.arraycopy(outer.values, 0, threads, 0, n);
             for (int i = 0; i < n; i++) {
@@ -249,13 +250,26 @@ final class ThreadNames {
                     continue;
                 }
                 try {
-                    String name = threadName(threads[i]);
-                    if (name != null) {
-                        fresh.put(idents[i], name);
-                    }
+                    found[i] = threadName(threads[i]);
                 } catch (MemoryFault | MalformedObjectException e) {
                     // This Thread ended (or its dict was resized) while we read: the others still count.
                     LOG.debug("process {}: name of thread {} not read ({})", pid, idents[i], e.toString());
+                }
+            }
+            // A Thread that ended while its name was read may have been freed and its memory reused (seen
+            // on 2.7 under churn: a name "exc_value" from some other object's dict): keep a name only when
+            // _active, read again, still maps its ident to the same Thread object.
+            dicts.entries(reg.active, outer);
+            LongMap<Long> still = new LongMap<>(16);
+            for (int i = 0; i < Math.min(outer.count, MAX_THREADS); i++) {
+                if (outer.hashes[i] != 0) {
+                    still.put(outer.hashes[i], outer.values[i]);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                Long now2 = found[i] == null ? null : still.get(idents[i]);
+                if (now2 != null && now2 == threads[i]) {
+                    fresh.put(idents[i], found[i]);
                 }
             }
             reg.names = fresh;
