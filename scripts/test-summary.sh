@@ -24,7 +24,13 @@ if [ "${#outcomes[@]}" -gt 0 ]; then
       i = index(line, " -- ")
       if (i > 0) { name = substr(line, 1, i - 1); reason = substr(line, i + 4) } else { name = line; reason = "(no reason given)" }
       sub(/^Assumption failed: /, "", reason)
-      if (!(reason in count)) { order[++n] = reason }
+      # The test name carries the interpreter label already: reasons that differ only by the label are one
+      # cause ("pyenv-3.6.15: ... from 3.13 on"), shown with <python> in its place.
+      key = reason
+      gsub(/(pyenv|debian(-[a-z]+)?|built)-[0-9]+\.[0-9]+(\.[0-9]+)?t?/, "<python>", key)
+      if (!(key in count)) { order[++n] = key; shown[key] = reason }
+      else if (shown[key] != reason) { shown[key] = key }
+      reason = key
       count[reason]++
       if (count[reason] <= 6) { names[reason] = names[reason] (count[reason] > 1 ? ", " : "") name }
       total++
@@ -37,7 +43,7 @@ if [ "${#outcomes[@]}" -gt 0 ]; then
       for (a = 2; a <= n; a++) { for (b = a; b > 1 && count[order[idx[b]]] > count[order[idx[b-1]]]; b--) { t = idx[b]; idx[b] = idx[b-1]; idx[b-1] = t } }
       for (k = 1; k <= n; k++) {
         r = order[idx[k]]
-        printf "  %dx %s\n      %s%s\n", count[r], r, names[r], (count[r] > 6 ? sprintf(" (+%d more)", count[r] - 6) : "")
+        printf "  %dx %s\n      %s%s\n", count[r], shown[r], names[r], (count[r] > 6 ? sprintf(" (+%d more)", count[r] - 6) : "")
       }
     }'
   echo "details of every test: */target/test-outcomes.txt"

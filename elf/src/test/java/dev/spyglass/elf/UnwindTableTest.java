@@ -148,10 +148,9 @@ class UnwindTableTest {
      * real libpython's section) gives a table or an {@link ElfFormatException} naming the file: never
      * another exception, a hang or a table larger than the section could describe.
      */
-    @ForEachPython
-    void corruptCallFrameDataFailsCleanly(PythonInterpreter py) throws Exception {
-        py.assumeAvailable();
-        assumeTrue(py.label().contains("3.12"), "one interpreter is enough: " + py.label());
+    @Test
+    void corruptCallFrameDataFailsCleanly() throws Exception {
+        PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.assumeAny(3, 11);
         byte[] section;
         long address;
         try (ElfFile elf = ElfFile.open(py.interpreterObject())) {

@@ -27,7 +27,9 @@ class TestSummaryScriptTest {
         outcomes("elf", "PASSED  ElfFileTest.a",
                 "SKIPPED SamplerTest.x [built-3.15t] -- Assumption failed: built-3.15t unavailable: not built",
                 "SKIPPED SnapshotTest.y [built-3.15t] -- Assumption failed: built-3.15t unavailable: not built",
-                "SKIPPED HtmlTest.z -- no chromium");
+                "SKIPPED HtmlTest.z -- no chromium",
+                "SKIPPED OffsetsTest.o [pyenv-3.6.15] -- Assumption failed: pyenv-3.6.15: debug offsets are 3.13+",
+                "SKIPPED OffsetsTest.o [pyenv-3.12.1] -- Assumption failed: pyenv-3.12.1: debug offsets are 3.13+");
         outcomes("cpython-abi", "PASSED  LayoutsTest.a");
         outcomes("core", "FAILED  SamplerTest.b -- expected 3", "PASSED  SnapshotTest.c",
                 "SKIPPED CodeCacheTest.d [built-3.15t] -- Assumption failed: built-3.15t unavailable: not built");
@@ -44,13 +46,15 @@ class TestSummaryScriptTest {
 
         String out = summary(log);
 
-        assertThat(out).contains("spyglass: 4 skipped tests, 2 distinct reasons:");
+        assertThat(out).contains("spyglass: 6 skipped tests, 3 distinct reasons:");
+        // Reasons that differ only by the interpreter's label are one cause.
+        assertThat(out).contains("  2x <python>: debug offsets are 3.13+");
         assertThat(out).containsOnlyOnce("built-3.15t unavailable: not built").contains("  3x built-3.15t unavailable")
                 .contains("SamplerTest.x [built-3.15t], SnapshotTest.y [built-3.15t], CodeCacheTest.d [built-3.15t]")
                 .contains("  1x no chromium").doesNotContain("Assumption failed");
         assertThat(out).contains("spyglass: modules: elf: ran, cpython-abi: ran, core: FAILED, "
                 + "examples: not run (core failed)");
-        assertThat(out).contains("spyglass: 3 passed, 1 failed, 4 skipped");
+        assertThat(out).contains("spyglass: 3 passed, 1 failed, 6 skipped");
     }
 
     /** Maven names modules by their pom's {@code <name>} (this project's poms have one), with a version when they differ. */
