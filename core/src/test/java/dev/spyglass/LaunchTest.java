@@ -106,8 +106,15 @@ class LaunchTest {
         List<String> before = List.copyOf(pb.command());
         try (PythonProcess p = PythonProcess.launch(pb, Duration.ofSeconds(20))) {
             assertThat(pb.command()).isEqualTo(before);
-            // PythonProcess.launch still waits for Python code: a snapshot at once has a frame.
-            assertThat(p.snapshot()).anySatisfy(t -> assertThat(t.frames()).isNotEmpty());
+            // PythonProcess.launch returns once Python code ran; during start-up (importlib, site) frames
+            // come and go, so a later snapshot may catch a moment with none: look again for a while.
+            List<dev.spyglass.ThreadStack> threads = p.snapshot();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (threads.stream().allMatch(t -> t.frames().isEmpty()) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+                threads = p.snapshot();
+            }
+            assertThat(threads).anySatisfy(t -> assertThat(t.frames()).isNotEmpty());
             p.process().orElseThrow().destroyForcibly();
         }
     }
