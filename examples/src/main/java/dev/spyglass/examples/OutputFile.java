@@ -61,4 +61,31 @@ final class OutputFile {
             // Best effort on the way out: the hidden file's name says what it is.
         }
     }
+
+    /** Why {@code file} cannot be written (created or replaced), or null when it looks writable. */
+    static String unwritable(Path file) {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (Files.isDirectory(abs)) {
+            return "it is a directory";
+        }
+        if (dir == null || !Files.isDirectory(dir)) {
+            return "no such directory " + dir;
+        }
+        // The directory too when the file exists: the profile is written beside it and renamed over it.
+        if (!Files.isWritable(dir) || Files.exists(abs) && !Files.isWritable(abs)) {
+            return "permission denied";
+        }
+        return null;
+    }
+
+    /** An I/O error's reason: {@code NoSuchFileException}'s message is only the path. */
+    static String reason(IOException e) {
+        return switch (e) {
+            case java.nio.file.NoSuchFileException x -> "no such file or directory";
+            case java.nio.file.AccessDeniedException x -> "permission denied";
+            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+            default -> e.getMessage() != null ? e.getMessage() : e.toString();
+        };
+    }
 }

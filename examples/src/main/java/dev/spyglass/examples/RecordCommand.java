@@ -170,7 +170,7 @@ final class RecordCommand implements Callable<Integer> {
         }
         if (output != null) {
             // Before the target is attached or launched: a launched target must not be started for nothing.
-            String unwritable = unwritable(output);
+            String unwritable = OutputFile.unwritable(output);
             if (unwritable != null) {
                 err.println("spyglass: cannot write " + output + ": " + unwritable);
                 return Failures.OTHER;
@@ -218,7 +218,7 @@ final class RecordCommand implements Callable<Integer> {
         } catch (IOException e) {
             abandon(session);
             file.discard();
-            err.println("spyglass: cannot write " + out + ": " + reason(e));
+            err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
             return Failures.OTHER;
         } catch (IllegalArgumentException e) {
             // A format's own option with a value it refuses: known only once the format builds its exporter.
@@ -280,7 +280,7 @@ final class RecordCommand implements Callable<Integer> {
                 try {
                     file.commit();
                 } catch (IOException e) {
-                    err.println("spyglass: cannot write " + out + ": " + reason(e));
+                    err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
                     result = Failures.OTHER;
                     complete = false;
                 }
@@ -366,7 +366,7 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass: wrote an empty " + exportFormat.formatName() + " profile to "
                     + out.toAbsolutePath());
         } catch (IOException e) {
-            err.println("spyglass: cannot write " + out + ": " + reason(e));
+            err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
             return Failures.OTHER;
         }
         // A failing target's own status, as for a recording that ran (docs/cli.md), else "no samples".
@@ -427,32 +427,5 @@ final class RecordCommand implements Callable<Integer> {
         } catch (IOException e) {
             return List.of();
         }
-    }
-
-    /** Why {@code file} cannot be written (created or replaced), or null when it looks writable. */
-    static String unwritable(Path file) {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (Files.isDirectory(abs)) {
-            return "it is a directory";
-        }
-        if (dir == null || !Files.isDirectory(dir)) {
-            return "no such directory " + dir;
-        }
-        // The directory too when the file exists: the profile is written beside it and renamed over it.
-        if (!Files.isWritable(dir) || Files.exists(abs) && !Files.isWritable(abs)) {
-            return "permission denied";
-        }
-        return null;
-    }
-
-    /** An I/O error's reason: {@code NoSuchFileException}'s message is only the path. */
-    static String reason(IOException e) {
-        return switch (e) {
-            case java.nio.file.NoSuchFileException x -> "no such file or directory";
-            case java.nio.file.AccessDeniedException x -> "permission denied";
-            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
-            default -> e.getMessage() != null ? e.getMessage() : e.toString();
-        };
     }
 }
