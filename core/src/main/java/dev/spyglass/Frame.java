@@ -7,13 +7,17 @@ import java.util.Objects;
  * equal frames of one target (up to a bound), so a steady-state sampler allocates no frames; consumers
  * must not rely on that identity.
  *
- * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON}, or
- *                      {@link FrameKind#PSEUDO} for a label Spyglass adds ({@link #INTERPRETER_SHUTDOWN})
+ * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON}, {@link FrameKind#NATIVE}
+ *                      (machine code, when native frames are asked for), or {@link FrameKind#PSEUDO} for a
+ *                      label Spyglass adds ({@link #INTERPRETER_SHUTDOWN})
  * @param function      the function name ({@code co_name}); never null, {@code "<unknown>"} when it
- *                      could not be read
+ *                      could not be read. For a native frame the symbol (demangled), or
+ *                      {@code library+0xOFFSET} when no symbol covers the address
  * @param qualifiedName the qualified name ({@code co_qualname}, CPython 3.11+, e.g.
  *                      {@code Outer.method}); equal to {@code function} when the version has none
- * @param file          the source file ({@code co_filename}), as the target sees it; empty when unknown
+ * @param file          the source file ({@code co_filename}), as the target sees it; empty when unknown.
+ *                      For a native frame the path of the object (executable or shared library) the
+ *                      code is in, as the target maps it, or {@code [anonymous]} for code in no file
  * @param line          the line being executed, 1-based; 0 when unknown
  * @param endLine       the last line of the instruction's location (3.11+), or 0 when unknown
  * @param column        the start column (3.11+, 0-based), or -1 when unknown
@@ -25,13 +29,20 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         int column, int endColumn, int firstLine) {
 
     /**
-     * What kind of code a frame runs. Only the kinds Spyglass produces are listed: native (C) and
-     * kernel frames join when a source reports them, so a {@code switch} over this enum may need a new
-     * case then.
+     * What kind of code a frame runs. Only the kinds Spyglass produces are listed: kernel frames join
+     * when a source reports them, so a {@code switch} over this enum may need a new case then.
      */
     public enum FrameKind {
         /** A Python function, module or class body run by the interpreter. */
         PYTHON,
+        /**
+         * Machine code: a C (or C++, Rust, Cython) function of a C extension, a library or the
+         * interpreter, reported only when a sampler is asked for native frames
+         * ({@link Sampler.Builder#nativeFrames}). Its {@code function} and {@code qualifiedName} are
+         * the symbol, its {@code file} the object's path ({@link Frame#library()} its file name), its
+         * line 0.
+         */
+        NATIVE,
         /**
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
@@ -69,9 +80,38 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         return new Frame(FrameKind.PYTHON, function, qualifiedName, file, line, 0, -1, -1, firstLine);
     }
 
-    /** {@code function (file:line)}, the way stack dumps show a frame; a {@link FrameKind#PSEUDO} frame's label alone. */
+    /**
+     * A native frame: {@code function} in the object at {@code objectPath} (no line, no columns).
+     *
+     * @param function   the symbol, demangled, or {@code library+0xOFFSET} when none covers the address
+     * @param objectPath the executable or shared library's path as the target maps it, or {@code [anonymous]}
+     */
+    public static Frame nativeFrame(String function, String objectPath) {
+        return new Frame(FrameKind.NATIVE, function, function, objectPath, 0, 0, -1, -1, 0);
+    }
+
+    /**
+     * For a {@link FrameKind#NATIVE} frame the file name of its object ({@code libc.so.6} for
+     * {@code /usr/lib/x86_64-linux-gnu/libc.so.6}); empty for other kinds.
+     */
+    public String library() {
+        if (kind != FrameKind.NATIVE) {
+            return "";
+        }
+        int slash = file.lastIndexOf('/');
+        return slash < 0 ? file : file.substring(slash + 1);
+    }
+
+    /**
+     * {@code function (file:line)}, the way stack dumps show a frame; a native frame as
+     * {@code function (library)}; a {@link FrameKind#PSEUDO} frame's label alone.
+     */
     @Override
     public String toString() {
-        return kind == FrameKind.PSEUDO ? qualifiedName : qualifiedName + " (" + file + ":" + line + ")";
+        return switch (kind) {
+            case PSEUDO -> qualifiedName;
+            case NATIVE -> qualifiedName + " (" + library() + ")";
+            case PYTHON -> qualifiedName + " (" + file + ":" + line + ")";
+        };
     }
 }

@@ -29,8 +29,12 @@ public final class Sampler {
     private final SamplingMode mode;
     private final int queueCapacity;
     private final Duration launchTimeout;
+    private final boolean nativeFrames;
+    private final boolean interpreterFrames;
 
     private Sampler(Builder b) {
+        this.nativeFrames = b.nativeFrames;
+        this.interpreterFrames = b.interpreterFrames;
         this.interval = b.interval;
         this.duration = b.duration;
         this.mode = b.mode;
@@ -120,6 +124,16 @@ public final class Sampler {
         return launchTimeout;
     }
 
+    /** Whether samples carry native frames merged with the Python ones ({@link Builder#nativeFrames}). */
+    public boolean nativeFrames() {
+        return nativeFrames;
+    }
+
+    /** Whether merged stacks keep the interpreter's own C frames ({@link Builder#interpreterFrames}). */
+    public boolean interpreterFrames() {
+        return interpreterFrames;
+    }
+
     /** Builds a {@link Sampler}. */
     public static final class Builder {
         private Duration interval = Duration.ofMillis(10);
@@ -127,6 +141,8 @@ public final class Sampler {
         private SamplingMode mode = SamplingMode.WALL;
         private int queueCapacity = 65_536;
         private Duration launchTimeout = PythonProcess.DEFAULT_LAUNCH_TIMEOUT;
+        private boolean nativeFrames;
+        private boolean interpreterFrames;
 
         private Builder() {
         }
@@ -181,6 +197,33 @@ public final class Sampler {
                 throw new IllegalArgumentException("launchTimeout must be positive: " + launchTimeout);
             }
             this.launchTimeout = launchTimeout;
+            return this;
+        }
+
+        /**
+         * Merge native (C) frames into every sample: the functions of C extensions and libraries a thread
+         * is in, between the Python frames that called them (see docs/native-frames.md). Default false.
+         *
+         * <p>This one feature stops the target: at each tick every thread that runs Python code is
+         * stopped with ptrace for the few microseconds it takes to copy its registers, its stack and its
+         * Python stack, then resumed ({@link SamplingStats#threadStops()} reports how long). It needs the
+         * right to trace the target (root, {@code CAP_SYS_PTRACE}, or the same user with Yama's
+         * {@code ptrace_scope} 0), and fails at attach otherwise. A thread's sample whose native and
+         * Python stacks do not agree is dropped and counted as torn, never guessed. x86-64 only.
+         */
+        public Builder nativeFrames(boolean nativeFrames) {
+            this.nativeFrames = nativeFrames;
+            return this;
+        }
+
+        /**
+         * With {@link #nativeFrames}, keep the interpreter's own C frames (its evaluation loop's helpers,
+         * calls between C functions of libpython) instead of hiding them. Default false: a merged stack
+         * shows Python frames, the C code of extensions and libraries they call, and a few interpreter
+         * functions worth seeing ({@code time_sleep}, waiting for the GIL or a lock).
+         */
+        public Builder interpreterFrames(boolean interpreterFrames) {
+            this.interpreterFrames = interpreterFrames;
             return this;
         }
 
