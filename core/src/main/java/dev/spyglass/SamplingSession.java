@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.EventBuffer;
+import dev.spyglass.internal.nativeframes.NativeStacks;
+import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
 import dev.spyglass.internal.session.PythonStackSource;
 
@@ -49,6 +51,7 @@ public final class SamplingSession implements AutoCloseable {
     private final CPythonVersion version;
     /** Polled in this order at every tick; closed together, once. */
     private final EventSource[] sources;
+    private final PythonStackSource python;
     private final EventBuffer delivery = new Delivery();
     private final Process process;
     private final SamplingMode mode;
@@ -74,7 +77,7 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean closeRequested;
     private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
-    private SamplingSession(Sampler config, Target target, Process process) {
+    private SamplingSession(Sampler config, Target target, Process process, NativeStacks natives) {
         this.pid = target.pid();
         this.version = target.version();
         this.process = process;
@@ -84,19 +87,21 @@ public final class SamplingSession implements AutoCloseable {
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.sources = new EventSource[] {new PythonStackSource(target, intervalNanos)};
+        this.python = new PythonStackSource(target, intervalNanos, natives);
+        this.sources = new EventSource[] {python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
     }
 
     /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
-    static SamplingSession start(Sampler config, Target target, Process process) {
+    static SamplingSession start(Sampler config, Target target, Process process) throws SpyglassException {
         try {
-            SamplingSession s = new SamplingSession(config, target, process);
+            NativeStacks natives = config.nativeFrames() ? new NativeStacks(target, config.interpreterFrames()) : null;
+            SamplingSession s = new SamplingSession(config, target, process, natives);
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;
-        } catch (RuntimeException | Error e) {
+        } catch (SpyglassException | RuntimeException | Error e) {
             target.close();
             if (process != null) {
                 process.destroyForcibly();
@@ -228,7 +233,17 @@ public final class SamplingSession implements AutoCloseable {
         // progress (or the one the duration ended before) is not a skipped one.
         long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
-                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos));
+                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos), threadStops());
+    }
+
+    private SamplingStats.ThreadStops threadStops() {
+        NativeStacks natives = python.natives();
+        if (natives == null || natives.stopTimes().count() == 0) {
+            return SamplingStats.ThreadStops.NONE;
+        }
+        StopTimeHistogram h = natives.stopTimes();
+        return new SamplingStats.ThreadStops(h.count(), Duration.ofNanos(h.percentileNanos(0.5)),
+                Duration.ofNanos(h.percentileNanos(0.99)), Duration.ofNanos(h.maxNanos()));
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */

@@ -25,9 +25,40 @@ import java.time.Duration;
  *                           taken because the sampler was behind; 0 or more. The tick in progress is not
  *                           counted, so a sampler on time shows 0
  * @param interval           the requested time between ticks ({@link Sampler.Builder#interval})
+ * @param threadStops        how long threads were held stopped to read native frames
+ *                           ({@link Sampler.Builder#nativeFrames}); {@link ThreadStops#NONE} otherwise
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
-        double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval) {
+        double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops) {
+
+    /**
+     * How long the target's threads were held stopped, one stop per thread per tick, from the stop
+     * request to the thread's release (it includes reading its registers, native stack and the Python
+     * stacks of the threads stopped with it). Figures are at microsecond resolution.
+     *
+     * @param stops  how many thread stops
+     * @param median the median stop
+     * @param p99    the 99th percentile
+     * @param max    the longest
+     */
+    public record ThreadStops(long stops, Duration median, Duration p99, Duration max) {
+        /** No thread was stopped (a session without native frames). */
+        public static final ThreadStops NONE = new ThreadStops(0, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+
+        /** @throws NullPointerException when a duration is null */
+        public ThreadStops {
+            java.util.Objects.requireNonNull(median, "median");
+            java.util.Objects.requireNonNull(p99, "p99");
+            java.util.Objects.requireNonNull(max, "max");
+        }
+    }
+
+    /** Stats of a session that stops no thread ({@link ThreadStops#NONE}). */
+    public SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
+            double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval) {
+        this(samples, tornSamples, droppedSamples, ticks, elapsed, achievedRate, timeBehindSchedule, skippedTicks,
+                interval, ThreadStops.NONE);
+    }
 
     /** The share of planned ticks below which {@link #fellBehind()} is true: 90%. */
     public static final double BEHIND_THRESHOLD = 0.9;

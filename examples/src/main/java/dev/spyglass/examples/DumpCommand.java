@@ -23,6 +23,13 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON document: the process and its threads (frames as in jsonl).")
     boolean json;
 
+    @Option(names = "--native", description = "Merge native (C) frames into the stacks; stops each Python thread "
+            + "for microseconds (ptrace). See docs/native-frames.md.")
+    boolean nativeFrames;
+
+    @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
+    boolean interpreterFrames;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -37,14 +44,35 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: -p must be a process id (> 0), not " + pid);
             return Failures.USAGE;
         }
+        if (nativeFrames) {
+            try {
+                NativeSnapshot snap = NativeSnapshot.take(pid, interpreterFrames);
+                print(snap.version(), snap.threads());
+                if (snap.unmerged() > 0) {
+                    err.println("spyglass dump: " + snap.unmerged() + " thread(s) left out: their native and Python "
+                            + "stacks did not agree at the moment they were read (run again)");
+                }
+                return 0;
+            } catch (SpyglassException | RuntimeException e) {
+                return Failures.report(e, err);
+            }
+        }
         try (PythonProcess py = PythonProcess.attach(pid)) {
-            List<ThreadStack> threads = py.snapshot();
+            print(py.version().toString(), py.snapshot());
+            return 0;
+        } catch (SpyglassException | RuntimeException e) {
+            return Failures.report(e, err);
+        }
+    }
+
+    private void print(String version, List<ThreadStack> threads) {
+        {
             List<String> command = RecordCommand.processCommand(pid);
             if (json) {
-                out.println(toJson(py.version().toString(), command, threads));
+                out.println(toJson(version, command, threads));
             } else {
                 out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
-                out.println("Python " + py.version());
+                out.println("Python " + version);
                 for (ThreadStack t : threads) {
                     out.println();
                     out.println("Thread " + (t.nativeThreadId() >= 0 ? t.nativeThreadId() : "?") + " \""
@@ -60,9 +88,6 @@ final class DumpCommand implements Callable<Integer> {
                     }
                 }
             }
-            return 0;
-        } catch (SpyglassException | RuntimeException e) {
-            return Failures.report(e, err);
         }
     }
 

@@ -92,6 +92,14 @@ final class RecordCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--native", description = "Merge native (C) frames into the Python stacks: the C extension "
+            + "and library functions each thread is in. Stops each Python thread for microseconds per sample "
+            + "(ptrace); needs -p. See docs/native-frames.md.")
+    boolean nativeFrames;
+
+    @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
+    boolean interpreterFrames;
+
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
 
@@ -131,6 +139,11 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass record: -p must be a process id (> 0), not " + pid);
             return Failures.USAGE;
         }
+        if (nativeFrames && pid == null) {
+            err.println("spyglass record: --native needs -p PID: native frames of a command Spyglass starts are not "
+                    + "supported yet (start it, then attach)");
+            return Failures.USAGE;
+        }
         Duration every;
         Duration limit = null;
         Duration startLimit;
@@ -159,7 +172,8 @@ final class RecordCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit);
+            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
+                    .nativeFrames(nativeFrames).interpreterFrames(interpreterFrames);
             if (limit != null) {
                 builder.duration(limit);
             }
@@ -312,6 +326,9 @@ final class RecordCommand implements Callable<Integer> {
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
                 s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
+        if (s.threadStops().stops() > 0) {
+            err.println(LiveStatus.stopsLine(s.threadStops()));
+        }
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();
         if (pid == null && ending == null && !interrupted.get() && !LaunchedCommand.isRunning(session.pid())) {

@@ -27,8 +27,12 @@ public final class NativeObjects implements AutoCloseable {
     record MappedObject(String path, ElfFile elf, UnwindTable table, long bias, ElfFile symbols) {
     }
 
-    private final ProcessMap map;
+    /** How often at most the process's mappings are read again when an address is in none of them. */
+    private static final long REFRESH_NANOS = 200_000_000L;
+
+    private ProcessMap map;
     private final Map<String, MappedObject> byPath = new HashMap<>();
+    private long lastRefresh = System.nanoTime();
 
     public NativeObjects(ProcessMap map) {
         this.map = map;
@@ -36,7 +40,27 @@ public final class NativeObjects implements AutoCloseable {
 
     /** The object whose executable mapping holds {@code address}; empty for anonymous or JIT code. */
     Optional<MappedObject> find(long address) {
+        Optional<MappedObject> o = objectAt(address);
+        return o.isPresent() && o.get().table() != null ? o : Optional.empty();
+    }
+
+    /**
+     * The object mapped executable at {@code address}, even one whose file could not be read (its
+     * fields are then null); empty for anonymous memory. An address in no mapping makes the process's
+     * mappings be read again (at most every 200 ms): a library loaded after attach ({@code import numpy}
+     * dlopen's its extension modules) is found from then on.
+     */
+    Optional<MappedObject> objectAt(long address) {
         Optional<ProcessMap.Mapping> m = map.find(address);
+        if (m.isEmpty() && System.nanoTime() - lastRefresh > REFRESH_NANOS) {
+            lastRefresh = System.nanoTime();
+            try {
+                map = ProcessMap.read(map.pid());
+                m = map.find(address);
+            } catch (dev.spyglass.SpyglassException e) {
+                LOG.debug("cannot read the mappings of process {} again: {}", map.pid(), e.toString());
+            }
+        }
         if (m.isEmpty() || !m.get().isFile() || !m.get().executable()) {
             return Optional.empty();
         }
@@ -46,7 +70,7 @@ public final class NativeObjects implements AutoCloseable {
             o = open(mapping);
             byPath.put(mapping.path(), o);
         }
-        return o.table() == null ? Optional.empty() : Optional.of(o);
+        return Optional.of(o);
     }
 
     private MappedObject open(ProcessMap.Mapping mapping) {
@@ -83,6 +107,9 @@ public final class NativeObjects implements AutoCloseable {
      * for a static function of a stripped object).
      */
     Optional<String> symbolize(MappedObject o, long address) {
+        if (o.symbols() == null) {
+            return Optional.empty();
+        }
         Optional<Symbol> s = o.symbols().symbolAt(address - o.bias());
         return s.map(sym -> withoutVersion(sym.name()));
     }

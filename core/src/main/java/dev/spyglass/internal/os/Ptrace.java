@@ -56,7 +56,8 @@ public final class Ptrace implements AutoCloseable {
                 Linker.Option.captureCallState("errno"));
     }
 
-    private final Arena arena = Arena.ofConfined();
+    // Shared: a source may be closed from another thread than the one that traced.
+    private final Arena arena = Arena.ofShared();
     private final MemorySegment capture = arena.allocate(CAPTURE);
     private final MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
 
@@ -99,14 +100,20 @@ public final class Ptrace implements AutoCloseable {
         call(PTRACE_INTERRUPT, tid, 0, 0, "PTRACE_INTERRUPT");
     }
 
+    /** {@link #awaitStop}: the thread exited (or is not ours to wait for). */
+    public static final int EXITED = -1;
+    /** {@link #awaitStop}: no stop came in time; the thread is still seized and will stop. */
+    public static final int NOT_YET = -2;
+
     /**
-     * Waits until {@code tid} reports a stop, up to {@code timeoutNanos}.
+     * Waits until {@code tid} reports a stop, up to {@code timeoutNanos} (0: look once). Spins for the
+     * first 200 µs (a running thread stops within microseconds), then sleeps 50 µs between looks.
      *
      * @return the signal to pass on when continuing (0 for the interrupt's own stop, else a signal that
-     *         arrived meanwhile and must not be lost), or -1 when the thread exited or no stop came in time
+     *         arrived meanwhile and must not be lost), {@link #EXITED}, or {@link #NOT_YET}
      */
     public int awaitStop(int tid, long timeoutNanos) {
-        long deadline = System.nanoTime() + timeoutNanos;
+        long start = System.nanoTime();
         while (true) {
             int r;
             try {
@@ -117,17 +124,26 @@ public final class Ptrace implements AutoCloseable {
             if (r == tid) {
                 int s = status.get(ValueLayout.JAVA_INT, 0);
                 if ((s & 0xff) != 0x7f) {
-                    return -1; // exited or killed: not a stop
+                    return EXITED; // exited or killed: not a stop
                 }
                 int sig = (s >> 8) & 0xff;
                 int event = (s >> 16) & 0xff;
                 // PTRACE_EVENT_STOP (128) after PTRACE_INTERRUPT reports SIGTRAP (or the group-stop signal).
                 return event != 0 || sig == 5 ? 0 : sig;
             }
-            if (r < 0 || System.nanoTime() - deadline > 0) {
-                return -1;
+            if (r < 0) {
+                return EXITED;
             }
-            Thread.onSpinWait();
+            // The deadline is checked after a look: the first call of a downcall may itself take long.
+            long waited = System.nanoTime() - start;
+            if (waited >= timeoutNanos) {
+                return NOT_YET;
+            }
+            if (waited < 200_000) {
+                Thread.onSpinWait();
+            } else {
+                java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+            }
         }
     }
 
@@ -143,11 +159,41 @@ public final class Ptrace implements AutoCloseable {
 
     /** Detaches; a stopped thread resumes. Errors are ignored: the thread may have exited. */
     public void detach(int tid) {
+        detach(tid, 0);
+    }
+
+    /**
+     * Detaches, delivering {@code signal} (0 for none): a stopped thread resumes, or goes back into the
+     * group stop it was in (a {@code SIGSTOP} to the process is kept). The kernel drops a pending
+     * {@code PTRACE_INTERRUPT} with the tracing link. Errors are ignored: the thread may have exited.
+     *
+     * @return false when the request failed (the thread exited, or was not traced by this thread)
+     */
+    public boolean detach(int tid, int signal) {
         try {
-            call(PTRACE_DETACH, tid, 0, 0, "PTRACE_DETACH");
+            call(PTRACE_DETACH, tid, 0, signal, "PTRACE_DETACH");
+            return true;
         } catch (PtraceException ignored) {
-            // gone, or not seized
+            return false;
         }
+    }
+
+    /**
+     * The process tracing {@code tid} ({@code TracerPid} of {@code /proc/PID/task/TID/status}), or 0 when
+     * none or unknown: to name the debugger when a seize is refused.
+     */
+    public static long tracerOf(long pid, int tid) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(
+                    java.nio.file.Path.of("/proc", Long.toString(pid), "task", Integer.toString(tid), "status"))) {
+                if (line.startsWith("TracerPid:")) {
+                    return Long.parseLong(line.substring(10).trim());
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // gone or unreadable: unknown
+        }
+        return 0;
     }
 
     @Override

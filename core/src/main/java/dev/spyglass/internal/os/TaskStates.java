@@ -134,8 +134,38 @@ public final class TaskStates implements AutoCloseable {
         return t == null ? -1 : t.hostTid;
     }
 
+    /** States read by {@link #holdStates}, answered by {@link #state} until {@link #releaseStates}. */
+    private final LongMap<RunState> held = new LongMap<>(64);
+    private boolean holding;
+
+    /**
+     * Reads the run states of {@code tids[0 .. n)} now, and answers {@link #state} for them from this
+     * reading until {@link #releaseStates}: native frames stop the threads during a look, and a thread
+     * held by ptrace shows state {@code t} (tracing stop), not what it was doing.
+     */
+    public void holdStates(int[] tids, int n) {
+        holding = false;
+        held.clear();
+        for (int i = 0; i < n; i++) {
+            held.put(tids[i], state(tids[i]));
+        }
+        holding = true;
+    }
+
+    /** Ends {@link #holdStates}: states are read afresh again. */
+    public void releaseStates() {
+        holding = false;
+        held.clear();
+    }
+
     /** The run state of thread {@code tid}, {@link RunState#UNKNOWN} when it is not (any more) listed. */
     public RunState state(long tid) {
+        if (holding) {
+            RunState h = held.get(tid);
+            if (h != null) {
+                return h;
+            }
+        }
         Task t = task(tid);
         if (t == null) {
             return RunState.UNKNOWN;

@@ -196,6 +196,19 @@ public final class Target implements AutoCloseable {
         return n;
     }
 
+    /**
+     * The kernel's run states of these threads are read now and used by the next looks until
+     * {@link #releaseRunStates()} (see {@link TaskStates#holdStates}): for looks taken while the threads are
+     * held stopped.
+     */
+    public void holdRunStates(int[] tids, int n) {
+        tasks.holdStates(tids, n);
+    }
+
+    public void releaseRunStates() {
+        tasks.releaseStates();
+    }
+
     public ThreadRecord thread(int i) {
         return reader.thread(i);
     }

@@ -3,6 +3,8 @@ package dev.spyglass.internal.session;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
+import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -22,6 +24,8 @@ public final class PythonStackSource implements EventSource {
     private final long intervalNanos;
     private final long weightCapNanos;
     private final LastSampleTimes lastSampleTimes = new LastSampleTimes();
+    /** Merges native frames into each stack; null when the session did not ask for them. */
+    private final NativeStacks natives;
 
     /**
      * @param target        the attached process; closed with this source
@@ -29,7 +33,16 @@ public final class PythonStackSource implements EventSource {
      *                      thread's first wall-mode sample
      */
     public PythonStackSource(Target target, long intervalNanos) {
+        this(target, intervalNanos, null);
+    }
+
+    /**
+     * @param natives merges native frames into every stack (the threads are held stopped while they are
+     *                read); null for Python frames only. Closed with this source
+     */
+    public PythonStackSource(Target target, long intervalNanos, NativeStacks natives) {
         this.target = target;
+        this.natives = natives;
         this.intervalNanos = intervalNanos;
         this.weightCapNanos = weightCapNanos(intervalNanos);
     }
@@ -51,12 +64,19 @@ public final class PythonStackSource implements EventSource {
         // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
         // session, so differences of timestamps are monotonic durations.
         boolean wall = mode == SamplingMode.WALL;
-        int n = target.readThreads(mode);
+        int n = natives == null ? target.readThreads(mode) : natives.readThreads(mode);
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
             long key = t.nativeThreadId() > 0 ? t.nativeThreadId() : t.threadStateAddress();
-            if (t.torn() || t.skipped()) {
-                if (t.torn()) {
+            ThreadStack stack = null;
+            if (!t.torn() && !t.skipped()) {
+                stack = target.threadStack(t);
+                if (natives != null) {
+                    stack = natives.merge(t, stack); // null: the native and Python stacks do not agree
+                }
+            }
+            if (stack == null) {
+                if (t.torn() || !t.skipped()) {
                     out.tornSample();
                 }
                 if (wall && key != 0) {
@@ -73,15 +93,23 @@ public final class PythonStackSource implements EventSource {
                 }
                 lastSampleTimes.seen(key, timestampNanos);
             }
-            out.add(new StackSample(target.threadStack(t), timestampNanos, weight));
+            out.add(new StackSample(stack, timestampNanos, weight));
         }
         if (wall) {
             lastSampleTimes.endLook();
         }
     }
 
+    /** The native frames' merger, or null when the session reads Python frames only. */
+    public NativeStacks natives() {
+        return natives;
+    }
+
     @Override
     public void close() {
+        if (natives != null) {
+            natives.close();
+        }
         target.close();
     }
 }

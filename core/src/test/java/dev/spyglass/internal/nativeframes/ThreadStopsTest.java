@@ -25,7 +25,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * <p>The target runs under a shell, not as the JVM's own child: the JDK's process reaper waits for
  * its children with {@code waitpid(pid, 0)}, which would also collect a traced child's ptrace stops.
  */
-class BriefStopTest {
+class ThreadStopsTest {
 
     @ForEachPython
     void unwindsASleepingInterpreterFromTheSystemCallToTheOutermostFrame(PythonInterpreter py) throws Exception {
@@ -57,12 +57,17 @@ class BriefStopTest {
             NativeUnwinder.Result result;
             long stopped;
             try (RemoteMemory memory = RemoteMemory.open(pid, ProcessMap.read(pid).firstReadableAddress());
-                    BriefStop stop = new BriefStop(memory, pid, 256 * 1024);
                     NativeObjects objects = new NativeObjects(ProcessMap.read(pid))) {
-                stop.seize();
-                assertThat(stop.capture()).as("the thread stopped").isTrue();
-                stopped = stop.lastStopNanos();
-                result = new NativeUnwinder(objects, 512).unwind(stop.rip(), stop.rsp(), stop.rbp(), stop.stack(), stop.rsp());
+                StopTimeHistogram times = new StopTimeHistogram();
+                try (ThreadStops stop = new ThreadStops(memory, pid, 256 * 1024, times)) {
+                    stop.stop(new int[] {pid}, 1);
+                    stop.resume();
+                    assertThat(stop.captured(0)).as("the thread stopped").isTrue();
+                    assertThat(times.count()).as("stops recorded").isEqualTo(1);
+                    stopped = times.maxNanos();
+                    result = new NativeUnwinder(objects, 512).unwind(stop.rip(0), stop.rsp(0), stop.rbp(0), stop.stack(0),
+                            stop.rsp(0));
+                }
                 for (int i = 0; i < result.depth(); i++) {
                     long pc = result.pcs()[i];
                     String name = objects.find(pc).flatMap(o -> objects.symbolize(o, pc)).orElse("?");
@@ -86,6 +91,7 @@ class BriefStopTest {
                 assertThat(names).as(figures).anyMatch(n -> n.equals("_PyEval_EvalFrameDefault")
                         || n.equals("PyEval_EvalFrameEx") || n.startsWith("_PyEval_EvalFrame"));
             }
+            assertThat(dev.spyglass.internal.os.Ptrace.tracerOf(pid, pid)).as("no tracer left on %d", pid).isZero();
             // Still running after the stop and the detach: it answers a signal-free probe of its state.
             String state = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
             assertThat(state.substring(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3)).as("state of %d", pid)

@@ -1,0 +1,120 @@
+package dev.spyglass.internal.nativeframes;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.spyglass.Frame;
+
+/**
+ * Merges one thread's native stack with its Python stack, as py-spy and pystack do: walking the native
+ * frames innermost first, each activation of the evaluation loop is replaced by the Python frames it
+ * ran, the interpreter's other frames are hidden (unless asked for), and every other native frame is
+ * kept where it is. Which Python frames one activation ran comes from the frame walker's entry marks
+ * ({@code ThreadRecord.entryFrame}): one frame per activation up to 3.10, from 3.11 the frames up to and
+ * including the next entry frame.
+ *
+ * <p>When the counts disagree the sample is torn, never guessed: a thread stopped while entering or
+ * leaving the evaluation loop (the C frame exists, the Python frame is not linked yet or any more), or
+ * an unnamed cold part of the loop in a stripped build. One case is kept: a native walk that stopped
+ * early (a stack deeper than the copy, code without call-frame information) has fewer activations
+ * than the Python stack; the Python frames it did not reach are then appended as the outer part, since
+ * they are known, and the sample is counted as partial.
+ */
+final class StackSplicer {
+    /** The outcome of one merge. */
+    enum Outcome { SPLICED, PARTIAL, TORN }
+
+    private final NativeFrameResolver resolver;
+    private final ArrayList<Frame> merged = new ArrayList<>(128);
+    private Outcome outcome;
+    private String reason;
+
+    StackSplicer(NativeFrameResolver resolver) {
+        this.resolver = resolver;
+    }
+
+    /**
+     * Merges; then {@link #outcome()} says how it went and {@link #frames()} holds the merged stack
+     * (innermost first) unless torn.
+     *
+     * @param pcs     the native program counters, innermost first ({@code pcs[0]} at the interrupted
+     *                instruction, the others return addresses)
+     * @param depth   how many of {@code pcs} are valid
+     * @param reachedOutermost whether the native walk reached the outermost frame
+     * @param python  the Python frames, innermost first (a trailing pseudo frame allowed)
+     * @param entries per Python frame: whether an activation of the evaluation loop starts there
+     */
+    Outcome merge(long[] pcs, int depth, boolean reachedOutermost, List<Frame> python, boolean[] entries) {
+        merged.clear();
+        reason = null;
+        int pythonFrames = python.size();
+        while (pythonFrames > 0 && python.get(pythonFrames - 1).kind() == Frame.FrameKind.PSEUDO) {
+            pythonFrames--;
+        }
+        int next = 0; // the next Python frame to place
+        int activations = 0;
+        for (int i = 0; i < depth; i++) {
+            NativeFrameResolver.Resolved r = resolver.resolve(pcs[i], i > 0);
+            switch (r.role()) {
+                case EVAL -> {
+                    activations++;
+                    if (next >= pythonFrames) {
+                        return torn(activations, groups(entries, pythonFrames));
+                    }
+                    // This activation ran the frames from `next` outwards up to the first entry frame.
+                    do {
+                        merged.add(python.get(next));
+                    } while (!entries[next++] && next < pythonFrames);
+                }
+                case SHOWN -> merged.add(r.frame());
+                case HIDDEN -> { }
+            }
+        }
+        if (next < pythonFrames) {
+            if (reachedOutermost) {
+                return torn(activations, groups(entries, pythonFrames));
+            }
+            for (int i = next; i < pythonFrames; i++) {
+                merged.add(python.get(i));
+            }
+            outcome = Outcome.PARTIAL;
+        } else {
+            outcome = Outcome.SPLICED;
+        }
+        for (int i = pythonFrames; i < python.size(); i++) {
+            merged.add(python.get(i));
+        }
+        return outcome;
+    }
+
+    private Outcome torn(int activations, int groups) {
+        outcome = Outcome.TORN;
+        reason = "native stack has " + (activations > groups ? "more than " + groups : Integer.toString(activations))
+                + " evaluation-loop frames, Python stack " + groups + " C-level calls";
+        return outcome;
+    }
+
+    private static int groups(boolean[] entries, int n) {
+        int g = 0;
+        for (int i = 0; i < n; i++) {
+            if (entries[i] || i == n - 1) {
+                g++;
+            }
+        }
+        return g;
+    }
+
+    Outcome outcome() {
+        return outcome;
+    }
+
+    /** Why the last merge was torn; null otherwise. */
+    String reason() {
+        return reason;
+    }
+
+    /** The last merge's frames, innermost first (a fresh immutable copy). */
+    List<Frame> frames() {
+        return List.copyOf(merged);
+    }
+}

@@ -1,0 +1,101 @@
+package dev.spyglass.internal.nativeframes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import dev.spyglass.Frame;
+import dev.spyglass.PythonScripts;
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingSession;
+import dev.spyglass.SamplingStats;
+import dev.spyglass.StackSample;
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/**
+ * A real interpreter asleep under a few Python calls, sampled with native frames: every sample of
+ * the sleeping thread is one merged stack, innermost first: libc's sleep, the interpreter's
+ * {@code time_sleep}, then the Python frames in order down to {@code <module>}, with the
+ * interpreter's plumbing hidden; the thread is never left stopped or traced.
+ */
+class MergedStackTest {
+
+    @ForEachPython
+    void mergesASleepingThreadsNativeAndPythonFrames(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
+        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
+                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        Path script = PythonScripts.write("nativemerge.py", String.join("\n",
+                "import os, sys, time",
+                "def inner():",
+                "    sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+                "    while True:",
+                "        time.sleep(0.05)",
+                "def outer(n):",
+                "    if n == 0:",
+                "        inner()",
+                "    else:",
+                "        outer(n - 1)",
+                "outer(5)",
+                ""));
+        // Under a shell: the JDK's reaper would take the ptrace stops of the JVM's own child.
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "sh"));
+        cmd.addAll(py.commandLine(script.toString()));
+        Process shell = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(shell.getInputStream()))) {
+            String ready = out.readLine();
+            assertThat(ready).as("target's first line").startsWith("ready ");
+            int pid = Integer.parseInt(ready.substring(6).trim());
+            List<StackSample> samples = new ArrayList<>();
+            SamplingStats stats;
+            Sampler sampler = Sampler.builder().nativeFrames(true).interval(Duration.ofMillis(5))
+                    .duration(Duration.ofSeconds(1)).build();
+            try (SamplingSession s = sampler.attach(pid)) {
+                s.forEach(samples::add);
+                stats = s.stats();
+            }
+            String figures = py.label() + ": " + stats + "; first: "
+                    + (samples.isEmpty() ? "none" : samples.getFirst().frames());
+            System.out.println(figures);
+            assertThat(samples).as(figures).isNotEmpty();
+            assertThat(stats.threadStops().stops()).as(figures).isGreaterThan(0);
+            // Spliced, not torn: at least 90% of the looks (a loaded machine may catch a thread between calls).
+            assertThat((double) stats.tornSamples() / (stats.samples() + stats.tornSamples())).as(figures).isLessThan(0.1);
+            for (StackSample sample : samples) {
+                List<String> names = sample.frames().stream().map(Frame::function).collect(Collectors.toList());
+                int sleep = names.indexOf("time_sleep");
+                int inner = names.indexOf("inner");
+                if (inner < 0) {
+                    continue; // between calls of the loop: the module frame only
+                }
+                assertThat(names).as(figures).endsWith("inner", "outer", "outer", "outer", "outer", "outer", "outer",
+                        "<module>");
+                assertThat(sample.frames().get(inner).kind()).isEqualTo(Frame.FrameKind.PYTHON);
+                assertThat(names).as("no interpreter plumbing: %s", names).noneMatch(n -> n.startsWith("_PyEval")
+                        || n.equals("PyEval_EvalFrameEx") || n.equals("main") || n.equals("Py_RunMain"));
+                if (sleep >= 0) {
+                    assertThat(sleep).as(names.toString()).isLessThan(inner);
+                    assertThat(names.subList(0, sleep)).as(names.toString()).anyMatch(n -> n.contains("sleep")
+                            || n.contains("select"));
+                    assertThat(sample.frames().get(0).kind()).isEqualTo(Frame.FrameKind.NATIVE);
+                }
+            }
+            assertThat(samples).as("a sample in time.sleep with native frames: " + figures)
+                    .anyMatch(x -> x.frames().stream().anyMatch(f -> f.function().equals("time_sleep")));
+            assertThat(dev.spyglass.internal.os.Ptrace.tracerOf(pid, pid)).as("no tracer left").isZero();
+        } finally {
+            shell.descendants().forEach(ProcessHandle::destroyForcibly);
+            shell.destroyForcibly();
+        }
+    }
+}

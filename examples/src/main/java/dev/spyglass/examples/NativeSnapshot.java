@@ -1,0 +1,47 @@
+package dev.spyglass.examples;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingSession;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.StackSample;
+import dev.spyglass.ThreadStack;
+
+/**
+ * {@code dump --native}: every thread's merged stack at one instant. The library's snapshot reads
+ * Python frames only; merged stacks come from a sampling session, whose first tick stops the threads
+ * together, so the dump is that tick's samples.
+ *
+ * @param version  the target's CPython version
+ * @param threads  the threads merged at the first tick
+ * @param unmerged threads of that tick whose native and Python stacks did not agree (left out)
+ */
+record NativeSnapshot(String version, List<ThreadStack> threads, long unmerged) {
+
+    static NativeSnapshot take(long pid, boolean interpreterFrames) throws SpyglassException {
+        Sampler sampler = Sampler.builder().nativeFrames(true).interpreterFrames(interpreterFrames)
+                .interval(Duration.ofMillis(50)).duration(Duration.ofSeconds(5)).build();
+        try (SamplingSession s = sampler.attach(pid)) {
+            List<ThreadStack> threads = new ArrayList<>();
+            long[] first = {Long.MIN_VALUE};
+            // The first tick's samples share its timestamp; the next tick's first sample ends the dump.
+            Iterator<StackSample> samples = s.stream().iterator();
+            while (samples.hasNext()) {
+                StackSample x = samples.next();
+                if (first[0] == Long.MIN_VALUE) {
+                    first[0] = x.timestampNanos();
+                } else if (x.timestampNanos() != first[0]) {
+                    break;
+                }
+                threads.add(x.thread());
+            }
+            long torn = s.stats().tornSamples();
+            s.stop();
+            return new NativeSnapshot(s.version().toString(), threads, torn);
+        }
+    }
+}
