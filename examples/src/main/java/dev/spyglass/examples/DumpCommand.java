@@ -82,16 +82,26 @@ final class DumpCommand implements Callable<Integer> {
                         out.println("    (no Python frames)");
                     }
                     for (Frame f : t.frames()) {
-                        // A pseudo-frame (<interpreter shutdown>) is a label: no file or line.
-                        out.println("    " + TerminalText.escape(f.qualifiedName()) + (f.kind() == Frame.FrameKind.PSEUDO ? ""
-                                : " (" + TerminalText.escape(f.file()) + ":" + f.line() + ")"));
+                        out.println("    " + TerminalText.escape(frameText(f)));
                     }
                 }
             }
         }
     }
 
-    private static String toJson(String version, List<String> command, List<ThreadStack> threads) {
+    /**
+     * {@code function (file:line)}; a native frame {@code function (library)}, the object's file name (it has no
+     * line); a pseudo-frame ({@code <interpreter shutdown>}) its label alone.
+     */
+    static String frameText(Frame f) {
+        return switch (f.kind()) {
+            case PYTHON -> f.qualifiedName() + " (" + f.file() + ":" + f.line() + ")";
+            case NATIVE -> f.qualifiedName() + " (" + f.library() + ")";
+            case PSEUDO -> f.qualifiedName();
+        };
+    }
+
+    static String toJson(String version, List<String> command, List<ThreadStack> threads) {
         StringBuilder sb = new StringBuilder();
         sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid()).append(",\"python\":");
         Json.string(sb, version).append(",\"command\":[");
@@ -110,7 +120,11 @@ final class DumpCommand implements Callable<Integer> {
                 sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
                         .append("\",\"function\":");
                 Json.string(sb, f.function()).append(",\"qualname\":");
-                Json.string(sb, f.qualifiedName()).append(",\"file\":");
+                Json.string(sb, f.qualifiedName());
+                if (f.kind() == Frame.FrameKind.NATIVE) {
+                    Json.string(sb.append(",\"library\":"), f.library());
+                }
+                sb.append(",\"file\":");
                 Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
             }
             sb.append("]}");

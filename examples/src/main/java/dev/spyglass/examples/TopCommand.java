@@ -56,7 +56,7 @@ final class TopCommand implements Callable<Integer> {
         this.err = err;
     }
 
-    /** Own and total sample counts per function ({@code qualname (file)}), for one window and overall. */
+    /** Own and total sample counts per function ({@link #key}), for one window and overall. */
     static final class Table {
         final Map<String, long[]> counts = new HashMap<>();
         long samples;
@@ -80,8 +80,16 @@ final class TopCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * {@code qualname (file)}; a native frame {@code symbol (library)}, so a C function's samples gather under
+         * its library's file name (however many paths it is mapped from); a pseudo-frame its label.
+         */
         static String key(Frame f) {
-            return f.kind() == Frame.FrameKind.PSEUDO ? f.qualifiedName() : f.qualifiedName() + " (" + f.file() + ")";
+            return switch (f.kind()) {
+                case PYTHON -> f.qualifiedName() + " (" + f.file() + ")";
+                case NATIVE -> f.qualifiedName() + " (" + f.library() + ")";
+                case PSEUDO -> f.qualifiedName();
+            };
         }
 
         List<Map.Entry<String, long[]>> hottest(int n) {
@@ -174,7 +182,7 @@ final class TopCommand implements Callable<Integer> {
                 st.fellBehind() ? String.format(Locale.ROOT, " of %,.0f/s (BEHIND: %,d ticks skipped)",
                         st.requestedRate(), st.skippedTicks()) : ""));
         sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s  %s%n", "%Own", "%Total", "Own", "Total",
-                "Function (file)"));
+                "Function (file, or library for native code)"));
         for (Map.Entry<String, long[]> e : window.hottest(rows)) {
             long[] all = overall.counts.getOrDefault(e.getKey(), new long[2]);
             sb.append(String.format(Locale.ROOT, "%6.1f%% %6.1f%% %9d %9d  %s%n",

@@ -28,10 +28,15 @@ import dev.spyglass.export.ProfileMetadata;
  * }</pre>
  *
  * The thread part is {@code T<interpreter id>:<kernel thread id>}; a frame is
- * {@code <file>:<qualified name>:<line>}; the metric is the sample's weight (wall or CPU time, as the
+ * {@code <file>:<qualified name>:<line>}. A native frame is written as Austin's native-frame samplers write theirs
+ * ({@code austinp}; {@code austin -n} in Austin's current source): the same three fields, the object's path as the
+ * file and the symbol as the function ({@code /usr/lib/x86_64-linux-gnu/libc.so.6:qsort:0}). The third field is 0:
+ * {@code austin -n} writes 0 there too, {@code austinp} the offset into the symbol, which Spyglass does not keep. A
+ * pseudo-frame has an empty file ({@code :<interpreter shutdown>:0}). The metric is the sample's weight (wall or CPU
+ * time, as the
  * {@code mode} line says) in microseconds. Every sample is written, idle ones and those without frames too
  * (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
- * {@code :} in function names, so a frame always splits at its last two colons; other control characters
+ * {@code :} in function names (a C++ symbol's {@code ::} too), so a frame always splits at its last two colons; other control characters
  * become {@code \x1b}-style escapes and a backslash {@code \\} ({@link ControlCharacters}). Metadata that is unknown is
  * left out, except {@code mode}, which readers require: {@code wall} when unknown.
  */

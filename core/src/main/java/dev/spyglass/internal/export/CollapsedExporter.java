@@ -16,12 +16,15 @@ import dev.spyglass.StackSample;
  * }</pre>
  *
  * The process and the thread are the two outermost frames. A frame is {@code function (file:line)} with the
- * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. The value is
+ * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. A native frame (a C
+ * function, when native frames are sampled) is {@code function (library)}, the object's file name without its
+ * directory and never a line ({@code PyObject_Call (libpython3.12.so.1.0)}, {@code qsort (libc.so.6)}); a
+ * pseudo-frame its label alone ({@code <interpreter shutdown>}). The value is
  * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}). Characters
  * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
  * characters are written as {@code \x1b}-style escapes and a backslash as {@code \\} ({@link ControlCharacters}),
  * so that a target's names cannot drive the terminal that shows the file. Lines come in
- * order of first appearance; samples without Python frames are left out.
+ * order of first appearance; samples without frames are left out.
  */
 public final class CollapsedExporter extends StreamExporter {
 

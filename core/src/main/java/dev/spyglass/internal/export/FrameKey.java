@@ -3,22 +3,45 @@ package dev.spyglass.internal.export;
 import dev.spyglass.Frame;
 
 /**
- * A frame as the aggregating formats tell frames apart: qualified name, file and (unless line numbers are
+ * A frame as the aggregating formats tell frames apart: kind, qualified name, file and (unless line numbers are
  * dropped) line.
  *
- * @param name the qualified name ({@code Outer.leaf}), or the plain function name when the version has none
- * @param file the file, possibly empty
- * @param line the line, 0 when unknown or dropped
+ * @param kind what the frame runs; a native frame and a Python one never merge, even with equal names
+ * @param name the qualified name ({@code Outer.leaf}), or the plain function name when the version has none; for a
+ *             native frame the symbol
+ * @param file the file, possibly empty; for a native frame the object's path
+ * @param line the line, 0 when unknown or dropped (always 0 for native and pseudo frames)
  */
-record FrameKey(String name, String file, int line) {
+record FrameKey(Frame.FrameKind kind, String name, String file, int line) {
 
     static FrameKey of(Frame frame, boolean lineNumbers) {
         String name = frame.qualifiedName().isEmpty() ? frame.function() : frame.qualifiedName();
-        return new FrameKey(name, frame.file(), lineNumbers ? Math.max(frame.line(), 0) : 0);
+        return new FrameKey(frame.kind(), name, frame.file(),
+                lineNumbers && frame.kind() == Frame.FrameKind.PYTHON ? Math.max(frame.line(), 0) : 0);
     }
 
-    /** {@code name (file:line)}, {@code name (file)} when the line is 0, {@code name} when the file is empty. */
+    boolean isNative() {
+        return kind == Frame.FrameKind.NATIVE;
+    }
+
+    /** For a native frame the file name of its object ({@code libc.so.6}), else empty (as {@link Frame#library()}). */
+    String library() {
+        if (!isNative()) {
+            return "";
+        }
+        int slash = file.lastIndexOf('/');
+        return slash < 0 ? file : file.substring(slash + 1);
+    }
+
+    /**
+     * {@code name (file:line)}, {@code name (file)} when the line is 0, {@code name} when the file is empty; a native
+     * frame {@code name (library)}, the object's file name without its directory (its path is long and the same for
+     * every frame of one library, while the name alone is what a reader recognises).
+     */
     String label() {
+        if (isNative()) {
+            return library().isEmpty() ? name : name + " (" + library() + ")";
+        }
         if (file.isEmpty()) {
             return line > 0 ? name + " (:" + line + ")" : name;
         }

@@ -14,13 +14,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
 import dev.spyglass.export.ProfileMetadata;
 
 /**
  * One self-contained HTML file (no network access, no external script, style or font) holding an interactive
  * flame graph: the root at the top, each thread below it, then frames outward to the leaves. Boxes show
- * qualified function names; hovering shows the file and line, the sample count and percentages; clicking
+ * qualified function names; native frames (C functions, when native frames are sampled) are drawn in cool blues
+ * against the warm colours of Python code, with a legend when there are any, and show their library's name;
+ * hovering shows the file and line (a native frame's object path), the sample count and percentages; clicking
  * zooms into a box (clicking an ancestor or pressing Escape zooms out); a search box highlights matching
  * frames and reports their share; a thread filter shows one thread; a header summarises the recording (target
  * command, Python version, duration, samples, achieved rate, torn-sample rate) from the
@@ -59,13 +62,24 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
     private static final class Node {
         final int name;
         final int loc;
+        /** The page's mark of a frame's kind: 0 a Python frame, a thread or the root; 1 native; 2 pseudo. */
+        final int kind;
         long value;
         final Map<Object, Node> children = new LinkedHashMap<>();
 
-        Node(int name, int loc) {
+        Node(int name, int loc, int kind) {
             this.name = name;
             this.loc = loc;
+            this.kind = kind;
         }
+    }
+
+    private static int kindMark(Frame.FrameKind kind) {
+        return switch (kind) {
+            case PYTHON -> 0;
+            case NATIVE -> 1;
+            case PSEUDO -> 2;
+        };
     }
 
     private static final class Table {
@@ -85,7 +99,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         ProfileMetadata m = metadataNow();
         Table names = new Table();
         Table locs = new Table();
-        Node root = new Node(names.id("all"), -1);
+        Node root = new Node(names.id("all"), -1, 0);
         boolean severalProcesses = counts.tallies().keySet().stream().mapToLong(s -> s.thread().pid()).distinct()
                 .count() > 1;
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
@@ -93,13 +107,14 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
             ThreadKey thread = e.getKey().thread();
             root.value += n;
             String threadLabel = severalProcesses ? thread.processLabel() + " " + thread.label() : thread.label();
-            Node node = root.children.computeIfAbsent(thread, k -> new Node(names.id(threadLabel), -1));
+            Node node = root.children.computeIfAbsent(thread, k -> new Node(names.id(threadLabel), -1, 0));
             node.value += n;
             for (FrameKey f : e.getKey().rootFirst()) {
                 Node parent = node;
                 node = parent.children.computeIfAbsent(f, k -> new Node(names.id(f.name()),
                         f.file().isEmpty() && f.line() == 0 ? -1
-                                : locs.id(f.line() > 0 ? f.file() + ":" + f.line() : f.file())));
+                                : locs.id(f.line() > 0 ? f.file() + ":" + f.line() : f.file()),
+                        kindMark(f.kind())));
                 node.value += n;
             }
         }
@@ -158,13 +173,18 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         }
     }
 
-    /** {@code [name, loc, value, [children...]]}, children heaviest first; iterative to survive deep stacks. */
+    /**
+     * {@code [name, loc, value, [children...]]}, children heaviest first, and a fifth element, the kind mark, for a
+     * native or pseudo frame; iterative to survive deep stacks.
+     */
     private static void treeJson(StringBuilder sb, Node root) {
         final class Open {
+            final Node node;
             final List<Node> children;
             int next;
 
             Open(Node node) {
+                this.node = node;
                 sb.append('[').append(node.name).append(',').append(node.loc).append(',').append(node.value)
                         .append(",[");
                 children = new ArrayList<>(node.children.values());
@@ -181,7 +201,11 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
                 }
                 stack.add(new Open(top.children.get(top.next++)));
             } else {
-                sb.append("]]");
+                sb.append(']');
+                if (top.node.kind != 0) {
+                    sb.append(',').append(top.node.kind);
+                }
+                sb.append(']');
                 stack.remove(stack.size() - 1);
             }
         }

@@ -20,7 +20,17 @@ import dev.spyglass.StackSample;
  * {@code tid} is the kernel thread id (the Python thread id when the kernel one is unknown); {@code ts} is
  * nanoseconds since the Unix epoch; {@code state} is {@code running}, {@code idle} or {@code unknown};
  * {@code gil} is {@code true}, {@code false} or {@code null} (unknown, or a build without a GIL);
- * {@code frames} is innermost first and may be empty. Every sample is written, idle ones too.
+ * {@code frames} is innermost first and may be empty. A frame's {@code kind} is {@code python}, {@code native} or
+ * {@code pseudo}; a native frame (a C function, when native frames are sampled) has the symbol as
+ * {@code function} and {@code qualname}, the object's path as {@code file}, its file name as {@code library} (only
+ * native frames have it) and line 0:
+ *
+ * <pre>{@code
+ * {"kind":"native","function":"qsort","qualname":"qsort","library":"libc.so.6",
+ *  "file":"/usr/lib/x86_64-linux-gnu/libc.so.6","line":0}
+ * }</pre>
+ *
+ * Every sample is written, idle ones too.
  */
 public final class JsonLinesExporter extends StreamExporter {
 
@@ -35,6 +45,10 @@ public final class JsonLinesExporter extends StreamExporter {
         JsonText.string(sb, f.function());
         sb.append(",\"qualname\":");
         JsonText.string(sb, f.qualifiedName());
+        if (f.kind() == Frame.FrameKind.NATIVE) {
+            sb.append(",\"library\":");
+            JsonText.string(sb, f.library());
+        }
         sb.append(",\"file\":");
         JsonText.string(sb, f.file());
         return sb.append(",\"line\":").append(f.line()).append('}').toString();

@@ -27,7 +27,12 @@ import dev.spyglass.export.ProfileMetadata;
  * {@code start_line} is the frame's {@link dev.spyglass.Frame#firstLine()} ({@code co_firstlineno}; 0 when
  * unknown; the smallest seen when two functions share a name and file). {@code time_nanos},
  * {@code duration_nanos}, {@code period_type} and {@code period} (the sampling interval) come from the
- * metadata, else from the samples' timestamps. The command and Python version are written as comments.
+ * metadata, else from the samples' timestamps. A native frame (a C function, when native frames are sampled) has its
+ * own {@code Function}, whose {@code name} and {@code system_name} are the symbol and whose {@code filename} is the
+ * object's path, and a {@code Location} (no address) on one {@code Mapping} per object: {@code filename} the
+ * object's path, {@code build_id} its GNU build-id in hex (read once per path, through the target's
+ * {@code /proc/<pid>/root} first; empty when the file cannot be read), {@code has_functions} set, so pprof does not
+ * symbolise it again. Python and pseudo-frames have no mapping. The command and Python version are written as comments.
  * Samples without frames, and idle ones unless kept, are left out. The file is written at {@link #close()}.
  */
 public final class PprofExporter extends StreamExporter {
@@ -38,6 +43,7 @@ public final class PprofExporter extends StreamExporter {
     // Field numbers of profile.proto.
     private static final int PROFILE_SAMPLE_TYPE = 1;
     private static final int PROFILE_SAMPLE = 2;
+    private static final int PROFILE_MAPPING = 3;
     private static final int PROFILE_LOCATION = 4;
     private static final int PROFILE_FUNCTION = 5;
     private static final int PROFILE_STRING_TABLE = 6;
@@ -53,6 +59,7 @@ public final class PprofExporter extends StreamExporter {
     /** Functions' first lines; frames are interned, so each distinct frame is looked at once. */
     private final Map<FunctionKey, Integer> startLines = new HashMap<>();
     private final Map<Frame, Boolean> framesSeen = new IdentityHashMap<>();
+    private final ObjectBuildIds buildIds = new ObjectBuildIds();
     private long firstTimestamp = Long.MAX_VALUE;
     private long lastTimestamp = Long.MIN_VALUE;
 
@@ -74,9 +81,14 @@ public final class PprofExporter extends StreamExporter {
         if (keepsForAggregate(sample)) {
             counts.add(sample);
             for (Frame f : sample.frames()) {
-                if (f.firstLine() > 0 && framesSeen.size() < MAX_FRAMES_SEEN && framesSeen.put(f, Boolean.TRUE) == null) {
-                    String name = f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName();
-                    startLines.merge(new FunctionKey(name, f.file()), f.firstLine(), Math::min);
+                if (framesSeen.size() < MAX_FRAMES_SEEN && framesSeen.put(f, Boolean.TRUE) == null) {
+                    if (f.firstLine() > 0) {
+                        String name = f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName();
+                        startLines.merge(new FunctionKey(f.kind(), name, f.file()), f.firstLine(), Math::min);
+                    } else if (f.kind() == Frame.FrameKind.NATIVE) {
+                        // Read now, while the target (and its /proc/<pid>/root) still exists.
+                        buildIds.of(f.file(), sample.pid());
+                    }
                 }
             }
         }
@@ -98,7 +110,10 @@ public final class PprofExporter extends StreamExporter {
         }
     }
 
-    private record FunctionKey(String name, String file) {
+    private record FunctionKey(Frame.FrameKind kind, String name, String file) {
+        static FunctionKey of(FrameKey f) {
+            return new FunctionKey(f.kind(), f.name(), f.file());
+        }
     }
 
     @Override
@@ -117,6 +132,7 @@ public final class PprofExporter extends StreamExporter {
 
         Map<FrameKey, Long> locations = new LinkedHashMap<>();
         Map<FunctionKey, Long> functions = new LinkedHashMap<>();
+        Map<String, Long> mappings = new LinkedHashMap<>();
         long threadKey = strings.id("thread");
         long threadIdKey = strings.id("thread_id");
         long pidKey = strings.id("pid");
@@ -130,7 +146,10 @@ public final class PprofExporter extends StreamExporter {
             for (int i = 0; i < rootFirst.size(); i++) {
                 FrameKey f = rootFirst.get(rootFirst.size() - 1 - i);
                 ids[i] = locations.computeIfAbsent(f, k -> (long) locations.size() + 1);
-                functions.computeIfAbsent(new FunctionKey(f.name(), f.file()), k -> (long) functions.size() + 1);
+                functions.computeIfAbsent(FunctionKey.of(f), k -> (long) functions.size() + 1);
+                if (f.isNative()) {
+                    mappings.computeIfAbsent(f.file(), k -> (long) mappings.size() + 1);
+                }
             }
             nested.reset();
             nested.packed(1, ids, rootFirst.size());
@@ -151,8 +170,13 @@ public final class PprofExporter extends StreamExporter {
             FrameKey f = e.getKey();
             nested.reset();
             nested.int64(1, e.getValue());
+            if (f.isNative()) {
+                // No address: the frame is already symbolised, and one location stands for every address in
+                // the function (as one Python location stands for every instruction of a line).
+                nested.int64(2, mappings.get(f.file()));
+            }
             inner.reset();
-            inner.int64(1, functions.get(new FunctionKey(f.name(), f.file())));
+            inner.int64(1, functions.get(FunctionKey.of(f)));
             inner.int64(2, f.line());
             nested.message(4, inner);
             profile.message(PROFILE_LOCATION, nested);
@@ -166,9 +190,24 @@ public final class PprofExporter extends StreamExporter {
             // `go tool pprof -top` (even with -symbolize=force, which copies a non-empty system_name
             // over the name). Python functions have no separate system name.
             nested.int64(2, strings.id(e.getKey().name()));
+            if (e.getKey().kind() == Frame.FrameKind.NATIVE) {
+                // A native symbol is a system name: pprof may simplify a C++ one for display
+                // ("std::vector<int>::push_back(int)" to "std::vector::push_back"), as it does its own.
+                nested.int64(3, strings.id(e.getKey().name()));
+            }
             nested.int64(4, strings.id(e.getKey().file()));
             nested.int64(5, startLines.getOrDefault(e.getKey(), 0));
             profile.message(PROFILE_FUNCTION, nested);
+        }
+        for (Map.Entry<String, Long> e : mappings.entrySet()) {
+            // No address range (0, 0): locations carry no addresses. has_functions tells pprof the locations
+            // are symbolised already, so it does not look for the object to symbolise them again.
+            nested.reset();
+            nested.int64(1, e.getValue());
+            nested.int64(5, strings.id(e.getKey()));
+            nested.int64(6, strings.id(buildIds.of(e.getKey(), -1)));
+            nested.bool(7, true);
+            profile.message(PROFILE_MAPPING, nested);
         }
 
         long start = m.startEpochNanos() > 0 ? m.startEpochNanos()

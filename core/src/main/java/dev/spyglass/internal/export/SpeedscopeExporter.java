@@ -18,7 +18,10 @@ import dev.spyglass.export.ProfileMetadata;
  * speedscope's JSON file format ({@code https://www.speedscope.app/file-format-schema.json}): one
  * {@code sampled} profile per thread, in nanoseconds, samples in time order (consecutive identical stacks
  * merged into one sample carrying the summed weight), frames shared between profiles, named like the
- * collapsed format's frames ({@code Outer.leaf (/app/x.py:9)}) and carrying file and line. The busiest thread's profile is the one speedscope opens.
+ * collapsed format's frames ({@code Outer.leaf (/app/x.py:9)}) and carrying file and line. A native frame is named
+ * {@code function (library)} ({@code qsort (libc.so.6)}) and its {@code file} is the object's path, with no line, so
+ * a search for a library finds its frames; a pseudo-frame has its label alone and no file. The busiest thread's
+ * profile is the one speedscope opens.
  * Samples without frames, and idle ones unless {@link ExporterBuilder#includeIdle(boolean) kept}, are left
  * out. The file is written at {@link #close()}.
  */
