@@ -80,6 +80,10 @@ public final class NumpyTargets {
                 return Optional.empty();
             }
             String last = out.lines().reduce((a, b) -> b).orElse("exit " + p.exitValue());
+            if (py.origin() == PythonInterpreter.Origin.PROVISIONED
+                    && NativeDemoExtension.provisionedProperty(py, "layout").isEmpty()) {
+                return Optional.of(last + " (its root predates numpy: re-run scripts/provision-pythons.sh)");
+            }
             return Optional.of(NativeDemoExtension.provisionedProperty(py, "numpy.unavailable").orElse(last));
         } catch (IOException e) {
             return Optional.of("import numpy could not run: " + e);
