@@ -14,6 +14,15 @@
 #
 #   ${SPYGLASS_CACHE:-$HOME/.cache/spyglass}/pythons/<name>/
 #
+# Two extras go into a root when its suite has them, for the native-frame tests (issue 11):
+#   headers  libpython3.X-dev's C headers (usr/include/python3.X, pyconfig.h), to build a test
+#            C extension against; its static libraries are dropped.
+#   numpy    python3-numpy and its library closure (BLAS/LAPACK, libgfortran, ...), kept only when
+#            the package has a build for that interpreter and `import numpy` passes the self-test;
+#            the links Debian's alternatives would make for libblas.so.3/liblapack.so.3 are made.
+# Neither is required: the root's properties say headers=/numpy= (the version) or
+# headers.unavailable=/numpy.unavailable= (why not), and the interpreter is provisioned anyway.
+#
 # Each root then holds:
 #   spyglass-python             wrapper: exec's the root's own loader on the root's
 #                               usr/bin/python3.X with --library-path and PYTHONHOME set;
@@ -75,6 +84,9 @@ APTDIR=$PYDIR/.apt
 APT_TIMEOUT=${SPYGLASS_APT_TIMEOUT:-90}
 KEYRING=${SPYGLASS_APT_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 MARKER=.spyglass-provisioned
+# Raised when a root gains content: a working root of an older layout is re-provisioned once
+# (and kept when that fails). 2: headers and numpy.
+LAYOUT=2
 WRAPPER=spyglass-python
 PROPS=spyglass-python.properties
 
@@ -265,10 +277,10 @@ keep_pkg() { # pkg version
   esac
 }
 
-closure() { # suite version -> package names, one a line
-  local suite=$1 ver=$2 p
+closure() { # suite version extra-seeds... -> package names, one a line
+  local suite=$1 ver=$2 p; shift 2
   local -A seen=()
-  local todo=("python$ver-minimal" "libpython$ver-minimal" "libpython$ver-stdlib") next
+  local todo=("python$ver-minimal" "libpython$ver-minimal" "libpython$ver-stdlib" "$@") next
   while [ ${#todo[@]} -gt 0 ]; do
     next=()
     for p in "${todo[@]}"; do seen[$p]=1; done
@@ -285,11 +297,18 @@ closure() { # suite version -> package names, one a line
 # Self-test run inside the interpreter: imports, a thread, and no library mapped from outside
 # the root (the loader would fall back to the system's libraries for anything missing).
 # Prints the interpreter's own facts as properties lines.
+# With a second argument "numpy", numpy must import (from the root) and sort.
 SELFTEST=$(cat <<'PY'
 import sys, os, threading, time, json
 root = os.path.realpath(sys.argv[1])
 t = threading.Thread(target=time.sleep, args=(0.01,)); t.start(); t.join()
 json.loads(json.dumps({"ok": True}))
+if "numpy" in sys.argv[2:]:
+    import numpy
+    if not os.path.realpath(numpy.__file__).startswith(root + "/"):
+        sys.exit("numpy imported from outside its root: " + numpy.__file__)
+    if list(numpy.argsort(numpy.array([3.0, 1.0, 2.0]))) != [1, 2, 0]:
+        sys.exit("numpy.argsort gave a wrong order")
 bad = set()
 with open("/proc/self/maps") as f:
     for line in f:
@@ -307,6 +326,8 @@ print("version.full=" + esc(sys.version))
 print("hexversion=0x%08x" % sys.hexversion)
 print("implementation=" + sys.implementation.name)
 print("sys.prefix=" + esc(sys.prefix))
+if "numpy" in sys.argv[2:]:
+    print("numpy=" + numpy.__version__)
 PY
 )
 
@@ -316,6 +337,15 @@ root_ok() { # root version
   grep -qxF "root=$root" "$root/$PROPS" || return 1
   out=$(timeout 30 "$root/$WRAPPER" -c 'import sys; print(sys.version)' </dev/null 2>/dev/null) || return 1
   [[ $out == "$ver".* ]]
+}
+
+root_current() { # root version: works and has this script's layout
+  root_ok "$1" "$2" && grep -qxF "layout=$LAYOUT" "$1/$PROPS"
+}
+
+# Whether the suite has a package (any version).
+has_pkg() { # suite pkg
+  aptc "$1" apt-cache show --no-all-versions "$2" >/dev/null 2>&1
 }
 
 write_wrapper() { # dir suite version
@@ -334,7 +364,8 @@ EOF
 
 provision() { # name suite version
   local name=$1 suite=$2 ver=$3 root=$PYDIR/$1
-  local tmp=$PYDIR/.tmp-$1.$$ pkgs deb d facts out
+  local tmp=$PYDIR/.tmp-$1.$$ pkgs deb d facts out f
+  local extras=() numpy_state= headers_state= numpy_arg=
   TMPS+=("$tmp")
   rm -rf "$tmp"; mkdir -p "$tmp/debs" "$tmp/root"
 
@@ -349,7 +380,12 @@ provision() { # name suite version
   if ! aptc "$suite" apt-cache show --no-all-versions "python$ver-minimal" >/dev/null 2>&1; then
     REASON="Debian $suite ($MIRROR) has no package python$ver-minimal"; return 1
   fi
-  mapfile -t pkgs < <(closure "$suite" "$ver")
+  # numpy's library closure comes from the same suite as the interpreter's: one consistent libc6.
+  if has_pkg "$suite" python3-numpy; then extras+=(python3-numpy); else numpy_state="Debian $suite has no python3-numpy"; fi
+  mapfile -t pkgs < <(closure "$suite" "$ver" "${extras[@]}")
+  # Headers only: libpython3.X-dev's dependencies (libexpat1-dev, ...) are for linking, not needed.
+  if has_pkg "$suite" "libpython$ver-dev"; then pkgs+=("libpython$ver-dev")
+  else headers_state="Debian $suite has no libpython$ver-dev"; fi
   if ! out=$(cd "$tmp/debs" && aptc "$suite" apt-get -q download "${pkgs[@]}" 2>&1); then
     REASON="apt-get download from Debian $suite failed: $(grep -E '^(E|W|Err):' <<<"$out" | head -n1 | cut -c1-300)"
     return 1
@@ -363,10 +399,35 @@ provision() { # name suite version
     if [ ! -e "$tmp/root/$d" ] && [ -d "$tmp/root/usr/$d" ]; then ln -s "usr/$d" "$tmp/root/$d"; fi
   done
   [ -x "$tmp/root/usr/bin/python$ver" ] || { REASON="python$ver-minimal has no usr/bin/python$ver"; return 1; }
+  find "$tmp/root/usr/lib" -name 'libpython*.a' -delete
+  if [ -z "$headers_state" ]; then
+    if [ -f "$tmp/root/usr/include/python$ver/Python.h" ]; then headers_state=ok
+    else headers_state="libpython$ver-dev has no usr/include/python$ver/Python.h"; fi
+  fi
+  # What update-alternatives would do on install: libblas.so.3 and liblapack.so.3 (and cblas)
+  # live in blas/ and lapack/ subfolders, linked from the library folder by the postinst.
+  for d in blas lapack; do
+    for f in "$tmp/root/usr/lib/$TRIPLET/$d"/lib*.so.*; do
+      [ -e "$f" ] && [ ! -e "$tmp/root/usr/lib/$TRIPLET/${f##*/}" ] && ln -s "$d/${f##*/}" "$tmp/root/usr/lib/$TRIPLET/${f##*/}"
+    done
+  done
+  if [ -z "$numpy_state" ]; then
+    # numpy ships one _multiarray_umath per supported interpreter (cpython-313-..., cpython-314-...).
+    if compgen -G "$tmp/root/usr/lib/python3/dist-packages/numpy/*core/_multiarray_umath.cpython-${ver//./}-*.so" >/dev/null; then
+      numpy_arg=numpy
+    else
+      numpy_state="python3-numpy $(dpkg-deb --showformat='${Version}' -W "$tmp"/debs/python3-numpy_*.deb) of Debian $suite has no build for python$ver"
+    fi
+  fi
   [ -e "$tmp/root/$LOADER_REL" ] || { REASON="no loader $LOADER_REL in the unpacked libc6"; return 1; }
 
   write_wrapper "$tmp/root" "$suite" "$ver"
-  if ! facts=$(timeout 60 "$tmp/root/$WRAPPER" -c "$SELFTEST" "$tmp/root" </dev/null 2>"$tmp/selftest.err"); then
+  if [ -n "$numpy_arg" ] && ! timeout 120 "$tmp/root/$WRAPPER" -c "$SELFTEST" "$tmp/root" numpy </dev/null >/dev/null 2>"$tmp/selftest.err"; then
+    numpy_state="import numpy failed in Debian $suite python$ver: $(tail -n1 "$tmp/selftest.err" | cut -c1-300)"
+    numpy_arg=
+  fi
+  if [ -z "$numpy_arg" ]; then rm -rf "$tmp/root/usr/lib/python3/dist-packages/numpy"*; fi
+  if ! facts=$(timeout 120 "$tmp/root/$WRAPPER" -c "$SELFTEST" "$tmp/root" $numpy_arg </dev/null 2>"$tmp/selftest.err"); then
     REASON="self-test of Debian $suite python$ver failed: $(tail -n1 "$tmp/selftest.err" | cut -c1-300)"; return 1
   fi
   facts=${facts//"$(readlink -f "$tmp/root")"/$root}
@@ -386,6 +447,10 @@ provision() { # name suite version
     echo "loader.real=$root/$(cd "$tmp/root" && realpath --relative-to=. "$LOADER_REL")"
     echo "library.path=$root/lib/$TRIPLET:$root/usr/lib/$TRIPLET"
     echo "pythonhome=$root/usr"
+    echo "layout=$LAYOUT"
+    if [ "$headers_state" = ok ]; then echo "headers=$root/usr/include/python$ver"
+    else echo "headers.unavailable=$headers_state"; fi
+    [ -n "$numpy_arg" ] || echo "numpy.unavailable=$numpy_state"
     echo "debian.package=python$ver-minimal"
     echo "debian.version=$(dpkg-deb --showformat='${Version}' -W "$tmp"/debs/"python${ver}-minimal"_*.deb)"
     printf 'packages='
@@ -410,7 +475,7 @@ for t in "${TARGETS[@]}"; do
   read -r name suite ver <<<"$t"
   wanted "$name" "$ver" || continue
   root=$PYDIR/$name
-  if [ $FORCE -eq 0 ] && root_ok "$root" "$ver"; then
+  if [ $FORCE -eq 0 ] && root_current "$root" "$ver"; then
     rm -f "$PYDIR/$name.unavailable"
     log "$name: ready ($(grep -m1 '^version=' "$root/$PROPS" | cut -d= -f2)) at $root"
     continue
