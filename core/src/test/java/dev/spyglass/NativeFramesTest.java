@@ -67,7 +67,7 @@ class NativeFramesTest {
                 nativeIn("ext_sort", ext.fileName()),
                 python("py_caller"),
                 python("<module>"));
-        try (PythonScripts.Running target = PythonScripts.start(py, script, ext.directory().toString())) {
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script, ext.directory().toString())) {
             assertSomeSampleHas(py, target.pid(), expected);
         }
     }
@@ -84,7 +84,7 @@ class NativeFramesTest {
                 python("py_sleeper"),
                 python("<module>"));
         Path script = PythonScripts.write("native_sleep.py", SLEEP_TARGET);
-        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
             assertSomeSampleHas(py, target.pid(), expected);
         }
     }
@@ -99,7 +99,7 @@ class NativeFramesTest {
                 python("py_argsort_caller"),
                 python("<module>"));
         Path script = PythonScripts.write("numpy_argsort.py", NumpyTargets.ARGSORT_TARGET);
-        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
             assertSomeSampleHas(py, target.pid(), expected);
         }
     }

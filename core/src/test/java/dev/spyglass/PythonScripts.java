@@ -28,9 +28,14 @@ public final class PythonScripts {
     }
 
     /** A running target that printed its ready line. */
-    public record Running(Process process, Path script, String readyLine) implements AutoCloseable {
+    public record Running(Process process, Path script, String readyLine, long targetPid) implements AutoCloseable {
+        public Running(Process process, Path script, String readyLine) {
+            this(process, script, readyLine, process.pid());
+        }
+
+        /** The Python process (the started process itself, or the shell's child for {@link #startUnderShell}). */
         public long pid() {
-            return process.pid();
+            return targetPid;
         }
 
         /** Writes {@code line} and a newline to the target's standard input. */
@@ -49,6 +54,7 @@ public final class PythonScripts {
 
         @Override
         public void close() {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
             try {
                 process.waitFor(5, TimeUnit.SECONDS);
@@ -73,6 +79,27 @@ public final class PythonScripts {
         System.arraycopy(args, 0, all, 1, args.length);
         Process p = py.processBuilder(all).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         return awaitReady(py, p, script);
+    }
+
+    /**
+     * As {@link #start}, with the interpreter a child of a shell ({@code sh -c '"$@" & wait'}) rather than
+     * of this JVM: native frames stop threads with ptrace, and the JDK's process reaper, which waits for
+     * the JVM's own children, would take the stops of a child's main thread.
+     */
+    public static Running startUnderShell(PythonInterpreter py, Path script, String... args)
+            throws IOException, InterruptedException {
+        String[] all = new String[args.length + 1];
+        all[0] = script.toString();
+        System.arraycopy(args, 0, all, 1, args.length);
+        ProcessBuilder b = py.processBuilder(all).redirectError(ProcessBuilder.Redirect.DISCARD);
+        List<String> cmd = new java.util.ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "sh"));
+        cmd.addAll(b.command());
+        b.command(cmd);
+        Process shell = b.start();
+        Running r = awaitReady(py, shell, script);
+        long child = shell.children().mapToLong(ProcessHandle::pid).findFirst()
+                .orElseThrow(() -> new AssertionError(py.label() + ": no interpreter under the shell"));
+        return new Running(shell, script, r.readyLine(), child);
     }
 
     /** Waits (at most 20 s) until the started {@code p} prints a line containing {@code ready}. */

@@ -62,6 +62,15 @@ public final class NativeStacks implements AutoCloseable {
                     + tracer + " (a debugger or another profiler); native frames need to stop its threads with ptrace, "
                     + "and a thread has one tracer at a time");
         }
+        // A child of this JVM: the JDK's process reaper waits for it with waitpid(pid, 0), and any thread of
+        // a tracer's process may collect its tracees' stops, so the reaper would take the main thread's stop
+        // for an exit (and close the child's pipes). Refused rather than risked.
+        if (ProcessHandle.of(target.pid()).flatMap(ProcessHandle::parent).map(ProcessHandle::pid)
+                .filter(p -> p == ProcessHandle.current().pid()).isPresent()) {
+            throw new SpyglassException("process " + target.pid() + " is a child of this JVM: native frames stop its "
+                    + "threads with ptrace, and the JDK's process reaper would take its main thread's stops for an exit. "
+                    + "Start it through a shell (sh -c '\"$@\" & wait' sh COMMAND...) or another process, then attach");
+        }
         this.target = target;
         this.stops = new ThreadStops(target.memory(), target.pid(), STACK_BYTES, stopTimes);
         this.objects = new NativeObjects(ProcessMap.read(target.pid()));
@@ -80,14 +89,20 @@ public final class NativeStacks implements AutoCloseable {
     public int readThreads(SamplingMode mode) throws SpyglassException {
         for (int attempt = 0;; attempt++) {
             // The run states first: a thread held by ptrace shows "t (tracing stop)" instead.
+            long a = System.nanoTime();
             target.holdRunStates(known, knownCount);
+            long b = System.nanoTime();
             stops.stop(known, knownCount);
+            long c = System.nanoTime();
             int n;
             try {
                 n = target.readThreads(mode);
             } finally {
+                long d = System.nanoTime();
                 stops.resume();
+                long e = System.nanoTime();
                 target.releaseRunStates();
+                T[0] += b - a; T[1] += c - b; T[2] += d - c; T[3] += e - d; T[4]++;
             }
             boolean allStopped = true;
             int count = 0;
@@ -158,8 +173,13 @@ public final class NativeStacks implements AutoCloseable {
                 python.threadName(), python.interpreterId(), python.state(), python.gilHeld(), splicer.frames());
     }
 
+    private final java.util.Map<String, Integer> tornReasons = new java.util.HashMap<>();
+
     private ThreadStack torn(String reason) {
         torn++;
+        if (tornReasons.size() < 100) {
+            tornReasons.merge(reason, 1, Integer::sum);
+        }
         if (!reason.equals(lastTornReason)) {
             LOG.debug("native frames not merged: {}", reason);
         }
@@ -190,8 +210,12 @@ public final class NativeStacks implements AutoCloseable {
         return torn;
     }
 
+    static final long[] T = new long[5];
+
     @Override
     public void close() {
+        LOG.debug("native merges: {} spliced, {} partial, {} torn {}", spliced, partial, torn, tornReasons);
+        LOG.warn("TIMING states {} stop {} read {} resume {} n {}", T[0] / Math.max(1, T[4]), T[1] / Math.max(1, T[4]), T[2] / Math.max(1, T[4]), T[3] / Math.max(1, T[4]), T[4]);
         stops.close();
         objects.close();
     }

@@ -51,15 +51,30 @@ final class StackSplicer {
         while (pythonFrames > 0 && python.get(pythonFrames - 1).kind() == Frame.FrameKind.PSEUDO) {
             pythonFrames--;
         }
+        // One activation more than the Python stack has C-level calls: the thread is in the loop's
+        // entry or exit, its Python frame not linked yet or any more (py-spy lets this pass too). That
+        // innermost activation ran no Python frame: it is dropped, its callers' frames are kept.
+        int groups = groups(entries, pythonFrames);
+        int evals = 0;
+        for (int i = 0; i < depth; i++) {
+            if (resolver.resolve(pcs[i], i > 0).role() == NativeFrameResolver.Role.EVAL) {
+                evals++;
+            }
+        }
+        boolean skipInnermostEval = evals == groups + 1;
         int next = 0; // the next Python frame to place
         int activations = 0;
         for (int i = 0; i < depth; i++) {
             NativeFrameResolver.Resolved r = resolver.resolve(pcs[i], i > 0);
             switch (r.role()) {
                 case EVAL -> {
+                    if (skipInnermostEval) {
+                        skipInnermostEval = false;
+                        continue;
+                    }
                     activations++;
                     if (next >= pythonFrames) {
-                        return torn(activations, groups(entries, pythonFrames));
+                        return torn(evals, groups);
                     }
                     // This activation ran the frames from `next` outwards up to the first entry frame.
                     do {
@@ -72,7 +87,7 @@ final class StackSplicer {
         }
         if (next < pythonFrames) {
             if (reachedOutermost) {
-                return torn(activations, groups(entries, pythonFrames));
+                return torn(evals, groups);
             }
             for (int i = next; i < pythonFrames; i++) {
                 merged.add(python.get(i));
@@ -87,10 +102,9 @@ final class StackSplicer {
         return outcome;
     }
 
-    private Outcome torn(int activations, int groups) {
+    private Outcome torn(int evals, int groups) {
         outcome = Outcome.TORN;
-        reason = "native stack has " + (activations > groups ? "more than " + groups : Integer.toString(activations))
-                + " evaluation-loop frames, Python stack " + groups + " C-level calls";
+        reason = "native stack has " + evals + " evaluation-loop frames, Python stack " + groups + " C-level calls";
         return outcome;
     }
 
