@@ -40,8 +40,8 @@ final class ItaniumSpecialNames {
 
     /** An operator's name, a conversion ({@code cv <type>}) or a vendor operator ({@code v<digit><name>}). */
     static Node operatorName(ItaniumDemangler p) {
-        char a = p.peekChar(0);
-        char b = p.peekChar(1);
+        char a = p.peek(0);
+        char b = p.peek(1);
         if (a == 'c' && b == 'v') {
             p.advance(2);
             return new Conversion(p.type());
@@ -56,7 +56,7 @@ final class ItaniumSpecialNames {
         }
         Name op = OPERATORS.get("" + a + b);
         if (op == null) {
-            throw ItaniumDemangler.invalid();
+            throw ItaniumCursor.invalid();
         }
         p.advance(2);
         return op;
@@ -64,8 +64,8 @@ final class ItaniumSpecialNames {
 
     /** A {@code T...} or {@code G...} special name; the name inside keeps its parameters, as in c++filt. */
     static Node parse(ItaniumDemangler p) {
-        char a = p.peekChar(0);
-        char b = p.peekChar(1);
+        char a = p.peek(0);
+        char b = p.peek(1);
         p.advance(2);
         if (a == 'T') {
             switch (b) {
@@ -79,19 +79,19 @@ final class ItaniumSpecialNames {
                     return new Prefixed("typeinfo name for ", p.type(), "");
                 case 'h':
                     offset(p);
-                    return new Prefixed("non-virtual thunk to ", p.encodingInside(), "");
+                    return new Prefixed("non-virtual thunk to ", p.encoding(false), "");
                 case 'v':
                     offset(p);
                     offset(p);
-                    return new Prefixed("virtual thunk to ", p.encodingInside(), "");
+                    return new Prefixed("virtual thunk to ", p.encoding(false), "");
                 case 'c':
                     callOffset(p);
                     callOffset(p);
-                    return new Prefixed("covariant return thunk to ", p.encodingInside(), "");
+                    return new Prefixed("covariant return thunk to ", p.encoding(false), "");
                 case 'C': {
                     Node derived = p.type();
-                    p.readNumber();
-                    p.expectChar('_');
+                    p.number();
+                    p.expect('_');
                     Node base = p.type();
                     return new Prefixed("construction vtable for ", new Pair(base, "-in-", derived), "");
                 }
@@ -102,7 +102,7 @@ final class ItaniumSpecialNames {
                 case 'A':
                     return new Prefixed("template parameter object for ", p.templateArg(), "");
                 default:
-                    throw ItaniumDemangler.invalid();
+                    throw ItaniumCursor.invalid();
             }
         }
         switch (b) {
@@ -110,27 +110,27 @@ final class ItaniumSpecialNames {
                 return new Prefixed("guard variable for ", p.name(), "");
             case 'R': {
                 Node name = p.name();
-                int n = p.peekChar(0) == '_' ? 0 : seqId(p) + 1;
-                p.expectChar('_');
+                int n = p.peek(0) == '_' ? 0 : seqId(p) + 1;
+                p.expect('_');
                 return new Prefixed("reference temporary #" + n + " for ", name, "");
             }
             case 'A':
-                return new Prefixed("hidden alias for ", p.encodingInside(), "");
+                return new Prefixed("hidden alias for ", p.encoding(false), "");
             case 'T':
-                if (p.consumeChar('t')) {
-                    return new Prefixed("transaction clone for ", p.encodingInside(), "");
+                if (p.consume('t')) {
+                    return new Prefixed("transaction clone for ", p.encoding(false), "");
                 }
-                p.expectChar('n');
-                return new Prefixed("non-transaction clone for ", p.encodingInside(), "");
+                p.expect('n');
+                return new Prefixed("non-transaction clone for ", p.encoding(false), "");
             default:
-                throw ItaniumDemangler.invalid();
+                throw ItaniumCursor.invalid();
         }
     }
 
     private static int seqId(ItaniumDemangler p) {
         int n = 0;
         for (int i = 0; i < 6; i++) {
-            char c = p.peekChar(0);
+            char c = p.peek(0);
             int v = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : -1;
             if (v < 0) {
                 return n;
@@ -138,13 +138,13 @@ final class ItaniumSpecialNames {
             n = n * 36 + v;
             p.advance(1);
         }
-        throw ItaniumDemangler.invalid();
+        throw ItaniumCursor.invalid();
     }
 
     /** A {@code Tc} thunk's {@code h <offset> _} or {@code v <offset> _ <virtual offset> _}. */
     private static void callOffset(ItaniumDemangler p) {
-        if (!p.consumeChar('h')) {
-            p.expectChar('v');
+        if (!p.consume('h')) {
+            p.expect('v');
             offset(p);
         }
         offset(p);
@@ -152,11 +152,11 @@ final class ItaniumSpecialNames {
 
     /** {@code [n] <number> _}: an adjustment of {@code this}, not shown. */
     private static void offset(ItaniumDemangler p) {
-        String digits = p.readSignedDigits();
+        String digits = p.signedDigits();
         if (digits.isEmpty() || digits.equals("-")) {
-            throw ItaniumDemangler.invalid();
+            throw ItaniumCursor.invalid();
         }
-        p.expectChar('_');
+        p.expect('_');
     }
 
     /** Two nodes around fixed text: {@code B-in-A}. */
