@@ -18,11 +18,11 @@ import dev.spyglass.internal.nativeframes.ItaniumNodes.Unprintable;
  * C++ names of the Itanium ABI ({@code _Z...}, what GCC and Clang emit on Linux) as GNU
  * {@code c++filt --no-params} prints them: the function's qualified name and template arguments, no
  * parameters, return type, {@code const} or clone suffix ({@code .cold}, {@code .constprop.0}: the
- * cold part of a function is shown as the function). Names inside the name (a local class's function,
- * a thunk's target) keep their parameters, as there.
+ * cold part of a function is shown as the function). A function named inside the name (the function
+ * a local class or lambda belongs to, a thunk's target) keeps its parameters, as c++filt prints it.
  *
  * <p>The grammar is the ABI's (itanium-cxx-abi.github.io/cxx-abi/abi.html#mangling); the substitution
- * candidates and the printed layout follow libiberty, which {@code SymbolNamesTest} compares against.
+ * candidates and the printed layout follow libiberty, which {@code SymbolNamesOracleTest} compares against.
  * Names come from files of the target process: recursion depth, output length and input length are
  * bounded, and anything not understood gives {@code null}, never an exception.
  */

@@ -1,5 +1,7 @@
 package dev.spyglass.internal.nativeframes;
 
+import java.math.BigInteger;
+
 /**
  * Rust symbol names, printed as rustc-demangle's alternate form (what py-spy shows): without the
  * hash and crate disambiguators.
@@ -66,6 +68,47 @@ final class RustDemangler {
     /** A v0 Rust name ({@code _R...}), or null. */
     static String v0(String symbol) {
         return RustV0.demangle(symbol);
+    }
+
+    /** A v0 basic type's letter ({@code l}) as Rust writes the type ({@code i32}); null if none. */
+    static String basicType(char c) {
+        return switch (c) {
+            case 'a' -> "i8";
+            case 'b' -> "bool";
+            case 'c' -> "char";
+            case 'd' -> "f64";
+            case 'e' -> "str";
+            case 'f' -> "f32";
+            case 'h' -> "u8";
+            case 'i' -> "isize";
+            case 'j' -> "usize";
+            case 'l' -> "i32";
+            case 'm' -> "u32";
+            case 'n' -> "i128";
+            case 'o' -> "u128";
+            case 's' -> "i16";
+            case 't' -> "u16";
+            case 'u' -> "()";
+            case 'v' -> "...";
+            case 'x' -> "i64";
+            case 'y' -> "u64";
+            case 'z' -> "!";
+            case 'p' -> "_";
+            default -> null;
+        };
+    }
+
+    /** A v0 constant of integer, {@code bool} or {@code char} type as Rust writes it; null for others. */
+    static String constant(char type, boolean negative, BigInteger value) {
+        return switch (type) {
+            case 'a', 's', 'l', 'x', 'n', 'i', 'h', 't', 'm', 'y', 'o', 'j' -> (negative ? "-" : "") + value;
+            case 'b' -> value.signum() == 0 ? "false" : value.equals(BigInteger.ONE) ? "true" : null;
+            case 'c' -> {
+                int cp = value.bitLength() > 21 ? -1 : value.intValue();
+                yield Character.isValidCodePoint(cp) && !Character.isISOControl(cp) ? "'" + Character.toString(cp) + "'" : null;
+            }
+            default -> null;
+        };
     }
 
     private static boolean isHex(String s, int from, int to) {

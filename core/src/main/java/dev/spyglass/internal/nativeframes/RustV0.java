@@ -1,5 +1,7 @@
 package dev.spyglass.internal.nativeframes;
 
+import java.math.BigInteger;
+
 /**
  * Rust's v0 symbol mangling (RFC 2603: {@code _R <path> [<instantiating crate>] [.suffix]}), printed as
  * rustc-demangle's alternate form: {@code _RNvNtCs1234_4core3ptr13drop_in_place} is
@@ -259,37 +261,10 @@ final class RustV0 {
         }
     }
 
-    private static String basic(char c) {
-        return switch (c) {
-            case 'a' -> "i8";
-            case 'b' -> "bool";
-            case 'c' -> "char";
-            case 'd' -> "f64";
-            case 'e' -> "str";
-            case 'f' -> "f32";
-            case 'h' -> "u8";
-            case 'i' -> "isize";
-            case 'j' -> "usize";
-            case 'l' -> "i32";
-            case 'm' -> "u32";
-            case 'n' -> "i128";
-            case 'o' -> "u128";
-            case 's' -> "i16";
-            case 't' -> "u16";
-            case 'u' -> "()";
-            case 'v' -> "...";
-            case 'x' -> "i64";
-            case 'y' -> "u64";
-            case 'z' -> "!";
-            case 'p' -> "_";
-            default -> null;
-        };
-    }
-
     private void type() {
         enter();
         char tag = peek();
-        String basic = basic(tag);
+        String basic = RustDemangler.basicType(tag);
         if (basic != null) {
             pos++;
             print(basic);
@@ -461,26 +436,11 @@ final class RustV0 {
             if (!eat('_') || hex.length() > 32) {
                 throw Invalid.INSTANCE;
             }
-            java.math.BigInteger value = hex.isEmpty() ? java.math.BigInteger.ZERO : new java.math.BigInteger(hex, 16);
-            switch (type) {
-                case 'a', 's', 'l', 'x', 'n', 'i', 'h', 't', 'm', 'y', 'o', 'j' ->
-                        print((negative ? "-" : "") + value);
-                case 'b' -> {
-                    if (value.signum() == 0 || value.equals(java.math.BigInteger.ONE)) {
-                        print(value.signum() == 0 ? "false" : "true");
-                    } else {
-                        throw Invalid.INSTANCE;
-                    }
-                }
-                case 'c' -> {
-                    int cp = value.bitLength() > 21 ? -1 : value.intValue();
-                    if (!Character.isValidCodePoint(cp) || Character.isISOControl(cp)) {
-                        throw Invalid.INSTANCE;
-                    }
-                    print("'" + Character.toString(cp) + "'");
-                }
-                default -> throw Invalid.INSTANCE;
+            String text = RustDemangler.constant(type, negative, hex.isEmpty() ? BigInteger.ZERO : new BigInteger(hex, 16));
+            if (text == null) {
+                throw Invalid.INSTANCE;
             }
+            print(text);
         }
         depth--;
     }
