@@ -102,7 +102,8 @@ public final class NativeObjects implements AutoCloseable {
     }
 
     /**
-     * The function at run-time {@code address}: {@code name} when a symbol's range holds it, else
+     * The function at run-time {@code address}: its symbol's name, without version and demangled
+     * ({@link SymbolNames#readable}), when a symbol's range holds it, else
      * empty (the caller shows the object and offset, never the nearest symbol's name: it would be wrong
      * for a static function of a stripped object).
      */
@@ -111,13 +112,7 @@ public final class NativeObjects implements AutoCloseable {
             return Optional.empty();
         }
         Optional<Symbol> s = o.symbols().symbolAt(address - o.bias());
-        return s.map(sym -> withoutVersion(sym.name()));
-    }
-
-    /** {@code clock_nanosleep@@GLIBC_2.17} as {@code clock_nanosleep}: a debug file's {@code .symtab} keeps versions. */
-    static String withoutVersion(String name) {
-        int at = name.indexOf('@');
-        return at > 0 ? name.substring(0, at) : name;
+        return s.map(sym -> SymbolNames.readable(sym.name()));
     }
 
     @Override
