@@ -71,13 +71,14 @@ public final class Sampler {
      * ({@code sh -c "python3 app.py; ..."}); {@link SamplingSession#pid()} is that process. The session ends when
      * that process exits; the command's exit status is then in {@link SamplingSession#exitStatus()}. A command still
      * running when the session ends (duration, {@link SamplingSession#stop()}) is left running: end it with
-     * {@link SamplingSession#process()}.
+     * {@link SamplingSession#process()}. With {@link Builder#nativeFrames} the command runs as the child of a
+     * {@code /bin/sh} that stays ({@link SamplingSession#process()} is that shell, and its exit status the command's,
+     * 128 + N for a signal): the JDK's process reaper would take the ptrace stops of this JVM's own child.
      *
      * @throws InterpreterNotReadyException no CPython found in time (the command is killed)
      * @throws ProcessGoneException         the command exited first ({@link ProcessGoneException#exitStatus()})
      */
     public SamplingSession launch(List<String> command) throws SpyglassException {
-        // (Native frames: see launch(ProcessBuilder).)
         Objects.requireNonNull(command, "command");
         return launch(new ProcessBuilder(command).inheritIO());
     }
@@ -85,13 +86,9 @@ public final class Sampler {
     /** As {@link #launch(List)}, with the redirects, directory and environment of {@code builder}. */
     public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
-        if (nativeFrames) {
-            // The JDK's process reaper waits for its children with waitpid(pid, 0), which would also take the
-            // ptrace stops of a traced child's main thread (any thread of the tracer's process may collect them).
-            throw new UnsupportedOperationException("native frames of a command this JVM starts are not supported yet: "
-                    + "start the command, then attach to its process id");
-        }
-        Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true);
+        // With native frames the command runs under a shell that stays: the JDK's process reaper waits for this
+        // JVM's own children with waitpid(pid, 0), which would also take a traced child's ptrace stops.
+        Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true, nativeFrames);
         SamplingSession session;
         try {
             session = SamplingSession.start(this, launched.target(), launched.process());

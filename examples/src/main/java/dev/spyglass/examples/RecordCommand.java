@@ -94,7 +94,7 @@ final class RecordCommand implements Callable<Integer> {
 
     @Option(names = "--native", description = "Merge native (C) frames into the Python stacks: the C extension "
             + "and library functions each thread is in. Stops each Python thread for microseconds per sample "
-            + "(ptrace); needs -p. See docs/native-frames.md.")
+            + "(ptrace). See docs/native-frames.md.")
     boolean nativeFrames;
 
     @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
@@ -137,11 +137,6 @@ final class RecordCommand implements Callable<Integer> {
         }
         if (pid != null && pid <= 0) {
             err.println("spyglass record: -p must be a process id (> 0), not " + pid);
-            return Failures.USAGE;
-        }
-        if (nativeFrames && pid == null) {
-            err.println("spyglass record: --native needs -p PID: native frames of a command Spyglass starts are not "
-                    + "supported yet (start it, then attach)");
             return Failures.USAGE;
         }
         Duration every;

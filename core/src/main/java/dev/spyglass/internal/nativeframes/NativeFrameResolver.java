@@ -81,7 +81,7 @@ final class NativeFrameResolver {
             return new Resolved(Role.SHOWN, Frame.nativeFrame("[anonymous]", "[anonymous]"), null);
         }
         NativeObjects.MappedObject object = o.get();
-        String symbol = objects.symbolize(object, at).map(SymbolNames::readable).orElse(null);
+        String symbol = objects.symbolize(object, at).orElse(null);
         boolean interpreter = object.path().equals(interpreterPath);
         if (interpreter && symbol != null && isEvalLoop(symbol)) {
             return new Resolved(Role.EVAL, null, symbol);

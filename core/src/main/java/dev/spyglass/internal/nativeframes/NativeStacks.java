@@ -89,20 +89,14 @@ public final class NativeStacks implements AutoCloseable {
     public int readThreads(SamplingMode mode) throws SpyglassException {
         for (int attempt = 0;; attempt++) {
             // The run states first: a thread held by ptrace shows "t (tracing stop)" instead.
-            long a = System.nanoTime();
             target.holdRunStates(known, knownCount);
-            long b = System.nanoTime();
             stops.stop(known, knownCount);
-            long c = System.nanoTime();
             int n;
             try {
                 n = target.readThreads(mode);
             } finally {
-                long d = System.nanoTime();
                 stops.resume();
-                long e = System.nanoTime();
                 target.releaseRunStates();
-                T[0] += b - a; T[1] += c - b; T[2] += d - c; T[3] += e - d; T[4]++;
             }
             boolean allStopped = true;
             int count = 0;
@@ -210,12 +204,9 @@ public final class NativeStacks implements AutoCloseable {
         return torn;
     }
 
-    static final long[] T = new long[5];
-
     @Override
     public void close() {
         LOG.debug("native merges: {} spliced, {} partial, {} torn {}", spliced, partial, torn, tornReasons);
-        LOG.warn("TIMING states {} stop {} read {} resume {} n {}", T[0] / Math.max(1, T[4]), T[1] / Math.max(1, T[4]), T[2] / Math.max(1, T[4]), T[3] / Math.max(1, T[4]), T[4]);
         stops.close();
         objects.close();
     }

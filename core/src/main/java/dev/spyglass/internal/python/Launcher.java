@@ -44,6 +44,12 @@ public final class Launcher {
     private static final Path SHELL = Path.of("/bin/sh");
     /** {@code $0} keeps the command's own {@code argv[0]}: pyenv shims and Python's {@code sys.executable} use it. */
     private static final String STOP_THEN_EXEC = "kill -STOP $$; exec \"$0\" \"$@\"";
+    /**
+     * For native frames: the shell stays, the command runs as its child. The JDK's process reaper waits for the
+     * JVM's own child with {@code waitpid(pid, 0)}, which would also take the ptrace stops of that child's main
+     * thread; a grandchild is out of its reach. The shell exits with the command's status (128 + N for a signal).
+     */
+    private static final String STOP_THEN_RUN = "kill -STOP $$; \"$0\" \"$@\"";
 
     /**
      * A launched command and the attached CPython process in it (the command itself or a descendant).
@@ -75,10 +81,19 @@ public final class Launcher {
      * @throws SpyglassException                 the command could not be started, or as for an attach
      */
     public static Launched launch(ProcessBuilder builder, Duration timeout, boolean hold) throws SpyglassException {
+        return launch(builder, timeout, hold, false);
+    }
+
+    /**
+     * As {@link #launch(ProcessBuilder, Duration, boolean)}; with {@code asGrandchild} the wrapper shell stays and
+     * runs the command as its child, so the CPython process is not this JVM's child (native frames need that).
+     */
+    public static Launched launch(ProcessBuilder builder, Duration timeout, boolean hold, boolean asGrandchild)
+            throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
         Objects.requireNonNull(timeout, "timeout");
         boolean wrapped = canWrap(builder);
-        Process process = start(builder, wrapped);
+        Process process = start(builder, wrapped, asGrandchild ? STOP_THEN_RUN : STOP_THEN_EXEC);
         try {
             LaunchWatch watch = new LaunchWatch(process, timeout, hold);
             if (wrapped) {
@@ -103,12 +118,12 @@ public final class Launcher {
         process.destroyForcibly();
     }
 
-    private static Process start(ProcessBuilder builder, boolean wrapped) throws SpyglassException {
+    private static Process start(ProcessBuilder builder, boolean wrapped, String wrapper) throws SpyglassException {
         List<String> command = builder.command();
         if (wrapped) {
             List<String> sh = new ArrayList<>(List.of(SHELL.toString(), "-c",
                     // dash exports PWD: a command started without one must not get one from the wrapper.
-                    (builder.environment().containsKey("PWD") ? "" : "unset PWD; ") + STOP_THEN_EXEC));
+                    (builder.environment().containsKey("PWD") ? "" : "unset PWD; ") + wrapper));
             sh.addAll(command);
             builder.command(sh);
         }
