@@ -14,7 +14,9 @@ set -u
 # Each run starts a fresh target (native/throughput.py, which prints its iterations per second), lets it warm
 # up for 2 s, attaches one configuration for RUN_SECONDS, then ends the target. The rounds run the
 # configurations in turn, so a change of the machine's load touches every configuration alike; the spread
-# of the no-profiler runs is the noise floor. native/table.py prints the markdown table.
+# of the no-profiler runs is the noise floor. native/table.py prints the markdown table. The row "SCHED_FIFO"
+# runs the sampler ahead of every normal task: its stops show what one stop costs when the sampler never
+# waits for a CPU (on a loaded machine the other rows' stops mostly measure that wait).
 here=$(cd "$(dirname "$0")" && pwd)
 S="$here/../../spyglass"
 PY=${1:-/root/.pyenv/versions/3.12.1/bin/python3}
@@ -37,7 +39,7 @@ cc -O2 -Wall -o "$work/unwind-ptrace" "$here/native/unwind-ptrace.c" -lunwind-pt
 target_cpu=(); profiler_cpu=()
 if [ "$PIN" = 1 ]; then target_cpu=(taskset -c 0); profiler_cpu=(taskset -c 1); fi
 
-configs=(none up100 up1000)
+configs=(none up100 up1000 up100rt)
 if "$S" record --help 2>/dev/null | grep -q -- '--native'; then
   configs+=(sg10 sg1)
 else
@@ -59,6 +61,7 @@ run() { # config round
     none)   sleep "$D" ;;
     up100)  "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$work/unwind-ptrace" $T 100 "$D" > "$f.json" ;;
     up1000) "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$work/unwind-ptrace" $T 1000 "$D" > "$f.json" ;;
+    up100rt) "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" chrt -f 10 "$work/unwind-ptrace" $T 100 "$D" > "$f.json" ;;
     sg10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native -i 10ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
     sg1)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native -i 1ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
     ap10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$AUSTINP" -s -i 10ms -x "$D" -p $T -o "$f.austin" > "$f.out" 2>&1 ;;

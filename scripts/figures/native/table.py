@@ -10,6 +10,7 @@ NAMES = {
     "none": "no profiler",
     "up100": "unwind-ptrace 100 Hz (libunwind-ptrace)",
     "up1000": "unwind-ptrace 1000 Hz (libunwind-ptrace)",
+    "up100rt": "unwind-ptrace 100 Hz, SCHED_FIFO (chrt -f 10)",
     "sg10": "spyglass record --native -i 10ms",
     "sg1": "spyglass record --native -i 1ms",
     "ap10": "austinp -s -i 10ms",
@@ -67,9 +68,13 @@ def stops(c, f):
         # austinp's own statistics: the time to take one sample (all threads stopped, unwound, resumed).
         out = re.sub(r"\x1b\[[0-9;]*m", "", out)
         m = re.search(r"Frame sampling \(min/avg/max\) : (\d+)/(\d+)/(\d+)", out)
-        n = re.search(r"Error rate : \d+/(\d+)", out)
-        samples = int(n.group(1)) / float(D) if n else None
-        return samples, None, None, ("austinp: one sample min/avg/max %s/%s/%s µs" % m.groups()) if m else ""
+        n = re.search(r"Error rate : (\d+)/(\d+)", out)
+        d = re.search(r"Sampling duration : ([\d.]+) s", out)
+        samples = int(n.group(2)) / float(d.group(1)) if n and d and float(d.group(1)) > 0 else None
+        note = ("one sample min/avg/max %s/%s/%s µs" % m.groups()) if m else "no statistics"
+        if n and d:
+            note += ", %s of %s samples invalid, sampled for %s s" % (n.group(1), n.group(2), d.group(1))
+        return samples, None, None, note
     return None, None, None, ""
 
 
