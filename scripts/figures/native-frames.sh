@@ -5,7 +5,8 @@
 set -u
 # Usage: scripts/figures/native-frames.sh [PYTHON_3_12]      (writes into a temporary folder)
 #   RUN_SECONDS=10  seconds each profiler is attached     REPS=3  rounds; each round runs every configuration once
-#   AUSTINP=path    an austinp binary (Austin's native build) for the austinp rows; none: those rows are skipped
+#   AUSTINP=path    an austinp binary (Austin's native build; native/build-austinp.sh makes one) for the austinp
+#                   rows; none: those rows are skipped
 #   PIN=0           1: the target on CPU 0, the profiler on CPU 1. Off by default: pinned, a stopped target
 #                   waits for the profiler's CPU even while its own sits idle, so on a loaded machine the stops
 #                   measure the other jobs on CPU 1; unpinned, the profiler's own CPU use (last column) can
