@@ -60,10 +60,11 @@ def stops(c, f):
     out = read(f + ".out")
     if c.startswith("sg"):
         rate = re.search(r"([\d,.]+) ticks/s achieved", out)
-        stop = re.search(r"stopped p50 ([\d,.]+)\D+p99 ([\d,.]+)", out)
+        stop = re.search(r"stopped p50 ([\d,.]+) ?(ns|µs|us|ms)?\D*?p99 ([\d,.]+) ?(ns|µs|us|ms)?", out)
         num = lambda s: float(s.replace(",", ""))
-        return (num(rate.group(1)) if rate else None, num(stop.group(1)) if stop else None,
-                num(stop.group(2)) if stop else None, "")
+        us = lambda v, unit: num(v) * {"ns": 0.001, "ms": 1000.0}.get(unit, 1.0)  # no unit: taken as µs
+        return (num(rate.group(1)) if rate else None, us(stop.group(1), stop.group(2)) if stop else None,
+                us(stop.group(3), stop.group(4)) if stop else None, "")
     if c.startswith("ap"):
         # austinp's own statistics: the time to take one sample (all threads stopped, unwound, resumed).
         out = re.sub(r"\x1b\[[0-9;]*m", "", out)
