@@ -36,6 +36,8 @@ final class NativeFrameResolver {
 
     private final NativeObjects objects;
     private final String interpreterPath;
+    /** The process's executable when it is a {@code python*} program (its {@code main} and start-up are plumbing too); else null. */
+    private final String pythonExecutable;
     private final String evalFunction;
     private final boolean keepInterpreterFrames;
     private final LongMap<Resolved> byAddress = new LongMap<>(1 << 10);
@@ -49,9 +51,11 @@ final class NativeFrameResolver {
      *                              {@code WalkedFrames})
      * @param keepInterpreterFrames show the interpreter's other frames instead of hiding them
      */
-    NativeFrameResolver(NativeObjects objects, String interpreterPath, String evalFunction, boolean keepInterpreterFrames) {
+    NativeFrameResolver(NativeObjects objects, String interpreterPath, String pythonExecutable, String evalFunction,
+            boolean keepInterpreterFrames) {
         this.objects = objects;
         this.interpreterPath = interpreterPath;
+        this.pythonExecutable = pythonExecutable;
         this.evalFunction = evalFunction;
         this.keepInterpreterFrames = keepInterpreterFrames;
     }
@@ -82,8 +86,8 @@ final class NativeFrameResolver {
         }
         NativeObjects.MappedObject object = o.get();
         String symbol = objects.symbolize(object, at).orElse(null);
-        boolean interpreter = object.path().equals(interpreterPath);
-        if (interpreter && symbol != null && isEvalLoop(symbol)) {
+        boolean interpreter = object.path().equals(interpreterPath) || object.path().equals(pythonExecutable);
+        if (interpreter && (symbol != null ? isEvalLoop(symbol) : unnamedEvalPart(object, at))) {
             return new Resolved(Role.EVAL, null, symbol);
         }
         if (symbol != null && THREAD_ROOTS.contains(symbol)) {
@@ -104,6 +108,19 @@ final class NativeFrameResolver {
     private boolean isEvalLoop(String symbol) {
         return symbol.equals(evalFunction) || symbol.startsWith(evalFunction + ".")
                 || symbol.startsWith(evalFunction + " [clone");
+    }
+
+    private EvalLoopExtents evalParts;
+
+    /** An unnamed part of the evaluation loop in a stripped interpreter (see {@link EvalLoopExtents}). */
+    private boolean unnamedEvalPart(NativeObjects.MappedObject object, long at) {
+        if (object.table() == null || !object.path().equals(interpreterPath)) {
+            return false;
+        }
+        if (evalParts == null) {
+            evalParts = EvalLoopExtents.find(object.elf(), object.symbols(), object.table(), evalFunction);
+        }
+        return evalParts.contains(at - object.bias());
     }
 
     /** {@code libfoo.so+0x1a2b}: the object and the address in its file's address space, when no symbol covers it. */

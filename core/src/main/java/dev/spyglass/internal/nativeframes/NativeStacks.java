@@ -27,11 +27,13 @@ import dev.spyglass.internal.python.ThreadRecord;
 public final class NativeStacks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NativeStacks.class);
     /**
-     * Stack copied per thread, from {@code rsp} up. 3.12 with 50 Python frames used 2.8 – 9.5 KB of
-     * native stack here, 3.10 with 50 frames 26 – 30 KB (one C frame chain per Python call up to 3.10):
-     * 64 KiB reaches the outermost frame of most programs; a deeper stack is merged partially.
+     * Stack copied per thread at first, from {@code rsp} up. 3.12 with 50 Python frames used 2.8 – 9.5 KB
+     * of native stack here, 3.10 with 50 frames 26 – 30 KB (one C frame chain per Python call up to
+     * 3.10). A walk that runs past the copy doubles it for the next stops, up to {@link #MAX_STACK_BYTES};
+     * a deeper stack is merged partially (its outer Python frames appended).
      */
-    static final int STACK_BYTES = 64 * 1024;
+    static final int STACK_BYTES = 16 * 1024;
+    static final int MAX_STACK_BYTES = 512 * 1024;
     /** Native frames walked at most per thread. */
     static final int MAX_FRAMES = 2048;
 
@@ -78,8 +80,23 @@ public final class NativeStacks implements AutoCloseable {
         // 2.7's loop is PyEval_EvalFrameEx; from 3.6 PyEval_EvalFrameEx only forwards (a tail call) to
         // _PyEval_EvalFrameDefault, the loop itself.
         String eval = target.version().isAtLeast(3, 0) ? "_PyEval_EvalFrameDefault" : "PyEval_EvalFrameEx";
-        this.splicer = new StackSplicer(new NativeFrameResolver(objects, target.interpreter().objectPath(), eval,
-                keepInterpreterFrames));
+        this.splicer = new StackSplicer(new NativeFrameResolver(objects, target.interpreter().objectPath(),
+                pythonExecutable(target.pid()), eval, keepInterpreterFrames));
+    }
+
+    /**
+     * The target's executable as its mappings name it, when it is a {@code python*} program (pyenv's
+     * shared builds keep {@code main} there, apart from libpython); null for a program embedding Python.
+     */
+    private static String pythonExecutable(long pid) {
+        try {
+            String exe = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Long.toString(pid), "exe"))
+                    .toString();
+            String name = exe.substring(exe.lastIndexOf('/') + 1);
+            return name.startsWith("python") ? exe : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**
@@ -143,6 +160,12 @@ public final class NativeStacks implements AutoCloseable {
                     : "thread exited or did not stop in time");
         }
         NativeUnwinder.Result walk = unwinder.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i), stops.rsp(i));
+        if (walk.outcome() == NativeUnwinder.Outcome.TRUNCATED && stops.copyFull(i)
+                && walk.reason().startsWith(NativeUnwinder.BEYOND_COPY) && stops.stackBytes() < MAX_STACK_BYTES) {
+            stops.stackBytes(stops.stackBytes() * 2);
+            LOG.debug("native stack of thread {} is deeper than the copy: copying {} KiB from now on", tid,
+                    stops.stackBytes() / 1024);
+        }
         List<Frame> frames = python.frames();
         if (entries.length < frames.size()) {
             entries = new boolean[Math.max(frames.size(), entries.length * 2)];

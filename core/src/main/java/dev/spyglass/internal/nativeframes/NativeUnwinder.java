@@ -21,6 +21,9 @@ import dev.spyglass.elf.UnwindTable;
 public final class NativeUnwinder {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** The start of the reason of a walk that needed bytes beyond the copied stack. */
+    public static final String BEYOND_COPY = "stack deeper than the copy";
+
     /** How a walk ended. */
     public enum Outcome { COMPLETE, TRUNCATED }
 
@@ -70,7 +73,7 @@ public final class NativeUnwinder {
                 case DEREF_RSP_OFFSET -> {
                     long v = read(stack, stackStart, sp + t.cfaOffset(row));
                     if (v == NOT_COPIED) {
-                        return new Result(pcs, n, Outcome.TRUNCATED, "signal frame beyond the copied stack");
+                        return new Result(pcs, n, Outcome.TRUNCATED, BEYOND_COPY + " (signal frame)");
                     }
                     cfa = v;
                 }
@@ -90,7 +93,7 @@ public final class NativeUnwinder {
                 }
             }
             if (ra == NOT_COPIED) {
-                return new Result(pcs, n, Outcome.TRUNCATED, "stack deeper than the copy");
+                return new Result(pcs, n, Outcome.TRUNCATED, BEYOND_COPY);
             }
             switch (t.rbp(row)) {
                 case AT_CFA_OFFSET -> bp = read(stack, stackStart, cfa + t.rbpOffset(row));

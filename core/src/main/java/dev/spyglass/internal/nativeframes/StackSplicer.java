@@ -96,6 +96,18 @@ final class StackSplicer {
         } else {
             outcome = Outcome.SPLICED;
         }
+        // Below the outermost Python frame, the C library's frames are how the process or thread began
+        // (__libc_start_call_main, start_thread): the same root under every stack, unnamed in a
+        // stripped libc, so they are hidden whatever their names.
+        if (next > 0) {
+            int end = merged.size();
+            while (end > 0 && isLibcRoot(merged.get(end - 1))) {
+                end--;
+            }
+            while (merged.size() > end) {
+                merged.removeLast();
+            }
+        }
         for (int i = pythonFrames; i < python.size(); i++) {
             merged.add(python.get(i));
         }
@@ -116,6 +128,10 @@ final class StackSplicer {
             }
         }
         return g;
+    }
+
+    private static boolean isLibcRoot(Frame f) {
+        return f.kind() == Frame.FrameKind.NATIVE && f.library().startsWith("libc.so");
     }
 
     Outcome outcome() {
