@@ -60,7 +60,7 @@ def stops(c, f):
     out = read(f + ".out")
     if c.startswith("sg"):
         rate = re.search(r"([\d,.]+) ticks/s achieved", out)
-        stop = re.search(r"stopped p50 ([\d,.]+) ?(ns|µs|us|ms)?\D*?p99 ([\d,.]+) ?(ns|µs|us|ms)?", out)
+        stop = re.search(r"(?:stopped p50|native frames: median) ([\d,.]+) ?(ns|µs|us|ms)?\D*?p99 ([\d,.]+) ?(ns|µs|us|ms)?", out)
         num = lambda s: float(s.replace(",", ""))
         us = lambda v, unit: num(v) * {"ns": 0.001, "ms": 1000.0}.get(unit, 1.0)  # no unit: taken as µs
         return (num(rate.group(1)) if rate else None, us(stop.group(1), stop.group(2)) if stop else None,
