@@ -61,25 +61,7 @@ class PermissionTest {
         Path script = PythonScripts.write("recursion.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
         Path dir = Files.createTempDirectory("spyglass-perm-");
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
-            // A class path the other user can read: copies of our classes and jars.
-            List<String> cp = new ArrayList<>();
-            int i = 0;
-            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-                Path src = Path.of(entry);
-                if (!Files.exists(src) || !(entry.contains("/target/") || entry.contains("slf4j-api"))) {
-                    continue;
-                }
-                Path dst = dir.resolve("cp" + i++ + (Files.isDirectory(src) ? "" : ".jar"));
-                copy(src, dst);
-                cp.add(dst.toString());
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.forEach(p -> p.toFile().setReadable(true, false));
-            }
-            dir.toFile().setExecutable(true, false);
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.filter(Files::isDirectory).forEach(p -> p.toFile().setExecutable(true, false));
-            }
+            List<String> cp = readableClassPath(dir);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                     java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
@@ -94,6 +76,80 @@ class PermissionTest {
                 all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /**
+     * Native frames as an unprivileged user, of the user's own process (no Yama scope here, or scope 0):
+     * the target and the sampling JVM both run as nobody, the target under a shell (not the JVM's child);
+     * the probe must get merged stacks with native frames, and refuse nothing.
+     */
+    @Test
+    void nativeFramesOfOnesOwnProcessNeedNoPrivilege() throws Exception {
+        Assumptions.assumeTrue(new File("/usr/bin/setpriv").canExecute(), "needs setpriv");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs to run as root (to become nobody)");
+        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
+        Assumptions.assumeTrue(!Files.exists(yama) || Files.readString(yama).trim().equals("0"),
+                "Yama ptrace_scope above 0: a user may not trace its own non-child processes");
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
+        Path dir = Files.createTempDirectory("spyglass-perm-native-");
+        Path script = dir.resolve("sleeper.py");
+        Files.writeString(script, String.join("\n",
+                "import os, sys, time",
+                "def napper():",
+                "    while True:",
+                "        time.sleep(0.01)",
+                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+                "napper()",
+                ""));
+        Process target = null;
+        try {
+            List<String> cp = readableClassPath(dir);
+            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    "sh", "-c", "\"$@\" & wait", "sh", python.toString(), script.toString())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String ready = new java.io.BufferedReader(new java.io.InputStreamReader(target.getInputStream())).readLine();
+            assertThat(ready).as("target's first line").startsWith("ready ");
+            long pid = Long.parseLong(ready.substring(6).trim());
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
+                    NativeProbe.class.getName(), Long.toString(pid)).redirectErrorStream(true).start();
+            String out = new String(probe.getInputStream().readAllBytes());
+            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(out).contains("OK").contains("napper").contains("(libc.so.6)");
+        } finally {
+            if (target != null) {
+                target.descendants().forEach(ProcessHandle::destroyForcibly);
+                target.destroyForcibly();
+            }
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** A class path another user can read: copies of our classes and jars in {@code dir}, all world-readable. */
+    private static List<String> readableClassPath(Path dir) throws Exception {
+        List<String> cp = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path src = Path.of(entry);
+            if (!Files.exists(src) || !(entry.contains("/target/") || entry.contains("slf4j-api"))) {
+                continue;
+            }
+            Path dst = dir.resolve("cp" + i++ + (Files.isDirectory(src) ? "" : ".jar"));
+            copy(src, dst);
+            cp.add(dst.toString());
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            all.forEach(p -> p.toFile().setReadable(true, false));
+        }
+        dir.toFile().setExecutable(true, false);
+        try (Stream<Path> all = Files.walk(dir)) {
+            all.filter(Files::isDirectory).forEach(p -> p.toFile().setExecutable(true, false));
+        }
+        return cp;
     }
 
     private static void copy(Path src, Path dst) throws Exception {

@@ -66,24 +66,22 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     private void print(String version, List<ThreadStack> threads) {
-        {
-            List<String> command = RecordCommand.processCommand(pid);
-            if (json) {
-                out.println(toJson(version, command, threads));
-            } else {
-                out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
-                out.println("Python " + version);
-                for (ThreadStack t : threads) {
-                    out.println();
-                    out.println("Thread " + (t.nativeThreadId() >= 0 ? t.nativeThreadId() : "?") + " \""
-                            + TerminalText.escape(t.threadName()) + "\" " + t.state().name().toLowerCase(Locale.ROOT)
-                            + (Boolean.TRUE.equals(t.gilHeld()) ? ", holds the GIL" : ""));
-                    if (t.frames().isEmpty()) {
-                        out.println("    (no Python frames)");
-                    }
-                    for (Frame f : t.frames()) {
-                        out.println("    " + TerminalText.escape(frameText(f)));
-                    }
+        List<String> command = RecordCommand.processCommand(pid);
+        if (json) {
+            out.println(toJson(version, command, threads));
+        } else {
+            out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
+            out.println("Python " + version);
+            for (ThreadStack t : threads) {
+                out.println();
+                out.println("Thread " + (t.nativeThreadId() >= 0 ? t.nativeThreadId() : "?") + " \""
+                        + TerminalText.escape(t.threadName()) + "\" " + t.state().name().toLowerCase(Locale.ROOT)
+                        + (Boolean.TRUE.equals(t.gilHeld()) ? ", holds the GIL" : ""));
+                if (t.frames().isEmpty()) {
+                    out.println("    (no Python frames)");
+                }
+                for (Frame f : t.frames()) {
+                    out.println("    " + TerminalText.escape(frameText(f)));
                 }
             }
         }

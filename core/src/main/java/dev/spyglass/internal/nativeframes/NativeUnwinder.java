@@ -15,8 +15,10 @@ import dev.spyglass.elf.UnwindTable;
  *
  * <p>The walk ends {@link Outcome#COMPLETE} at the outermost frame (an undefined return address, as
  * {@code _start} and {@code clone3} declare it, or a zero one), or {@link Outcome#TRUNCATED} when it
- * cannot go on without guessing: code with no call-frame information (JIT, anonymous memory), an
- * unsupported rule, a read beyond the copied stack, a stack pointer that does not grow.
+ * cannot go on without guessing: code in anonymous memory (JIT), code of a file without call-frame
+ * information whose {@code rbp} does not look like a frame pointer (one that does is followed: saved
+ * {@code rbp} at {@code [rbp]}, return address at {@code [rbp + 8]}), an unsupported rule, a read
+ * beyond the copied stack, a stack pointer that does not grow.
  */
 public final class NativeUnwinder {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -33,10 +35,18 @@ public final class NativeUnwinder {
 
     private final NativeObjects objects;
     private final int maxFrames;
+    private final long[] pcs;
+    private long framePointerSteps;
 
     public NativeUnwinder(NativeObjects objects, int maxFrames) {
         this.objects = objects;
         this.maxFrames = maxFrames;
+        this.pcs = new long[maxFrames];
+    }
+
+    /** Steps taken by the frame pointer, where a file's code had no call-frame information (all walks). */
+    public long framePointerSteps() {
+        return framePointerSteps;
     }
 
     /**
@@ -44,7 +54,8 @@ public final class NativeUnwinder {
      * {@code stackStart} on (a copy taken at the stop, starting at or below {@code rsp}).
      */
     public Result unwind(long rip, long rsp, long rbp, MemorySegment stack, long stackStart) {
-        long[] pcs = new long[maxFrames];
+        // Reused: a result is read before the next walk (one sampling thread).
+        long[] pcs = this.pcs;
         int n = 0;
         long pc = rip;
         long sp = rsp;
@@ -56,14 +67,27 @@ public final class NativeUnwinder {
         while (n < maxFrames) {
             pcs[n++] = pc;
             Optional<NativeObjects.MappedObject> o = objects.find(pc);
-            if (o.isEmpty()) {
-                return new Result(pcs, n, Outcome.TRUNCATED, "no call-frame information at 0x" + Long.toHexString(pc));
-            }
-            UnwindTable t = o.get().table();
-            long at = (atInstruction ? pc : pc - 1) - o.get().bias();
-            int row = t.find(at);
-            if (row < 0) {
-                return new Result(pcs, n, Outcome.TRUNCATED, "no FDE at 0x" + Long.toHexString(pc));
+            UnwindTable t = o.map(NativeObjects.MappedObject::table).orElse(null);
+            int row = t == null ? -1 : t.find((atInstruction ? pc : pc - 1) - o.get().bias());
+            if (row < 0 || t.cfa(row) == UnwindTable.Cfa.NO_INFO) {
+                // Code in a file but without call-frame information (built with -fno-asynchronous-unwind-tables,
+                // hand-written assembly): one step by the frame pointer where rbp looks like one. Code in no
+                // file (JIT, trampolines) ends the walk: nothing says how its frames are laid out.
+                if (objects.objectAt(pc).isEmpty()) {
+                    return new Result(pcs, n, Outcome.TRUNCATED, "code in anonymous memory at 0x" + Long.toHexString(pc));
+                }
+                long ra = Long.compareUnsigned(bp, sp) >= 0 && (bp & 7) == 0 ? read(stack, stackStart, bp + 8) : NOT_COPIED;
+                long savedBp = ra == NOT_COPIED ? NOT_COPIED : read(stack, stackStart, bp);
+                if (ra == NOT_COPIED || savedBp == NOT_COPIED || ra == 0) {
+                    return new Result(pcs, n, Outcome.TRUNCATED, "no call-frame information at 0x" + Long.toHexString(pc)
+                            + " and no frame pointer");
+                }
+                framePointerSteps++;
+                sp = bp + 16;
+                bp = savedBp;
+                pc = ra;
+                atInstruction = false;
+                continue;
             }
             long cfa;
             switch (t.cfa(row)) {

@@ -107,6 +107,11 @@ public final class ThreadStops implements AutoCloseable {
                     addPending(tid); // ours already (a stop from a timed-out tick not seen yet)
                     continue;
                 }
+                if (e.errno() == EPERM && tid != pid && Ptrace.tracerOf(pid, tid) == 0) {
+                    // The kernel refuses to attach to a thread that is exiting (exit_state set): a thread of
+                    // a process we may trace, refused with no other tracer, is ending. Left out of this tick.
+                    continue;
+                }
                 resume(); // the threads seized so far
                 throw refused(tid, e);
             }
