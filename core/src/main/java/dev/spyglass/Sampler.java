@@ -31,8 +31,10 @@ public final class Sampler {
     private final Duration launchTimeout;
     private final boolean nativeFrames;
     private final boolean interpreterFrames;
+    private final boolean nativeFramesOfAllThreads;
 
     private Sampler(Builder b) {
+        this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
         this.interpreterFrames = b.interpreterFrames;
         this.interval = b.interval;
@@ -133,6 +135,11 @@ public final class Sampler {
         return nativeFrames;
     }
 
+    /** Whether threads without a Python thread state are sampled too ({@link Builder#nativeFramesOfAllThreads}). */
+    public boolean nativeFramesOfAllThreads() {
+        return nativeFramesOfAllThreads;
+    }
+
     /** Whether merged stacks keep the interpreter's own C frames ({@link Builder#interpreterFrames}). */
     public boolean interpreterFrames() {
         return interpreterFrames;
@@ -147,6 +154,7 @@ public final class Sampler {
         private Duration launchTimeout = PythonProcess.DEFAULT_LAUNCH_TIMEOUT;
         private boolean nativeFrames;
         private boolean interpreterFrames;
+        private boolean nativeFramesOfAllThreads;
 
         private Builder() {
         }
@@ -228,6 +236,20 @@ public final class Sampler {
          */
         public Builder interpreterFrames(boolean interpreterFrames) {
             this.interpreterFrames = interpreterFrames;
+            return this;
+        }
+
+        /**
+         * With {@link #nativeFrames}, also sample the threads the interpreter does not know (a BLAS library's
+         * workers, a thread a C extension started), as pystack offers: their samples have native frames only,
+         * {@link ThreadStack#pythonThreadId()} 0, {@link ThreadStack#interpreterId()} -1 and the kernel's thread
+         * name. Those threads are stopped at each tick too. Default false. Implies {@code nativeFrames(true)}.
+         */
+        public Builder nativeFramesOfAllThreads(boolean allThreads) {
+            this.nativeFramesOfAllThreads = allThreads;
+            if (allThreads) {
+                this.nativeFrames = true;
+            }
             return this;
         }
 

@@ -96,7 +96,8 @@ public final class SamplingSession implements AutoCloseable {
     /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
     static SamplingSession start(Sampler config, Target target, Process process) throws SpyglassException {
         try {
-            NativeStacks natives = config.nativeFrames() ? new NativeStacks(target, config.interpreterFrames()) : null;
+            NativeStacks natives = config.nativeFrames() ? new NativeStacks(target, config.interpreterFrames(),
+                    config.nativeFramesOfAllThreads()) : null;
             SamplingSession s = new SamplingSession(config, target, process, natives);
             s.startNanos = System.nanoTime();
             s.worker.start();

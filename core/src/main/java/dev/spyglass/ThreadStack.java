@@ -17,7 +17,9 @@ import java.util.Objects;
  *                       full length; a sampler re-reads it when a new thread appears and every second),
  *                       else the kernel's ({@code /proc/PID/task/TID/comm}, at most 15 bytes), else
  *                       {@code "thread-<ident>"} when the TID is unknown; never null
- * @param interpreterId  the (sub-)interpreter id, 0 for the main interpreter (and always 0 on 2.7/3.6)
+ * @param interpreterId  the (sub-)interpreter id, 0 for the main interpreter (and always 0 on 2.7/3.6); -1
+ *                       for a thread with no Python thread state, sampled for its native frames only
+ *                       ({@link Sampler.Builder#nativeFramesOfAllThreads}), whose {@code pythonThreadId} is 0
  * @param state          the kernel's run state when the stack was read; never null
  * @param gilHeld        {@code TRUE}/{@code FALSE} whether this thread held the GIL; {@code null} when
  *                       unknown or the build has no GIL

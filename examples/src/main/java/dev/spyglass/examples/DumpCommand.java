@@ -30,6 +30,9 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
     boolean interpreterFrames;
 
+    @Option(names = "--native-all", description = "--native, and also the threads that run no Python code.")
+    boolean nativeAll;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -44,9 +47,9 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: -p must be a process id (> 0), not " + pid);
             return Failures.USAGE;
         }
-        if (nativeFrames) {
+        if (nativeFrames || nativeAll) {
             try {
-                NativeSnapshot snap = NativeSnapshot.take(pid, interpreterFrames);
+                NativeSnapshot snap = NativeSnapshot.take(pid, interpreterFrames, nativeAll);
                 print(snap.version(), snap.threads());
                 if (snap.unmerged() > 0) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) left out: their native and Python "

@@ -22,8 +22,9 @@ import dev.spyglass.ThreadStack;
  */
 record NativeSnapshot(String version, List<ThreadStack> threads, long unmerged) {
 
-    static NativeSnapshot take(long pid, boolean interpreterFrames) throws SpyglassException {
+    static NativeSnapshot take(long pid, boolean interpreterFrames, boolean allThreads) throws SpyglassException {
         Sampler sampler = Sampler.builder().nativeFrames(true).interpreterFrames(interpreterFrames)
+                .nativeFramesOfAllThreads(allThreads)
                 .interval(Duration.ofMillis(50)).duration(Duration.ofSeconds(5)).build();
         try (SamplingSession s = sampler.attach(pid)) {
             List<ThreadStack> threads = new ArrayList<>();

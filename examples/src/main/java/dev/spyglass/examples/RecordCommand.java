@@ -100,6 +100,10 @@ final class RecordCommand implements Callable<Integer> {
     @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
     boolean interpreterFrames;
 
+    @Option(names = "--native-all", description = "--native, and also the threads that run no Python code "
+            + "(BLAS workers, threads of C extensions): native frames only, under the kernel's thread name.")
+    boolean nativeAll;
+
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
 
@@ -168,7 +172,8 @@ final class RecordCommand implements Callable<Integer> {
         Sampler sampler;
         try {
             Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
-                    .nativeFrames(nativeFrames).interpreterFrames(interpreterFrames);
+                    .nativeFrames(nativeFrames || nativeAll).interpreterFrames(interpreterFrames)
+                    .nativeFramesOfAllThreads(nativeAll);
             if (limit != null) {
                 builder.duration(limit);
             }

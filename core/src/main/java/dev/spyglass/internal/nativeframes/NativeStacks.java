@@ -47,6 +47,11 @@ public final class NativeStacks implements AutoCloseable {
     private int knownCount;
     private int[] seen = new int[16];
     private boolean[] entries = new boolean[256];
+    /** Also stop and report the threads that have no Python thread state. */
+    private final boolean allThreads;
+    private long[] listed = new long[64];
+    /** Per index of the last stop: whether that thread had a Python thread state in the look. */
+    private boolean[] python = new boolean[16];
     private long spliced;
     private long partial;
     private long torn;
@@ -56,6 +61,16 @@ public final class NativeStacks implements AutoCloseable {
      * @param keepInterpreterFrames show the interpreter's own C frames instead of hiding them
      */
     public NativeStacks(Target target, boolean keepInterpreterFrames) throws SpyglassException {
+        this(target, keepInterpreterFrames, false);
+    }
+
+    /**
+     * @param keepInterpreterFrames show the interpreter's own C frames instead of hiding them
+     * @param allThreads            also stop the threads the interpreter does not know (BLAS workers, threads
+     *                              a C extension started), reported by {@link #forEachNativeOnly}
+     */
+    public NativeStacks(Target target, boolean keepInterpreterFrames, boolean allThreads) throws SpyglassException {
+        this.allThreads = allThreads;
         // Reading the target's memory already passed the kernel's ptrace access check (the same one, with
         // Yama's); what remains to refuse a seize is another tracer. Said now rather than at the first tick.
         long tracer = dev.spyglass.internal.os.Ptrace.tracerOf(target.pid(), (int) target.pid());
@@ -105,9 +120,13 @@ public final class NativeStacks implements AutoCloseable {
      */
     public int readThreads(SamplingMode mode) throws SpyglassException {
         for (int attempt = 0;; attempt++) {
+            int stopCount = knownCount;
+            if (allThreads) {
+                stopCount = addOtherThreads();
+            }
             // The run states first: a thread held by ptrace shows "t (tracing stop)" instead.
-            target.holdRunStates(known, knownCount);
-            stops.stop(known, knownCount);
+            target.holdRunStates(known, stopCount);
+            stops.stop(known, stopCount);
             int n;
             try {
                 n = target.readThreads(mode);
@@ -127,12 +146,86 @@ public final class NativeStacks implements AutoCloseable {
                     allStopped &= indexOf((int) tid) >= 0;
                 }
             }
+            if (allStopped || attempt == 1) {
+                markPython(count);
+            }
             int[] swap = known;
             known = seen;
             seen = swap;
             knownCount = count;
             if (allStopped || attempt == 1) {
                 return n;
+            }
+        }
+    }
+
+    /** Appends the process's threads that are not among the first {@code knownCount} to {@link #known}; the new count. */
+    private int addOtherThreads() {
+        int n = target.allThreadIds(listed);
+        if (n == listed.length) {
+            listed = new long[listed.length * 2];
+            n = target.allThreadIds(listed);
+        }
+        int count = knownCount;
+        for (int i = 0; i < n; i++) {
+            int tid = (int) listed[i];
+            boolean isKnown = false;
+            for (int k = 0; k < knownCount && !isKnown; k++) {
+                isKnown = known[k] == tid;
+            }
+            if (!isKnown) {
+                if (count == known.length) {
+                    known = Arrays.copyOf(known, count * 2);
+                }
+                known[count++] = tid;
+            }
+        }
+        return count;
+    }
+
+    /** Marks which threads of the last stop had a Python thread state in the look ({@code seen[0 .. count)}). */
+    private void markPython(int count) {
+        if (python.length < stops.count()) {
+            python = new boolean[Math.max(stops.count(), python.length * 2)];
+        }
+        for (int i = 0; i < stops.count(); i++) {
+            int tid = stops.tid(i);
+            boolean p = false;
+            for (int k = 0; k < count && !p; k++) {
+                p = seen[k] == tid;
+            }
+            python[i] = p;
+        }
+    }
+
+    /**
+     * With all threads: the stacks, native frames only, of the threads of the last look that have no
+     * Python thread state (skipping, in CPU mode, those not running). Python id 0, interpreter id -1, the
+     * kernel's name and state; a thread whose walk gives no frame is left out.
+     */
+    public void forEachNativeOnly(SamplingMode mode, java.util.function.Consumer<ThreadStack> action) {
+        if (!allThreads) {
+            return;
+        }
+        for (int i = 0; i < stops.count(); i++) {
+            if (python[i] || !stops.captured(i)) {
+                continue;
+            }
+            int tid = stops.tid(i);
+            dev.spyglass.ThreadState state = target.kernelThreadState(tid);
+            if (mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
+                continue;
+            }
+            NativeUnwinder.Result walk = unwinder.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i),
+                    stops.rsp(i));
+            if (splicer.merge(walk.pcs(), walk.depth(), walk.outcome() == NativeUnwinder.Outcome.COMPLETE, List.of(),
+                    entries) == StackSplicer.Outcome.TORN) {
+                continue;
+            }
+            List<Frame> frames = splicer.frames();
+            if (!frames.isEmpty()) {
+                action.accept(new ThreadStack(target.pid(), tid, target.kernelThreadStartTime(tid), 0,
+                        target.kernelThreadName(tid), -1, state, null, frames));
             }
         }
     }

@@ -205,6 +205,40 @@ public final class Target implements AutoCloseable {
         tasks.holdStates(tids, n);
     }
 
+    /**
+     * Every thread id of the process, as last listed (listed again when older than 50 ms), into
+     * {@code into}; returns how many (at most {@code into.length}).
+     */
+    public int allThreadIds(long[] into) {
+        tasks.onlyTid(); // re-lists when the listing is old
+        int n = 0;
+        for (long tid : tasks.tids()) {
+            if (n == into.length) {
+                break;
+            }
+            into[n++] = tid;
+        }
+        return n;
+    }
+
+    /** The kernel's name ({@code comm}) and run state of any thread of the process, for threads without a Python thread state. */
+    public String kernelThreadName(long tid) {
+        String n = tasks.name(tid);
+        return n != null ? n : "thread-" + tid;
+    }
+
+    public dev.spyglass.ThreadState kernelThreadState(long tid) {
+        return switch (tasks.state(tid)) {
+            case RUNNING -> dev.spyglass.ThreadState.RUNNING;
+            case SLEEPING -> dev.spyglass.ThreadState.IDLE;
+            case UNKNOWN -> dev.spyglass.ThreadState.UNKNOWN;
+        };
+    }
+
+    public long kernelThreadStartTime(long tid) {
+        return tasks.startTime(tid);
+    }
+
     public void releaseRunStates() {
         tasks.releaseStates();
     }

@@ -95,6 +95,20 @@ public final class PythonStackSource implements EventSource {
             }
             out.add(new StackSample(stack, timestampNanos, weight));
         }
+        if (natives != null) {
+            // Threads without a Python thread state (native frames of all threads), weighed the same way.
+            natives.forEachNativeOnly(mode, stack -> {
+                long weight = intervalNanos;
+                if (wall) {
+                    long last = lastSampleTimes.previous(stack.nativeThreadId());
+                    if (last != LastSampleTimes.UNKNOWN) {
+                        weight = Math.min(Math.max(0, timestampNanos - last), weightCapNanos);
+                    }
+                    lastSampleTimes.seen(stack.nativeThreadId(), timestampNanos);
+                }
+                out.add(new StackSample(stack, timestampNanos, weight));
+            });
+        }
         if (wall) {
             lastSampleTimes.endLook();
         }
