@@ -45,6 +45,10 @@ final class TopCommand implements Callable<Integer> {
     @Option(names = "--rows", defaultValue = "20", description = "Functions shown. Default: ${DEFAULT-VALUE}.")
     int rows;
 
+    @Option(names = "--native", description = "Count native (C) functions too: time inside a C extension shows "
+            + "under its own name (stops each Python thread briefly; see docs/native-frames.md).")
+    boolean nativeFrames;
+
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
     List<String> command = new ArrayList<>();
 
@@ -118,7 +122,8 @@ final class TopCommand implements Callable<Integer> {
         try {
             Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
-                    : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s")).build();
+                    : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
+                    .nativeFrames(nativeFrames).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
