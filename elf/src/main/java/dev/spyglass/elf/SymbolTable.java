@@ -24,23 +24,11 @@ final class SymbolTable {
     private final long strSize;
     private final long versymOffset;
 
-    // GNU hash (DT_GNU_HASH), used when gnuBuckets > 0
-    private int gnuBuckets;
-    private long gnuSymOffset;
-    private int gnuBloomWords;
-    private int gnuBloomShift;
-    private long gnuBloomAt;
-    private long gnuBucketAt;
-    private long gnuChainAt;
-    private long gnuChainCount;
-
-    // SysV hash (DT_HASH), used when sysvBuckets > 0 and there is no GNU hash
-    private int sysvBuckets;
-    private long sysvChains;
-    private long sysvBucketAt;
-    private long sysvChainAt;
+    /** The hash tables of {@code .dynsym}; none for {@code .symtab} (looked up by a scan). */
+    private final SymbolHashes hashes;
 
     private SymbolTable(ElfBytes b, boolean dynamic, long offset, int count, long strOffset, long strSize, long versymOffset) {
+        this.hashes = new SymbolHashes(b, count);
         this.b = b;
         this.dynamic = dynamic;
         this.offset = offset;
@@ -97,10 +85,10 @@ final class SymbolTable {
         if (dyn) {
             for (Section s : secs) {
                 if (s.link() == sec.index() && !s.isNoBits()) {
-                    if (s.type() == SHT_GNU_HASH && t.gnuBuckets == 0) {
-                        t.initGnuHash(s.offset(), s.size(), "GNU hash table [" + s.index() + "]");
-                    } else if (s.type() == SHT_HASH && t.sysvBuckets == 0) {
-                        t.initSysvHash(s.offset(), s.size(), "SysV hash table [" + s.index() + "]");
+                    if (s.type() == SHT_GNU_HASH && !t.hashes.hasGnu()) {
+                        t.hashes.initGnu(s.offset(), s.size(), "GNU hash table [" + s.index() + "]");
+                    } else if (s.type() == SHT_HASH && !t.hashes.hasSysv()) {
+                        t.hashes.initSysv(s.offset(), s.size(), "SysV hash table [" + s.index() + "]");
                     }
                 }
             }
@@ -150,7 +138,7 @@ final class SymbolTable {
         long sysvAt = -1;
         if (d.gnuHash() != -1) {
             gnuAt = toFileOffset(b, loads, d.gnuHash(), "DT_GNU_HASH", where);
-            count = countFromGnuHash(b, gnuAt);
+            count = SymbolHashes.countFromGnuHash(b, gnuAt);
         } else {
             sysvAt = toFileOffset(b, loads, d.sysvHash(), "DT_HASH", where);
             b.check(sysvAt, 8, "DT_HASH header");
@@ -172,10 +160,10 @@ final class SymbolTable {
         }
         SymbolTable t = new SymbolTable(b, true, symOff, n, d.strOffset(), d.strSize(), versym);
         if (gnuAt >= 0) {
-            t.initGnuHash(gnuAt, b.size() - gnuAt, "GNU hash table (DT_GNU_HASH)");
-            t.gnuChainCount = Math.min(t.gnuChainCount, n - t.gnuSymOffset);
+            t.hashes.initGnu(gnuAt, b.size() - gnuAt, "GNU hash table (DT_GNU_HASH)");
+            t.hashes.limitGnuChain(n);
         } else {
-            t.initSysvHash(sysvAt, b.size() - sysvAt, "SysV hash table (DT_HASH)");
+            t.hashes.initSysv(sysvAt, b.size() - sysvAt, "SysV hash table (DT_HASH)");
         }
         return t;
     }
@@ -194,83 +182,6 @@ final class SymbolTable {
         throw b.error(where, tag + " address 0x" + Long.toHexString(vaddr) + " is in no PT_LOAD segment's file bytes");
     }
 
-    /** The symbol count implied by a GNU hash table: one past the end of the chain of the highest bucket. */
-    private static long countFromGnuHash(ElfBytes b, long at) throws ElfFormatException {
-        b.check(at, 16, "DT_GNU_HASH header");
-        long nbuckets = b.u32(at);
-        long symoffset = b.u32(at + 4);
-        long bloomWords = b.u32(at + 8);
-        long bucketAt = at + 16 + bloomWords * 8;
-        b.check(bucketAt, nbuckets * 4, "DT_GNU_HASH buckets");
-        long chainAt = bucketAt + nbuckets * 4;
-        long max = 0;
-        for (long i = 0; i < nbuckets; i++) {
-            max = Math.max(max, b.u32(bucketAt + 4 * i));
-        }
-        if (max == 0) {
-            return symoffset;
-        }
-        if (max < symoffset) {
-            throw b.error(bucketAt, "DT_GNU_HASH bucket points to symbol " + max + ", below the first hashed symbol " + symoffset);
-        }
-        for (long i = max; i < ElfFile.MAX_SYMBOLS; i++) {
-            long p = chainAt + 4 * (i - symoffset);
-            b.check(p, 4, "DT_GNU_HASH chain entry of symbol " + i);
-            if ((b.u32(p) & 1) != 0) {
-                return i + 1;
-            }
-        }
-        throw b.error(chainAt, "DT_GNU_HASH chain does not end within " + ElfFile.MAX_SYMBOLS + " symbols");
-    }
-
-    private void initGnuHash(long at, long size, String what) throws ElfFormatException {
-        if (size < 16) {
-            throw b.error(at, what + " is " + size + " bytes, shorter than its 16-byte header");
-        }
-        long nbuckets = b.u32(at);
-        long symoffset = b.u32(at + 4);
-        long bloomWords = b.u32(at + 8);
-        long shift = b.u32(at + 12);
-        if (nbuckets == 0 || bloomWords == 0) {
-            throw b.error(at, what + " has " + nbuckets + " buckets and " + bloomWords + " bloom words; both must be > 0");
-        }
-        long tables = 16 + bloomWords * 8 + nbuckets * 4;
-        if (tables > size) {
-            throw b.error(at, what + ": " + bloomWords + " bloom words and " + nbuckets + " buckets need 0x"
-                    + Long.toHexString(tables) + " bytes, the section has 0x" + Long.toHexString(size));
-        }
-        if (symoffset > count) {
-            throw b.error(at + 4, what + ": first hashed symbol " + symoffset + " is beyond the " + count + " symbols");
-        }
-        gnuBuckets = (int) nbuckets;
-        gnuSymOffset = symoffset;
-        gnuBloomWords = (int) bloomWords;
-        gnuBloomShift = (int) Math.min(shift, 63);
-        gnuBloomAt = at + 16;
-        gnuBucketAt = gnuBloomAt + bloomWords * 8;
-        gnuChainAt = gnuBucketAt + nbuckets * 4;
-        gnuChainCount = (at + size - gnuChainAt) / 4;
-    }
-
-    private void initSysvHash(long at, long size, String what) throws ElfFormatException {
-        if (size < 8) {
-            throw b.error(at, what + " is " + size + " bytes, shorter than its 8-byte header");
-        }
-        long nbucket = b.u32(at);
-        long nchain = b.u32(at + 4);
-        if (nbucket == 0) {
-            throw b.error(at, what + " has no buckets");
-        }
-        if (8 + 4 * (nbucket + nchain) > size) {
-            throw b.error(at, what + ": " + nbucket + " buckets and " + nchain + " chains do not fit in 0x"
-                    + Long.toHexString(size) + " bytes");
-        }
-        sysvBuckets = (int) nbucket;
-        sysvChains = nchain;
-        sysvBucketAt = at + 8;
-        sysvChainAt = sysvBucketAt + nbucket * 4;
-    }
-
     int count() {
         return count;
     }
@@ -280,32 +191,19 @@ final class SymbolTable {
     }
 
     boolean hasGnuHash() {
-        return gnuBuckets > 0;
+        return hashes.hasGnu();
     }
 
     boolean hasSysvHash() {
-        return sysvBuckets > 0;
+        return hashes.hasSysv();
     }
 
     static int gnuHash(byte[] key) {
-        int h = 5381;
-        for (byte c : key) {
-            h = h * 33 + (c & 0xff);
-        }
-        return h;
+        return SymbolHashes.gnuHash(key);
     }
 
     static int sysvHash(byte[] key) {
-        int h = 0;
-        for (byte c : key) {
-            h = (h << 4) + (c & 0xff);
-            int g = h & 0xf0000000;
-            if (g != 0) {
-                h ^= g >>> 24;
-            }
-            h &= ~g;
-        }
-        return h;
+        return SymbolHashes.sysvHash(key);
     }
 
     /**
@@ -315,63 +213,10 @@ final class SymbolTable {
      * @return the index (&gt; 0), or -1
      */
     int lookup(byte[] key) {
-        if (gnuBuckets > 0) {
-            return lookupGnu(key);
-        }
-        if (sysvBuckets > 0) {
-            return lookupSysv(key);
+        if (hashes.hasGnu() || hashes.hasSysv()) {
+            return hashes.lookup(key, this::nameEquals, this::isHidden);
         }
         return lookupScan(key);
-    }
-
-    private int lookupGnu(byte[] key) {
-        int h = gnuHash(key);
-        long uh = h & 0xffffffffL;
-        long word = b.u64(gnuBloomAt + 8 * ((uh >>> 6) % gnuBloomWords));
-        long mask = (1L << (uh & 63)) | (1L << ((uh >>> gnuBloomShift) & 63));
-        if ((word & mask) != mask) {
-            return -1;
-        }
-        long i = b.u32(gnuBucketAt + 4 * (uh % gnuBuckets));
-        if (i == 0 || i < gnuSymOffset) {
-            return -1;
-        }
-        int hidden = -1;
-        // Each step advances i; the bounds on i end a chain whose last-entry bit is never set.
-        for (; i < count && i - gnuSymOffset < gnuChainCount; i++) {
-            int ch = b.i32(gnuChainAt + 4 * (i - gnuSymOffset));
-            if ((ch | 1) == (h | 1) && nameEquals((int) i, key)) {
-                if (!isHidden((int) i)) {
-                    return (int) i;
-                }
-                if (hidden < 0) {
-                    hidden = (int) i;
-                }
-            }
-            if ((ch & 1) != 0) {
-                break;
-            }
-        }
-        return hidden;
-    }
-
-    private int lookupSysv(byte[] key) {
-        long h = sysvHash(key) & 0xffffffffL;
-        long i = b.u32(sysvBucketAt + 4 * (h % sysvBuckets));
-        int hidden = -1;
-        // A corrupt chain can form a cycle: at most nchain steps.
-        for (long steps = 0; i != 0 && i < count && i < sysvChains && steps <= sysvChains; steps++) {
-            if (nameEquals((int) i, key)) {
-                if (!isHidden((int) i)) {
-                    return (int) i;
-                }
-                if (hidden < 0) {
-                    hidden = (int) i;
-                }
-            }
-            i = b.u32(sysvChainAt + 4 * i);
-        }
-        return hidden;
     }
 
     private int lookupScan(byte[] key) {
