@@ -1,14 +1,11 @@
 package dev.spyglass.internal.nativeframes;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -29,13 +26,9 @@ class AllThreadsTest {
 
     @Test
     void threadsWithoutAPythonThreadStateAreSampledOnlyWhenAskedFor() throws Exception {
-        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
-        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
-                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        NativeTargets.assumePtrace();
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
-        Path dir = Files.createTempDirectory("spyglass-worker");
-        Path src = dir.resolve("worker.c");
-        Files.writeString(src, String.join("\n",
+        Path lib = NativeTargets.buildLibrary("worker", String.join("\n",
                 "#include <pthread.h>",
                 "#include <time.h>",
                 "__attribute__((noinline)) void native_worker_loop(void) {",
@@ -44,17 +37,7 @@ class AllThreadsTest {
                 "}",
                 "static void *run(void *arg) { pthread_setname_np(pthread_self(), \"c-worker\"); native_worker_loop(); return 0; }",
                 "int start_worker(void) { pthread_t t; return pthread_create(&t, 0, run, 0); }",
-                ""));
-        Path lib = dir.resolve("libworker.so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-pthread", "-o", lib.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            assumeTrue(false, "no gcc on this machine");
-            return;
-        }
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc built %s", lib).isTrue();
+                ""), "-pthread");
         Path script = PythonScripts.write("worker_host.py", String.join("\n",
                 "import ctypes, sys, time",
                 "lib = ctypes.CDLL(sys.argv[1])",

@@ -3,12 +3,10 @@ package dev.spyglass.internal.nativeframes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -32,30 +30,15 @@ class FramePointerFallbackTest {
 
     @Test
     void stepsOutOfCodeWithoutCallFrameInformationByTheFramePointer() throws Exception {
-        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
-        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
-                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        NativeTargets.assumePtrace();
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
-        Path dir = Files.createTempDirectory("spyglass-nocfi");
-        Path src = dir.resolve("nocfi.c");
-        Files.writeString(src, String.join("\n",
+        Path lib = NativeTargets.buildLibrary("nocfi", String.join("\n",
                 "__attribute__((noinline)) long nocfi_spin(long n) {",
                 "    volatile long x = 0;",
                 "    for (long i = 0; i < n; i++) { x += i; }",
                 "    return x;",
                 "}",
-                ""));
-        Path lib = dir.resolve("libnocfi.so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-fno-omit-frame-pointer",
-                    "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-o", lib.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            assumeTrue(false, "no gcc on this machine");
-            return;
-        }
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc built %s", lib).isTrue();
+                ""), "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables");
         try (ElfFile elf = ElfFile.open(lib)) {
             // The linker's start files bring their own .eh_frame; the function itself must have none.
             long at = elf.symbol("nocfi_spin").orElseThrow().value();

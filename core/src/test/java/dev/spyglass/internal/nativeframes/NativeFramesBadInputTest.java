@@ -44,9 +44,7 @@ class NativeFramesBadInputTest {
             "");
 
     private static void assumePtrace() throws Exception {
-        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
-        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
-                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        NativeTargets.assumePtrace();
     }
 
     private static PythonInterpreter python() {

@@ -1,7 +1,6 @@
 package dev.spyglass.internal.nativeframes;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -30,9 +29,7 @@ class ThreadStopsTest {
     @ForEachPython
     void unwindsASleepingInterpreterFromTheSystemCallToTheOutermostFrame(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
-        assumeTrue("root".equals(System.getProperty("user.name")) || !Files.exists(yama)
-                || Files.readString(yama).trim().equals("0"), "ptrace of a non-child needs root or Yama scope 0");
+        NativeTargets.assumePtrace();
         Path script = PythonScripts.write("nativesleep.py", String.join("\n",
                 "import os, sys, time",
                 "def inner():",
