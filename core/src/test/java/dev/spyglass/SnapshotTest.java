@@ -36,8 +36,16 @@ public class SnapshotTest {
     /** The only thread's stack once its innermost frame is at {@code line} (the target may still be starting). */
     static ThreadStack snapshotAtLine(PythonProcess proc, int line) throws Exception {
         ThreadStack last = null;
+        List<ThreadStack> threads = List.of();
         for (int i = 0; i < 200; i++) {
-            List<ThreadStack> threads = proc.snapshot();
+            threads = proc.snapshot();
+            if (threads.isEmpty()) {
+                // Seen once under two CPU hogs, right after an embedding host (pyenv, shared libpython) was
+                // launched: no thread at that look (cause not found). Looked at again, like a frame that is
+                // not at the line yet; the last look must still have the one thread.
+                Thread.sleep(10);
+                continue;
+            }
             assertThat(threads).hasSize(1);
             last = threads.get(0);
             if (!last.frames().isEmpty() && last.frames().get(0).line() == line) {
@@ -45,6 +53,7 @@ public class SnapshotTest {
             }
             Thread.sleep(10);
         }
+        assertThat(threads).as("threads at the last look").hasSize(1);
         return last;
     }
 
