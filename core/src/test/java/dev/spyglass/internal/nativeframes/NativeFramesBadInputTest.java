@@ -58,7 +58,12 @@ class NativeFramesBadInputTest {
             try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
                 for (Path t : (Iterable<Path>) tasks::iterator) {
                     int tid = Integer.parseInt(t.getFileName().toString());
-                    String stat = Files.readString(t.resolve("stat"));
+                    String stat;
+                    try {
+                        stat = Files.readString(t.resolve("stat"));
+                    } catch (java.io.IOException ended) {
+                        continue; // the thread ended after it was listed (ESRCH)
+                    }
                     char state = stat.charAt(stat.lastIndexOf(')') + 2);
                     assertThat(Ptrace.tracerOf(pid, tid)).as("tracer of %d/%d", pid, tid).isZero();
                     assertThat(state).as("state of %d/%d", pid, tid).isNotIn('t', 'T');
