@@ -26,6 +26,9 @@ final class SymbolTable {
 
     /** The hash tables of {@code .dynsym}; none for {@code .symtab} (looked up by a scan). */
     private final SymbolHashes hashes;
+    /** This table's checks as the hash look-ups take them, made once rather than per look-up. */
+    private final SymbolHashes.NameCheck nameCheck = this::nameEquals;
+    private final SymbolHashes.HiddenCheck hiddenCheck = this::isHidden;
 
     private SymbolTable(ElfBytes b, boolean dynamic, long offset, int count, long strOffset, long strSize, long versymOffset) {
         this.hashes = new SymbolHashes(b, count);
@@ -214,7 +217,7 @@ final class SymbolTable {
      */
     int lookup(byte[] key) {
         if (hashes.hasGnu() || hashes.hasSysv()) {
-            return hashes.lookup(key, this::nameEquals, this::isHidden);
+            return hashes.lookup(key, nameCheck, hiddenCheck);
         }
         return lookupScan(key);
     }

@@ -26,6 +26,8 @@ final class StackSplicer {
 
     private final NativeFrameResolver resolver;
     private final ArrayList<Frame> merged = new ArrayList<>(128);
+    /** Each walk's program counters resolved once, for the count and for the merge. */
+    private NativeFrameResolver.Resolved[] resolved = new NativeFrameResolver.Resolved[256];
     private Outcome outcome;
     private String reason;
 
@@ -55,24 +57,26 @@ final class StackSplicer {
         // entry or exit, its Python frame not linked yet or any more (py-spy lets this pass too). That
         // innermost activation ran no Python frame: it is dropped, its callers' frames are kept.
         int groups = groups(entries, pythonFrames);
+        if (resolved.length < depth) {
+            resolved = new NativeFrameResolver.Resolved[Math.max(depth, resolved.length * 2)];
+        }
         int evals = 0;
         for (int i = 0; i < depth; i++) {
-            if (resolver.resolve(pcs[i], i > 0).role() == NativeFrameResolver.Role.EVAL) {
+            resolved[i] = resolver.resolve(pcs[i], i > 0);
+            if (resolved[i].role() == NativeFrameResolver.Role.EVAL) {
                 evals++;
             }
         }
         boolean skipInnermostEval = evals == groups + 1;
         int next = 0; // the next Python frame to place
-        int activations = 0;
         for (int i = 0; i < depth; i++) {
-            NativeFrameResolver.Resolved r = resolver.resolve(pcs[i], i > 0);
+            NativeFrameResolver.Resolved r = resolved[i];
             switch (r.role()) {
                 case EVAL -> {
                     if (skipInnermostEval) {
                         skipInnermostEval = false;
                         continue;
                     }
-                    activations++;
                     if (next >= pythonFrames) {
                         return torn(evals, groups);
                     }

@@ -335,6 +335,14 @@ public final class TaskStates implements AutoCloseable {
         return tasks.keySet();
     }
 
+    /** Thread ids, the task directory listed again first when the listing is older than {@link #RELIST_NANOS}. */
+    public Iterable<Long> recentTids() {
+        if (System.nanoTime() - lastList > RELIST_NANOS) {
+            relist();
+        }
+        return tasks.keySet();
+    }
+
     private Task task(long tid) {
         if (tid <= 0) {
             return null;

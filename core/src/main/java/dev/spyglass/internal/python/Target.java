@@ -210,9 +210,8 @@ public final class Target implements AutoCloseable {
      * {@code into}; returns how many (at most {@code into.length}).
      */
     public int allThreadIds(long[] into) {
-        tasks.onlyTid(); // re-lists when the listing is old
         int n = 0;
-        for (long tid : tasks.tids()) {
+        for (long tid : tasks.recentTids()) {
             if (n == into.length) {
                 break;
             }

@@ -85,33 +85,33 @@ public final class PythonStackSource implements EventSource {
                 }
                 continue;
             }
-            long weight = intervalNanos;
-            if (wall && key != 0) {
-                long last = lastSampleTimes.previous(key);
-                if (last != LastSampleTimes.UNKNOWN) {
-                    weight = Math.min(Math.max(0, timestampNanos - last), weightCapNanos);
-                }
-                lastSampleTimes.seen(key, timestampNanos);
-            }
-            out.add(new StackSample(stack, timestampNanos, weight));
+            out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
         }
         if (natives != null) {
             // Threads without a Python thread state (native frames of all threads), weighed the same way.
-            natives.forEachNativeOnly(mode, stack -> {
-                long weight = intervalNanos;
-                if (wall) {
-                    long last = lastSampleTimes.previous(stack.nativeThreadId());
-                    if (last != LastSampleTimes.UNKNOWN) {
-                        weight = Math.min(Math.max(0, timestampNanos - last), weightCapNanos);
-                    }
-                    lastSampleTimes.seen(stack.nativeThreadId(), timestampNanos);
-                }
-                out.add(new StackSample(stack, timestampNanos, weight));
-            });
+            natives.forEachNativeOnly(mode, stack -> out.add(new StackSample(stack, timestampNanos,
+                    weight(wall, stack.nativeThreadId(), timestampNanos))));
         }
         if (wall) {
             lastSampleTimes.endLook();
         }
+    }
+
+    /**
+     * One sample's weight: an interval in CPU mode (or for a thread with no key), in wall mode the time
+     * since the thread's previous sample (capped), recording this one.
+     */
+    private long weight(boolean wall, long key, long timestampNanos) {
+        if (!wall || key == 0) {
+            return intervalNanos;
+        }
+        long weight = intervalNanos;
+        long last = lastSampleTimes.previous(key);
+        if (last != LastSampleTimes.UNKNOWN) {
+            weight = Math.min(Math.max(0, timestampNanos - last), weightCapNanos);
+        }
+        lastSampleTimes.seen(key, timestampNanos);
+        return weight;
     }
 
     /** The native frames' merger, or null when the session reads Python frames only. */

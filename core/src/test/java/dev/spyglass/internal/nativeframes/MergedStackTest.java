@@ -2,8 +2,6 @@ package dev.spyglass.internal.nativeframes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,11 +43,8 @@ class MergedStackTest {
                 "outer(5)",
                 ""));
         // Under a shell: the JDK's reaper would take the ptrace stops of the JVM's own child.
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "sh"));
-        cmd.addAll(py.commandLine(script.toString()));
-        Process shell = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(shell.getInputStream()))) {
-            String ready = out.readLine();
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
+            String ready = target.readyLine();
             assertThat(ready).as("target's first line").startsWith("ready ");
             int pid = Integer.parseInt(ready.substring(6).trim());
             List<StackSample> samples = new ArrayList<>();
@@ -95,9 +90,6 @@ class MergedStackTest {
                     .anyMatch(x -> x.frames().stream().anyMatch(f -> named ? f.function().equals("time_sleep")
                             : f.kind() == Frame.FrameKind.NATIVE && f.library().startsWith("libc.so")));
             assertThat(dev.spyglass.internal.os.Ptrace.tracerOf(pid, pid)).as("no tracer left").isZero();
-        } finally {
-            shell.descendants().forEach(ProcessHandle::destroyForcibly);
-            shell.destroyForcibly();
         }
     }
 }

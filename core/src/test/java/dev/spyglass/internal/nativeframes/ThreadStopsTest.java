@@ -2,8 +2,6 @@ package dev.spyglass.internal.nativeframes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,11 +40,9 @@ class ThreadStopsTest {
                 "        outer(n - 1)",
                 "outer(10)",
                 ""));
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "sh"));
-        cmd.addAll(py.commandLine(script.toString()));
-        Process shell = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(shell.getInputStream()))) {
-            String ready = out.readLine();
+        // Under a shell: the JDK's reaper would take the ptrace stops of the JVM's own child.
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
+            String ready = target.readyLine();
             assertThat(ready).as("target's first line").startsWith("ready ");
             int pid = Integer.parseInt(ready.substring(6).trim());
             Thread.sleep(50); // into time.sleep
@@ -93,9 +89,6 @@ class ThreadStopsTest {
             String state = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
             assertThat(state.substring(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3)).as("state of %d", pid)
                     .isIn("S", "R");
-        } finally {
-            shell.descendants().forEach(ProcessHandle::destroyForcibly);
-            shell.destroyForcibly();
         }
     }
 }
