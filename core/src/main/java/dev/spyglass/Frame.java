@@ -12,12 +12,14 @@ import java.util.Objects;
  *                      label Spyglass adds ({@link #INTERPRETER_SHUTDOWN})
  * @param function      the function name ({@code co_name}); never null, {@code "<unknown>"} when it
  *                      could not be read. For a native frame the symbol (demangled), or
- *                      {@code library+0xOFFSET} when no symbol covers the address
+ *                      {@code library+0xOFFSET} when no symbol covers the address. For a kernel frame
+ *                      the kernel's symbol ({@code anon_pipe_read}), or {@code [kernel]+0xADDRESS}
  * @param qualifiedName the qualified name ({@code co_qualname}, CPython 3.11+, e.g.
  *                      {@code Outer.method}); equal to {@code function} when the version has none
  * @param file          the source file ({@code co_filename}), as the target sees it; empty when unknown.
  *                      For a native frame the path of the object (executable or shared library) the
- *                      code is in, as the target maps it, or {@code [anonymous]} for code in no file
+ *                      code is in, as the target maps it, or {@code [anonymous]} for code in no file;
+ *                      for a kernel frame {@code [kernel]}
  * @param line          the line being executed, 1-based; 0 when unknown
  * @param endLine       the last line of the instruction's location (3.11+), or 0 when unknown
  * @param column        the start column (3.11+, 0-based), or -1 when unknown
@@ -29,8 +31,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
         int column, int endColumn, int firstLine) {
 
     /**
-     * What kind of code a frame runs. Only the kinds Spyglass produces are listed: kernel frames join
-     * when a source reports them, so a {@code switch} over this enum may need a new case then.
+     * What kind of code a frame runs. Only the kinds Spyglass produces are listed; a {@code switch} over
+     * this enum may need a new case when a later version adds one.
      */
     public enum FrameKind {
         /** A Python function, module or class body run by the interpreter. */
@@ -43,6 +45,14 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * line 0.
          */
         NATIVE,
+        /**
+         * The kernel's code, innermost in a stack: a system call or fault the thread is in (a blocking
+         * {@code read} shows {@code anon_pipe_read}, {@code vfs_read}, {@code ksys_read}, ...), reported
+         * only when a sampler is asked for kernel frames ({@link Sampler.Builder#kernelFrames}). Its
+         * {@code function} and {@code qualifiedName} are the kernel's symbol, its {@code file}
+         * {@link Frame#KERNEL_FILE}, its line 0.
+         */
+        KERNEL,
         /**
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
@@ -61,6 +71,9 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame INTERPRETER_SHUTDOWN = new Frame(FrameKind.PSEUDO, "<interpreter shutdown>",
             "<interpreter shutdown>", "", 0, 0, -1, -1, 0);
+
+    /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
+    public static final String KERNEL_FILE = "[kernel]";
 
     /** @throws NullPointerException when {@code kind}, a name or {@code file} is null */
     public Frame {
@@ -91,6 +104,15 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
     }
 
     /**
+     * A kernel frame: the kernel function {@code symbol} (file {@link #KERNEL_FILE}, no line).
+     *
+     * @param symbol the kernel's symbol without offset ({@code vfs_read}), or {@code [kernel]+0xADDRESS}
+     */
+    public static Frame kernelFrame(String symbol) {
+        return new Frame(FrameKind.KERNEL, symbol, symbol, KERNEL_FILE, 0, 0, -1, -1, 0);
+    }
+
+    /**
      * For a {@link FrameKind#NATIVE} frame the file name of its object ({@code libc.so.6} for
      * {@code /usr/lib/x86_64-linux-gnu/libc.so.6}); empty for other kinds.
      */
@@ -104,12 +126,14 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
 
     /**
      * {@code function (file:line)}, the way stack dumps show a frame; a native frame as
-     * {@code function (library)}; a {@link FrameKind#PSEUDO} frame's label alone.
+     * {@code function (library)}; a kernel frame as {@code function [kernel]}; a {@link FrameKind#PSEUDO}
+     * frame's label alone.
      */
     @Override
     public String toString() {
         return switch (kind) {
             case PSEUDO -> qualifiedName;
+            case KERNEL -> qualifiedName + " " + KERNEL_FILE;
             case NATIVE -> qualifiedName + " (" + library() + ")";
             case PYTHON -> qualifiedName + " (" + file + ":" + line + ")";
         };

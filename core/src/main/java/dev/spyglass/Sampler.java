@@ -32,8 +32,10 @@ public final class Sampler {
     private final boolean nativeFrames;
     private final boolean interpreterFrames;
     private final boolean nativeFramesOfAllThreads;
+    private final boolean kernelFrames;
 
     private Sampler(Builder b) {
+        this.kernelFrames = b.kernelFrames;
         this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
         this.interpreterFrames = b.interpreterFrames;
@@ -140,6 +142,11 @@ public final class Sampler {
         return nativeFramesOfAllThreads;
     }
 
+    /** Whether samples carry the kernel's frames innermost ({@link Builder#kernelFrames}). */
+    public boolean kernelFrames() {
+        return kernelFrames;
+    }
+
     /** Whether merged stacks keep the interpreter's own C frames ({@link Builder#interpreterFrames}). */
     public boolean interpreterFrames() {
         return interpreterFrames;
@@ -155,6 +162,7 @@ public final class Sampler {
         private boolean nativeFrames;
         private boolean interpreterFrames;
         private boolean nativeFramesOfAllThreads;
+        private boolean kernelFrames;
 
         private Builder() {
         }
@@ -250,6 +258,21 @@ public final class Sampler {
             if (allThreads) {
                 this.nativeFrames = true;
             }
+            return this;
+        }
+
+        /**
+         * Put the kernel's frames innermost in every sample: the system call or fault a thread is in
+         * ({@code anon_pipe_read ← vfs_read ← ksys_read ← ...} for a blocking {@code os.read}), under its
+         * Python frames, or under its native ones with {@link #nativeFrames}. A thread that is not
+         * running shows the kernel stack it waits in ({@code /proc/PID/task/TID/stack}); a running thread
+         * the kernel part of its latest CPU-clock sample from a {@code perf_event_open} event of its own
+         * (see docs/kernel-frames.md). Reading either needs root ({@code CAP_SYS_ADMIN} for the first,
+         * {@code CAP_PERFMON} or {@code kernel.perf_event_paranoid} ≤ 1 for the second), checked at attach:
+         * {@link AccessDeniedException} says which is missing. Never stops the target. Default false.
+         */
+        public Builder kernelFrames(boolean kernelFrames) {
+            this.kernelFrames = kernelFrames;
             return this;
         }
 

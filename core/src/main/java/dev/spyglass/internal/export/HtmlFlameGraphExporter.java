@@ -79,6 +79,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
             case PYTHON -> 0;
             case NATIVE -> 1;
             case PSEUDO -> 2;
+            case KERNEL -> 3;
         };
     }
 
