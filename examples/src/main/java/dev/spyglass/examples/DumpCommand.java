@@ -98,6 +98,7 @@ final class DumpCommand implements Callable<Integer> {
         return switch (f.kind()) {
             case PYTHON -> f.qualifiedName() + " (" + f.file() + ":" + f.line() + ")";
             case NATIVE -> f.qualifiedName() + " (" + f.library() + ")";
+            case KERNEL -> f.qualifiedName() + " " + Frame.KERNEL_FILE;
             case PSEUDO -> f.qualifiedName();
         };
     }

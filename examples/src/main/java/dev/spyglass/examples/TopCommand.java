@@ -92,6 +92,7 @@ final class TopCommand implements Callable<Integer> {
             return switch (f.kind()) {
                 case PYTHON -> f.qualifiedName() + " (" + f.file() + ")";
                 case NATIVE -> f.qualifiedName() + " (" + f.library() + ")";
+                case KERNEL -> f.qualifiedName() + " " + Frame.KERNEL_FILE;
                 case PSEUDO -> f.qualifiedName();
             };
         }
