@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.python.Launcher;
 import dev.spyglass.internal.python.Target;
 
@@ -63,6 +64,7 @@ public final class Sampler {
         if (pid <= 0) {
             throw new IllegalArgumentException("pid must be > 0: " + pid);
         }
+        checkKernelFrames();
         return SamplingSession.start(this, Target.attach(pid), null);
     }
 
@@ -90,6 +92,7 @@ public final class Sampler {
     /** As {@link #launch(List)}, with the redirects, directory and environment of {@code builder}. */
     public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
+        checkKernelFrames(); // before the command starts, rather than killing it
         // With native frames the command runs under a shell that stays: the JDK's process reaper waits for this
         // JVM's own children with waitpid(pid, 0), which would also take a traced child's ptrace stops.
         Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true, nativeFrames);
@@ -108,6 +111,24 @@ public final class Sampler {
         }
         launched.resume();
         return session;
+    }
+
+    /**
+     * Why this process may not read the kernel frames {@link Builder#kernelFrames} asks for, with what
+     * would allow it (a capability, a {@code sysctl}); empty when it may. A caller that wants kernel frames
+     * only where they are allowed asks this first and builds its sampler accordingly.
+     */
+    public static Optional<String> kernelFramesRefusal() {
+        return Optional.ofNullable(KernelFrames.refusal());
+    }
+
+    private void checkKernelFrames() throws AccessDeniedException {
+        if (kernelFrames) {
+            String why = KernelFrames.refusal();
+            if (why != null) {
+                throw new AccessDeniedException("kernel frames: " + why);
+            }
+        }
     }
 
     /** Time between ticks. */

@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.EventBuffer;
+import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
@@ -77,7 +78,8 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean closeRequested;
     private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
-    private SamplingSession(Sampler config, Target target, Process process, NativeStacks natives) {
+    private SamplingSession(Sampler config, Target target, Process process, NativeStacks natives,
+            KernelFrames kernel) {
         this.pid = target.pid();
         this.version = target.version();
         this.process = process;
@@ -87,7 +89,7 @@ public final class SamplingSession implements AutoCloseable {
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.python = new PythonStackSource(target, intervalNanos, natives);
+        this.python = new PythonStackSource(target, intervalNanos, natives, kernel);
         this.sources = new EventSource[] {python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
@@ -98,7 +100,16 @@ public final class SamplingSession implements AutoCloseable {
         try {
             NativeStacks natives = config.nativeFrames() ? new NativeStacks(target, config.interpreterFrames(),
                     config.nativeFramesOfAllThreads()) : null;
-            SamplingSession s = new SamplingSession(config, target, process, natives);
+            KernelFrames kernel;
+            try {
+                kernel = config.kernelFrames() ? new KernelFrames(target.pid()) : null;
+            } catch (SpyglassException | RuntimeException | Error e) {
+                if (natives != null) {
+                    natives.close();
+                }
+                throw e;
+            }
+            SamplingSession s = new SamplingSession(config, target, process, natives, kernel);
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import dev.spyglass.Frame;
 import dev.spyglass.PythonProcess;
+import dev.spyglass.Sampler;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
 import picocli.CommandLine.Command;
@@ -33,6 +34,10 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--native-all", description = "--native, and also the threads that run no Python code.")
     boolean nativeAll;
 
+    @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack (the system call "
+            + "it waits in). Needs root. See docs/kernel-frames.md.")
+    boolean kernelFrames;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -47,9 +52,14 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: -p must be a process id (> 0), not " + pid);
             return Failures.USAGE;
         }
-        if (nativeFrames || nativeAll) {
+        if (kernelFrames && Sampler.kernelFramesRefusal().isPresent()) {
+            err.println("spyglass dump: no kernel frames: " + Sampler.kernelFramesRefusal().get());
+            kernelFrames = false;
+        }
+        if (nativeFrames || nativeAll || kernelFrames) {
             try {
-                NativeSnapshot snap = NativeSnapshot.take(pid, interpreterFrames, nativeAll);
+                TickSnapshot snap = TickSnapshot.take(pid, nativeFrames || nativeAll, interpreterFrames, nativeAll,
+                        kernelFrames);
                 print(snap.version(), snap.threads());
                 if (snap.unmerged() > 0) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) left out: their native and Python "
@@ -92,7 +102,7 @@ final class DumpCommand implements Callable<Integer> {
 
     /**
      * {@code function (file:line)}; a native frame {@code function (library)}, the object's file name (it has no
-     * line); a pseudo-frame ({@code <interpreter shutdown>}) its label alone.
+     * line); a kernel frame {@code function [kernel]}; a pseudo-frame ({@code <interpreter shutdown>}) its label alone.
      */
     static String frameText(Frame f) {
         return switch (f.kind()) {

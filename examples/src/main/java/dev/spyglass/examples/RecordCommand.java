@@ -104,6 +104,11 @@ final class RecordCommand implements Callable<Integer> {
             + "(BLAS workers, threads of C extensions): native frames only, under the kernel's thread name.")
     boolean nativeAll;
 
+    @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack: the system call "
+            + "or fault it is in (a blocking read, a sleep, a futex). Never stops the target. Needs root; without "
+            + "the right, records without them and says why. See docs/kernel-frames.md.")
+    boolean kernelFrames;
+
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
 
@@ -131,6 +136,15 @@ final class RecordCommand implements Callable<Integer> {
 
     RecordCommand(PrintStream err) {
         this.err = err;
+    }
+
+    /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */
+    private boolean kernelFramesAllowed() {
+        String why = Sampler.kernelFramesRefusal().orElse(null);
+        if (why != null) {
+            err.println("spyglass: recording without kernel frames: " + why);
+        }
+        return why == null;
     }
 
     @Override
@@ -173,7 +187,7 @@ final class RecordCommand implements Callable<Integer> {
         try {
             Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
                     .nativeFrames(nativeFrames || nativeAll).interpreterFrames(interpreterFrames)
-                    .nativeFramesOfAllThreads(nativeAll);
+                    .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed());
             if (limit != null) {
                 builder.duration(limit);
             }

@@ -49,6 +49,10 @@ final class TopCommand implements Callable<Integer> {
             + "under its own name (stops each Python thread briefly; see docs/native-frames.md).")
     boolean nativeFrames;
 
+    @Option(names = "--kernel", description = "Count kernel functions too (the system calls threads wait in). Needs "
+            + "root; without the right, runs without them and says why.")
+    boolean kernelFrames;
+
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Command to launch (after --).")
     List<String> command = new ArrayList<>();
 
@@ -105,6 +109,15 @@ final class TopCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether {@code --kernel} can be honoured; if not, says why in one line and goes on without. */
+    private boolean kernelFramesAllowed() {
+        String why = Sampler.kernelFramesRefusal().orElse(null);
+        if (why != null) {
+            err.println("spyglass top: without kernel frames: " + why);
+        }
+        return why == null;
+    }
+
     @Override
     public Integer call() {
         if ((pid == null) == command.isEmpty()) {
@@ -124,7 +137,7 @@ final class TopCommand implements Callable<Integer> {
             Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
                     : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
-                    .nativeFrames(nativeFrames).build();
+                    .nativeFrames(nativeFrames).kernelFrames(kernelFrames && kernelFramesAllowed()).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;

@@ -52,6 +52,8 @@ public final class NativeStacks implements AutoCloseable {
     private long[] listed = new long[64];
     /** Per index of the last stop: whether that thread had a Python thread state in the look. */
     private boolean[] python = new boolean[16];
+    /** Told the threads about to be stopped, after their run states were read; null for none. */
+    private ThreadsToStop beforeStop;
     private long spliced;
     private long partial;
     private long torn;
@@ -114,6 +116,21 @@ public final class NativeStacks implements AutoCloseable {
         }
     }
 
+    /** What wants to look at threads at the instant their run states are read, before they are stopped. */
+    @FunctionalInterface
+    public interface ThreadsToStop {
+        /** {@code tids[0 .. n)} are about to be stopped; must not keep {@code tids}. */
+        void beforeStop(int[] tids, int n);
+    }
+
+    /**
+     * Sets what is told, at each look, which threads are about to be stopped: kernel frames read there,
+     * since a stopped thread's kernel stack shows the ptrace stop, not the system call it was in.
+     */
+    public void beforeStop(ThreadsToStop listener) {
+        this.beforeStop = listener;
+    }
+
     /**
      * Reads every thread as {@link Target#readThreads} does, with the threads known to run Python code
      * held stopped during the read.
@@ -126,6 +143,9 @@ public final class NativeStacks implements AutoCloseable {
             }
             // The run states first: a thread held by ptrace shows "t (tracing stop)" instead.
             target.holdRunStates(known, stopCount);
+            if (beforeStop != null) {
+                beforeStop.beforeStop(known, stopCount);
+            }
             stops.stop(known, stopCount);
             int n;
             try {

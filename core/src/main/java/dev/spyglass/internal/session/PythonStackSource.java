@@ -4,6 +4,7 @@ import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
+import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
@@ -26,6 +27,8 @@ public final class PythonStackSource implements EventSource {
     private final LastSampleTimes lastSampleTimes = new LastSampleTimes();
     /** Merges native frames into each stack; null when the session did not ask for them. */
     private final NativeStacks natives;
+    /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
+    private final KernelFrames kernel;
 
     /**
      * @param target        the attached process; closed with this source
@@ -41,8 +44,19 @@ public final class PythonStackSource implements EventSource {
      *                read); null for Python frames only. Closed with this source
      */
     public PythonStackSource(Target target, long intervalNanos, NativeStacks natives) {
+        this(target, intervalNanos, natives, null);
+    }
+
+    /**
+     * @param kernel puts each thread's kernel frames innermost; null for none. Closed with this source
+     */
+    public PythonStackSource(Target target, long intervalNanos, NativeStacks natives, KernelFrames kernel) {
         this.target = target;
         this.natives = natives;
+        this.kernel = kernel;
+        if (natives != null && kernel != null) {
+            natives.beforeStop(kernel::readBeforeStop);
+        }
         this.intervalNanos = intervalNanos;
         this.weightCapNanos = weightCapNanos(intervalNanos);
     }
@@ -85,12 +99,15 @@ public final class PythonStackSource implements EventSource {
                 }
                 continue;
             }
+            if (kernel != null) {
+                stack = kernel.addTo(stack);
+            }
             out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
         }
         if (natives != null) {
             // Threads without a Python thread state (native frames of all threads), weighed the same way.
-            natives.forEachNativeOnly(mode, stack -> out.add(new StackSample(stack, timestampNanos,
-                    weight(wall, stack.nativeThreadId(), timestampNanos))));
+            natives.forEachNativeOnly(mode, stack -> out.add(new StackSample(kernel == null ? stack : kernel.addTo(stack),
+                    timestampNanos, weight(wall, stack.nativeThreadId(), timestampNanos))));
         }
         if (wall) {
             lastSampleTimes.endLook();
@@ -123,6 +140,9 @@ public final class PythonStackSource implements EventSource {
     public void close() {
         if (natives != null) {
             natives.close();
+        }
+        if (kernel != null) {
+            kernel.close();
         }
         target.close();
     }

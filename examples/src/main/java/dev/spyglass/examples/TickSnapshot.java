@@ -12,19 +12,20 @@ import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
 
 /**
- * {@code dump --native}: every thread's merged stack at one instant. The library's snapshot reads
- * Python frames only; merged stacks come from a sampling session, whose first tick stops the threads
- * together, so the dump is that tick's samples.
+ * {@code dump --native} and {@code dump --kernel}: every thread's stack at one instant, with native or
+ * kernel frames. The library's snapshot reads Python frames only; these come from a sampling session,
+ * whose first tick stops the threads together (native frames), so the dump is that tick's samples.
  *
  * @param version  the target's CPython version
  * @param threads  the threads merged at the first tick
- * @param unmerged threads of that tick whose native and Python stacks did not agree (left out)
+ * @param unmerged threads of that tick whose native and Python stacks did not agree, or torn (left out)
  */
-record NativeSnapshot(String version, List<ThreadStack> threads, long unmerged) {
+record TickSnapshot(String version, List<ThreadStack> threads, long unmerged) {
 
-    static NativeSnapshot take(long pid, boolean interpreterFrames, boolean allThreads) throws SpyglassException {
-        Sampler sampler = Sampler.builder().nativeFrames(true).interpreterFrames(interpreterFrames)
-                .nativeFramesOfAllThreads(allThreads)
+    static TickSnapshot take(long pid, boolean nativeFrames, boolean interpreterFrames, boolean allThreads,
+            boolean kernelFrames) throws SpyglassException {
+        Sampler sampler = Sampler.builder().nativeFrames(nativeFrames).interpreterFrames(interpreterFrames)
+                .nativeFramesOfAllThreads(allThreads).kernelFrames(kernelFrames)
                 .interval(Duration.ofMillis(50)).duration(Duration.ofSeconds(5)).build();
         try (SamplingSession s = sampler.attach(pid)) {
             List<ThreadStack> threads = new ArrayList<>();
@@ -42,7 +43,7 @@ record NativeSnapshot(String version, List<ThreadStack> threads, long unmerged) 
             }
             long torn = s.stats().tornSamples();
             s.stop();
-            return new NativeSnapshot(s.version().toString(), threads, torn);
+            return new TickSnapshot(s.version().toString(), threads, torn);
         }
     }
 }

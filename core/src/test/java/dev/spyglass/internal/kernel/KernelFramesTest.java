@@ -1,0 +1,161 @@
+package dev.spyglass.internal.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Assumptions;
+
+import dev.spyglass.Frame;
+import dev.spyglass.PythonScripts;
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingSession;
+import dev.spyglass.SamplingStats;
+import dev.spyglass.StackSample;
+import dev.spyglass.internal.nativeframes.NativeTargets;
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/**
+ * A real interpreter with a thread blocked in {@code os.read} on a pipe, one in {@code time.sleep} and
+ * one spinning in pure Python, sampled with kernel frames: the blocked threads show their system call's
+ * kernel path innermost, under their Python (or, with native frames, libc) frames; the spinning thread
+ * mostly none.
+ */
+class KernelFramesTest {
+
+    static final String SCRIPT = String.join("\n",
+            "import os, sys, threading, time",
+            "r, w = os.pipe()",
+            "def reader():",
+            "    os.read(r, 1)  # READ",
+            "def sleeper():",
+            "    time.sleep(1000)  # SLEEP",
+            "def spinner():",
+            "    x = 0",
+            "    while True:",
+            "        x = (x + 1) % 1000",
+            "for name, f in (('reader', reader), ('sleeper', sleeper), ('spinner', spinner)):",
+            "    t = threading.Thread(target=f, name=name)",
+            "    t.daemon = True",
+            "    t.start()",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "while True:",
+            "    time.sleep(0.05)",
+            "");
+
+    static void assumeKernelFrames() {
+        Assumptions.assumeTrue(KernelFrames.refusal() == null, "kernel frames refused here: " + KernelFrames.refusal());
+    }
+
+    @ForEachPython
+    void blockedThreadsShowTheirSystemCallsKernelPathOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeKernelFrames();
+        Path script = PythonScripts.write("kernelframes.py", SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            Map<String, List<StackSample>> byThread = sample(target.pid(), false);
+            String figures = py.label() + ": " + summary(byThread);
+            System.out.println(figures);
+            checkBlocked(byThread, "reader", PythonScripts.lineOf(SCRIPT, "# READ"),
+                    n -> n.endsWith("pipe_read"), Frame.FrameKind.PYTHON, figures);
+            // time.sleep is clock_nanosleep from 3.11, select() before (2.7: floatsleep; 3.x: pysleep).
+            checkBlocked(byThread, "sleeper", PythonScripts.lineOf(SCRIPT, "# SLEEP"),
+                    n -> n.contains("nanosleep") || n.contains("select"), Frame.FrameKind.PYTHON, figures);
+            checkSpinner(byThread, figures);
+        }
+    }
+
+    @ForEachPython
+    void kernelFramesSitUnderNativeFramesOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeKernelFrames();
+        NativeTargets.assumePtrace();
+        Path script = PythonScripts.write("kernelnative.py", SCRIPT);
+        // Under a shell: the JDK's reaper would take the ptrace stops of the JVM's own child.
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
+            Map<String, List<StackSample>> byThread = sample(target.pid(), true);
+            String figures = py.label() + " (native): " + summary(byThread);
+            System.out.println(figures);
+            checkBlocked(byThread, "reader", PythonScripts.lineOf(SCRIPT, "# READ"),
+                    n -> n.endsWith("pipe_read"), Frame.FrameKind.NATIVE, figures);
+            checkSpinner(byThread, figures);
+            // Read before the threads were stopped: a stopped thread's kernel stack is the ptrace stop's.
+            assertThat(byThread.values().stream().flatMap(List::stream).flatMap(s -> s.frames().stream())
+                    .map(Frame::function)).as(figures).noneMatch(n -> n.contains("ptrace") || n.contains("signal_stop"));
+        }
+    }
+
+    private static Map<String, List<StackSample>> sample(long pid, boolean nativeFrames) throws Exception {
+        List<StackSample> samples = new ArrayList<>();
+        Sampler sampler = Sampler.builder().kernelFrames(true).nativeFrames(nativeFrames).interval(Duration.ofMillis(5))
+                .duration(Duration.ofMillis(800)).build();
+        SamplingStats stats;
+        try (SamplingSession s = sampler.attach(pid)) {
+            s.forEach(samples::add);
+            stats = s.stats();
+        }
+        assertThat(stats.samples()).as(stats.toString()).isPositive();
+        return samples.stream().collect(Collectors.groupingBy(x -> x.thread().threadName()));
+    }
+
+    /**
+     * Most samples of a thread that never wakes have its kernel path innermost, with a frame {@code call}
+     * accepts, and then (after the kernel frames) a frame of kind {@code next}, and its Python line below.
+     */
+    private static void checkBlocked(Map<String, List<StackSample>> byThread, String thread, int line,
+            java.util.function.Predicate<String> call, Frame.FrameKind next, String figures) {
+        List<StackSample> samples = byThread.getOrDefault(thread, List.of());
+        assertThat(samples).as(thread + ": " + figures).isNotEmpty();
+        int withKernel = 0;
+        for (StackSample s : samples) {
+            List<Frame> frames = s.frames();
+            int k = 0;
+            while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
+                k++;
+            }
+            assertThat(frames.subList(k, frames.size())).as(thread + ": kernel frames only innermost: " + frames)
+                    .noneMatch(f -> f.kind() == Frame.FrameKind.KERNEL);
+            if (k == 0) {
+                continue;
+            }
+            withKernel++;
+            List<String> names = frames.subList(0, k).stream().map(Frame::function).toList();
+            assertThat(names).as(thread + ": " + frames).anyMatch(call);
+            assertThat(frames.get(0).file()).isEqualTo(Frame.KERNEL_FILE);
+            assertThat(frames.size()).as(thread + ": something under the kernel: " + frames).isGreaterThan(k);
+            assertThat(frames.get(k).kind()).as(thread + ": " + frames).isEqualTo(next);
+            assertThat(frames).as(thread + ": " + frames).anyMatch(f -> f.kind() == Frame.FrameKind.PYTHON
+                    && f.function().equals(thread) && f.line() == line);
+        }
+        // The thread never wakes, so every look finds it blocked; 90% leaves room for a look that lost it.
+        assertThat(withKernel).as(thread + " samples with kernel frames: " + figures)
+                .isGreaterThanOrEqualTo((int) Math.ceil(samples.size() * 0.9));
+    }
+
+    /** A thread spinning in pure Python is in user code at nearly every look. */
+    private static void checkSpinner(Map<String, List<StackSample>> byThread, String figures) {
+        List<StackSample> samples = byThread.getOrDefault("spinner", List.of());
+        long withKernel = samples.stream().filter(s -> !s.frames().isEmpty()
+                && s.frames().get(0).kind() == Frame.FrameKind.KERNEL).count();
+        assertThat(withKernel).as("spinner samples with kernel frames: " + figures)
+                .isLessThanOrEqualTo(samples.size() / 2);
+    }
+
+    private static String summary(Map<String, List<StackSample>> byThread) {
+        StringBuilder sb = new StringBuilder();
+        byThread.forEach((name, samples) -> {
+            long k = samples.stream().filter(s -> !s.frames().isEmpty()
+                    && s.frames().get(0).kind() == Frame.FrameKind.KERNEL).count();
+            sb.append(name).append(' ').append(k).append('/').append(samples.size()).append(" with kernel frames; ");
+        });
+        byThread.values().stream().flatMap(List::stream).filter(s -> s.thread().threadName().equals("reader"))
+                .findFirst().ifPresent(s -> sb.append("reader: ").append(s.frames()));
+        return sb.toString();
+    }
+}
