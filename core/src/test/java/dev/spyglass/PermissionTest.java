@@ -129,6 +129,43 @@ class PermissionTest {
         }
     }
 
+    /**
+     * Kernel frames as an unprivileged user, even of the user's own process: the kernel gives a thread's
+     * kernel stack to CAP_SYS_ADMIN only. The refusal is said before anything is attached, naming it.
+     */
+    @Test
+    void kernelFramesAsAnUnprivilegedUserAreRefusedSayingWhatIsNeeded() throws Exception {
+        Assumptions.assumeTrue(new File("/usr/bin/setpriv").canExecute(), "needs setpriv");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs to run as root (to become nobody)");
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
+        Path dir = Files.createTempDirectory("spyglass-perm-kernel-");
+        Process target = null;
+        try {
+            List<String> cp = readableClassPath(dir);
+            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    python.toString(), "-c", "import time\nwhile True: time.sleep(0.01)")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
+                    KernelProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
+            String out = new String(probe.getInputStream().readAllBytes());
+            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(out).contains("refusal: the kernel stacks of blocked threads")
+                    .contains("CAP_SYS_ADMIN")
+                    .contains("AccessDeniedException: kernel frames: the kernel stacks of blocked threads")
+                    .doesNotContain("OK");
+        } finally {
+            if (target != null) {
+                target.destroyForcibly();
+            }
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     /** A class path another user can read: copies of our classes and jars in {@code dir}, all world-readable. */
     private static List<String> readableClassPath(Path dir) throws Exception {
         List<String> cp = new ArrayList<>();

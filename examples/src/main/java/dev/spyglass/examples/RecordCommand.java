@@ -105,8 +105,8 @@ final class RecordCommand implements Callable<Integer> {
     boolean nativeAll;
 
     @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack: the system call "
-            + "or fault it is in (a blocking read, a sleep, a futex). Never stops the target. Needs root; without "
-            + "the right, records without them and says why. See docs/kernel-frames.md.")
+            + "or fault it is in (a blocking read, a sleep, a futex). Implies --idle. Never stops the target. Needs "
+            + "root; without the right, records without them and says why. See docs/kernel-frames.md.")
     boolean kernelFrames;
 
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
@@ -424,7 +424,8 @@ final class RecordCommand implements Callable<Integer> {
     }
 
     private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
-        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle)
+        // --kernel keeps idle threads: the threads blocked in a system call are the ones with kernel frames.
+        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle || kernelFrames)
                 .lineNumbers(!noLines).threads(threads);
         if (collapsedWeights) {
             options.property("collapsed.value", "weight");
