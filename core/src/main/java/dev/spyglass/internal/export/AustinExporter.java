@@ -32,6 +32,8 @@ import dev.spyglass.export.ProfileMetadata;
  * ({@code austinp}; {@code austin -n} in Austin's current source): the same three fields, the object's path as the
  * file and the symbol as the function ({@code /usr/lib/x86_64-linux-gnu/libc.so.6:qsort:0}). The third field is 0:
  * {@code austin -n} writes 0 there too, {@code austinp} the offset into the symbol, which Spyglass does not keep. A
+ * kernel frame is written as {@code austinp -k} writes one (its {@code SAMPLE_FORMAT_KERNEL}, {@code ;kernel:%s:0}):
+ * the file {@code kernel}, the kernel's symbol, line 0 ({@code kernel:vfs_read:0}). A
  * pseudo-frame has an empty file ({@code :<interpreter shutdown>:0}). The metric is the sample's weight (wall or CPU
  * time, as the
  * {@code mode} line says) in microseconds. Every sample is written, idle ones and those without frames too
@@ -48,11 +50,17 @@ public final class AustinExporter extends StreamExporter {
     /** The Austin text format version this writer follows (the {@code # austin:} line). */
     public static final String AUSTIN_FORMAT_VERSION = "3.6.0";
 
+    /**
+     * The file of a kernel frame, as Austin (3.x, {@code austinp -k}, {@code src/argparse.c}) writes it, so a
+     * Spyglass file reads like one of austinp's own.
+     */
+    static final String KERNEL_FILE = "kernel";
+
     private final Writer w;
     private final StringBuilder line = new StringBuilder(512);
     private final FrameTextCache frameTexts = new FrameTextCache(f -> {
         StringBuilder sb = new StringBuilder(64).append(';');
-        appendSanitized(sb, f.file(), false);
+        appendSanitized(sb, f.kind() == Frame.FrameKind.KERNEL ? KERNEL_FILE : f.file(), false);
         sb.append(':');
         appendSanitized(sb, f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName(), true);
         return sb.append(':').append(Math.max(0, f.line())).toString();

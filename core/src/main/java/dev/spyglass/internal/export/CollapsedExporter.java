@@ -18,7 +18,10 @@ import dev.spyglass.StackSample;
  * The process and the thread are the two outermost frames. A frame is {@code function (file:line)} with the
  * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. A native frame (a C
  * function, when native frames are sampled) is {@code function (library)}, the object's file name without its
- * directory and never a line ({@code PyObject_Call (libpython3.12.so.1.0)}, {@code qsort (libc.so.6)}); a
+ * directory and never a line ({@code PyObject_Call (libpython3.12.so.1.0)}, {@code qsort (libc.so.6)}); a kernel
+ * frame (when kernel frames are sampled) is the kernel's symbol with the suffix {@code _[k]} ({@code vfs_read_[k]}),
+ * the annotation {@code stackcollapse-perf.pl --kernel} writes and {@code flamegraph.pl} (its {@code java},
+ * {@code perl} and {@code js} palettes) and inferno colour as kernel code; a
  * pseudo-frame its label alone ({@code <interpreter shutdown>}). The value is
  * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}). Characters
  * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
@@ -38,6 +41,12 @@ public final class CollapsedExporter extends StreamExporter {
         /** The summed sample weight (wall or CPU time) of that stack, in microseconds, rounded. */
         WEIGHT_MICROS
     }
+
+    /**
+     * The suffix of a kernel frame: Linux perf's {@code _[k]}, written by {@code stackcollapse-perf.pl --kernel};
+     * {@code flamegraph.pl} colours a name ending in it as kernel code (orange), and so does inferno.
+     */
+    static final String KERNEL_ANNOTATION = "_[k]";
 
     private final Value value;
     private final StackCounts counts;
@@ -72,7 +81,7 @@ public final class CollapsedExporter extends StreamExporter {
             appendSanitized(line, thread.label());
             for (FrameKey frame : e.getKey().rootFirst()) {
                 line.append(';');
-                appendSanitized(line, frame.label());
+                appendSanitized(line, frame.isKernel() ? frame.name() + KERNEL_ANNOTATION : frame.label());
             }
             line.append(' ').append(n).append('\n');
             w.append(line);

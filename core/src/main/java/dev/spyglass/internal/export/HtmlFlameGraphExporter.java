@@ -22,7 +22,9 @@ import dev.spyglass.export.ProfileMetadata;
  * One self-contained HTML file (no network access, no external script, style or font) holding an interactive
  * flame graph: the root at the top, each thread below it, then frames outward to the leaves. Boxes show
  * qualified function names; native frames (C functions, when native frames are sampled) are drawn in cool blues
- * against the warm colours of Python code, with a legend when there are any, and show their library's name;
+ * and kernel frames (when kernel frames are sampled) in greens against the warm colours of Python code, with a
+ * legend of the kinds present when there are any, native frames showing their library's name and kernel frames
+ * {@code [kernel]};
  * hovering shows the file and line (a native frame's object path), the sample count and percentages; clicking
  * zooms into a box (clicking an ancestor or pressing Escape zooms out); a search box highlights matching
  * frames and reports their share; a thread filter shows one thread; a header summarises the recording (target
@@ -62,7 +64,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
     private static final class Node {
         final int name;
         final int loc;
-        /** The page's mark of a frame's kind: 0 a Python frame, a thread or the root; 1 native; 2 pseudo. */
+        /** The page's mark of a frame's kind: 0 a Python frame, a thread or the root; 1 native; 2 pseudo; 3 kernel. */
         final int kind;
         long value;
         final Map<Object, Node> children = new LinkedHashMap<>();
@@ -176,7 +178,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
 
     /**
      * {@code [name, loc, value, [children...]]}, children heaviest first, and a fifth element, the kind mark, for a
-     * native or pseudo frame; iterative to survive deep stacks.
+     * native, pseudo or kernel frame; iterative to survive deep stacks.
      */
     private static void treeJson(StringBuilder sb, Node root) {
         final class Open {

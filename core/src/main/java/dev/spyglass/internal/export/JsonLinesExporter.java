@@ -20,14 +20,21 @@ import dev.spyglass.StackSample;
  * {@code tid} is the kernel thread id (the Python thread id when the kernel one is unknown); {@code ts} is
  * nanoseconds since the Unix epoch; {@code state} is {@code running}, {@code idle} or {@code unknown};
  * {@code gil} is {@code true}, {@code false} or {@code null} (unknown, or a build without a GIL);
- * {@code frames} is innermost first and may be empty. A frame's {@code kind} is {@code python}, {@code native} or
- * {@code pseudo}; a native frame (a C function, when native frames are sampled) has the symbol as
+ * {@code frames} is innermost first and may be empty. A frame's {@code kind} is {@code python}, {@code native},
+ * {@code kernel} or {@code pseudo}; a native frame (a C function, when native frames are sampled) has the symbol as
  * {@code function} and {@code qualname}, the object's path as {@code file}, its file name as {@code library} (only
  * native frames have it) and line 0:
  *
  * <pre>{@code
  * {"kind":"native","function":"qsort","qualname":"qsort","library":"libc.so.6",
  *  "file":"/usr/lib/x86_64-linux-gnu/libc.so.6","line":0}
+ * }</pre>
+ *
+ * A kernel frame (when kernel frames are sampled) has the kernel's symbol as {@code function} and {@code qualname},
+ * {@code [kernel]} as {@code file}, line 0 and no {@code library} (the kernel is no object file of the target):
+ *
+ * <pre>{@code
+ * {"kind":"kernel","function":"vfs_read","qualname":"vfs_read","file":"[kernel]","line":0}
  * }</pre>
  *
  * Every sample is written, idle ones too.

@@ -32,7 +32,11 @@ import dev.spyglass.export.ProfileMetadata;
  * object's path, and a {@code Location} (no address) on one {@code Mapping} per object: {@code filename} the
  * object's path, {@code build_id} its GNU build-id in hex (read once per path, through the target's
  * {@code /proc/<pid>/root} first; empty when the file cannot be read), {@code has_functions} set, so pprof does not
- * symbolise it again. Python and pseudo-frames have no mapping. The command and Python version are written as comments.
+ * symbolise it again. A kernel frame (when kernel frames are sampled) is alike: a {@code Function} whose
+ * {@code name} and {@code system_name} are the kernel's symbol and whose {@code filename} is {@code [kernel]}, on one
+ * {@code Mapping} named {@code [kernel.kallsyms]} as Linux perf names the kernel, with the running kernel's
+ * build-id (from {@code /sys/kernel/notes}; empty when unreadable). Python and pseudo-frames have no mapping. The
+ * command and Python version are written as comments.
  * Samples without frames, and idle ones unless kept, are left out. The file is written at {@link #close()}.
  */
 public final class PprofExporter extends StreamExporter {
@@ -53,6 +57,12 @@ public final class PprofExporter extends StreamExporter {
     private static final int PROFILE_PERIOD = 12;
     private static final int PROFILE_COMMENT = 13;
     private static final int PROFILE_DEFAULT_SAMPLE_TYPE = 14;
+
+    /**
+     * The mapping of kernel frames: the name Linux perf gives the kernel's code ({@code perf script},
+     * {@code perf report}), which pprof, like other tools, does not try to open (a name in brackets).
+     */
+    static final String KERNEL_MAPPING = "[kernel.kallsyms]";
 
     private static final int MAX_FRAMES_SEEN = 1 << 20;
     private final StackCounts counts;
@@ -147,8 +157,8 @@ public final class PprofExporter extends StreamExporter {
                 FrameKey f = rootFirst.get(rootFirst.size() - 1 - i);
                 ids[i] = locations.computeIfAbsent(f, k -> (long) locations.size() + 1);
                 functions.computeIfAbsent(FunctionKey.of(f), k -> (long) functions.size() + 1);
-                if (f.isNative()) {
-                    mappings.computeIfAbsent(f.file(), k -> (long) mappings.size() + 1);
+                if (f.isNative() || f.isKernel()) {
+                    mappings.computeIfAbsent(mappingName(f), k -> (long) mappings.size() + 1);
                 }
             }
             nested.reset();
@@ -170,10 +180,10 @@ public final class PprofExporter extends StreamExporter {
             FrameKey f = e.getKey();
             nested.reset();
             nested.int64(1, e.getValue());
-            if (f.isNative()) {
+            if (f.isNative() || f.isKernel()) {
                 // No address: the frame is already symbolised, and one location stands for every address in
                 // the function (as one Python location stands for every instruction of a line).
-                nested.int64(2, mappings.get(f.file()));
+                nested.int64(2, mappings.get(mappingName(f)));
             }
             inner.reset();
             inner.int64(1, functions.get(FunctionKey.of(f)));
@@ -190,8 +200,8 @@ public final class PprofExporter extends StreamExporter {
             // `go tool pprof -top` (even with -symbolize=force, which copies a non-empty system_name
             // over the name). Python functions have no separate system name.
             nested.int64(2, strings.id(e.getKey().name()));
-            if (e.getKey().kind() == Frame.FrameKind.NATIVE) {
-                // A native symbol is a system name: pprof may simplify a C++ one for display
+            if (e.getKey().kind() == Frame.FrameKind.NATIVE || e.getKey().kind() == Frame.FrameKind.KERNEL) {
+                // A native or kernel symbol is a system name: pprof may simplify a C++ one for display
                 // ("std::vector<int>::push_back(int)" to "std::vector::push_back"), as it does its own.
                 nested.int64(3, strings.id(e.getKey().name()));
             }
@@ -205,7 +215,8 @@ public final class PprofExporter extends StreamExporter {
             nested.reset();
             nested.int64(1, e.getValue());
             nested.int64(5, strings.id(e.getKey()));
-            nested.int64(6, strings.id(buildIds.of(e.getKey(), -1)));
+            nested.int64(6, strings.id(e.getKey().equals(KERNEL_MAPPING) ? buildIds.kernel()
+                    : buildIds.of(e.getKey(), -1)));
             nested.bool(7, true);
             profile.message(PROFILE_MAPPING, nested);
         }
@@ -237,6 +248,11 @@ public final class PprofExporter extends StreamExporter {
         GZIPOutputStream gz = new GZIPOutputStream(out, 1 << 16);
         profile.writeTo(gz);
         gz.finish();
+    }
+
+    /** The mapping a native or kernel frame's location is on: the object's path, or {@link #KERNEL_MAPPING}. */
+    private static String mappingName(FrameKey f) {
+        return f.isKernel() ? KERNEL_MAPPING : f.file();
     }
 
     private static void valueType(ProtoBuffer profile, int field, long type, long unit, ProtoBuffer scratch) {

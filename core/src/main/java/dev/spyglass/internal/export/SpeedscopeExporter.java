@@ -20,7 +20,9 @@ import dev.spyglass.export.ProfileMetadata;
  * merged into one sample carrying the summed weight), frames shared between profiles, named like the
  * collapsed format's frames ({@code Outer.leaf (/app/x.py:9)}) and carrying file and line. A native frame is named
  * {@code function (library)} ({@code qsort (libc.so.6)}) and its {@code file} is the object's path, with no line, so
- * a search for a library finds its frames; a pseudo-frame has its label alone and no file. The busiest thread's
+ * a search for a library finds its frames; a kernel frame is named {@code function [kernel]}
+ * ({@code vfs_read [kernel]}, as {@code spyglass dump} shows it) with {@code file} {@code [kernel]}, so a search
+ * for {@code [kernel]} finds them all; a pseudo-frame has its label alone and no file. The busiest thread's
  * profile is the one speedscope opens.
  * Samples without frames, and idle ones unless {@link ExporterBuilder#includeIdle(boolean) kept}, are left
  * out. The file is written at {@link #close()}.
