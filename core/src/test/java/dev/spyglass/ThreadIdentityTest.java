@@ -382,4 +382,38 @@ class ThreadIdentityTest {
         }
         return out.toString(StandardCharsets.UTF_8);
     }
+    /**
+     * A launched program imports threading at once and starts a thread: its samples carry the Python
+     * name within a few tens of milliseconds, not after the one-second refresh (105 of 200 samples of
+     * such a thread were named by the kernel before the fix; the registry was looked for once a second).
+     */
+    @ForEachPython
+    void aLaunchedProgramsThreadsHaveTheirPythonNamesAlmostAtOnceOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path script = PythonScripts.write("early.py", String.join("\n",
+                "import threading, time",
+                "def work():",
+                "    end = time.time() + 1.2",
+                "    while time.time() < end:",
+                "        time.sleep(0.002)",
+                "t = threading.Thread(target=work, name='named-worker')",
+                "t.start()",
+                "t.join()",
+                ""));
+        Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).build();
+        List<StackSample> samples = new ArrayList<>();
+        try (SamplingSession s = sampler.launch(py.processBuilder(script.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD))) {
+            s.forEach(samples::add);
+        }
+        List<StackSample> worker = samples.stream().filter(x -> x.frames().stream()
+                .anyMatch(f -> f.function().equals("work"))).toList();
+        Assumptions.assumeTrue(worker.size() >= 20, py.label() + ": only " + worker.size()
+                + " samples of the worker (load?)");
+        long named = worker.stream().filter(x -> x.threadName().equals("named-worker")).count();
+        String figures = py.label() + ": " + named + " of " + worker.size() + " worker samples named by Python; others "
+                + worker.stream().map(StackSample::threadName).filter(n -> !n.equals("named-worker")).distinct().toList();
+        System.out.println(figures);
+        assertThat(named).as(figures).isGreaterThan(worker.size() * 6L / 10);
+    }
 }

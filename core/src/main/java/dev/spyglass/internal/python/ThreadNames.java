@@ -47,6 +47,7 @@ final class ThreadNames {
     static final int MAX_RETRIES = 4;
     private static final long REFRESH_NANOS = REFRESH_MILLIS * 1_000_000L;
     private static final long MIN_GAP_NANOS = MIN_GAP_MILLIS * 1_000_000L;
+    private static final long FIRST_RESOLVE_GAP_NANOS = 20_000_000L;
     private static final int MAX_THREADS = 4096;
     private static final long PY_TPFLAGS_STRING_SUBCLASS = 1L << 27;
     private static final long PY_TPFLAGS_UNICODE_SUBCLASS = 1L << 28;
@@ -56,6 +57,8 @@ final class ThreadNames {
         long active;
         long lastRefresh = Long.MIN_VALUE / 2;
         long lastResolve = Long.MIN_VALUE / 2;
+        /** Wait before walking sys.modules again while threading is not found: doubles up to the refresh period. */
+        long resolveGap = FIRST_RESOLVE_GAP_NANOS;
         /** When {@link #names} was last read whole: names of threads first seen before then are theirs. */
         long namesReadAt = Long.MIN_VALUE / 2;
         LongMap<String> names = new LongMap<>(16);
@@ -178,8 +181,11 @@ final class ThreadNames {
         }
         String n = reg.namesReadAt - seen.firstSeen >= 0 ? reg.names.get(ident) : null;
         long since = now - reg.lastRefresh;
-        if (since > REFRESH_NANOS || (n == null && since > minGapNanos && now - seen.retryAt >= 0
-                && seen.retries < MAX_RETRIES)) {
+        // While threading is not imported (reg.active 0), its import is looked for at the registry's own
+        // doubling gaps, whatever this thread's retries.
+        boolean importDue = reg.active == 0 && now - reg.lastResolve >= reg.resolveGap;
+        if (since > REFRESH_NANOS || (n == null && (importDue || since > minGapNanos && now - seen.retryAt >= 0
+                && seen.retries < MAX_RETRIES))) {
             refresh(reg, t, now);
             if (n == null) {
                 seen.retries++;
@@ -226,13 +232,17 @@ final class ThreadNames {
                 reg.active = 0;
             }
             if (reg.active == 0) {
-                // Walking sys.modules costs a read per module: at most once per refresh period.
-                if (now - reg.lastResolve < REFRESH_NANOS) {
+                // Walking sys.modules costs a read per module: at doubling gaps up to once per refresh period.
+                // A launched program imports threading within milliseconds of its start, so its threads have
+                // their Python names from then on, not a second later; a program that never imports it costs
+                // a walk a second in the end.
+                if (now - reg.lastResolve < reg.resolveGap) {
                     return;
                 }
                 reg.lastResolve = now;
                 reg.active = resolve(t);
                 if (reg.active == 0) {
+                    reg.resolveGap = Math.min(reg.resolveGap * 2, REFRESH_NANOS);
                     return;
                 }
             }
