@@ -217,7 +217,7 @@ public final class KernelCallchains implements AutoCloseable {
      */
     public int kernelIps(int tid, long notBeforeNanos, long[] out) {
         Tracked t = byTid.get(tid);
-        if (t == null || t.latest.time == Long.MIN_VALUE || t.latest.time - notBeforeNanos < 0) {
+        if (t == null || t.latest.time == Long.MIN_VALUE || t.latest.time < notBeforeNanos) {
             return 0;
         }
         int n = Math.min(t.latest.count, out.length);

@@ -129,15 +129,22 @@ class KernelCallchainsTest {
         PythonScripts.Running r = PythonScripts.start(py, PythonScripts.write("spin.py", CPU_LOOP));
         try (KernelCallchains k = new KernelCallchains(r.pid(), 1_000_000)) {
             int tid = (int) r.pid();
+            long tracked = System.nanoTime();
             k.track(new int[] {tid}, 1);
             assertThat(perfMappings()).as("its ring buffer").isEqualTo(mapsBefore + 1);
             assertThat(openDescriptors()).as("its event").isGreaterThan(fdsBefore);
-            Thread.sleep(20);
-            k.drain();
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (k.latestSampleNanos(tid) == Long.MIN_VALUE && System.nanoTime() - deadline < 0) {
+                Thread.sleep(5);
+                k.drain();
+            }
+            long sampled = k.latestSampleNanos(tid);
+            assertThat(sampled).as("a sample of the running thread").isNotEqualTo(Long.MIN_VALUE);
+            assertThat(sampled).as("CLOCK_MONOTONIC, as System.nanoTime()").isBetween(tracked, System.nanoTime());
             r.close(); // the thread exits with its event open
             assertThat(r.process().isAlive()).isFalse();
             k.drain();
-            assertThat(k.kernelIps(tid, Long.MIN_VALUE, new long[64])).isBetween(0, 64);
+            assertThat(k.latestSampleNanos(tid)).isGreaterThanOrEqualTo(sampled);
             k.track(new int[0], 0);
             assertThat(k.trackedThreads()).isZero();
             k.drain();
