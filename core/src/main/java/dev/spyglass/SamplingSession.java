@@ -102,7 +102,7 @@ public final class SamplingSession implements AutoCloseable {
                     config.nativeFramesOfAllThreads()) : null;
             KernelFrames kernel;
             try {
-                kernel = config.kernelFrames() ? new KernelFrames(target.pid()) : null;
+                kernel = config.kernelFrames() ? new KernelFrames(target.pid(), config.interval().toNanos()) : null;
             } catch (SpyglassException | RuntimeException | Error e) {
                 if (natives != null) {
                     natives.close();

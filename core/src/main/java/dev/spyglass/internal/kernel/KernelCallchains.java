@@ -62,7 +62,7 @@ public final class KernelCallchains implements AutoCloseable {
 
     private final long pid;
     private final PerfSyscalls sys = new PerfSyscalls();
-    private final Arena arena = Arena.ofConfined();
+    private final Arena arena = Arena.ofShared();
     private final MemorySegment attr;
     private final LongMap<Tracked> byTid = new LongMap<>(64);
     private final List<Tracked> threads = new ArrayList<>();
@@ -94,6 +94,23 @@ public final class KernelCallchains implements AutoCloseable {
         }
         this.pid = pid;
         attr = attr(arena, intervalNanos);
+    }
+
+    /**
+     * Why this process may not sample kernel stacks, or null when it may: an event like the real ones,
+     * opened (and closed) on a thread of this process itself. The kernel applies the same rules
+     * ({@code perf_event_paranoid}, capabilities, seccomp) to every process one may trace.
+     */
+    static String refusal() {
+        long self = ProcessHandle.current().pid();
+        try (KernelCallchains probe = new KernelCallchains(self, 10_000_000L)) {
+            probe.track(new int[] {(int) self}, 1);
+            return null;
+        } catch (AccessDeniedException e) {
+            return e.getMessage().replace("process " + self, "a process");
+        } catch (SpyglassException | RuntimeException | LinkageError e) {
+            return "perf events are not usable here: " + e.getMessage();
+        }
     }
 
     /** The {@code perf_event_attr} of every event (offsets checked against linux/perf_event.h, 6.18). */

@@ -67,7 +67,7 @@ final class PerfSyscalls implements AutoCloseable {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), errno);
     }
 
-    private final Arena arena = Arena.ofConfined();
+    private final Arena arena = Arena.ofShared();
     private final MemorySegment capture = arena.allocate(CAPTURE);
 
     private int errno() {

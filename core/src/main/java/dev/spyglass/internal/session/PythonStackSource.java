@@ -29,6 +29,7 @@ public final class PythonStackSource implements EventSource {
     private final NativeStacks natives;
     /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
     private final KernelFrames kernel;
+    private long[] threadIds = new long[16];
 
     /**
      * @param target        the attached process; closed with this source
@@ -79,6 +80,15 @@ public final class PythonStackSource implements EventSource {
         // session, so differences of timestamps are monotonic durations.
         boolean wall = mode == SamplingMode.WALL;
         int n = natives == null ? target.readThreads(mode) : natives.readThreads(mode);
+        if (kernel != null) {
+            if (threadIds.length < n) {
+                threadIds = new long[Math.max(n, threadIds.length * 2)];
+            }
+            for (int i = 0; i < n; i++) {
+                threadIds[i] = target.thread(i).nativeThreadId();
+            }
+            kernel.look(threadIds, n);
+        }
         for (int i = 0; i < n; i++) {
             ThreadRecord t = target.thread(i);
             long key = t.nativeThreadId() > 0 ? t.nativeThreadId() : t.threadStateAddress();

@@ -71,6 +71,65 @@ class KernelFramesTest {
         }
     }
 
+    /**
+     * A thread reading /dev/zero in a loop is mostly in the kernel when it runs: its running samples get
+     * the kernel part of its latest CPU-clock sample ({@code read_zero} under {@code vfs_read}), which
+     * only perf gives (the kernel shows no stack file for a running thread). Alone in its process, so
+     * that it runs rather than waits for the GIL.
+     */
+    @ForEachPython
+    void aRunningThreadShowsTheKernelPartOfItsLatestSampleOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeKernelFrames();
+        Path script = PythonScripts.write("zeroer.py", String.join("\n",
+                "import os, sys",
+                "def zeroer():",
+                "    f = open('/dev/zero', 'rb', 0)",
+                "    while True:",
+                "        f.read(1 << 20)  # ZERO",
+                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+                "zeroer()",
+                ""));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            List<StackSample> samples = new ArrayList<>();
+            Sampler sampler = Sampler.builder().kernelFrames(true).mode(dev.spyglass.SamplingMode.CPU)
+                    .interval(Duration.ofMillis(5)).duration(Duration.ofMillis(800)).build();
+            try (SamplingSession s = sampler.attach(target.pid())) {
+                s.forEach(samples::add);
+                assertThat(s.failure()).isEmpty();
+            }
+            List<StackSample> running = samples.stream().filter(s -> s.frames().stream()
+                    .anyMatch(f -> f.function().equals("zeroer"))).toList();
+            long withRead = running.stream().filter(KernelFramesTest::hasReadZero).count();
+            String figures = py.label() + ": " + withRead + " of " + running.size()
+                    + " running samples with read_zero/vfs_read; first: " + (running.isEmpty() ? "none"
+                            : running.getFirst().frames());
+            System.out.println(figures);
+            Assumptions.assumeTrue(running.size() >= 5, "the target ran at only " + running.size() + " looks (load?)");
+            assertThat(withRead).as(figures).isPositive();
+            for (StackSample s : running) {
+                List<Frame> frames = s.frames();
+                int k = 0;
+                while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
+                    k++;
+                }
+                if (k > 0) {
+                    assertThat(frames.get(k).function()).as(figures).isEqualTo("zeroer");
+                }
+            }
+        }
+    }
+
+    private static boolean hasReadZero(StackSample s) {
+        List<Frame> frames = s.frames();
+        int k = 0;
+        while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
+            k++;
+        }
+        return frames.subList(0, k).stream().anyMatch(f -> f.function().equals("read_zero")
+                || f.function().equals("vfs_read"));
+    }
+
     @ForEachPython
     void kernelFramesSitUnderNativeFramesOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
@@ -96,10 +155,13 @@ class KernelFramesTest {
         Sampler sampler = Sampler.builder().kernelFrames(true).nativeFrames(nativeFrames).interval(Duration.ofMillis(5))
                 .duration(Duration.ofMillis(800)).build();
         SamplingStats stats;
+        java.util.Optional<Throwable> failure;
         try (SamplingSession s = sampler.attach(pid)) {
             s.forEach(samples::add);
             stats = s.stats();
+            failure = s.failure();
         }
+        assertThat(failure).as("the session's failure").isEmpty();
         assertThat(stats.samples()).as(stats.toString()).isPositive();
         return samples.stream().collect(Collectors.groupingBy(x -> x.thread().threadName()));
     }
