@@ -51,6 +51,9 @@ if [ -n "$AUSTINP" ] && [ -x "$AUSTINP" ]; then
 else
   echo "austinp: not given (AUSTINP=path/to/austinp), its rows are skipped"
 fi
+# CONFIGS="none py10 k10 sg10 ns10 ..." picks the rows (issue 12's comparison: Python only, with kernel
+# frames, the brief-stop and the no-stop native engines).
+if [ -n "${CONFIGS:-}" ]; then read -r -a configs <<< "$CONFIGS"; fi
 
 run() { # config round
   local c=$1 r=$2 f="$work/$1-$2" T
@@ -65,6 +68,12 @@ run() { # config round
     up100rt) "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" chrt -f 10 "$work/unwind-ptrace" $T 100 "$D" > "$f.json" ;;
     sg10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native -i 10ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
     sg1)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native -i 1ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    py10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record -i 10ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    py1)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record -i 1ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    k10)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --kernel -i 10ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    k1)     "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --kernel -i 1ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    ns10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native=nonstop -i 10ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
+    ns1)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$S" record --native=nonstop -i 1ms -d "${D}s" -p $T -o "$f.collapsed" > "$f.out" 2>&1 ;;
     ap10)   "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$AUSTINP" -s -i 10ms -x "$D" -p $T -o "$f.austin" > "$f.out" 2>&1 ;;
     ap1)    "${profiler_cpu[@]}" /usr/bin/time -f "cpu %U %S" -o "$f.time" "$AUSTINP" -s -i 1ms -x "$D" -p $T -o "$f.austin" > "$f.out" 2>&1 ;;
   esac
@@ -73,7 +82,7 @@ run() { # config round
 }
 
 # The launcher builds Spyglass if needed before the first timed run, not during it.
-case " ${configs[*]} " in *" sg10 "*) "$S" record --help >/dev/null 2>&1 ;; esac
+"$S" record --help >/dev/null 2>&1
 echo "machine: $(nproc) CPUs, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target: $PY native/throughput.py, $D s per run, $REPS rounds of: ${configs[*]}; PIN=$PIN"
 for r in $(seq 1 "$REPS"); do

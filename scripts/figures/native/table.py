@@ -13,6 +13,12 @@ NAMES = {
     "up100rt": "unwind-ptrace 100 Hz, SCHED_FIFO (chrt -f 10)",
     "sg10": "spyglass record --native -i 10ms",
     "sg1": "spyglass record --native -i 1ms",
+    "py10": "spyglass record -i 10ms (Python frames only)",
+    "py1": "spyglass record -i 1ms (Python frames only)",
+    "k10": "spyglass record --kernel -i 10ms",
+    "k1": "spyglass record --kernel -i 1ms",
+    "ns10": "spyglass record --native=nonstop -i 10ms",
+    "ns1": "spyglass record --native=nonstop -i 1ms",
     "ap10": "austinp -s -i 10ms",
     "ap1": "austinp -s -i 1ms",
 }
@@ -58,7 +64,7 @@ def stops(c, f):
         d = json.loads(line)
         return d["samples"] / d["wall_s"], d["stop_p50_us"], d["stop_p99_us"], "max %.0f µs, %d frames" % (d["stop_max_us"], d["frames_median"])
     out = read(f + ".out")
-    if c.startswith("sg"):
+    if c.startswith(("sg", "py", "k", "ns")):
         rate = re.search(r"([\d,.]+) ticks/s achieved", out)
         stop = re.search(r"(?:stopped p50|native frames: median) ([\d,.]+) ?(ns|µs|us|ms)?\D*?p99 ([\d,.]+) ?(ns|µs|us|ms)?", out)
         num = lambda s: float(s.replace(",", ""))
