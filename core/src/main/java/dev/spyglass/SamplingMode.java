@@ -20,5 +20,15 @@ public enum SamplingMode {
      * process Linux advances it only at scheduler ticks and context switches (4 ms steps measured on
      * this kernel), too coarse for 1 ms samples.
      */
-    CPU
+    CPU,
+    /**
+     * Only the thread holding the GIL at the tick, per interpreter (3.12+ sub-interpreters with their own
+     * GIL each have one): where Python code runs, as py-spy's {@code --gil} and CPython 3.15's sampler's
+     * {@code --mode gil} show it. A thread in a C call that released the GIL ({@code time.sleep}, a numpy
+     * or {@code hashlib} call over a large buffer, blocking I/O) is left out even while it uses a CPU, and
+     * so is a thread that waits for a CPU without the GIL. Each sample weighs one interval. Where the
+     * holder cannot be read (CPython 2.7, whose GIL is a bare lock, and builds without a GIL), the threads
+     * the kernel shows running are reported instead, as in {@link #CPU}.
+     */
+    GIL
 }

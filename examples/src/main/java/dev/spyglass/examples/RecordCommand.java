@@ -56,9 +56,10 @@ final class RecordCommand implements Callable<Integer> {
                     + "Default: until the target exits or Ctrl-C.")
     String duration;
 
-    @Option(names = "--mode", paramLabel = "wall|cpu", defaultValue = "wall",
+    @Option(names = "--mode", paramLabel = "wall|cpu|gil", defaultValue = "wall",
             description = "wall: every thread (where time goes); cpu: only threads on a CPU or waiting for one "
-                    + "(state R: on a loaded machine that includes threads queued for a CPU). Default: ${DEFAULT-VALUE}.")
+                    + "(state R: on a loaded machine that includes threads queued for a CPU); gil: only the thread "
+                    + "holding the GIL (where Python code runs; 2.7: as cpu). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
@@ -172,7 +173,8 @@ final class RecordCommand implements Callable<Integer> {
             samplingMode = switch (mode.toLowerCase(Locale.ROOT)) {
                 case "wall" -> SamplingMode.WALL;
                 case "cpu" -> SamplingMode.CPU;
-                default -> throw new IllegalArgumentException("--mode must be wall or cpu, not '" + mode + "'");
+                case "gil" -> SamplingMode.GIL;
+                default -> throw new IllegalArgumentException("--mode must be wall, cpu or gil, not '" + mode + "'");
             };
             exportFormat = chooseFormat(formats);
         } catch (IllegalArgumentException e) {

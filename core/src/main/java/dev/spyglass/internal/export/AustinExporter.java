@@ -84,7 +84,9 @@ public final class AustinExporter extends StreamExporter {
         if (!m.interval().isZero()) {
             w.write("# interval: " + m.interval().toNanos() / 1000 + "\n");
         }
-        w.write("# mode: " + (m.mode().isEmpty() ? "wall" : m.mode()) + "\n");
+        // Austin's modes are wall, cpu, memory and full; its GIL option (-g) is a filter over cpu or wall time.
+        String mode = m.mode().isEmpty() ? "wall" : m.mode().equals("gil") ? "cpu" : m.mode();
+        w.write("# mode: " + mode + "\n");
         if (!m.pythonVersion().isEmpty()) {
             w.write("# python: " + m.pythonVersion() + "\n");
         }

@@ -134,7 +134,8 @@ public final class PprofExporter extends StreamExporter {
         ProtoBuffer nested = new ProtoBuffer();
         ProtoBuffer inner = new ProtoBuffer();
 
-        String timeType = m.mode().equals("cpu") ? "cpu" : "wall";
+        // GIL mode's time is where Python code held the GIL: CPU time of the interpreter, not wall time.
+        String timeType = m.mode().equals("cpu") || m.mode().equals("gil") ? "cpu" : "wall";
         long nanoseconds = strings.id("nanoseconds");
         long timeTypeId = strings.id(timeType);
         valueType(profile, PROFILE_SAMPLE_TYPE, strings.id("samples"), strings.id("count"), nested);

@@ -233,7 +233,8 @@ public final class NativeStacks implements AutoCloseable {
             }
             int tid = stops.tid(i);
             dev.spyglass.ThreadState state = target.kernelThreadState(tid);
-            if (mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
+            // GIL mode: a thread without a Python thread state never holds the GIL.
+            if (mode == SamplingMode.GIL || mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
                 continue;
             }
             NativeUnwinder.Result walk = unwinder.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i),

@@ -55,6 +55,8 @@ public final class StackReader implements AutoCloseable {
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
+    /** {@link SamplingMode#GIL}: only the GIL's holder, where the interpreter shows it. */
+    private boolean gilOnly;
 
     public StackReader(long pid, RemoteMemory memory, LocatedInterpreter loc, TaskStates tasks) {
         this.memory = memory;
@@ -108,16 +110,15 @@ public final class StackReader implements AutoCloseable {
 
     /**
      * Reads all threads. In {@link SamplingMode#CPU}, threads the kernel does not show running (and
-     * whose TID is unknown and that do not hold the GIL) are marked skipped and not walked.
+     * whose TID is unknown and that do not hold the GIL) are marked skipped and not walked; in
+     * {@link SamplingMode#GIL} the threads that do not hold their interpreter's GIL (where it is known).
      *
      * @return the number of thread records filled
      * @throws dev.spyglass.ProcessGoneException the process has exited
      */
     public int read(SamplingMode mode) throws SpyglassException {
-        this.runningOnly = switch (mode) {
-            case WALL -> false;
-            case CPU -> true;
-        };
+        this.runningOnly = mode != SamplingMode.WALL;
+        this.gilOnly = mode == SamplingMode.GIL;
         records.clear();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());
@@ -140,7 +141,9 @@ public final class StackReader implements AutoCloseable {
                 continue;
             }
             observeKernelThread(r);
-            if (runningOnly && r.state != ThreadState.RUNNING && !(r.state == ThreadState.UNKNOWN && r.gil == 2)) {
+            // GIL mode: the holder only, where the GIL's holder is known (r.gil 1 or 2); else as CPU mode.
+            if (gilOnly && r.gil != 0 ? r.gil != 2
+                    : runningOnly && r.state != ThreadState.RUNNING && !(r.state == ThreadState.UNKNOWN && r.gil == 2)) {
                 r.skipped = true;
                 continue;
             }
