@@ -109,10 +109,7 @@ class KernelFramesTest {
             assertThat(withRead).as(figures).isPositive();
             for (StackSample s : running) {
                 List<Frame> frames = s.frames();
-                int k = 0;
-                while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
-                    k++;
-                }
+                int k = kernelDepth(frames);
                 if (k > 0) {
                     assertThat(frames.get(k).function()).as(figures).isEqualTo("zeroer");
                 }
@@ -120,12 +117,18 @@ class KernelFramesTest {
         }
     }
 
-    private static boolean hasReadZero(StackSample s) {
-        List<Frame> frames = s.frames();
+    /** How many kernel frames a stack starts with. */
+    static int kernelDepth(List<Frame> frames) {
         int k = 0;
         while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
             k++;
         }
+        return k;
+    }
+
+    private static boolean hasReadZero(StackSample s) {
+        List<Frame> frames = s.frames();
+        int k = kernelDepth(frames);
         return frames.subList(0, k).stream().anyMatch(f -> f.function().equals("read_zero")
                 || f.function().equals("vfs_read"));
     }
@@ -177,10 +180,7 @@ class KernelFramesTest {
         int withKernel = 0;
         for (StackSample s : samples) {
             List<Frame> frames = s.frames();
-            int k = 0;
-            while (k < frames.size() && frames.get(k).kind() == Frame.FrameKind.KERNEL) {
-                k++;
-            }
+            int k = kernelDepth(frames);
             assertThat(frames.subList(k, frames.size())).as(thread + ": kernel frames only innermost: " + frames)
                     .noneMatch(f -> f.kind() == Frame.FrameKind.KERNEL);
             if (k == 0) {
