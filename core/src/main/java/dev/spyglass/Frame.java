@@ -57,7 +57,7 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
-         * Today one: {@link Frame#INTERPRETER_SHUTDOWN}.
+         * Today {@link Frame#INTERPRETER_SHUTDOWN} and {@link Frame#GARBAGE_COLLECTION}.
          */
         PSEUDO
     }
@@ -71,6 +71,15 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame INTERPRETER_SHUTDOWN = new Frame(FrameKind.PSEUDO, "<interpreter shutdown>",
             "<interpreter shutdown>", "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <GC>}: the innermost frame of a thread running the interpreter's cyclic garbage collector,
+     * under the Python frame whose allocation triggered it (or that called {@code gc.collect()}), as
+     * CPython 3.15's sampler shows it. Read from the interpreter's {@code gc.collecting} (3.9+), and given
+     * to the thread holding the GIL; earlier versions (and free-threaded builds, with no GIL to tell the
+     * collecting thread) show none.
+     */
+    public static final Frame GARBAGE_COLLECTION = new Frame(FrameKind.PSEUDO, "<GC>", "<GC>", "", 0, 0, -1, -1, 0);
 
     /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
     public static final String KERNEL_FILE = "[kernel]";

@@ -142,7 +142,7 @@ public final class PythonProcess implements AutoCloseable {
                     torn = true;
                     continue;
                 }
-                out.add(target.threadStack(t));
+                out.add(Target.markGarbageCollection(t, target.threadStack(t)));
             }
             if (!torn) {
                 break;

@@ -27,6 +27,8 @@ final class InterpreterWalker {
         boolean gilKnown;
         boolean gilLocked;
         long gilHolder;
+        /** The interpreter's cyclic garbage collector is running (3.9+; false where unknown). */
+        boolean gcCollecting;
         boolean first;
     }
 
@@ -126,6 +128,8 @@ final class InterpreterWalker {
             it.address = interp;
             it.threadHead = interpSpans.getLong(ib, Field.INTERP_TSTATE_HEAD);
             it.id = interpSpans.has(Field.INTERP_ID) ? interpSpans.getLong(ib, Field.INTERP_ID) : 0;
+            it.gcCollecting = interpSpans.has(Field.INTERP_GC_COLLECTING)
+                    && interpSpans.getInt(ib, Field.INTERP_GC_COLLECTING) != 0;
             it.gilKnown = runtimeGil;
             it.gilLocked = gilLocked;
             it.gilHolder = gilHolder;

@@ -22,7 +22,7 @@ final class ReaderSpans {
 
     ReaderSpans(Layout layout, boolean chunkFrames) {
         interp = StructSpans.of(layout, Field.INTERP_NEXT, Field.INTERP_TSTATE_HEAD, Field.INTERP_ID,
-                Field.INTERP_GIL_PTR);
+                Field.INTERP_GIL_PTR, Field.INTERP_GC_COLLECTING);
         tstate = StructSpans.of(layout, Field.TSTATE_NEXT, Field.TSTATE_INTERP, Field.TSTATE_FRAME,
                 Field.TSTATE_CFRAME, Field.TSTATE_CURRENT_FRAME, Field.TSTATE_THREAD_ID, Field.TSTATE_NATIVE_THREAD_ID,
                 Field.TSTATE_DATASTACK_CHUNK, Field.TSTATE_DATASTACK_TOP);

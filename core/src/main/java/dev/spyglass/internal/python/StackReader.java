@@ -141,6 +141,7 @@ public final class StackReader implements AutoCloseable {
                 continue;
             }
             observeKernelThread(r);
+            r.collectingGarbage = interp.gcCollecting && r.gil == 2;
             // GIL mode: the holder only, where the GIL's holder is known (r.gil 1 or 2); else as CPU mode.
             if (gilOnly && r.gil != 0 ? r.gil != 2
                     : runningOnly && r.state != ThreadState.RUNNING && !(r.state == ThreadState.UNKNOWN && r.gil == 2)) {

@@ -284,6 +284,22 @@ public final class Target implements AutoCloseable {
         return stack;
     }
 
+    /**
+     * {@code stack} with {@link Frame#GARBAGE_COLLECTION} innermost when the thread was running the garbage
+     * collector at the read ({@link ThreadRecord#collectingGarbage}), else {@code stack} itself. Applied to
+     * the finished stack (after native frames are merged), so the merge sees only the frames it walked.
+     */
+    public static ThreadStack markGarbageCollection(ThreadRecord t, ThreadStack stack) {
+        if (!t.collectingGarbage()) {
+            return stack;
+        }
+        List<Frame> frames = new java.util.ArrayList<>(stack.frames().size() + 1);
+        frames.add(Frame.GARBAGE_COLLECTION);
+        frames.addAll(stack.frames());
+        return new ThreadStack(stack.pid(), stack.nativeThreadId(), stack.threadStartTime(), stack.pythonThreadId(),
+                stack.threadName(), stack.interpreterId(), stack.state(), stack.gilHeld(), frames);
+    }
+
     /** How many times a {@code threading} registry was read (tests, benchmarks). */
     public long threadNameRefreshes() {
         return names.refreshes();

@@ -21,6 +21,8 @@ public final class ThreadRecord {
     /** 0 unknown, 1 not held, 2 held. */
     int gil;
     boolean torn;
+    /** The thread holds the GIL while its interpreter's garbage collector runs: it is collecting. */
+    boolean collectingGarbage;
     boolean skipped;
     ThreadState state = ThreadState.UNKNOWN;
     /** Frame pointer (≤3.10 PyFrameObject*, 3.11+ _PyInterpreterFrame*) read from the thread state. */
@@ -49,6 +51,7 @@ public final class ThreadRecord {
         gil = 0;
         torn = false;
         skipped = false;
+        collectingGarbage = false;
         state = ThreadState.UNKNOWN;
         topFrame = 0;
         datastackChunk = 0;
@@ -114,6 +117,15 @@ public final class ThreadRecord {
     }
 
     /** The stack could not be read consistently: drop it. */
+    /**
+     * Whether this thread runs its interpreter's cyclic garbage collector: the collector is running and
+     * the thread holds the GIL (the collector runs in the thread whose allocation triggered it, or that
+     * called {@code gc.collect()}). Known on 3.9+; false elsewhere.
+     */
+    public boolean collectingGarbage() {
+        return collectingGarbage;
+    }
+
     public boolean torn() {
         return torn;
     }

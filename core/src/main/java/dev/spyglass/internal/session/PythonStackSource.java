@@ -109,6 +109,7 @@ public final class PythonStackSource implements EventSource {
                 }
                 continue;
             }
+            stack = Target.markGarbageCollection(t, stack);
             if (kernel != null) {
                 stack = kernel.addTo(stack);
             }

@@ -33,6 +33,8 @@ final class DebugOffsetsLayout {
         if (is314) {
             b.set(INTERP_CODE_OBJECT_GENERATION, v.get("interpreter_state.code_object_generation"));
         }
+        // interp->gc is a struct _gc_runtime_state; the table gives collecting relative to it (3.13+).
+        b.set(INTERP_GC_COLLECTING, v.get("interpreter_state.gc") + v.get("gc.collecting"));
         // The table gives _gil.locked and _gil.last_holder relative to the interpreter; Layout wants them
         // relative to struct _gil_runtime_state, which interp->ceval.gil points to.
         long gil = v.get("interpreter_state.gil_runtime_state");

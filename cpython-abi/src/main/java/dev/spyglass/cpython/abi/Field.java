@@ -49,6 +49,13 @@ public enum Field {
      * freed, so a cache of decoded code objects can be invalidated cheaply.
      */
     INTERP_CODE_OBJECT_GENERATION,
+    /**
+     * {@code interp->gc.collecting} (an {@code int}, non-zero while the interpreter's cyclic garbage
+     * collector runs; 3.9+ per interpreter): 3.9 - 3.12 from the built-in tables (checked against gdb on
+     * pyenv's builds), 3.13+ from {@code _Py_DebugOffsets}. Up to 3.8 the collector's state is in
+     * {@code _PyRuntime} (3.7, 3.8) or static (2.7, 3.6): not read.
+     */
+    INTERP_GC_COLLECTING,
 
     // struct _gil_runtime_state: 3.7 - 3.11 embedded at _PyRuntime.ceval.gil (see RUNTIME_GIL_*),
     // 3.12+ via INTERP_GIL_PTR. 2.7 and 3.6 keep the GIL in static variables (no struct).

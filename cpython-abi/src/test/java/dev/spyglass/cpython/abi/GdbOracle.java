@@ -45,6 +45,7 @@ final class GdbOracle {
         e.put(INTERP_TSTATE_HEAD, off(is, v <= 310 ? "tstate_head" : "threads.head"));
         e.put(INTERP_THREADS_MAIN, off(is, "threads.main"));
         e.put(INTERP_CODE_OBJECT_GENERATION, off(is, "_code_object_generation"));
+        e.put(INTERP_GC_COLLECTING, off(is, "gc.collecting"));
         e.put(INTERP_ID, off(is, "id"));
         e.put(INTERP_GIL_PTR, off(is, "ceval.gil"));
         e.put(INTERP_MODULES, off(is, v <= 311 ? "modules" : "imports.modules"));
