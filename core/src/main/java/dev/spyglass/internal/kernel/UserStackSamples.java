@@ -332,6 +332,25 @@ public final class UserStackSamples implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops following thread {@code tid} (its events closed, its snapshot forgotten): its TID now names
+     * another thread, whose events the next {@link #track} opens. An event follows the task it was opened
+     * for, so a reused TID would otherwise show the dead thread's frozen CPU time and last snapshot.
+     */
+    public void forget(int tid) {
+        ensureOpen();
+        Tracked t = byTid.get(tid);
+        if (t == null) {
+            return;
+        }
+        release(t);
+        threads.remove(t);
+        byTid.clear();
+        for (Tracked other : threads) {
+            byTid.put(other.tid, other);
+        }
+    }
+
     /** Thread {@code tid}'s state, or null when it is not followed. Valid until the next {@link #track}. */
     public Tracked thread(int tid) {
         return byTid.get(tid);

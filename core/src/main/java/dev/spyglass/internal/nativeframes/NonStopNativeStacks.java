@@ -73,6 +73,7 @@ public final class NonStopNativeStacks implements NativeFrames {
         boolean[] entries = new boolean[0];
         long tick;
         long readEnd;
+        long startTime = -1;
 
         boolean same(List<Frame> f, ThreadRecord t) {
             if (!frames.equals(f)) {
@@ -157,6 +158,13 @@ public final class NonStopNativeStacks implements NativeFrames {
             return unknown(python);
         }
         Seen seen = previous.computeIfAbsent((int) tid, k -> new Seen());
+        long start = python.threadStartTime();
+        if (start > 0 && seen.startTime > 0 && start != seen.startTime) {
+            // The TID names a new thread (the old one exited): its events followed the old one.
+            samples.forget((int) tid);
+            previous.put((int) tid, seen = new Seen());
+        }
+        seen.startTime = start;
         boolean sameAsBefore = seen.tick == tick - 1 && seen.same(frames, t);
         long previousReadEnd = seen.readEnd;
         seen.set(frames, t, tick, readEnd);
