@@ -181,17 +181,20 @@ public final class UserStackSamples implements AutoCloseable {
             }
             int e = -fd;
             if (e == Errno.EACCES || e == Errno.EPERM) {
-                return explain(ProcessHandle.current().pid(), 0, e);
+                // Tried on this JVM's calling thread (tid 0 to perf_event_open): said so, not to be taken for the target.
+                return PerfAccess.explainOpen(ProcessHandle.current().pid(), 0, e,
+                        "take user-stack snapshots (perf events), tried on this JVM's own", NEED, INSTEAD);
             }
             return "perf_event_open failed with " + PerfSyscalls.errnoName(e)
                     + " (native frames without stopping need perf events, x86-64)";
         }
     }
 
+    private static final String NEED = "Native frames without stopping need context-switch snapshots, kernel sampling";
+    private static final String INSTEAD = "or use the brief-stop native engine";
+
     private static String explain(long pid, int tid, int errno) {
-        return PerfAccess.explainOpen(pid, tid, errno, "take user-stack snapshots (perf events) of",
-                "Native frames without stopping need context-switch snapshots, kernel sampling",
-                "or use the brief-stop native engine");
+        return PerfAccess.explainOpen(pid, tid, errno, "take user-stack snapshots (perf events) of", NEED, INSTEAD);
     }
 
     /**
