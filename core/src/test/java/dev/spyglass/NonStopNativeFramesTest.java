@@ -263,4 +263,28 @@ class NonStopNativeFramesTest {
             });
         }
     }
+
+    @ForEachPython
+    void launchesTheCommandItselfWithoutAShellOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeNonStop();
+        Path script = PythonScripts.write("nonstop_launch.py", SLEEP_TARGET);
+        // No ptrace, so no shell between this JVM and the command (the brief-stop engine needs one).
+        Sampler sampler = Sampler.builder().nativeFrames(true).nativeEngine(Sampler.NativeEngine.NON_STOP)
+                .interval(Duration.ofMillis(10)).duration(Duration.ofSeconds(2)).build();
+        SamplingStats stats;
+        long processPid;
+        long sessionPid;
+        try (SamplingSession s = sampler.launch(py.processBuilder(script.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD))) {
+            s.forEach(x -> {
+            });
+            stats = s.stats();
+            processPid = s.process().orElseThrow().pid();
+            sessionPid = s.pid();
+            s.process().orElseThrow().destroyForcibly().waitFor();
+        }
+        assertThat(processPid).as("%s: the launched process is the interpreter", py.label()).isEqualTo(sessionPid);
+        assertThat(stats.nativeSnapshots().spliced()).as("%s: %s", py.label(), stats).isPositive();
+    }
 }
