@@ -67,6 +67,7 @@ public final class UserStackSamples implements AutoCloseable {
     private final List<Tracked> threads = new ArrayList<>();
     private final int[] errno = new int[1];
     private long generation;
+    /** No descriptor or locked memory left: no more threads are followed (said once). */
     private boolean outOfDescriptors;
     private long lostBefore;
     private boolean closed;
@@ -249,6 +250,14 @@ public final class UserStackSamples implements AutoCloseable {
             sys.close(sw);
             sys.close(clock);
             int e = errno[0];
+            if (e == Errno.EPERM && !threads.isEmpty()) {
+                // The locked-memory allowance (perf_event_mlock_kb, then RLIMIT_MEMLOCK) is used up by the rings
+                // of the threads already followed: those keep their snapshots, the others go without.
+                outOfDescriptors = true;
+                LOG.warn("Native frames: {} after {} threads of process {}; further threads show <native frames unknown>",
+                        PerfAccess.explainMmap(pid, e), threads.size(), pid);
+                return null;
+            }
             if (e == Errno.EPERM) {
                 throw new AccessDeniedException(PerfAccess.explainMmap(pid, e));
             }
