@@ -75,8 +75,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
     /**
      * {@code <native frames unknown>}: the innermost frame of a sample taken with the
      * {@link Sampler.NativeEngine#NON_STOP} native engine when no native snapshot of the thread could be
-     * proven to be of the instant its Python stack was read (it moved through Python code between the
-     * snapshot and the read, it is new, or its snapshot was lost). The Python frames under it are complete;
+     * tied to the read of its Python stack (it moved through Python code between the snapshot and the
+     * read, it is new, or its snapshot was lost). The Python frames under it are those read;
      * only the native frames between them are missing. Counted in
      * {@link SamplingStats.NativeSnapshots#unspliced()}.
      */

@@ -49,8 +49,9 @@ public final class Sampler {
         /**
          * No thread is ever stopped: the kernel takes snapshots of each Python thread's registers and stack
          * ({@code perf_event_open}: one per interval of its CPU time, one each time it leaves its CPU), and a
-         * snapshot is merged only when it is provably of the instant the Python stack was read (the thread
-         * was off CPU throughout, or stayed in the same Python frame). Other samples keep their Python frames
+         * snapshot is merged only when the thread provably did not run between it and the read of its Python
+         * stack, or showed the same Python stack at the reads just before and after it (which a thread leaving
+         * and re-entering one line between two ticks also does). Other samples keep their Python frames
          * under {@link Frame#NATIVE_FRAMES_UNKNOWN}; {@link SamplingStats#nativeSnapshots()} counts both.
          * Needs perf events with kernel sampling (root, {@code CAP_PERFMON}, or
          * {@code kernel.perf_event_paranoid} ≤ 1), checked at attach; not with

@@ -38,10 +38,11 @@ public record SamplingStats(long samples, long tornSamples, long droppedSamples,
     /**
      * What the {@link Sampler.NativeEngine#NON_STOP} native engine made of its kernel snapshots.
      *
-     * @param spliced   samples with native frames spliced in (the snapshot was provably of the instant the
-     *                  Python stack was read), including those merged partially (a stack deeper than the copy)
+     * @param spliced   samples with native frames spliced in (the thread had not run since the snapshot, or
+     *                  showed the same Python stack at the reads around it), including those merged partially
+     *                  (a stack deeper than the copy)
      * @param unspliced samples emitted with their Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN}: no
-     *                  snapshot could be proven of that instant (mostly: the thread moved through Python code)
+     *                  snapshot could be tied to that read (mostly: the thread moved through Python code)
      * @param lost      snapshots the kernel dropped because a thread's ring buffer was full
      */
     public record NativeSnapshots(long spliced, long unspliced, long lost) {

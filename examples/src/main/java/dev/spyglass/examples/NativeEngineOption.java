@@ -12,8 +12,8 @@ import dev.spyglass.Sampler;
  */
 final class NativeEngineOption {
     static final String DESCRIPTION = "brief-stop (the default: stops each Python thread for microseconds per "
-            + "sample, ptrace) or nonstop (never stops a thread: kernel snapshots, spliced only when provably of "
-            + "the sampled instant, else <native frames unknown>; needs root or CAP_PERFMON).";
+            + "sample, ptrace) or nonstop (never stops a thread: kernel snapshots, spliced only when tied to the "
+            + "Python stack's read, else <native frames unknown>; needs root or CAP_PERFMON).";
 
     private NativeEngineOption() {
     }

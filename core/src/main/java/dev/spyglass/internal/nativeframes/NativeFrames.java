@@ -11,7 +11,7 @@ import dev.spyglass.internal.python.ThreadRecord;
 /**
  * A native engine: how a session merges native frames into its Python stacks. Two exist: {@link NativeStacks}
  * holds the Python threads stopped while it reads them (ptrace), {@link NonStopNativeStacks} never stops them
- * and splices kernel snapshots only where they are provably of the instant of the Python stack. At each tick
+ * and splices kernel snapshots only where it can tie them to the read of the Python stack. At each tick
  * the session calls {@link #readThreads}, then {@link #merge} for each thread read. Used from the sampling
  * thread only.
  */

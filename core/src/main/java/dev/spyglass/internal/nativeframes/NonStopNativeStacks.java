@@ -20,8 +20,8 @@ import dev.spyglass.internal.python.ThreadRecord;
  * Native frames without ever stopping a thread: the kernel takes snapshots of each Python thread's user
  * registers and stack ({@link UserStackSamples}: one per interval of CPU time, and one each time the
  * thread leaves its CPU), the Python stacks are read as without native frames, and a thread's newest
- * snapshot is spliced with its Python stack only when both are provably of one instant. Otherwise the
- * sample keeps its Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN} ("unspliced"), never a guess.
+ * snapshot is spliced with its Python stack only in the two cases below. Otherwise the sample keeps its
+ * Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN} ("unspliced").
  *
  * <p>A snapshot taken at {@code ts} (the newest written before this tick's read began, at {@code R0}) is
  * accepted in two cases:
