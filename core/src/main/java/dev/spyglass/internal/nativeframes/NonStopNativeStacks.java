@@ -34,8 +34,11 @@ import dev.spyglass.internal.python.ThreadRecord;
  * whole Python read; a thread's Python stack changes only when it runs, so the read shows the stack of its
  * last switch-out before {@code C_k-1}. Every switch-out writes a record, so with none dropped the newest
  * record before {@code R0} is that switch-out's (a later one would mean it ran after {@code C_k-1}): the
- * snapshot. A thread blocked in a system call, sleeping, or waiting for the GIL passes from its second tick
- * off CPU.
+ * snapshot. The record is visible to the drain: reading the count of a thread still switching out waits for
+ * its CPU (an inter-processor call, run once the switch and its record are done), and an event already
+ * switched out wrote its record before (perf_event_task_sched_out in include/linux/perf_event.h takes the
+ * switch event before switching the task's events out; read in the kernel's source, not re-checked on 6.18).
+ * A thread blocked in a system call or sleeping passes from its second tick off CPU.
  * <li><b>Inside one Python frame.</b> The snapshot falls between the end of the previous tick's read and the
  * start of this one's, and both reads show the same Python stack (frames, lines and entry marks). A thread
  * in one long C call passes; a thread running through Python calls mostly does not. This is the issue's
