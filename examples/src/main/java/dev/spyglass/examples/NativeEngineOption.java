@@ -6,9 +6,9 @@ import dev.spyglass.Sampler;
 
 /**
  * The value of {@code --native[=brief-stop|nonstop]} of record, dump and top: which native engine merges
- * native frames. Alone, {@code --native} means {@code brief-stop} (picocli's fallback value). The converter
- * rejects any other word, so picocli leaves a following command word ({@code --native python3 app.py})
- * to the positional parameters rather than taking it for the engine.
+ * native frames. Alone, {@code --native} means {@code brief-stop} (picocli's fallback value). picocli takes
+ * the next word for the value when it is not an option, so {@code --native python3 app.py} is a usage error
+ * (saying that a command goes after {@code --}); {@code --native -- python3 app.py} is the brief-stop engine.
  */
 final class NativeEngineOption {
     static final String DESCRIPTION = "brief-stop (the default: stops each Python thread for microseconds per "
@@ -26,7 +26,7 @@ final class NativeEngineOption {
                 case "brief-stop" -> Sampler.NativeEngine.BRIEF_STOP;
                 case "nonstop", "non-stop" -> Sampler.NativeEngine.NON_STOP;
                 default -> throw new picocli.CommandLine.TypeConversionException(
-                        "--native must be brief-stop or nonstop, not '" + value + "'");
+                        "--native must be brief-stop or nonstop, not '" + value + "' (a command goes after --)");
             };
         }
     }

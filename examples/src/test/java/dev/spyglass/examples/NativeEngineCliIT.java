@@ -43,8 +43,9 @@ class NativeEngineCliIT {
         Path script = dir.resolve("sleeper.py");
         Files.writeString(script, SCRIPT);
         Path out = dir.resolve("n.collapsed");
-        List<String> cmd = new ArrayList<>(SpyglassCliIT.cli("record", "--native=nonstop", "-i", "10ms", "-o",
-                out.toString(), "--"));
+        // --idle: the collapsed format leaves idle threads out by default, and the sleeper is mostly idle.
+        List<String> cmd = new ArrayList<>(SpyglassCliIT.cli("record", "--native=nonstop", "--idle", "-i", "10ms",
+                "-o", out.toString(), "--"));
         cmd.addAll(py.commandLine(script.toString(), "2.5"));
         SpyglassCliIT.Result r = SpyglassCliIT.run(cmd, py.environment(), 60);
         assumeTrue(!r.err().contains("the kernel refused"), "perf events refused here: " + r.err());
@@ -62,11 +63,12 @@ class NativeEngineCliIT {
         Path script = dir.resolve("sleeper.py");
         Files.writeString(script, SCRIPT);
         Path out = dir.resolve("b.collapsed");
-        List<String> cmd = new ArrayList<>(SpyglassCliIT.cli("record", "--native", "-i", "10ms", "-o", out.toString(),
-                "--"));
+        // "--" ends the options: --native takes no value from it.
+        List<String> cmd = new ArrayList<>(SpyglassCliIT.cli("record", "-i", "10ms", "-o", out.toString(),
+                "--native", "--"));
         cmd.addAll(py.commandLine(script.toString(), "1.5"));
         SpyglassCliIT.Result r = SpyglassCliIT.run(cmd, py.environment(), 60);
-        assumeTrue(!r.err().contains("trace"), "ptrace refused here: " + r.err());
+        assumeTrue(!r.err().contains("ptrace"), "ptrace refused here: " + r.err());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("threads stopped").doesNotContain("without stopping");
     }
@@ -107,5 +109,10 @@ class NativeEngineCliIT {
         SpyglassCliIT.Result bad = SpyglassCliIT.run(SpyglassCliIT.cli("top", "--native=sideways", "-p", "1"), 60);
         assertThat(bad.exit()).as(bad.err()).isEqualTo(Failures.USAGE);
         assertThat(bad.err()).contains("--native must be brief-stop or nonstop, not 'sideways'");
+        // Without "--", the command's first word would be the engine: a usage error that says where it goes.
+        SpyglassCliIT.Result noDashes = SpyglassCliIT.run(SpyglassCliIT.cli("record", "-o",
+                dir.resolve("y.collapsed").toString(), "--native", "python3", "app.py"), 60);
+        assertThat(noDashes.exit()).as(noDashes.err()).isEqualTo(Failures.USAGE);
+        assertThat(noDashes.err()).contains("not 'python3' (a command goes after --)");
     }
 }
