@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * @param kind          what kind of code the frame runs: {@link FrameKind#PYTHON}, {@link FrameKind#NATIVE}
  *                      (machine code, when native frames are asked for), or {@link FrameKind#PSEUDO} for a
- *                      label Spyglass adds ({@link #INTERPRETER_SHUTDOWN})
+ *                      label Spyglass adds ({@link #INTERPRETER_SHUTDOWN}, {@link #NATIVE_FRAMES_UNKNOWN})
  * @param function      the function name ({@code co_name}); never null, {@code "<unknown>"} when it
  *                      could not be read. For a native frame the symbol (demangled), or
  *                      {@code library+0xOFFSET} when no symbol covers the address. For a kernel frame
@@ -57,7 +57,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
-         * Today {@link Frame#INTERPRETER_SHUTDOWN} and {@link Frame#GARBAGE_COLLECTION}.
+         * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION} and
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN}.
          */
         PSEUDO
     }
@@ -80,6 +81,17 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      * collecting thread) show none.
      */
     public static final Frame GARBAGE_COLLECTION = new Frame(FrameKind.PSEUDO, "<GC>", "<GC>", "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <native frames unknown>}: the innermost frame of a sample taken with the
+     * {@link Sampler.NativeEngine#NON_STOP} native engine when no native snapshot of the thread could be
+     * tied to the read of its Python stack (it moved through Python code between the snapshot and the
+     * read, it is new, or its snapshot was lost). The Python frames under it are those read;
+     * only the native frames between them are missing. Counted in
+     * {@link SamplingStats.NativeSnapshots#unspliced()}.
+     */
+    public static final Frame NATIVE_FRAMES_UNKNOWN = new Frame(FrameKind.PSEUDO, "<native frames unknown>",
+            "<native frames unknown>", "", 0, 0, -1, -1, 0);
 
     /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
     public static final String KERNEL_FILE = "[kernel]";

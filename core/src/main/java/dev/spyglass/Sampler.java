@@ -34,8 +34,34 @@ public final class Sampler {
     private final boolean interpreterFrames;
     private final boolean nativeFramesOfAllThreads;
     private final boolean kernelFrames;
+    private final NativeEngine nativeEngine;
+
+    /**
+     * How native frames are taken ({@link Builder#nativeEngine}); see docs/native-frames.md.
+     */
+    public enum NativeEngine {
+        /**
+         * At each tick every thread that runs Python code is stopped with ptrace for the microseconds it takes
+         * to copy its registers, its stack and its Python stack (the default). Every merged sample is of one
+         * instant; a sample whose native and Python stacks disagree is dropped as torn.
+         */
+        BRIEF_STOP,
+        /**
+         * No thread is ever stopped: the kernel takes snapshots of each Python thread's registers and stack
+         * ({@code perf_event_open}: one per interval of its CPU time, one each time it leaves its CPU), and a
+         * snapshot is merged only when the thread provably did not run between it and the read of its Python
+         * stack, or showed the same Python stack at the reads just before and after it (which a thread leaving
+         * and re-entering one line between two ticks also does). Other samples keep their Python frames
+         * under {@link Frame#NATIVE_FRAMES_UNKNOWN}; {@link SamplingStats#nativeSnapshots()} counts both.
+         * Needs perf events with kernel sampling (root, {@code CAP_PERFMON}, or
+         * {@code kernel.perf_event_paranoid} ≤ 1), checked at attach; not with
+         * {@link Builder#nativeFramesOfAllThreads}.
+         */
+        NON_STOP
+    }
 
     private Sampler(Builder b) {
+        this.nativeEngine = b.nativeEngine;
         this.kernelFrames = b.kernelFrames;
         this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
@@ -65,6 +91,7 @@ public final class Sampler {
             throw new IllegalArgumentException("pid must be > 0: " + pid);
         }
         checkKernelFrames();
+        checkNonStop();
         return SamplingSession.start(this, Target.attach(pid), null);
     }
 
@@ -93,9 +120,11 @@ public final class Sampler {
     public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
         checkKernelFrames(); // before the command starts, rather than killing it
+        checkNonStop();
         // With native frames the command runs under a shell that stays: the JDK's process reaper waits for this
         // JVM's own children with waitpid(pid, 0), which would also take a traced child's ptrace stops.
-        Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true, nativeFrames);
+        Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true,
+                nativeFrames && nativeEngine == NativeEngine.BRIEF_STOP);
         SamplingSession session;
         try {
             session = SamplingSession.start(this, launched.target(), launched.process());
@@ -129,6 +158,20 @@ public final class Sampler {
                 throw new AccessDeniedException("kernel frames: " + why);
             }
         }
+    }
+
+    private void checkNonStop() throws AccessDeniedException {
+        if (nativeFrames && nativeEngine == NativeEngine.NON_STOP) {
+            String why = dev.spyglass.internal.kernel.UserStackSamples.refusal();
+            if (why != null) {
+                throw new AccessDeniedException("native frames without stopping: " + why);
+            }
+        }
+    }
+
+    /** Which native engine takes native frames ({@link Builder#nativeEngine}); used only with native frames. */
+    public NativeEngine nativeEngine() {
+        return nativeEngine;
     }
 
     /** Time between ticks. */
@@ -184,6 +227,7 @@ public final class Sampler {
         private boolean interpreterFrames;
         private boolean nativeFramesOfAllThreads;
         private boolean kernelFrames;
+        private NativeEngine nativeEngine = NativeEngine.BRIEF_STOP;
 
         private Builder() {
         }
@@ -245,7 +289,7 @@ public final class Sampler {
          * Merge native (C) frames into every sample: the functions of C extensions and libraries a thread
          * is in, between the Python frames that called them (see docs/native-frames.md). Default false.
          *
-         * <p>This one feature stops the target: at each tick every thread that runs Python code is
+         * <p>With the default engine ({@link #nativeEngine}) this one feature stops the target: at each tick every thread that runs Python code is
          * stopped with ptrace for the few microseconds it takes to copy its registers, its stack and its
          * Python stack, then resumed ({@link SamplingStats#threadStops()} reports how long). It needs the
          * right to trace the target (root, {@code CAP_SYS_PTRACE}, or the same user with Yama's
@@ -297,7 +341,26 @@ public final class Sampler {
             return this;
         }
 
+        /**
+         * How {@link #nativeFrames} are taken: {@link NativeEngine#BRIEF_STOP} (the default) stops each Python
+         * thread for microseconds per tick, {@link NativeEngine#NON_STOP} never stops a thread and leaves the
+         * native frames of a sample unknown where it cannot prove a snapshot of the right instant. Used only
+         * with native frames.
+         */
+        public Builder nativeEngine(NativeEngine nativeEngine) {
+            this.nativeEngine = Objects.requireNonNull(nativeEngine, "nativeEngine");
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException {@link #nativeFramesOfAllThreads} with the {@link NativeEngine#NON_STOP}
+         *                               engine (threads without Python code have no Python stack to prove a
+         *                               snapshot against)
+         */
         public Sampler build() {
+            if (nativeFramesOfAllThreads && nativeEngine == NativeEngine.NON_STOP) {
+                throw new IllegalStateException("nativeFramesOfAllThreads needs the BRIEF_STOP native engine");
+            }
             return new Sampler(this);
         }
     }

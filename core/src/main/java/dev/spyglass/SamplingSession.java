@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.EventBuffer;
 import dev.spyglass.internal.kernel.KernelFrames;
+import dev.spyglass.internal.nativeframes.NativeFrames;
 import dev.spyglass.internal.nativeframes.NativeStacks;
+import dev.spyglass.internal.nativeframes.NonStopNativeStacks;
 import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
 import dev.spyglass.internal.session.PythonStackSource;
@@ -78,7 +80,7 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean closeRequested;
     private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
-    private SamplingSession(Sampler config, Target target, Process process, NativeStacks natives,
+    private SamplingSession(Sampler config, Target target, Process process, NativeFrames natives,
             KernelFrames kernel) {
         this.pid = target.pid();
         this.version = target.version();
@@ -98,8 +100,10 @@ public final class SamplingSession implements AutoCloseable {
     /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
     static SamplingSession start(Sampler config, Target target, Process process) throws SpyglassException {
         try {
-            NativeStacks natives = config.nativeFrames() ? new NativeStacks(target, config.interpreterFrames(),
-                    config.nativeFramesOfAllThreads()) : null;
+            NativeFrames natives = !config.nativeFrames() ? null
+                    : config.nativeEngine() == Sampler.NativeEngine.NON_STOP
+                            ? new NonStopNativeStacks(target, config.interval().toNanos(), config.interpreterFrames())
+                            : new NativeStacks(target, config.interpreterFrames(), config.nativeFramesOfAllThreads());
             KernelFrames kernel;
             try {
                 kernel = config.kernelFrames() ? new KernelFrames(target.pid(), config.interval().toNanos()) : null;
@@ -245,12 +249,19 @@ public final class SamplingSession implements AutoCloseable {
         // progress (or the one the duration ended before) is not a skipped one.
         long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
-                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos), threadStops());
+                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos), threadStops(),
+                nativeSnapshots());
+    }
+
+    private SamplingStats.NativeSnapshots nativeSnapshots() {
+        if (python.natives() instanceof NonStopNativeStacks n) {
+            return new SamplingStats.NativeSnapshots(n.spliced(), n.unspliced(), n.lost());
+        }
+        return SamplingStats.NativeSnapshots.NONE;
     }
 
     private SamplingStats.ThreadStops threadStops() {
-        NativeStacks natives = python.natives();
-        if (natives == null || natives.stopTimes().count() == 0) {
+        if (!(python.natives() instanceof NativeStacks natives) || natives.stopTimes().count() == 0) {
             return SamplingStats.ThreadStops.NONE;
         }
         StopTimeHistogram h = natives.stopTimes();

@@ -26,10 +26,43 @@ import java.time.Duration;
  *                           counted, so a sampler on time shows 0
  * @param interval           the requested time between ticks ({@link Sampler.Builder#interval})
  * @param threadStops        how long threads were held stopped to read native frames
- *                           ({@link Sampler.Builder#nativeFrames}); {@link ThreadStops#NONE} otherwise
+ *                           ({@link Sampler.Builder#nativeFrames}); {@link ThreadStops#NONE} otherwise (also
+ *                           with the {@link Sampler.NativeEngine#NON_STOP} engine, which stops none)
+ * @param nativeSnapshots    with the {@link Sampler.NativeEngine#NON_STOP} engine, how many samples had native
+ *                           frames spliced in and how many not; {@link NativeSnapshots#NONE} otherwise
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
-        double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops) {
+        double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops,
+        NativeSnapshots nativeSnapshots) {
+
+    /**
+     * What the {@link Sampler.NativeEngine#NON_STOP} native engine made of its kernel snapshots.
+     *
+     * @param spliced   samples with native frames spliced in (the thread had not run since the snapshot, or
+     *                  showed the same Python stack at the reads around it), including those merged partially
+     *                  (a stack deeper than the copy)
+     * @param unspliced samples emitted with their Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN}: no
+     *                  snapshot could be tied to that read (mostly: the thread moved through Python code)
+     * @param lost      snapshots the kernel dropped because a thread's ring buffer was full
+     */
+    public record NativeSnapshots(long spliced, long unspliced, long lost) {
+        /** No snapshot was taken (a session without the non-stop engine). */
+        public static final NativeSnapshots NONE = new NativeSnapshots(0, 0, 0);
+    }
+
+    /** @throws NullPointerException when a component is null */
+    public SamplingStats {
+        java.util.Objects.requireNonNull(threadStops, "threadStops");
+        java.util.Objects.requireNonNull(nativeSnapshots, "nativeSnapshots");
+    }
+
+    /** Stats of a session without the non-stop engine ({@link NativeSnapshots#NONE}). */
+    public SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
+            double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval,
+            ThreadStops threadStops) {
+        this(samples, tornSamples, droppedSamples, ticks, elapsed, achievedRate, timeBehindSchedule, skippedTicks,
+                interval, threadStops, NativeSnapshots.NONE);
+    }
 
     /**
      * How long the target's threads were held stopped, one stop per thread per tick, from the stop

@@ -24,14 +24,16 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON document: the process and its threads (frames as in jsonl).")
     boolean json;
 
-    @Option(names = "--native", description = "Merge native (C) frames into the stacks; stops each Python thread "
-            + "for microseconds (ptrace). See docs/native-frames.md.")
-    boolean nativeFrames;
+    @Option(names = "--native", arity = "0..1", fallbackValue = "brief-stop", paramLabel = "ENGINE",
+            converter = NativeEngineOption.Converter.class, description = "Merge native (C) frames into the stacks. "
+            + "ENGINE: " + NativeEngineOption.DESCRIPTION + " See docs/native-frames.md.")
+    Sampler.NativeEngine nativeFrames;
 
     @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
     boolean interpreterFrames;
 
-    @Option(names = "--native-all", description = "--native, and also the threads that run no Python code.")
+    @Option(names = "--native-all", description = "--native, and also the threads that run no Python code "
+            + "(brief-stop engine only).")
     boolean nativeAll;
 
     @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack (the system call "
@@ -56,12 +58,21 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: no kernel frames: " + Sampler.kernelFramesRefusal().get());
             kernelFrames = false;
         }
-        if (nativeFrames || nativeAll || kernelFrames) {
+        if (nativeAll && nativeFrames == Sampler.NativeEngine.NON_STOP) {
+            err.println("spyglass dump: --native-all needs the brief-stop engine, not --native=nonstop");
+            return Failures.USAGE;
+        }
+        if (nativeFrames != null || nativeAll || kernelFrames) {
             try {
-                TickSnapshot snap = TickSnapshot.take(pid, nativeFrames || nativeAll, interpreterFrames, nativeAll,
-                        kernelFrames);
+                TickSnapshot snap = TickSnapshot.take(pid, nativeFrames != null || nativeAll,
+                        nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames, interpreterFrames,
+                        nativeAll, kernelFrames);
                 print(snap.version(), snap.threads());
-                if (snap.unmerged() > 0) {
+                if (snap.unmerged() > 0 && nativeFrames == Sampler.NativeEngine.NON_STOP) {
+                    err.println("spyglass dump: " + snap.unmerged() + " thread(s) shown under <native frames unknown>: "
+                            + "no snapshot of theirs could be proven of the moment their Python stack was read "
+                            + "(they ran through Python code)");
+                } else if (snap.unmerged() > 0) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) left out: their native and Python "
                             + "stacks did not agree at the moment they were read (run again)");
                 }

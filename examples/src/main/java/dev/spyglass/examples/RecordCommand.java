@@ -93,16 +93,18 @@ final class RecordCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--native", description = "Merge native (C) frames into the Python stacks: the C extension "
-            + "and library functions each thread is in. Stops each Python thread for microseconds per sample "
-            + "(ptrace). See docs/native-frames.md.")
-    boolean nativeFrames;
+    @Option(names = "--native", arity = "0..1", fallbackValue = "brief-stop", paramLabel = "ENGINE",
+            converter = NativeEngineOption.Converter.class, description = "Merge native (C) frames into the Python "
+            + "stacks: the C extension and library functions each thread is in. ENGINE: "
+            + NativeEngineOption.DESCRIPTION + " See docs/native-frames.md.")
+    Sampler.NativeEngine nativeFrames;
 
     @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
     boolean interpreterFrames;
 
     @Option(names = "--native-all", description = "--native, and also the threads that run no Python code "
-            + "(BLAS workers, threads of C extensions): native frames only, under the kernel's thread name.")
+            + "(BLAS workers, threads of C extensions): native frames only, under the kernel's thread name. "
+            + "Brief-stop engine only.")
     boolean nativeAll;
 
     @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack: the system call "
@@ -185,10 +187,15 @@ final class RecordCommand implements Callable<Integer> {
         if (every.compareTo(FASTEST) < 0) {
             every = FASTEST; // "-i 1us": as fast as the sampler goes
         }
+        if (nativeAll && nativeFrames == Sampler.NativeEngine.NON_STOP) {
+            err.println("spyglass record: --native-all needs the brief-stop engine, not --native=nonstop");
+            return Failures.USAGE;
+        }
         Sampler sampler;
         try {
             Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
-                    .nativeFrames(nativeFrames || nativeAll).interpreterFrames(interpreterFrames)
+                    .nativeFrames(nativeFrames != null || nativeAll).interpreterFrames(interpreterFrames)
+                    .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
                     .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed());
             if (limit != null) {
                 builder.duration(limit);
@@ -344,6 +351,9 @@ final class RecordCommand implements Callable<Integer> {
                 s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
         if (s.threadStops().stops() > 0) {
             err.println(LiveStatus.stopsLine(s.threadStops()));
+        }
+        if (!s.nativeSnapshots().equals(dev.spyglass.SamplingStats.NativeSnapshots.NONE)) {
+            err.println(NativeEngineOption.snapshotsLine(s.nativeSnapshots()));
         }
         err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
         written.countDown();

@@ -45,9 +45,11 @@ final class TopCommand implements Callable<Integer> {
     @Option(names = "--rows", defaultValue = "20", description = "Functions shown. Default: ${DEFAULT-VALUE}.")
     int rows;
 
-    @Option(names = "--native", description = "Count native (C) functions too: time inside a C extension shows "
-            + "under its own name (stops each Python thread briefly; see docs/native-frames.md).")
-    boolean nativeFrames;
+    @Option(names = "--native", arity = "0..1", fallbackValue = "brief-stop", paramLabel = "ENGINE",
+            converter = NativeEngineOption.Converter.class, description = "Count native (C) functions too: time "
+            + "inside a C extension shows under its own name. ENGINE: " + NativeEngineOption.DESCRIPTION
+            + " See docs/native-frames.md.")
+    Sampler.NativeEngine nativeFrames;
 
     @Option(names = "--kernel", description = "Count kernel functions too (the system calls threads wait in). Needs "
             + "root; without the right, runs without them and says why.")
@@ -137,7 +139,9 @@ final class TopCommand implements Callable<Integer> {
             Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
                     : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
-                    .nativeFrames(nativeFrames).kernelFrames(kernelFrames && kernelFramesAllowed()).build();
+                    .nativeFrames(nativeFrames != null)
+                    .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
+                    .kernelFrames(kernelFrames && kernelFramesAllowed()).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;

@@ -18,11 +18,21 @@ final class PerfAccess {
 
     /** The message for an EACCES/EPERM from {@code perf_event_open} for thread {@code tid} of {@code pid}. */
     static String explainOpen(long pid, int tid, int errno) {
+        return explainOpen(pid, tid, errno, "sample the kernel stacks of", "Kernel frames need kernel sampling",
+                "or sample without kernel frames");
+    }
+
+    /**
+     * As {@link #explainOpen(long, int, int)} for another use of perf events: {@code what} the event was for
+     * ("sample the kernel stacks of"), {@code need} why it needs the kernel's permission, {@code instead} the
+     * way to do without.
+     */
+    static String explainOpen(long pid, int tid, int errno, String what, String need, String instead) {
         String paranoid = read("/proc/sys/kernel/perf_event_paranoid");
         long caps = effectiveCapabilities();
         boolean perfmon = caps >= 0 && ((caps >>> CAP_PERFMON) & 1) != 0;
         boolean admin = caps >= 0 && ((caps >>> CAP_SYS_ADMIN) & 1) != 0;
-        StringBuilder m = new StringBuilder("the kernel refused to sample the kernel stacks of process ").append(pid)
+        StringBuilder m = new StringBuilder("the kernel refused to ").append(what).append(" process ").append(pid)
                 .append(" (perf_event_open for thread ").append(tid).append(": ").append(PerfSyscalls.errnoName(errno))
                 .append("). ");
         if (perfmon || admin) {
@@ -33,12 +43,12 @@ final class PerfAccess {
                     .append(" (another user's process needs CAP_SYS_PTRACE), a security module (SELinux, AppArmor,"
                             + " kernel lockdown) or a seccomp filter (containers: allow perf_event_open).");
         } else {
-            m.append("Kernel frames need kernel sampling, which kernel.perf_event_paranoid = ")
+            m.append(need).append(", which kernel.perf_event_paranoid = ")
                     .append(paranoid == null ? "(unreadable)" : paranoid)
                     .append(" allows only to root or to a process with CAP_PERFMON (Linux 5.8+; CAP_SYS_ADMIN"
                             + " before) when above 1. Run as root, grant CAP_PERFMON (containers: --cap-add PERFMON),"
                             + " or set kernel.perf_event_paranoid to 1 (sysctl -w kernel.perf_event_paranoid=1);"
-                            + " or sample without kernel frames.");
+                            + " ").append(instead).append('.');
         }
         return m.toString();
     }

@@ -15,7 +15,7 @@ import dev.spyglass.internal.os.Errno;
 /**
  * The system calls behind {@link KernelCallchains} (x86-64 Linux): {@code perf_event_open(2)} through
  * {@code syscall(2)} (glibc has no wrapper), and {@code ioctl}, {@code mmap}, {@code munmap},
- * {@code close}. Each returns the result, or {@code -errno} on failure. One instance per thread.
+ * {@code close}, {@code read}. Each returns the result, or {@code -errno} on failure. One thread at a time.
  */
 @SuppressWarnings("restricted")
 final class PerfSyscalls implements AutoCloseable {
@@ -41,6 +41,7 @@ final class PerfSyscalls implements AutoCloseable {
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle READ;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -65,10 +66,14 @@ final class PerfSyscalls implements AutoCloseable {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), errno);
         CLOSE = linker.downcallHandle(libc.find("close").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), errno);
+        READ = linker.downcallHandle(libc.find("read").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG), errno);
     }
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment capture = arena.allocate(CAPTURE);
+    private final MemorySegment value = arena.allocate(ValueLayout.JAVA_LONG);
 
     private int errno() {
         return (int) ERRNO.get(capture, 0L);
@@ -122,6 +127,21 @@ final class PerfSyscalls implements AutoCloseable {
         } catch (Throwable t) {
             throw new IllegalStateException("munmap downcall failed", t);
         }
+    }
+
+    /**
+     * The event's count ({@code read(fd)} with {@code read_format} 0: one u64), or -1 when the read fails.
+     * For an event of a thread running on another CPU the kernel asks that CPU for the count, so it is
+     * exact at the moment of the call.
+     */
+    long readCount(int fd) {
+        long r;
+        try {
+            r = (long) READ.invokeExact(capture, fd, value, 8L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("read downcall failed", t);
+        }
+        return r == 8 ? value.get(ValueLayout.JAVA_LONG, 0) : -1;
     }
 
     void close(int fd) {

@@ -10,7 +10,6 @@ import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
-import dev.spyglass.internal.os.ProcessMap;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -24,7 +23,7 @@ import dev.spyglass.internal.python.ThreadRecord;
  * that was not stopped (the first look, a new thread), the look is taken again at once with it
  * stopped too, so no thread misses a tick for being new. Used from the sampling thread only.
  */
-public final class NativeStacks implements AutoCloseable {
+public final class NativeStacks implements NativeFrames {
     private static final Logger LOG = LoggerFactory.getLogger(NativeStacks.class);
     /**
      * Stack copied per thread at first, from {@code rsp} up. 3.12 with 50 Python frames used 2.8 – 9.5 KB
@@ -34,19 +33,14 @@ public final class NativeStacks implements AutoCloseable {
      */
     static final int STACK_BYTES = 16 * 1024;
     static final int MAX_STACK_BYTES = 512 * 1024;
-    /** Native frames walked at most per thread. */
-    static final int MAX_FRAMES = 2048;
 
     private final Target target;
     private final ThreadStops stops;
-    private final NativeObjects objects;
-    private final NativeUnwinder unwinder;
-    private final StackSplicer splicer;
+    private final NativeSplice splice;
     private final StopTimeHistogram stopTimes = new StopTimeHistogram();
     private int[] known = new int[16];
     private int knownCount;
     private int[] seen = new int[16];
-    private boolean[] entries = new boolean[256];
     /** Also stop and report the threads that have no Python thread state. */
     private final boolean allThreads;
     private long[] listed = new long[64];
@@ -92,28 +86,7 @@ public final class NativeStacks implements AutoCloseable {
         }
         this.target = target;
         this.stops = new ThreadStops(target.memory(), target.pid(), STACK_BYTES, stopTimes);
-        this.objects = new NativeObjects(ProcessMap.read(target.pid()));
-        this.unwinder = new NativeUnwinder(objects, MAX_FRAMES);
-        // 2.7's loop is PyEval_EvalFrameEx; from 3.6 PyEval_EvalFrameEx only forwards (a tail call) to
-        // _PyEval_EvalFrameDefault, the loop itself.
-        String eval = target.version().isAtLeast(3, 0) ? "_PyEval_EvalFrameDefault" : "PyEval_EvalFrameEx";
-        this.splicer = new StackSplicer(new NativeFrameResolver(objects, target.interpreter().objectPath(),
-                pythonExecutable(target.pid()), eval, keepInterpreterFrames));
-    }
-
-    /**
-     * The target's executable as its mappings name it, when it is a {@code python*} program (pyenv's
-     * shared builds keep {@code main} there, apart from libpython); null for a program embedding Python.
-     */
-    private static String pythonExecutable(long pid) {
-        try {
-            String exe = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Long.toString(pid), "exe"))
-                    .toString();
-            String name = exe.substring(exe.lastIndexOf('/') + 1);
-            return name.startsWith("python") ? exe : null;
-        } catch (java.io.IOException | RuntimeException e) {
-            return null;
-        }
+        this.splice = new NativeSplice(target, keepInterpreterFrames);
     }
 
     /** What wants to look at threads at the instant their run states are read, before they are stopped. */
@@ -127,6 +100,7 @@ public final class NativeStacks implements AutoCloseable {
      * Sets what is told, at each look, which threads are about to be stopped: kernel frames read there,
      * since a stopped thread's kernel stack shows the ptrace stop, not the system call it was in.
      */
+    @Override
     public void beforeStop(ThreadsToStop listener) {
         this.beforeStop = listener;
     }
@@ -135,6 +109,7 @@ public final class NativeStacks implements AutoCloseable {
      * Reads every thread as {@link Target#readThreads} does, with the threads known to run Python code
      * held stopped during the read.
      */
+    @Override
     public int readThreads(SamplingMode mode) throws SpyglassException {
         for (int attempt = 0;; attempt++) {
             int stopCount = knownCount;
@@ -223,6 +198,7 @@ public final class NativeStacks implements AutoCloseable {
      * Python thread state (skipping, in CPU mode, those not running). Python id 0, interpreter id -1, the
      * kernel's name and state; a thread whose walk gives no frame is left out.
      */
+    @Override
     public void forEachNativeOnly(SamplingMode mode, java.util.function.Consumer<ThreadStack> action) {
         if (!allThreads) {
             return;
@@ -237,13 +213,11 @@ public final class NativeStacks implements AutoCloseable {
             if (mode == SamplingMode.GIL || mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
                 continue;
             }
-            NativeUnwinder.Result walk = unwinder.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i),
-                    stops.rsp(i));
-            if (splicer.merge(walk.pcs(), walk.depth(), walk.outcome() == NativeUnwinder.Outcome.COMPLETE, List.of(),
-                    entries) == StackSplicer.Outcome.TORN) {
+            splice.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i), stops.rsp(i));
+            if (splice.merge(null, List.of()) == StackSplicer.Outcome.TORN) {
                 continue;
             }
-            List<Frame> frames = splicer.frames();
+            List<Frame> frames = splice.frames();
             if (!frames.isEmpty()) {
                 action.accept(new ThreadStack(target.pid(), tid, target.kernelThreadStartTime(tid), 0,
                         target.kernelThreadName(tid), -1, state, null, frames));
@@ -266,6 +240,7 @@ public final class NativeStacks implements AutoCloseable {
      * thread was not stopped, its stack not captured, or its native and Python stacks disagree; see
      * {@link #lastTornReason()}).
      */
+    @Override
     public ThreadStack merge(ThreadRecord t, ThreadStack python) {
         long tid = t.nativeThreadId();
         int i = tid > 0 && tid <= Integer.MAX_VALUE ? indexOf((int) tid) : -1;
@@ -273,26 +248,17 @@ public final class NativeStacks implements AutoCloseable {
             return torn(i < 0 ? "thread was not stopped (its thread id is unknown, or it started during the look)"
                     : "thread exited or did not stop in time");
         }
-        NativeUnwinder.Result walk = unwinder.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i), stops.rsp(i));
+        NativeUnwinder.Result walk = splice.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i), stops.rsp(i));
         if (walk.outcome() == NativeUnwinder.Outcome.TRUNCATED && stops.copyFull(i)
                 && walk.reason().startsWith(NativeUnwinder.BEYOND_COPY) && stops.stackBytes() < MAX_STACK_BYTES) {
             stops.stackBytes(stops.stackBytes() * 2);
             LOG.debug("native stack of thread {} is deeper than the copy: copying {} KiB from now on", tid,
                     stops.stackBytes() / 1024);
         }
-        List<Frame> frames = python.frames();
-        if (entries.length < frames.size()) {
-            entries = new boolean[Math.max(frames.size(), entries.length * 2)];
-        }
-        Arrays.fill(entries, 0, frames.size(), false);
-        for (int f = 0; f < Math.min(t.depth(), frames.size()); f++) {
-            entries[f] = t.entryFrame(f);
-        }
-        StackSplicer.Outcome o = splicer.merge(walk.pcs(), walk.depth(),
-                walk.outcome() == NativeUnwinder.Outcome.COMPLETE, frames, entries);
+        StackSplicer.Outcome o = splice.merge(t, python.frames());
         switch (o) {
             case TORN -> {
-                return torn(splicer.reason());
+                return torn(splice.reason());
             }
             case PARTIAL -> {
                 partial++;
@@ -300,8 +266,7 @@ public final class NativeStacks implements AutoCloseable {
             }
             case SPLICED -> spliced++;
         }
-        return new ThreadStack(python.pid(), python.nativeThreadId(), python.threadStartTime(), python.pythonThreadId(),
-                python.threadName(), python.interpreterId(), python.state(), python.gilHeld(), splicer.frames());
+        return NativeSplice.withFrames(python, splice.frames());
     }
 
     private final java.util.Map<String, Integer> tornReasons = new java.util.HashMap<>();
@@ -345,6 +310,6 @@ public final class NativeStacks implements AutoCloseable {
     public void close() {
         LOG.debug("native merges: {} spliced, {} partial, {} torn {}", spliced, partial, torn, tornReasons);
         stops.close();
-        objects.close();
+        splice.close();
     }
 }

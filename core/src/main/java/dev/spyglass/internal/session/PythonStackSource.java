@@ -5,7 +5,7 @@ import dev.spyglass.SpyglassException;
 import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.KernelFrames;
-import dev.spyglass.internal.nativeframes.NativeStacks;
+import dev.spyglass.internal.nativeframes.NativeFrames;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -26,7 +26,7 @@ public final class PythonStackSource implements EventSource {
     private final long weightCapNanos;
     private final LastSampleTimes lastSampleTimes = new LastSampleTimes();
     /** Merges native frames into each stack; null when the session did not ask for them. */
-    private final NativeStacks natives;
+    private final NativeFrames natives;
     /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
     private final KernelFrames kernel;
     private long[] threadIds = new long[16];
@@ -41,17 +41,17 @@ public final class PythonStackSource implements EventSource {
     }
 
     /**
-     * @param natives merges native frames into every stack (the threads are held stopped while they are
-     *                read); null for Python frames only. Closed with this source
+     * @param natives merges native frames into every stack (either engine); null for Python frames only.
+     *                Closed with this source
      */
-    public PythonStackSource(Target target, long intervalNanos, NativeStacks natives) {
+    public PythonStackSource(Target target, long intervalNanos, NativeFrames natives) {
         this(target, intervalNanos, natives, null);
     }
 
     /**
      * @param kernel puts each thread's kernel frames innermost; null for none. Closed with this source
      */
-    public PythonStackSource(Target target, long intervalNanos, NativeStacks natives, KernelFrames kernel) {
+    public PythonStackSource(Target target, long intervalNanos, NativeFrames natives, KernelFrames kernel) {
         this.target = target;
         this.natives = natives;
         this.kernel = kernel;
@@ -143,7 +143,7 @@ public final class PythonStackSource implements EventSource {
     }
 
     /** The native frames' merger, or null when the session reads Python frames only. */
-    public NativeStacks natives() {
+    public NativeFrames natives() {
         return natives;
     }
 

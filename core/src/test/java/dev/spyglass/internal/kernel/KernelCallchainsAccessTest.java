@@ -70,7 +70,7 @@ class KernelCallchainsAccessTest {
     }
 
     /** A class path another user can read (as PermissionTest's): copies of our classes and slf4j. */
-    private static List<String> readableClassPath(Path dir) throws Exception {
+    static List<String> readableClassPath(Path dir) throws Exception {
         List<String> cp = new ArrayList<>();
         int i = 0;
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {

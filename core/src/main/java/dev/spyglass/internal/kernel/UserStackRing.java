@@ -1,0 +1,163 @@
+package dev.spyglass.internal.kernel;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One thread's ring of {@code PERF_SAMPLE_IDENTIFIER | TID | TIME | REGS_USER | STACK_USER} records, from
+ * its two events (CPU clock, context switches), and the snapshot kept from them: of the records written
+ * before a given time, the newest, its user registers ({@code rbp, rsp, rip}) and stack bytes copied out.
+ *
+ * <p>The record layout ({@code linux/perf_event.h}, PERF_RECORD_SAMPLE, in the order of the sample type's
+ * bits; checked on 6.18): {@code header(8) | id u64 | pid u32, tid u32 | time u64 | abi u64,
+ * regs[popcount(sample_regs_user)] u64 (absent when abi is PERF_SAMPLE_REGS_ABI_NONE) | size u64,
+ * data[size], dyn_size u64 (dyn_size absent when size is 0)}. The registers come in mask bit order: BP (6),
+ * SP (7), IP (8). {@code size} is what was asked, cut to what lies below the top of user space;
+ * {@code dyn_size} what the kernel could copy (it stops at an unmapped or not-resident page).
+ */
+final class UserStackRing {
+    static final int PERF_RECORD_LOST = 2;
+    static final int PERF_RECORD_THROTTLE = 5;
+    static final int PERF_RECORD_SAMPLE = 9;
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    final int clockFd;
+    final int switchFd;
+    final MemorySegment map;
+    private final long switchId;
+    private final long dataOffset;
+    private final long dataSize;
+    private final long mask;
+    private final int maxRecord;
+    private long tail;
+
+    // The snapshot: the newest record written before the last drain's bound.
+    final MemorySegment stack;
+    long stackLength;
+    long rip;
+    long rsp;
+    long rbp;
+    long time = Long.MIN_VALUE;
+    boolean switchOut;
+    boolean usable;
+    /** Records may have been dropped (ring full) after the snapshot's: it may not be the newest. */
+    boolean lostSince;
+    long lost;
+    long malformed;
+    long samples;
+
+    // The thread's CPU time (the clock event's count) at the last two reads, and when each read began.
+    long cpuNow = -1;
+    long cpuBefore = -1;
+    long cpuReadNanos = Long.MIN_VALUE;
+    long cpuReadNanosBefore = Long.MIN_VALUE;
+
+    UserStackRing(int clockFd, int switchFd, long switchId, MemorySegment map, long pageSize, int stackBytes,
+            Arena arena) {
+        this.clockFd = clockFd;
+        this.switchFd = switchFd;
+        this.switchId = switchId;
+        this.map = map;
+        long off = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_OFFSET);
+        long size = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_SIZE);
+        this.dataOffset = off != 0 ? off : pageSize;
+        this.dataSize = size != 0 ? size : map.byteSize() - pageSize;
+        this.mask = dataSize - 1;
+        this.tail = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_TAIL);
+        this.maxRecord = 8 + 8 + 8 + 8 + 8 + 3 * 8 + 8 + stackBytes + 8;
+        this.stack = arena.allocate(stackBytes, 8);
+    }
+
+    private long at(long position) {
+        return map.get(ValueLayout.JAVA_LONG, dataOffset + (position & mask));
+    }
+
+    /**
+     * Reads every record since the last drain; the newest sample written before {@code beforeNanos}
+     * (CLOCK_MONOTONIC) becomes the snapshot. Only that one is copied.
+     */
+    void drain(long beforeNanos) {
+        long head = (long) LONG.getAcquire(map, PerfRing.DATA_HEAD);
+        long start = tail;
+        long chosen = -1;
+        int chosenSize = 0;
+        while (tail < head) {
+            long header = at(tail);
+            int type = (int) header;
+            int size = (int) (header >>> 48);
+            if (size < 8 || (size & 7) != 0 || size > head - tail) {
+                malformed++; // cannot happen with a sane kernel: skip what is there rather than misparse
+                lostSince = true;
+                tail = head;
+                break;
+            }
+            if (type == PERF_RECORD_SAMPLE && size >= 40) {
+                samples++;
+                long time = at(tail + 24);
+                if (time < beforeNanos) {
+                    chosen = tail;
+                    chosenSize = size;
+                    lostSince = false;
+                }
+            } else if (type == PERF_RECORD_LOST && size >= 24) {
+                lost += at(tail + 16); // {header, u64 id, u64 lost}
+                lostSince = true;
+            } else if (type == PERF_RECORD_THROTTLE) {
+                // The kernel held the event back (too many samples per tick): snapshots were not taken. The
+                // switch-out event (period 1) is not throttled on 6.18 (its first overflow is never), but a
+                // missing record is a missing record.
+                lostSince = true;
+            }
+            tail += size;
+        }
+        if (chosen >= 0) {
+            copy(chosen, chosenSize);
+        }
+        // The kernel writes a LOST record only once there is room again: while the ring has less room than
+        // one record, records may have been dropped after the newest one here, with no mark yet.
+        if (dataSize - (head - start) < maxRecord + 64L) {
+            lostSince = true;
+        }
+        LONG.setRelease(map, PerfRing.DATA_TAIL, tail);
+    }
+
+    private void copy(long at, int size) {
+        long end = at + size;
+        long id = at(at + 8);
+        time = at(at + 24);
+        switchOut = id == switchId;
+        usable = false;
+        long p = at + 32;
+        long abi = at(p);
+        p += 8;
+        if (abi == 0 || p + 24 + 8 > end) {
+            return; // no user registers (a thread leaving, a kernel thread)
+        }
+        rbp = at(p);
+        rsp = at(p + 8);
+        rip = at(p + 16);
+        p += 24;
+        long dataLength = at(p);
+        p += 8;
+        if (dataLength <= 0 || dataLength > stack.byteSize() || p + dataLength + 8 > end) {
+            malformed += dataLength > 0 ? 1 : 0;
+            return;
+        }
+        long dyn = at(p + dataLength);
+        long n = Math.min(dataLength, Math.max(0, dyn));
+        if (n == 0) {
+            return;
+        }
+        // The data may wrap past the ring's end: two pieces then.
+        long from = p & mask;
+        long first = Math.min(n, dataSize - from);
+        MemorySegment.copy(map, dataOffset + from, stack, 0, first);
+        if (first < n) {
+            MemorySegment.copy(map, dataOffset, stack, first, n - first);
+        }
+        stackLength = n;
+        usable = true;
+    }
+}
