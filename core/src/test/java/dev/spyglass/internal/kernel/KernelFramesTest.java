@@ -178,9 +178,11 @@ class KernelFramesTest {
         List<StackSample> samples = byThread.getOrDefault(thread, List.of());
         assertThat(samples).as(thread + ": " + figures).isNotEmpty();
         int withKernel = 0;
+        int blocked = 0;
         for (StackSample s : samples) {
             List<Frame> frames = s.frames();
             int k = kernelDepth(frames);
+            blocked += s.thread().state() == dev.spyglass.ThreadState.IDLE ? 1 : 0;
             assertThat(frames.subList(k, frames.size())).as(thread + ": kernel frames only innermost: " + frames)
                     .noneMatch(f -> f.kind() == Frame.FrameKind.KERNEL);
             if (k == 0) {
@@ -195,9 +197,14 @@ class KernelFramesTest {
             assertThat(frames).as(thread + ": " + frames).anyMatch(f -> f.kind() == Frame.FrameKind.PYTHON
                     && f.function().equals(thread) && f.line() == line);
         }
-        // The thread never wakes, so every look finds it blocked; 90% leaves room for a look that lost it.
-        assertThat(withKernel).as(thread + " samples with kernel frames: " + figures)
-                .isGreaterThanOrEqualTo((int) Math.ceil(samples.size() * 0.9));
+        // The thread never wakes by itself, so a look finds it blocked, except (native frames) while it
+        // restarts its system call after the previous look's stop: under load that takes milliseconds, and
+        // the look sees it running (seen: 8 of 38 looks at a load of ~10). Blocked looks are counted; 90%
+        // leaves room for one that lost it.
+        Assumptions.assumeTrue(blocked >= 10, thread + " seen blocked at only " + blocked + " of " + samples.size()
+                + " looks (load?): " + figures);
+        assertThat(withKernel).as(thread + " samples with kernel frames, of " + blocked + " blocked: " + figures)
+                .isGreaterThanOrEqualTo((int) Math.ceil(blocked * 0.9));
     }
 
     /** A thread spinning in pure Python is in user code at nearly every look. */
