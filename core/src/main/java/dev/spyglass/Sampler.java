@@ -160,6 +160,15 @@ public final class Sampler {
         }
     }
 
+    /**
+     * Why this process may not take native frames with {@link NativeEngine#NON_STOP} (perf events with user
+     * stacks: {@code kernel.perf_event_paranoid}, {@code CAP_PERFMON}, a seccomp filter), with what would
+     * allow it; empty when it may. A caller that wants them only where allowed asks this first.
+     */
+    public static Optional<String> nonStopNativeFramesRefusal() {
+        return Optional.ofNullable(dev.spyglass.internal.kernel.UserStackSamples.refusal());
+    }
+
     private void checkNonStop() throws AccessDeniedException {
         if (nativeFrames && nativeEngine == NativeEngine.NON_STOP) {
             String why = dev.spyglass.internal.kernel.UserStackSamples.refusal();

@@ -62,6 +62,10 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: --native-all needs the brief-stop engine, not --native=nonstop");
             return Failures.USAGE;
         }
+        if (nativeFrames == Sampler.NativeEngine.NON_STOP && Sampler.nonStopNativeFramesRefusal().isPresent()) {
+            err.println("spyglass dump: no native frames: " + Sampler.nonStopNativeFramesRefusal().get());
+            nativeFrames = null;
+        }
         if (nativeFrames != null || nativeAll || kernelFrames) {
             try {
                 TickSnapshot snap = TickSnapshot.take(pid, nativeFrames != null || nativeAll,

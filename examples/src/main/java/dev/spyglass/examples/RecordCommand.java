@@ -141,6 +141,22 @@ final class RecordCommand implements Callable<Integer> {
         this.err = err;
     }
 
+    /**
+     * Whether {@code --native=nonstop} (or brief-stop) can be honoured; if nonstop is refused, says why in one
+     * line and records Python frames only: falling back to the brief-stop engine would stop the target,
+     * which is what nonstop was asked to avoid.
+     */
+    private boolean nonStopAllowed() {
+        if (nativeFrames != Sampler.NativeEngine.NON_STOP) {
+            return true;
+        }
+        String why = Sampler.nonStopNativeFramesRefusal().orElse(null);
+        if (why != null) {
+            err.println("spyglass: recording without native frames: " + why);
+        }
+        return why == null;
+    }
+
     /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */
     private boolean kernelFramesAllowed() {
         String why = Sampler.kernelFramesRefusal().orElse(null);
@@ -194,7 +210,7 @@ final class RecordCommand implements Callable<Integer> {
         Sampler sampler;
         try {
             Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
-                    .nativeFrames(nativeFrames != null || nativeAll).interpreterFrames(interpreterFrames)
+                    .nativeFrames((nativeFrames != null && nonStopAllowed()) || nativeAll).interpreterFrames(interpreterFrames)
                     .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
                     .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed());
             if (limit != null) {

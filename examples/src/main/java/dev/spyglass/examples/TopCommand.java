@@ -111,6 +111,18 @@ final class TopCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether {@code --native=nonstop} can be honoured; if not, says why in one line and goes on without. */
+    private boolean nonStopAllowed() {
+        if (nativeFrames != Sampler.NativeEngine.NON_STOP) {
+            return true;
+        }
+        String why = Sampler.nonStopNativeFramesRefusal().orElse(null);
+        if (why != null) {
+            err.println("spyglass top: without native frames: " + why);
+        }
+        return why == null;
+    }
+
     /** Whether {@code --kernel} can be honoured; if not, says why in one line and goes on without. */
     private boolean kernelFramesAllowed() {
         String why = Sampler.kernelFramesRefusal().orElse(null);
@@ -139,7 +151,7 @@ final class TopCommand implements Callable<Integer> {
             Duration every = Durations.parse("--interval", interval, "us");
             sampler = Sampler.builder().interval(every.compareTo(RecordCommand.FASTEST) < 0 ? RecordCommand.FASTEST
                     : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
-                    .nativeFrames(nativeFrames != null)
+                    .nativeFrames(nativeFrames != null && nonStopAllowed())
                     .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
                     .kernelFrames(kernelFrames && kernelFramesAllowed()).build();
         } catch (IllegalArgumentException e) {

@@ -113,5 +113,20 @@ class KernelFramesCliIT {
                 .containsExactly("spyglass: recording without kernel frames: the kernel stacks of blocked threads "
                         + "(/proc/PID/task/TID/stack) are readable with CAP_SYS_ADMIN only (run as root)");
         assertThat(Files.readString(out)).contains("reader").doesNotContain("[kernel]");
+
+        // The no-stop native engine needs perf events that sample the kernel too (its context switches):
+        // refused the same way, and the recording is made with Python frames only rather than by stopping
+        // the target with the other engine.
+        Path nonstop = dir.resolve("nonstop.collapsed");
+        List<String> ns = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups"));
+        ns.addAll(SpyglassCliIT.cli("record", "--native=nonstop", "-i", "10ms", "-o", nonstop.toString(), "--",
+                python.toString(), script.toString(), "2"));
+        SpyglassCliIT.Result n = SpyglassCliIT.run(ns, 60);
+        assertThat(n.exit()).as(n.err()).isZero();
+        assertThat(n.err().lines().filter(l -> l.contains("without native frames")).toList()).as(n.err())
+                .hasSize(1).allSatisfy(l -> assertThat(l).startsWith("spyglass: recording without native frames: ")
+                        .contains("perf_event_paranoid"));
+        assertThat(Files.readString(nonstop)).contains("<module>").doesNotContain("(libc.so");
     }
 }
