@@ -30,6 +30,7 @@ import dev.spyglass.export.ExporterProvider;
 import dev.spyglass.export.ProfileMetadata;
 import dev.spyglass.export.ThreadGrouping;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -93,24 +94,8 @@ final class RecordCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--native", arity = "0..1", fallbackValue = "brief-stop", paramLabel = "ENGINE",
-            converter = NativeEngineOption.Converter.class, description = "Merge native (C) frames into the Python "
-            + "stacks: the C extension and library functions each thread is in. ENGINE: "
-            + NativeEngineOption.DESCRIPTION + " See docs/native-frames.md.")
-    Sampler.NativeEngine nativeFrames;
-
-    @Option(names = "--interpreter-frames", description = "With --native: keep the interpreter's own C frames.")
-    boolean interpreterFrames;
-
-    @Option(names = "--native-all", description = "--native, and also the threads that run no Python code "
-            + "(BLAS workers, threads of C extensions): native frames only, under the kernel's thread name. "
-            + "Brief-stop engine only.")
-    boolean nativeAll;
-
-    @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack: the system call "
-            + "or fault it is in (a blocking read, a sleep, a futex). Implies --idle. Never stops the target. Needs "
-            + "root; without the right, records without them and says why. See docs/kernel-frames.md.")
-    boolean kernelFrames;
+    @Mixin
+    FrameOptions frames = new FrameOptions();
 
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
@@ -139,31 +124,6 @@ final class RecordCommand implements Callable<Integer> {
 
     RecordCommand(PrintStream err) {
         this.err = err;
-    }
-
-    /**
-     * Whether {@code --native=nonstop} (or brief-stop) can be honoured; if nonstop is refused, says why in one
-     * line and records Python frames only: falling back to the brief-stop engine would stop the target,
-     * which is what nonstop was asked to avoid.
-     */
-    private boolean nonStopAllowed() {
-        if (nativeFrames != Sampler.NativeEngine.NON_STOP) {
-            return true;
-        }
-        String why = Sampler.nonStopNativeFramesRefusal().orElse(null);
-        if (why != null) {
-            err.println("spyglass: recording without native frames: " + why);
-        }
-        return why == null;
-    }
-
-    /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */
-    private boolean kernelFramesAllowed() {
-        String why = Sampler.kernelFramesRefusal().orElse(null);
-        if (why != null) {
-            err.println("spyglass: recording without kernel frames: " + why);
-        }
-        return why == null;
     }
 
     @Override
@@ -203,16 +163,14 @@ final class RecordCommand implements Callable<Integer> {
         if (every.compareTo(FASTEST) < 0) {
             every = FASTEST; // "-i 1us": as fast as the sampler goes
         }
-        if (nativeAll && nativeFrames == Sampler.NativeEngine.NON_STOP) {
-            err.println("spyglass record: --native-all needs the brief-stop engine, not --native=nonstop");
+        if (frames.usageError() != null) {
+            err.println("spyglass record: " + frames.usageError());
             return Failures.USAGE;
         }
         Sampler sampler;
         try {
-            Sampler.Builder builder = Sampler.builder().interval(every).mode(samplingMode).launchTimeout(startLimit)
-                    .nativeFrames((nativeFrames != null && nonStopAllowed()) || nativeAll).interpreterFrames(interpreterFrames)
-                    .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
-                    .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed());
+            Sampler.Builder builder = frames.configure(Sampler.builder().interval(every).mode(samplingMode)
+                    .launchTimeout(startLimit), err);
             if (limit != null) {
                 builder.duration(limit);
             }
@@ -453,7 +411,7 @@ final class RecordCommand implements Callable<Integer> {
 
     private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
         // --kernel keeps idle threads: the threads blocked in a system call are the ones with kernel frames.
-        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle || kernelFrames)
+        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle || frames.kernelFrames)
                 .lineNumbers(!noLines).threads(threads);
         if (collapsedWeights) {
             options.property("collapsed.value", "weight");
