@@ -107,7 +107,7 @@ public final class SamplingSession implements AutoCloseable {
             KernelFrames kernel;
             try {
                 kernel = config.kernelFrames() ? new KernelFrames(target.pid(), config.interval().toNanos()) : null;
-            } catch (SpyglassException | RuntimeException | Error e) {
+            } catch (RuntimeException | Error e) {
                 if (natives != null) {
                     natives.close();
                 }

@@ -3,8 +3,6 @@ package dev.spyglass.internal.kernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,7 +10,6 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.Errno;
-import dev.spyglass.internal.os.LongMap;
 
 /**
  * The kernel part of the call stack of another process's running threads, sampled by the kernel with
@@ -64,10 +61,8 @@ public final class KernelCallchains implements AutoCloseable {
     private final PerfSyscalls sys = new PerfSyscalls();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment attr;
-    private final LongMap<Tracked> byTid = new LongMap<>(64);
-    private final List<Tracked> threads = new ArrayList<>();
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>();
     private final int[] errno = new int[1];
-    private long generation;
     private boolean outOfDescriptors;
     private long lostBefore; // lost counts of threads already closed
     private boolean closed;
@@ -76,7 +71,6 @@ public final class KernelCallchains implements AutoCloseable {
         final int tid;
         final PerfRing ring;
         final PerfRing.Latest latest = new PerfRing.Latest(MAX_FRAMES);
-        long seen;
 
         Tracked(int tid, PerfRing ring) {
             this.tid = tid;
@@ -139,32 +133,7 @@ public final class KernelCallchains implements AutoCloseable {
      */
     public void track(int[] tids, int count) throws SpyglassException {
         ensureOpen();
-        long gen = ++generation;
-        for (int i = 0; i < count; i++) {
-            int tid = tids[i];
-            Tracked t = byTid.get(tid);
-            if (t == null && !outOfDescriptors) {
-                t = open(tid);
-            }
-            if (t != null) {
-                t.seen = gen;
-            }
-        }
-        boolean removed = false;
-        for (int i = threads.size() - 1; i >= 0; i--) {
-            Tracked t = threads.get(i);
-            if (t.seen != gen) {
-                release(t);
-                threads.remove(i);
-                removed = true;
-            }
-        }
-        if (removed) { // LongMap has no removal: rebuild it from the threads still followed
-            byTid.clear();
-            for (Tracked t : threads) {
-                byTid.put(t.tid, t);
-            }
-        }
+        threads.track(tids, count, tid -> outOfDescriptors ? null : open(tid), this::release);
     }
 
     private Tracked open(int tid) throws SpyglassException {
@@ -197,10 +166,7 @@ public final class KernelCallchains implements AutoCloseable {
             throw new SpyglassException("cannot map the perf ring buffer of thread " + tid + " of process " + pid
                     + ": mmap failed with " + PerfSyscalls.errnoName(e));
         }
-        Tracked t = new Tracked(tid, new PerfRing(fd, map, PAGE_SIZE));
-        threads.add(t);
-        byTid.put(tid, t);
-        return t;
+        return new Tracked(tid, new PerfRing(fd, map, PAGE_SIZE));
     }
 
     private void release(Tracked t) {
@@ -218,7 +184,7 @@ public final class KernelCallchains implements AutoCloseable {
         ensureOpen();
         int records = 0;
         for (int i = 0, n = threads.size(); i < n; i++) {
-            Tracked t = threads.get(i);
+            Tracked t = threads.at(i);
             records += t.ring.drain(t.latest);
         }
         return records;
@@ -233,7 +199,7 @@ public final class KernelCallchains implements AutoCloseable {
      *         (it did not run), or was in user mode then
      */
     public int kernelIps(int tid, long notBeforeNanos, long[] out) {
-        Tracked t = byTid.get(tid);
+        Tracked t = threads.get(tid);
         if (t == null || t.latest.time == Long.MIN_VALUE || t.latest.time < notBeforeNanos) {
             return 0;
         }
@@ -244,21 +210,21 @@ public final class KernelCallchains implements AutoCloseable {
 
     /** The {@link System#nanoTime()} time of thread {@code tid}'s newest sample, or {@link Long#MIN_VALUE}. */
     public long latestSampleNanos(int tid) {
-        Tracked t = byTid.get(tid);
+        Tracked t = threads.get(tid);
         return t == null ? Long.MIN_VALUE : t.latest.time;
     }
 
     /** Samples read so far for thread {@code tid}, and how many of them had kernel frames: {total, kernel}. */
     public long[] sampleCounts(int tid) {
-        Tracked t = byTid.get(tid);
+        Tracked t = threads.get(tid);
         return t == null ? new long[2] : new long[] {t.latest.samples, t.latest.samplesWithKernel};
     }
 
     /** Samples the kernel dropped because a ring buffer was full (PERF_RECORD_LOST), over all threads. */
     public long lostSamples() {
         long lost = lostBefore;
-        for (Tracked t : threads) {
-            lost += t.latest.lost;
+        for (int i = 0, n = threads.size(); i < n; i++) {
+            lost += threads.at(i).latest.lost;
         }
         return lost;
     }
@@ -281,11 +247,7 @@ public final class KernelCallchains implements AutoCloseable {
             return;
         }
         closed = true;
-        for (Tracked t : threads) {
-            release(t);
-        }
-        threads.clear();
-        byTid.clear();
+        threads.clear(this::release);
         sys.close();
         arena.close();
     }

@@ -3,7 +3,6 @@ package dev.spyglass.internal.kernel;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.spyglass.AccessDeniedException;
 import dev.spyglass.Frame;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
@@ -57,14 +56,12 @@ public final class KernelFrames implements AutoCloseable {
 
     /**
      * @param pid           the target
-     * @param intervalNanos the sampling interval: a running thread's CPU clock is sampled at this period
-     * @throws AccessDeniedException when this process may not read kernel stacks (see {@link #refusal})
+     * @param intervalNanos the sampling interval: a running thread's CPU clock is sampled at this period.
+     *                      The right to read kernel frames is checked before (see {@link #refusal}: the
+     *                      sampler asks once, before it attaches or launches); a refusal found later
+     *                      surfaces from {@link #look}
      */
-    public KernelFrames(long pid, long intervalNanos) throws AccessDeniedException {
-        String why = refusal();
-        if (why != null) {
-            throw new AccessDeniedException("kernel frames: " + why);
-        }
+    public KernelFrames(long pid, long intervalNanos) {
         this.intervalNanos = intervalNanos;
         this.blocked = new TaskKernelStacks(pid, names);
         this.running = new KernelCallchains(pid, intervalNanos);

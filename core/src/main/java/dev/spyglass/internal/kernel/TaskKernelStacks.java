@@ -3,7 +3,6 @@ package dev.spyglass.internal.kernel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -195,10 +194,5 @@ final class TaskKernelStacks implements AutoCloseable {
         } catch (IOException e) {
             // nothing to do: a descriptor of /proc that fails to close is gone anyway
         }
-    }
-
-    /** The text of {@code bytes[start, start + length)} as ASCII, for messages and tests. */
-    static String ascii(byte[] bytes, int start, int length) {
-        return new String(bytes, start, length, StandardCharsets.US_ASCII);
     }
 }

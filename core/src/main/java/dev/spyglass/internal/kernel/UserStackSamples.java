@@ -3,8 +3,6 @@ package dev.spyglass.internal.kernel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,7 +10,6 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.Errno;
-import dev.spyglass.internal.os.LongMap;
 
 /**
  * Snapshots of other threads' user registers and stacks, taken by the kernel without stopping them
@@ -63,10 +60,8 @@ public final class UserStackSamples implements AutoCloseable {
     private final MemorySegment clockAttr;
     private final MemorySegment switchAttr;
     private final MemorySegment id;
-    private final LongMap<Tracked> byTid = new LongMap<>(64);
-    private final List<Tracked> threads = new ArrayList<>();
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>();
     private final int[] errno = new int[1];
-    private long generation;
     /** No descriptor or locked memory left: no more threads are followed (said once). */
     private boolean outOfDescriptors;
     private long lostBefore;
@@ -77,7 +72,6 @@ public final class UserStackSamples implements AutoCloseable {
         final int tid;
         final UserStackRing ring;
         final Arena arena;
-        long seen;
 
         Tracked(int tid, UserStackRing ring, Arena arena) {
             this.tid = tid;
@@ -208,31 +202,7 @@ public final class UserStackSamples implements AutoCloseable {
      */
     public void track(int[] tids, int count) throws SpyglassException {
         ensureOpen();
-        long gen = ++generation;
-        for (int i = 0; i < count; i++) {
-            Tracked t = byTid.get(tids[i]);
-            if (t == null && !outOfDescriptors) {
-                t = open(tids[i]);
-            }
-            if (t != null) {
-                t.seen = gen;
-            }
-        }
-        boolean removed = false;
-        for (int i = threads.size() - 1; i >= 0; i--) {
-            Tracked t = threads.get(i);
-            if (t.seen != gen) {
-                release(t);
-                threads.remove(i);
-                removed = true;
-            }
-        }
-        if (removed) { // LongMap has no removal
-            byTid.clear();
-            for (Tracked t : threads) {
-                byTid.put(t.tid, t);
-            }
-        }
+        threads.track(tids, count, tid -> outOfDescriptors ? null : open(tid), this::release);
     }
 
     private Tracked open(int tid) throws SpyglassException {
@@ -250,7 +220,7 @@ public final class UserStackSamples implements AutoCloseable {
             sys.close(sw);
             sys.close(clock);
             int e = errno[0];
-            if (e == Errno.EPERM && !threads.isEmpty()) {
+            if (e == Errno.EPERM && threads.size() > 0) {
                 // The locked-memory allowance (perf_event_mlock_kb, then RLIMIT_MEMLOCK) is used up by the rings
                 // of the threads already followed: those keep their snapshots, the others go without.
                 outOfDescriptors = true;
@@ -277,10 +247,7 @@ public final class UserStackSamples implements AutoCloseable {
         }
         long switchId = id.get(ValueLayout.JAVA_LONG, 0);
         Arena a = Arena.ofShared(); // closed by whichever thread closes the session
-        Tracked t = new Tracked(tid, new UserStackRing(clock, sw, switchId, map, PAGE_SIZE, stackBytes, a), a);
-        threads.add(t);
-        byTid.put(tid, t);
-        return t;
+        return new Tracked(tid, new UserStackRing(clock, sw, switchId, map, PAGE_SIZE, stackBytes, a), a);
     }
 
     private Tracked refused(int tid, int e) throws SpyglassException {
@@ -312,7 +279,7 @@ public final class UserStackSamples implements AutoCloseable {
     public void readCpuTimes() {
         ensureOpen();
         for (int i = 0, n = threads.size(); i < n; i++) {
-            UserStackRing r = threads.get(i).ring;
+            UserStackRing r = threads.at(i).ring;
             r.cpuBefore = r.cpuNow;
             r.cpuReadNanosBefore = r.cpuReadNanos;
             r.cpuReadNanos = System.nanoTime();
@@ -324,7 +291,7 @@ public final class UserStackSamples implements AutoCloseable {
     public void drain(long beforeNanos) {
         ensureOpen();
         for (int i = 0, n = threads.size(); i < n; i++) {
-            threads.get(i).ring.drain(beforeNanos);
+            threads.at(i).ring.drain(beforeNanos);
         }
     }
 
@@ -351,28 +318,24 @@ public final class UserStackSamples implements AutoCloseable {
      */
     public void forget(int tid) {
         ensureOpen();
-        Tracked t = byTid.get(tid);
+        Tracked t = threads.get(tid);
         if (t == null) {
             return;
         }
         release(t);
-        threads.remove(t);
-        byTid.clear();
-        for (Tracked other : threads) {
-            byTid.put(other.tid, other);
-        }
+        threads.remove(tid);
     }
 
     /** Thread {@code tid}'s state, or null when it is not followed. Valid until the next {@link #track}. */
     public Tracked thread(int tid) {
-        return byTid.get(tid);
+        return threads.get(tid);
     }
 
     /** Records the kernel dropped because a ring was full (PERF_RECORD_LOST), over all threads. */
     public long lostRecords() {
         long lost = lostBefore;
-        for (Tracked t : threads) {
-            lost += t.ring.lost;
+        for (int i = 0, n = threads.size(); i < n; i++) {
+            lost += threads.at(i).ring.lost;
         }
         return lost;
     }
@@ -395,11 +358,7 @@ public final class UserStackSamples implements AutoCloseable {
             return;
         }
         closed = true;
-        for (Tracked t : threads) {
-            release(t);
-        }
-        threads.clear();
-        byTid.clear();
+        threads.clear(this::release);
         sys.close();
         arena.close();
     }
