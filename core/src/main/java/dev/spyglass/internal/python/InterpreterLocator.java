@@ -224,13 +224,16 @@ public final class InterpreterLocator {
         long tstateCurrentAddress = tstateCurrent.map(s -> bias + s.value()).orElse(0L);
         LocatedInterpreter located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress,
                 head, headSource, tstateCurrentAddress, codeType);
-        if (located.finalizingAddress() == 0 && !exportsRuntime) {
-            // 3.6: the global _Py_Finalizing (exported); 2.7 has no such variable.
-            Optional<Symbol> finalizing = defined(elf, "_Py_Finalizing", true);
-            if (finalizing.isPresent()) {
-                located = new LocatedInterpreter(path, bias, version, versionSource, layout, runtimeAddress, head,
-                        headSource, tstateCurrentAddress, codeType, bias + finalizing.get().value());
-            }
+        if (!exportsRuntime) {
+            // 3.6: the global _Py_Finalizing (exported); 2.7 has no such variable. 2.7 and 3.6 keep the
+            // collector's state in gcmodule.c's static `collecting`: a local symbol, in .symtab only (pyenv
+            // builds have it; Debian's stripped ones need their debug file).
+            long finalizing = located.finalizingAddress() == 0
+                    ? defined(elf, "_Py_Finalizing", true).map(s -> bias + s.value()).orElse(0L) : 0;
+            long collecting = located.gcCollectingAddress() == 0 && !version.isAtLeast(3, 7)
+                    ? defined(elf, "collecting", true).filter(s -> s.size() == 4).map(s -> bias + s.value()).orElse(0L)
+                    : 0;
+            located = located.withGlobals(finalizing, collecting);
         }
         LOG.debug("process {}: {}", pid, located);
         return Optional.of(located);

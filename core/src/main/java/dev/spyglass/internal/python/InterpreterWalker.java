@@ -27,7 +27,10 @@ final class InterpreterWalker {
         boolean gilKnown;
         boolean gilLocked;
         long gilHolder;
-        /** The interpreter's cyclic garbage collector is running (3.9+; false where unknown). */
+        /**
+         * The interpreter's cyclic garbage collector is running (3.9+ per interpreter; 2.7 - 3.8 one
+         * collector for the runtime; false where unknown).
+         */
         boolean gcCollecting;
         boolean first;
     }
@@ -101,6 +104,7 @@ final class InterpreterWalker {
         boolean runtimeGil = readRuntime();
         long interp = runtimeBuf.get(ValueLayout.JAVA_LONG, 0);
         finalizing = loc.finalizingAddress() != 0 ? runtimeBuf.get(ValueLayout.JAVA_LONG, 24) : 0;
+        boolean runtimeGc = loc.gcCollectingAddress() != 0 && runtimeBuf.get(ValueLayout.JAVA_INT, 32) != 0;
         boolean gilLocked = runtimeGil && runtimeBuf.get(ValueLayout.JAVA_INT, 8) != 0;
         long gilHolder = runtimeGil ? runtimeBuf.get(ValueLayout.JAVA_LONG, 16) : 0;
         int n = 0;
@@ -129,7 +133,7 @@ final class InterpreterWalker {
             it.threadHead = interpSpans.getLong(ib, Field.INTERP_TSTATE_HEAD);
             it.id = interpSpans.has(Field.INTERP_ID) ? interpSpans.getLong(ib, Field.INTERP_ID) : 0;
             it.gcCollecting = interpSpans.has(Field.INTERP_GC_COLLECTING)
-                    && interpSpans.getInt(ib, Field.INTERP_GC_COLLECTING) != 0;
+                    ? interpSpans.getInt(ib, Field.INTERP_GC_COLLECTING) != 0 : runtimeGc;
             it.gilKnown = runtimeGil;
             it.gilLocked = gilLocked;
             it.gilHolder = gilHolder;
@@ -182,6 +186,10 @@ final class InterpreterWalker {
         boolean runtimeGil = expected > 1;
         if (loc.finalizingAddress() != 0) {
             memory.add(loc.finalizingAddress(), runtimeBuf, 24, 8);
+            expected++;
+        }
+        if (loc.gcCollectingAddress() != 0) {
+            memory.add(loc.gcCollectingAddress(), runtimeBuf, 32, 4);
             expected++;
         }
         if (ahead.flush(expected + extra) < expected + extra) {

@@ -30,6 +30,12 @@ public enum Field {
      * 3.6 keeps it in the global {@code _Py_Finalizing}; 2.7 has neither.
      */
     RUNTIME_FINALIZING,
+    /**
+     * {@code _PyRuntime.gc.collecting} (3.7, 3.8): nonzero while the cyclic garbage collector runs. 3.9 moved
+     * the collector's state into the interpreter ({@link #INTERP_GC_COLLECTING}); 2.7 and 3.6 keep it in
+     * {@code gcmodule.c}'s static {@code collecting}, found through {@code .symtab} only.
+     */
+    RUNTIME_GC_COLLECTING,
 
     // PyInterpreterState
     /** {@code interp->next}. */

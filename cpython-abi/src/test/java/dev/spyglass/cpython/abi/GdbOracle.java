@@ -39,6 +39,9 @@ final class GdbOracle {
             e.put(RUNTIME_TSTATE_CURRENT, off(rt, "gilstate.tstate_current"));
             e.put(RUNTIME_GIL_LAST_HOLDER, off(rt, "ceval.gil.last_holder"));
             e.put(RUNTIME_GIL_LOCKED, off(rt, "ceval.gil.locked"));
+            if (v <= 308) {
+                e.put(RUNTIME_GC_COLLECTING, off(rt, "gc.collecting"));
+            }
         }
         String is = "PyInterpreterState";
         e.put(INTERP_NEXT, off(is, "next"));

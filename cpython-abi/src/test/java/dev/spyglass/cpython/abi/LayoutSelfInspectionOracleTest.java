@@ -31,7 +31,7 @@ class LayoutSelfInspectionOracleTest {
             Field.SIZEOF_IFRAME, Field.FRAME_LINENO, Field.IFRAME_STACKTOP, Field.IFRAME_STACKPOINTER,
             Field.INTERP_CODE_OBJECT_GENERATION, Field.IFRAME_TLBC_INDEX, Field.CODE_TLBC,
             // 0 except while the collector runs: GarbageCollectionTest (core) sees it set.
-            Field.INTERP_GC_COLLECTING,
+            Field.INTERP_GC_COLLECTING, Field.RUNTIME_GC_COLLECTING,
             // NULL in a running interpreter: InterpreterShutdownTest (core) sees it set at exit.
             Field.RUNTIME_FINALIZING,
             // Need a sub-interpreter module, which 2.7 - 3.7 lack: checked when the module exists.
