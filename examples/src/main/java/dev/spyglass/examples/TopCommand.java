@@ -66,7 +66,10 @@ final class TopCommand implements Callable<Integer> {
         this.err = err;
     }
 
-    /** Own and total sample counts per function ({@link #key}), for one window and overall. */
+    /**
+     * Per function ({@link #key}), for one window and overall: own and total sample counts, and of the own
+     * samples those whose thread's GIL state was known and those with the GIL released.
+     */
     static final class Table {
         final Map<String, long[]> counts = new HashMap<>();
         long samples;
@@ -80,9 +83,13 @@ final class TopCommand implements Callable<Integer> {
             Set<String> seen = new HashSet<>();
             for (int i = 0; i < frames.size(); i++) {
                 String key = key(frames.get(i));
-                long[] c = counts.computeIfAbsent(key, k -> new long[2]);
+                long[] c = counts.computeIfAbsent(key, k -> new long[4]);
                 if (i == 0) {
                     c[0]++;
+                    if (s.gilHeld() != null) {
+                        c[2]++;
+                        c[3] += s.gilHeld() ? 0 : 1;
+                    }
                 }
                 if (seen.add(key)) {
                     c[1]++;
@@ -216,13 +223,17 @@ final class TopCommand implements Callable<Integer> {
                 session.pid(), session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate(),
                 st.fellBehind() ? String.format(Locale.ROOT, " of %,.0f/s (BEHIND: %,d ticks skipped)",
                         st.requestedRate(), st.skippedTicks()) : ""));
-        sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s  %s%n", "%Own", "%Total", "Own", "Total",
+        sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s %7s  %s%n", "%Own", "%Total", "Own", "Total", "%NoGIL",
                 "Function (file, or library for native code)"));
         for (Map.Entry<String, long[]> e : window.hottest(rows)) {
-            long[] all = overall.counts.getOrDefault(e.getKey(), new long[2]);
-            sb.append(String.format(Locale.ROOT, "%6.1f%% %6.1f%% %9d %9d  %s%n",
-                    100.0 * e.getValue()[0] / Math.max(1, window.samples),
-                    100.0 * e.getValue()[1] / Math.max(1, window.samples), all[0], all[1], TerminalText.escape(e.getKey())));
+            long[] all = overall.counts.getOrDefault(e.getKey(), new long[4]);
+            long[] w = e.getValue();
+            // Of the function's own time in this window, the share its thread spent with the GIL released: a
+            // Python function whose C call lets go of it (numpy, hashlib, I/O) is not Python work. "-" unknown.
+            String noGil = w[2] == 0 ? "-" : String.format(Locale.ROOT, "%.1f%%", 100.0 * w[3] / w[2]);
+            sb.append(String.format(Locale.ROOT, "%6.1f%% %6.1f%% %9d %9d %7s  %s%n",
+                    100.0 * w[0] / Math.max(1, window.samples),
+                    100.0 * w[1] / Math.max(1, window.samples), all[0], all[1], noGil, TerminalText.escape(e.getKey())));
         }
         out.print(sb);
         out.flush();

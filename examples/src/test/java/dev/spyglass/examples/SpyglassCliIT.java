@@ -402,6 +402,10 @@ class SpyglassCliIT {
         String hotLine = screen.lines().filter(l -> l.contains("hot_leaf (")).findFirst().orElseThrow();
         double own = Double.parseDouble(hotLine.trim().split("%")[0]);
         assertThat(own).as(screen).isGreaterThan(30.0);
+        // %NoGIL, the fifth column: hot_leaf is pure Python, run holding the GIL ("-" where the GIL is unknown).
+        assertThat(screen).contains("%NoGIL");
+        String noGil = hotLine.trim().split("\\s+")[4];
+        assertThat(noGil.equals("-") || Double.parseDouble(noGil.replace("%", "")) < 50.0).as(screen).isTrue();
         String firstRow = screen.lines().dropWhile(l -> !l.contains("%Own")).skip(1).findFirst().orElseThrow();
         assertThat(firstRow).as(screen).contains("hot_leaf");
     }

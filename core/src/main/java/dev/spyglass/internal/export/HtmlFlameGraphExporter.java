@@ -25,7 +25,9 @@ import dev.spyglass.export.ProfileMetadata;
  * and kernel frames (when kernel frames are sampled) in greens against the warm colours of Python code, with a
  * legend of the kinds present when there are any, native frames showing their library's name and kernel frames
  * {@code [kernel]};
- * hovering shows the file and line (a native frame's object path), the sample count and percentages; clicking
+ * hovering shows the file and line (a native frame's object path), the sample count and percentages, and the
+ * share of them in which the thread had released the GIL (a Python frame whose samples mostly had it released
+ * is striped: its time went to C code running without the GIL, e.g. numpy or I/O, or to waiting for it); clicking
  * zooms into a box (clicking an ancestor or pressing Escape zooms out); a search box highlights matching
  * frames and reports their share; a thread filter shows one thread; a header summarises the recording (target
  * command, Python version, duration, samples, achieved rate, torn-sample rate) from the
@@ -67,6 +69,8 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         /** The page's mark of a frame's kind: 0 a Python frame, a thread or the root; 1 native; 2 pseudo; 3 kernel. */
         final int kind;
         long value;
+        /** Of {@code value}, the samples whose thread had released the GIL. */
+        long released;
         final Map<Object, Node> children = new LinkedHashMap<>();
 
         Node(int name, int loc, int kind) {
@@ -107,11 +111,14 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
                 .count() > 1;
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             long n = e.getValue().count;
+            long released = e.getValue().gilReleased;
             ThreadKey thread = e.getKey().thread();
             root.value += n;
+            root.released += released;
             String threadLabel = severalProcesses ? thread.processLabel() + " " + thread.label() : thread.label();
             Node node = root.children.computeIfAbsent(thread, k -> new Node(names.id(threadLabel), -1, 0));
             node.value += n;
+            node.released += released;
             for (FrameKey f : e.getKey().rootFirst()) {
                 Node parent = node;
                 node = parent.children.computeIfAbsent(f, k -> new Node(names.id(f.name()),
@@ -119,6 +126,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
                                 : locs.id(f.line() > 0 ? f.file() + ":" + f.line() : f.file()),
                         kindMark(f.kind())));
                 node.value += n;
+                node.released += released;
             }
         }
 
@@ -177,8 +185,9 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
     }
 
     /**
-     * {@code [name, loc, value, [children...]]}, children heaviest first, and a fifth element, the kind mark, for a
-     * native, pseudo or kernel frame; iterative to survive deep stacks.
+     * {@code [name, loc, value, [children...]]}, children heaviest first, a fifth element, the kind mark, for a
+     * native, pseudo or kernel frame (or when a sixth follows), and a sixth, the samples with the GIL released, when
+     * there are any; iterative to survive deep stacks.
      */
     private static void treeJson(StringBuilder sb, Node root) {
         final class Open {
@@ -205,8 +214,11 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
                 stack.add(new Open(top.children.get(top.next++)));
             } else {
                 sb.append(']');
-                if (top.node.kind != 0) {
+                if (top.node.kind != 0 || top.node.released > 0) {
                     sb.append(',').append(top.node.kind);
+                }
+                if (top.node.released > 0) {
+                    sb.append(',').append(top.node.released);
                 }
                 sb.append(']');
                 stack.remove(stack.size() - 1);

@@ -26,6 +26,8 @@ final class StackCounts {
     static final class Tally {
         long count;
         long weightNanos;
+        /** Samples whose thread had let go of the GIL ({@code gilHeld} false): C code running without it, or waiting. */
+        long gilReleased;
     }
 
     private final boolean lineNumbers;
@@ -53,6 +55,9 @@ final class StackCounts {
                 k -> new Tally());
         t.count++;
         t.weightNanos += Math.max(0, sample.weightNanos());
+        if (Boolean.FALSE.equals(sample.gilHeld())) {
+            t.gilReleased++;
+        }
         totalCount++;
         totalWeightNanos += Math.max(0, sample.weightNanos());
     }
@@ -67,6 +72,7 @@ final class StackCounts {
                         new Stack(rootOf.get(e.getKey().thread()), e.getKey().rootFirst()), k -> new Tally());
                 into.count += e.getValue().count;
                 into.weightNanos += e.getValue().weightNanos;
+                into.gilReleased += e.getValue().gilReleased;
             }
             tallies = merged;
         }

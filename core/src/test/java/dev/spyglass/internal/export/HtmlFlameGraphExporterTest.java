@@ -115,6 +115,16 @@ class HtmlFlameGraphExporterTest {
             assertThat(chromium.eval("[...document.querySelectorAll('#graph .frame')].map(d => d.dataset.name)")
                     .toString()).isEqualTo("[\"thread 1241 (worker-1)\",\"Worker.run\",\"naïve_ß\"]");
 
+            // the worker ran without the GIL in every kept sample: its frames are striped, the legend says why
+            assertThat(chromium.eval("[...document.querySelectorAll('#graph .frame.nogil')].map(d => d.dataset.name)")
+                    .toString()).isEqualTo("[\"Worker.run\",\"naïve_ß\"]");
+            assertThat(chromium.eval("document.getElementById('legend-nogil').hidden").asBoolean()).isFalse();
+            JsonNode spin = box(chromium, SPIN.qualifiedName());
+            chromium.send("Input.dispatchMouseEvent", java.util.Map.of("type", "mouseMoved",
+                    "x", spin.get("cx").asDouble(), "y", spin.get("cy").asDouble()));
+            assertThat(chromium.eval("document.getElementById('tooltip').textContent").asText())
+                    .contains("GIL released in 100% of these samples");
+
             assertThat(chromium.errors()).isEmpty();
         }
     }
