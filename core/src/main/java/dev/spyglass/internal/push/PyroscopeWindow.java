@@ -84,13 +84,13 @@ public final class PyroscopeWindow implements PushWindow {
     }
 
     /** A label name Pyroscope accepts: letters, digits and '_', not starting with a digit. */
-    static String labelName(String key) {
+    public static String labelName(String key) {
         String s = key.replaceAll("[^A-Za-z0-9_]", "_");
         return s.isEmpty() || Character.isDigit(s.charAt(0)) ? "_" + s : s;
     }
 
     /** A value without the characters that delimit Pyroscope's {@code name{k=v,...}} syntax. */
-    static String labelValue(String value) {
+    public static String labelValue(String value) {
         return value.replaceAll("[{},=\\s]", "_");
     }
 
