@@ -125,7 +125,11 @@ public final class PushSink implements SampleSink {
         return config.format;
     }
 
-    /** Adds the sample to the current window. Samples without frames, and idle ones unless kept, are skipped. */
+    /**
+     * Adds the sample to the current window. Samples without frames, and idle ones unless kept, are skipped.
+     *
+     * @throws IllegalStateException when the sink is closed
+     */
     @Override
     public void accept(StackSample sample) {
         Objects.requireNonNull(sample, "sample");
