@@ -10,6 +10,8 @@ module dev.spyglass {
     requires dev.spyglass.cpython.abi;
     requires dev.spyglass.elf;
     requires org.slf4j;
+    // PushSink sends profiles to an OTLP or Pyroscope receiver with the JDK's HTTP client.
+    requires java.net.http;
 
     exports dev.spyglass;
     exports dev.spyglass.export;

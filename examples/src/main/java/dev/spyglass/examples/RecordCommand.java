@@ -97,6 +97,9 @@ final class RecordCommand implements Callable<Integer> {
     @Mixin
     FrameOptions frames = new FrameOptions();
 
+    @Mixin
+    PushOptions push = new PushOptions();
+
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
 
@@ -163,8 +166,9 @@ final class RecordCommand implements Callable<Integer> {
         if (every.compareTo(FASTEST) < 0) {
             every = FASTEST; // "-i 1us": as fast as the sampler goes
         }
-        if (frames.usageError() != null) {
-            err.println("spyglass record: " + frames.usageError());
+        String optionError = frames.usageError() != null ? frames.usageError() : push.usageError();
+        if (optionError != null) {
+            err.println("spyglass record: " + optionError);
             return Failures.USAGE;
         }
         Sampler sampler;
@@ -239,6 +243,8 @@ final class RecordCommand implements Callable<Integer> {
             return Failures.USAGE;
         }
 
+        PushOptions.Pushing pushing = push.enabled() ? push.start(targetCommand, metadata, idle || frames.kernelFrames)
+                : null;
         CountDownLatch written = new CountDownLatch(1);
         AtomicBoolean interrupted = new AtomicBoolean();
         Thread hook = new Thread(() -> {
@@ -263,7 +269,7 @@ final class RecordCommand implements Callable<Integer> {
         boolean complete = true;
         LaunchedCommand ending = null;
         try {
-            session.drainTo(exporter);
+            session.drainTo(pushing != null ? pushing.after(exporter) : exporter);
         } catch (IOException | RuntimeException e) {
             result = Failures.report(e, err);
         } finally {
@@ -287,6 +293,9 @@ final class RecordCommand implements Callable<Integer> {
                 complete = false;
             }
             session.close();
+            if (pushing != null) {
+                pushing.close(err, "spyglass: ");
+            }
             if (complete) {
                 try {
                     file.commit();

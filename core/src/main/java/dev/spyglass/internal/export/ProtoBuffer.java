@@ -8,6 +8,7 @@ import java.util.Arrays;
 /** A growable protobuf wire-format buffer: varints, length-delimited fields, nested messages. */
 final class ProtoBuffer {
     private static final int VARINT = 0;
+    private static final int FIXED64 = 1;
     private static final int LENGTH_DELIMITED = 2;
 
     private byte[] bytes = new byte[256];
@@ -46,6 +47,69 @@ final class ProtoBuffer {
             tag(field, VARINT);
             rawVarint(v);
         }
+    }
+
+    /** A fixed64 field (OTLP's timestamps); proto3 leaves zero out. */
+    void fixed64(int field, long v) {
+        if (v != 0) {
+            tag(field, FIXED64);
+            rawFixed64(v);
+        }
+    }
+
+    /** A double field, written even when zero (an attribute value of 0.0 is a value). */
+    void float64(int field, double v) {
+        tag(field, FIXED64);
+        rawFixed64(Double.doubleToRawLongBits(v));
+    }
+
+    private void rawFixed64(long v) {
+        ensure(8);
+        for (int i = 0; i < 8; i++) {
+            bytes[size++] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    /** A bytes field; nothing when empty. */
+    void bytes(int field, byte[] value) {
+        if (value.length == 0) {
+            return;
+        }
+        tag(field, LENGTH_DELIMITED);
+        rawVarint(value.length);
+        ensure(value.length);
+        System.arraycopy(value, 0, bytes, size, value.length);
+        size += value.length;
+    }
+
+    /** A packed repeated fixed64 field; nothing when empty. */
+    void packedFixed64(int field, long[] values, int count) {
+        if (count == 0) {
+            return;
+        }
+        tag(field, LENGTH_DELIMITED);
+        rawVarint(8L * count);
+        for (int i = 0; i < count; i++) {
+            rawFixed64(values[i]);
+        }
+    }
+
+    /** The encoded bytes. */
+    byte[] toByteArray() {
+        return Arrays.copyOf(bytes, size);
+    }
+
+    /** An int64 field written even when zero (a member of a oneof, where zero is a value). */
+    void int64Always(int field, long v) {
+        tag(field, VARINT);
+        rawVarint(v);
+    }
+
+    /** Appends another buffer's encoded fields as they are. */
+    void append(ProtoBuffer other) {
+        ensure(other.size);
+        System.arraycopy(other.bytes, 0, bytes, size, other.size);
+        size += other.size;
     }
 
     void bool(int field, boolean v) {
