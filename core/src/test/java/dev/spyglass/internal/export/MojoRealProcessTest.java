@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -15,6 +17,9 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.spyglass.Frame;
+import dev.spyglass.Sampler;
+import dev.spyglass.SamplingSession;
 import dev.spyglass.StackSample;
 import dev.spyglass.ThreadState;
 import dev.spyglass.testsupport.ForEachPython;
@@ -66,6 +71,50 @@ class MojoRealProcessTest {
             assertThat(p.samples()).anySatisfy(s -> assertThat(s.rootFirst()).anySatisfy(
                     f -> assertThat(f.column()).isPositive()));
         }
+    }
+
+    /**
+     * Native frames of a real process (a Python function sleeping in libc): each one is written as Austin 4's
+     * native unwinders write theirs, the object's path and the symbol, between the Python frames.
+     */
+    @ForEachPython
+    void nativeFramesOfARealProcessAreWrittenAsAustinsOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path script = dir.resolve("sleeper.py");
+        Files.writeString(script, String.join("\n",
+                "import sys, time",
+                "def py_sleeper(deadline):",
+                "    while time.time() < deadline:",
+                "        time.sleep(0.01)",
+                "py_sleeper(time.time() + float(sys.argv[1]))",
+                ""));
+        Sampler sampler = Sampler.builder().nativeFrames(true).interval(Duration.ofMillis(5)).build();
+        List<StackSample> samples = new ArrayList<>();
+        SamplingSession session = sampler.launch(py.processBuilder(script.toString(), "2")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD));
+        try (session) {
+            session.forEach(samples::add);
+        } finally {
+            session.process().orElseThrow().destroyForcibly();
+        }
+        List<StackSample> withNative = samples.stream()
+                .filter(s -> s.frames().stream().anyMatch(f -> f.kind() == Frame.FrameKind.NATIVE)).toList();
+        assumeTrue(!withNative.isEmpty(), () -> py + ": no sample with native frames of " + samples.size()
+                + " (a loaded machine, or no permission to stop the target)");
+        MojoFormat.Profile p = MojoFormat.parse(MojoExporterTest.write(MojoExporter.builder(), samples));
+
+        MojoExporterTest.assertSameSamples(p.samples(), samples);
+        // Some sample: libc's frame innermost-ish, above py_sleeper, a native frame of an object path, line 0.
+        assertThat(p.samples()).anySatisfy(s -> {
+            List<MojoFormat.Frame> f = s.rootFirst();
+            int sleeper = f.stream().map(MojoFormat.Frame::name).toList().lastIndexOf("py_sleeper");
+            assertThat(sleeper).isNotNegative();
+            assertThat(f.subList(sleeper + 1, f.size())).anySatisfy(n -> {
+                assertThat(n.file()).startsWith("/").contains("libc");
+                assertThat(n.line()).isZero();
+                assertThat(n.column()).isZero();
+            });
+        });
     }
 
     /** The same file through austin-python's {@code MojoStreamReader}: equal samples, metadata and names. */
