@@ -14,7 +14,7 @@ import dev.spyglass.ThreadState;
 import dev.spyglass.export.ProfileMetadata;
 
 /**
- * Austin's binary MOJO format, version 4 (Austin 4's {@code austin -b} output; what austin-tui, austin-web,
+ * Austin's binary MOJO format, version 4 (what Austin 4 writes in its binary mode and austin-tui, austin-web,
  * Austin's VS Code extension and {@code austin-python}'s {@code MojoStreamReader} read). A file is the bytes
  * {@code MOJ} and the version as a varint, then a stream of events, each one byte of event id and its data: strings
  * are NUL-terminated UTF-8, integers varints (six value bits and a sign bit in the first byte, seven in each
@@ -78,6 +78,7 @@ public final class MojoExporter extends StreamExporter {
     private long lastPid = Long.MIN_VALUE;
     private Definitions lastDefinitions;
     private byte[] buf = new byte[4096];
+    private int[] keys = new int[128];
     private int len;
     private boolean headerWritten;
 
@@ -137,12 +138,18 @@ public final class MojoExporter extends StreamExporter {
         varint(s.interpreterId());
         string(Long.toHexString(s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId()));
         // Definitions first, then the references: a reader resolves a frame's strings when it reads the frame.
+        // One look-up per frame; its key is kept for the reference.
+        if (keys.length < frames.size()) {
+            keys = new int[Math.max(frames.size(), 2 * keys.length)];
+        }
         boolean gc = false;
-        for (Frame f : frames) {
-            if (f.kind() != Frame.FrameKind.KERNEL && !defs.frames.containsKey(f)) {
-                define(defs, f);
+        for (int i = 0; i < frames.size(); i++) {
+            Frame f = frames.get(i);
+            if (f.kind() != Frame.FrameKind.KERNEL) {
+                Integer key = defs.frames.get(f);
+                keys[i] = key != null ? key : define(defs, f);
             }
-            gc |= f.equals(Frame.GARBAGE_COLLECTION);
+            gc |= f.kind() == Frame.FrameKind.PSEUDO && f.equals(Frame.GARBAGE_COLLECTION);
         }
         for (int i = frames.size() - 1; i >= 0; i--) {
             Frame f = frames.get(i);
@@ -151,7 +158,7 @@ public final class MojoExporter extends StreamExporter {
                 string(f.function());
             } else {
                 event(FRAME_REF);
-                varint(defs.frames.get(f));
+                varint(keys[i]);
             }
         }
         if (gc) {
@@ -165,7 +172,8 @@ public final class MojoExporter extends StreamExporter {
         flushBuffer();
     }
 
-    private void define(Definitions defs, Frame f) {
+    /** Sends the definition of {@code f} (and of its strings not sent yet) and returns its new key. */
+    private int define(Definitions defs, Frame f) {
         int file = stringKey(defs, f.file());
         int name = stringKey(defs, f.qualifiedName().isEmpty() ? f.function() : f.qualifiedName());
         int key = defs.frames.size() + 1;
@@ -179,6 +187,7 @@ public final class MojoExporter extends StreamExporter {
         varint(python ? Math.max(0, f.endLine()) : 0);
         varint(python && f.column() >= 0 ? f.column() + 1L : 0);
         varint(python && f.endColumn() >= 0 ? f.endColumn() + 1L : 0);
+        return key;
     }
 
     private int stringKey(Definitions defs, String s) {
