@@ -117,6 +117,57 @@ class MojoRealProcessTest {
         });
     }
 
+    /**
+     * Kernel frames of a real process (a thread blocked reading a pipe): Austin's kernel-frame events, innermost,
+     * after the thread's Python frames.
+     */
+    @Test
+    void kernelFramesOfARealProcessAreWrittenInnermost() throws Exception {
+        assumeTrue(Sampler.kernelFramesRefusal().isEmpty(), () -> "kernel frames refused here: "
+                + Sampler.kernelFramesRefusal().orElse(""));
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
+        Path script = dir.resolve("blocked.py");
+        Files.writeString(script, String.join("\n",
+                "import os, sys, threading, time",
+                "r, w = os.pipe()",
+                "def reader():",
+                "    os.read(r, 1)",
+                "t = threading.Thread(target=reader, name='reader')",
+                "t.daemon = True",
+                "t.start()",
+                "end = time.time() + float(sys.argv[1])",
+                "while time.time() < end:",
+                "    time.sleep(0.01)",
+                ""));
+        Sampler sampler = Sampler.builder().kernelFrames(true).interval(Duration.ofMillis(5)).build();
+        List<StackSample> samples = new ArrayList<>();
+        SamplingSession session = sampler.launch(py.processBuilder(script.toString(), "2.5")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD));
+        try (session) {
+            session.forEach(samples::add);
+        } finally {
+            session.process().orElseThrow().destroyForcibly();
+        }
+        assumeTrue(samples.stream().anyMatch(s -> s.threadName().equals("reader")),
+                () -> py + ": the reader thread was not sampled in " + samples.size() + " samples (a loaded machine)");
+        MojoFormat.Profile p = MojoFormat.parse(MojoExporterTest.write(MojoExporter.builder(), samples));
+
+        MojoExporterTest.assertSameSamples(p.samples(), samples);
+        assertThat(p.samples()).anySatisfy(s -> {
+            List<MojoFormat.Frame> f = s.rootFirst();
+            assertThat(f).isNotEmpty();
+            assertThat(f.get(f.size() - 1).isKernel()).isTrue();
+            assertThat(f.get(f.size() - 1).name()).contains("pipe_read");
+            assertThat(f.stream().map(MojoFormat.Frame::name)).contains("reader");
+            // kernel frames only after the last Python one
+            int firstKernel = 0;
+            while (!f.get(firstKernel).isKernel()) {
+                firstKernel++;
+            }
+            assertThat(f.subList(firstKernel, f.size())).allSatisfy(k -> assertThat(k.isKernel()).isTrue());
+        });
+    }
+
     /** The same file through austin-python's {@code MojoStreamReader}: equal samples, metadata and names. */
     @Test
     void austinPythonReadsARealRecording() throws Exception {
