@@ -82,6 +82,7 @@ class MojoExporterTest {
             assertThat(d.time()).isEqualTo(Math.round(s.weightNanos() / 1000.0));
             assertThat(d.memory()).isNull();
             assertThat(d.idle()).isEqualTo(s.state() == ThreadState.IDLE);
+            assertThat(d.invalidFrames()).isZero();
         }
     }
 
@@ -191,6 +192,38 @@ class MojoExporterTest {
                 .metadata(ProfileMetadata.builder().mode("gil").build()), List.of()));
 
         assertThat(p.metadata()).containsEntry("mode", "cpu");
+    }
+
+    /**
+     * The decoder against Austin's own writer: {@code austin-3.7.0-hot.mojo} was written by Austin 3.7.0 (built
+     * from its v3.7.0 source) as {@code austin -b -i 2ms -o austin-3.7.0-hot.mojo python3.12 hot.py 1.2}, where
+     * {@code hot.py} loops in {@code hot_leaf} (lines 4 and 5) under {@code driver} until a deadline. MOJO 3 has
+     * version 4's events but the stack repeat; Austin's string keys are masked addresses, several bytes long.
+     */
+    @Test
+    void theDecoderReadsAFileAustinItselfWrote() throws Exception {
+        byte[] austin;
+        try (var in = MojoExporterTest.class.getResourceAsStream("austin-3.7.0-hot.mojo")) {
+            austin = in.readAllBytes();
+        }
+        MojoFormat.Profile p = MojoFormat.parse(austin);
+
+        assertThat(p.version()).isEqualTo(3);
+        assertThat(p.metadata()).containsEntry("austin", "3.7.0").containsEntry("mode", "wall")
+                .containsEntry("interval", "2000").containsEntry("duration", "1270280");
+        assertThat(p.samples()).hasSize(570).allSatisfy(s -> assertThat(s.time()).isPositive());
+        List<MojoFormat.Sample> hot = p.samples().stream().filter(s -> !s.rootFirst().isEmpty()
+                && s.rootFirst().get(s.rootFirst().size() - 1).name().equals("hot_leaf")).toList();
+        assertThat(hot).hasSizeGreaterThan(500).allSatisfy(s -> {
+            List<MojoFormat.Frame> f = s.rootFirst();
+            assertThat(f.stream().map(MojoFormat.Frame::name)).containsExactly("<module>", "driver", "hot_leaf");
+            assertThat(f.get(2).file()).isEqualTo("/tmp/mojo-austin/hot.py");
+            assertThat(f.get(2).line()).isBetween(4L, 5L);
+            // Austin's columns are 1-based: `s += i * i` (line 5) starts at column 9, its first `i` at 14
+            assertThat(f.get(2).column()).isPositive();
+        });
+        assertThat(hot).anySatisfy(s -> assertThat(s.rootFirst().get(2))
+                .isEqualTo(new MojoFormat.Frame("/tmp/mojo-austin/hot.py", "hot_leaf", 5, 5, 14, 15)));
     }
 
     @Test

@@ -29,8 +29,9 @@ final class MojoFormat {
         }
     }
 
+    /** A sample; {@code invalidFrames} counts Austin's markers of frames it could not read (Spyglass writes none). */
     record Sample(long pid, long iid, String thread, List<Frame> rootFirst, Long time, Long memory, boolean idle,
-            boolean gc) {
+            boolean gc, int invalidFrames) {
     }
 
     /** The version, the metadata in file order (a key given twice keeps its last value), the samples. */
@@ -89,6 +90,7 @@ final class MojoFormat {
                     }
                     s.frames.add(f);
                 }
+                case 4 -> inSample(current, "invalid frame", at).invalidFrames++;
                 case 6 -> inSample(current, "kernel frame", at).frames.add(Frame.kernel(string()));
                 case 7 -> inSample(current, "GC marker", at).gc = true;
                 case 8 -> inSample(current, "idle marker", at).idle = true;
@@ -133,6 +135,7 @@ final class MojoFormat {
         Long memory;
         boolean idle;
         boolean gc;
+        int invalidFrames;
 
         Building(long pid, long iid, String thread) {
             this.pid = pid;
@@ -144,7 +147,7 @@ final class MojoFormat {
             if (time == null && memory == null) {
                 throw new IllegalArgumentException("sample ending at " + at + " has no metric");
             }
-            return new Sample(pid, iid, thread, List.copyOf(frames), time, memory, idle, gc);
+            return new Sample(pid, iid, thread, List.copyOf(frames), time, memory, idle, gc, invalidFrames);
         }
     }
 
