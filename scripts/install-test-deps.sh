@@ -8,6 +8,8 @@
 #       ajv          (the JSON-schema validator run with node)
 #   chromium          Debian's package, for the headless-browser tests of the HTML flame graph
 #   go                Debian's golang-go, whose `go tool pprof` reads our pprof files as users do
+#   austin-python/    PyPI's austin-python (pip --target, no dependencies: only its pure-Python MOJO reader is
+#                     used), whose MojoStreamReader reads our .mojo files as austin-tui and austin2speedscope do
 #
 # When something cannot be installed (no network, not root, no node), the script prints one line saying
 # why, writes the reason to <cache>/<tool>.unavailable and exits 0: the tests needing it skip with that reason.
@@ -98,6 +100,34 @@ else
     else
       unavailable go "apt-get install golang-go failed or gave no go tool pprof (see $tools/apt-go.log)"
     fi
+  fi
+fi
+
+# --- austin-python (its MOJO reader) --------------------------------------------------------------
+want_austin_python=2.4.0
+austin_dir="$tools/austin-python"
+find_python310() { # a CPython 3.10+ with pip: austin-python's minimum
+  local c
+  for c in python3 /root/.pyenv/versions/*/bin/python3; do
+    command -v "$c" >/dev/null 2>&1 &&
+      "$c" -c 'import sys, pip; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 && { echo "$c"; return 0; }
+  done
+  return 1
+}
+if [ -f "$austin_dir/austin/format/mojo.py" ] &&
+   grep -qs "^Version: $want_austin_python\$" "$austin_dir"/austin_python-*.dist-info/METADATA; then
+  rm -f "$tools/austin-python.unavailable"
+elif ! py=$(find_python310); then
+  unavailable austin-python "no CPython 3.10+ with pip to install austin-python with"
+else
+  rm -rf "$austin_dir"
+  if "$py" -m pip install --quiet --no-deps --retries 1 --timeout 20 --target "$austin_dir" \
+       "austin-python==$want_austin_python" >"$tools/pip-austin-python.log" 2>&1 &&
+     [ -f "$austin_dir/austin/format/mojo.py" ]; then
+    rm -f "$tools/austin-python.unavailable"
+  else
+    rm -rf "$austin_dir"
+    unavailable austin-python "pip install austin-python==$want_austin_python failed: PyPI not reachable? (see $tools/pip-austin-python.log)"
   fi
 fi
 exit 0

@@ -4,7 +4,7 @@
  *
  * <p>Export formats are services: {@link dev.spyglass.export.ExportFormats} finds every
  * {@link dev.spyglass.export.ExporterProvider}, the built-in ones below and any a user's module provides. The
- * same six are listed in {@code META-INF/services} for class-path users; keep both lists in this order.
+ * same ones are listed in {@code META-INF/services} for class-path users; keep both lists in this order.
  */
 module dev.spyglass {
     requires dev.spyglass.cpython.abi;
@@ -24,5 +24,6 @@ module dev.spyglass {
             dev.spyglass.internal.export.PprofExporterProvider,
             dev.spyglass.internal.export.CollapsedExporterProvider,
             dev.spyglass.internal.export.AustinExporterProvider,
+            dev.spyglass.internal.export.MojoExporterProvider,
             dev.spyglass.internal.export.JsonLinesExporterProvider;
 }

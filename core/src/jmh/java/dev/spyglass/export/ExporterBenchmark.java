@@ -40,7 +40,7 @@ import dev.spyglass.ThreadState;
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class ExporterBenchmark {
 
-    @Param({"collapsed", "austin", "jsonl", "speedscope", "pprof", "html"})
+    @Param({"collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html"})
     String format;
 
     @Param({"30"})

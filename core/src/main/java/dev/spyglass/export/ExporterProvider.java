@@ -4,7 +4,7 @@ import java.io.OutputStream;
 import java.util.List;
 
 /**
- * A file format an {@link Exporter} writes, found through {@link java.util.ServiceLoader}: the six built-in
+ * A file format an {@link Exporter} writes, found through {@link java.util.ServiceLoader}: the built-in
  * formats and any a user adds. {@link ExportFormats} looks providers up by name and by file name ending, and
  * the {@code spyglass record} command line takes {@code -f NAME} and {@code -o FILE.EXT} from them.
  *

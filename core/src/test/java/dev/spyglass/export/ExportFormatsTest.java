@@ -17,10 +17,10 @@ import dev.spyglass.StackSample;
 import dev.spyglass.internal.export.SyntheticProfile;
 import dev.spyglass.testsupport.ModuleSmoke;
 
-/** The six built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
+/** The built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
 class ExportFormatsTest {
 
-    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "jsonl");
+    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "mojo", "jsonl");
 
     private static Optional<String> nameFor(String fileName) {
         return ExportFormats.installed().forFileName(fileName).map(ExporterProvider::formatName);
@@ -38,6 +38,7 @@ class ExportFormatsTest {
         assertThat(nameFor("x.folded")).contains("collapsed");
         assertThat(nameFor("x.txt")).contains("collapsed");
         assertThat(nameFor("x.austin")).contains("austin");
+        assertThat(nameFor("x.mojo")).contains("mojo");
         assertThat(nameFor("x.jsonl")).contains("jsonl");
         assertThat(nameFor("x.ndjson")).contains("jsonl");
         assertThat(nameFor("x.gz")).isEmpty();

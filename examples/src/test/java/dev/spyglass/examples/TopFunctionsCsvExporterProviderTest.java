@@ -30,8 +30,8 @@ class TopFunctionsCsvExporterProviderTest {
         assertThat(top).isInstanceOf(TopFunctionsCsvExporterProvider.class);
         assertThat(formats.forFileName("run.top.csv")).containsSame(top);
         assertThat(formats.forFileName("RUN.CSV")).containsSame(top);
-        assertThat(formats.names()).containsExactly("html", "speedscope", "pprof", "collapsed", "austin", "jsonl",
-                "top-csv");
+        assertThat(formats.names()).containsExactly("html", "speedscope", "pprof", "collapsed", "austin", "mojo",
+                "jsonl", "top-csv");
     }
 
     @Test

@@ -19,11 +19,13 @@ class BuiltInExporterProvidersTest {
     void everyExporterReportsItsFormatsName() {
         var out = java.io.OutputStream.nullOutputStream();
         assertThat(List.of(CollapsedExporter.builder().build(out), AustinExporter.builder().build(out),
+                MojoExporter.builder().build(out),
                 JsonLinesExporter.builder().build(out), SpeedscopeExporter.builder().build(out),
                 PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out)))
                 .extracting(Exporter::formatName)
-                .containsExactly("collapsed", "austin", "jsonl", "speedscope", "pprof", "html");
+                .containsExactly("collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html");
         assertThat(List.of(new CollapsedExporterProvider(), new AustinExporterProvider(),
+                new MojoExporterProvider(),
                 new JsonLinesExporterProvider(), new SpeedscopeExporterProvider(), new PprofExporterProvider(),
                 new HtmlFlameGraphExporterProvider()))
                 .allSatisfy(p -> assertThat(p.create(out, ExportOptions.defaults()).formatName())
