@@ -133,6 +133,17 @@ class ContainerTargetIT {
             assertThat(rb.exitValue()).as(Files.readString(dir.resolve("b.jsonl.err"))).isZero();
             assertRecordedOnly(outA, a, "worker-a");
             assertRecordedOnly(outB, b, "worker-b");
+            // dump names the container too, in text and in JSON.
+            Process dump = new ProcessBuilder(cli("dump", "-p", Long.toString(DockerEngine.hostPid(b))))
+                    .redirectErrorStream(true).start();
+            String text = new String(dump.getInputStream().readAllBytes());
+            assertThat(dump.waitFor()).as(text).isZero();
+            assertThat(text).contains("\nContainer " + DockerEngine.shortId(b) + "\n").contains("worker-b");
+            Process json = new ProcessBuilder(cli("dump", "--json", "-p", Long.toString(DockerEngine.hostPid(a))))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            JsonNode doc = JSON.readTree(json.getInputStream().readAllBytes());
+            assertThat(json.waitFor()).isZero();
+            assertThat(doc.get("container").asText()).isEqualTo(DockerEngine.shortId(a));
         }
     }
 

@@ -66,10 +66,32 @@ class SidecarIT {
         }
     }
 
+    /**
+     * Root in both containers, the same capabilities: the ptrace check passes without {@code CAP_SYS_PTRACE}
+     * (Docker's default seccomp profile then refuses {@code process_vm_readv}, and Spyglass reads
+     * {@code /proc/1/mem}; docs/containers.md#seccomp). The dump names the target's container.
+     */
+    @Test
+    void aRootSidecarWithoutSysPtraceDumpsARootTarget() throws Exception {
+        try (GenericContainer<?> target = target(false)) {
+            target.start();
+            Result r = sidecar(target, false, "dump", "-p", "1");
+            assertThat(r.exit).as(r.logs).isZero();
+            assertThat(r.logs).contains("Container " + DockerEngine.shortId(target) + "\n").contains("sleeper (<string>:")
+                    .contains("worker (<string>:");
+        }
+    }
+
     private static GenericContainer<?> target() {
+        return target(true);
+    }
+
+    private static GenericContainer<?> target(boolean asUid1000) {
         GenericContainer<?> c = DockerEngine.pythonContainer(DockerEngine.assumeImage("debian-3.13"),
                 "/usr/bin/python3.13", "-c", ContainerTargetIT.SCRIPT, "a");
-        DockerEngine.modify(c, cmd -> cmd.withUser("1000:1000"));
+        if (asUid1000) {
+            DockerEngine.modify(c, cmd -> cmd.withUser("1000:1000"));
+        }
         return c;
     }
 
