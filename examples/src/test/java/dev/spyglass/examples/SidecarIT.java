@@ -77,8 +77,8 @@ class SidecarIT {
             target.start();
             Result r = sidecar(target, false, "dump", "-p", "1");
             assertThat(r.exit).as(r.logs).isZero();
-            assertThat(r.logs).contains("Container " + DockerEngine.shortId(target) + "\n").contains("sleeper (<string>:")
-                    .contains("worker (<string>:");
+            assertThat(r.logs).contains("Container " + DockerEngine.shortId(target) + "\n")
+                    .contains("sleeper (<string>:").contains("worker (<string>:");
         }
     }
 

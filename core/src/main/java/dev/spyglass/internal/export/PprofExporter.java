@@ -20,7 +20,8 @@ import dev.spyglass.export.ProfileMetadata;
  * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
  * labelled {@code thread} (the thread's latest name, or the name or pattern of the threads merged under it: see
  * {@link dev.spyglass.export.ThreadGrouping}), {@code thread_id} (when it is one thread), {@code pid} and, when the
- * target runs in a container, {@code container} (its short id, {@link dev.spyglass.export.ProfileMetadata#container()}). One
+ * target runs in a container, {@code container} (its short id,
+ * {@link dev.spyglass.export.ProfileMetadata#container()}). One
  * {@code Location} per distinct frame (function and line) and one {@code Function} per distinct qualified name
  * and file, whose {@code name} is the qualified name and whose {@code system_name} is left empty (so
  * {@code go tool pprof} keeps names such as {@code <module>} instead of stripping them as C++ template

@@ -61,7 +61,8 @@ public final class AccessDiagnostics {
             }
             sb.append(": run Spyglass as the same user, or add the capability CAP_SYS_PTRACE: "
                     + "`docker run --cap-add SYS_PTRACE` (with `--pid=container:ID` for a sidecar), in Kubernetes "
-                    + "`securityContext: {capabilities: {add: [\"SYS_PTRACE\"]}}` (with `shareProcessNamespace: true`), "
+                    + "`securityContext: {capabilities: {add: [\"SYS_PTRACE\"]}}` "
+                    + "(with `shareProcessNamespace: true`), "
                     + "or outside containers root or `setcap cap_sys_ptrace+ep` on the java binary.");
         } else if (scope != null && !scope.isBlank() && !scope.strip().equals("0") && !cap) {
             sb.append("/proc/sys/kernel/yama/ptrace_scope is ").append(scope.strip())

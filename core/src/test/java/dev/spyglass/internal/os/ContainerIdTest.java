@@ -23,7 +23,8 @@ class ContainerIdTest {
                 .isEqualTo("cdbcfc838834");
         assertThat(ContainerId.parse("0::/kubepods.slice/kubepods-besteffort.slice/"
                 + "kubepods-besteffort-podabc.slice/crio-" + ID + ".scope\n")).isEqualTo("cdbcfc838834");
-        assertThat(ContainerId.parse("0::/machine.slice/libpod-" + ID + ".scope/container\n")).isEqualTo("cdbcfc838834");
+        assertThat(ContainerId.parse("0::/machine.slice/libpod-" + ID + ".scope/container\n"))
+                .isEqualTo("cdbcfc838834");
         assertThat(ContainerId.parse("11:memory:/kubepods/besteffort/pod1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718/" + ID))
                 .isEqualTo("cdbcfc838834");
     }
