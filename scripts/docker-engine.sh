@@ -142,7 +142,15 @@ busybox_into() { # root: /bin/busybox and its applets sh, true, sleep, cat, ls, 
   for a in sh true sleep cat ls df id; do ln -sf busybox "$root/bin/$a"; done
 }
 
+IMAGES=(tiny debian-3.11 debian-3.13 debian-3.14 debian-3.15 pyenv-3.12)
+
 build_images() {
+  local n missing=0
+  for n in "${IMAGES[@]}"; do have_image "spyglass-test/$n:$REV" || missing=1; done
+  if [ "$missing" -eq 0 ]; then # the usual case: nothing to download
+    for n in "${IMAGES[@]}" images; do rm -f "$DIR/$n.unavailable"; done
+    return 0
+  fi
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/spyglass-images-XXXXXX")
   trap 'rm -rf "$WORK"' RETURN
   local tiny=spyglass-test/tiny:$REV base=spyglass-test/debian-3.11:$REV v name image
