@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Launcher;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
@@ -45,11 +46,13 @@ public final class PythonProcess implements AutoCloseable {
 
     private final Target target;
     private final Process process;
+    private final String container;
     private boolean closed;
 
     private PythonProcess(Target target, Process process) {
         this.target = target;
         this.process = process;
+        this.container = ContainerId.of(target.pid());
     }
 
     /**
@@ -109,6 +112,15 @@ public final class PythonProcess implements AutoCloseable {
     /** The exact CPython version of the target (micro -1 only when no version source held it). */
     public CPythonVersion version() {
         return target.version();
+    }
+
+    /**
+     * The container the process runs in: the short (12-character) id {@code docker ps}, {@code crictl ps} or
+     * {@code podman ps} shows, told from its control group ({@code /proc/PID/cgroup}) when attached; empty when
+     * it runs in no container or none can be told (docs/containers.md lists the runtimes recognised).
+     */
+    public Optional<String> container() {
+        return container.isEmpty() ? Optional.empty() : Optional.of(container);
     }
 
     /** The launched process, or empty for an attached one. */

@@ -19,6 +19,7 @@ import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.EventBuffer;
 import dev.spyglass.internal.kernel.KernelFrames;
@@ -57,6 +58,7 @@ public final class SamplingSession implements AutoCloseable {
     private final PythonStackSource python;
     private final EventBuffer delivery = new Delivery();
     private final Process process;
+    private final String container;
     private final SamplingMode mode;
     private final long intervalNanos;
     private final long durationNanos;
@@ -84,6 +86,7 @@ public final class SamplingSession implements AutoCloseable {
             KernelFrames kernel) {
         this.pid = target.pid();
         this.version = target.version();
+        this.container = ContainerId.of(pid);
         this.process = process;
         this.mode = config.mode();
         this.intervalNanos = config.interval().toNanos();
@@ -134,6 +137,11 @@ public final class SamplingSession implements AutoCloseable {
     /** The target's CPython version. */
     public CPythonVersion version() {
         return version;
+    }
+
+    /** The short id of the target's container, empty when in none; see {@link PythonProcess#container()}. */
+    public Optional<String> container() {
+        return container.isEmpty() ? Optional.empty() : Optional.of(container);
     }
 
     /** The launched process, or empty for an attached target. */

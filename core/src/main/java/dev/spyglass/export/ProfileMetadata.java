@@ -20,10 +20,13 @@ import java.util.Objects;
  * @param tornSamples     samples dropped because the target changed while being read, or -1 when unknown
  * @param droppedSamples  samples dropped because the consumer was too slow, or -1 when unknown
  * @param achievedRate    sampling ticks per second actually achieved, or {@code NaN} when unknown
+ * @param container       the short (12-character) id of the container the target runs in
+ *                        ({@link dev.spyglass.PythonProcess#container()}), or an empty string when it runs in none
+ *                        or that is unknown
  */
 public record ProfileMetadata(List<String> command, long pid, String pythonVersion, String mode, Duration interval,
         long startEpochNanos, Duration duration, long samples, long tornSamples, long droppedSamples,
-        double achievedRate) {
+        double achievedRate, String container) {
 
     /** Nothing known. */
     public static final ProfileMetadata UNKNOWN = builder().build();
@@ -34,6 +37,7 @@ public record ProfileMetadata(List<String> command, long pid, String pythonVersi
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(interval, "interval");
         Objects.requireNonNull(duration, "duration");
+        Objects.requireNonNull(container, "container");
     }
 
     /** A builder with every component unknown. */
@@ -45,7 +49,7 @@ public record ProfileMetadata(List<String> command, long pid, String pythonVersi
     public Builder toBuilder() {
         return new Builder().command(command).pid(pid).pythonVersion(pythonVersion).mode(mode).interval(interval)
                 .startEpochNanos(startEpochNanos).duration(duration).samples(samples).tornSamples(tornSamples)
-                .droppedSamples(droppedSamples).achievedRate(achievedRate);
+                .droppedSamples(droppedSamples).achievedRate(achievedRate).container(container);
     }
 
     /**
@@ -85,6 +89,7 @@ public record ProfileMetadata(List<String> command, long pid, String pythonVersi
         private long tornSamples = -1;
         private long droppedSamples = -1;
         private double achievedRate = Double.NaN;
+        private String container = "";
 
         private Builder() {
         }
@@ -144,9 +149,15 @@ public record ProfileMetadata(List<String> command, long pid, String pythonVersi
             return this;
         }
 
+        /** The short id of the target's container; empty when none. */
+        public Builder container(String container) {
+            this.container = Objects.requireNonNull(container, "container");
+            return this;
+        }
+
         public ProfileMetadata build() {
             return new ProfileMetadata(command, pid, pythonVersion, mode, interval, startEpochNanos, duration, samples,
-                    tornSamples, droppedSamples, achievedRate);
+                    tornSamples, droppedSamples, achievedRate, container);
         }
     }
 }

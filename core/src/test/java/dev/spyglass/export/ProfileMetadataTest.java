@@ -18,5 +18,9 @@ class ProfileMetadataTest {
         assertThat(ProfileMetadata.UNKNOWN.tornRate()).isNaN();
         assertThat(ProfileMetadata.UNKNOWN.commandLine()).isEmpty();
         assertThat(m.toBuilder().build()).isEqualTo(m);
+        assertThat(ProfileMetadata.UNKNOWN.container()).isEmpty();
+        ProfileMetadata inContainer = m.toBuilder().container("cdbcfc838834").build();
+        assertThat(inContainer.container()).isEqualTo("cdbcfc838834");
+        assertThat(inContainer.toBuilder().build()).isEqualTo(inContainer);
     }
 }

@@ -71,7 +71,7 @@ final class DumpCommand implements Callable<Integer> {
                 TickSnapshot snap = TickSnapshot.take(pid, nativeFrames != null || nativeAll,
                         nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames, interpreterFrames,
                         nativeAll, kernelFrames);
-                print(snap.version(), snap.threads());
+                print(snap.version(), snap.threads(), snap.container());
                 if (snap.unmerged() > 0 && nativeFrames == Sampler.NativeEngine.NON_STOP) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) shown under <native frames unknown>: "
                             + "no snapshot of theirs could be proven of the moment their Python stack was read "
@@ -86,19 +86,22 @@ final class DumpCommand implements Callable<Integer> {
             }
         }
         try (PythonProcess py = PythonProcess.attach(pid)) {
-            print(py.version().toString(), py.snapshot());
+            print(py.version().toString(), py.snapshot(), py.container().orElse(""));
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
     }
 
-    private void print(String version, List<ThreadStack> threads) {
+    private void print(String version, List<ThreadStack> threads, String container) {
         List<String> command = RecordCommand.processCommand(pid);
         if (json) {
-            out.println(toJson(version, command, threads));
+            out.println(toJson(version, command, threads, container));
         } else {
             out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
+            if (!container.isEmpty()) {
+                out.println("Container " + container);
+            }
             out.println("Python " + version);
             for (ThreadStack t : threads) {
                 out.println();
@@ -129,8 +132,17 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     static String toJson(String version, List<String> command, List<ThreadStack> threads) {
+        return toJson(version, command, threads, "");
+    }
+
+    /** As {@link #toJson(String, List, List)}, with {@code "container"} after the pid when {@code container} is set. */
+    static String toJson(String version, List<String> command, List<ThreadStack> threads, String container) {
         StringBuilder sb = new StringBuilder();
-        sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid()).append(",\"python\":");
+        sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid());
+        if (!container.isEmpty()) {
+            Json.string(sb.append(",\"container\":"), container);
+        }
+        sb.append(",\"python\":");
         Json.string(sb, version).append(",\"command\":[");
         for (int i = 0; i < command.size(); i++) {
             Json.string(sb.append(i == 0 ? "" : ","), command.get(i));

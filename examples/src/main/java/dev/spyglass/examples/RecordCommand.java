@@ -216,6 +216,7 @@ final class RecordCommand implements Callable<Integer> {
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
                 .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
+                .container(session.container().orElse(""))
                 .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano()).build();
         // Asked for again when the file is finished, so the summary carries the final counts.
         java.util.function.Supplier<ProfileMetadata> metadata = () -> {

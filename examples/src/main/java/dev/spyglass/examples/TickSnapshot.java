@@ -28,8 +28,9 @@ import dev.spyglass.ThreadStack;
  * @param threads  the threads merged at the first tick
  * @param unmerged threads of that tick whose native and Python stacks did not agree, or torn (left out); with
  *                 the non-stop engine, threads shown without native frames
+ * @param container the short id of the target's container, empty when in none
  */
-record TickSnapshot(String version, List<ThreadStack> threads, long unmerged) {
+record TickSnapshot(String version, List<ThreadStack> threads, long unmerged, String container) {
 
     static TickSnapshot take(long pid, boolean nativeFrames, Sampler.NativeEngine engine, boolean interpreterFrames,
             boolean allThreads, boolean kernelFrames) throws SpyglassException {
@@ -56,7 +57,7 @@ record TickSnapshot(String version, List<ThreadStack> threads, long unmerged) {
             }
             long torn = s.stats().tornSamples();
             s.stop();
-            return new TickSnapshot(s.version().toString(), threads, torn);
+            return new TickSnapshot(s.version().toString(), threads, torn, s.container().orElse(""));
         }
     }
 
@@ -72,7 +73,7 @@ record TickSnapshot(String version, List<ThreadStack> threads, long unmerged) {
         });
         List<ThreadStack> threads = new ArrayList<>(latest.values());
         return new TickSnapshot(s.version().toString(), threads,
-                threads.stream().filter(TickSnapshot::unspliced).count());
+                threads.stream().filter(TickSnapshot::unspliced).count(), s.container().orElse(""));
     }
 
     private static boolean unspliced(ThreadStack t) {

@@ -17,6 +17,8 @@ import dev.spyglass.StackSample;
  *  "gil":true,"frames":[{"kind":"python","function":"leaf","qualname":"Outer.leaf","file":"/app/x.py","line":9},...]}
  * }</pre>
  *
+ * When the target runs in a container ({@link dev.spyglass.export.ProfileMetadata#container()}), each line also
+ * names it after the pid: {@code {"pid":1234,"container":"cdbcfc838834","tid":...}} (the short id).
  * {@code tid} is the kernel thread id (the Python thread id when the kernel one is unknown); {@code ts} is
  * nanoseconds since the Unix epoch; {@code state} is {@code running}, {@code idle} or {@code unknown};
  * {@code gil} is {@code true}, {@code false} or {@code null} (unknown, or a build without a GIL);
@@ -46,6 +48,8 @@ public final class JsonLinesExporter extends StreamExporter {
 
     private final Writer w;
     private final StringBuilder line = new StringBuilder(1024);
+    /** The {@code "container"} member (with its comma) or "", fixed at the first sample: a process-level fact. */
+    private String containerMember;
     private final FrameTextCache frameTexts = new FrameTextCache(f -> {
         StringBuilder sb = new StringBuilder(128);
         sb.append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT)).append("\",\"function\":");
@@ -74,7 +78,11 @@ public final class JsonLinesExporter extends StreamExporter {
     void write(StackSample s) throws IOException {
         StringBuilder sb = line;
         sb.setLength(0);
-        sb.append("{\"pid\":").append(s.pid())
+        if (containerMember == null) {
+            String container = metadataNow().container();
+            containerMember = container.isEmpty() ? "" : ",\"container\":" + JsonText.string(container);
+        }
+        sb.append("{\"pid\":").append(s.pid()).append(containerMember)
                 .append(",\"tid\":").append(s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId())
                 .append(",\"thread\":");
         JsonText.string(sb, s.threadName());

@@ -19,7 +19,9 @@ import dev.spyglass.export.ProfileMetadata;
  * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
  * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
  * labelled {@code thread} (the thread's latest name, or the name or pattern of the threads merged under it: see
- * {@link dev.spyglass.export.ThreadGrouping}), {@code thread_id} (when it is one thread) and {@code pid}. One
+ * {@link dev.spyglass.export.ThreadGrouping}), {@code thread_id} (when it is one thread), {@code pid} and, when the
+ * target runs in a container, {@code container} (its short id,
+ * {@link dev.spyglass.export.ProfileMetadata#container()}). One
  * {@code Location} per distinct frame (function and line) and one {@code Function} per distinct qualified name
  * and file, whose {@code name} is the qualified name and whose {@code system_name} is left empty (so
  * {@code go tool pprof} keeps names such as {@code <module>} instead of stripping them as C++ template
@@ -147,6 +149,10 @@ public final class PprofExporter extends StreamExporter {
         long threadKey = strings.id("thread");
         long threadIdKey = strings.id("thread_id");
         long pidKey = strings.id("pid");
+        // The container as a string label on every sample (`pprof -tagfocus container=ID`, `-tags`): a
+        // process-level fact, so the same for all samples of one target.
+        long containerKey = m.container().isEmpty() ? 0 : strings.id("container");
+        long containerId = m.container().isEmpty() ? 0 : strings.id(m.container());
         long[] ids = new long[64];
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             List<FrameKey> rootFirst = e.getKey().rootFirst();
@@ -175,6 +181,12 @@ public final class PprofExporter extends StreamExporter {
                 numLabel(nested, inner, threadIdKey, thread.tid());
             }
             numLabel(nested, inner, pidKey, thread.pid());
+            if (containerKey != 0) {
+                inner.reset();
+                inner.int64(1, containerKey);
+                inner.int64(2, containerId);
+                nested.message(3, inner);
+            }
             profile.message(PROFILE_SAMPLE, nested);
         }
         for (Map.Entry<FrameKey, Long> e : locations.entrySet()) {

@@ -53,9 +53,17 @@ public final class AccessDiagnostics {
                             + "owned outside it, CAP_SYS_PTRACE included. Run Spyglass in the target's user "
                             + "namespace (outside `unshare -U`), or start the target inside this one.");
         } else if (theirUid >= 0 && ourUid >= 0 && theirUid != ourUid && !cap) {
-            sb.append("the target runs as uid ").append(theirUid).append(" but this JVM as uid ").append(ourUid)
-                    .append(": run Spyglass as the same user, or with CAP_SYS_PTRACE (root, or "
-                            + "setcap/`docker run --cap-add SYS_PTRACE`).");
+            sb.append("the target runs as uid ").append(theirUid).append(" but this JVM as uid ").append(ourUid);
+            if (ourUid == 0) {
+                // A container's root (a Kubernetes sidecar's too) lacks CAP_SYS_PTRACE unless it is added:
+                // being uid 0 is not enough, so name the exact option of each runtime.
+                sb.append(" without the capability CAP_SYS_PTRACE (a container's root lacks it unless added)");
+            }
+            sb.append(": run Spyglass as the same user, or add the capability CAP_SYS_PTRACE: "
+                    + "`docker run --cap-add SYS_PTRACE` (with `--pid=container:ID` for a sidecar), in Kubernetes "
+                    + "`securityContext: {capabilities: {add: [\"SYS_PTRACE\"]}}` "
+                    + "(with `shareProcessNamespace: true`), "
+                    + "or outside containers root or `setcap cap_sys_ptrace+ep` on the java binary.");
         } else if (scope != null && !scope.isBlank() && !scope.strip().equals("0") && !cap) {
             sb.append("/proc/sys/kernel/yama/ptrace_scope is ").append(scope.strip())
                     .append(": set it to 0 (sysctl kernel.yama.ptrace_scope=0), launch the target from this JVM, "

@@ -78,6 +78,20 @@ class JsonLinesExporterTest {
     }
 
     @Test
+    void aTargetInAContainerIsNamedOnEveryLineAfterThePid() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        feed(JsonLinesExporter.builder()
+                .metadata(dev.spyglass.export.ProfileMetadata.builder().container("cdbcfc838834").build()).build(out));
+        String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
+        assertThat(lines).hasSize(samples().size());
+        for (String line : lines) {
+            JsonNode o = JSON.readTree(line);
+            assertThat(iterable(o.fieldNames())).startsWith("pid", "container", "tid");
+            assertThat(o.get("container").asText()).isEqualTo("cdbcfc838834");
+        }
+    }
+
+    @Test
     void framesAreInnermostFirstAndHostileNamesSurviveTheRoundTrip() throws Exception {
         JsonNode odd = export().stream().filter(o -> o.get("frames").size() == 3
                 && o.get("frames").get(0).get("line").asInt() == 7).findFirst().orElseThrow();

@@ -122,6 +122,20 @@ class PprofExporterTest {
     }
 
     @Test
+    void aTargetInAContainerLabelsEverySampleWithItsShortId() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        feed(PprofExporter.builder().metadata(METADATA.toBuilder().container("cdbcfc838834").build()).build(out));
+        Profile p = decode(out.toByteArray());
+        assertThat(p.getSampleList()).isNotEmpty()
+                .allSatisfy(s -> assertThat(label(p, s, "container")).isEqualTo("cdbcfc838834"));
+
+        ByteArrayOutputStream none = new ByteArrayOutputStream();
+        feed(PprofExporter.builder().metadata(METADATA).build(none));
+        Profile q = decode(none.toByteArray());
+        assertThat(q.getSampleList()).allSatisfy(s -> assertThat(label(q, s, "container")).isNull());
+    }
+
+    @Test
     void cpuModeNamesTheCpuSampleType() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         feed(PprofExporter.builder().metadata(METADATA.toBuilder().mode("cpu").build()).build(out));

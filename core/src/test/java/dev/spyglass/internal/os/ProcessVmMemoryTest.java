@@ -118,6 +118,11 @@ class ProcessVmMemoryTest {
         assertThat(AccessDiagnostics.message(7, "reading", 1000, 1000, false, "1"))
                 .contains("ptrace_scope is 1").contains("kernel.yama.ptrace_scope=0");
         assertThat(AccessDiagnostics.message(7, "reading", 0, 1000, true, null)).contains("seccomp");
+        // A container's root without the capability (a sidecar): the exact capability and options are named.
+        assertThat(AccessDiagnostics.message(7, "reading", 0, 1000, false, null))
+                .contains("this JVM as uid 0 without the capability CAP_SYS_PTRACE")
+                .contains("docker run --cap-add SYS_PTRACE").contains("add: [\"SYS_PTRACE\"]")
+                .contains("shareProcessNamespace");
         // In a user namespace the full CapEff counts only inside it: the namespace, not seccomp, is named.
         assertThat(AccessDiagnostics.message(7, "reading", 0, 0, true, null, "0 0 1"))
                 .contains("user namespace").contains("uid_map '0 0 1'").doesNotContain("seccomp");
