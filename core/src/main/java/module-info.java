@@ -22,5 +22,7 @@ module dev.spyglass {
             dev.spyglass.internal.export.PprofExporterProvider,
             dev.spyglass.internal.export.CollapsedExporterProvider,
             dev.spyglass.internal.export.AustinExporterProvider,
-            dev.spyglass.internal.export.JsonLinesExporterProvider;
+            dev.spyglass.internal.export.JsonLinesExporterProvider,
+            dev.spyglass.internal.export.GeckoProfileExporterProvider,
+            dev.spyglass.internal.export.ChromeTraceExporterProvider;
 }

@@ -17,10 +17,10 @@ import dev.spyglass.StackSample;
 import dev.spyglass.internal.export.SyntheticProfile;
 import dev.spyglass.testsupport.ModuleSmoke;
 
-/** The six built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
+/** The built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
 class ExportFormatsTest {
 
-    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "jsonl");
+    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "jsonl", "gecko", "chrome");
 
     private static Optional<String> nameFor(String fileName) {
         return ExportFormats.installed().forFileName(fileName).map(ExporterProvider::formatName);
@@ -40,6 +40,8 @@ class ExportFormatsTest {
         assertThat(nameFor("x.austin")).contains("austin");
         assertThat(nameFor("x.jsonl")).contains("jsonl");
         assertThat(nameFor("x.ndjson")).contains("jsonl");
+        assertThat(nameFor("x.gecko.json")).contains("gecko");
+        assertThat(nameFor("x.trace.json")).contains("chrome");
         assertThat(nameFor("x.gz")).isEmpty();
         assertThat(nameFor("html")).isEmpty();
     }

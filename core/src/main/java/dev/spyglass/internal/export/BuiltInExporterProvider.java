@@ -10,7 +10,7 @@ import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ExporterProvider;
 
 /**
- * What the six built-in providers share: name, endings and description as constants, and {@link #create}
+ * What the built-in providers share: name, endings and description as constants, and {@link #create}
  * through the format's builder, set up from the shared options and then from the format's own properties.
  * {@code ExportFormats} lists providers of this type first, so the built-in formats keep their order whatever
  * the class path's.

@@ -20,12 +20,14 @@ class BuiltInExporterProvidersTest {
         var out = java.io.OutputStream.nullOutputStream();
         assertThat(List.of(CollapsedExporter.builder().build(out), AustinExporter.builder().build(out),
                 JsonLinesExporter.builder().build(out), SpeedscopeExporter.builder().build(out),
-                PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out)))
+                PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out),
+                GeckoProfileExporter.builder().build(out), ChromeTraceExporter.builder().build(out)))
                 .extracting(Exporter::formatName)
-                .containsExactly("collapsed", "austin", "jsonl", "speedscope", "pprof", "html");
+                .containsExactly("collapsed", "austin", "jsonl", "speedscope", "pprof", "html", "gecko", "chrome");
         assertThat(List.of(new CollapsedExporterProvider(), new AustinExporterProvider(),
                 new JsonLinesExporterProvider(), new SpeedscopeExporterProvider(), new PprofExporterProvider(),
-                new HtmlFlameGraphExporterProvider()))
+                new HtmlFlameGraphExporterProvider(), new GeckoProfileExporterProvider(),
+                new ChromeTraceExporterProvider()))
                 .allSatisfy(p -> assertThat(p.create(out, ExportOptions.defaults()).formatName())
                         .isEqualTo(p.formatName()));
     }
