@@ -125,6 +125,33 @@ class GeckoProfileExporterTest {
     }
 
     @Test
+    void theFirefoxProfilersOwnCodeShowsEachCategoryAndTheMarkers(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        TestTools.assumeNodePackages(FirefoxProfilerCli.PACKAGE);
+        List<StackSample> samples = new ArrayList<>(samples());
+        Frame native1 = Frame.nativeFrame("qsort", "/usr/lib/x86_64-linux-gnu/libc.so.6");
+        for (int i = 0; i < 4; i++) {
+            samples.add(sample(1000 + 3 * i, ThreadState.RUNNING, Frame.GARBAGE_COLLECTION, LEAF, MODULE));
+            samples.add(sample(1001 + 3 * i, ThreadState.RUNNING, Frame.kernelFrame("vfs_read"), native1, LEAF, MODULE));
+            samples.add(sample(1002 + 3 * i, ThreadState.IDLE, WAIT, MODULE));
+        }
+        java.nio.file.Path file = dir.resolve("synthetic.gecko.json");
+        try (GeckoProfileExporter e = GeckoProfileExporter.builder().metadata(METADATA).includeIdle(true).build(file)) {
+            samples.forEach(e::accept);
+        }
+        try (FirefoxProfilerCli profiler = FirefoxProfilerCli.load(file, dir.resolve("sessions"))) {
+            JsonNode main = profiler.query("thread", "samples", "--thread", "t-0", "--include-idle");
+            assertThat(main.get("friendlyThreadName").asText()).isEqualTo("MainThread");
+            List<String> categories = new ArrayList<>();
+            main.get("categoryBreakdown").get("categories").forEach(c -> categories.add(c.get("name").asText()));
+            assertThat(categories).contains("Python", "GC", "Kernel", "Idle");
+            JsonNode markers = profiler.query("thread", "markers", "--thread", "t-1");
+            assertThat(markers.get("friendlyThreadName").asText()).isEqualTo("worker-1");
+            assertThat(markers.get("totalMarkerCount").asInt()).isEqualTo(SPIN_N);
+        }
+    }
+
+    @Test
     void withoutWeightsSamplesAreCountedAndWithoutMetadataTheFileIsStillValid() throws Exception {
         List<StackSample> samples = List.of(new StackSample(new ThreadStack(7, 7, 7, "main", 0, ThreadState.RUNNING,
                 null, List.of(LEAF)), T0, 0));

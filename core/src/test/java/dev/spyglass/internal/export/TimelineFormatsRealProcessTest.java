@@ -86,6 +86,53 @@ class TimelineFormatsRealProcessTest {
     }
 
     @Test
+    void theFirefoxProfilersOwnCodeLoadsTheProfileOfARealProcess() throws Exception {
+        TestTools.assumeNodePackages(FirefoxProfilerCli.PACKAGE);
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
+        Recording r = RealProcessExportTest.record(py, dir, 3);
+        Path file = dir.resolve("real.gecko.json");
+        RealProcessExportTest.feed(GeckoProfileExporter.builder().metadata(r.metadata()).build(file), r);
+        try (FirefoxProfilerCli profiler = FirefoxProfilerCli.load(file, dir.resolve("sessions"))) {
+            JsonNode threads = profiler.query("thread", "list").get("threads");
+            String mainHandle = null;
+            for (JsonNode t : threads) {
+                assertThat(t.get("pid").asText()).isEqualTo(Long.toString(r.metadata().pid()));
+                if (t.get("tid").asLong() == r.metadata().pid()) {
+                    mainHandle = t.get("threadHandle").asText();
+                }
+            }
+            assertThat(mainHandle).as("the main thread among %s", threads).isNotNull();
+            JsonNode samples = profiler.query("thread", "samples", "--thread", mainHandle);
+            assertThat(samples.get("weightType").asText()).isEqualTo("tracing-ms");
+            assertThat(samples.get("topFunctionsBySelf").get(0).get("name").asText()).as("%s", samples)
+                    .isEqualTo("hot_leaf");
+            assertThat(samples.get("categoryBreakdown").get("categories").get(0).get("name").asText())
+                    .isEqualTo("Python");
+            // the profiler's total for the thread is its samples' measured time, in ms
+            double weight = r.samples().stream().filter(s -> s.nativeThreadId() == r.metadata().pid()
+                    && !s.frames().isEmpty() && s.state() != ThreadState.IDLE).mapToLong(StackSample::weightNanos)
+                    .sum() / 1e6;
+            assertThat(samples.get("categoryBreakdown").get("totalSamples").asDouble())
+                    .isCloseTo(weight, org.assertj.core.api.Assertions.within(0.01));
+            int released = 0;
+            for (JsonNode t : threads) {
+                for (JsonNode type : profiler.query("thread", "markers", "--thread", t.get("threadHandle").asText())
+                        .get("byType")) {
+                    assertThat(type.get("markerName").asText()).isEqualTo("GIL released");
+                    assertThat(type.get("isInterval").asBoolean()).isTrue();
+                    released += type.get("count").asInt();
+                }
+            }
+            assertThat(released).isEqualTo(p(file).get("threads").findValues("markers").stream()
+                    .mapToInt(m -> m.get("length").asInt()).sum());
+        }
+    }
+
+    private static JsonNode p(Path file) throws java.io.IOException {
+        return JsonLinesExporterTest.JSON.readTree(file.toFile());
+    }
+
+    @Test
     void speedscopeImportsTheTraceOfARealProcess() throws Exception {
         TestTools.assumeNodePackages("speedscope");
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
