@@ -23,7 +23,7 @@ import dev.spyglass.export.ProfileMetadata;
  * next sample's weight is shorter than the time since its previous one: the sampler skipped it, or it was idle and
  * idle samples are dropped) its slices end at its previous sample. Timestamps are microseconds since the recording
  * started; every thread's events are in time order and balanced; {@code process_name} and {@code thread_name}
- * metadata events name the tracks (a thread renamed while recorded gets a second one, the later name winning).
+ * metadata events name the tracks (a thread by its latest name, written at the end).
  * The recording's metadata goes into {@code otherData}. Events are written as samples arrive; the open slices are
  * ended and the trailer written at {@link #close()}.
  */
@@ -35,13 +35,13 @@ public final class ChromeTraceExporter extends StreamExporter {
     private static final class Track {
         final List<FrameKey> open = new ArrayList<>();
         long openEnd;
-        String name;
     }
 
     private final Writer w;
     private final StringBuilder sb = new StringBuilder(1 << 12);
     private final Map<ThreadId, Track> tracks = new HashMap<>();
     private final Set<Long> namedProcesses = new HashSet<>();
+    private final ThreadRoots names = new ThreadRoots(dev.spyglass.export.ThreadGrouping.EACH);
     private long baseNanos = Long.MIN_VALUE;
     private boolean firstEvent = true;
 
@@ -76,11 +76,7 @@ public final class ChromeTraceExporter extends StreamExporter {
                 metadataEvent("process_name", id.pid(), 0, name);
             }
         }
-        if (!sample.threadName().equals(t.name)
-                && (t.name == null || !ThreadRoots.isFallback(sample.threadName()))) {
-            t.name = sample.threadName();
-            metadataEvent("thread_name", id.pid(), id.tid(), t.name);
-        }
+        names.observe(sample);
         List<Frame> frames = keepsForAggregate(sample) ? sample.frames() : List.of();
         if (start > t.openEnd) {
             // Not observed between its previous sample and this one's start: what was open ended unseen.
@@ -106,16 +102,18 @@ public final class ChromeTraceExporter extends StreamExporter {
     /** Ends the open slices of {@code t} above {@code depth}, innermost first, at {@code at}. */
     private void popTo(Track t, int depth, ThreadId id, long at) throws IOException {
         while (t.open.size() > depth) {
-            t.open.remove(t.open.size() - 1);
+            FrameKey key = t.open.remove(t.open.size() - 1);
+            // The format lets an E event leave its name out, but the Firefox Profiler's importer refuses any
+            // event without one.
             event("E", id, at);
-            sb.append('}');
+            JsonText.string(sb.append(",\"name\":"), sliceName(key)).append('}');
         }
     }
 
     private void begin(ThreadId id, long at, Frame f, FrameKey key) throws IOException {
         event("B", id, at);
         sb.append(",\"name\":");
-        JsonText.string(sb, f.kind() == Frame.FrameKind.PYTHON ? key.name() : key.label()).append(",\"cat\":\"")
+        JsonText.string(sb, sliceName(key)).append(",\"cat\":\"")
                 .append(switch (f.kind()) {
                     case PYTHON -> "python";
                     case NATIVE -> "native";
@@ -131,6 +129,11 @@ public final class ChromeTraceExporter extends StreamExporter {
             sb.append('}');
         }
         sb.append('}');
+    }
+
+    /** A Python frame's qualified name; a native, kernel or pseudo frame as the other formats label it. */
+    private static String sliceName(FrameKey key) {
+        return key.kind() == Frame.FrameKind.PYTHON ? key.name() : key.label();
     }
 
     /** Opens an event object with its phase, time, pid and tid (the caller adds the rest and the closing brace). */
@@ -155,6 +158,11 @@ public final class ChromeTraceExporter extends StreamExporter {
     void finish() throws IOException {
         for (Map.Entry<ThreadId, Track> e : tracks.entrySet()) {
             popTo(e.getValue(), 0, e.getKey(), e.getValue().openEnd);
+        }
+        // One name per thread, its latest (a thread is named python3 until threading is imported and MainThread
+        // after): viewers disagree on which of several thread_name events wins.
+        for (Map.Entry<ThreadId, ThreadKey> e : names.roots().entrySet()) {
+            metadataEvent("thread_name", e.getKey().pid(), e.getKey().tid(), e.getValue().name());
         }
         ProfileMetadata m = metadataNow();
         sb.append("\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":");

@@ -86,7 +86,7 @@ class TimelineFormatsRealProcessTest {
     }
 
     @Test
-    void theFirefoxProfilersOwnCodeLoadsTheProfileOfARealProcess() throws Exception {
+    void theFirefoxProfilersOwnCodeLoadsTheProfileAndTheTraceOfARealProcess() throws Exception {
         TestTools.assumeNodePackages(FirefoxProfilerCli.PACKAGE);
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 11);
         Recording r = RealProcessExportTest.record(py, dir, 3);
@@ -125,6 +125,25 @@ class TimelineFormatsRealProcessTest {
             }
             assertThat(released).isEqualTo(p(file).get("threads").findValues("markers").stream()
                     .mapToInt(m -> m.get("length").asInt()).sum());
+        }
+
+        // The profiler's importer of the Trace Event Format turns the slices into interval markers, by name.
+        Path trace = dir.resolve("real.trace.json");
+        RealProcessExportTest.feed(ChromeTraceExporter.builder().metadata(r.metadata()).build(trace), r);
+        try (FirefoxProfilerCli profiler = FirefoxProfilerCli.load(trace, dir.resolve("trace-sessions"))) {
+            JsonNode main = null;
+            for (JsonNode t : profiler.query("thread", "list").get("threads")) {
+                // this importer names a thread "pid:tid"
+                if (t.get("tid").asText().equals(r.metadata().pid() + ":" + r.metadata().pid())) {
+                    main = t;
+                }
+            }
+            assertThat(main).isNotNull();
+            assertThat(main.get("name").asText()).isEqualTo("MainThread");
+            List<String> sliceNames = new java.util.ArrayList<>();
+            profiler.query("thread", "markers", "--thread", main.get("threadHandle").asText()).get("byType")
+                    .forEach(type -> sliceNames.add(type.get("markerName").asText()));
+            assertThat(sliceNames).contains("hot_leaf", "driver", "<module>");
         }
     }
 
