@@ -90,7 +90,9 @@ final class GeckoSharedTables {
     private int frame(Frame f, int category) {
         FrameKey key = FrameKey.of(f, lineNumbers);
         int func = func(f, key);
-        long k = ((long) func << 32 | key.line()) * 8 + category;
+        // func, line and category packed into one key (category < 8, line < 2^31, func < 2^28): a frame is looked
+        // up for every frame of every sample, so the key is not an object.
+        long k = ((long) func << 32 | key.line()) << 3 | category;
         return frameIndex.computeIfAbsent(k, x -> {
             frames.add(new int[] {func, key.line(), category});
             return frames.size() - 1;
