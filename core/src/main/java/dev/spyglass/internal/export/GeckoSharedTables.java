@@ -117,10 +117,9 @@ final class GeckoSharedTables {
                     return sourceFile.size() - 1;
                 });
             }
-            // A native frame keeps its library in the name, as the other formats show it: the profiler's call tree
-            // shows a func's resource only in its sidebar.
-            String name = k.kind() == Frame.FrameKind.PYTHON || k.kind() == Frame.FrameKind.PSEUDO ? k.name()
-                    : k.label();
+            // The symbol alone: the profiler shows a func of a library resource as library!symbol
+            // (libc.so.6!qsort, [kernel]!vfs_read).
+            String name = k.name();
             // isJS marks Python functions: the profiler's "JavaScript" stack-type filter then shows the Python
             // frames alone, hiding the native and kernel ones between them.
             int isPython = k.kind() == Frame.FrameKind.PYTHON ? 1 : 0;

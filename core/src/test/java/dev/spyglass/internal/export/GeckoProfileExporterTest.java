@@ -117,9 +117,18 @@ class GeckoProfileExporterTest {
                     (a, b) -> a + "," + b);
         }
         assertThat(categoryOf).containsEntry("<GC>", "GC").containsEntry("Outer.leaf", "Python")
-                .containsEntry("qsort (libc.so.6)", "Native").containsEntry("vfs_read [kernel]", "Kernel")
+                .containsEntry("qsort", "Native").containsEntry("vfs_read", "Kernel")
                 .containsEntry("Condition.wait", "Idle").containsEntry("<module>", "Python");
         assertThat(categories.get(GeckoSharedTables.IDLE).get("color").asText()).isEqualTo("transparent");
+        // a native or kernel func belongs to its library's resource, which the profiler shows as library!symbol
+        Map<String, String> resourceOf = new HashMap<>();
+        for (int f = 0; f < sh.get("funcTable").get("length").asInt(); f++) {
+            int r = sh.get("funcTable").get("resource").get(f).asInt();
+            resourceOf.put(sh.get("stringArray").get(sh.get("funcTable").get("name").get(f).asInt()).asText(),
+                    r < 0 ? "" : sh.get("stringArray").get(sh.get("resourceTable").get("name").get(r).asInt()).asText());
+        }
+        assertThat(resourceOf).containsEntry("qsort", "libc.so.6").containsEntry("vfs_read", "[kernel]")
+                .containsEntry("Outer.leaf", "");
         assertThat(p.get("meta").get("usesOnlyOneStackType").asBoolean()).isFalse();
         assertThat(p.get("meta").get("stackwalk").asInt()).isEqualTo(1);
     }
