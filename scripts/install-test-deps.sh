@@ -6,6 +6,8 @@
 #       speedscope   (its dist/release/file-format-schema.json validates our speedscope files, and its
 #                     web app imports our collapsed and pprof files in the browser tests)
 #       ajv          (the JSON-schema validator run with node)
+#       @firefox-devtools/profiler-cli  (the Firefox Profiler's own CLI: its bundled importer and call-tree code
+#                     load our .gecko.json files in the tests)
 #   chromium          Debian's package, for the headless-browser tests of the HTML flame graph
 #   go                Debian's golang-go, whose `go tool pprof` reads our pprof files as users do
 #   austin-python/    PyPI's austin-python (pip --target, no dependencies: only its pure-Python MOJO reader is
@@ -27,22 +29,25 @@ unavailable() { # tool reason
 node_dir="$tools/node"
 want_speedscope=1.25.0
 want_ajv=8.20.0
+want_profiler_cli=0.10.0
 have_version() { # package version
   [ -f "$node_dir/node_modules/$1/package.json" ] &&
     grep -q "\"version\": *\"$2\"" "$node_dir/node_modules/$1/package.json"
 }
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   unavailable node "node and npm are not on PATH (Debian: apt-get install nodejs npm)"
-elif have_version speedscope "$want_speedscope" && have_version ajv "$want_ajv"; then
+elif have_version speedscope "$want_speedscope" && have_version ajv "$want_ajv" &&
+    have_version @firefox-devtools/profiler-cli "$want_profiler_cli"; then
   rm -f "$tools/node.unavailable"
 else
   mkdir -p "$node_dir"
   [ -f "$node_dir/package.json" ] || echo '{"name":"spyglass-test-tools","private":true}' > "$node_dir/package.json"
   if (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error \
-        "speedscope@$want_speedscope" "ajv@$want_ajv" >"$tools/npm.log" 2>&1); then
+        "speedscope@$want_speedscope" "ajv@$want_ajv" "@firefox-devtools/profiler-cli@$want_profiler_cli" \
+        >"$tools/npm.log" 2>&1); then
     rm -f "$tools/node.unavailable"
   else
-    unavailable node "npm install of speedscope@$want_speedscope and ajv@$want_ajv failed (see $tools/npm.log)"
+    unavailable node "npm install of speedscope@$want_speedscope, ajv@$want_ajv and @firefox-devtools/profiler-cli@$want_profiler_cli failed (see $tools/npm.log)"
   fi
 fi
 

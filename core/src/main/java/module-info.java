@@ -25,5 +25,7 @@ module dev.spyglass {
             dev.spyglass.internal.export.CollapsedExporterProvider,
             dev.spyglass.internal.export.AustinExporterProvider,
             dev.spyglass.internal.export.MojoExporterProvider,
-            dev.spyglass.internal.export.JsonLinesExporterProvider;
+            dev.spyglass.internal.export.JsonLinesExporterProvider,
+            dev.spyglass.internal.export.GeckoProfileExporterProvider,
+            dev.spyglass.internal.export.ChromeTraceExporterProvider;
 }

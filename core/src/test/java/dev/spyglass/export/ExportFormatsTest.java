@@ -20,7 +20,8 @@ import dev.spyglass.testsupport.ModuleSmoke;
 /** The built-in formats, found through {@link java.util.ServiceLoader} by name and by file name ending. */
 class ExportFormatsTest {
 
-    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "mojo", "jsonl");
+    static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "mojo", "jsonl", "gecko",
+            "chrome");
 
     private static Optional<String> nameFor(String fileName) {
         return ExportFormats.installed().forFileName(fileName).map(ExporterProvider::formatName);
@@ -41,6 +42,8 @@ class ExportFormatsTest {
         assertThat(nameFor("x.mojo")).contains("mojo");
         assertThat(nameFor("x.jsonl")).contains("jsonl");
         assertThat(nameFor("x.ndjson")).contains("jsonl");
+        assertThat(nameFor("x.gecko.json")).contains("gecko");
+        assertThat(nameFor("x.trace.json")).contains("chrome");
         assertThat(nameFor("x.gz")).isEmpty();
         assertThat(nameFor("html")).isEmpty();
     }

@@ -21,13 +21,15 @@ class BuiltInExporterProvidersTest {
         assertThat(List.of(CollapsedExporter.builder().build(out), AustinExporter.builder().build(out),
                 MojoExporter.builder().build(out),
                 JsonLinesExporter.builder().build(out), SpeedscopeExporter.builder().build(out),
-                PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out)))
+                PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out),
+                GeckoProfileExporter.builder().build(out), ChromeTraceExporter.builder().build(out)))
                 .extracting(Exporter::formatName)
-                .containsExactly("collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html");
+                .containsExactly("collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html", "gecko", "chrome");
         assertThat(List.of(new CollapsedExporterProvider(), new AustinExporterProvider(),
                 new MojoExporterProvider(),
                 new JsonLinesExporterProvider(), new SpeedscopeExporterProvider(), new PprofExporterProvider(),
-                new HtmlFlameGraphExporterProvider()))
+                new HtmlFlameGraphExporterProvider(), new GeckoProfileExporterProvider(),
+                new ChromeTraceExporterProvider()))
                 .allSatisfy(p -> assertThat(p.create(out, ExportOptions.defaults()).formatName())
                         .isEqualTo(p.formatName()));
     }
