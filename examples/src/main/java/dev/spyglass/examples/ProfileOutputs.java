@@ -41,7 +41,7 @@ final class ProfileOutputs implements SampleSink {
     static List<ExporterProvider> formats(ExportFormats formats, String format, List<Path> paths) {
         if (format != null) {
             if (paths.size() > 1) {
-                throw new IllegalArgumentException("-f names the format of one output; with several -o each "
+                throw new IllegalArgumentException("-f names the format of one output file; with several, each "
                         + "file's ending gives its format");
             }
             return List.of(formats.byName(format).orElseThrow(() -> new IllegalArgumentException(
