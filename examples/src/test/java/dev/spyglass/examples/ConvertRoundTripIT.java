@@ -209,4 +209,23 @@ class ConvertRoundTripIT {
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("cannot convert").contains("no such file or directory");
     }
+
+    /** Several -o: each is told by its ending, one file twice or -f over several is a bad command line. */
+    @Test
+    void recordRefusesOneFileTwiceAndFormatForSeveralOutputsBeforeStartingAnything() throws Exception {
+        Path a = dir.resolve("a.html");
+        SpyglassCliIT.Result twice = SpyglassCliIT.run(SpyglassCliIT.cli("record", "-o", a.toString(), "-o",
+                a.toString(), "--", "/bin/true"), 60);
+        assertThat(twice.exit()).isEqualTo(1);
+        assertThat(twice.err().strip()).isEqualTo("spyglass: cannot write " + a + " twice");
+        SpyglassCliIT.Result format = SpyglassCliIT.run(SpyglassCliIT.cli("record", "-f", "pprof", "-o", a.toString(),
+                "-o", dir.resolve("b.txt").toString(), "-p", "1"), 60);
+        assertThat(format.exit()).isEqualTo(2);
+        assertThat(format.err()).contains("-f names the format of one output file");
+        SpyglassCliIT.Result unknown = SpyglassCliIT.run(SpyglassCliIT.cli("record", "-o", a.toString(), "-o",
+                dir.resolve("b.svg").toString(), "-p", "1"), 60);
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("cannot tell the format from 'b.svg'");
+        assertThat(dir.toFile().list()).isEmpty();
+    }
 }
