@@ -24,6 +24,8 @@ final class Failures {
      * replaced its program ({@code exec}). The file holds what was recorded until then.
      */
     static final int TARGET_ENDED = 9;
+    /** {@code convert}: the input is not a recording (not JSON lines, or a record missing a field); nothing written. */
+    static final int BAD_RECORDING = 10;
     static final int OTHER = 1;
 
     private Failures() {

@@ -25,7 +25,6 @@ import dev.spyglass.SamplingStats;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.export.ExportFormats;
 import dev.spyglass.export.ExportOptions;
-import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ExporterProvider;
 import dev.spyglass.export.ProfileMetadata;
 import dev.spyglass.export.ThreadGrouping;
@@ -71,8 +70,9 @@ final class RecordCommand implements Callable<Integer> {
     String format;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-            description = "Output file. Default: spyglass-<pid>.<extension of the format>.")
-    Path output;
+            description = "Output file; repeat for several formats from one recording (-o a.html -o a.jsonl), "
+                    + "each format given by its file's ending. Default: spyglass-<pid>.<extension of the format>.")
+    List<Path> outputs = new ArrayList<>();
 
     @Option(names = "--idle", description = "Keep idle threads in flame graphs (collapsed, speedscope, pprof, html).")
     boolean idle;
@@ -145,7 +145,7 @@ final class RecordCommand implements Callable<Integer> {
         Duration startLimit;
         SamplingMode samplingMode;
         ExportFormats formats = ExportFormats.installed();
-        ExporterProvider exportFormat;
+        List<ExporterProvider> exportFormats;
         try {
             every = Durations.parse("--interval", interval, "us");
             if (duration != null) {
@@ -158,7 +158,8 @@ final class RecordCommand implements Callable<Integer> {
                 case "gil" -> SamplingMode.GIL;
                 default -> throw new IllegalArgumentException("--mode must be wall, cpu or gil, not '" + mode + "'");
             };
-            exportFormat = chooseFormat(formats);
+            exportFormats = outputs.isEmpty() ? List.of(chooseFormat(formats))
+                    : ProfileOutputs.formats(formats, format, outputs);
         } catch (IllegalArgumentException e) {
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
@@ -184,13 +185,11 @@ final class RecordCommand implements Callable<Integer> {
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
         }
-        if (output != null) {
-            // Before the target is attached or launched: a launched target must not be started for nothing.
-            String unwritable = OutputFile.unwritable(output);
-            if (unwritable != null) {
-                err.println("spyglass: cannot write " + output + ": " + unwritable);
-                return Failures.OTHER;
-            }
+        // Before the target is attached or launched: a launched target must not be started for nothing.
+        String unwritable = ProfileOutputs.unwritable(outputs);
+        if (unwritable != null) {
+            err.println("spyglass: " + unwritable);
+            return Failures.OTHER;
         }
         Instant started = Instant.now();
         if (pid == null) {
@@ -208,11 +207,12 @@ final class RecordCommand implements Callable<Integer> {
                 return Failures.report(e, err);
             }
             // A launched target that ended before it could be sampled: the user still gets the file asked for.
-            return endedBeforeFirstSample(e, exportFormat, samplingMode, every, started);
+            return endedBeforeFirstSample(e, exportFormats, samplingMode, every, started);
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
-        Path out = output != null ? output : Path.of("spyglass-" + session.pid() + defaultEnding(exportFormat));
+        List<Path> paths = outputPaths(session.pid(), exportFormats);
+        Path out = paths.get(0);
         String versionText = session.version().toString();
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
@@ -228,19 +228,16 @@ final class RecordCommand implements Callable<Integer> {
 
         // Written beside the target and renamed over it once complete: a previous profile stays whole while
         // recording, and a killed CLI never leaves a truncated or empty file under the name the user gave.
-        OutputFile file = new OutputFile(out);
-        Exporter exporter;
+        ProfileOutputs files;
         try {
-            exporter = ExportFormats.create(exportFormat, file.temporary(), exportOptions(metadata));
+            files = ProfileOutputs.open(paths, exportFormats, exportOptions(metadata));
         } catch (IOException e) {
             abandon(session);
-            file.discard();
-            err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
+            err.println("spyglass: " + e.getMessage());
             return Failures.OTHER;
         } catch (IllegalArgumentException e) {
             // A format's own option with a value it refuses: known only once the format builds its exporter.
             abandon(session);
-            file.discard();
             err.println("spyglass record: " + e.getMessage());
             return Failures.USAGE;
         }
@@ -259,7 +256,7 @@ final class RecordCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
             // The main thread did not finish in time (or failed): no half-written file stays behind.
-            file.discard();
+            files.discard();
         }, "spyglass-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
@@ -271,7 +268,7 @@ final class RecordCommand implements Callable<Integer> {
         boolean complete = true;
         LaunchedCommand ending = null;
         try {
-            session.drainTo(pushing != null ? pushing.after(exporter) : exporter);
+            session.drainTo(pushing != null ? pushing.after(files) : files);
         } catch (IOException | RuntimeException e) {
             result = Failures.report(e, err);
         } finally {
@@ -287,28 +284,13 @@ final class RecordCommand implements Callable<Integer> {
                 // while the file is written, rather than leave it running on alone.
                 ending = LaunchedCommand.begin(session.process().orElseThrow(), interrupted.get(), err);
             }
-            try {
-                exporter.close();
-            } catch (IOException | RuntimeException e) {
-                err.println("spyglass: writing " + out + " failed: " + e.getMessage());
+            if (!files.finish(err)) {
                 result = Failures.OTHER;
                 complete = false;
             }
             session.close();
             if (pushing != null) {
                 pushing.close(err, "spyglass: ");
-            }
-            if (complete) {
-                try {
-                    file.commit();
-                } catch (IOException e) {
-                    err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
-                    result = Failures.OTHER;
-                    complete = false;
-                }
-            }
-            if (!complete) {
-                file.discard();
             }
             if (ending != null) {
                 ending.finish();
@@ -340,7 +322,7 @@ final class RecordCommand implements Callable<Integer> {
         if (!s.nativeSnapshots().equals(dev.spyglass.SamplingStats.NativeSnapshots.NONE)) {
             err.println(NativeEngineOption.snapshotsLine(s.nativeSnapshots()));
         }
-        err.println("spyglass: wrote " + exportFormat.formatName() + " profile to " + out.toAbsolutePath());
+        files.reportWritten(err, "");
         written.countDown();
         if (pid == null && ending == null && !interrupted.get() && !LaunchedCommand.isRunning(session.pid())) {
             // The sampled Python ended and the command goes on (sh -c "python3 app.py; ..."): it is the user's to run.
@@ -379,9 +361,9 @@ final class RecordCommand implements Callable<Integer> {
     }
 
     /** Writes the empty profile of a launched target that ended before sampling began; its exit status or 8. */
-    private int endedBeforeFirstSample(ProcessGoneException gone, ExporterProvider exportFormat,
+    private int endedBeforeFirstSample(ProcessGoneException gone, List<ExporterProvider> exportFormats,
             SamplingMode samplingMode, Duration every, Instant started) {
-        Path out = output != null ? output : Path.of("spyglass-" + gone.pid() + defaultEnding(exportFormat));
+        List<Path> paths = outputPaths(gone.pid(), exportFormats);
         ProfileMetadata empty = ProfileMetadata.builder().command(command).pid(gone.pid())
                 .mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
                 .startEpochNanos(started.getEpochSecond() * 1_000_000_000L + started.getNano())
@@ -390,29 +372,33 @@ final class RecordCommand implements Callable<Integer> {
         err.println("spyglass: no samples recorded: the target ended (exit status " + status
                 + ") before the first sample");
         try {
-            ExportFormats.create(exportFormat, out, exportOptions(() -> empty)).close();
-            err.println("spyglass: wrote an empty " + exportFormat.formatName() + " profile to "
-                    + out.toAbsolutePath());
+            ProfileOutputs files = ProfileOutputs.open(paths, exportFormats, exportOptions(() -> empty));
+            boolean all = files.finish(err);
+            files.reportWritten(err, "an empty ");
+            if (!all) {
+                return Failures.OTHER;
+            }
         } catch (IOException e) {
-            err.println("spyglass: cannot write " + out + ": " + OutputFile.reason(e));
+            err.println("spyglass: " + e.getMessage());
             return Failures.OTHER;
         }
         // A failing target's own status, as for a recording that ran (docs/cli.md), else "no samples".
         return status != 0 ? status : Failures.NO_SAMPLES;
     }
 
+    /** The format without {@code -o}: {@code -f}'s, else html. */
     private ExporterProvider chooseFormat(ExportFormats formats) {
         if (format != null) {
             return formats.byName(format).orElseThrow(() -> new IllegalArgumentException(
                     "unknown format '" + format + "' (" + String.join(", ", formats.names()) + ")"));
         }
-        if (output != null) {
-            return formats.forFileName(output.getFileName().toString()).orElseThrow(() ->
-                    new IllegalArgumentException("cannot tell the format from '" + output.getFileName()
-                            + "': use -f or one of " + String.join(" ", formats.all().stream()
-                                    .flatMap(f -> f.fileExtensions().stream()).toList())));
-        }
         return formats.byName("html").orElseThrow();
+    }
+
+    /** The files asked for with {@code -o}, else {@code spyglass-<pid>.<ending>}. */
+    private List<Path> outputPaths(long targetPid, List<ExporterProvider> exportFormats) {
+        return !outputs.isEmpty() ? outputs
+                : List.of(Path.of("spyglass-" + targetPid + defaultEnding(exportFormats.get(0))));
     }
 
     /** The first ending the format claims, else its name: a user's format may claim none. */

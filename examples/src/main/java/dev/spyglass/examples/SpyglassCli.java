@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** The {@code spyglass} command line: {@code record}, {@code dump}, {@code top}, {@code agent}. */
+/** The {@code spyglass} command line: {@code record}, {@code convert}, {@code dump}, {@code top}, {@code agent}. */
 @Command(name = "spyglass", mixinStandardHelpOptions = true, version = "spyglass 0.1.0-SNAPSHOT",
         description = "Samples the Python stacks of a running CPython process from outside.",
         subcommands = {CommandLine.HelpCommand.class})
@@ -33,6 +33,7 @@ public final class SpyglassCli implements Callable<Integer> {
         CommandLine cl = new CommandLine(new SpyglassCli());
         cl.setErr(new PrintWriter(err, true));
         cl.addSubcommand("record", new RecordCommand(err));
+        cl.addSubcommand("convert", new ConvertCommand(err));
         cl.addSubcommand("dump", new DumpCommand(out, err));
         cl.addSubcommand("top", new TopCommand(out, err));
         cl.addSubcommand("agent", new AgentCommand(err));

@@ -127,6 +127,9 @@ class AttachedTargetEndsIT {
         Set<String> names = new HashSet<>();
         for (String line : Files.readAllLines(jsonl)) {
             JsonNode sample = JSON.readTree(line);
+            if (sample.has("type")) {
+                continue; // the header and end lines
+            }
             for (JsonNode f : sample.get("frames")) {
                 names.add(f.get("function").asText());
             }

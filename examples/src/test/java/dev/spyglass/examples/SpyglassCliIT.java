@@ -168,8 +168,12 @@ class SpyglassCliIT {
                 case "p.collapsed", "p.txt" -> assertThat(collapsedHottest(out)).endsWith(";driver (" + script
                         + ":9);hot_leaf (" + script + ":5)").doesNotEndWith("(" + script + ":4)");
                 case "p.austin" -> assertThat(text).startsWith("# austin: ").contains(":hot_leaf:");
-                case "p.jsonl" -> assertThat(JSON.readTree(text.lines().findFirst().orElseThrow()).has("frames"))
-                        .isTrue();
+                case "p.jsonl" -> {
+                    // the header line, then samples
+                    List<String> lines = text.lines().toList();
+                    assertThat(JSON.readTree(lines.get(0)).get("type").asText()).isEqualTo("recording");
+                    assertThat(JSON.readTree(lines.get(1)).has("frames")).isTrue();
+                }
                 default -> throw new AssertionError(name);
             }
         }

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import dev.spyglass.Frame;
 import dev.spyglass.StackSample;
 
 class JsonLinesExporterTest {
@@ -25,6 +26,11 @@ class JsonLinesExporterTest {
     static final ObjectMapper JSON = JsonMapper.builder().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
+    /** The sample lines of a JSON lines text: those without a {@code type} (the header and end lines have one). */
+    static String[] sampleLines(String text) {
+        return text.lines().filter(l -> !l.startsWith("{\"type\":")).toArray(String[]::new);
+    }
+
     static List<JsonNode> export() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         feed(JsonLinesExporter.builder().build(out));
@@ -32,7 +38,10 @@ class JsonLinesExporterTest {
         assertThat(text).endsWith("\n");
         List<JsonNode> objects = new ArrayList<>();
         for (String line : text.substring(0, text.length() - 1).split("\n", -1)) {
-            objects.add(JSON.readTree(line));
+            JsonNode o = JSON.readTree(line);
+            if (!o.has("type")) {
+                objects.add(o);
+            }
         }
         return objects;
     }
@@ -46,8 +55,12 @@ class JsonLinesExporterTest {
         for (int i = 0; i < samples.size(); i++) {
             StackSample s = samples.get(i);
             JsonNode o = objects.get(i);
+            // thread_start only when known (these samples' start times are not)
+            assertThat(s.threadStartTime()).isEqualTo(-1);
             assertThat(iterable(o.fieldNames())).containsExactly("pid", "tid", "thread", "ts", "weight_ns", "state",
-                    "gil", "frames");
+                    "gil", "python_tid", "interpreter", "frames");
+            assertThat(o.get("python_tid").asLong()).isEqualTo(s.pythonThreadId());
+            assertThat(o.get("interpreter").asLong()).isEqualTo(s.interpreterId());
             assertThat(o.get("pid").isIntegralNumber()).isTrue();
             assertThat(o.get("pid").asLong()).isEqualTo(s.pid());
             assertThat(o.get("tid").asLong()).isEqualTo(s.nativeThreadId());
@@ -67,7 +80,13 @@ class JsonLinesExporterTest {
             assertThat(frames.size()).isEqualTo(s.frames().size());
             for (int f = 0; f < frames.size(); f++) {
                 JsonNode jf = frames.get(f);
-                assertThat(iterable(jf.fieldNames())).containsExactly("kind", "function", "qualname", "file", "line");
+                Frame expected = s.frames().get(f);
+                List<String> fields = new ArrayList<>(List.of("kind", "function", "qualname", "file", "line"));
+                if (expected.firstLine() > 0) {
+                    fields.add("first_line");
+                    assertThat(jf.get("first_line").asInt()).isEqualTo(expected.firstLine());
+                }
+                assertThat(iterable(jf.fieldNames())).containsExactlyElementsOf(fields);
                 assertThat(jf.get("kind").asText()).isEqualTo("python");
                 assertThat(jf.get("function").asText()).isEqualTo(s.frames().get(f).function());
                 assertThat(jf.get("qualname").asText()).isEqualTo(s.frames().get(f).qualifiedName());

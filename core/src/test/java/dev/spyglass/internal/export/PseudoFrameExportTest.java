@@ -73,7 +73,7 @@ class PseudoFrameExportTest {
 
         ByteArrayOutputStream jsonl = new ByteArrayOutputStream();
         feed(JsonLinesExporter.builder().build(jsonl));
-        JsonNode first = JsonLinesExporterTest.JSON.readTree(jsonl.toString(StandardCharsets.UTF_8).split("\n")[0]);
+        JsonNode first = JsonLinesExporterTest.JSON.readTree(JsonLinesExporterTest.sampleLines(jsonl.toString(StandardCharsets.UTF_8))[0]);
         JsonNode pseudo = first.get("frames").get(1);
         assertThat(pseudo.get("kind").asText()).isEqualTo("pseudo");
         assertThat(pseudo.get("function").asText()).isEqualTo(LABEL);

@@ -129,7 +129,7 @@ class RealProcessExportTest {
         // jsonl: one strict JSON object per sample
         ByteArrayOutputStream jsonl = new ByteArrayOutputStream();
         feed(JsonLinesExporter.builder().build(jsonl), r);
-        String[] lines = jsonl.toString(StandardCharsets.UTF_8).split("\n");
+        String[] lines = JsonLinesExporterTest.sampleLines(jsonl.toString(StandardCharsets.UTF_8));
         assertThat(lines).hasSize(r.samples().size());
         long jsonHot = 0;
         for (String line : lines) {
