@@ -30,5 +30,23 @@ public enum SamplingMode {
      * holder cannot be read (CPython 2.7, whose GIL is a bare lock, and builds without a GIL), the threads
      * the kernel shows running are reported instead, as in {@link #CPU}.
      */
-    GIL
+    GIL,
+    /**
+     * Where resident memory (RSS) grows and shrinks, as Austin's {@code -m}: at each tick the process's
+     * resident size is read ({@code /proc/PID/statm}) and its change since the previous reading becomes one
+     * sample of the thread holding the GIL (where the holder cannot be read, CPython 2.7 and builds without a
+     * GIL, the first thread the kernel shows running). Its {@link StackSample#weightNanos() weight} is then a
+     * number of bytes, never negative: a growth is a sample of the holder's stack; a release a sample whose
+     * outermost frame is {@link Frame#MEMORY_RELEASED}, above the holder's stack, so that exporters keep the two
+     * views apart. A tick without change gives no sample; a tick where no thread holds the GIL takes no reading,
+     * its change goes to the next holder. The weights of a session add up (growth minus release) to the change
+     * of RSS between its first and last readings.
+     *
+     * <p>Limits: RSS is one figure for the whole process, so memory a C library or another thread allocated
+     * lands on whichever thread holds the GIL at the next tick; the kernel counts whole pages (4 KiB), and an
+     * allocation that reuses memory already resident shows nothing; memory freed but kept by the allocator
+     * (pymalloc's arenas still partly used, glibc's heap below its top) shows no release; the kernel's
+     * per-CPU counters may lag a reading by up to 64 pages per CPU.
+     */
+    MEMORY
 }

@@ -57,10 +57,12 @@ final class RecordCommand implements Callable<Integer> {
                     + "Default: until the target exits or Ctrl-C.")
     String duration;
 
-    @Option(names = "--mode", paramLabel = "wall|cpu|gil", defaultValue = "wall",
+    @Option(names = "--mode", paramLabel = "wall|cpu|gil|memory", defaultValue = "wall",
             description = "wall: every thread (where time goes); cpu: only threads on a CPU or waiting for one "
                     + "(state R: on a loaded machine that includes threads queued for a CPU); gil: only the thread "
-                    + "holding the GIL (where Python code runs; 2.7: as cpu). Default: ${DEFAULT-VALUE}.")
+                    + "holding the GIL (where Python code runs; 2.7: as cpu); memory: the change of resident memory "
+                    + "(RSS) at each tick, in bytes, on the thread holding the GIL (growth, and releases under "
+                    + "<memory released>; Austin's -m). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
@@ -152,7 +154,9 @@ final class RecordCommand implements Callable<Integer> {
                 case "wall" -> SamplingMode.WALL;
                 case "cpu" -> SamplingMode.CPU;
                 case "gil" -> SamplingMode.GIL;
-                default -> throw new IllegalArgumentException("--mode must be wall, cpu or gil, not '" + mode + "'");
+                case "memory" -> SamplingMode.MEMORY;
+                default -> throw new IllegalArgumentException("--mode must be wall, cpu, gil or memory, not '" + mode
+                        + "'");
             };
             exportFormat = chooseFormat(formats);
         } catch (IllegalArgumentException e) {

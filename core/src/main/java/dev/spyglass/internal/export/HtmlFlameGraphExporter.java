@@ -105,8 +105,9 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         Node root = new Node(names.id("all"), -1, 0);
         boolean severalProcesses = counts.tallies().keySet().stream().mapToLong(s -> s.thread().pid()).distinct()
                 .count() > 1;
+        boolean bytes = weighsBytes(m);
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
-            long n = e.getValue().count;
+            long n = bytes ? e.getValue().weightNanos : e.getValue().count;
             ThreadKey thread = e.getKey().thread();
             root.value += n;
             String threadLabel = severalProcesses ? thread.processLabel() + " " + thread.label() : thread.label();

@@ -30,6 +30,8 @@ public final class PythonStackSource implements EventSource {
     /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
     private final KernelFrames kernel;
     private long[] threadIds = new long[16];
+    /** {@link SamplingMode#MEMORY}: RSS changes given to the GIL's holder; made at the first such poll. */
+    private ResidentMemoryDeltas memory;
 
     /**
      * @param target        the attached process; closed with this source
@@ -79,6 +81,9 @@ public final class PythonStackSource implements EventSource {
         // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
         // session, so differences of timestamps are monotonic durations.
         boolean wall = mode == SamplingMode.WALL;
+        // Memory mode: the read keeps the GIL's holder only (as GIL mode); its stack takes the RSS change.
+        boolean rss = mode == SamplingMode.MEMORY;
+        ThreadStack holder = null;
         int n = natives == null ? target.readThreads(mode) : natives.readThreads(mode);
         if (kernel != null) {
             if (threadIds.length < n) {
@@ -113,7 +118,19 @@ public final class PythonStackSource implements EventSource {
             if (kernel != null) {
                 stack = kernel.addTo(stack);
             }
+            if (rss) {
+                // Where the holder is unknown (2.7) the read keeps the running threads: the first takes it.
+                holder = holder == null ? stack : holder;
+                continue;
+            }
             out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
+        }
+        if (rss) {
+            if (memory == null) {
+                memory = new ResidentMemoryDeltas(target.pid());
+            }
+            memory.attribute(holder, timestampNanos, out);
+            return;
         }
         if (natives != null) {
             // Threads without a Python thread state (native frames of all threads), weighed the same way.
@@ -149,6 +166,9 @@ public final class PythonStackSource implements EventSource {
 
     @Override
     public void close() {
+        if (memory != null) {
+            memory.close();
+        }
         if (natives != null) {
             natives.close();
         }
