@@ -110,7 +110,7 @@ class MemoryModeTest {
             assertThat(growth).as(figures).isGreaterThan((CYCLES + 1) * phase / 2);
             assertThat(growthInGrow).as(figures).isGreaterThanOrEqualTo(growth * 8 / 10);
             assertThat(releaseInRelease).as(figures).isGreaterThanOrEqualTo(release * 8 / 10);
-            // The weights add up to the change of RSS; the kernel's per-CPU counters may lag by 64 pages a CPU.
+            // The weights add up to the change of RSS; the kernel's per-CPU counters may lag a little.
             assertThat(Math.abs((growth - release) - (after - before))).as(figures).isLessThanOrEqualTo(2L << 20);
         }
     }

@@ -9,12 +9,12 @@ import java.nio.file.StandardOpenOption;
 /**
  * A process's resident memory (RSS), read from {@code /proc/PID/statm} through a descriptor kept open and
  * re-read with {@code pread} (a positional {@link FileChannel#read(ByteBuffer, long)}): the second field is
- * the resident size in pages. The kernel formats the file at each read from per-process counters
- * ({@code mm->rss_stat}), with no walk of the page tables, unlike {@code /proc/PID/status} or
- * {@code smaps}. Measured here: 1.6 µs a read with the descriptor kept, against 9 µs opening the file each
- * time. The counters are per-CPU caches folded in lazily, so a read may lag the truth by up to 64 pages per
- * CPU (the kernel's {@code percpu_counter} batch, 6.x); {@code VmRSS} in {@code /proc/PID/status} reads the
- * same counters. Used from one thread.
+ * the resident size in pages. The kernel formats the file from the process's counters ({@code mm->rss_stat}),
+ * the same ones {@code VmRSS} of {@code /proc/PID/status} shows, but as one short line. CPU time per read,
+ * measured here (JDK 25, kernel 6.18, 200,000 reads of a 3.11 process's files): 1.3 µs for statm with the
+ * descriptor kept, 6.3 – 7.0 µs opening it each time, 7.5 – 9.2 µs for {@code status} with a kept
+ * descriptor. Since Linux 6.2 the counters are per-CPU and summed lazily, so a reading may lag by a few
+ * hundred KiB; {@code VmRSS} lags alike. Used from one thread.
  */
 public final class ResidentMemory implements AutoCloseable {
     /** x86-64's base page; huge pages count in it too (statm counts base pages). */
