@@ -45,8 +45,24 @@ public enum SamplingMode {
      * <p>Limits: RSS is one figure for the whole process, so memory a C library or another thread allocated
      * lands on whichever thread holds the GIL at the next tick; the kernel counts whole pages (4 KiB), and an
      * allocation that reuses memory already resident shows nothing; memory freed but kept by the allocator
-     * (pymalloc's arenas still partly used, glibc's heap below its top) shows no release; the kernel's
-     * per-CPU counters may lag a reading by up to 64 pages per CPU.
+     * (pymalloc's arenas still partly used, glibc's heap below its top) shows no release; since Linux 6.2 the
+     * kernel sums its per-CPU counters lazily, so a reading may lag by a few hundred KiB.
      */
-    MEMORY
+    MEMORY,
+    /**
+     * Where resident memory grows, with merged Python and native stacks, without stopping the target: the
+     * kernel takes a snapshot of a thread's user registers and stack at every 64th page fault it takes
+     * ({@code perf_event_open}, the software {@code page-faults} event: a first touch of fresh memory, a file
+     * page mapped in, a copy on write), and each snapshot becomes one sample weighing 64 pages
+     * ({@link StackSample#weightNanos()} is then 262,144 bytes), its native frames spliced with the Python
+     * frames read at the tick (see docs/memory.md for when they are left under
+     * {@link Frame#NATIVE_FRAMES_UNKNOWN}). Native frames are always merged in this mode; the sampler's native
+     * and kernel frame options do not apply. Releases are not seen (freeing memory takes no fault).
+     *
+     * <p>Needs perf events with kernel sampling ({@code kernel.perf_event_paranoid} ≤ 1, {@code CAP_PERFMON}
+     * or root): a sampler in this mode refuses to attach without them, saying so
+     * ({@link AccessDeniedException}). Snapshots the kernel drops because a thread faults faster than the
+     * sampler drains them are not counted in the weights, so figures are "at least".
+     */
+    PAGE_FAULTS
 }

@@ -6,6 +6,7 @@ import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeFrames;
+import dev.spyglass.internal.nativeframes.PageFaultStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -32,6 +33,10 @@ public final class PythonStackSource implements EventSource {
     private long[] threadIds = new long[16];
     /** {@link SamplingMode#MEMORY}: RSS changes given to the GIL's holder; made at the first such poll. */
     private ResidentMemoryDeltas memory;
+    /** {@link SamplingMode#PAGE_FAULTS}: fault snapshots with merged stacks; made at the first such poll. */
+    private PageFaultStacks faults;
+    /** Faults per page-fault sample. */
+    static final long FAULT_PERIOD = 64;
 
     /**
      * @param target        the attached process; closed with this source
@@ -80,6 +85,13 @@ public final class PythonStackSource implements EventSource {
         // the sampler falls behind (skipped ticks) a thread's weights still add up to the time it was
         // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
         // session, so differences of timestamps are monotonic durations.
+        if (mode == SamplingMode.PAGE_FAULTS) {
+            if (faults == null) {
+                faults = new PageFaultStacks(target, FAULT_PERIOD);
+            }
+            faults.poll(timestampNanos, out::add);
+            return;
+        }
         boolean wall = mode == SamplingMode.WALL;
         // Memory mode: the read keeps the GIL's holder only (as GIL mode); its stack takes the RSS change.
         boolean rss = mode == SamplingMode.MEMORY;
@@ -168,6 +180,9 @@ public final class PythonStackSource implements EventSource {
     public void close() {
         if (memory != null) {
             memory.close();
+        }
+        if (faults != null) {
+            faults.close();
         }
         if (natives != null) {
             natives.close();
