@@ -52,9 +52,11 @@ public final class PageFaultStacks implements AutoCloseable {
     /** Of each followed thread (slot), the index of its record in the tick's read. */
     private int[] records = new int[16];
     private long tick;
-    private long spliced;
-    private long unspliced;
-    private long unattributed;
+    // Read by other threads (the session's stats): written by the sampling thread only.
+    private volatile long spliced;
+    private volatile long unspliced;
+    private volatile long unattributed;
+    private volatile long lost;
 
     /** A thread's Python stack (frames and lines) at its last read, and when that read began. */
     private static final class Seen {
@@ -122,6 +124,7 @@ public final class PageFaultStacks implements AutoCloseable {
             out.accept(new StackSample(merge(target.thread(records[at]), python, r, r0, r1), r.time() + epochOffset,
                     weightBytes));
         });
+        lost = faults.lostRecords();
         for (int i = 0; i < count; i++) {
             if (stacks[i] != null) {
                 Seen s = seen.computeIfAbsent(tids[i], k -> new Seen());
@@ -188,7 +191,7 @@ public final class PageFaultStacks implements AutoCloseable {
 
     /** Fault records the kernel dropped (a ring full between two ticks): memory not counted. */
     public long lost() {
-        return faults.lostRecords();
+        return lost;
     }
 
     @Override

@@ -171,6 +171,11 @@ public final class PythonStackSource implements EventSource {
         return weight;
     }
 
+    /** The page-fault sampler, or null before the first poll in {@link SamplingMode#PAGE_FAULTS} (and in other modes). */
+    public PageFaultStacks pageFaults() {
+        return faults;
+    }
+
     /** The native frames' merger, or null when the session reads Python frames only. */
     public NativeFrames natives() {
         return natives;
