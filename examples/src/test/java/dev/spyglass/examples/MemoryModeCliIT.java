@@ -34,7 +34,7 @@ class MemoryModeCliIT {
             "        store.pop()",
             "        spin(0.004)",
             "store = []",
-            "for c in range(3):",
+            "for c in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):",
             "    grow(store)",
             "    release(store)",
             "");
@@ -83,6 +83,39 @@ class MemoryModeCliIT {
         }
         assertThat(growLines).as("bytes under grow").isGreaterThan(3L * 32 * 256 * 1024 / 2);
         assertThat(releaseLines).as("bytes under <memory released> and release").isGreaterThan(3L * 32 * 256 * 1024 / 2);
+    }
+
+    /**
+     * {@code record --mode faults} of the same program: collapsed byte weights, mostly under {@code grow()} (the
+     * only function that touches fresh memory), and the summary line of its snapshots. Needs perf events.
+     */
+    @Test
+    void faultsModeWritesWhereMemoryIsFaultedIn() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.spyglass.Sampler.pageFaultsRefusal().isEmpty(),
+                () -> "page-fault sampling not permitted: " + dev.spyglass.Sampler.pageFaultsRefusal().orElse(""));
+        PythonInterpreter py = SpyglassCliIT.someInterpreter();
+        Path script = dir.resolve("mem.py");
+        Files.writeString(script, SCRIPT);
+        Map<String, String> env = new HashMap<>(py.environment());
+        env.put("MALLOC_MMAP_THRESHOLD_", "131072");
+        Path collapsed = dir.resolve("faults.collapsed");
+        List<String> cmd = new ArrayList<>(SpyglassCliIT.cli("record", "--mode", "faults", "-i", "5ms", "-o",
+                collapsed.toString(), "--"));
+        // 12 cycles (about 3 s): the events are opened at the first tick, after the unwind tables are read.
+        cmd.addAll(py.commandLine(script.toString(), "12"));
+        SpyglassCliIT.Result r = SpyglassCliIT.run(cmd, env, 60);
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("native frames without stopping:");
+        long total = 0;
+        long inGrow = 0;
+        for (String line : Files.readAllLines(collapsed)) {
+            long bytes = Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
+            assertThat(bytes % (64 * 4096)).as(line).isZero();
+            total += bytes;
+            inGrow += line.contains("grow (") ? bytes : 0;
+        }
+        assertThat(total).as("bytes faulted in").isGreaterThan(3L * 32 * 256 * 1024 / 2);
+        assertThat(inGrow).as("bytes under grow of %d", total).isGreaterThan(total / 2);
     }
 
     /** The sum of the metrics of sample lines containing {@code marker} whose sign is {@code positive}. */
