@@ -38,8 +38,8 @@ import dev.spyglass.export.ProfileMetadata;
  * time, as the
  * {@code mode} line says) in microseconds; in memory mode ({@code # mode: memory}) the change of resident memory in
  * bytes, negative for a release (the sample's {@link Frame#MEMORY_RELEASED} frame is not written), as Austin's
- * {@code -m} writes it; in faults mode the bytes faulted in (also under {@code # mode: memory}). Every sample is written, idle ones and those without frames too
- * (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
+ * {@code -m} writes it; in faults mode the bytes faulted in (also under {@code # mode: memory}). Every sample is
+ * written, idle ones and those without frames too (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
  * {@code :} in function names (a C++ symbol's {@code ::} too), so a frame always splits at its last two colons; other control characters
  * become {@code \x1b}-style escapes and a backslash {@code \\} ({@link ControlCharacters}). Metadata that is unknown is
  * left out, except {@code mode}, which readers require: {@code wall} when unknown.

@@ -24,8 +24,8 @@ import dev.spyglass.StackSample;
  * {@code perl} and {@code js} palettes) and inferno colour as kernel code; a
  * pseudo-frame its label alone ({@code <interpreter shutdown>}). The value is
  * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}); in the memory
- * modes (metadata mode {@code memory} or {@code page_faults}) always the summed bytes, whatever the value option. Characters
- * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
+ * modes (metadata mode {@code memory} or {@code page_faults}) always the summed bytes, whatever the value option.
+ * Characters that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
  * characters are written as {@code \x1b}-style escapes and a backslash as {@code \\} ({@link ControlCharacters}),
  * so that a target's names cannot drive the terminal that shows the file. Lines come in
  * order of first appearance; samples without frames are left out.

@@ -36,7 +36,7 @@ public final class PageFaultStacks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PageFaultStacks.class);
     /** x86-64's base page: one fault maps one (a transparent huge page maps 512, counted as one). */
     public static final long PAGE_BYTES = 4096;
-    /** Stack copied per record: 16 KiB holds the native frames of 3.11+ and most of 3.10's (see NonStopNativeStacks). */
+    /** Stack copied per record: 16 KiB, as the no-stop engine copies ({@link NonStopNativeStacks#STACK_BYTES}). */
     static final int STACK_BYTES = 16 * 1024;
     /** 512 KiB ring per thread: 31 records of 16 KiB between two drains. */
     static final int DATA_PAGES = 128;

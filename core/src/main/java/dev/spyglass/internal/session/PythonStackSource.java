@@ -34,7 +34,7 @@ public final class PythonStackSource implements EventSource {
     /** {@link SamplingMode#MEMORY}: RSS changes given to the GIL's holder; made at the first such poll. */
     private ResidentMemoryDeltas memory;
     /** {@link SamplingMode#PAGE_FAULTS}: fault snapshots with merged stacks; made at the first such poll. */
-    private PageFaultStacks faults;
+    private volatile PageFaultStacks faults; // volatile: the session's stats read it from other threads
     /** Faults per page-fault sample. */
     static final long FAULT_PERIOD = 64;
 
@@ -78,6 +78,15 @@ public final class PythonStackSource implements EventSource {
 
     @Override
     public void poll(long timestampNanos, SamplingMode mode, EventBuffer out) throws SpyglassException {
+        if (mode == SamplingMode.PAGE_FAULTS) {
+            // Made at the first poll (the unwind tables of the target's objects are read then); closed with this.
+            PageFaultStacks f = faults;
+            if (f == null) {
+                faults = f = new PageFaultStacks(target, FAULT_PERIOD);
+            }
+            f.poll(timestampNanos, out::add);
+            return;
+        }
         // CPU mode: every reported thread weighs one interval; threads not running at the tick are
         // skipped by the read. (The process CPU clock of another process is no finer than the
         // scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
@@ -85,13 +94,6 @@ public final class PythonStackSource implements EventSource {
         // the sampler falls behind (skipped ticks) a thread's weights still add up to the time it was
         // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
         // session, so differences of timestamps are monotonic durations.
-        if (mode == SamplingMode.PAGE_FAULTS) {
-            if (faults == null) {
-                faults = new PageFaultStacks(target, FAULT_PERIOD);
-            }
-            faults.poll(timestampNanos, out::add);
-            return;
-        }
         boolean wall = mode == SamplingMode.WALL;
         // Memory mode: the read keeps the GIL's holder only (as GIL mode); its stack takes the RSS change.
         boolean rss = mode == SamplingMode.MEMORY;
@@ -171,7 +173,7 @@ public final class PythonStackSource implements EventSource {
         return weight;
     }
 
-    /** The page-fault sampler, or null before the first poll in {@link SamplingMode#PAGE_FAULTS} (and in other modes). */
+    /** The page-fault sampler; null before the first poll in {@link SamplingMode#PAGE_FAULTS}, and in other modes. */
     public PageFaultStacks pageFaults() {
         return faults;
     }
