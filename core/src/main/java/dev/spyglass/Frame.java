@@ -57,8 +57,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
-         * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION} and
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN}.
+         * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN} and {@link Frame#MEMORY_RELEASED}.
          */
         PSEUDO
     }
@@ -94,6 +94,15 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame NATIVE_FRAMES_UNKNOWN = new Frame(FrameKind.PSEUDO, "<native frames unknown>",
             "<native frames unknown>", "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <memory released>}: the outermost frame of a {@link SamplingMode#MEMORY} sample that stands for
+     * resident memory the process gave back, above the stack of the thread holding the GIL when it was seen;
+     * samples without it stand for growth. Exporters show releases as their own tree under it (pprof as its
+     * {@code memory_released} value, Austin as a negative metric).
+     */
+    public static final Frame MEMORY_RELEASED = new Frame(FrameKind.PSEUDO, "<memory released>", "<memory released>",
+            "", 0, 0, -1, -1, 0);
 
     /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
     public static final String KERNEL_FILE = "[kernel]";

@@ -176,6 +176,20 @@ public final class Sampler {
                 throw new AccessDeniedException("native frames without stopping: " + why);
             }
         }
+        if (mode == SamplingMode.PAGE_FAULTS) {
+            String why = dev.spyglass.internal.kernel.UserStackSamples.pageFaultRefusal();
+            if (why != null) {
+                throw new AccessDeniedException("page-fault sampling: " + why);
+            }
+        }
+    }
+
+    /**
+     * Why this process may not sample page faults ({@link SamplingMode#PAGE_FAULTS}: perf events with kernel
+     * sampling), with what would allow it; empty when it may. {@link SamplingMode#MEMORY} needs no such right.
+     */
+    public static Optional<String> pageFaultsRefusal() {
+        return Optional.ofNullable(dev.spyglass.internal.kernel.UserStackSamples.pageFaultRefusal());
     }
 
     /** Which native engine takes native frames ({@link Builder#nativeEngine}); used only with native frames. */

@@ -262,6 +262,10 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     private SamplingStats.NativeSnapshots nativeSnapshots() {
+        if (python.pageFaults() != null) {
+            var f = python.pageFaults();
+            return new SamplingStats.NativeSnapshots(f.spliced(), f.unspliced(), f.lost());
+        }
         if (python.natives() instanceof NonStopNativeStacks n) {
             return new SamplingStats.NativeSnapshots(n.spliced(), n.unspliced(), n.lost());
         }

@@ -29,7 +29,9 @@ import java.time.Duration;
  *                           ({@link Sampler.Builder#nativeFrames}); {@link ThreadStops#NONE} otherwise (also
  *                           with the {@link Sampler.NativeEngine#NON_STOP} engine, which stops none)
  * @param nativeSnapshots    with the {@link Sampler.NativeEngine#NON_STOP} engine, how many samples had native
- *                           frames spliced in and how many not; {@link NativeSnapshots#NONE} otherwise
+ *                           frames spliced in and how many not; in {@link SamplingMode#PAGE_FAULTS} the same of
+ *                           its fault samples (lost: fault snapshots dropped, their bytes not counted);
+ *                           {@link NativeSnapshots#NONE} otherwise
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
         double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops,

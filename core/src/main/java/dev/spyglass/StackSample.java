@@ -19,7 +19,10 @@ import java.util.Objects;
  *                       intervals or 1 s, whichever is larger (a longer gap means the thread was not
  *                       observed, e.g. the sampler was stopped). In {@link SamplingMode#CPU}: the
  *                       sampling interval (only threads running at the tick are reported, each standing
- *                       for one interval of CPU time)
+ *                       for one interval of CPU time); in {@link SamplingMode#GIL} too. In
+ *                       {@link SamplingMode#MEMORY} not a time but a number of bytes: the change of the
+ *                       process's resident memory since the previous reading (a release when the outermost
+ *                       frame is {@link Frame#MEMORY_RELEASED}); the name predates the memory mode
  */
 public record StackSample(ThreadStack thread, long timestampNanos, long weightNanos) implements ProfileEvent {
 

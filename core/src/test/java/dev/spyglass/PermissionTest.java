@@ -166,6 +166,48 @@ class PermissionTest {
         }
     }
 
+    /**
+     * Page-fault sampling as an unprivileged user, of the user's own process: perf events with kernel sampling
+     * need root, CAP_PERFMON or kernel.perf_event_paranoid at most 1. The refusal is said before anything is
+     * attached, naming them; memory (RSS) mode, which needs no perf events, still samples the same process.
+     */
+    @Test
+    void pageFaultsAsAnUnprivilegedUserAreRefusedSayingWhatIsNeeded() throws Exception {
+        Assumptions.assumeTrue(new File("/usr/bin/setpriv").canExecute(), "needs setpriv");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs to run as root (to become nobody)");
+        String paranoid = Files.readString(Path.of("/proc/sys/kernel/perf_event_paranoid")).trim();
+        Assumptions.assumeTrue(Integer.parseInt(paranoid) > 1,
+                "kernel.perf_event_paranoid = " + paranoid + " lets every user sample its own processes");
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
+        Path dir = Files.createTempDirectory("spyglass-perm-faults-");
+        Process target = null;
+        try {
+            List<String> cp = readableClassPath(dir);
+            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    python.toString(), "-c", "import time\nx = []\nwhile True:\n    x.append(bytearray(1 << 16))\n"
+                            + "    time.sleep(0.001)")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
+                    FaultsProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
+            String out = new String(probe.getInputStream().readAllBytes());
+            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(out).contains("refusal: the kernel refused").contains("CAP_PERFMON")
+                    .contains("kernel.perf_event_paranoid = " + paranoid).contains("Run as root")
+                    .contains("PAGE_FAULTS AccessDeniedException: page-fault sampling: the kernel refused")
+                    .contains("memory (RSS) mode").contains("OK MEMORY").doesNotContain("OK PAGE_FAULTS");
+        } finally {
+            if (target != null) {
+                target.destroyForcibly();
+            }
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     /** A class path another user can read: copies of our classes and jars in {@code dir}, all world-readable. */
     private static List<String> readableClassPath(Path dir) throws Exception {
         List<String> cp = new ArrayList<>();

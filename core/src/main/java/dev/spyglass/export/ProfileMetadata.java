@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param command         the profiled command line, or an empty list when unknown (e.g. attached by PID)
  * @param pid             the target's process id, or -1 when unknown
  * @param pythonVersion   the target's Python version (e.g. {@code 3.12.1}), or an empty string when unknown
- * @param mode            {@code "wall"}, {@code "cpu"} or {@code "gil"}, or an empty string when unknown
+ * @param mode            {@code "wall"}, {@code "cpu"}, {@code "gil"}, {@code "memory"} or {@code "page_faults"}
+ *                        (the last two: sample weights are bytes), or an empty string when unknown
  * @param interval        the requested sampling interval, or {@link Duration#ZERO} when unknown
  * @param startEpochNanos when sampling started, nanoseconds since the Unix epoch, or 0 when unknown
  * @param duration        how long sampling ran, or {@link Duration#ZERO} when unknown

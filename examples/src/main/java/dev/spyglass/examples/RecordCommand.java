@@ -56,10 +56,14 @@ final class RecordCommand implements Callable<Integer> {
                     + "Default: until the target exits or Ctrl-C.")
     String duration;
 
-    @Option(names = "--mode", paramLabel = "wall|cpu|gil", defaultValue = "wall",
+    @Option(names = "--mode", paramLabel = "wall|cpu|gil|memory|faults", defaultValue = "wall",
             description = "wall: every thread (where time goes); cpu: only threads on a CPU or waiting for one "
                     + "(state R: on a loaded machine that includes threads queued for a CPU); gil: only the thread "
-                    + "holding the GIL (where Python code runs; 2.7: as cpu). Default: ${DEFAULT-VALUE}.")
+                    + "holding the GIL (where Python code runs; 2.7: as cpu); memory: the change of resident memory "
+                    + "(RSS) at each tick, in bytes, on the thread holding the GIL (growth, and releases under "
+                    + "<memory released>; Austin's -m); faults: where resident memory grows, one sample per 64 page "
+                    + "faults (256 KiB) with native frames, never stopping the target (perf events: root, "
+                    + "CAP_PERFMON or kernel.perf_event_paranoid <= 1). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
@@ -156,7 +160,10 @@ final class RecordCommand implements Callable<Integer> {
                 case "wall" -> SamplingMode.WALL;
                 case "cpu" -> SamplingMode.CPU;
                 case "gil" -> SamplingMode.GIL;
-                default -> throw new IllegalArgumentException("--mode must be wall, cpu or gil, not '" + mode + "'");
+                case "memory" -> SamplingMode.MEMORY;
+                case "faults" -> SamplingMode.PAGE_FAULTS;
+                default -> throw new IllegalArgumentException("--mode must be wall, cpu, gil, memory or faults, not '"
+                        + mode + "'");
             };
             exportFormats = outputs.isEmpty() ? List.of(chooseFormat(formats))
                     : ProfileOutputs.formats(formats, format, outputs);

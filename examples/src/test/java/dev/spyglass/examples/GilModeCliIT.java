@@ -55,6 +55,6 @@ class GilModeCliIT {
 
         SpyglassCliIT.Result bad = SpyglassCliIT.run(SpyglassCliIT.cli("record", "--mode", "gill", "-p", "1"), 60);
         assertThat(bad.exit()).isEqualTo(2);
-        assertThat(bad.err()).contains("--mode must be wall, cpu or gil, not 'gill'");
+        assertThat(bad.err()).contains("--mode must be wall, cpu, gil, memory or faults, not 'gill'");
     }
 }

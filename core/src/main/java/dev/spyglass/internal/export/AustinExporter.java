@@ -36,8 +36,10 @@ import dev.spyglass.export.ProfileMetadata;
  * the file {@code kernel}, the kernel's symbol, line 0 ({@code kernel:vfs_read:0}). A
  * pseudo-frame has an empty file ({@code :<interpreter shutdown>:0}). The metric is the sample's weight (wall or CPU
  * time, as the
- * {@code mode} line says) in microseconds. Every sample is written, idle ones and those without frames too
- * (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
+ * {@code mode} line says) in microseconds; in memory mode ({@code # mode: memory}) the change of resident memory in
+ * bytes, negative for a release (the sample's {@link Frame#MEMORY_RELEASED} frame is not written), as Austin's
+ * {@code -m} writes it; in faults mode the bytes faulted in (also under {@code # mode: memory}). Every sample is
+ * written, idle ones and those without frames too (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
  * {@code :} in function names (a C++ symbol's {@code ::} too), so a frame always splits at its last two colons; other control characters
  * become {@code \x1b}-style escapes and a backslash {@code \\} ({@link ControlCharacters}). Metadata that is unknown is
  * left out, except {@code mode}, which readers require: {@code wall} when unknown.
@@ -66,6 +68,9 @@ public final class AustinExporter extends StreamExporter {
         return sb.append(':').append(Math.max(0, f.line())).toString();
     });
     private boolean headerWritten;
+    /** The metadata's mode is memory (RSS changes) or faults: metrics are bytes. Set with the header. */
+    private boolean memory;
+    private boolean faults;
 
     private AustinExporter(OutputStream out, Builder options) {
         super(out, FORMAT_NAME, options);
@@ -85,7 +90,11 @@ public final class AustinExporter extends StreamExporter {
             w.write("# interval: " + m.interval().toNanos() / 1000 + "\n");
         }
         // Austin's modes are wall, cpu, memory and full; its GIL option (-g) is a filter over cpu or wall time.
-        String mode = m.mode().isEmpty() ? "wall" : m.mode().equals("gil") ? "cpu" : m.mode();
+        // Page faults have no Austin mode: their metric is bytes too, so readers take them as memory.
+        String mode = m.mode().isEmpty() ? "wall" : m.mode().equals("gil") ? "cpu"
+                : m.mode().equals("page_faults") ? "memory" : m.mode();
+        memory = m.mode().equals("memory");
+        faults = m.mode().equals("page_faults");
         w.write("# mode: " + mode + "\n");
         if (!m.pythonVersion().isEmpty()) {
             w.write("# python: " + m.pythonVersion() + "\n");
@@ -101,11 +110,27 @@ public final class AustinExporter extends StreamExporter {
         line.append('P').append(s.pid()).append(";T").append(s.interpreterId()).append(':')
                 .append(Long.toUnsignedString(s.nativeThreadId() >= 0 ? s.nativeThreadId() : s.pythonThreadId()));
         List<Frame> frames = s.frames();
-        for (int i = frames.size() - 1; i >= 0; i--) {
+        // Memory mode: Austin writes a release as a negative metric; the marker frame is not written.
+        int outermost = memory && !frames.isEmpty() && frames.getLast().equals(Frame.MEMORY_RELEASED)
+                ? frames.size() - 2 : frames.size() - 1;
+        for (int i = outermost; i >= 0; i--) {
             line.append(frameTexts.text(frames.get(i)));
         }
-        line.append(' ').append(Math.round(Math.max(0, s.weightNanos()) / 1000.0)).append('\n');
+        line.append(' ').append(metric(s)).append('\n');
         w.append(line);
+    }
+
+    /**
+     * The sample's metric: time in microseconds; in memory mode (Austin's {@code -m}) the change of resident
+     * memory in bytes, negative for a release, as Austin writes it ({@code py_proc.c}: statm's resident pages
+     * times the page size, minus the previous reading); in faults mode the bytes faulted in.
+     */
+    private long metric(StackSample s) {
+        long w = Math.max(0, s.weightNanos());
+        if (!memory && !faults) {
+            return Math.round(w / 1000.0);
+        }
+        return memory && !s.frames().isEmpty() && s.frames().getLast().equals(Frame.MEMORY_RELEASED) ? -w : w;
     }
 
     private static void appendSanitized(StringBuilder sb, String s, boolean colon) {

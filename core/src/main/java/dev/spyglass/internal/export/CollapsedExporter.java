@@ -23,8 +23,9 @@ import dev.spyglass.StackSample;
  * the annotation {@code stackcollapse-perf.pl --kernel} writes and {@code flamegraph.pl} (its {@code java},
  * {@code perl} and {@code js} palettes) and inferno colour as kernel code; a
  * pseudo-frame its label alone ({@code <interpreter shutdown>}). The value is
- * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}). Characters
- * that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
+ * the sample count by default, or the summed weight in microseconds ({@link Value#WEIGHT_MICROS}); in the memory
+ * modes (metadata mode {@code memory} or {@code page_faults}) always the summed bytes, whatever the value option.
+ * Characters that would break a line's structure ({@code ;} and line breaks) are replaced by {@code _}; other control
  * characters are written as {@code \x1b}-style escapes and a backslash as {@code \\} ({@link ControlCharacters}),
  * so that a target's names cannot drive the terminal that shows the file. Lines come in
  * order of first appearance; samples without frames are left out.
@@ -72,8 +73,10 @@ public final class CollapsedExporter extends StreamExporter {
     void finish() throws IOException {
         Writer w = utf8Writer(out);
         StringBuilder line = new StringBuilder(256);
+        boolean bytes = weighsBytes(metadataNow());
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
-            long n = value == Value.SAMPLES ? e.getValue().count : Math.round(e.getValue().weightNanos / 1000.0);
+            long n = bytes ? e.getValue().weightNanos
+                    : value == Value.SAMPLES ? e.getValue().count : Math.round(e.getValue().weightNanos / 1000.0);
             line.setLength(0);
             ThreadKey thread = e.getKey().thread();
             appendSanitized(line, thread.processLabel());

@@ -21,6 +21,11 @@ record FrameKey(Frame.FrameKind kind, String name, String file, int line) {
                 lineNumbers && frame.kind() == Frame.FrameKind.PYTHON ? Math.max(frame.line(), 0) : 0);
     }
 
+    /** Whether this is {@link Frame#MEMORY_RELEASED}, the outermost frame of a memory-mode release sample. */
+    boolean isMemoryReleased() {
+        return kind == Frame.FrameKind.PSEUDO && name.equals(Frame.MEMORY_RELEASED.qualifiedName());
+    }
+
     boolean isNative() {
         return kind == Frame.FrameKind.NATIVE;
     }

@@ -109,9 +109,11 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         Node root = new Node(names.id("all"), -1, 0);
         boolean severalProcesses = counts.tallies().keySet().stream().mapToLong(s -> s.thread().pid()).distinct()
                 .count() > 1;
+        boolean bytes = weighsBytes(m);
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
-            long n = e.getValue().count;
-            long released = e.getValue().gilReleased;
+            long n = bytes ? e.getValue().weightNanos : e.getValue().count;
+            // The GIL view counts samples; a profile weighing bytes has none.
+            long released = bytes ? 0 : e.getValue().gilReleased;
             ThreadKey thread = e.getKey().thread();
             root.value += n;
             root.released += released;

@@ -17,7 +17,9 @@ import dev.spyglass.export.ProfileMetadata;
 /**
  * pprof's {@code profile.proto} (github.com/google/pprof, {@code proto/profile.proto}), gzip'ed as pprof
  * expects on disk. Two sample types: {@code samples/count} and {@code wall/nanoseconds} (or
- * {@code cpu/nanoseconds} in CPU mode; the default type). One {@code Sample} per distinct stack and thread,
+ * {@code cpu/nanoseconds} in CPU and GIL modes; the default type); in the memory modes {@code memory/bytes}
+ * instead of the time (RSS growth, or pages faulted in), and in RSS mode a third, {@code memory_released/bytes},
+ * from the samples under {@link Frame#MEMORY_RELEASED} (written without that frame). One {@code Sample} per distinct stack and thread,
  * labelled {@code thread} (the thread's latest name, or the name or pattern of the threads merged under it: see
  * {@link dev.spyglass.export.ThreadGrouping}), {@code thread_id} (when it is one thread), {@code pid} and, when the
  * target runs in a container, {@code container} (its short id,
@@ -138,10 +140,19 @@ public final class PprofExporter extends StreamExporter {
 
         // GIL mode's time is where Python code held the GIL: CPU time of the interpreter, not wall time.
         String timeType = m.mode().equals("cpu") || m.mode().equals("gil") ? "cpu" : "wall";
+        boolean bytes = weighsBytes(m);
         long nanoseconds = strings.id("nanoseconds");
-        long timeTypeId = strings.id(timeType);
+        // Memory modes: bytes of resident memory gained (RSS growth, or pages faulted in), and in RSS mode
+        // the bytes released, from the samples under Frame.MEMORY_RELEASED (that frame is left out).
+        long bytesId = bytes ? strings.id("bytes") : 0;
+        long timeTypeId = bytes ? strings.id("memory") : strings.id(timeType);
+        long unitId = bytes ? bytesId : nanoseconds;
         valueType(profile, PROFILE_SAMPLE_TYPE, strings.id("samples"), strings.id("count"), nested);
-        valueType(profile, PROFILE_SAMPLE_TYPE, timeTypeId, nanoseconds, nested);
+        valueType(profile, PROFILE_SAMPLE_TYPE, timeTypeId, unitId, nested);
+        boolean releases = m.mode().equals("memory");
+        if (releases) {
+            valueType(profile, PROFILE_SAMPLE_TYPE, strings.id("memory_released"), bytesId, nested);
+        }
 
         Map<FrameKey, Long> locations = new LinkedHashMap<>();
         Map<FunctionKey, Long> functions = new LinkedHashMap<>();
@@ -156,6 +167,10 @@ public final class PprofExporter extends StreamExporter {
         long[] ids = new long[64];
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             List<FrameKey> rootFirst = e.getKey().rootFirst();
+            boolean released = releases && !rootFirst.isEmpty() && rootFirst.get(0).isMemoryReleased();
+            if (released) {
+                rootFirst = rootFirst.subList(1, rootFirst.size());
+            }
             if (ids.length < rootFirst.size()) {
                 ids = new long[rootFirst.size()];
             }
@@ -170,7 +185,12 @@ public final class PprofExporter extends StreamExporter {
             }
             nested.reset();
             nested.packed(1, ids, rootFirst.size());
-            nested.packed(2, new long[] {e.getValue().count, e.getValue().weightNanos}, 2);
+            long w = e.getValue().weightNanos;
+            if (releases) {
+                nested.packed(2, new long[] {e.getValue().count, released ? 0 : w, released ? w : 0}, 3);
+            } else {
+                nested.packed(2, new long[] {e.getValue().count, w}, 2);
+            }
             ThreadKey thread = e.getKey().thread();
             inner.reset();
             inner.int64(1, threadKey);
@@ -252,8 +272,9 @@ public final class PprofExporter extends StreamExporter {
         }
         profile.int64(PROFILE_TIME_NANOS, start);
         profile.int64(PROFILE_DURATION_NANOS, duration);
-        valueType(profile, PROFILE_PERIOD_TYPE, timeTypeId, nanoseconds, nested);
-        profile.int64(PROFILE_PERIOD, m.interval().toNanos());
+        valueType(profile, PROFILE_PERIOD_TYPE, timeTypeId, unitId, nested);
+        // Memory modes: the resolution of a weight is one page (RSS and faults count whole pages).
+        profile.int64(PROFILE_PERIOD, bytes ? 4096 : m.interval().toNanos());
         long[] commentIds = comments.stream().mapToLong(Long::longValue).toArray();
         profile.packed(PROFILE_COMMENT, commentIds, commentIds.length);
         profile.int64(PROFILE_DEFAULT_SAMPLE_TYPE, timeTypeId);

@@ -151,6 +151,7 @@ public final class SpeedscopeExporter extends StreamExporter {
             }
         }
         sb.append("]},\"profiles\":[");
+        String unit = weighsBytes(metadataNow()) ? "bytes" : "nanoseconds";
         for (int pi = 0; pi < profiles.size(); pi++) {
             ThreadProfile p = profiles.get(pi);
             // Without any weight (a source that does not time its samples) the samples are counted instead.
@@ -158,7 +159,7 @@ public final class SpeedscopeExporter extends StreamExporter {
             sb.append(pi == 0 ? "" : ",").append("{\"type\":\"sampled\",\"name\":");
             JsonText.string(sb, profiles.size() > 1 && hasSeveralProcesses()
                     ? p.thread.processLabel() + " " + p.thread.label() : p.thread.label());
-            sb.append(",\"unit\":\"").append(counted ? "none" : "nanoseconds").append("\",\"startValue\":0")
+            sb.append(",\"unit\":\"").append(counted ? "none" : unit).append("\",\"startValue\":0")
                     .append(",\"endValue\":").append(counted ? p.totalCount : p.totalWeight).append(",\"samples\":[");
             for (int i = 0; i < p.stacks.size(); i++) {
                 int[] stack = p.stacks.get(i);

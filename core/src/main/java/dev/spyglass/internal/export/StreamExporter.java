@@ -60,6 +60,14 @@ abstract class StreamExporter implements Exporter {
         return !sample.frames().isEmpty() && (includeIdle || sample.state() != ThreadState.IDLE);
     }
 
+    /**
+     * Whether the samples weigh bytes rather than time: the metadata's mode is {@code memory} (RSS changes) or
+     * {@code page_faults} (page faults). Aggregating formats then sum the weights, not count the samples.
+     */
+    static boolean weighsBytes(ProfileMetadata m) {
+        return m.mode().equals("memory") || m.mode().equals("page_faults");
+    }
+
     final ProfileMetadata metadataNow() {
         ProfileMetadata m = metadata.get();
         return m != null ? m : ProfileMetadata.UNKNOWN;

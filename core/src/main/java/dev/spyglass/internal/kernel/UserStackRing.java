@@ -123,6 +123,33 @@ final class UserStackRing {
         LONG.setRelease(map, PerfRing.DATA_TAIL, tail);
     }
 
+    /**
+     * Reads every record since the last drain; each sample in turn becomes the snapshot and {@code onSample}
+     * runs (page faults: every record stands for memory, not only the newest).
+     */
+    void drainEach(Runnable onSample) {
+        long head = (long) LONG.getAcquire(map, PerfRing.DATA_HEAD);
+        while (tail < head) {
+            long header = at(tail);
+            int type = (int) header;
+            int size = (int) (header >>> 48);
+            if (size < 8 || (size & 7) != 0 || size > head - tail) {
+                malformed++;
+                tail = head;
+                break;
+            }
+            if (type == PERF_RECORD_SAMPLE && size >= 40) {
+                samples++;
+                copy(tail, size);
+                onSample.run();
+            } else if (type == PERF_RECORD_LOST && size >= 24) {
+                lost += at(tail + 16);
+            }
+            tail += size;
+        }
+        LONG.setRelease(map, PerfRing.DATA_TAIL, tail);
+    }
+
     private void copy(long at, int size) {
         long end = at + size;
         long id = at(at + 8);

@@ -39,6 +39,7 @@ public final class UserStackSamples implements AutoCloseable {
     static final int PERF_TYPE_SOFTWARE = 1;
     static final int PERF_COUNT_SW_CPU_CLOCK = 0;
     static final int PERF_COUNT_SW_CONTEXT_SWITCHES = 3;
+    static final int PERF_COUNT_SW_PAGE_FAULTS = 2;
     static final long PERF_SAMPLE_TID = 1L << 1;
     static final long PERF_SAMPLE_TIME = 1L << 2;
     static final long PERF_SAMPLE_REGS_USER = 1L << 12;
@@ -55,9 +56,12 @@ public final class UserStackSamples implements AutoCloseable {
 
     private final long pid;
     private final int stackBytes;
+    private final int dataPages;
     private final PerfSyscalls sys = new PerfSyscalls();
     private final Arena arena = Arena.ofShared();
+    /** The sampling event: the CPU clock, or page faults ({@link #pageFaults}). */
     private final MemorySegment clockAttr;
+    /** The context-switch event sharing the ring; null for page faults. */
     private final MemorySegment switchAttr;
     private final MemorySegment id;
     private final FollowedThreads<Tracked> threads = new FollowedThreads<>();
@@ -137,14 +141,33 @@ public final class UserStackSamples implements AutoCloseable {
      * @param stackBytes    stack copied per sample, a multiple of 8 up to 65,000
      */
     public UserStackSamples(long pid, long intervalNanos, int stackBytes) {
-        if (intervalNanos <= 0 || stackBytes <= 0 || (stackBytes & 7) != 0 || stackBytes > 65_000) {
-            throw new IllegalArgumentException("interval " + intervalNanos + ", stack " + stackBytes);
+        this(pid, PERF_COUNT_SW_CPU_CLOCK, intervalNanos, true, stackBytes, DATA_PAGES);
+    }
+
+    private UserStackSamples(long pid, int config, long period, boolean switches, int stackBytes, int dataPages) {
+        if (period <= 0 || stackBytes <= 0 || (stackBytes & 7) != 0 || stackBytes > 65_000
+                || Integer.bitCount(dataPages) != 1) {
+            throw new IllegalArgumentException("period " + period + ", stack " + stackBytes + ", pages " + dataPages);
         }
         this.pid = pid;
         this.stackBytes = stackBytes;
-        this.clockAttr = attr(arena, PERF_COUNT_SW_CPU_CLOCK, intervalNanos, stackBytes);
-        this.switchAttr = attr(arena, PERF_COUNT_SW_CONTEXT_SWITCHES, 1, stackBytes);
+        this.dataPages = dataPages;
+        this.clockAttr = attr(arena, config, period, stackBytes);
+        this.switchAttr = switches ? attr(arena, PERF_COUNT_SW_CONTEXT_SWITCHES, 1, stackBytes) : null;
         this.id = arena.allocate(ValueLayout.JAVA_LONG);
+    }
+
+    /**
+     * Snapshots at page faults instead: one {@code PERF_COUNT_SW_PAGE_FAULTS} event per thread, one record for
+     * every {@code period}-th fault of the thread (minor and major: a first touch of fresh memory, a file page
+     * mapped in, a copy on write), with the user registers and stack at the fault, also when the kernel took
+     * it on the thread's behalf (a {@code read} into a fresh buffer). Read every record with {@link #drainEach}.
+     *
+     * @param dataPages data pages of each thread's ring, a power of two: records written between two drains
+     *                  beyond what it holds are lost (counted in {@link #lostRecords()})
+     */
+    public static UserStackSamples pageFaults(long pid, long period, int stackBytes, int dataPages) {
+        return new UserStackSamples(pid, PERF_COUNT_SW_PAGE_FAULTS, period, false, stackBytes, dataPages);
     }
 
     /** A {@code perf_event_attr} (offsets checked against linux/perf_event.h, 6.18). */
@@ -168,8 +191,18 @@ public final class UserStackSamples implements AutoCloseable {
      * a thread of this process itself, so it is known before any target is attached or launched.
      */
     public static String refusal() {
+        return refusal(PERF_COUNT_SW_CONTEXT_SWITCHES, NEED, INSTEAD);
+    }
+
+    /** As {@link #refusal()}, for the snapshots at page faults of {@link #pageFaults}. */
+    public static String pageFaultRefusal() {
+        return refusal(PERF_COUNT_SW_PAGE_FAULTS, "Page-fault sampling needs page-fault events with kernel sampling",
+                "or use the memory (RSS) mode, which needs no perf events");
+    }
+
+    private static String refusal(int config, String need, String instead) {
         try (PerfSyscalls s = new PerfSyscalls(); Arena a = Arena.ofConfined()) {
-            int fd = s.perfEventOpen(attr(a, PERF_COUNT_SW_CONTEXT_SWITCHES, 1, 8), 0);
+            int fd = s.perfEventOpen(attr(a, config, 1, 8), 0);
             if (fd >= 0) {
                 s.close(fd);
                 return null;
@@ -178,18 +211,21 @@ public final class UserStackSamples implements AutoCloseable {
             if (e == Errno.EACCES || e == Errno.EPERM) {
                 // Tried on this JVM's calling thread (tid 0 to perf_event_open): said so, not to be taken for the target.
                 return PerfAccess.explainOpen(ProcessHandle.current().pid(), 0, e,
-                        "take user-stack snapshots (perf events), tried on this JVM's own", NEED, INSTEAD);
+                        "take user-stack snapshots (perf events), tried on this JVM's own", need, instead);
             }
-            return "perf_event_open failed with " + PerfSyscalls.errnoName(e)
-                    + " (native frames without stopping need perf events, x86-64)";
+            return "perf_event_open failed with " + PerfSyscalls.errnoName(e) + " (" + need + ", x86-64)";
         }
     }
 
     private static final String NEED = "Native frames without stopping need context-switch snapshots, kernel sampling";
     private static final String INSTEAD = "or use the brief-stop native engine";
 
-    private static String explain(long pid, int tid, int errno) {
-        return PerfAccess.explainOpen(pid, tid, errno, "take user-stack snapshots (perf events) of", NEED, INSTEAD);
+    private String explain(long pid, int tid, int errno) {
+        return switchAttr != null
+                ? PerfAccess.explainOpen(pid, tid, errno, "take user-stack snapshots (perf events) of", NEED, INSTEAD)
+                : PerfAccess.explainOpen(pid, tid, errno, "sample the page faults (perf events) of",
+                        "Page-fault sampling needs page-fault events with kernel sampling",
+                        "or use the memory (RSS) mode, which needs no perf events");
     }
 
     /**
@@ -210,14 +246,14 @@ public final class UserStackSamples implements AutoCloseable {
         if (clock < 0) {
             return refused(tid, -clock);
         }
-        int sw = sys.perfEventOpen(switchAttr, tid);
-        if (sw < 0) {
+        int sw = switchAttr == null ? -1 : sys.perfEventOpen(switchAttr, tid);
+        if (switchAttr != null && sw < 0) {
             sys.close(clock);
             return refused(tid, -sw);
         }
-        MemorySegment map = sys.mmap(clock, (1 + DATA_PAGES) * PAGE_SIZE, errno);
+        MemorySegment map = sys.mmap(clock, (1 + dataPages) * PAGE_SIZE, errno);
         if (map == null) {
-            sys.close(sw);
+            closeIfOpen(sw);
             sys.close(clock);
             int e = errno[0];
             if (e == Errno.EPERM && threads.size() > 0) {
@@ -236,16 +272,16 @@ public final class UserStackSamples implements AutoCloseable {
         }
         // The ring must exist before another event is redirected into it (perf_event_set_output wants the
         // output event's ring buffer mapped).
-        int r = sys.ioctl(sw, PerfSyscalls.IOC_SET_OUTPUT, clock);
-        int r2 = r < 0 ? r : sys.ioctl(sw, IOC_ID, id.address());
+        int r = sw < 0 ? 0 : sys.ioctl(sw, PerfSyscalls.IOC_SET_OUTPUT, clock);
+        int r2 = r < 0 || sw < 0 ? r : sys.ioctl(sw, IOC_ID, id.address());
         if (r < 0 || r2 < 0) {
             sys.munmap(map);
-            sys.close(sw);
+            closeIfOpen(sw);
             sys.close(clock);
             throw new SpyglassException("cannot set up the perf events of thread " + tid + " of process " + pid
                     + ": ioctl failed with " + PerfSyscalls.errnoName(-(r < 0 ? r : r2)));
         }
-        long switchId = id.get(ValueLayout.JAVA_LONG, 0);
+        long switchId = sw < 0 ? -1 : id.get(ValueLayout.JAVA_LONG, 0);
         Arena a = Arena.ofShared(); // closed by whichever thread closes the session
         return new Tracked(tid, new UserStackRing(clock, sw, switchId, map, PAGE_SIZE, stackBytes, a), a);
     }
@@ -267,10 +303,16 @@ public final class UserStackSamples implements AutoCloseable {
         }
     }
 
+    private void closeIfOpen(int fd) {
+        if (fd >= 0) {
+            sys.close(fd);
+        }
+    }
+
     private void release(Tracked t) {
         lostBefore += t.ring.lost;
         sys.munmap(t.ring.map);
-        sys.close(t.ring.switchFd);
+        closeIfOpen(t.ring.switchFd);
         sys.close(t.ring.clockFd);
         t.arena.close();
     }
@@ -295,6 +337,24 @@ public final class UserStackSamples implements AutoCloseable {
         }
     }
 
+    /** Receives every record of {@link #drainEach}, with its thread's state holding that record. */
+    @FunctionalInterface
+    public interface RecordVisitor {
+        void record(int tid, Tracked record);
+    }
+
+    /**
+     * Reads every followed thread's records, each in turn becoming the thread's snapshot and given to
+     * {@code visitor} (page faults: every record counts, not only the newest).
+     */
+    public void drainEach(RecordVisitor visitor) {
+        ensureOpen();
+        for (int i = 0, n = threads.size(); i < n; i++) {
+            Tracked t = threads.at(i);
+            t.ring.drainEach(() -> visitor.record(t.tid, t));
+        }
+    }
+
     /**
      * Opens, then closes, the events for thread {@code tid} of the process: so that a refusal is known at
      * attach rather than at the first tick.
@@ -303,7 +363,7 @@ public final class UserStackSamples implements AutoCloseable {
      */
     public void check(int tid) throws SpyglassException {
         ensureOpen();
-        int fd = sys.perfEventOpen(switchAttr, tid);
+        int fd = sys.perfEventOpen(switchAttr != null ? switchAttr : clockAttr, tid);
         if (fd < 0) {
             refused(tid, -fd);
         } else {

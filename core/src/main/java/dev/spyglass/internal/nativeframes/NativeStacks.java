@@ -209,8 +209,9 @@ public final class NativeStacks implements NativeFrames {
             }
             int tid = stops.tid(i);
             dev.spyglass.ThreadState state = target.kernelThreadState(tid);
-            // GIL mode: a thread without a Python thread state never holds the GIL.
-            if (mode == SamplingMode.GIL || mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
+            // GIL and memory modes: a thread without a Python thread state never holds the GIL.
+            if (mode == SamplingMode.GIL || mode == SamplingMode.MEMORY
+                    || mode == SamplingMode.CPU && state != dev.spyglass.ThreadState.RUNNING) {
                 continue;
             }
             splice.unwind(stops.rip(i), stops.rsp(i), stops.rbp(i), stops.stack(i), stops.rsp(i));

@@ -118,7 +118,7 @@ public final class StackReader implements AutoCloseable {
      */
     public int read(SamplingMode mode) throws SpyglassException {
         this.runningOnly = mode != SamplingMode.WALL;
-        this.gilOnly = mode == SamplingMode.GIL;
+        this.gilOnly = mode == SamplingMode.GIL || mode == SamplingMode.MEMORY;
         records.clear();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());

@@ -6,6 +6,7 @@ import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeFrames;
+import dev.spyglass.internal.nativeframes.PageFaultStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -30,6 +31,12 @@ public final class PythonStackSource implements EventSource {
     /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
     private final KernelFrames kernel;
     private long[] threadIds = new long[16];
+    /** {@link SamplingMode#MEMORY}: RSS changes given to the GIL's holder; made at the first such poll. */
+    private ResidentMemoryDeltas memory;
+    /** {@link SamplingMode#PAGE_FAULTS}: fault snapshots with merged stacks; made at the first such poll. */
+    private volatile PageFaultStacks faults; // volatile: the session's stats read it from other threads
+    /** Faults per page-fault sample. */
+    static final long FAULT_PERIOD = 64;
 
     /**
      * @param target        the attached process; closed with this source
@@ -71,6 +78,15 @@ public final class PythonStackSource implements EventSource {
 
     @Override
     public void poll(long timestampNanos, SamplingMode mode, EventBuffer out) throws SpyglassException {
+        if (mode == SamplingMode.PAGE_FAULTS) {
+            // Made at the first poll (the unwind tables of the target's objects are read then); closed with this.
+            PageFaultStacks f = faults;
+            if (f == null) {
+                faults = f = new PageFaultStacks(target, FAULT_PERIOD);
+            }
+            f.poll(timestampNanos, out::add);
+            return;
+        }
         // CPU mode: every reported thread weighs one interval; threads not running at the tick are
         // skipped by the read. (The process CPU clock of another process is no finer than the
         // scheduler tick, 4 ms here: it cannot weigh 1 ms samples.)
@@ -79,6 +95,9 @@ public final class PythonStackSource implements EventSource {
         // observed. The tick's epoch timestamp is its monotonic time plus a constant offset for the
         // session, so differences of timestamps are monotonic durations.
         boolean wall = mode == SamplingMode.WALL;
+        // Memory mode: the read keeps the GIL's holder only (as GIL mode); its stack takes the RSS change.
+        boolean rss = mode == SamplingMode.MEMORY;
+        ThreadStack holder = null;
         int n = natives == null ? target.readThreads(mode) : natives.readThreads(mode);
         if (kernel != null) {
             if (threadIds.length < n) {
@@ -113,7 +132,19 @@ public final class PythonStackSource implements EventSource {
             if (kernel != null) {
                 stack = kernel.addTo(stack);
             }
+            if (rss) {
+                // Where the holder is unknown (2.7) the read keeps the running threads: the first takes it.
+                holder = holder == null ? stack : holder;
+                continue;
+            }
             out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
+        }
+        if (rss) {
+            if (memory == null) {
+                memory = new ResidentMemoryDeltas(target.pid());
+            }
+            memory.attribute(holder, timestampNanos, out);
+            return;
         }
         if (natives != null) {
             // Threads without a Python thread state (native frames of all threads), weighed the same way.
@@ -142,6 +173,11 @@ public final class PythonStackSource implements EventSource {
         return weight;
     }
 
+    /** The page-fault sampler; null before the first poll in {@link SamplingMode#PAGE_FAULTS}, and in other modes. */
+    public PageFaultStacks pageFaults() {
+        return faults;
+    }
+
     /** The native frames' merger, or null when the session reads Python frames only. */
     public NativeFrames natives() {
         return natives;
@@ -149,6 +185,12 @@ public final class PythonStackSource implements EventSource {
 
     @Override
     public void close() {
+        if (memory != null) {
+            memory.close();
+        }
+        if (faults != null) {
+            faults.close();
+        }
         if (natives != null) {
             natives.close();
         }

@@ -52,7 +52,9 @@ final class AustinFormat {
                 throw new IllegalArgumentException("line " + lineNo + ": sample after the footer: " + line);
             }
             int space = line.lastIndexOf(' ');
-            if (space < 0 || !line.substring(space + 1).matches("[0-9]+")) {
+            // Negative only in memory mode: Austin's -m writes a release of resident memory as a negative delta.
+            String metricPattern = "memory".equals(header.get("mode")) ? "-?[0-9]+" : "[0-9]+";
+            if (space < 0 || !line.substring(space + 1).matches(metricPattern)) {
                 throw new IllegalArgumentException("line " + lineNo + " has no integer metric: " + line);
             }
             String[] parts = line.substring(0, space).split(";", -1);
