@@ -57,8 +57,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * Not code: a label for time a thread spent in a state Spyglass can name, where it would
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
-         * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION} and
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN}.
+         * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN} and the {@code <task NAME>} marker of {@link Frame#asyncTask}.
          */
         PSEUDO
     }
@@ -92,6 +92,24 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame NATIVE_FRAMES_UNKNOWN = new Frame(FrameKind.PSEUDO, "<native frames unknown>",
             "<native frames unknown>", "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <task NAME>}: the outermost frame of an {@code asyncio} task's await chain in samples taken with
+     * {@link Sampler.Builder#asyncTasks}: the frames above it run in (or wait in) the task named {@code NAME},
+     * and the frames below it are those of the task that awaits it, under its own marker, down to the task
+     * no task awaits.
+     *
+     * @param name the task's name ({@link AsyncTask#name()})
+     */
+    public static Frame asyncTask(String name) {
+        String label = "<task " + Objects.requireNonNull(name, "name") + ">";
+        return new Frame(FrameKind.PSEUDO, label, label, "", 0, 0, -1, -1, 0);
+    }
+
+    /** Whether this is a {@code <task NAME>} marker made by {@link #asyncTask}. */
+    public boolean isAsyncTask() {
+        return kind == FrameKind.PSEUDO && function.startsWith("<task ") && file.isEmpty();
+    }
 
     /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
     public static final String KERNEL_FILE = "[kernel]";

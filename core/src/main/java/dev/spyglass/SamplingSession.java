@@ -27,6 +27,7 @@ import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.nativeframes.NonStopNativeStacks;
 import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
+import dev.spyglass.internal.python.AsyncTaskStacks;
 import dev.spyglass.internal.session.PythonStackSource;
 
 /**
@@ -92,6 +93,7 @@ public final class SamplingSession implements AutoCloseable {
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.python = new PythonStackSource(target, intervalNanos, natives, kernel);
+        python.asyncTasks(config.asyncTasks() ? new AsyncTaskStacks(target) : null);
         this.sources = new EventSource[] {python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);

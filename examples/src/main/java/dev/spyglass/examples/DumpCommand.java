@@ -1,15 +1,19 @@
 package dev.spyglass.examples;
 
 import java.io.PrintStream;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import dev.spyglass.AsyncTask;
 import dev.spyglass.Frame;
 import dev.spyglass.PythonProcess;
 import dev.spyglass.Sampler;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
+import dev.spyglass.UnsupportedPythonVersionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,6 +43,10 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack (the system call "
             + "it waits in). Needs root. See docs/kernel-frames.md.")
     boolean kernelFrames;
+
+    @Option(names = "--async", description = "Also print the asyncio tasks of each running event loop: names, "
+            + "await chains, which task awaits which (CPython 3.14+). See docs/modes.md.")
+    boolean asyncTasks;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -87,6 +95,9 @@ final class DumpCommand implements Callable<Integer> {
         }
         try (PythonProcess py = PythonProcess.attach(pid)) {
             print(py.version().toString(), py.snapshot());
+            if (asyncTasks) {
+                printTasks(py);
+            }
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
@@ -111,6 +122,56 @@ final class DumpCommand implements Callable<Integer> {
                 for (Frame f : t.frames()) {
                     out.println("    " + TerminalText.escape(frameText(f)));
                 }
+            }
+        }
+    }
+
+    /**
+     * The asyncio tasks, thread by thread: {@code task "fetch-3" waiting, awaiting task "parse", awaited by task
+     * "main"} and the task's await chain, innermost first. An older CPython gets its reason on stderr.
+     */
+    private void printTasks(PythonProcess py) throws SpyglassException {
+        List<AsyncTask> tasks;
+        try {
+            tasks = py.asyncTasks();
+        } catch (UnsupportedPythonVersionException e) {
+            err.println("spyglass dump: no asyncio tasks: " + e.getMessage());
+            return;
+        }
+        if (json) {
+            return;
+        }
+        out.println();
+        if (tasks.isEmpty()) {
+            out.println("No asyncio event loop is running (or asyncio is not imported).");
+            return;
+        }
+        Map<Long, AsyncTask> byId = new HashMap<>();
+        for (AsyncTask t : tasks) {
+            byId.put(t.id(), t);
+        }
+        long thread = Long.MIN_VALUE;
+        for (AsyncTask t : tasks) {
+            if (t.nativeThreadId() != thread) {
+                thread = t.nativeThreadId();
+                out.println("asyncio tasks of thread " + (thread >= 0 ? thread : "?") + ":");
+            }
+            StringBuilder line = new StringBuilder("  task \"").append(TerminalText.escape(t.name())).append("\" ")
+                    .append(t.running() ? "running" : "waiting");
+            for (AsyncTask other : tasks) {
+                if (other.awaitedBy().contains(t.id())) {
+                    line.append(", awaiting task \"").append(TerminalText.escape(other.name())).append('"');
+                }
+            }
+            for (long by : t.awaitedBy()) {
+                AsyncTask awaiter = byId.get(by);
+                if (awaiter != null) {
+                    line.append(", awaited by task \"").append(TerminalText.escape(awaiter.name())).append('"');
+                }
+            }
+            out.println(line);
+            for (Frame f : t.frames()) {
+                out.println("      " + TerminalText.escape(frameText(f)));
             }
         }
     }

@@ -6,6 +6,7 @@ import dev.spyglass.StackSample;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeFrames;
+import dev.spyglass.internal.python.AsyncTaskStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -30,6 +31,8 @@ public final class PythonStackSource implements EventSource {
     /** Puts kernel frames innermost in each stack; null when the session did not ask for them. */
     private final KernelFrames kernel;
     private long[] threadIds = new long[16];
+    /** Task stacks of the threads running an asyncio event loop; null when the session did not ask for them. */
+    private AsyncTaskStacks asyncTasks;
 
     /**
      * @param target        the attached process; closed with this source
@@ -60,6 +63,16 @@ public final class PythonStackSource implements EventSource {
         }
         this.intervalNanos = intervalNanos;
         this.weightCapNanos = weightCapNanos(intervalNanos);
+    }
+
+    /** Shows asyncio tasks in the stacks ({@link dev.spyglass.Sampler.Builder#asyncTasks}); null for none. */
+    public void asyncTasks(AsyncTaskStacks tasks) {
+        this.asyncTasks = tasks;
+    }
+
+    /** Task trees dropped because the target changed them while they were read. */
+    public long tornTaskTrees() {
+        return asyncTasks == null ? 0 : asyncTasks.tornTrees();
     }
 
     /** The most one wall-mode sample weighs: 10 intervals or 1 s, whichever is larger. */
@@ -113,7 +126,12 @@ public final class PythonStackSource implements EventSource {
             if (kernel != null) {
                 stack = kernel.addTo(stack);
             }
-            out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
+            long weight = weight(wall, key, timestampNanos);
+            if (asyncTasks != null) {
+                asyncTasks.stacks(t, stack, wall, s -> out.add(new StackSample(s, timestampNanos, weight)));
+            } else {
+                out.add(new StackSample(stack, timestampNanos, weight));
+            }
         }
         if (natives != null) {
             // Threads without a Python thread state (native frames of all threads), weighed the same way.
