@@ -371,7 +371,7 @@ public final class Sampler {
 
         /**
          * Shows {@code asyncio} tasks in the samples of each thread running an event loop (CPython 3.14+;
-         * see docs/modes.md). The running task's sample gets a {@code <task NAME>} marker
+         * see docs/asyncio-tasks.md). The running task's sample gets a {@code <task NAME>} marker
          * ({@link Frame#asyncTask}) under the task's own coroutine frame, then the await chains of the tasks
          * awaiting it, each under its own marker, then the event loop's frames. In {@link SamplingMode#WALL}
          * each waiting task that awaits no other task also gets a sample of the same weight: its await

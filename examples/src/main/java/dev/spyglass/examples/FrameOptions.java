@@ -33,7 +33,7 @@ final class FrameOptions {
 
     @Option(names = "--async", description = "Show asyncio tasks: the running task's stack gets a <task NAME> frame "
             + "under its coroutine and the chains of the tasks awaiting it; in wall mode each waiting task gets its "
-            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. See docs/modes.md.")
+            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
     /** The usage error of this combination of options, or null. */

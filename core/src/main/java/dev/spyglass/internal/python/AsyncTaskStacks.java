@@ -99,6 +99,14 @@ public final class AsyncTaskStacks {
             out.accept(stack);
             return;
         }
+        compose(tasks, stack, wall, out);
+    }
+
+    /**
+     * The stacks of {@link #stacks} for the tasks read at one look of a thread whose stack is {@code stack}:
+     * {@code stack} with the running task's markers, then (wall mode) one per waiting leaf task.
+     */
+    static void compose(List<AsyncTask> tasks, ThreadStack stack, boolean wall, Consumer<ThreadStack> out) {
         Map<Long, AsyncTask> byId = new HashMap<>(tasks.size() * 2);
         for (AsyncTask task : tasks) {
             byId.put(task.id(), task);
