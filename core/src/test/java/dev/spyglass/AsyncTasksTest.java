@@ -139,6 +139,98 @@ class AsyncTasksTest {
         }
     }
 
+    static final String CHURN = String.join("\n",
+            "import asyncio, os, sys",
+            "async def child(i):",
+            "    await asyncio.sleep(0.001 * (i % 3))",
+            "async def churn(i):",
+            "    await asyncio.create_task(child(i), name='child-%d' % i)",
+            "async def main():",
+            "    sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "    i = 0",
+            "    while True:",
+            "        await asyncio.gather(*[asyncio.create_task(churn(i + k), name='churn-%d' % (i + k)) for k in range(20)])",
+            "        i += 20",
+            "asyncio.run(main())",
+            "");
+
+    static final String CROWD = String.join("\n",
+            "import asyncio, os, sys",
+            "async def main():",
+            "    tasks = [asyncio.create_task(asyncio.sleep(3600), name='crowd-%d' % i) for i in range(N)]",
+            "    await asyncio.sleep(0)",
+            "    sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "    await asyncio.gather(*tasks)",
+            "asyncio.run(main())",
+            "");
+
+    /**
+     * Tasks created and finished all the time, so that the lists and sets read change under the reader: every
+     * tree given is whole (each marker names a task of the program, each awaiter is a task of the same look),
+     * the rest are dropped (torn), and sampling goes on.
+     */
+    @ForEachPython
+    void tasksThatComeAndGoGiveWholeTreesOrNoneOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(py.atLeast(3, 14) && !py.freeThreaded(), py.label() + ": no asyncio task stacks");
+        Path script = PythonScripts.write("asyncchurn.py", CHURN);
+        java.util.regex.Pattern known = java.util.regex.Pattern.compile("<task (Task-1|churn-\\d+|child-\\d+)>");
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            int looks = 0;
+            int withTasks = 0;
+            long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            while (System.nanoTime() - end < 0) {
+                List<AsyncTask> tasks = proc.asyncTasks();
+                looks++;
+                withTasks += tasks.isEmpty() ? 0 : 1;
+                List<Long> ids = tasks.stream().map(AsyncTask::id).toList();
+                for (AsyncTask t : tasks) {
+                    assertThat(Frame.asyncTask(t.name()).function()).matches(known);
+                    assertThat(ids).containsAll(t.awaitedBy());
+                }
+            }
+            Sampler sampler = Sampler.builder().interval(Duration.ofMillis(2)).duration(Duration.ofSeconds(2))
+                    .asyncTasks(true).build();
+            List<StackSample> samples = new ArrayList<>();
+            try (SamplingSession s = sampler.attach(target.pid())) {
+                s.forEach(samples::add);
+                assertThat(s.failure()).isEmpty();
+            }
+            long marked = samples.stream().filter(x -> x.frames().stream().anyMatch(Frame::isAsyncTask)).count();
+            String figures = py.label() + ": " + withTasks + " of " + looks + " looks with tasks; " + marked + " of "
+                    + samples.size() + " samples with <task> frames";
+            System.out.println(figures);
+            assertThat(withTasks).as(figures).isPositive();
+            assertThat(marked).as(figures).isPositive();
+            for (StackSample x : samples) {
+                for (Frame f : x.frames()) {
+                    if (f.isAsyncTask()) {
+                        assertThat(f.function()).as(figures).matches(known);
+                    }
+                }
+            }
+        }
+    }
+
+    /** More tasks on one thread than the reader walks: the tree is dropped, the Python stacks are still read. */
+    @ForEachPython
+    void aLoopWithMoreTasksThanTheBoundIsLeftOutOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(py.atLeast(3, 14) && !py.freeThreaded(), py.label() + ": no asyncio task stacks");
+        Path script = PythonScripts.write("asynccrowd.py", CROWD.replace("N", "5000"));
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.asyncTasks()).isEmpty();
+            assertThat(proc.snapshot()).anySatisfy(t -> assertThat(t.frames()).isNotEmpty());
+        }
+        Path fewer = PythonScripts.write("asynccrowd.py", CROWD.replace("N", "300"));
+        try (PythonScripts.Running target = PythonScripts.start(py, fewer);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            assertThat(proc.asyncTasks()).hasSize(301);
+        }
+    }
+
     private static boolean running(List<StackSample> samples) {
         return samples.stream().anyMatch(AsyncTasksTest::isRunning);
     }

@@ -32,7 +32,7 @@ public final class AsyncTaskStacks {
     private static final long LOCATE_EVERY_NANOS = 1_000_000_000L;
 
     private final Target target;
-    private final String unavailable;
+    private String unavailable;
     private AsyncTaskReader reader;
     private long nextLocate;
     private long tornTrees;
@@ -194,7 +194,15 @@ public final class AsyncTaskStacks {
             return false;
         }
         nextLocate = now + LOCATE_EVERY_NANOS;
-        Optional<AsyncioOffsets> offsets = AsyncioOffsets.locate(target.pid(), target.memory());
+        Optional<AsyncioOffsets> offsets;
+        try {
+            offsets = AsyncioOffsets.locate(target.pid(), target.memory());
+        } catch (IllegalStateException e) {
+            // A section that is not a task layout (a build whose struct changed): Python stacks only, said once.
+            unavailable = "asyncio task stacks unavailable: " + e.getMessage() + "; sampling Python stacks only";
+            LOG.warn("{}", unavailable);
+            return false;
+        }
         if (offsets.isPresent()) {
             LOG.debug("asyncio debug offsets of process {} from {}", target.pid(), offsets.get().source());
             reader = new AsyncTaskReader(target.memory(), target.reader(), offsets.get());
