@@ -241,6 +241,14 @@ public final class SamplingSession implements AutoCloseable {
         return finished;
     }
 
+    /**
+     * The {@code asyncio} task trees dropped so far because the target changed them while they were read
+     * ({@link Sampler.Builder#asyncTasks}); those threads' samples were kept, without task frames. 0 without it.
+     */
+    public long tornTaskTrees() {
+        return python.tornTaskTrees();
+    }
+
     /** The counters so far (final once the session has ended). */
     public SamplingStats stats() {
         long end = finished ? endNanos : System.nanoTime();

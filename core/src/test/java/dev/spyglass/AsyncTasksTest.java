@@ -193,13 +193,15 @@ class AsyncTasksTest {
             Sampler sampler = Sampler.builder().interval(Duration.ofMillis(2)).duration(Duration.ofSeconds(2))
                     .asyncTasks(true).build();
             List<StackSample> samples = new ArrayList<>();
+            long torn;
             try (SamplingSession s = sampler.attach(target.pid())) {
                 s.forEach(samples::add);
                 assertThat(s.failure()).isEmpty();
+                torn = s.tornTaskTrees();
             }
             long marked = samples.stream().filter(x -> x.frames().stream().anyMatch(Frame::isAsyncTask)).count();
             String figures = py.label() + ": " + withTasks + " of " + looks + " looks with tasks; " + marked + " of "
-                    + samples.size() + " samples with <task> frames";
+                    + samples.size() + " samples with <task> frames, " + torn + " task trees torn";
             System.out.println(figures);
             assertThat(withTasks).as(figures).isPositive();
             assertThat(marked).as(figures).isPositive();

@@ -35,7 +35,8 @@ public final class AsyncTaskStacks {
     private String unavailable;
     private AsyncTaskReader reader;
     private long nextLocate;
-    private long tornTrees;
+    /** Written by the sampling thread only; read by others. */
+    private volatile long tornTrees;
 
     public AsyncTaskStacks(Target target) {
         this.target = target;
@@ -70,7 +71,7 @@ public final class AsyncTaskStacks {
         }
         List<AsyncTask> tasks = reader.read(t.threadStateAddress(), t.nativeThreadId());
         if (tasks == null) {
-            tornTrees++;
+            tornTrees = tornTrees + 1;
             LOG.debug("torn asyncio task tree of thread {}: {}", t.nativeThreadId(), reader.tornReason());
             return null;
         }
