@@ -43,6 +43,7 @@ final class AsyncTaskReader {
     /** {@code Py_TPFLAGS_LONG_SUBCLASS}: an unnamed task's name is its counter, an int ({@code Task-N}). */
     private static final long TPFLAGS_LONG_SUBCLASS = 1L << 24;
     private static final int MAX_SET_TABLE = 1 << 16;
+    private static final long TPFLAGS_HEAPTYPE = 1L << 9;
 
     private final RemoteMemory memory;
     private final StackReader reader;
@@ -73,6 +74,8 @@ final class AsyncTaskReader {
     /** One chain's code objects and instruction pointers, outermost first. */
     private long[] chain = new long[16];
     private long[] instrs = new long[16];
+    /** The address of the {@code str} type, once a name of that (static) type was read; 0 before. */
+    private long strType;
     /** {@link #read} found a list or object that changed under it. */
     private String tornReason;
 
@@ -198,9 +201,17 @@ final class AsyncTaskReader {
     private String taskName(long p) throws MemoryFault, MalformedObjectException, SpyglassException {
         RemoteObjects.checkedPointer(p);
         long type = RemoteObjects.checkedPointer(memory.readLong(p + typeAt));
+        if (type == strType) {
+            // The str type's flags are known once seen: a named task's name costs the type word and the string.
+            return objects.string(p);
+        }
         long flags = memory.readLong(type + flagsAt);
         if ((flags & RemoteObjects.TPFLAGS_UNICODE_SUBCLASS) != 0) {
-            return objects.string(p);
+            String name = objects.string(p);
+            if ((flags & TPFLAGS_HEAPTYPE) == 0) {
+                strType = type; // a static type (str itself) is never freed, so its address stays its own
+            }
+            return name;
         }
         if ((flags & TPFLAGS_LONG_SUBCLASS) == 0) {
             throw new MalformedObjectException("task name 0x" + Long.toHexString(p) + " is neither str nor int");
