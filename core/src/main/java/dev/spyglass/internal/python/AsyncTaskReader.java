@@ -177,6 +177,10 @@ final class AsyncTaskReader {
     private AsyncTask readTask(long task, long[] all, boolean running, long tid)
             throws MemoryFault, MalformedObjectException, SpyglassException {
         memory.read(task, taskBuf);
+        if (taskBuf.get(ValueLayout.JAVA_BYTE, offsets.taskIsTask()) != 1) {
+            // Every object on the list is a Task (task_is_task 1): anything else is a task freed under the reader.
+            throw new MalformedObjectException("object 0x" + Long.toHexString(task) + " on the task list is not a task");
+        }
         long namePtr = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskName());
         long coro = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskCoro());
         long awaitedBy = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskAwaitedBy());
@@ -225,7 +229,18 @@ final class AsyncTaskReader {
         }
         long value = 0;
         for (int i = (int) digits - 1; i >= 0; i--) {
-            value = (value << 30) | (b.get(ValueLayout.JAVA_INT, longDigits + 4L * i) & 0x3fff_ffffL);
+            long digit = b.get(ValueLayout.JAVA_INT, longDigits + 4L * i) & 0xffff_ffffL;
+            if (digit >= 1L << 30) {
+                // A freed task's name reused under the reader (seen on 3.15 with tasks created and finished
+                // all the time): a digit of a real int has its two top bits clear.
+                throw new MalformedObjectException("task counter 0x" + Long.toHexString(p) + " has digit 0x"
+                        + Long.toHexString(digit));
+            }
+            value = (value << 30) | digit;
+        }
+        if (value == 0) {
+            // The counter is incremented before its first use: no task is Task-0.
+            throw new MalformedObjectException("task counter 0x" + Long.toHexString(p) + " is 0");
         }
         return "Task-" + value;
     }
