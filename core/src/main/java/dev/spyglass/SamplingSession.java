@@ -27,7 +27,6 @@ import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.nativeframes.NonStopNativeStacks;
 import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
-import dev.spyglass.internal.python.AsyncTaskStacks;
 import dev.spyglass.internal.session.PythonStackSource;
 
 /**
@@ -93,7 +92,7 @@ public final class SamplingSession implements AutoCloseable {
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.python = new PythonStackSource(target, intervalNanos, natives, kernel);
-        python.asyncTasks(config.asyncTasks() ? new AsyncTaskStacks(target) : null);
+        python.asyncTasks(config.asyncTasks());
         this.sources = new EventSource[] {python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
@@ -241,10 +240,7 @@ public final class SamplingSession implements AutoCloseable {
         return finished;
     }
 
-    /**
-     * The {@code asyncio} task trees dropped so far because the target changed them while they were read
-     * ({@link Sampler.Builder#asyncTasks}); those threads' samples were kept, without task frames. 0 without it.
-     */
+    /** asyncio task trees dropped as torn ({@link Sampler.Builder#asyncTasks}); their threads' samples were kept. */
     public long tornTaskTrees() {
         return python.tornTaskTrees();
     }

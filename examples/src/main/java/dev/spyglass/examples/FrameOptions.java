@@ -33,7 +33,8 @@ final class FrameOptions {
 
     @Option(names = "--async", description = "Show asyncio tasks: the running task's stack gets a <task NAME> frame "
             + "under its coroutine and the chains of the tasks awaiting it; in wall mode each waiting task gets its "
-            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. See docs/asyncio-tasks.md.")
+            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. "
+            + "See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
     /** The usage error of this combination of options, or null. */
@@ -67,10 +68,26 @@ final class FrameOptions {
         return why == null;
     }
 
+    /**
+     * Whether idle samples are kept: {@code --kernel} (the threads blocked in a system call are the ones with
+     * kernel frames) and {@code --async} (a waiting task's await point is time its loop's thread spends idle).
+     */
+    boolean keepsIdle() {
+        return kernelFrames || asyncTasks;
+    }
+
+    /** Says, in one line on {@code err}, that {@code --async} has no effect on this target's version. */
+    void sayWhatIsRefused(dev.spyglass.CPythonVersion version, PrintStream err) {
+        if (asyncTasks && asyncTasksRefusal(version) != null) {
+            err.println("spyglass: " + asyncTasksRefusal(version));
+        }
+    }
+
     /** The one line saying that {@code --async} has no effect on this version, or null when it has. */
     static String asyncTasksRefusal(dev.spyglass.CPythonVersion version) {
         return version.isAtLeast(3, 14) ? null : "no asyncio task stacks: they need CPython 3.14 or later (the "
-                + "_asyncio module's AsyncioDebug offsets); this is CPython " + version + ": sampling Python stacks only";
+                + "_asyncio module's AsyncioDebug offsets); this is CPython " + version
+                + ": sampling Python stacks only";
     }
 
     /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */

@@ -209,9 +209,7 @@ final class RecordCommand implements Callable<Integer> {
         }
         Path out = output != null ? output : Path.of("spyglass-" + session.pid() + defaultEnding(exportFormat));
         String versionText = session.version().toString();
-        if (frames.asyncTasks && FrameOptions.asyncTasksRefusal(session.version()) != null) {
-            err.println("spyglass: " + FrameOptions.asyncTasksRefusal(session.version()));
-        }
+        frames.sayWhatIsRefused(session.version(), err);
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
                 .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
@@ -413,10 +411,8 @@ final class RecordCommand implements Callable<Integer> {
     }
 
     private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
-        // --kernel keeps idle threads: the threads blocked in a system call are the ones with kernel frames; --async
-        // keeps them too: a waiting task's await point is time its loop's thread spends idle.
         ExportOptions.Builder options = ExportOptions.builder().metadata(metadata)
-                .includeIdle(idle || frames.kernelFrames || frames.asyncTasks)
+                .includeIdle(idle || frames.keepsIdle())
                 .lineNumbers(!noLines).threads(threads);
         if (collapsedWeights) {
             options.property("collapsed.value", "weight");

@@ -179,7 +179,8 @@ final class AsyncTaskReader {
         memory.read(task, taskBuf);
         if (taskBuf.get(ValueLayout.JAVA_BYTE, offsets.taskIsTask()) != 1) {
             // Every object on the list is a Task (task_is_task 1): anything else is a task freed under the reader.
-            throw new MalformedObjectException("object 0x" + Long.toHexString(task) + " on the task list is not a task");
+            throw new MalformedObjectException("object 0x" + Long.toHexString(task)
+                    + " on the task list is not a task");
         }
         long namePtr = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskName());
         long coro = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskCoro());
@@ -311,7 +312,10 @@ final class AsyncTaskReader {
         return 0;
     }
 
-    /** {@code gi_frame_state} of a finished coroutine: 3.14 {@code FRAME_COMPLETED} 1 or {@code CLEARED} 4; 3.15 {@code CLEARED} 5. */
+    /**
+     * {@code gi_frame_state} of a finished coroutine: 3.14 {@code FRAME_COMPLETED} 1 or {@code FRAME_CLEARED} 4;
+     * 3.15 {@code FRAME_CLEARED} 5.
+     */
     private boolean finished(int state) {
         return is315 ? state >= 5 : state >= 1;
     }

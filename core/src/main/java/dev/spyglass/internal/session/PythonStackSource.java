@@ -65,9 +65,9 @@ public final class PythonStackSource implements EventSource {
         this.weightCapNanos = weightCapNanos(intervalNanos);
     }
 
-    /** Shows asyncio tasks in the stacks ({@link dev.spyglass.Sampler.Builder#asyncTasks}); null for none. */
-    public void asyncTasks(AsyncTaskStacks tasks) {
-        this.asyncTasks = tasks;
+    /** Whether the stacks show asyncio tasks ({@link dev.spyglass.Sampler.Builder#asyncTasks}); set before polling. */
+    public void asyncTasks(boolean show) {
+        this.asyncTasks = show ? new AsyncTaskStacks(target) : null;
     }
 
     /** Task trees dropped because the target changed them while they were read. */
