@@ -94,10 +94,9 @@ final class DumpCommand implements Callable<Integer> {
             }
         }
         try (PythonProcess py = PythonProcess.attach(pid)) {
-            print(py.version().toString(), py.snapshot());
-            if (asyncTasks) {
-                printTasks(py);
-            }
+            List<ThreadStack> threads = py.snapshot();
+            List<AsyncTask> tasks = asyncTasks ? readTasks(py) : null;
+            print(py.version().toString(), threads, tasks);
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
@@ -105,9 +104,14 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     private void print(String version, List<ThreadStack> threads) {
+        print(version, threads, null);
+    }
+
+    /** @param tasks the asyncio tasks to print after the threads, or null for none (not asked, or unsupported) */
+    private void print(String version, List<ThreadStack> threads, List<AsyncTask> tasks) {
         List<String> command = RecordCommand.processCommand(pid);
         if (json) {
-            out.println(toJson(version, command, threads));
+            out.println(toJson(version, command, threads, tasks));
         } else {
             out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
             out.println("Python " + version);
@@ -123,6 +127,19 @@ final class DumpCommand implements Callable<Integer> {
                     out.println("    " + TerminalText.escape(frameText(f)));
                 }
             }
+            if (tasks != null) {
+                printTasks(tasks);
+            }
+        }
+    }
+
+    /** The asyncio tasks, or null after saying on stderr why this version has none. */
+    private List<AsyncTask> readTasks(PythonProcess py) throws SpyglassException {
+        try {
+            return py.asyncTasks();
+        } catch (UnsupportedPythonVersionException e) {
+            err.println("spyglass dump: no asyncio tasks: " + e.getMessage());
+            return null;
         }
     }
 
@@ -130,17 +147,7 @@ final class DumpCommand implements Callable<Integer> {
      * The asyncio tasks, thread by thread: {@code task "fetch-3" waiting, awaiting task "parse", awaited by task
      * "main"} and the task's await chain, innermost first. An older CPython gets its reason on stderr.
      */
-    private void printTasks(PythonProcess py) throws SpyglassException {
-        List<AsyncTask> tasks;
-        try {
-            tasks = py.asyncTasks();
-        } catch (UnsupportedPythonVersionException e) {
-            err.println("spyglass dump: no asyncio tasks: " + e.getMessage());
-            return;
-        }
-        if (json) {
-            return;
-        }
+    private void printTasks(List<AsyncTask> tasks) {
         out.println();
         if (tasks.isEmpty()) {
             out.println("No asyncio event loop is running (or asyncio is not imported).");
@@ -190,6 +197,11 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     static String toJson(String version, List<String> command, List<ThreadStack> threads) {
+        return toJson(version, command, threads, null);
+    }
+
+    /** With {@code tasks} non-null, also {@code "tasks":[{id, name, tid, running, awaited_by[], frames[]}]}. */
+    static String toJson(String version, List<String> command, List<ThreadStack> threads, List<AsyncTask> tasks) {
         StringBuilder sb = new StringBuilder();
         sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid()).append(",\"python\":");
         Json.string(sb, version).append(",\"command\":[");
@@ -202,21 +214,42 @@ final class DumpCommand implements Callable<Integer> {
             sb.append(i == 0 ? "" : ",").append("{\"tid\":").append(t.nativeThreadId())
                     .append(",\"python_tid\":").append(t.pythonThreadId()).append(",\"thread\":");
             Json.string(sb, t.threadName()).append(",\"state\":\"").append(t.state().name().toLowerCase(Locale.ROOT))
-                    .append("\",\"gil\":").append(t.gilHeld()).append(",\"frames\":[");
-            for (int j = 0; j < t.frames().size(); j++) {
-                Frame f = t.frames().get(j);
-                sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
-                        .append("\",\"function\":");
-                Json.string(sb, f.function()).append(",\"qualname\":");
-                Json.string(sb, f.qualifiedName());
-                if (f.kind() == Frame.FrameKind.NATIVE) {
-                    Json.string(sb.append(",\"library\":"), f.library());
-                }
-                sb.append(",\"file\":");
-                Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
-            }
-            sb.append("]}");
+                    .append("\",\"gil\":").append(t.gilHeld()).append(",\"frames\":");
+            appendFrames(sb, t.frames()).append('}');
         }
-        return sb.append("]}").toString();
+        sb.append(']');
+        if (tasks != null) {
+            sb.append(",\"tasks\":[");
+            for (int i = 0; i < tasks.size(); i++) {
+                AsyncTask t = tasks.get(i);
+                sb.append(i == 0 ? "" : ",").append("{\"id\":").append(t.id()).append(",\"name\":");
+                Json.string(sb, t.name()).append(",\"tid\":").append(t.nativeThreadId()).append(",\"running\":")
+                        .append(t.running()).append(",\"awaited_by\":[");
+                for (int j = 0; j < t.awaitedBy().size(); j++) {
+                    sb.append(j == 0 ? "" : ",").append(t.awaitedBy().get(j));
+                }
+                sb.append("],\"frames\":");
+                appendFrames(sb, t.frames()).append('}');
+            }
+            sb.append(']');
+        }
+        return sb.append('}').toString();
+    }
+
+    private static StringBuilder appendFrames(StringBuilder sb, List<Frame> frames) {
+        sb.append('[');
+        for (int j = 0; j < frames.size(); j++) {
+            Frame f = frames.get(j);
+            sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
+                    .append("\",\"function\":");
+            Json.string(sb, f.function()).append(",\"qualname\":");
+            Json.string(sb, f.qualifiedName());
+            if (f.kind() == Frame.FrameKind.NATIVE) {
+                Json.string(sb.append(",\"library\":"), f.library());
+            }
+            sb.append(",\"file\":");
+            Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
+        }
+        return sb.append(']');
     }
 }

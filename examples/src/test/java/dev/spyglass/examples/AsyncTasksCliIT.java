@@ -75,6 +75,17 @@ class AsyncTasksCliIT {
                     .containsPattern("task \"idler\" waiting, awaited by task \"Task-1\"\n\\s+Event.wait \\(.*locks.py")
                     .containsPattern("task \"parse\" (running|waiting), awaited by task \"fetch-3\"")
                     .contains("task \"Task-1\" waiting, awaiting task \"fetch-3\", awaiting task \"idler\"");
+            SpyglassCliIT.Result j = SpyglassCliIT.run(SpyglassCliIT.cli("dump", "--async", "--json", "-p",
+                    Long.toString(target.pid())), 60);
+            assertThat(j.exit()).as(j.err()).isZero();
+            com.fasterxml.jackson.databind.JsonNode doc = SpyglassCliIT.JSON.readTree(j.out());
+            java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> byName = new java.util.HashMap<>();
+            doc.get("tasks").forEach(t -> byName.put(t.get("name").asText(), t));
+            assertThat(byName).as(j.out()).containsKeys("Task-1", "fetch-3", "parse", "idler");
+            assertThat(byName.get("parse").get("awaited_by").get(0).asLong()).isEqualTo(byName.get("fetch-3").get("id")
+                    .asLong());
+            assertThat(byName.get("idler").get("frames").get(0).get("qualname").asText()).isEqualTo("Event.wait");
+            assertThat(doc.get("threads").get(0).get("frames")).isNotEmpty();
         } finally {
             target.destroy();
         }
