@@ -58,7 +58,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
          * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN} and {@link Frame#MEMORY_RELEASED}.
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED} and the {@code <task NAME>} marker of
+         * {@link Frame#asyncTask}.
          */
         PSEUDO
     }
@@ -103,6 +104,24 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame MEMORY_RELEASED = new Frame(FrameKind.PSEUDO, "<memory released>", "<memory released>",
             "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <task NAME>}: the outermost frame of an {@code asyncio} task's await chain in samples taken with
+     * {@link Sampler.Builder#asyncTasks}: the frames above it run in (or wait in) the task named {@code NAME},
+     * and the frames below it are those of the task that awaits it, under its own marker, down to the task
+     * no task awaits.
+     *
+     * @param name the task's name ({@link AsyncTask#name()})
+     */
+    public static Frame asyncTask(String name) {
+        String label = "<task " + Objects.requireNonNull(name, "name") + ">";
+        return new Frame(FrameKind.PSEUDO, label, label, "", 0, 0, -1, -1, 0);
+    }
+
+    /** Whether this is a {@code <task NAME>} marker made by {@link #asyncTask}. */
+    public boolean isAsyncTask() {
+        return kind == FrameKind.PSEUDO && function.startsWith("<task ") && file.isEmpty();
+    }
 
     /** The {@code file} of every {@link FrameKind#KERNEL} frame. */
     public static final String KERNEL_FILE = "[kernel]";

@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 import dev.spyglass.internal.os.ContainerId;
+import dev.spyglass.internal.python.AsyncTaskStacks;
 import dev.spyglass.internal.python.Launcher;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
@@ -48,6 +49,7 @@ public final class PythonProcess implements AutoCloseable {
     private final Process process;
     private final String container;
     private boolean closed;
+    private AsyncTaskStacks asyncTasks;
 
     private PythonProcess(Target target, Process process) {
         this.target = target;
@@ -155,6 +157,53 @@ public final class PythonProcess implements AutoCloseable {
                     continue;
                 }
                 out.add(Target.markGarbageCollection(t, target.threadStack(t)));
+            }
+            if (!torn) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The {@code asyncio} tasks of every thread's running event loop, at one look, like
+     * {@code python -m asyncio pstree}: per task its name, whether it runs or waits, its await chain and the
+     * tasks awaiting it. CPython 3.14+ (read through the {@code _asyncio} module's own debug offsets); a
+     * thread whose task tree changed while it was read is read again (up to three times), and left out when
+     * it stays torn.
+     *
+     * @return the tasks, thread by thread in the order of {@link #snapshot()}; empty when no thread runs an
+     *         event loop (or the program has not imported {@code asyncio})
+     * @throws UnsupportedPythonVersionException the target's CPython is older than 3.14 (its message says so;
+     *                                           {@link #snapshot()} still works)
+     * @throws ProcessGoneException              as for {@link #snapshot()}
+     */
+    public synchronized List<AsyncTask> asyncTasks() throws SpyglassException {
+        if (closed) {
+            throw new IllegalStateException("PythonProcess " + pid() + " is closed");
+        }
+        if (asyncTasks == null) {
+            asyncTasks = new AsyncTaskStacks(target);
+        }
+        if (asyncTasks.unavailable().isPresent()) {
+            throw new UnsupportedPythonVersionException(asyncTasks.unavailable().get());
+        }
+        List<AsyncTask> out = new ArrayList<>();
+        for (int attempt = 0; attempt < 3; attempt++) {
+            out.clear();
+            int n = target.readThreads(SamplingMode.WALL);
+            boolean torn = false;
+            for (int i = 0; i < n; i++) {
+                ThreadRecord t = target.thread(i);
+                if (t.torn()) {
+                    continue;
+                }
+                List<AsyncTask> tasks = asyncTasks.tasks(t, target.threadStack(t));
+                if (tasks == null) {
+                    torn = true;
+                } else {
+                    out.addAll(tasks);
+                }
             }
             if (!torn) {
                 break;

@@ -35,6 +35,7 @@ public final class Sampler {
     private final boolean nativeFramesOfAllThreads;
     private final boolean kernelFrames;
     private final NativeEngine nativeEngine;
+    private final boolean asyncTasks;
 
     /**
      * How native frames are taken ({@link Builder#nativeEngine}); see docs/native-frames.md.
@@ -62,6 +63,7 @@ public final class Sampler {
 
     private Sampler(Builder b) {
         this.nativeEngine = b.nativeEngine;
+        this.asyncTasks = b.asyncTasks;
         this.kernelFrames = b.kernelFrames;
         this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
@@ -219,6 +221,11 @@ public final class Sampler {
         return launchTimeout;
     }
 
+    /** Whether samples show {@code asyncio} tasks ({@link Builder#asyncTasks}). */
+    public boolean asyncTasks() {
+        return asyncTasks;
+    }
+
     /** Whether samples carry native frames merged with the Python ones ({@link Builder#nativeFrames}). */
     public boolean nativeFrames() {
         return nativeFrames;
@@ -251,6 +258,7 @@ public final class Sampler {
         private boolean nativeFramesOfAllThreads;
         private boolean kernelFrames;
         private NativeEngine nativeEngine = NativeEngine.BRIEF_STOP;
+        private boolean asyncTasks;
 
         private Builder() {
         }
@@ -372,6 +380,20 @@ public final class Sampler {
          */
         public Builder nativeEngine(NativeEngine nativeEngine) {
             this.nativeEngine = Objects.requireNonNull(nativeEngine, "nativeEngine");
+            return this;
+        }
+
+        /**
+         * Shows {@code asyncio} tasks in the samples of each thread running an event loop (CPython 3.14+;
+         * see docs/asyncio-tasks.md). The running task's sample gets a {@code <task NAME>} marker
+         * ({@link Frame#asyncTask}) under the task's own coroutine frame, then the await chains of the tasks
+         * awaiting it, each under its own marker, then the event loop's frames. In {@link SamplingMode#WALL}
+         * each waiting task that awaits no other task also gets a sample of the same weight: its await
+         * point, its marker and its awaiters' chains, so a flame graph shows where each task waits. On an
+         * older CPython the Python stacks are sampled unchanged (logged once). Default false.
+         */
+        public Builder asyncTasks(boolean asyncTasks) {
+            this.asyncTasks = asyncTasks;
             return this;
         }
 

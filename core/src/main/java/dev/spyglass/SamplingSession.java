@@ -95,6 +95,7 @@ public final class SamplingSession implements AutoCloseable {
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.python = new PythonStackSource(target, intervalNanos, natives, kernel);
+        python.asyncTasks(config.asyncTasks());
         this.sources = new EventSource[] {python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
@@ -245,6 +246,11 @@ public final class SamplingSession implements AutoCloseable {
     /** {@code true} once sampling has ended (samples may still be queued). */
     public boolean isFinished() {
         return finished;
+    }
+
+    /** asyncio task trees dropped as torn ({@link Sampler.Builder#asyncTasks}); their threads' samples were kept. */
+    public long tornTaskTrees() {
+        return python.tornTaskTrees();
     }
 
     /** The counters so far (final once the session has ended). */

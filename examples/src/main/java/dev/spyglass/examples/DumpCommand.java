@@ -1,15 +1,19 @@
 package dev.spyglass.examples;
 
 import java.io.PrintStream;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import dev.spyglass.AsyncTask;
 import dev.spyglass.Frame;
 import dev.spyglass.PythonProcess;
 import dev.spyglass.Sampler;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
+import dev.spyglass.UnsupportedPythonVersionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,6 +43,10 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--kernel", description = "Put the kernel's frames under each thread's stack (the system call "
             + "it waits in). Needs root. See docs/kernel-frames.md.")
     boolean kernelFrames;
+
+    @Option(names = "--async", description = "Also print the asyncio tasks of each running event loop: names, "
+            + "await chains, which task awaits which (CPython 3.14+). See docs/asyncio-tasks.md.")
+    boolean asyncTasks;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -86,7 +94,9 @@ final class DumpCommand implements Callable<Integer> {
             }
         }
         try (PythonProcess py = PythonProcess.attach(pid)) {
-            print(py.version().toString(), py.snapshot(), py.container().orElse(""));
+            List<ThreadStack> threads = py.snapshot();
+            List<AsyncTask> tasks = asyncTasks ? readTasks(py) : null;
+            print(py.version().toString(), threads, py.container().orElse(""), tasks);
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
@@ -94,9 +104,14 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     private void print(String version, List<ThreadStack> threads, String container) {
+        print(version, threads, container, null);
+    }
+
+    /** @param tasks the asyncio tasks to print after the threads, or null for none (not asked, or unsupported) */
+    private void print(String version, List<ThreadStack> threads, String container, List<AsyncTask> tasks) {
         List<String> command = RecordCommand.processCommand(pid);
         if (json) {
-            out.println(toJson(version, command, threads, container));
+            out.println(toJson(version, command, threads, container, tasks));
         } else {
             out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
             if (!container.isEmpty()) {
@@ -115,6 +130,59 @@ final class DumpCommand implements Callable<Integer> {
                     out.println("    " + TerminalText.escape(frameText(f)));
                 }
             }
+            if (tasks != null) {
+                printTasks(tasks);
+            }
+        }
+    }
+
+    /** The asyncio tasks, or null after saying on stderr why this version has none. */
+    private List<AsyncTask> readTasks(PythonProcess py) throws SpyglassException {
+        try {
+            return py.asyncTasks();
+        } catch (UnsupportedPythonVersionException e) {
+            err.println("spyglass dump: no asyncio tasks: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The asyncio tasks, thread by thread: {@code task "fetch-3" waiting, awaiting task "parse", awaited by task
+     * "main"} and the task's await chain, innermost first. An older CPython gets its reason on stderr.
+     */
+    private void printTasks(List<AsyncTask> tasks) {
+        out.println();
+        if (tasks.isEmpty()) {
+            out.println("No asyncio event loop is running (or asyncio is not imported).");
+            return;
+        }
+        Map<Long, AsyncTask> byId = new HashMap<>();
+        for (AsyncTask t : tasks) {
+            byId.put(t.id(), t);
+        }
+        long thread = Long.MIN_VALUE;
+        for (AsyncTask t : tasks) {
+            if (t.nativeThreadId() != thread) {
+                thread = t.nativeThreadId();
+                out.println("asyncio tasks of thread " + (thread >= 0 ? thread : "?") + ":");
+            }
+            StringBuilder line = new StringBuilder("  task \"").append(TerminalText.escape(t.name())).append("\" ")
+                    .append(t.running() ? "running" : "waiting");
+            for (AsyncTask other : tasks) {
+                if (other.awaitedBy().contains(t.id())) {
+                    line.append(", awaiting task \"").append(TerminalText.escape(other.name())).append('"');
+                }
+            }
+            for (long by : t.awaitedBy()) {
+                AsyncTask awaiter = byId.get(by);
+                if (awaiter != null) {
+                    line.append(", awaited by task \"").append(TerminalText.escape(awaiter.name())).append('"');
+                }
+            }
+            out.println(line);
+            for (Frame f : t.frames()) {
+                out.println("      " + TerminalText.escape(frameText(f)));
+            }
         }
     }
 
@@ -132,11 +200,15 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     static String toJson(String version, List<String> command, List<ThreadStack> threads) {
-        return toJson(version, command, threads, "");
+        return toJson(version, command, threads, "", null);
     }
 
-    /** As {@link #toJson(String, List, List)}, with {@code "container"} after the pid when {@code container} is set. */
-    static String toJson(String version, List<String> command, List<ThreadStack> threads, String container) {
+    /**
+     * With {@code "container"} after the pid when {@code container} is set, and with {@code tasks} non-null
+     * {@code "tasks":[{id, name, tid, running, awaited_by[], frames[]}]}.
+     */
+    static String toJson(String version, List<String> command, List<ThreadStack> threads, String container,
+            List<AsyncTask> tasks) {
         StringBuilder sb = new StringBuilder();
         sb.append("{\"pid\":").append(threads.isEmpty() ? -1 : threads.get(0).pid());
         if (!container.isEmpty()) {
@@ -153,21 +225,42 @@ final class DumpCommand implements Callable<Integer> {
             sb.append(i == 0 ? "" : ",").append("{\"tid\":").append(t.nativeThreadId())
                     .append(",\"python_tid\":").append(t.pythonThreadId()).append(",\"thread\":");
             Json.string(sb, t.threadName()).append(",\"state\":\"").append(t.state().name().toLowerCase(Locale.ROOT))
-                    .append("\",\"gil\":").append(t.gilHeld()).append(",\"frames\":[");
-            for (int j = 0; j < t.frames().size(); j++) {
-                Frame f = t.frames().get(j);
-                sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
-                        .append("\",\"function\":");
-                Json.string(sb, f.function()).append(",\"qualname\":");
-                Json.string(sb, f.qualifiedName());
-                if (f.kind() == Frame.FrameKind.NATIVE) {
-                    Json.string(sb.append(",\"library\":"), f.library());
-                }
-                sb.append(",\"file\":");
-                Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
-            }
-            sb.append("]}");
+                    .append("\",\"gil\":").append(t.gilHeld()).append(",\"frames\":");
+            appendFrames(sb, t.frames()).append('}');
         }
-        return sb.append("]}").toString();
+        sb.append(']');
+        if (tasks != null) {
+            sb.append(",\"tasks\":[");
+            for (int i = 0; i < tasks.size(); i++) {
+                AsyncTask t = tasks.get(i);
+                sb.append(i == 0 ? "" : ",").append("{\"id\":").append(t.id()).append(",\"name\":");
+                Json.string(sb, t.name()).append(",\"tid\":").append(t.nativeThreadId()).append(",\"running\":")
+                        .append(t.running()).append(",\"awaited_by\":[");
+                for (int j = 0; j < t.awaitedBy().size(); j++) {
+                    sb.append(j == 0 ? "" : ",").append(t.awaitedBy().get(j));
+                }
+                sb.append("],\"frames\":");
+                appendFrames(sb, t.frames()).append('}');
+            }
+            sb.append(']');
+        }
+        return sb.append('}').toString();
+    }
+
+    private static StringBuilder appendFrames(StringBuilder sb, List<Frame> frames) {
+        sb.append('[');
+        for (int j = 0; j < frames.size(); j++) {
+            Frame f = frames.get(j);
+            sb.append(j == 0 ? "" : ",").append("{\"kind\":\"").append(f.kind().name().toLowerCase(Locale.ROOT))
+                    .append("\",\"function\":");
+            Json.string(sb, f.function()).append(",\"qualname\":");
+            Json.string(sb, f.qualifiedName());
+            if (f.kind() == Frame.FrameKind.NATIVE) {
+                Json.string(sb.append(",\"library\":"), f.library());
+            }
+            sb.append(",\"file\":");
+            Json.string(sb, f.file()).append(",\"line\":").append(f.line()).append('}');
+        }
+        return sb.append(']');
     }
 }

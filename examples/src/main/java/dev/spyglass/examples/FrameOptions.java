@@ -6,7 +6,7 @@ import dev.spyglass.Sampler;
 import picocli.CommandLine.Option;
 
 /**
- * {@code record}'s options for frames beyond Python's (native, kernel), and what they make of a
+ * {@code record}'s options for frames beyond Python's (native, kernel, asyncio tasks), and what they make of a
  * {@link Sampler.Builder}: a right the machine refuses (perf events, a kernel stack file) is said in one
  * line and the recording is made without those frames, never by stopping a target that asked not to be.
  */
@@ -31,6 +31,12 @@ final class FrameOptions {
             + "root; without the right, records without them and says why. See docs/kernel-frames.md.")
     boolean kernelFrames;
 
+    @Option(names = "--async", description = "Show asyncio tasks: the running task's stack gets a <task NAME> frame "
+            + "under its coroutine and the chains of the tasks awaiting it; in wall mode each waiting task gets its "
+            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. "
+            + "See docs/asyncio-tasks.md.")
+    boolean asyncTasks;
+
     /** The usage error of this combination of options, or null. */
     String usageError() {
         return nativeAll && nativeFrames == Sampler.NativeEngine.NON_STOP
@@ -42,7 +48,8 @@ final class FrameOptions {
         return builder.nativeFrames((nativeFrames != null && nonStopAllowed(err)) || nativeAll)
                 .interpreterFrames(interpreterFrames)
                 .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
-                .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed(err));
+                .nativeFramesOfAllThreads(nativeAll).kernelFrames(kernelFrames && kernelFramesAllowed(err))
+                .asyncTasks(asyncTasks);
     }
 
     /**
@@ -59,6 +66,28 @@ final class FrameOptions {
             err.println("spyglass: recording without native frames: " + why);
         }
         return why == null;
+    }
+
+    /**
+     * Whether idle samples are kept: {@code --kernel} (the threads blocked in a system call are the ones with
+     * kernel frames) and {@code --async} (a waiting task's await point is time its loop's thread spends idle).
+     */
+    boolean keepsIdle() {
+        return kernelFrames || asyncTasks;
+    }
+
+    /** Says, in one line on {@code err}, that {@code --async} has no effect on this target's version. */
+    void sayWhatIsRefused(dev.spyglass.CPythonVersion version, PrintStream err) {
+        if (asyncTasks && asyncTasksRefusal(version) != null) {
+            err.println("spyglass: " + asyncTasksRefusal(version));
+        }
+    }
+
+    /** The one line saying that {@code --async} has no effect on this version, or null when it has. */
+    static String asyncTasksRefusal(dev.spyglass.CPythonVersion version) {
+        return version.isAtLeast(3, 14) ? null : "no asyncio task stacks: they need CPython 3.14 or later (the "
+                + "_asyncio module's AsyncioDebug offsets); this is CPython " + version
+                + ": sampling Python stacks only";
     }
 
     /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */

@@ -221,6 +221,7 @@ final class RecordCommand implements Callable<Integer> {
         List<Path> paths = outputPaths(session.pid(), exportFormats);
         Path out = paths.get(0);
         String versionText = session.version().toString();
+        frames.sayWhatIsRefused(session.version(), err);
         List<String> targetCommand = pid != null ? processCommand(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
                 .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
@@ -414,8 +415,8 @@ final class RecordCommand implements Callable<Integer> {
     }
 
     private ExportOptions exportOptions(java.util.function.Supplier<ProfileMetadata> metadata) {
-        // --kernel keeps idle threads: the threads blocked in a system call are the ones with kernel frames.
-        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata).includeIdle(idle || frames.kernelFrames)
+        ExportOptions.Builder options = ExportOptions.builder().metadata(metadata)
+                .includeIdle(idle || frames.keepsIdle())
                 .lineNumbers(!noLines).threads(threads);
         if (collapsedWeights) {
             options.property("collapsed.value", "weight");

@@ -51,6 +51,10 @@ final class TopCommand implements Callable<Integer> {
             + " See docs/native-frames.md.")
     Sampler.NativeEngine nativeFrames;
 
+    @Option(names = "--async", description = "Count asyncio tasks too: <task NAME> rows for the running task and "
+            + "the tasks awaiting it (CPython 3.14+). See docs/asyncio-tasks.md.")
+    boolean asyncTasks;
+
     @Option(names = "--kernel", description = "Count kernel functions too (the system calls threads wait in). Needs "
             + "root; without the right, runs without them and says why.")
     boolean kernelFrames;
@@ -160,7 +164,7 @@ final class TopCommand implements Callable<Integer> {
                     : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
                     .nativeFrames(nativeFrames != null && nonStopAllowed())
                     .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
-                    .kernelFrames(kernelFrames && kernelFramesAllowed()).build();
+                    .kernelFrames(kernelFrames && kernelFramesAllowed()).asyncTasks(asyncTasks).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
@@ -177,6 +181,9 @@ final class TopCommand implements Callable<Integer> {
             session = pid != null ? sampler.attach(pid) : sampler.launch(command);
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
+        }
+        if (asyncTasks && FrameOptions.asyncTasksRefusal(session.version()) != null) {
+            err.println("spyglass: " + FrameOptions.asyncTasksRefusal(session.version()));
         }
         Thread hook = new Thread(session::stop, "spyglass-top-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -280,6 +280,10 @@ final class ReadAhead implements AutoCloseable {
         oldChunks.commit();
         System.arraycopy(nextCodes, 0, codes, 0, nextCodeCount);
         codeCount = nextCodeCount;
+        // The buffer still holds this look's headers, in the old order: until the next look reads them, no
+        // code object is read ahead (code objects resolved between looks, of asyncio tasks' coroutines, read
+        // their own headers rather than another's).
+        Arrays.fill(codeValid, false);
     }
 
     @Override

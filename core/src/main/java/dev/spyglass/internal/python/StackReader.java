@@ -250,6 +250,14 @@ public final class StackReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Resolves frames walked outside a thread's stack (the coroutines of {@code asyncio} tasks) into
+     * {@code r}, with the same code-object cache as the stacks; tears {@code r} as a stack would be.
+     */
+    void resolve(ThreadRecord r, WalkedFrames w) throws SpyglassException {
+        codes.resolve(r, w);
+    }
+
     @Override
     public void close() {
         ahead.close();

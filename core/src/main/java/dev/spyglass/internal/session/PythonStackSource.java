@@ -7,6 +7,7 @@ import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.KernelFrames;
 import dev.spyglass.internal.nativeframes.NativeFrames;
 import dev.spyglass.internal.nativeframes.PageFaultStacks;
+import dev.spyglass.internal.python.AsyncTaskStacks;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
 
@@ -37,6 +38,8 @@ public final class PythonStackSource implements EventSource {
     private volatile PageFaultStacks faults; // volatile: the session's stats read it from other threads
     /** Faults per page-fault sample. */
     static final long FAULT_PERIOD = 64;
+    /** Task stacks of the threads running an asyncio event loop; null when the session did not ask for them. */
+    private AsyncTaskStacks asyncTasks;
 
     /**
      * @param target        the attached process; closed with this source
@@ -67,6 +70,16 @@ public final class PythonStackSource implements EventSource {
         }
         this.intervalNanos = intervalNanos;
         this.weightCapNanos = weightCapNanos(intervalNanos);
+    }
+
+    /** Whether the stacks show asyncio tasks ({@link dev.spyglass.Sampler.Builder#asyncTasks}); set before polling. */
+    public void asyncTasks(boolean show) {
+        this.asyncTasks = show ? new AsyncTaskStacks(target) : null;
+    }
+
+    /** Task trees dropped because the target changed them while they were read. */
+    public long tornTaskTrees() {
+        return asyncTasks == null ? 0 : asyncTasks.tornTrees();
     }
 
     /** The most one wall-mode sample weighs: 10 intervals or 1 s, whichever is larger. */
@@ -137,7 +150,12 @@ public final class PythonStackSource implements EventSource {
                 holder = holder == null ? stack : holder;
                 continue;
             }
-            out.add(new StackSample(stack, timestampNanos, weight(wall, key, timestampNanos)));
+            long weight = weight(wall, key, timestampNanos);
+            if (asyncTasks != null) {
+                asyncTasks.stacks(t, stack, wall, s -> out.add(new StackSample(s, timestampNanos, weight)));
+            } else {
+                out.add(new StackSample(stack, timestampNanos, weight));
+            }
         }
         if (rss) {
             if (memory == null) {

@@ -103,6 +103,17 @@ final class DebugOffsetsLayout {
         b.set(UNICODE_COMPACT_DATA, unicodeSize - 8);
         b.set(UNICODE_DATA_PTR, unicodeSize - 8);
 
+        if (is314) {
+            b.set(GEN_IFRAME, v.get("gen_object.gi_iframe"));
+            b.set(GEN_FRAME_STATE, v.get("gen_object.gi_frame_state"));
+            b.set(LLIST_NEXT, v.get("llist_node.next"));
+            b.set(SET_USED, v.get("set_object.used"));
+            b.set(SET_MASK, v.get("set_object.mask"));
+            b.set(SET_TABLE, v.get("set_object.table"));
+        }
+        b.set(LONG_TAG, v.get("long_object.lv_tag"));
+        b.set(LONG_DIGITS, v.get("long_object.ob_digit"));
+
         b.set(SIZEOF_INTERP, v.get("interpreter_state.size"));
         b.set(SIZEOF_TSTATE, v.get("thread_state.size"));
         b.set(SIZEOF_CODE, v.get("code_object.size"));

@@ -250,6 +250,24 @@ public enum Field {
     /** {@code sizeof(PyCodeObject)}. */
     SIZEOF_CODE,
 
+    // Coroutines, task lists and sets: asyncio task stacks (3.14+, from _Py_DebugOffsets)
+    /** {@code gi_iframe} of {@code PyGenObject}/{@code PyCoroObject}: the frame held inline in the object. */
+    GEN_IFRAME,
+    /** {@code gi_frame_state} of {@code PyGenObject} (an {@code int8}; its values differ per version). */
+    GEN_FRAME_STATE,
+    /** {@code next} of {@code struct llist_node} (the per-thread task lists of 3.14's {@code _asyncio}). */
+    LLIST_NEXT,
+    /** {@code used} of {@code PySetObject}. */
+    SET_USED,
+    /** {@code mask} of {@code PySetObject} (table size - 1). */
+    SET_MASK,
+    /** {@code table} of {@code PySetObject}: {@code setentry {key, hash}} entries. */
+    SET_TABLE,
+    /** {@code long_value.lv_tag} of {@code PyLongObject} (3.12+): digit count {@code << 3} and sign bits. */
+    LONG_TAG,
+    /** {@code long_value.ob_digit} of {@code PyLongObject} (3.12+): 30-bit digits, least significant first. */
+    LONG_DIGITS,
+
     // Constants
     /** Value of {@code FRAME_OWNED_BY_CSTACK} (3.12+): shim/entry frames not to report. */
     CONST_FRAME_OWNED_BY_CSTACK,

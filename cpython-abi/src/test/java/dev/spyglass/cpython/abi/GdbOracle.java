@@ -132,6 +132,20 @@ final class GdbOracle {
         e.put(CONST_STACKREF_TAG_MASK, v >= 314 ? "(long)(3 + 0 * sizeof(((" + fr + "*)0)->f_executable.bits))"
                 : "(long)(0 * sizeof(*((" + fr + "*)0)->" + (v <= 312 ? "f_code" : "f_executable") + "))");
         e.put(CONST_CODEUNIT_SIZE, "(long)sizeof(_Py_CODEUNIT)");
+        // Read from _Py_DebugOffsets for asyncio task stacks only (gen_object, llist_node and set_object are in
+        // its 3.14+ table, long_object in 3.13+): absent from the layouts before.
+        if (v >= 314) {
+            e.put(GEN_IFRAME, off("PyGenObject", "gi_iframe"));
+            e.put(GEN_FRAME_STATE, off("PyGenObject", "gi_frame_state"));
+            e.put(LLIST_NEXT, off("struct llist_node", "next"));
+            e.put(SET_USED, off("PySetObject", "used"));
+            e.put(SET_MASK, off("PySetObject", "mask"));
+            e.put(SET_TABLE, off("PySetObject", "table"));
+        }
+        if (v >= 313) {
+            e.put(LONG_TAG, off("PyLongObject", "long_value.lv_tag"));
+            e.put(LONG_DIGITS, off("PyLongObject", "long_value.ob_digit"));
+        }
         e.put(MODULE_DICT, off("PyModuleObject", "md_dict"));
         e.put(TYPE_BASICSIZE, off("PyTypeObject", "tp_basicsize"));
         e.put(TYPE_DICTOFFSET, off("PyTypeObject", "tp_dictoffset"));

@@ -35,7 +35,9 @@ class LayoutSelfInspectionOracleTest {
             // NULL in a running interpreter: InterpreterShutdownTest (core) sees it set at exit.
             Field.RUNTIME_FINALIZING,
             // Need a sub-interpreter module, which 2.7 - 3.7 lack: checked when the module exists.
-            Field.INTERP_NEXT, Field.INTERP_ID);
+            Field.INTERP_NEXT, Field.INTERP_ID,
+            // The links of 3.14's per-thread asyncio task lists: AsyncTasksTest (core) follows them.
+            Field.LLIST_NEXT);
 
     @ForEachPython
     void layoutMatchesWhatTheInterpreterSeesOfItself(PythonInterpreter py) throws Exception {

@@ -259,6 +259,30 @@ check('TYPE_FLAGS', ulong(id(tuple) + O['TYPE_FLAGS']) == tuple.__flags__)
 b = b'spyglass:' + str(len(sys.argv)).encode('ascii')
 check('BYTES_DATA', ctypes.string_at(id(b) + O['BYTES_DATA'], len(b)) == b)
 
+# asyncio task stacks (3.13+ long, 3.14+ generators, sets): what the task reader follows.
+if has('LONG_TAG', 'LONG_DIGITS'):
+    n = int('123456789')  # not a cached small int; 27 bits: one 30-bit digit
+    check('LONG_TAG', ulong(id(n) + O['LONG_TAG']) >> 3 == 1 and ulong(id(n) + O['LONG_TAG']) & 3 == 0,
+          ulong(id(n) + O['LONG_TAG']))
+    check('LONG_DIGITS', ctypes.c_uint32.from_address(id(n) + O['LONG_DIGITS']).value == 123456789)
+if has('SET_USED', 'SET_MASK', 'SET_TABLE'):
+    members = (object(), object(), object())
+    st = set(members)
+    check('SET_USED', ssz(id(st) + O['SET_USED']) == 3)
+    check('SET_MASK', ssz(id(st) + O['SET_MASK']) == 7, ssz(id(st) + O['SET_MASK']))
+    table = ptr(id(st) + O['SET_TABLE'])
+    keys = set(ptr(table + 16 * i) for i in range(8)) if table else set()
+    check('SET_TABLE', all(id(m) in keys for m in members))
+if has('GEN_IFRAME', 'GEN_FRAME_STATE'):
+    g2 = gen()
+    next(g2)
+    check('GEN_IFRAME', (ptr(id(g2) + O['GEN_IFRAME'] + O['IFRAME_EXECUTABLE']) & MASK) == id(g2.gi_code))
+    # FRAME_SUSPENDED: -2 in 3.14, 1 in 3.15 (the enum was renumbered); then FRAME_CLEARED once exhausted.
+    suspended = ctypes.c_int8.from_address(id(g2) + O['GEN_FRAME_STATE']).value
+    list(g2)
+    cleared = ctypes.c_int8.from_address(id(g2) + O['GEN_FRAME_STATE']).value
+    check('GEN_FRAME_STATE', (suspended, cleared) == ((1, 5) if MINOR >= 15 else (-2, 4)), (suspended, cleared))
+
 if MAJOR == 2:
     u = u'h\xe9llo\u20ac'
     n = ssz(id(u) + O['UNICODE27_LENGTH'])
