@@ -35,6 +35,7 @@ public final class Sampler {
     private final boolean nativeFramesOfAllThreads;
     private final boolean kernelFrames;
     private final NativeEngine nativeEngine;
+    private final boolean followChildren;
 
     /**
      * How native frames are taken ({@link Builder#nativeEngine}); see docs/native-frames.md.
@@ -62,6 +63,7 @@ public final class Sampler {
 
     private Sampler(Builder b) {
         this.nativeEngine = b.nativeEngine;
+        this.followChildren = b.followChildren;
         this.kernelFrames = b.kernelFrames;
         this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
@@ -220,6 +222,11 @@ public final class Sampler {
         return kernelFrames;
     }
 
+    /** Whether CPython processes among the target's descendants are sampled too ({@link Builder#followChildren}). */
+    public boolean followChildren() {
+        return followChildren;
+    }
+
     /** Whether merged stacks keep the interpreter's own C frames ({@link Builder#interpreterFrames}). */
     public boolean interpreterFrames() {
         return interpreterFrames;
@@ -237,6 +244,7 @@ public final class Sampler {
         private boolean nativeFramesOfAllThreads;
         private boolean kernelFrames;
         private NativeEngine nativeEngine = NativeEngine.BRIEF_STOP;
+        private boolean followChildren;
 
         private Builder() {
         }
@@ -358,6 +366,25 @@ public final class Sampler {
          */
         public Builder nativeEngine(NativeEngine nativeEngine) {
             this.nativeEngine = Objects.requireNonNull(nativeEngine, "nativeEngine");
+            return this;
+        }
+
+        /**
+         * Also sample the CPython processes among the target's descendants, as they appear and until each exits
+         * (like Austin's {@code -C} and py-spy's {@code --subprocesses}): {@code multiprocessing} workers (fork,
+         * spawn, forkserver), {@code subprocess} children, pre-fork servers' workers. A process that is not
+         * CPython (a shell, a helper binary) is skipped, its own descendants still followed; a process that
+         * {@code exec}s is looked at again. For {@link Sampler#launch} the descendants of the command are
+         * followed (its shell's too), for {@link Sampler#attach} those of the process. Processes are found by a
+         * scan of the process tree every 100 ms on a thread of their own, so a child that lives less than that
+         * may be missed; each is attached with the layout of its own CPython version. Samples carry their
+         * process's {@link ThreadStack#pid()}; {@link SamplingSession#processes()} lists the processes and
+         * {@link SamplingSession#childProcesses()} counts those skipped. The session then ends when the target
+         * and every process followed have exited. Native and kernel frames, when asked for, are taken in every
+         * process (a child where they are refused is not sampled). Default false.
+         */
+        public Builder followChildren(boolean followChildren) {
+            this.followChildren = followChildren;
             return this;
         }
 

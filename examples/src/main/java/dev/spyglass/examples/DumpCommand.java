@@ -40,8 +40,13 @@ final class DumpCommand implements Callable<Integer> {
             + "it waits in). Needs root. See docs/kernel-frames.md.")
     boolean kernelFrames;
 
+    @picocli.CommandLine.Mixin
+    ChildrenOption children = new ChildrenOption();
+
     private final PrintStream out;
     private final PrintStream err;
+    /** With --children --json: the documents of the processes, printed as one array at the end. */
+    private final List<String> documents = new java.util.ArrayList<>();
 
     DumpCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -66,12 +71,48 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: no native frames: " + Sampler.nonStopNativeFramesRefusal().get());
             nativeFrames = null;
         }
+        int status = dump(pid);
+        if (children.children && status == 0) {
+            // Each CPython among the descendants, as they are now; the others (a shell, a helper) are passed over.
+            int notPython = 0;
+            int failed = 0;
+            int shown = 1;
+            for (long child : ChildrenOption.descendants(pid)) {
+                try (PythonProcess probe = PythonProcess.attach(child)) {
+                    probe.version();
+                } catch (dev.spyglass.NotAPythonProcessException | dev.spyglass.ProcessGoneException e) {
+                    notPython++;
+                    continue;
+                } catch (SpyglassException | RuntimeException e) {
+                    failed++;
+                    err.println("spyglass dump: child process " + child + " not shown: " + e.getMessage());
+                    continue;
+                }
+                if (!json) {
+                    out.println();
+                }
+                if (dump(child) == 0) {
+                    shown++;
+                } else {
+                    failed++;
+                }
+            }
+            err.println("spyglass dump: " + shown + " process(es) shown; " + notPython + " descendant(s) not Python" + (failed > 0 ? ", " + failed + " not shown" : ""));
+        }
+        if (json && children.children) {
+            out.println("[" + String.join(",\n", documents) + "]");
+        }
+        return status;
+    }
+
+    /** Dumps one process: its status (0 when shown). */
+    private int dump(long pid) {
         if (nativeFrames != null || nativeAll || kernelFrames) {
             try {
                 TickSnapshot snap = TickSnapshot.take(pid, nativeFrames != null || nativeAll,
                         nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames, interpreterFrames,
                         nativeAll, kernelFrames);
-                print(snap.version(), snap.threads());
+                print(pid, snap.version(), snap.threads());
                 if (snap.unmerged() > 0 && nativeFrames == Sampler.NativeEngine.NON_STOP) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) shown under <native frames unknown>: "
                             + "no snapshot of theirs could be proven of the moment their Python stack was read "
@@ -86,16 +127,18 @@ final class DumpCommand implements Callable<Integer> {
             }
         }
         try (PythonProcess py = PythonProcess.attach(pid)) {
-            print(py.version().toString(), py.snapshot());
+            print(pid, py.version().toString(), py.snapshot());
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
     }
 
-    private void print(String version, List<ThreadStack> threads) {
+    private void print(long pid, String version, List<ThreadStack> threads) {
         List<String> command = RecordCommand.processCommand(pid);
-        if (json) {
+        if (json && children.children) {
+            documents.add(toJson(version, command, threads));
+        } else if (json) {
             out.println(toJson(version, command, threads));
         } else {
             out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));
