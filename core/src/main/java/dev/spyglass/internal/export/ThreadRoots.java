@@ -16,7 +16,7 @@ import dev.spyglass.internal.os.ProcessTree;
 final class ThreadRoots {
     static final String ALL_THREADS = "all threads";
     /** A command line in a process label is cut here: the program and its script fit, long argument lists not. */
-    private static final int COMMAND_CHARS = 80;
+    private static final int COMMAND_CHARS = 120;
 
     private final ThreadGrouping grouping;
     private final Map<ThreadId, String> latestNames = new LinkedHashMap<>();
@@ -30,7 +30,7 @@ final class ThreadRoots {
     /** The sample's thread, remembering its name as the latest. */
     ThreadId observe(StackSample s) {
         ThreadId id = ThreadId.of(s);
-        commands.computeIfAbsent(s.pid(), pid -> pid > 0 ? ProcessTree.commandLine(pid, COMMAND_CHARS) : "");
+        commands.computeIfAbsent(s.pid(), pid -> pid > 0 ? shortCommand(ProcessTree.commandLine(pid, 4096)) : "");
         String name = s.threadName();
         String before = latestNames.get(id);
         // Target names a thread thread-<ident> only when it knows no other name (its task is gone): a
@@ -39,6 +39,18 @@ final class ThreadRoots {
             latestNames.put(id, name);
         }
         return id;
+    }
+
+    /**
+     * The command line with its program by file name ({@code python3.12 /app/work.py --fast}), cut at
+     * {@value #COMMAND_CHARS} characters: a label, where the script and its arguments say more than the
+     * interpreter's directory.
+     */
+    static String shortCommand(String command) {
+        int space = command.indexOf(' ');
+        String program = space < 0 ? command : command.substring(0, space);
+        String shorter = program.substring(program.lastIndexOf('/') + 1) + (space < 0 ? "" : command.substring(space));
+        return shorter.length() <= COMMAND_CHARS ? shorter : shorter.substring(0, COMMAND_CHARS - 3) + "...";
     }
 
     /** {@code thread-<digits>}: the name of a thread without a registry or kernel name. */
