@@ -81,11 +81,14 @@ public final class Sampler {
     }
 
     /**
-     * Attaches to {@code pid} and starts sampling at once.
+     * Attaches to {@code pid} and starts sampling at once. With {@link Builder#followChildren}, {@code pid} may
+     * also be a process that is not CPython (a shell, a container's init): the session then samples its first
+     * CPython descendant, follows all the others, and ends when its whole tree has.
      *
      * @throws ProcessGoneException               no such process
      * @throws AccessDeniedException              its memory may not be read
-     * @throws NotAPythonProcessException         no CPython interpreter in it
+     * @throws NotAPythonProcessException         no CPython interpreter in it (with children followed: nor in
+     *                                            any of its descendants)
      * @throws UnsupportedPythonVersionException  an unknown CPython version
      */
     public SamplingSession attach(long pid) throws SpyglassException {
@@ -94,7 +97,32 @@ public final class Sampler {
         }
         checkKernelFrames();
         checkNonStop();
-        return SamplingSession.start(this, Target.attach(pid), null);
+        Target target;
+        try {
+            target = Target.attach(pid);
+        } catch (NotAPythonProcessException e) {
+            if (!followChildren) {
+                throw e;
+            }
+            // A shell or a container's init above the Python processes: the first CPython below samples, the
+            // whole tree is followed.
+            target = firstPythonBelow(pid, e);
+        }
+        return SamplingSession.start(this, target, null, pid);
+    }
+
+    /** With children followed, the first CPython descendant of {@code pid}, which is none. */
+    private static Target firstPythonBelow(long pid, NotAPythonProcessException notPython) throws SpyglassException {
+        List<Long> below = dev.spyglass.internal.os.ProcessTree.descendants(pid, 4096);
+        for (long child : below) {
+            try {
+                return Target.attach(child);
+            } catch (NotAPythonProcessException | ProcessGoneException | AccessDeniedException e) {
+                // a shell, a helper, gone, or another user's: look further
+            }
+        }
+        throw new NotAPythonProcessException(notPython.getMessage() + "; nor is any of its " + below.size()
+                + " descendants");
     }
 
     /**
@@ -129,7 +157,7 @@ public final class Sampler {
                 nativeFrames && nativeEngine == NativeEngine.BRIEF_STOP);
         SamplingSession session;
         try {
-            session = SamplingSession.start(this, launched.target(), launched.process());
+            session = SamplingSession.start(this, launched.target(), launched.process(), launched.process().pid());
         } catch (RuntimeException | Error e) {
             Launcher.kill(launched.process());
             throw e;

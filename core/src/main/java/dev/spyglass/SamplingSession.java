@@ -39,7 +39,8 @@ import dev.spyglass.internal.session.PythonStackSources;
  * <p>The session ends when the target exits, when the sampler's duration has passed, or on
  * {@link #stop()}. It also ends, as for an exit, when the target's PID comes to name another process
  * or the target replaces its program ({@code exec}): the process is held by identity, checked after
- * every look, so no sample of another process or program is ever delivered ({@link #processGone()}). Consuming methods then return after the queue is drained. Use one consumer at a
+ * every look, so no sample of another process or program is ever delivered ({@link #processGone()}). With
+ * {@link Sampler.Builder#followChildren} it ends once the target and every child process followed have exited. Consuming methods then return after the queue is drained. Use one consumer at a
  * time. {@link #close()} stops sampling and releases resources; it never kills a launched target.
  */
 public final class SamplingSession implements AutoCloseable {
@@ -82,7 +83,7 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean closeRequested;
     private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
-    private SamplingSession(Sampler config, Target target, Process process, PythonStackSource python) {
+    private SamplingSession(Sampler config, Target target, Process process, long treeRoot, PythonStackSource python) {
         this.pid = target.pid();
         this.version = target.version();
         this.process = process;
@@ -94,18 +95,23 @@ public final class SamplingSession implements AutoCloseable {
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.python = python;
         this.self = FollowedProcess.of(pid, version);
-        // Following children: the tree of a launched command (its shell too), else of the target.
+        // Following children: the tree of a launched command (its shell too), else of the process attached to.
         this.family = !config.followChildren() ? null : new ProcessFamily(python, self, new DescendantWatch(
-                process != null ? process.pid() : pid, target, self), t -> PythonStackSources.open(config, t));
+                treeRoot, target, self), t -> PythonStackSources.open(config, t));
         this.sources = new EventSource[] {family != null ? family : python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
     }
 
-    /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
-    static SamplingSession start(Sampler config, Target target, Process process) throws SpyglassException {
+    /**
+     * Starts sampling {@code target} ({@code treeRoot}: whose descendants are followed, with children); when that
+     * fails, closes the target (and kills a launched process).
+     */
+    static SamplingSession start(Sampler config, Target target, Process process, long treeRoot)
+            throws SpyglassException {
         try {
-            SamplingSession s = new SamplingSession(config, target, process, PythonStackSources.open(config, target));
+            SamplingSession s = new SamplingSession(config, target, process, treeRoot,
+                    PythonStackSources.open(config, target));
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;
@@ -368,6 +374,9 @@ public final class SamplingSession implements AutoCloseable {
         } finally {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
+            if (family != null) {
+                family.watch().stop(); // no more attaches for a session that samples no more
+            }
             if (process != null && (gone || !process.isAlive())) {
                 // The target ended: wait (briefly) for its exit status. A target still running after
                 // the duration or stop() is left running.

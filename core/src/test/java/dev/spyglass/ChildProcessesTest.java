@@ -145,6 +145,50 @@ class ChildProcessesTest {
     }
 
     @ForEachPython
+    void aShellAttachedToIsPassedThroughToItsPythonDescendantsOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumePoolStarts(py, "spawn"); // the leaf is started from sys.executable
+        Path middle = PythonScripts.write("middle.py", MIDDLE);
+        Path leaf = PythonScripts.write("leaf.py", LEAF);
+        ProcessBuilder b = py.processBuilder(middle.toString(), leaf.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\"; true", "sh"));
+        cmd.addAll(b.command());
+        Process shell = b.command(cmd).start();
+        try {
+            long deadline = System.nanoTime() + DEADLINE_NANOS;
+            while (shell.descendants().count() < 2 && System.nanoTime() - deadline < 0) {
+                Thread.sleep(20);
+            }
+            Thread.sleep(300); // both Pythons past their start-up
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Sampler.builder().build().attach(shell.pid()))
+                    .isInstanceOf(NotAPythonProcessException.class);
+            try (SamplingSession s = sampler().attach(shell.pid())) {
+                Set<Long> leafPids = new HashSet<>();
+                try (var stream = s.stream()) {
+                    var it = stream.iterator();
+                    while (leafPids.isEmpty() && System.nanoTime() - deadline < 0 && it.hasNext()) {
+                        StackSample x = it.next();
+                        if (x.frames().stream().anyMatch(f -> f.function().equals("leaf_spin"))) {
+                            leafPids.add(x.pid());
+                        }
+                    }
+                }
+                String figures = py.label() + ": leaf pids " + leafPids + ", processes " + s.processes();
+                System.out.println(figures);
+                Assumptions.assumeTrue(!leafPids.isEmpty(), "no leaf sample in 20 s (load?): " + figures);
+                assertThat(leafPids).as(figures).doesNotContain(shell.pid());
+                assertThat(s.pid()).as(figures).isNotEqualTo(shell.pid());
+                assertThat(s.processes()).as(figures).anyMatch(p -> p.command().contains("middle.py"))
+                        .anyMatch(p -> p.command().contains("leaf.py"));
+            }
+        } finally {
+            shell.descendants().forEach(ProcessHandle::destroyForcibly);
+            shell.destroyForcibly().waitFor();
+        }
+    }
+
+    @ForEachPython
     void shortLivedChildrenAreBoundedAndTheSessionEndsWithTheTreeOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Path script = PythonScripts.write("churn.py", CHURN);
@@ -183,14 +227,17 @@ class ChildProcessesTest {
      * {@code sys.executable} that cannot start on its own: spawn and forkserver (3.14's default) workers fail.
      */
     static void assumePoolStarts(PythonInterpreter py, String method) {
-        boolean throughLoader = String.join(" ", py.commandLine()).contains("ld-linux");
+        String command = String.join(" ", py.commandLine());
+        boolean throughLoader = command.contains("ld-linux") || command.contains("spyglass-python");
         boolean execs = method.equals("spawn") || (method.equals("default") && py.atLeast(3, 14));
         Assumptions.assumeFalse(throughLoader && execs, py.label() + ": sys.executable needs the root's loader, "
                 + "so " + method + " workers cannot start");
     }
 
     private static Sampler sampler() {
-        return Sampler.builder().interval(Duration.ofMillis(5)).mode(SamplingMode.CPU).followChildren(true).build();
+        // Wall mode: the parent's waiting main thread gives a sample every tick, so a loop over the samples checks
+        // its deadline even while no worker runs.
+        return Sampler.builder().interval(Duration.ofMillis(5)).followChildren(true).build();
     }
 
     /** Samples until two worker PIDs showed busy_work (at most 20 s), then checks what the session lists. */

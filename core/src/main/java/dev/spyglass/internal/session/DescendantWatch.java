@@ -163,6 +163,13 @@ public final class DescendantWatch implements AutoCloseable {
                 LockSupport.parkNanos(wait);
             }
         }
+        drainFound(); // attached after the sampling ended: never to be sampled
+    }
+
+    /** Stops looking, without waiting: the thread ends after the scan in progress. Any thread. */
+    public void stop() {
+        stopped = true;
+        LockSupport.unpark(thread);
     }
 
     /** One scan: list the tree, forget what is gone, look at what is new. Package-private for tests. */
@@ -344,8 +351,7 @@ public final class DescendantWatch implements AutoCloseable {
     /** Stops the thread (waiting for a scan in progress, at most 5 s) and closes targets not taken. */
     @Override
     public void close() {
-        stopped = true;
-        LockSupport.unpark(thread);
+        stop();
         if (thread.isAlive() && thread != Thread.currentThread()) {
             try {
                 thread.join(5_000);
