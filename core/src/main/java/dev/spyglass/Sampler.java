@@ -36,6 +36,7 @@ public final class Sampler {
     private final boolean kernelFrames;
     private final NativeEngine nativeEngine;
     private final boolean asyncTasks;
+    private final boolean followChildren;
 
     /**
      * How native frames are taken ({@link Builder#nativeEngine}); see docs/native-frames.md.
@@ -64,6 +65,7 @@ public final class Sampler {
     private Sampler(Builder b) {
         this.nativeEngine = b.nativeEngine;
         this.asyncTasks = b.asyncTasks;
+        this.followChildren = b.followChildren;
         this.kernelFrames = b.kernelFrames;
         this.nativeFramesOfAllThreads = b.nativeFramesOfAllThreads;
         this.nativeFrames = b.nativeFrames;
@@ -81,11 +83,14 @@ public final class Sampler {
     }
 
     /**
-     * Attaches to {@code pid} and starts sampling at once.
+     * Attaches to {@code pid} and starts sampling at once. With {@link Builder#followChildren}, {@code pid} may
+     * also be a process that is not CPython (a shell, a container's init): the session then samples its first
+     * CPython descendant, follows all the others, and ends when its whole tree has.
      *
      * @throws ProcessGoneException               no such process
      * @throws AccessDeniedException              its memory may not be read
-     * @throws NotAPythonProcessException         no CPython interpreter in it
+     * @throws NotAPythonProcessException         no CPython interpreter in it (with children followed: nor in
+     *                                            any of its descendants)
      * @throws UnsupportedPythonVersionException  an unknown CPython version
      */
     public SamplingSession attach(long pid) throws SpyglassException {
@@ -94,7 +99,32 @@ public final class Sampler {
         }
         checkKernelFrames();
         checkNonStop();
-        return SamplingSession.start(this, Target.attach(pid), null);
+        Target target;
+        try {
+            target = Target.attach(pid);
+        } catch (NotAPythonProcessException e) {
+            if (!followChildren) {
+                throw e;
+            }
+            // A shell or a container's init above the Python processes: the first CPython below samples, the
+            // whole tree is followed.
+            target = firstPythonBelow(pid, e);
+        }
+        return SamplingSession.start(this, target, null, pid);
+    }
+
+    /** With children followed, the first CPython descendant of {@code pid}, which is none. */
+    private static Target firstPythonBelow(long pid, NotAPythonProcessException notPython) throws SpyglassException {
+        List<Long> below = dev.spyglass.internal.os.ProcessTree.descendants(pid, 4096);
+        for (long child : below) {
+            try {
+                return Target.attach(child);
+            } catch (NotAPythonProcessException | ProcessGoneException | AccessDeniedException e) {
+                // a shell, a helper, gone, or another user's: look further
+            }
+        }
+        throw new NotAPythonProcessException(notPython.getMessage() + "; nor is any of its " + below.size()
+                + " descendants");
     }
 
     /**
@@ -129,7 +159,7 @@ public final class Sampler {
                 nativeFrames && nativeEngine == NativeEngine.BRIEF_STOP);
         SamplingSession session;
         try {
-            session = SamplingSession.start(this, launched.target(), launched.process());
+            session = SamplingSession.start(this, launched.target(), launched.process(), launched.process().pid());
         } catch (RuntimeException | Error e) {
             Launcher.kill(launched.process());
             throw e;
@@ -241,6 +271,11 @@ public final class Sampler {
         return kernelFrames;
     }
 
+    /** Whether CPython processes among the target's descendants are sampled too ({@link Builder#followChildren}). */
+    public boolean followChildren() {
+        return followChildren;
+    }
+
     /** Whether merged stacks keep the interpreter's own C frames ({@link Builder#interpreterFrames}). */
     public boolean interpreterFrames() {
         return interpreterFrames;
@@ -259,6 +294,7 @@ public final class Sampler {
         private boolean kernelFrames;
         private NativeEngine nativeEngine = NativeEngine.BRIEF_STOP;
         private boolean asyncTasks;
+        private boolean followChildren;
 
         private Builder() {
         }
@@ -394,6 +430,25 @@ public final class Sampler {
          */
         public Builder asyncTasks(boolean asyncTasks) {
             this.asyncTasks = asyncTasks;
+            return this;
+        }
+
+        /**
+         * Also sample the CPython processes among the target's descendants, as they appear and until each exits
+         * (like Austin's {@code -C} and py-spy's {@code --subprocesses}): {@code multiprocessing} workers (fork,
+         * spawn, forkserver), {@code subprocess} children, pre-fork servers' workers. A process that is not
+         * CPython (a shell, a helper binary) is skipped, its own descendants still followed; a process that
+         * {@code exec}s is looked at again. For {@link Sampler#launch} the descendants of the command are
+         * followed (its shell's too), for {@link Sampler#attach} those of the process. Processes are found by a
+         * scan of the process tree every 100 ms on a thread of their own, so a child that lives less than that
+         * may be missed; each is attached with the layout of its own CPython version. Samples carry their
+         * process's {@link ThreadStack#pid()}; {@link SamplingSession#processes()} lists the processes and
+         * {@link SamplingSession#childProcesses()} counts those skipped. The session then ends when the target
+         * and every process followed have exited. Native and kernel frames, when asked for, are taken in every
+         * process (a child where they are refused is not sampled). Default false.
+         */
+        public Builder followChildren(boolean followChildren) {
+            this.followChildren = followChildren;
             return this;
         }
 

@@ -21,14 +21,13 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Target;
+import dev.spyglass.internal.session.DescendantWatch;
 import dev.spyglass.internal.session.EventBuffer;
-import dev.spyglass.internal.kernel.KernelFrames;
-import dev.spyglass.internal.nativeframes.NativeFrames;
-import dev.spyglass.internal.nativeframes.NativeStacks;
-import dev.spyglass.internal.nativeframes.NonStopNativeStacks;
-import dev.spyglass.internal.nativeframes.StopTimeHistogram;
 import dev.spyglass.internal.session.EventSource;
+import dev.spyglass.internal.session.FollowedProcess;
+import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
+import dev.spyglass.internal.session.PythonStackSources;
 
 /**
  * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
@@ -41,7 +40,8 @@ import dev.spyglass.internal.session.PythonStackSource;
  * <p>The session ends when the target exits, when the sampler's duration has passed, or on
  * {@link #stop()}. It also ends, as for an exit, when the target's PID comes to name another process
  * or the target replaces its program ({@code exec}): the process is held by identity, checked after
- * every look, so no sample of another process or program is ever delivered ({@link #processGone()}). Consuming methods then return after the queue is drained. Use one consumer at a
+ * every look, so no sample of another process or program is ever delivered ({@link #processGone()}). With
+ * {@link Sampler.Builder#followChildren} it ends once the target and every child process followed have exited. Consuming methods then return after the queue is drained. Use one consumer at a
  * time. {@link #close()} stops sampling and releases resources; it never kills a launched target.
  */
 public final class SamplingSession implements AutoCloseable {
@@ -56,6 +56,9 @@ public final class SamplingSession implements AutoCloseable {
     /** Polled in this order at every tick; closed together, once. */
     private final EventSource[] sources;
     private final PythonStackSource python;
+    /** The target and its CPython descendants, when the session follows children; else null. */
+    private final ProcessFamily family;
+    private final FollowedProcess self;
     private final EventBuffer delivery = new Delivery();
     private final Process process;
     private final String container;
@@ -82,8 +85,7 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean closeRequested;
     private final AtomicBoolean sourcesClosed = new AtomicBoolean();
 
-    private SamplingSession(Sampler config, Target target, Process process, NativeFrames natives,
-            KernelFrames kernel) {
+    private SamplingSession(Sampler config, Target target, Process process, long treeRoot, PythonStackSource python) {
         this.pid = target.pid();
         this.version = target.version();
         this.container = ContainerId.of(pid);
@@ -94,30 +96,25 @@ public final class SamplingSession implements AutoCloseable {
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
-        this.python = new PythonStackSource(target, intervalNanos, natives, kernel);
-        python.asyncTasks(config.asyncTasks());
-        this.sources = new EventSource[] {python};
+        this.python = python;
+        this.self = FollowedProcess.of(pid, version);
+        // Following children: the tree of a launched command (its shell too), else of the process attached to.
+        this.family = !config.followChildren() ? null : new ProcessFamily(python, self, new DescendantWatch(
+                treeRoot, target, self), t -> PythonStackSources.open(config, t));
+        this.sources = new EventSource[] {family != null ? family : python};
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
     }
 
-    /** Starts sampling {@code target}; when that fails, closes the target (and kills a launched process). */
-    static SamplingSession start(Sampler config, Target target, Process process) throws SpyglassException {
+    /**
+     * Starts sampling {@code target} ({@code treeRoot}: whose descendants are followed, with children); when that
+     * fails, closes the target (and kills a launched process).
+     */
+    static SamplingSession start(Sampler config, Target target, Process process, long treeRoot)
+            throws SpyglassException {
         try {
-            NativeFrames natives = !config.nativeFrames() ? null
-                    : config.nativeEngine() == Sampler.NativeEngine.NON_STOP
-                            ? new NonStopNativeStacks(target, config.interval().toNanos(), config.interpreterFrames())
-                            : new NativeStacks(target, config.interpreterFrames(), config.nativeFramesOfAllThreads());
-            KernelFrames kernel;
-            try {
-                kernel = config.kernelFrames() ? new KernelFrames(target.pid(), config.interval().toNanos()) : null;
-            } catch (RuntimeException | Error e) {
-                if (natives != null) {
-                    natives.close();
-                }
-                throw e;
-            }
-            SamplingSession s = new SamplingSession(config, target, process, natives, kernel);
+            SamplingSession s = new SamplingSession(config, target, process, treeRoot,
+                    PythonStackSources.open(config, target));
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;
@@ -128,6 +125,21 @@ public final class SamplingSession implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * The processes sampled, in the order they were found: the target first, then with
+     * {@link Sampler.Builder#followChildren} each CPython process among its descendants (at most 1,024 listed),
+     * with its sample count so far.
+     */
+    public java.util.List<SampledProcess> processes() {
+        return family == null ? java.util.List.of(self.snapshot())
+                : family.processes().stream().map(FollowedProcess::snapshot).toList();
+    }
+
+    /** What following child processes came across; {@link ChildProcessCounts#NONE} without it. */
+    public ChildProcessCounts childProcesses() {
+        return family == null ? ChildProcessCounts.NONE : family.watch().counts();
     }
 
     /** The target's process id. */
@@ -263,28 +275,8 @@ public final class SamplingSession implements AutoCloseable {
         // progress (or the one the duration ended before) is not a skipped one.
         long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
-                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos), threadStops(),
-                nativeSnapshots());
-    }
-
-    private SamplingStats.NativeSnapshots nativeSnapshots() {
-        if (python.pageFaults() != null) {
-            var f = python.pageFaults();
-            return new SamplingStats.NativeSnapshots(f.spliced(), f.unspliced(), f.lost());
-        }
-        if (python.natives() instanceof NonStopNativeStacks n) {
-            return new SamplingStats.NativeSnapshots(n.spliced(), n.unspliced(), n.lost());
-        }
-        return SamplingStats.NativeSnapshots.NONE;
-    }
-
-    private SamplingStats.ThreadStops threadStops() {
-        if (!(python.natives() instanceof NativeStacks natives) || natives.stopTimes().count() == 0) {
-            return SamplingStats.ThreadStops.NONE;
-        }
-        StopTimeHistogram h = natives.stopTimes();
-        return new SamplingStats.ThreadStops(h.count(), Duration.ofNanos(h.percentileNanos(0.5)),
-                Duration.ofNanos(h.percentileNanos(0.99)), Duration.ofNanos(h.maxNanos()));
+                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
+                PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python));
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */
@@ -395,6 +387,9 @@ public final class SamplingSession implements AutoCloseable {
         } finally {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
+            if (family != null) {
+                family.watch().stop(); // no more attaches for a session that samples no more
+            }
             if (process != null && (gone || !process.isAlive())) {
                 // The target ended: wait (briefly) for its exit status. A target still running after
                 // the duration or stop() is left running.
@@ -442,6 +437,9 @@ public final class SamplingSession implements AutoCloseable {
         public void add(ProfileEvent event) {
             switch (event) {
                 case StackSample s -> {
+                    if (family == null) {
+                        self.counted(1);
+                    }
                     if (queue.offer(s)) {
                         samples++;
                     } else {

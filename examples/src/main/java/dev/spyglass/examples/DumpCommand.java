@@ -48,8 +48,13 @@ final class DumpCommand implements Callable<Integer> {
             + "await chains, which task awaits which (CPython 3.14+). See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
+    @picocli.CommandLine.Mixin
+    ChildrenOption children = new ChildrenOption();
+
     private final PrintStream out;
     private final PrintStream err;
+    /** With --children --json: the documents of the processes, printed as one array at the end. */
+    private final List<String> documents = new java.util.ArrayList<>();
 
     DumpCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -74,12 +79,48 @@ final class DumpCommand implements Callable<Integer> {
             err.println("spyglass dump: no native frames: " + Sampler.nonStopNativeFramesRefusal().get());
             nativeFrames = null;
         }
+        int status = dump(pid);
+        if (children.children && status == 0) {
+            // Each CPython among the descendants, as they are now; the others (a shell, a helper) are passed over.
+            int notPython = 0;
+            int failed = 0;
+            int shown = 1;
+            for (long child : ChildrenOption.descendants(pid)) {
+                try (PythonProcess probe = PythonProcess.attach(child)) {
+                    probe.version();
+                } catch (dev.spyglass.NotAPythonProcessException | dev.spyglass.ProcessGoneException e) {
+                    notPython++;
+                    continue;
+                } catch (SpyglassException | RuntimeException e) {
+                    failed++;
+                    err.println("spyglass dump: child process " + child + " not shown: " + e.getMessage());
+                    continue;
+                }
+                if (!json) {
+                    out.println();
+                }
+                if (dump(child) == 0) {
+                    shown++;
+                } else {
+                    failed++;
+                }
+            }
+            err.println("spyglass dump: " + shown + " process(es) shown; " + notPython + " descendant(s) not Python" + (failed > 0 ? ", " + failed + " not shown" : ""));
+        }
+        if (json && children.children) {
+            out.println("[" + String.join(",\n", documents) + "]");
+        }
+        return status;
+    }
+
+    /** Dumps one process: its status (0 when shown). */
+    private int dump(long pid) {
         if (nativeFrames != null || nativeAll || kernelFrames) {
             try {
                 TickSnapshot snap = TickSnapshot.take(pid, nativeFrames != null || nativeAll,
                         nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames, interpreterFrames,
                         nativeAll, kernelFrames);
-                print(snap.version(), snap.threads(), snap.container());
+                print(pid, snap.version(), snap.threads(), snap.container(), null);
                 if (snap.unmerged() > 0 && nativeFrames == Sampler.NativeEngine.NON_STOP) {
                     err.println("spyglass dump: " + snap.unmerged() + " thread(s) shown under <native frames unknown>: "
                             + "no snapshot of theirs could be proven of the moment their Python stack was read "
@@ -96,21 +137,19 @@ final class DumpCommand implements Callable<Integer> {
         try (PythonProcess py = PythonProcess.attach(pid)) {
             List<ThreadStack> threads = py.snapshot();
             List<AsyncTask> tasks = asyncTasks ? readTasks(py) : null;
-            print(py.version().toString(), threads, py.container().orElse(""), tasks);
+            print(pid, py.version().toString(), threads, py.container().orElse(""), tasks);
             return 0;
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
         }
     }
 
-    private void print(String version, List<ThreadStack> threads, String container) {
-        print(version, threads, container, null);
-    }
-
     /** @param tasks the asyncio tasks to print after the threads, or null for none (not asked, or unsupported) */
-    private void print(String version, List<ThreadStack> threads, String container, List<AsyncTask> tasks) {
+    private void print(long pid, String version, List<ThreadStack> threads, String container, List<AsyncTask> tasks) {
         List<String> command = RecordCommand.processCommand(pid);
-        if (json) {
+        if (json && children.children) {
+            documents.add(toJson(version, command, threads, container, tasks));
+        } else if (json) {
             out.println(toJson(version, command, threads, container, tasks));
         } else {
             out.println("Process " + pid + ": " + TerminalText.escape(String.join(" ", command)));

@@ -105,6 +105,9 @@ final class RecordCommand implements Callable<Integer> {
     @Mixin
     PushOptions push = new PushOptions();
 
+    @Mixin
+    ChildrenOption children = new ChildrenOption();
+
     @Option(names = "--no-lines", description = "Tell frames apart by function only, not by line.")
     boolean noLines;
 
@@ -183,7 +186,7 @@ final class RecordCommand implements Callable<Integer> {
         Sampler sampler;
         try {
             Sampler.Builder builder = frames.configure(Sampler.builder().interval(every).mode(samplingMode)
-                    .launchTimeout(startLimit), err);
+                    .launchTimeout(startLimit).followChildren(children.children), err);
             if (limit != null) {
                 builder.duration(limit);
             }
@@ -269,7 +272,8 @@ final class RecordCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
 
         LiveStatus status = LiveStatus.startIfTerminal(err, session, out);
-        err.println("spyglass: recording process " + session.pid() + " (Python " + versionText + ") every "
+        err.println("spyglass: recording process " + session.pid() + " (Python " + versionText + ")"
+                + (children.children ? " and its child processes" : "") + " every "
                 + Durations.format(every) + (limit != null ? " for " + Durations.format(limit) : "")
                 + (pid != null ? "; Ctrl-C to stop" : ""));
         int result = 0;
@@ -324,6 +328,7 @@ final class RecordCommand implements Callable<Integer> {
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
                 s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
+        children.printSummary(session, err);
         if (s.threadStops().stops() > 0) {
             err.println(LiveStatus.stopsLine(s.threadStops()));
         }

@@ -42,6 +42,9 @@ final class TopCommand implements Callable<Integer> {
             description = "How long a launched command may take to start a CPython. Default: ${DEFAULT-VALUE}.")
     String launchTimeout;
 
+    @picocli.CommandLine.Mixin
+    ChildrenOption children = new ChildrenOption();
+
     @Option(names = "--rows", defaultValue = "20", description = "Functions shown. Default: ${DEFAULT-VALUE}.")
     int rows;
 
@@ -164,7 +167,8 @@ final class TopCommand implements Callable<Integer> {
                     : every).launchTimeout(Durations.parse("--launch-timeout", launchTimeout, "s"))
                     .nativeFrames(nativeFrames != null && nonStopAllowed())
                     .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
-                    .kernelFrames(kernelFrames && kernelFramesAllowed()).asyncTasks(asyncTasks).build();
+                    .kernelFrames(kernelFrames && kernelFramesAllowed()).asyncTasks(asyncTasks)
+                    .followChildren(children.children).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
@@ -226,8 +230,9 @@ final class TopCommand implements Callable<Integer> {
     private void render(SamplingSession session, Table window, Table overall) {
         SamplingStats st = session.stats();
         StringBuilder sb = new StringBuilder("\033[H\033[2J");
-        sb.append(String.format(Locale.ROOT, "spyglass top: process %d, Python %s, %s, %,d samples, %,.0f ticks/s%s%n%n",
-                session.pid(), session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate(),
+        sb.append(String.format(Locale.ROOT, "spyglass top: process %d%s, Python %s, %s, %,d samples, %,.0f ticks/s%s%n%n",
+                session.pid(), children.children ? " and " + (session.processes().size() - 1) + " child process(es)"
+                        : "", session.version(), Durations.format(st.elapsed()), st.samples(), st.achievedRate(),
                 st.fellBehind() ? String.format(Locale.ROOT, " of %,.0f/s (BEHIND: %,d ticks skipped)",
                         st.requestedRate(), st.skippedTicks()) : ""));
         sb.append(String.format(Locale.ROOT, "%7s %7s %9s %9s %7s  %s%n", "%Own", "%Total", "Own", "Total", "%NoGIL",

@@ -117,8 +117,15 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
             ThreadKey thread = e.getKey().thread();
             root.value += n;
             root.released += released;
-            String threadLabel = severalProcesses ? thread.processLabel() + " " + thread.label() : thread.label();
-            Node node = root.children.computeIfAbsent(thread, k -> new Node(names.id(threadLabel), -1, 0));
+            Node node = root;
+            if (severalProcesses) {
+                // A level per process above its threads: zoom into one process, or find it with the search box.
+                node = root.children.computeIfAbsent(thread.processLabel(),
+                        k -> new Node(names.id(thread.processLabel()), -1, 0));
+                node.value += n;
+                node.released += released;
+            }
+            node = node.children.computeIfAbsent(thread, k -> new Node(names.id(thread.label()), -1, 0));
             node.value += n;
             node.released += released;
             for (FrameKey f : e.getKey().rootFirst()) {

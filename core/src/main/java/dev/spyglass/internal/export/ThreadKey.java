@@ -7,8 +7,14 @@ package dev.spyglass.internal.export;
  * @param tid     the thread's TID (else ident) when the root holds one thread, else -1
  * @param name    the thread's latest name, or the name or pattern the threads share, or {@code all threads}
  * @param threads how many threads the root holds
+ * @param command the process's command line when the profile holds several processes (the outermost level then
+ *                tells them apart), else empty
  */
-record ThreadKey(long pid, long tid, String name, int threads) {
+record ThreadKey(long pid, long tid, String name, int threads, String command) {
+
+    ThreadKey(long pid, long tid, String name, int threads) {
+        this(pid, tid, name, threads, "");
+    }
 
     /** One thread. */
     ThreadKey(long pid, long tid, String name) {
@@ -23,7 +29,11 @@ record ThreadKey(long pid, long tid, String name, int threads) {
         return threads == 1 || name.equals(ThreadRoots.ALL_THREADS) ? name : name + " (" + threads + " threads)";
     }
 
+    /**
+     * The outermost level of every format that has one: {@code process 1234}, and in a profile of several processes
+     * (child processes followed) {@code process 1234 (python3 work.py)}. The one place exporters take it from.
+     */
     String processLabel() {
-        return "process " + pid;
+        return command.isEmpty() ? "process " + pid : "process " + pid + " (" + command + ")";
     }
 }

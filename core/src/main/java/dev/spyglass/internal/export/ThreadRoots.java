@@ -6,6 +6,7 @@ import java.util.Map;
 
 import dev.spyglass.StackSample;
 import dev.spyglass.export.ThreadGrouping;
+import dev.spyglass.internal.os.ProcessTree;
 
 /**
  * The roots of an aggregating format: each thread's latest name (so a thread renamed while recorded, e.g.
@@ -14,9 +15,13 @@ import dev.spyglass.export.ThreadGrouping;
  */
 final class ThreadRoots {
     static final String ALL_THREADS = "all threads";
+    /** A command line in a process label is cut here: the program and its script fit, long argument lists not. */
+    private static final int COMMAND_CHARS = 120;
 
     private final ThreadGrouping grouping;
     private final Map<ThreadId, String> latestNames = new LinkedHashMap<>();
+    /** Each process's command line, read when its first sample comes (while it surely lives). */
+    private final Map<Long, String> commands = new HashMap<>();
 
     ThreadRoots(ThreadGrouping grouping) {
         this.grouping = grouping;
@@ -25,6 +30,7 @@ final class ThreadRoots {
     /** The sample's thread, remembering its name as the latest. */
     ThreadId observe(StackSample s) {
         ThreadId id = ThreadId.of(s);
+        commands.computeIfAbsent(s.pid(), pid -> pid > 0 ? shortCommand(ProcessTree.commandLine(pid, 4096)) : "");
         String name = s.threadName();
         String before = latestNames.get(id);
         // Target names a thread thread-<ident> only when it knows no other name (its task is gone): a
@@ -33,6 +39,18 @@ final class ThreadRoots {
             latestNames.put(id, name);
         }
         return id;
+    }
+
+    /**
+     * The command line with its program by file name ({@code python3.12 /app/work.py --fast}), cut at
+     * {@value #COMMAND_CHARS} characters: a label, where the script and its arguments say more than the
+     * interpreter's directory.
+     */
+    static String shortCommand(String command) {
+        int space = command.indexOf(' ');
+        String program = space < 0 ? command : command.substring(0, space);
+        String shorter = program.substring(program.lastIndexOf('/') + 1) + (space < 0 ? "" : command.substring(space));
+        return shorter.length() <= COMMAND_CHARS ? shorter : shorter.substring(0, COMMAND_CHARS - 3) + "...";
     }
 
     /** {@code thread-<digits>}: the name of a thread without a registry or kernel name. */
@@ -55,17 +73,21 @@ final class ThreadRoots {
             members.merge(groupOf(e.getKey(), e.getValue()), 1, Integer::sum);
         }
         Map<ThreadId, ThreadKey> roots = new HashMap<>();
+        boolean severalProcesses = commands.size() > 1;
         for (Map.Entry<ThreadId, String> e : latestNames.entrySet()) {
             ThreadId id = e.getKey();
             String name = e.getValue();
             int n = members.get(groupOf(id, name));
-            roots.put(id, switch (grouping) {
+            ThreadKey key = switch (grouping) {
                 case EACH -> new ThreadKey(id.pid(), id.tid(), name);
                 case NAME -> n == 1 ? new ThreadKey(id.pid(), id.tid(), name) : new ThreadKey(id.pid(), -1, name, n);
                 case PATTERN -> n == 1 ? new ThreadKey(id.pid(), id.tid(), name)
                         : new ThreadKey(id.pid(), -1, pattern(name), n);
                 case ALL -> new ThreadKey(id.pid(), -1, ALL_THREADS, n);
-            });
+            };
+            String command = severalProcesses ? commands.getOrDefault(id.pid(), "") : "";
+            roots.put(id, command.isEmpty() ? key
+                    : new ThreadKey(key.pid(), key.tid(), key.name(), key.threads(), command));
         }
         return roots;
     }

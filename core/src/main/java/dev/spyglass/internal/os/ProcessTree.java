@@ -45,6 +45,21 @@ public final class ProcessTree {
         }
     }
 
+    /**
+     * Whether {@code /proc/PID/exe} is refused to this process (another user's process, a stricter
+     * {@code ptrace_scope}), rather than gone (a process exiting has no executable to name any more).
+     */
+    public static boolean accessDenied(long pid) {
+        try {
+            Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe"));
+            return false;
+        } catch (java.nio.file.AccessDeniedException e) {
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** The text of {@code /proc/PID/maps}, or null when the process is gone or it cannot be read. */
     public static String mapsText(long pid) {
         try {
@@ -56,6 +71,11 @@ public final class ProcessTree {
 
     /** The descendants of {@code pid}, children before grandchildren, at most {@value #MAX_DESCENDANTS}. */
     public static List<Long> descendants(long pid) {
+        return descendants(pid, MAX_DESCENDANTS);
+    }
+
+    /** The descendants of {@code pid}, children before grandchildren, at most {@code max}. */
+    public static List<Long> descendants(long pid, int max) {
         List<Long> out = new ArrayList<>();
         if (!Files.isDirectory(Path.of("/proc", Long.toString(pid), "task", Long.toString(pid)))) {
             return out;
@@ -64,15 +84,56 @@ public final class ProcessTree {
                 "children"));
         List<long[]> all = childrenFiles ? null : parents();
         List<Long> queue = new ArrayList<>(List.of(pid));
-        for (int i = 0; i < queue.size() && out.size() < MAX_DESCENDANTS; i++) {
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (int i = 0; i < queue.size() && out.size() < max; i++) {
             for (long child : childrenFiles ? children(queue.get(i)) : childrenOf(queue.get(i), all)) {
-                if (out.size() < MAX_DESCENDANTS && !out.contains(child)) {
+                if (out.size() < max && child != pid && seen.add(child)) {
                     out.add(child);
                     queue.add(child);
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The parent's process id and the start time (clock ticks after boot, which with the PID names one process for
+     * its whole life) from {@code /proc/PID/stat}, or null when there is no such process.
+     */
+    public static long[] parentAndStartTime(long pid) {
+        String stat = stat(pid);
+        int close = stat == null ? -1 : stat.lastIndexOf(')');
+        if (close < 0) {
+            return null;
+        }
+        // After "pid (comm) ": state is field 3, ppid 4, starttime 22.
+        String[] fields = stat.substring(Math.min(stat.length(), close + 2)).split(" ", 21);
+        try {
+            return fields.length < 21 ? null : new long[] {Long.parseLong(fields[1]), Long.parseLong(fields[19])};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The command line from {@code /proc/PID/cmdline}, its arguments joined by spaces and cut at {@code max}
+     * characters; the kernel's name ({@code comm}) for a process without one; empty when it cannot be read.
+     */
+    public static String commandLine(long pid, int max) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            int n = raw.length;
+            while (n > 0 && raw[n - 1] == 0) {
+                n--;
+            }
+            if (n == 0) {
+                return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
+            }
+            String text = new String(raw, 0, n, StandardCharsets.UTF_8).replace('\0', ' ');
+            return text.length() <= max ? text : text.substring(0, max);
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private static List<Long> children(long pid) {

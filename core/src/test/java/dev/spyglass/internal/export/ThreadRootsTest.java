@@ -123,4 +123,13 @@ class ThreadRootsTest {
         assertThat(profiles.get(1).get("name").asText()).isEqualTo("pool-* (2 threads)");
         assertThat(profiles.get(1).get("endValue").asLong()).isEqualTo(5_000_000L);
     }
+
+    @org.junit.jupiter.api.Test
+    void aProcessLabelNamesItsProgramByFileName() {
+        assertThat(ThreadRoots.shortCommand("/root/.pyenv/versions/3.12.1/bin/python3.12 /app/work.py --fast"))
+                .isEqualTo("python3.12 /app/work.py --fast");
+        assertThat(ThreadRoots.shortCommand("gunicorn")).isEqualTo("gunicorn");
+        assertThat(ThreadRoots.shortCommand("")).isEmpty();
+        assertThat(ThreadRoots.shortCommand("python3 " + "x".repeat(200))).hasSize(120).endsWith("...");
+    }
 }
