@@ -99,7 +99,10 @@ public final class GeckoProfileExporter extends StreamExporter {
     void write(StackSample sample) {
         ThreadTrack t = threads.computeIfAbsent(names.observe(sample), ThreadTrack::new);
         long weight = Math.max(0, sample.weightNanos());
-        long start = sample.timestampNanos() - weight;
+        if (bytes == null) {
+            bytes = weighsBytes(metadataNow()); // the mode is the recording's: asked once
+        }
+        long start = sample.timestampNanos() - (bytes ? 0 : weight);
         firstNanos = Math.min(firstNanos, start);
         // Only a thread in Python code can be said to have released the GIL: one in no Python frame never took it.
         boolean released = Boolean.FALSE.equals(sample.gilHeld())
@@ -122,6 +125,7 @@ public final class GeckoProfileExporter extends StreamExporter {
     @Override
     void finish() throws IOException {
         ProfileMetadata m = metadataNow();
+        bytes = weighsBytes(m);
         threads.values().forEach(ThreadTrack::endGilRun);
         long startNanos = m.startEpochNanos() > 0 ? Math.min(m.startEpochNanos(), firstNanos) : firstNanos;
         if (startNanos == Long.MAX_VALUE) {
@@ -171,11 +175,14 @@ public final class GeckoProfileExporter extends StreamExporter {
         return "process " + pid;
     }
 
+    /** Memory modes: weights are bytes (the profiler's {@code weightType "bytes"}), not time; null until known. */
+    private Boolean bytes;
+
     private void writeThread(StringBuilder sb, Writer w, ThreadTrack t, String name, String processName,
             long startNanos) throws IOException {
         sortByTime(t);
         boolean counted = totalWeight == 0;
-        String register = t.size > 0 ? millis(t.times[0] - t.weights[0] - startNanos) : "0";
+        String register = t.size > 0 ? millis(t.times[0] - (bytes ? 0 : t.weights[0]) - startNanos) : "0";
         sb.append("{\"processType\":\"default\",\"processStartupTime\":0,\"processShutdownTime\":null")
                 .append(",\"registerTime\":").append(register).append(",\"unregisterTime\":null,\"pausedRanges\":[]")
                 .append(",\"showMarkersInTimeline\":true,\"name\":");
@@ -187,6 +194,10 @@ public final class GeckoProfileExporter extends StreamExporter {
         GeckoSharedTables.column(sb, w, t.size, i -> millis(t.times[i] - startNanos));
         if (counted) {
             sb.append("],\"weight\":null,\"weightType\":\"samples\"");
+        } else if (bytes) {
+            sb.append("],\"weight\":[");
+            GeckoSharedTables.column(sb, w, t.size, i -> Long.toString(t.weights[i]));
+            sb.append("],\"weightType\":\"bytes\"");
         } else {
             sb.append("],\"weight\":[");
             GeckoSharedTables.column(sb, w, t.size, i -> millis(t.weights[i]));

@@ -60,6 +60,7 @@ public final class MojoExporter extends StreamExporter {
     static final int GC = 7;
     static final int IDLE = 8;
     static final int METRIC_TIME = 9;
+    static final int METRIC_MEMORY = 10;
     static final int STRING = 11;
 
     /**
@@ -81,6 +82,8 @@ public final class MojoExporter extends StreamExporter {
     private int[] keys = new int[128];
     private int len;
     private boolean headerWritten;
+    /** The mode weighs bytes (memory, page faults): the metric is memory, not time. Set with the header. */
+    private boolean bytes;
 
     /** The keys one process's strings and frames were given, as its readers know them. */
     private static final class Definitions {
@@ -104,7 +107,10 @@ public final class MojoExporter extends StreamExporter {
         buf[len++] = 'J';
         varint(MOJO_VERSION);
         metadata("spyglass", SpyglassVersion.VERSION);
-        String mode = m.mode().isEmpty() ? "wall" : m.mode().equals("gil") ? "cpu" : m.mode();
+        // As the .austin text: page faults have no Austin mode; their metric is bytes too, read as memory.
+        String mode = m.mode().isEmpty() ? "wall" : m.mode().equals("gil") ? "cpu"
+                : m.mode().equals("page_faults") ? "memory" : m.mode();
+        bytes = weighsBytes(m);
         metadata("mode", mode);
         if (!m.interval().isZero()) {
             metadata("interval", Long.toString(m.interval().toNanos() / 1000));
@@ -129,6 +135,11 @@ public final class MojoExporter extends StreamExporter {
         }
         Definitions defs = lastDefinitions;
         List<Frame> frames = s.frames();
+        // Memory mode: a release is written as a negative memory metric, without its <memory released> frame.
+        boolean released = bytes && !frames.isEmpty() && frames.getLast().equals(Frame.MEMORY_RELEASED);
+        if (released) {
+            frames = frames.subList(0, frames.size() - 1);
+        }
         if (defs.frames.size() + frames.size() > MAX_ENTRIES || defs.strings.size() + 2 * frames.size() > MAX_ENTRIES) {
             defs.frames.clear();
             defs.strings.clear();
@@ -164,8 +175,13 @@ public final class MojoExporter extends StreamExporter {
         if (gc) {
             event(GC);
         }
-        event(METRIC_TIME);
-        varint(Math.round(Math.max(0, s.weightNanos()) / 1000.0));
+        if (bytes) {
+            event(METRIC_MEMORY);
+            varint(released ? -Math.max(0, s.weightNanos()) : Math.max(0, s.weightNanos()));
+        } else {
+            event(METRIC_TIME);
+            varint(Math.round(Math.max(0, s.weightNanos()) / 1000.0));
+        }
         if (s.state() == ThreadState.IDLE) {
             event(IDLE);
         }

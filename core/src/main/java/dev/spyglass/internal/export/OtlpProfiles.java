@@ -156,7 +156,10 @@ public final class OtlpProfiles {
 
         String timeType = metadata.mode().equals("cpu") || metadata.mode().equals("gil") ? "cpu" : "wall";
         ProtoBuffer profile = new ProtoBuffer();
-        valueType(profile, PROFILE_SAMPLE_TYPE, strings.id(timeType), strings.id("nanoseconds"), a);
+        // Memory modes weigh bytes (RSS growth or released, page faults), as the pprof exporter's memory/bytes.
+        boolean bytes = StreamExporter.weighsBytes(metadata);
+        valueType(profile, PROFILE_SAMPLE_TYPE, strings.id(bytes ? "memory" : timeType),
+                strings.id(bytes ? "bytes" : "nanoseconds"), a);
         profile.append(samplesOut);
         profile.fixed64(PROFILE_TIME, startNanos);
         profile.int64(PROFILE_DURATION, Math.max(0, endNanos - startNanos));

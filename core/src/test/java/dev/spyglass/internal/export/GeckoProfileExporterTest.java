@@ -172,6 +172,19 @@ class GeckoProfileExporterTest {
         assertThat(GeckoProcessedFormat.violations(write(List.of(), GeckoProfileExporter.builder()))).isEmpty();
     }
 
+    /** Memory modes weigh bytes: the profiler's weight type {@code bytes}, the byte counts as weights. */
+    @Test
+    void memoryModeSamplesWeighBytes() throws Exception {
+        List<StackSample> samples = List.of(new StackSample(new ThreadStack(7, 7, 7, "main", 0, ThreadState.RUNNING,
+                true, List.of(LEAF)), T0, 409_600), new StackSample(new ThreadStack(7, 7, 7, "main", 0,
+                        ThreadState.RUNNING, true, List.of(LEAF, Frame.MEMORY_RELEASED)), T0 + 1_000_000, 8192));
+        JsonNode p = write(samples, GeckoProfileExporter.builder().metadata(METADATA.toBuilder().mode("memory").build()));
+        assertThat(GeckoProcessedFormat.violations(p)).isEmpty();
+        JsonNode s = p.get("threads").get(0).get("samples");
+        assertThat(s.get("weightType").asText()).isEqualTo("bytes");
+        assertThat(s.get("weight").toString()).isEqualTo("[409600,8192]");
+    }
+
     @Test
     void millisecondsAreExact() {
         assertThat(GeckoProfileExporter.millis(1_500_000)).isEqualTo("1.5");

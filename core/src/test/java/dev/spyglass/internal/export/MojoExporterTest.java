@@ -165,6 +165,24 @@ class MojoExporterTest {
         assertThat(p.samples().get(0).time()).isEqualTo(3_600_000_000L);
     }
 
+    /** Memory mode: Austin's memory metric in bytes, a release negative and without its marker frame. */
+    @Test
+    void memoryModeWritesTheMemoryMetricNegativeForAReleaseAsAustinDoes() throws Exception {
+        Frame grow = Frame.python("grow", "grow", "/app/m.py", 3);
+        Frame release = Frame.python("release", "release", "/app/m.py", 7);
+        StackSample up = new StackSample(new ThreadStack(PID, 1240, 1, "MainThread", 0, ThreadState.RUNNING, true,
+                List.of(grow)), T0, 409_600);
+        StackSample down = new StackSample(new ThreadStack(PID, 1240, 1, "MainThread", 0, ThreadState.RUNNING, true,
+                List.of(release, Frame.MEMORY_RELEASED)), T0 + 1000, 8192);
+        MojoFormat.Profile p = MojoFormat.parse(write(MojoExporter.builder().metadata(
+                METADATA.toBuilder().mode("memory").build()), List.of(up, down)));
+
+        assertThat(p.metadata()).containsEntry("mode", "memory");
+        assertThat(p.samples()).extracting(MojoFormat.Sample::memory).containsExactly(409_600L, -8192L);
+        assertThat(p.samples()).extracting(MojoFormat.Sample::time).containsOnlyNulls();
+        assertThat(p.samples().get(1).rootFirst()).containsExactly(new MojoFormat.Frame("/app/m.py", "release", 7, 0, 0, 0));
+    }
+
     /** A target's names are its data: an ESC must not reach a terminal, a NUL must not end a MOJO string. */
     @Test
     void controlCharactersAreEscapedSoNoStringHoldsANul() throws Exception {
