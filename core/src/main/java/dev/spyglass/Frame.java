@@ -78,9 +78,9 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      * {@code <GC>}: the innermost frame of a thread running the interpreter's cyclic garbage collector,
      * under the Python frame whose allocation triggered it (or that called {@code gc.collect()}), as
      * CPython 3.15's sampler shows it. Read from the interpreter's {@code gc.collecting} (3.9+), the
-     * runtime's {@code _PyRuntime.gc.collecting} (3.7.4 - 3.8) or {@code gcmodule.c}'s static
+     * runtime's {@code _PyRuntime.gc.collecting} (3.7, 3.8) or {@code gcmodule.c}'s static
      * {@code collecting} (2.7, 3.6, when the object's {@code .symtab} names it), and given to the thread
-     * holding the GIL; 3.7.0 - 3.7.3, stripped 2.7/3.6 and free-threaded builds (no GIL to tell the
+     * holding the GIL; stripped 2.7/3.6 and free-threaded builds (no GIL to tell the
      * collecting thread) show none.
      */
     public static final Frame GARBAGE_COLLECTION = new Frame(FrameKind.PSEUDO, "<GC>", "<GC>", "", 0, 0, -1, -1, 0);

@@ -15,8 +15,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * A loop that makes cyclic garbage and collects it: the samples taken while the collector runs have
  * {@code <GC>} innermost, over the Python line that called {@code gc.collect()}: 3.9+ through the
  * interpreter's state, 3.7.4 - 3.8 the runtime's, 2.7 and 3.6 the static {@code collecting} that
- * {@code .symtab} names (the provisioned 2.7/3.6 are unstripped pyenv builds). Free-threaded builds and
- * 3.7.0 - 3.7.3 never show it.
+ * {@code .symtab} names (the provisioned 2.7/3.6 are unstripped pyenv builds). Free-threaded builds never
+ * show it.
  */
 class GarbageCollectionTest {
     static final String SCRIPT = String.join("\n",
@@ -48,8 +48,7 @@ class GarbageCollectionTest {
             List<StackSample> gc = samples.stream().filter(x -> x.frames().contains(Frame.GARBAGE_COLLECTION)).toList();
             String figures = py.label() + ": " + gc.size() + " of " + samples.size() + " samples with <GC>";
             System.out.println(figures);
-            boolean known = py.atLeast(3, 7) ? !(py.minor() == 7 && py.micro() < 4 && py.major() == 3)
-                    : hasCollectingSymbol(py);
+            boolean known = py.atLeast(3, 7) || hasCollectingSymbol(py);
             if (!known || py.freeThreaded()) {
                 assertThat(gc).as(figures).isEmpty();
                 return;

@@ -136,9 +136,8 @@ public final class Layouts {
                 .set(RUNTIME_TSTATE_CURRENT, 1480 - 88)
                 .set(RUNTIME_GIL_LAST_HOLDER, 1272 - 88)
                 .set(RUNTIME_GIL_LOCKED, 1280 - 88)
-                // gc.collecting sits behind the grown generations, by an amount not checked against a
-                // 3.7.0 - 3.7.3 build: left unknown (no <GC> marks) rather than guessed.
-                .clear(RUNTIME_GC_COLLECTING)
+                // gc.collecting sits behind the grown generations too (LayoutHeaderOracleTest: 544).
+                .set(RUNTIME_GC_COLLECTING, 632 - 88)
                 .build();
     }
 

@@ -80,7 +80,7 @@ class LayoutHeaderOracleTest {
                 }
             }
             assertThat(differing).containsExactly(Field.RUNTIME_TSTATE_CURRENT, Field.RUNTIME_GIL_LAST_HOLDER,
-                    Field.RUNTIME_GIL_LOCKED);
+                    Field.RUNTIME_GIL_LOCKED, Field.RUNTIME_GC_COLLECTING);
         } finally {
             try (Stream<Path> files = Files.walk(copy)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
