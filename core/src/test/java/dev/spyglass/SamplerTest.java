@@ -321,6 +321,9 @@ class SamplerTest {
             s.forEach(x -> {
                 n[0]++;
                 for (Frame f : x.frames()) {
+                    if (f.kind() == Frame.FrameKind.PSEUDO) {
+                        continue; // <GC>: the churn's allocations set the collector off (marked on every version)
+                    }
                     assertThat(f.file()).as("frame %s", f).isNotEmpty();
                     if (f.file().equals(script.toString())) {
                         assertThat(f.function()).isIn("short_lived", "<module>", "<listcomp>");
