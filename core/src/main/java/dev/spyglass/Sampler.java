@@ -97,8 +97,7 @@ public final class Sampler {
         if (pid <= 0) {
             throw new IllegalArgumentException("pid must be > 0: " + pid);
         }
-        checkKernelFrames();
-        checkNonStop();
+        SamplerChecks.permitted(this);
         Target target;
         try {
             target = Target.attach(pid);
@@ -108,23 +107,9 @@ public final class Sampler {
             }
             // A shell or a container's init above the Python processes: the first CPython below samples, the
             // whole tree is followed.
-            target = firstPythonBelow(pid, e);
+            target = SamplerChecks.firstPythonBelow(pid, e);
         }
         return SamplingSession.start(this, target, null, pid);
-    }
-
-    /** With children followed, the first CPython descendant of {@code pid}, which is none. */
-    private static Target firstPythonBelow(long pid, NotAPythonProcessException notPython) throws SpyglassException {
-        List<Long> below = dev.spyglass.internal.os.ProcessTree.descendants(pid, 4096);
-        for (long child : below) {
-            try {
-                return Target.attach(child);
-            } catch (NotAPythonProcessException | ProcessGoneException | AccessDeniedException e) {
-                // a shell, a helper, gone, or another user's: look further
-            }
-        }
-        throw new NotAPythonProcessException(notPython.getMessage() + "; nor is any of its " + below.size()
-                + " descendants");
     }
 
     /**
@@ -151,8 +136,7 @@ public final class Sampler {
     /** As {@link #launch(List)}, with the redirects, directory and environment of {@code builder}. */
     public SamplingSession launch(ProcessBuilder builder) throws SpyglassException {
         Objects.requireNonNull(builder, "builder");
-        checkKernelFrames(); // before the command starts, rather than killing it
-        checkNonStop();
+        SamplerChecks.permitted(this); // before the command starts, rather than killing it
         // With native frames the command runs under a shell that stays: the JDK's process reaper waits for this
         // JVM's own children with waitpid(pid, 0), which would also take a traced child's ptrace stops.
         Launcher.Launched launched = Launcher.launch(builder, launchTimeout, true,
@@ -183,15 +167,6 @@ public final class Sampler {
         return Optional.ofNullable(KernelFrames.refusal());
     }
 
-    private void checkKernelFrames() throws AccessDeniedException {
-        if (kernelFrames) {
-            String why = KernelFrames.refusal();
-            if (why != null) {
-                throw new AccessDeniedException("kernel frames: " + why);
-            }
-        }
-    }
-
     /**
      * Why this process may not take native frames with {@link NativeEngine#NON_STOP} (perf events with user
      * stacks: {@code kernel.perf_event_paranoid}, {@code CAP_PERFMON}, a seccomp filter), with what would
@@ -199,21 +174,6 @@ public final class Sampler {
      */
     public static Optional<String> nonStopNativeFramesRefusal() {
         return Optional.ofNullable(dev.spyglass.internal.kernel.UserStackSamples.refusal());
-    }
-
-    private void checkNonStop() throws AccessDeniedException {
-        if (nativeFrames && nativeEngine == NativeEngine.NON_STOP) {
-            String why = dev.spyglass.internal.kernel.UserStackSamples.refusal();
-            if (why != null) {
-                throw new AccessDeniedException("native frames without stopping: " + why);
-            }
-        }
-        if (mode == SamplingMode.PAGE_FAULTS) {
-            String why = dev.spyglass.internal.kernel.UserStackSamples.pageFaultRefusal();
-            if (why != null) {
-                throw new AccessDeniedException("page-fault sampling: " + why);
-            }
-        }
     }
 
     /**

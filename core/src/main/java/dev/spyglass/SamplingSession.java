@@ -28,6 +28,7 @@ import dev.spyglass.internal.session.FollowedProcess;
 import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
 import dev.spyglass.internal.session.PythonStackSources;
+import dev.spyglass.internal.session.TickPacing;
 
 /**
  * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
@@ -60,6 +61,7 @@ public final class SamplingSession implements AutoCloseable {
     private final ProcessFamily family;
     private final FollowedProcess self;
     private final EventBuffer delivery = new Delivery();
+    private final java.util.function.BooleanSupplier stopped = () -> this.stopRequested;
     private final Process process;
     private final String container;
     private final SamplingMode mode;
@@ -347,11 +349,7 @@ public final class SamplingSession implements AutoCloseable {
         long start = startNanos;
         long end = durationNanos == Long.MAX_VALUE ? Long.MAX_VALUE : start + durationNanos;
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
-        // parkNanos overshoots by tens of µs (timer slack): park until shortly before the deadline
-        // and spin the rest, for intervals short enough that the overshoot matters.
-        // At 200 µs and below the overshoot is a quarter of the interval or more: spin all the way.
-        long spin = intervalNanos <= 200_000L ? intervalNanos
-                : intervalNanos < 20_000_000L ? Math.min(80_000L, intervalNanos / 4) : 0;
+        long spin = TickPacing.spinNanos(intervalNanos);
         long deadline = start;
         try {
             while (!stopRequested) {
@@ -412,17 +410,7 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     private void waitUntil(long deadline, long spin) {
-        long remaining = deadline - System.nanoTime();
-        while (remaining > spin) {
-            LockSupport.parkNanos(remaining - spin);
-            if (stopRequested) {
-                return;
-            }
-            remaining = deadline - System.nanoTime();
-        }
-        while (System.nanoTime() - deadline < 0) {
-            Thread.onSpinWait();
-        }
+        TickPacing.waitUntil(deadline, spin, stopped);
     }
 
     private void tick(long timestamp) throws SpyglassException {

@@ -190,7 +190,7 @@ final class AgentCommand implements java.util.concurrent.Callable<Integer> {
             }
             return null;
         }
-        List<String> command = RecordCommand.processCommand(pid);
+        List<String> command = ProcessCommandLine.of(pid);
         ProfileMetadata base = ProfileMetadata.builder().command(command).pid(pid)
                 .pythonVersion(session.version().toString()).mode(mode.toLowerCase(Locale.ROOT))
                 .interval(sampler.interval()).build();
@@ -233,7 +233,7 @@ final class AgentCommand implements java.util.concurrent.Callable<Integer> {
         try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
             entries.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
                     .map(Long::parseLong).filter(pid -> !ours.contains(pid)).sorted().forEach(pid -> {
-                        List<String> command = RecordCommand.processCommand(pid);
+                        List<String> command = ProcessCommandLine.of(pid);
                         if (!command.isEmpty() && pattern.matcher(String.join(" ", command)).find()) {
                             found.add(pid);
                         }

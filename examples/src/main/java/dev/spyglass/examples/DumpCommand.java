@@ -146,7 +146,7 @@ final class DumpCommand implements Callable<Integer> {
 
     /** @param tasks the asyncio tasks to print after the threads, or null for none (not asked, or unsupported) */
     private void print(long pid, String version, List<ThreadStack> threads, String container, List<AsyncTask> tasks) {
-        List<String> command = RecordCommand.processCommand(pid);
+        List<String> command = ProcessCommandLine.of(pid);
         if (json && children.children) {
             documents.add(toJson(version, command, threads, container, tasks));
         } else if (json) {

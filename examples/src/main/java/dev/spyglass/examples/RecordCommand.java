@@ -225,7 +225,7 @@ final class RecordCommand implements Callable<Integer> {
         Path out = paths.get(0);
         String versionText = session.version().toString();
         frames.sayWhatIsRefused(session.version(), err);
-        List<String> targetCommand = pid != null ? processCommand(pid) : command;
+        List<String> targetCommand = pid != null ? ProcessCommandLine.of(pid) : command;
         ProfileMetadata base = ProfileMetadata.builder().command(targetCommand).pid(session.pid())
                 .pythonVersion(versionText).mode(samplingMode.name().toLowerCase(Locale.ROOT)).interval(every)
                 .container(session.container().orElse(""))
@@ -437,23 +437,5 @@ final class RecordCommand implements Callable<Integer> {
             p.descendants().forEach(ProcessHandle::destroyForcibly); // a Python a shell started, too
             p.destroyForcibly();
         });
-    }
-
-    /** The attached process's command line from /proc, or empty when it cannot be read. */
-    static List<String> processCommand(long pid) {
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            List<String> args = new ArrayList<>();
-            int start = 0;
-            for (int i = 0; i < raw.length; i++) {
-                if (raw[i] == 0) {
-                    args.add(new String(raw, start, i - start, java.nio.charset.StandardCharsets.UTF_8));
-                    start = i + 1;
-                }
-            }
-            return args;
-        } catch (IOException e) {
-            return List.of();
-        }
     }
 }
