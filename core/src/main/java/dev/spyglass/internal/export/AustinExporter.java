@@ -20,6 +20,7 @@ import dev.spyglass.export.ProfileMetadata;
  * # interval: 1000
  * # mode: wall
  * # python: 3.12.1
+ * # container: 3f2a9c1b2d4e
  * P1234;T0:1240;/app/x.py:<module>:30;/app/x.py:main:20;/app/x.py:Outer.leaf:9 1000
  * ...
  * # duration: 2000000
@@ -42,7 +43,9 @@ import dev.spyglass.export.ProfileMetadata;
  * written, idle ones and those without frames too (as Austin does without {@code -e}). {@code ;} and line breaks in names become {@code _}, and so does
  * {@code :} in function names (a C++ symbol's {@code ::} too), so a frame always splits at its last two colons; other control characters
  * become {@code \x1b}-style escapes and a backslash {@code \\} ({@link ControlCharacters}). Metadata that is unknown is
- * left out, except {@code mode}, which readers require: {@code wall} when unknown.
+ * left out, except {@code mode}, which readers require: {@code wall} when unknown. {@code container} (the short id)
+ * is there only when the target runs in a container: Austin's format has no container level (Austin names no
+ * container), and its readers keep a metadata line they do not know as a key and a value.
  */
 public final class AustinExporter extends StreamExporter {
 
@@ -98,6 +101,9 @@ public final class AustinExporter extends StreamExporter {
         w.write("# mode: " + mode + "\n");
         if (!m.pythonVersion().isEmpty()) {
             w.write("# python: " + m.pythonVersion() + "\n");
+        }
+        if (!m.container().isEmpty()) {
+            w.write("# container: " + m.container() + "\n");
         }
     }
 

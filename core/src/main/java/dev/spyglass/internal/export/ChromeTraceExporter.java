@@ -71,8 +71,10 @@ public final class ChromeTraceExporter extends StreamExporter {
             tracks.put(id, t);
             if (namedProcesses.add(id.pid())) {
                 ProfileMetadata m = metadataNow();
-                String name = id.pid() == m.pid() && !m.commandLine().isEmpty() ? m.commandLine()
-                        : "process " + id.pid();
+                String container = ThreadKey.containerLabel(m.container());
+                // The process is the trace's outermost level: the container goes in front of its name.
+                String name = (container.isEmpty() ? "" : container + " ")
+                        + (id.pid() == m.pid() && !m.commandLine().isEmpty() ? m.commandLine() : "process " + id.pid());
                 metadataEvent("process_name", id.pid(), 0, name);
             }
         }
@@ -169,6 +171,7 @@ public final class ChromeTraceExporter extends StreamExporter {
         JsonText.string(sb, SpyglassVersion.PRODUCER);
         other("command", m.commandLine());
         other("pid", m.pid() >= 0 ? Long.toString(m.pid()) : "");
+        other("container", m.container());
         other("python", m.pythonVersion());
         other("mode", m.mode());
         other("interval_ms", m.interval().isZero() ? "" : GeckoProfileExporter.millis(m.interval().toNanos()));

@@ -6,6 +6,7 @@ import java.io.Writer;
 import java.util.Map;
 
 import dev.spyglass.StackSample;
+import dev.spyglass.export.ProfileMetadata;
 
 /**
  * Brendan Gregg's folded stacks, the input of {@code flamegraph.pl}, inferno and speedscope: one line per
@@ -15,7 +16,9 @@ import dev.spyglass.StackSample;
  * process 1234;thread 1240 (MainThread);<module> (/app/x.py:30);main (/app/x.py:20);Outer.leaf (/app/x.py:9) 412
  * }</pre>
  *
- * The process and the thread are the two outermost frames. A frame is {@code function (file:line)} with the
+ * The process and the thread are the two outermost frames; when the target runs in a container
+ * ({@link dev.spyglass.export.ProfileMetadata#container()}) its short id is one more above them,
+ * {@code container 3f2a9c1b2d4e;process 1234;thread 1240 (MainThread);...}. A frame is {@code function (file:line)} with the
  * qualified name where the Python version has one; {@code (file)} when line numbers are dropped. A native frame (a C
  * function, when native frames are sampled) is {@code function (library)}, the object's file name without its
  * directory and never a line ({@code PyObject_Call (libpython3.12.so.1.0)}, {@code qsort (libc.so.6)}); a kernel
@@ -73,12 +76,18 @@ public final class CollapsedExporter extends StreamExporter {
     void finish() throws IOException {
         Writer w = utf8Writer(out);
         StringBuilder line = new StringBuilder(256);
-        boolean bytes = weighsBytes(metadataNow());
+        ProfileMetadata m = metadataNow();
+        boolean bytes = weighsBytes(m);
+        String container = ThreadKey.containerLabel(m.container());
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             long n = bytes ? e.getValue().weightNanos
                     : value == Value.SAMPLES ? e.getValue().count : Math.round(e.getValue().weightNanos / 1000.0);
             line.setLength(0);
             ThreadKey thread = e.getKey().thread();
+            if (!container.isEmpty()) {
+                appendSanitized(line, container);
+                line.append(';');
+            }
             appendSanitized(line, thread.processLabel());
             line.append(';');
             appendSanitized(line, thread.label());

@@ -45,6 +45,7 @@ final class GeckoMeta {
         int n = 0;
         n = entry(sb, n, "Command", "string", m.commandLine().isEmpty() ? null : JsonText.string(m.commandLine()));
         n = entry(sb, n, "Process", "pid", m.pid() >= 0 ? "\"" + m.pid() + "\"" : null);
+        n = entry(sb, n, "Container", "string", m.container().isEmpty() ? null : JsonText.string(m.container()));
         n = entry(sb, n, "Python", "string", m.pythonVersion().isEmpty() ? null : JsonText.string(m.pythonVersion()));
         n = entry(sb, n, "Mode", "string", m.mode().isEmpty() ? null : JsonText.string(m.mode()));
         n = entry(sb, n, "Interval", "milliseconds", interval.isZero() ? null : intervalMs);

@@ -167,12 +167,18 @@ public final class GeckoProfileExporter extends StreamExporter {
         return ordered;
     }
 
+    /**
+     * The name the profiler gives a process's track; its container first when the target runs in one
+     * ({@code container 3f2a9c1b2d4e python3}), the profiler having no level above the process.
+     */
     private static String processName(ProfileMetadata m, long pid) {
+        String container = ThreadKey.containerLabel(m.container());
+        String prefix = container.isEmpty() ? "" : container + " ";
         if (pid == m.pid() && !m.command().isEmpty()) {
             String exe = m.command().get(0);
-            return exe.substring(exe.lastIndexOf('/') + 1);
+            return prefix + exe.substring(exe.lastIndexOf('/') + 1);
         }
-        return "process " + pid;
+        return prefix + "process " + pid;
     }
 
     /** Memory modes: weights are bytes (the profiler's {@code weightType "bytes"}), not time; null until known. */

@@ -20,7 +20,9 @@ import dev.spyglass.export.ProfileMetadata;
 
 /**
  * One self-contained HTML file (no network access, no external script, style or font) holding an interactive
- * flame graph: the root at the top, each thread below it, then frames outward to the leaves. Boxes show
+ * flame graph: the root at the top, each thread below it, then frames outward to the leaves (a node per process
+ * between the root and the threads when several processes were sampled, and above those a node
+ * {@code container 3f2a9c1b2d4e} when the target runs in a container). Boxes show
  * qualified function names; native frames (C functions, when native frames are sampled) are drawn in cool blues
  * and kernel frames (when kernel frames are sampled) in greens against the warm colours of Python code, with a
  * legend of the kinds present when there are any, native frames showing their library's name and kernel frames
@@ -110,6 +112,7 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         boolean severalProcesses = counts.tallies().keySet().stream().mapToLong(s -> s.thread().pid()).distinct()
                 .count() > 1;
         boolean bytes = weighsBytes(m);
+        String container = ThreadKey.containerLabel(m.container());
         for (Map.Entry<StackCounts.Stack, StackCounts.Tally> e : counts.tallies().entrySet()) {
             long n = bytes ? e.getValue().weightNanos : e.getValue().count;
             // The GIL view counts samples; a profile weighing bytes has none.
@@ -118,9 +121,15 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
             root.value += n;
             root.released += released;
             Node node = root;
+            if (!container.isEmpty()) {
+                // The container above everything, as in the collapsed format: one node, the target's.
+                node = root.children.computeIfAbsent(container, k -> new Node(names.id(container), -1, 0));
+                node.value += n;
+                node.released += released;
+            }
             if (severalProcesses) {
                 // A level per process above its threads: zoom into one process, or find it with the search box.
-                node = root.children.computeIfAbsent(thread.processLabel(),
+                node = node.children.computeIfAbsent(thread.processLabel(),
                         k -> new Node(names.id(thread.processLabel()), -1, 0));
                 node.value += n;
                 node.released += released;
@@ -164,6 +173,11 @@ public final class HtmlFlameGraphExporter extends StreamExporter {
         sb.append("{\"command\":");
         JsonText.string(sb, m.commandLine());
         sb.append(",\"pid\":").append(m.pid() >= 0 ? Long.toString(m.pid()) : "null");
+        if (!m.container().isEmpty()) {
+            // Only when there is one, so a profile outside containers stays as it was.
+            sb.append(",\"container\":");
+            JsonText.string(sb, m.container());
+        }
         sb.append(",\"python\":");
         JsonText.string(sb, m.pythonVersion());
         sb.append(",\"mode\":");

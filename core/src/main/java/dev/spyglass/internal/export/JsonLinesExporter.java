@@ -205,7 +205,13 @@ public final class JsonLinesExporter extends StreamExporter {
                 .append(",\"samples\":").append(m.samples())
                 .append(",\"torn\":").append(m.tornSamples())
                 .append(",\"dropped\":").append(m.droppedSamples())
-                .append(",\"rate\":").append(JsonText.number(m.achievedRate())).append('}');
+                .append(",\"rate\":").append(JsonText.number(m.achievedRate()));
+        if (!m.container().isEmpty()) {
+            // Only when there is one, so a recording outside containers stays as it was.
+            sb.append(",\"container\":");
+            JsonText.string(sb, m.container());
+        }
+        sb.append('}');
     }
 
     @Override

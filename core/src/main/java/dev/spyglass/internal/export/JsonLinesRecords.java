@@ -127,7 +127,23 @@ public final class JsonLinesRecords {
                 .mode(string(m, "mode")).interval(Duration.ofNanos(integer(m, "interval_ns")))
                 .startEpochNanos(integer(m, "start_ns")).duration(Duration.ofNanos(integer(m, "duration_ns")))
                 .samples(integer(m, "samples")).tornSamples(integer(m, "torn")).droppedSamples(integer(m, "dropped"))
-                .achievedRate(rate instanceof Number n ? n.doubleValue() : Double.NaN).build();
+                .achievedRate(rate instanceof Number n ? n.doubleValue() : Double.NaN)
+                .container(container(m)).build();
+    }
+
+    /**
+     * The short container id, or empty when the metadata names none. Only hex digits pass: the id goes into
+     * every format's labels and metadata lines, where a line break from an edited file would forge lines.
+     */
+    private static String container(Map<String, Object> m) throws BadRecord {
+        if (!m.containsKey("container")) {
+            return "";
+        }
+        String id = string(m, "container");
+        if (!id.matches("[0-9a-f]{1,64}")) {
+            throw new BadRecord("metadata \"container\" is not a container id (hex digits)", false);
+        }
+        return id;
     }
 
     private StackSample sample(Map<String, Object> o) throws BadRecord {

@@ -24,7 +24,9 @@ import dev.spyglass.export.ProfileMetadata;
  * <ul>
  * <li>metadata events (id 1, key and value strings) before the first sample: {@code spyglass} (the version),
  *     {@code mode} ({@code wall} or {@code cpu}; GIL time is written as {@code cpu}, Austin's {@code -g} being a
- *     filter over cpu or wall time), {@code interval} (µs), {@code python}, {@code command}; and after the last
+ *     filter over cpu or wall time), {@code interval} (µs), {@code python}, {@code command}, {@code container}
+ *     (the short id, when the target runs in one: Austin's format has no container level, and its readers keep
+ *     metadata they do not know as key and value); and after the last
  *     one: {@code duration} (µs), {@code errors} ({@code torn/attempts}, as Austin's), {@code samples},
  *     {@code dropped} and {@code rate} (ticks per second achieved). Unknown values are left out, except
  *     {@code mode}, which readers require ({@code wall} when unknown);</li>
@@ -120,6 +122,9 @@ public final class MojoExporter extends StreamExporter {
         }
         if (!m.command().isEmpty()) {
             metadata("command", m.commandLine());
+        }
+        if (!m.container().isEmpty()) {
+            metadata("container", m.container());
         }
         flushBuffer();
     }

@@ -25,7 +25,8 @@ import dev.spyglass.export.ProfileMetadata;
  * {@code thread.name}; locations carry {@code profile.frame.type} ({@code cpython}, {@code native},
  * {@code kernel}; OpenTelemetry's profiling semantic conventions). The resource holds {@code service.name},
  * {@code host.name}, {@code process.pid}, {@code process.command_line}, {@code process.runtime.name}
- * ({@code CPython}), {@code process.runtime.version} and the caller's labels; the profile's attributes the
+ * ({@code CPython}), {@code process.runtime.version}, {@code container.id} (the short id, when the target runs in a
+ * container) and the caller's labels; the profile's attributes the
  * recording's mode, interval, achieved rate and torn and dropped counts ({@code spyglass.*}).
  *
  * <p>Not thread-safe: the caller serialises {@link #add} and {@link #encode}.
@@ -193,6 +194,10 @@ public final class OtlpProfiles {
         }
         if (!metadata.command().isEmpty()) {
             resourceAttributes.put("process.command_line", metadata.commandLine());
+        }
+        if (!metadata.container().isEmpty()) {
+            // OpenTelemetry's resource convention for the container (it allows the abbreviated id).
+            resourceAttributes.put("container.id", metadata.container());
         }
         resourceAttributes.put("process.runtime.name", "CPython");
         if (!metadata.pythonVersion().isEmpty()) {

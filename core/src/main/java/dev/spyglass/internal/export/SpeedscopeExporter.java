@@ -23,7 +23,10 @@ import dev.spyglass.export.ProfileMetadata;
  * a search for a library finds its frames; a kernel frame is named {@code function [kernel]}
  * ({@code vfs_read [kernel]}, as {@code spyglass dump} shows it) with {@code file} {@code [kernel]}, so a search
  * for {@code [kernel]} finds them all; a pseudo-frame has its label alone and no file. The busiest thread's
- * profile is the one speedscope opens.
+ * profile is the one speedscope opens. A profile is named after its thread ({@code thread 1240 (MainThread)}), after
+ * its process too when several were sampled ({@code process 1234 (python3 work.py) thread 1240 (MainThread)}), and
+ * when the target runs in a container ({@link ProfileMetadata#container()}) after that first
+ * ({@code container 3f2a9c1b2d4e thread 1240 (MainThread)}): speedscope's profile list is its outermost level.
  * Samples without frames, and idle ones unless {@link ExporterBuilder#includeIdle(boolean) kept}, are left
  * out. The file is written at {@link #close()}.
  */
@@ -152,13 +155,15 @@ public final class SpeedscopeExporter extends StreamExporter {
         }
         sb.append("]},\"profiles\":[");
         String unit = weighsBytes(metadataNow()) ? "bytes" : "nanoseconds";
+        String container = ThreadKey.containerLabel(m.container());
+        String prefix = container.isEmpty() ? "" : container + " ";
         for (int pi = 0; pi < profiles.size(); pi++) {
             ThreadProfile p = profiles.get(pi);
             // Without any weight (a source that does not time its samples) the samples are counted instead.
             boolean counted = p.totalWeight == 0;
             sb.append(pi == 0 ? "" : ",").append("{\"type\":\"sampled\",\"name\":");
-            JsonText.string(sb, profiles.size() > 1 && hasSeveralProcesses()
-                    ? p.thread.processLabel() + " " + p.thread.label() : p.thread.label());
+            JsonText.string(sb, prefix + (profiles.size() > 1 && hasSeveralProcesses()
+                    ? p.thread.processLabel() + " " + p.thread.label() : p.thread.label()));
             sb.append(",\"unit\":\"").append(counted ? "none" : unit).append("\",\"startValue\":0")
                     .append(",\"endValue\":").append(counted ? p.totalCount : p.totalWeight).append(",\"samples\":[");
             for (int i = 0; i < p.stacks.size(); i++) {

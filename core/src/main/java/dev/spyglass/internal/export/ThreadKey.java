@@ -36,4 +36,15 @@ record ThreadKey(long pid, long tid, String name, int threads, String command) {
     String processLabel() {
         return command.isEmpty() ? "process " + pid : "process " + pid + " (" + command + ")";
     }
+
+    /**
+     * The level above the process when the target runs in a container: {@code container 3f2a9c1b2d4e} (the short
+     * id {@code docker ps} shows), or empty when {@code container} is. The container is the profile's
+     * ({@link dev.spyglass.export.ProfileMetadata#container()}), every process's: a child process inherits its
+     * parent's control group, so the followed children of a containerised target run in its container (a recording
+     * read back knows no other). The one place exporters take it from.
+     */
+    static String containerLabel(String container) {
+        return container.isEmpty() ? "" : "container " + container;
+    }
 }

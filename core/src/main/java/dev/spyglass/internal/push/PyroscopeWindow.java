@@ -18,7 +18,8 @@ import dev.spyglass.internal.export.PprofExporter;
  * A window sent to Pyroscope's ingest API: {@code POST /ingest?name=SERVICE{labels}&from=&until=&format=pprof
  * &sampleRate=&spyName=spyglass} with the gzip'ed pprof profile ({@link PprofExporter}, one root per thread: sample
  * labels {@code thread}, {@code thread_id}, {@code pid}) as the body. {@code from} and {@code until} are Unix
- * seconds; the series labels are {@code hostname}, {@code pid}, {@code python_version} and the caller's.
+ * seconds; the series labels are {@code hostname}, {@code pid}, {@code python_version}, {@code container} (the
+ * short id, when the target runs in a container) and the caller's.
  */
 public final class PyroscopeWindow implements PushWindow {
     private final Destination destination;
@@ -60,6 +61,9 @@ public final class PyroscopeWindow implements PushWindow {
         }
         if (!metadata.pythonVersion().isEmpty()) {
             labels.put("python_version", metadata.pythonVersion());
+        }
+        if (!metadata.container().isEmpty()) {
+            labels.put("container", metadata.container());
         }
         labels.putAll(destination.labels());
         StringBuilder name = new StringBuilder(destination.serviceName()).append('{');

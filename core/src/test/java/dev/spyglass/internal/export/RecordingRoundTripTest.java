@@ -16,6 +16,7 @@ import dev.spyglass.StackSample;
 import dev.spyglass.export.ExportFormats;
 import dev.spyglass.export.ExportOptions;
 import dev.spyglass.export.Exporter;
+import dev.spyglass.export.ProfileMetadata;
 import dev.spyglass.export.ExporterProvider;
 import dev.spyglass.export.RecordingReader;
 import dev.spyglass.export.ThreadGrouping;
@@ -37,32 +38,46 @@ class RecordingRoundTripTest {
     void aRecordingReadBackWritesEveryFormatAsTheSamplerDidOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         RealProcessExportTest.Recording r = RealProcessExportTest.record(py, dir, 2);
-        ExportOptions options = ExportOptions.builder().metadata(r.metadata()).includeIdle(true)
+        roundTrip(r.samples(), r.metadata());
+        // The same samples as a containerised target's: the header keeps the container, so every format's
+        // container level comes out of a conversion as it does from the sampler.
+        String converted = roundTrip(r.samples(), r.metadata().toBuilder().container("3f2a9c1b2d4e").build());
+        assertThat(converted).startsWith("container 3f2a9c1b2d4e;process ");
+    }
+
+    /** The round trip of every format with this metadata; returns the collapsed file. */
+    private static String roundTrip(List<StackSample> samples, ProfileMetadata metadata) throws Exception {
+        ExportOptions options = ExportOptions.builder().metadata(metadata).includeIdle(true)
                 .threads(ThreadGrouping.NAME).build();
         ExportFormats formats = ExportFormats.installed();
 
         ByteArrayOutputStream jsonl = new ByteArrayOutputStream();
-        write(formats.byName("jsonl").orElseThrow(), jsonl, options, r.samples());
+        write(formats.byName("jsonl").orElseThrow(), jsonl, options, samples);
         List<StackSample> readBack = new ArrayList<>();
         ExportOptions recorded;
         try (RecordingReader in = RecordingReader.of(new ByteArrayInputStream(jsonl.toByteArray()))) {
             recorded = in.exportOptions();
             in.drainTo(readBack::add);
-            assertThat(in.metadata()).isEqualTo(r.metadata());
+            assertThat(in.metadata()).isEqualTo(metadata);
             assertThat(in.truncated()).isFalse();
         }
-        assertThat(readBack).containsExactlyElementsOf(r.samples());
+        assertThat(readBack).containsExactlyElementsOf(samples);
         assertThat(recorded.includeIdle()).isTrue();
         assertThat(recorded.threads()).isEqualTo(ThreadGrouping.NAME);
 
+        String collapsed = null;
         for (ExporterProvider format : formats.all()) {
             ByteArrayOutputStream direct = new ByteArrayOutputStream();
-            write(format, direct, options, r.samples());
+            write(format, direct, options, samples);
             ByteArrayOutputStream converted = new ByteArrayOutputStream();
             write(format, converted, recorded, readBack);
             assertThat(Arrays.equals(direct.toByteArray(), converted.toByteArray()))
                     .as("%s from the read-back recording equals the direct one", format.formatName()).isTrue();
+            if (format.formatName().equals(CollapsedExporter.FORMAT_NAME)) {
+                collapsed = converted.toString(java.nio.charset.StandardCharsets.UTF_8);
+            }
         }
+        return collapsed;
     }
 
     private static void write(ExporterProvider format, ByteArrayOutputStream out, ExportOptions options,
