@@ -133,6 +133,7 @@ class ContainerTargetIT {
             assertThat(rb.exitValue()).as(Files.readString(dir.resolve("b.jsonl.err"))).isZero();
             assertRecordedOnly(outA, a, "worker-a");
             assertRecordedOnly(outB, b, "worker-b");
+            assertContainerOutermost(outA, a);
             // dump names the container too, in text and in JSON.
             Process dump = new ProcessBuilder(cli("dump", "-p", Long.toString(DockerEngine.hostPid(b))))
                     .redirectErrorStream(true).start();
@@ -149,8 +150,27 @@ class ContainerTargetIT {
 
     private Process record(GenericContainer<?> c, Path out) throws Exception {
         return new ProcessBuilder(cli("record", "-p", Long.toString(DockerEngine.hostPid(c)), "-d", "2s", "-o",
-                out.toString())).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                out.toString(), "-o", out + ".collapsed", "-o", out + ".html")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(Path.of(out + ".err").toFile()).start();
+    }
+
+    /**
+     * The collapsed and HTML profiles recorded beside the jsonl put the container above the process, and the jsonl
+     * converted to collapsed gives the same file (its header keeps the container).
+     */
+    private void assertContainerOutermost(Path jsonl, GenericContainer<?> c) throws Exception {
+        String level = "container " + DockerEngine.shortId(c);
+        List<String> collapsed = Files.readAllLines(Path.of(jsonl + ".collapsed"));
+        assertThat(collapsed).isNotEmpty()
+                .allSatisfy(l -> assertThat(l).startsWith(level + ";process " + DockerEngine.hostPid(c) + ";"));
+        assertThat(Files.readString(Path.of(jsonl + ".html"))).contains("\"" + level + "\"")
+                .contains("\"container\":\"" + DockerEngine.shortId(c) + "\"");
+        Path converted = dir.resolve("converted.collapsed");
+        Process convert = new ProcessBuilder(cli("convert", jsonl.toString(), converted.toString()))
+                .redirectErrorStream(true).start();
+        String log = new String(convert.getInputStream().readAllBytes());
+        assertThat(convert.waitFor()).as(log).isZero();
+        assertThat(Files.readAllLines(converted)).containsExactlyElementsOf(collapsed);
     }
 
     private static void assertRecordedOnly(Path jsonl, GenericContainer<?> c, String worker) throws Exception {

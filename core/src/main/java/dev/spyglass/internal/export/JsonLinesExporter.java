@@ -30,7 +30,8 @@ import dev.spyglass.export.ThreadGrouping;
  * }</pre>
  *
  * When the target runs in a container ({@link dev.spyglass.export.ProfileMetadata#container()}), each line also
- * names it after the pid: {@code {"pid":1234,"container":"cdbcfc838834","tid":...}} (the short id).
+ * names it after the pid: {@code {"pid":1234,"container":"cdbcfc838834","tid":...}} (the short id), and the
+ * header's and end line's metadata end with {@code "container":"cdbcfc838834"}, which a conversion keeps.
  *
  * A sample line has no {@code type}; other lines do (a reader skips types it does not know). The header's
  * metadata is as known at the first sample, the end line's is final; the header's options are the
