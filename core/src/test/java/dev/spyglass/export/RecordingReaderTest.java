@@ -180,6 +180,9 @@ class RecordingReaderTest {
         assertThat(error(lines[0] + "\n" + lines[0] + "\n")).contains("line 2: a second recording header");
         assertThat(error(good + lines[1] + "\n")).isEqualTo("line 5: a record after the end line");
         assertThat(error("[1,2]\n")).isEqualTo("line 1: not a JSON object");
+        // a container id goes into labels and metadata lines of every format: hex digits only
+        assertThat(error(lines[0].replace("\"metadata\":{", "\"metadata\":{\"container\":\"ab\\ncd\",") + "\n"))
+                .isEqualTo("line 1: metadata \"container\" is not a container id (hex digits)");
         assertThat(error("{\"pid\":1,\"pid\":2}\n")).startsWith("line 1: not JSON: member \"pid\" given twice");
         assertThat(error("{\"pid\":99999999999999999999}\n")).contains("64-bit");
         // garbage that ends the file without a line break is garbage too, not a cut record

@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -73,6 +75,35 @@ class ContainerLevelExportTest {
         assertThat(container.get(2).asLong()).isEqualTo(root.get(2).asLong());
         assertThat(names(with, container.get(3))).containsExactlyElementsOf(names(without, without.get("tree").get(3)));
         assertThat(names(without, without.get("tree").get(3))).allMatch(n -> n.startsWith("thread "));
+    }
+
+    @Test
+    void htmlPageShowsTheContainerAndFiltersItsThreads(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("profile.html");
+        feed(HtmlFlameGraphExporter.builder().metadata(IN_CONTAINER).build(file));
+        try (HeadlessChromium chromium = HeadlessChromium.start(1400, 900)) {
+            chromium.open(file.toUri().toString());
+            assertThat(chromium.eval("document.querySelector('[data-field=container]').textContent").asText())
+                    .isEqualTo(ID);
+            // the filter lists the threads under the container, not the container itself
+            assertThat(chromium.eval("[...document.getElementById('thread').options].map(o => o.textContent)"
+                    + ".slice(1).map(t => t.split(' — ')[0])").toString())
+                    .isEqualTo("[\"thread 1240 (MainThread)\",\"thread 1241 (worker-1)\"]");
+            chromium.eval("""
+                    (() => { const s = document.getElementById('thread'); s.value = '1';
+                      s.dispatchEvent(new Event('change')); })()""");
+            assertThat(chromium.eval("[...document.querySelectorAll('#graph .frame')].map(d => d.dataset.name)")
+                    .toString()).isEqualTo("[\"thread 1241 (worker-1)\",\"Worker.run\",\"naïve_ß\"]");
+            // the GIL stripes stay on frames: the container and thread levels are labels
+            chromium.eval("""
+                    (() => { const s = document.getElementById('thread'); s.value = '-1';
+                      s.dispatchEvent(new Event('change')); })()""");
+            assertThat(chromium.eval("[...document.querySelectorAll('#graph .frame.nogil')].map(d => d.dataset.name)")
+                    .toString()).isEqualTo("[\"Worker.run\",\"naïve_ß\"]");
+            assertThat(chromium.eval("[...document.querySelectorAll('#graph .frame.thread')].map(d => d.dataset.name)")
+                    .toString()).contains("container " + ID).contains("thread 1241 (worker-1)");
+            assertThat(chromium.errors()).isEmpty();
+        }
     }
 
     private static List<String> names(JsonNode data, JsonNode nodes) {
