@@ -27,5 +27,6 @@ module dev.spyglass {
             dev.spyglass.internal.export.MojoExporterProvider,
             dev.spyglass.internal.export.JsonLinesExporterProvider,
             dev.spyglass.internal.export.GeckoProfileExporterProvider,
-            dev.spyglass.internal.export.ChromeTraceExporterProvider;
+            dev.spyglass.internal.export.ChromeTraceExporterProvider,
+            dev.spyglass.internal.export.CompactRecordingExporterProvider;
 }

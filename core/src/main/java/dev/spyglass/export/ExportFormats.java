@@ -24,8 +24,8 @@ import dev.spyglass.internal.export.BuiltInExporterProvider;
 
 /**
  * The export formats {@link ServiceLoader} finds: the built-in ones ({@code html}, {@code speedscope},
- * {@code pprof}, {@code collapsed}, {@code austin}, {@code mojo}, {@code jsonl}, {@code gecko}, {@code chrome}) and every {@link ExporterProvider} a user
- * adds on the module path or the class path. Look a format up by name or by a file name's ending and create
+ * {@code pprof}, {@code collapsed}, {@code austin}, {@code mojo}, {@code jsonl}, {@code gecko}, {@code chrome},
+ * {@code sgr}) and every {@link ExporterProvider} a user adds on the module path or the class path. Look a format up by name or by a file name's ending and create
  * an exporter with it:
  *
  * <pre>{@code

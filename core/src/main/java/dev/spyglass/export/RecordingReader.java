@@ -13,12 +13,14 @@ import java.util.zip.GZIPInputStream;
 import dev.spyglass.ProfileEvent;
 import dev.spyglass.SampleSink;
 import dev.spyglass.StackSample;
-import dev.spyglass.internal.export.BoundedLines;
+import dev.spyglass.internal.export.CompactRecordSource;
 import dev.spyglass.internal.export.JsonLinesRecords;
+import dev.spyglass.internal.export.JsonLinesSource;
+import dev.spyglass.internal.export.RecordSource;
 
 /**
- * Reads a recording back: a file the {@code jsonl} format wrote (Spyglass's lossless format, also gzip'ed), as
- * its metadata, the export options it was made with and its samples in the order they were recorded. Writing
+ * Reads a recording back: a file the {@code jsonl} format (Spyglass's lossless, readable format) or the
+ * {@code sgr} format (the same content, compact and binary) wrote, either also gzip'ed, as its metadata, the export options it was made with and its samples in the order they were recorded. Writing
  * them to another format gives the file that format would have written during the recording:
  *
  * <pre>{@code
@@ -31,7 +33,9 @@ import dev.spyglass.internal.export.JsonLinesRecords;
  *
  * <p>A recording cut short (the process writing it was killed) is read up to its last whole record;
  * {@link #truncated()} then says so. Anything else that is not a recording is a {@link RecordingFormatException}
- * naming the line and what is wrong. No line longer than {@link #MAX_LINE_BYTES} is read into memory.
+ * naming the line (or, in a compact recording, the byte offset) and what is wrong. No line longer than
+ * {@link #MAX_LINE_BYTES} is read into memory; a compact recording is told by its first bytes, whatever the
+ * file's name, and holds nothing but its bounded tables in memory.
  * Files without a header line (written with {@code jsonl.metadata=false}, or by a Spyglass before the header
  * existed) are read too, with unknown metadata and the default options. Not thread-safe.
  */
@@ -41,23 +45,21 @@ public final class RecordingReader implements Closeable {
     public static final int MAX_LINE_BYTES = 16 << 20;
 
     private final InputStream in;
-    private final BoundedLines lines;
-    private final JsonLinesRecords records = new JsonLinesRecords();
+    private final RecordSource records;
     private ProfileMetadata header = ProfileMetadata.UNKNOWN;
     private ProfileMetadata end;
     private ExportOptions recorded = ExportOptions.defaults();
     private StackSample pending;
     private boolean seenRecord;
     private boolean atEnd;
-    private boolean truncated;
     private long samples;
     private long firstPid = -1;
     private long firstTimestamp = Long.MAX_VALUE;
     private long lastTimestamp = Long.MIN_VALUE;
 
-    private RecordingReader(InputStream in) throws IOException {
+    private RecordingReader(InputStream in, RecordSource records) throws IOException {
         this.in = in;
-        this.lines = new BoundedLines(in, MAX_LINE_BYTES);
+        this.records = records;
         ProfileEvent first = read();
         if (first instanceof StackSample s) {
             pending = s;
@@ -87,7 +89,13 @@ public final class RecordingReader implements Closeable {
             buffered.mark(2);
             boolean gzip = buffered.read() == 0x1f && buffered.read() == 0x8b;
             buffered.reset();
-            return new RecordingReader(gzip ? new GZIPInputStream(buffered, 1 << 16) : buffered);
+            InputStream plain = gzip ? new BufferedInputStream(new GZIPInputStream(buffered, 1 << 16), 1 << 16)
+                    : buffered;
+            plain.mark(CompactRecordSource.MAGIC_LENGTH);
+            byte[] head = plain.readNBytes(CompactRecordSource.MAGIC_LENGTH);
+            plain.reset();
+            return new RecordingReader(plain, CompactRecordSource.startsWithMagic(head, head.length)
+                    ? new CompactRecordSource(plain) : new JsonLinesSource(plain, MAX_LINE_BYTES));
         } catch (IOException | RuntimeException e) {
             buffered.close();
             throw e;
@@ -161,7 +169,7 @@ public final class RecordingReader implements Closeable {
 
     /** Whether the recording ended in an incomplete record (it was cut short); known once the end was read. */
     public boolean truncated() {
-        return truncated;
+        return records.truncated();
     }
 
     /** The number of samples read so far. */
@@ -176,50 +184,35 @@ public final class RecordingReader implements Closeable {
 
     private ProfileEvent read() throws IOException {
         while (!atEnd) {
-            BoundedLines.Line line;
-            try {
-                line = lines.next();
-            } catch (BoundedLines.BadLine e) {
-                throw new RecordingFormatException(lines.lineNumber() + 1, e.getMessage());
-            }
-            if (line == null) {
+            JsonLinesRecords.Record record = records.next();
+            if (record == null) {
                 atEnd = true;
                 break;
             }
-            if (line.text().isBlank()) {
-                continue;
-            }
-            JsonLinesRecords.Record record;
-            try {
-                record = records.parse(line.text());
-            } catch (JsonLinesRecords.BadRecord e) {
-                if (e.cut && !line.terminated()) {
-                    truncated = true;
-                    atEnd = true;
-                    break;
-                }
-                throw new RecordingFormatException(line.number(), e.getMessage());
-            }
             if (end != null) {
-                throw new RecordingFormatException(line.number(), "a record after the end line");
+                throw records.error("a record after the end line");
             }
             boolean first = !seenRecord;
             seenRecord = true;
             switch (record) {
                 case JsonLinesRecords.Header h -> {
                     if (!first) {
-                        throw new RecordingFormatException(line.number(),
-                                "a second recording header (are two recordings joined?)");
+                        throw records.error("a second recording header (are two recordings joined?)");
                     }
                     header = h.metadata();
                     recorded = h.options();
                 }
-                case JsonLinesRecords.End e -> end = e.metadata();
+                case JsonLinesRecords.End e -> end = e.metadata().container().isEmpty()
+                        ? e.metadata().toBuilder().container(header.container()).build() : e.metadata();
                 case JsonLinesRecords.Other o -> {
                     // a record type of a later version: skipped
                 }
                 case JsonLinesRecords.Sample s -> {
                     StackSample sample = s.sample();
+                    if (samples == 0 && header.container().isEmpty() && !s.container().isEmpty()) {
+                        // jsonl names the container on each sample line, not in its metadata
+                        header = header.toBuilder().container(s.container()).build();
+                    }
                     samples++;
                     if (firstPid < 0) {
                         firstPid = sample.pid();

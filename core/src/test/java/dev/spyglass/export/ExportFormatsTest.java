@@ -21,7 +21,7 @@ import dev.spyglass.testsupport.ModuleSmoke;
 class ExportFormatsTest {
 
     static final List<String> BUILT_IN = List.of("html", "speedscope", "pprof", "collapsed", "austin", "mojo", "jsonl", "gecko",
-            "chrome");
+            "chrome", "sgr");
 
     private static Optional<String> nameFor(String fileName) {
         return ExportFormats.installed().forFileName(fileName).map(ExporterProvider::formatName);
@@ -42,6 +42,7 @@ class ExportFormatsTest {
         assertThat(nameFor("x.mojo")).contains("mojo");
         assertThat(nameFor("x.jsonl")).contains("jsonl");
         assertThat(nameFor("x.ndjson")).contains("jsonl");
+        assertThat(nameFor("x.sgr")).contains("sgr");
         assertThat(nameFor("x.gecko.json")).contains("gecko");
         assertThat(nameFor("x.trace.json")).contains("chrome");
         assertThat(nameFor("x.gz")).isEmpty();

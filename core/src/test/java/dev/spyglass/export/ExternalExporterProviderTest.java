@@ -102,7 +102,7 @@ class ExternalExporterProviderTest {
 
             ExportFormats formats = ExportFormats.load(loader);
             assertThat(formats.names()).containsExactly("html", "speedscope", "pprof", "collapsed", "austin", "mojo",
-                    "jsonl", "gecko", "chrome", "line-count");
+                    "jsonl", "gecko", "chrome", "sgr", "line-count");
             ExporterProvider lines = formats.byName("Line-Count").orElseThrow();
             assertThat(lines.getClass().getName()).isEqualTo(PROVIDER);
             assertThat(lines.getClass().getClassLoader()).isSameAs(loader);
@@ -138,7 +138,7 @@ class ExternalExporterProviderTest {
         try (URLClassLoader loader = new URLClassLoader(new URL[] {broken.toUri().toURL(), working.toUri().toURL()},
                 getClass().getClassLoader())) {
             assertThat(ExportFormats.load(loader).names()).containsExactly("html", "speedscope", "pprof",
-                    "collapsed", "austin", "mojo", "jsonl", "gecko", "chrome", "line-count");
+                    "collapsed", "austin", "mojo", "jsonl", "gecko", "chrome", "sgr", "line-count");
         }
     }
 
@@ -163,7 +163,7 @@ class ExternalExporterProviderTest {
         assertThat(formatsType.getModule().getName()).isEqualTo("dev.spyglass");
         Object formats = formatsType.getMethod("load", ModuleLayer.class).invoke(null, layer);
         assertThat((List<Object>) formatsType.getMethod("names").invoke(formats)).containsExactly("html", "speedscope",
-                "pprof", "collapsed", "austin", "mojo", "jsonl", "gecko", "chrome", "line-count");
+                "pprof", "collapsed", "austin", "mojo", "jsonl", "gecko", "chrome", "sgr", "line-count");
         Object lines = ((Optional<?>) formatsType.getMethod("byName", String.class).invoke(formats, "line-count"))
                 .orElseThrow();
         assertThat(lines.getClass().getName()).isEqualTo(PROVIDER);

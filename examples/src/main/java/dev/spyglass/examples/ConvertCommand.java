@@ -26,11 +26,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code spyglass convert}: writes a recording ({@code .jsonl}, also gzip'ed) in other formats, as
+ * {@code spyglass convert}: writes a recording ({@code .jsonl} or the compact {@code .sgr}, also gzip'ed) in other
+ * formats, as
  * {@code record} would have written them directly. Options not given are those the recording was made with.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Writes a recording (.jsonl, as `record -o x.jsonl` writes it; also .jsonl.gz) in other formats.",
+        description = {"Writes a recording (.jsonl or the compact .sgr, as `record -o x.jsonl` or `-o x.sgr` writes it; "
+                + "also gzip'ed) in other formats.",
                 "The profile equals what `record` would have written directly with the same options; options "
                         + "not given are those the recording was made with.",
                 "A recording cut short (a killed recording) is converted up to its last whole sample."})
@@ -144,8 +146,10 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     private String badRecording(RecordingFormatException e) {
-        return "spyglass: " + input + " is not a Spyglass recording (JSON lines as record -o x.jsonl writes): "
-                + e.getMessage();
+        // A compact recording is told by its first bytes: an error with a byte offset is in one.
+        String kind = e.byteOffset() >= 0 ? "a compact recording as record -o x.sgr writes"
+                : "JSON lines as record -o x.jsonl writes";
+        return "spyglass: " + input + " is not a Spyglass recording (" + kind + "): " + e.getMessage();
     }
 
     /** The recording's options with those given here in their place. */

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 import dev.spyglass.SampleSink;
 import dev.spyglass.StackSample;
@@ -13,6 +14,7 @@ import dev.spyglass.export.ExportFormats;
 import dev.spyglass.export.ExportOptions;
 import dev.spyglass.export.Exporter;
 import dev.spyglass.export.ExporterProvider;
+import dev.spyglass.export.ProfileMetadata;
 
 /**
  * The profile files one {@code record} or {@code convert} writes ({@code -o a.html -o b.pb.gz}): every sample goes
@@ -27,9 +29,49 @@ final class ProfileOutputs implements SampleSink {
 
     private final List<Output> outputs;
     private final List<Output> written = new ArrayList<>();
+    private final HeldMetadata metadata;
 
-    private ProfileOutputs(List<Output> outputs) {
+    private ProfileOutputs(List<Output> outputs, HeldMetadata metadata) {
         this.outputs = List.copyOf(outputs);
+        this.metadata = metadata;
+    }
+
+    /**
+     * The live metadata, but one value for every exporter while a sample is handed to them all: the recordings
+     * (jsonl, sgr) write the metadata as known at their first sample, and a duration read a moment later by
+     * the next exporter would make the two recordings, and what convert makes of them, differ.
+     */
+    private static final class HeldMetadata implements Supplier<ProfileMetadata> {
+        private final Supplier<ProfileMetadata> live;
+        private volatile boolean holding;
+        private volatile ProfileMetadata held;
+
+        HeldMetadata(Supplier<ProfileMetadata> live) {
+            this.live = live;
+        }
+
+        void hold() {
+            held = null;
+            holding = true;
+        }
+
+        void release() {
+            holding = false;
+            held = null;
+        }
+
+        @Override
+        public ProfileMetadata get() {
+            if (!holding) {
+                return live.get();
+            }
+            ProfileMetadata m = held;
+            if (m == null) {
+                m = live.get();
+                held = m;
+            }
+            return m;
+        }
     }
 
     /**
@@ -82,6 +124,8 @@ final class ProfileOutputs implements SampleSink {
      */
     static ProfileOutputs open(List<Path> paths, List<ExporterProvider> formats, ExportOptions options)
             throws IOException {
+        HeldMetadata metadata = new HeldMetadata(options.metadataSource());
+        options = options.toBuilder().metadata(metadata).build();
         List<Output> opened = new ArrayList<>();
         try {
             for (int i = 0; i < paths.size(); i++) {
@@ -108,7 +152,7 @@ final class ProfileOutputs implements SampleSink {
             }
             throw e;
         }
-        return new ProfileOutputs(opened);
+        return new ProfileOutputs(opened, metadata);
     }
 
     List<Output> outputs() {
@@ -117,8 +161,13 @@ final class ProfileOutputs implements SampleSink {
 
     @Override
     public void accept(StackSample sample) {
-        for (Output o : outputs) {
-            o.exporter().accept(sample);
+        metadata.hold();
+        try {
+            for (Output o : outputs) {
+                o.exporter().accept(sample);
+            }
+        } finally {
+            metadata.release();
         }
     }
 

@@ -67,9 +67,9 @@ final class RecordCommand implements Callable<Integer> {
     String mode;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
-            description = "html, speedscope, pprof, collapsed, austin, mojo, jsonl, gecko, chrome, or the name of an "
+            description = "html, speedscope, pprof, collapsed, austin, mojo, jsonl, gecko, chrome, sgr, or the name of an "
                     + "exporter on the class path (docs/exporters-custom.md). Default: from the -o extension (.html, "
-                    + ".json, .pb.gz, .collapsed/.txt, .austin, .mojo, .jsonl, .gecko.json, .trace.json, or an "
+                    + ".json, .pb.gz, .collapsed/.txt, .austin, .mojo, .jsonl, .gecko.json, .trace.json, .sgr, or an "
                     + "installed exporter's), else html.")
     String format;
 

@@ -93,7 +93,7 @@ class CliExitStatusIT {
         assertThat(byName.exit()).as(byName.err()).isEqualTo(2);
         assertThat(byName.err().lines()).containsExactly(
                 "spyglass record: unknown format 'svg' (html, speedscope, pprof, collapsed, austin, mojo, jsonl, "
-                        + "gecko, chrome, top-csv)");
+                        + "gecko, chrome, sgr, top-csv)");
 
         Result byEnding = run(cli("record", "-o", dir.resolve("p.svg").toString(), "-p", "1"), 60);
         assertThat(byEnding.exit()).as(byEnding.err()).isEqualTo(2);

@@ -32,7 +32,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
 /**
  * {@code convert} round-trips: a real Python process recorded to {@code .jsonl} and, in the same run, directly
  * to every installed format ({@code record -o} repeated); the {@code .jsonl} converted to each format must give
- * the very bytes written directly. Every format {@link ExportFormats#installed()} lists is covered, so a format
+ * the very bytes written directly, and so must the compact {@code .sgr} recording (converted to jsonl too). Every format {@link ExportFormats#installed()} lists is covered, so a format
  * added later is checked without a change here. All formats are deterministic today (same samples, same
  * metadata, same bytes); a format that embeds something of the moment it is written would need a comparison of
  * its decoded content here instead, and a line in docs/cli.md saying which field differs.
@@ -136,13 +136,35 @@ class ConvertRoundTripIT {
                     + "written directly (%d and %d bytes)", f.getValue().formatName(), fromRecording.length,
                     direct.length).isTrue();
         }
+
+        // The compact recording written in the same run converts to every format, jsonl too, as written directly.
+        Path compact = dir.resolve("direct.sgr");
+        List<String> fromCompact = new ArrayList<>(SpyglassCliIT.cli("convert", compact.toString()));
+        Map<String, Path> directByEnding = new LinkedHashMap<>();
+        directByEnding.put(".jsonl", recording);
+        formats.keySet().forEach(ending -> directByEnding.put(ending, dir.resolve("direct" + ending)));
+        directByEnding.keySet().forEach(ending -> fromCompact.add(dir.resolve("from-sgr" + ending).toString()));
+        SpyglassCliIT.Result convertedCompact = SpyglassCliIT.run(fromCompact, 90);
+        assertThat(convertedCompact.exit()).as(convertedCompact.err()).isZero();
+        assertThat(convertedCompact.err()).doesNotContain("cut short");
+        for (Map.Entry<String, Path> f : directByEnding.entrySet()) {
+            byte[] direct = Files.readAllBytes(f.getValue());
+            byte[] fromSgr = Files.readAllBytes(dir.resolve("from-sgr" + f.getKey()));
+            assertThat(Arrays.equals(direct, fromSgr)).as("%s converted from the compact recording equals the one "
+                    + "written directly (%d and %d bytes)", f.getKey(), fromSgr.length, direct.length).isTrue();
+        }
+        System.out.printf("%s: jsonl %d bytes, sgr %d bytes%n", py, Files.size(recording), Files.size(compact));
         return recording;
     }
 
     /** A small recording made through the library, with a native and a kernel frame. */
     private Path smallRecording() throws Exception {
-        Path file = dir.resolve("small.jsonl");
-        ExporterProvider jsonl = ExportFormats.installed().byName("jsonl").orElseThrow();
+        return smallRecording("jsonl");
+    }
+
+    private Path smallRecording(String format) throws Exception {
+        Path file = dir.resolve("small." + format);
+        ExporterProvider jsonl = ExportFormats.installed().byName(format).orElseThrow();
         Frame py = Frame.python("work", "work", "/app/w.py", 3, 1);
         List<Frame> frames = List.of(Frame.kernelFrame("vfs_read"), Frame.nativeFrame("qsort", "/lib/libc.so.6"), py);
         try (Exporter e = ExportFormats.create(jsonl, file, ExportOptions.builder()
@@ -176,6 +198,30 @@ class ConvertRoundTripIT {
                 python.toString()), 60);
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(Files.readString(python)).doesNotContain("vfs_read").doesNotContain("qsort").contains("work (");
+    }
+
+    @Test
+    void aCutCompactRecordingConvertsUpToItsCutAndADamagedOneEndsWithItsOffset() throws Exception {
+        byte[] bytes = Files.readAllBytes(smallRecording("sgr"));
+        Path cut = dir.resolve("cut.sgr");
+        Files.write(cut, Arrays.copyOf(bytes, bytes.length - 3));
+        Path out = dir.resolve("cut.collapsed");
+        SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("convert", cut.toString(), out.toString()), 60);
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("was cut short").contains("converted the 50 samples before it");
+        assertThat(Files.readString(out)).contains("vfs_read_[k]").contains("qsort (libc.so.6)").contains(" 50");
+
+        // told by its magic whatever its name; an unknown record tag after the header is named with its offset
+        Path bad = dir.resolve("bad.jsonl");
+        byte[] damaged = Arrays.copyOf(bytes, bytes.length + 1);
+        damaged[bytes.length] = damaged[bytes.length - 1];
+        Files.write(bad, damaged);
+        Files.delete(out);
+        r = SpyglassCliIT.run(SpyglassCliIT.cli("convert", bad.toString(), out.toString()), 60);
+        assertThat(r.exit()).isEqualTo(10);
+        assertThat(r.err()).startsWith("spyglass: " + bad + " is not a Spyglass recording (a compact recording as "
+                + "record -o x.sgr writes): byte ").contains(": a record after the end line");
+        assertThat(out).doesNotExist();
     }
 
     @Test

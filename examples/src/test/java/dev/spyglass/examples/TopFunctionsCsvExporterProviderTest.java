@@ -31,7 +31,7 @@ class TopFunctionsCsvExporterProviderTest {
         assertThat(formats.forFileName("run.top.csv")).containsSame(top);
         assertThat(formats.forFileName("RUN.CSV")).containsSame(top);
         assertThat(formats.names()).containsExactly("html", "speedscope", "pprof", "collapsed", "austin", "mojo",
-                "jsonl", "gecko", "chrome", "top-csv");
+                "jsonl", "gecko", "chrome", "sgr", "top-csv");
     }
 
     @Test

@@ -46,8 +46,14 @@ public final class JsonLinesRecords {
     public record End(ProfileMetadata metadata) implements Record {
     }
 
-    /** One sample. */
-    public record Sample(StackSample sample) implements Record {
+    /**
+     * One sample, and the container its line names ("" when none): a process-level fact the jsonl format writes
+     * on every sample line rather than in the metadata, given back to the metadata by the reader.
+     */
+    public record Sample(StackSample sample, String container) implements Record {
+        public Sample(StackSample sample) {
+            this(sample, "");
+        }
     }
 
     /** A line of a type this reader does not know (a later version's), skipped. */
@@ -74,7 +80,7 @@ public final class JsonLinesRecords {
         Map<String, Object> o = (Map<String, Object>) map;
         Object type = o.get("type");
         if (type == null) {
-            return new Sample(sample(o));
+            return new Sample(sample(o), o.containsKey("container") ? string(o, "container") : "");
         }
         if (!(type instanceof String t)) {
             throw new BadRecord("\"type\" is not a string", false);

@@ -22,14 +22,16 @@ class BuiltInExporterProvidersTest {
                 MojoExporter.builder().build(out),
                 JsonLinesExporter.builder().build(out), SpeedscopeExporter.builder().build(out),
                 PprofExporter.builder().build(out), HtmlFlameGraphExporter.builder().build(out),
-                GeckoProfileExporter.builder().build(out), ChromeTraceExporter.builder().build(out)))
+                GeckoProfileExporter.builder().build(out), ChromeTraceExporter.builder().build(out),
+                CompactRecordingExporter.builder().build(out)))
                 .extracting(Exporter::formatName)
-                .containsExactly("collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html", "gecko", "chrome");
+                .containsExactly("collapsed", "austin", "mojo", "jsonl", "speedscope", "pprof", "html", "gecko", "chrome",
+                        "sgr");
         assertThat(List.of(new CollapsedExporterProvider(), new AustinExporterProvider(),
                 new MojoExporterProvider(),
                 new JsonLinesExporterProvider(), new SpeedscopeExporterProvider(), new PprofExporterProvider(),
                 new HtmlFlameGraphExporterProvider(), new GeckoProfileExporterProvider(),
-                new ChromeTraceExporterProvider()))
+                new ChromeTraceExporterProvider(), new CompactRecordingExporterProvider()))
                 .allSatisfy(p -> assertThat(p.create(out, ExportOptions.defaults()).formatName())
                         .isEqualTo(p.formatName()));
     }

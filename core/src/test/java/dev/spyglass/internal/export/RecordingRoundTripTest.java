@@ -26,7 +26,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
 /**
  * The library's round trip on a real process: its samples written to {@code jsonl} and read back by
  * {@link RecordingReader} are equal, field by field, to those the sampler delivered, and every installed format
- * written from the read-back samples is byte for byte the file written from the sampler's.
+ * written from the read-back samples is byte for byte the file written from the sampler's. The same for the
+ * compact ({@code sgr}) recording of the samples.
  */
 @ResourceLock("cpu-bound-target")
 class RecordingRoundTripTest {
@@ -64,6 +65,24 @@ class RecordingRoundTripTest {
         assertThat(readBack).containsExactlyElementsOf(samples);
         assertThat(recorded.includeIdle()).isTrue();
         assertThat(recorded.threads()).isEqualTo(ThreadGrouping.NAME);
+
+        // The compact recording of the same samples reads back the same, in a tenth of the bytes or less.
+        ByteArrayOutputStream compact = new ByteArrayOutputStream();
+        write(formats.byName("sgr").orElseThrow(), compact, options, samples);
+        List<StackSample> fromCompact = new ArrayList<>();
+        try (RecordingReader in = RecordingReader.of(new ByteArrayInputStream(compact.toByteArray()))) {
+            in.drainTo(fromCompact::add);
+            assertThat(in.metadata()).isEqualTo(metadata);
+            assertThat(in.exportOptions().threads()).isEqualTo(ThreadGrouping.NAME);
+            assertThat(in.truncated()).isFalse();
+        }
+        assertThat(fromCompact).containsExactlyElementsOf(samples);
+        System.out.printf("%d samples, jsonl %d bytes, sgr %d bytes (1/%.1f)%n", samples.size(),
+                jsonl.size(), compact.size(), (double) jsonl.size() / compact.size());
+        if (samples.size() >= 1000) {
+            // (fewer samples, from a starved target, leave the tables a larger share: no figure to hold then)
+            assertThat(compact.size() * 10L).isLessThanOrEqualTo(jsonl.size());
+        }
 
         String collapsed = null;
         for (ExporterProvider format : formats.all()) {
