@@ -349,12 +349,13 @@ public final class SamplingSession implements AutoCloseable {
         long start = startNanos;
         long end = durationNanos == Long.MAX_VALUE ? Long.MAX_VALUE : start + durationNanos;
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
-        long spin = TickPacing.spinNanos(intervalNanos);
+        // Made here: the timer slack it sets is the sampling thread's own.
+        TickPacing pacing = TickPacing.forCurrentThread(intervalNanos, stopped);
         long deadline = start;
         try {
             while (!stopRequested) {
                 // Never wait past the duration's end: "-i 20s -d 300ms" ends after 300 ms, not 20 s.
-                waitUntil(end != Long.MAX_VALUE && end - deadline < 0 ? end : deadline, spin);
+                pacing.waitUntil(end != Long.MAX_VALUE && end - deadline < 0 ? end : deadline);
                 if (stopRequested) {
                     break;
                 }
@@ -407,10 +408,6 @@ public final class SamplingSession implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private void waitUntil(long deadline, long spin) {
-        TickPacing.waitUntil(deadline, spin, stopped);
     }
 
     private void tick(long timestamp) throws SpyglassException {
