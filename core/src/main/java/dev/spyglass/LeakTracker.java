@@ -10,7 +10,8 @@ import dev.spyglass.internal.python.Target;
 
 /**
  * Allocation and leak tracking from outside, exact level: uprobes on the target's small-object allocator and
- * its release function (chosen from the build's symbols), every allocation's merged Python + native stack,
+ * its release function (chosen from the build's symbols), every allocation's Python stack (merged with its native
+ * stack on request),
  * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
  * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
  * file descriptors). Call {@link #poll()} regularly (every 10-100 ms) from one thread.
@@ -38,22 +39,24 @@ public final class LeakTracker implements AutoCloseable {
         this.pid = target.pid();
     }
 
-    /** {@link #attach(long, int)} with {@link #DEFAULT_CAPACITY}. */
+    /** {@link #attach(long, int, boolean)} with {@link #DEFAULT_CAPACITY}, Python frames only. */
     public static LeakTracker attach(long pid) throws SpyglassException {
-        return attach(pid, DEFAULT_CAPACITY);
+        return attach(pid, DEFAULT_CAPACITY, false);
     }
 
     /**
      * Places the probes on every Python thread of {@code pid}.
      *
-     * @param capacity live allocations kept at most; beyond, new ones are counted as dropped
+     * @param capacity     live allocations kept at most; beyond, new ones are counted as dropped
+     * @param nativeFrames whether to copy 8 KiB of user stack at each allocation and merge native frames into
+     *                     its stack (many more records: under load the kernel drops them, counted as lost)
      * @throws AccessDeniedException no right to place uprobes (the message names root / CAP_PERFMON / CAP_SYS_ADMIN)
      * @throws SpyglassException     not a CPython, or no probe point in its build (the message names the symbols)
      */
-    public static LeakTracker attach(long pid, int capacity) throws SpyglassException {
+    public static LeakTracker attach(long pid, int capacity, boolean nativeFrames) throws SpyglassException {
         Target target = Target.attach(pid);
         try {
-            AllocationStacks s = new AllocationStacks(target, capacity);
+            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames);
             LeakTracker t = new LeakTracker(target, s);
             t.poll();
             return t;
@@ -63,10 +66,10 @@ public final class LeakTracker implements AutoCloseable {
         }
     }
 
-    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free in /…/libpython3.12.so.1.0}. */
+    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc in /…/libpython3.12.so.1.0}. */
     public String probes() {
         ProbePoints p = stacks.points();
-        return p.allocSymbol() + " / " + p.freeSymbol() + " in " + p.object();
+        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " in " + p.object();
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */

@@ -16,10 +16,12 @@ import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.Errno;
 
 /**
- * Three uprobes per thread of the target, through the {@code uprobe} PMU of {@code perf_event_open}: on the
- * allocator's entry (its size argument, the user registers and a copy of the user stack), on its return (a
- * uretprobe: the returned pointer in {@code rax}) and on the release function's entry (the pointer freed). The
- * three events of a thread write into one ring (PERF_EVENT_IOC_SET_OUTPUT: per-task events may only share a
+ * Seven uprobes per thread of the target, through the {@code uprobe} PMU of {@code perf_event_open}: on the
+ * allocator's entry (its size argument, the user registers and, on request, a copy of the user stack), on its
+ * return (a uretprobe: the returned pointer in {@code rax}), on the release function's entry (the pointer freed),
+ * on the reallocation function's entry and return (a list growing moves its items there) and on the zeroing
+ * allocator's entry and return (a new list's items come from there). The
+ * events of a thread write into one ring (PERF_EVENT_IOC_SET_OUTPUT: per-task events may only share a
  * ring with events of the same task), in the order they fired, so an entry is followed by its own return.
  *
  * <p>A PMU uprobe lives as long as its descriptor: closing the events (or the JVM dying, which closes them)
@@ -27,22 +29,25 @@ import dev.spyglass.internal.os.Errno;
  * the kernel (about 6 µs measured on this kind of machine), which is the cost the target pays.
  *
  * <p>Record layout (PERF_RECORD_SAMPLE, sample type IDENTIFIER | TID | TIME | REGS_USER [| STACK_USER]):
- * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX SI DI BP SP IP | [size, data[size], dyn_size]}.
+ * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX DX SI DI BP SP IP | [size, data[size], dyn_size]}.
  */
 public final class AllocationUprobes implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AllocationUprobes.class);
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
-    /** AX(0), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
-    static final long REGS = 1L | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
-    static final int NREGS = 6;
+    /** AX(0), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
+    static final long REGS = 1L | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
+    static final int NREGS = 7;
+    private static final int EVENTS = 7;
 
     /** What a record is. */
-    public enum Kind { ALLOC_ENTRY, ALLOC_RETURN, FREE }
+    public enum Kind { ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN }
+
+    private static final Kind[] KINDS = Kind.values();
 
     /** Receives each record of {@link #drain}; {@code stack} is valid during the call only (empty but for entries). */
     @FunctionalInterface
     public interface Visitor {
-        void record(Kind kind, int tid, long time, long ax, long si, long di, long bp, long sp, long ip,
+        void record(Kind kind, int tid, long time, long ax, long dx, long si, long di, long bp, long sp, long ip,
                 MemorySegment stack);
     }
 
@@ -55,6 +60,10 @@ public final class AllocationUprobes implements AutoCloseable {
     private final MemorySegment entryAttr;
     private final MemorySegment returnAttr;
     private final MemorySegment freeAttr;
+    private final MemorySegment reallocAttr;
+    private final MemorySegment reallocReturnAttr;
+    private final MemorySegment callocAttr;
+    private final MemorySegment callocReturnAttr;
     private final MemorySegment id;
     private final MemorySegment stackCopy;
     private final FollowedThreads<Ring> threads = new FollowedThreads<>();
@@ -64,8 +73,8 @@ public final class AllocationUprobes implements AutoCloseable {
     private boolean closed;
 
     private static final class Ring {
-        final int[] fds = new int[3];
-        final long[] ids = new long[3];
+        final int[] fds = new int[EVENTS];
+        final long[] ids = new long[EVENTS];
         MemorySegment map;
         long dataOffset;
         long mask;
@@ -77,12 +86,16 @@ public final class AllocationUprobes implements AutoCloseable {
      * @param objectPath  the object holding both functions, as this process can open it
      * @param allocOffset file offset of the allocator; {@code sizeInSi} is read by the caller
      * @param freeOffset  file offset of the release function
+     * @param reallocOffset file offset of the reallocation function (a release of its pointer and an allocation)
+     * @param callocOffset  file offset of the zeroing allocator (a list's items come from there)
+     * @param stackBytes  user stack copied at each allocation (0: none, registers only)
      * @throws AccessDeniedException the kernel refuses uprobes (the message says which right is missing)
      * @throws SpyglassException     this kernel has no uprobe PMU
      */
-    public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset, int stackBytes,
+    public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
+            long reallocOffset, long callocOffset, int stackBytes,
             int dataPages) throws SpyglassException {
-        if (stackBytes <= 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
+        if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("stack " + stackBytes + ", pages " + dataPages);
         }
         this.pid = pid;
@@ -94,8 +107,12 @@ public final class AllocationUprobes implements AutoCloseable {
         this.entryAttr = attr(path, allocOffset, 0, stackBytes);
         this.returnAttr = attr(path, allocOffset, 1L << retBit, 0);
         this.freeAttr = attr(path, freeOffset, 0, 0);
+        this.reallocAttr = attr(path, reallocOffset, 0, 0);
+        this.reallocReturnAttr = attr(path, reallocOffset, 1L << retBit, 0);
+        this.callocAttr = attr(path, callocOffset, 0, 0);
+        this.callocReturnAttr = attr(path, callocOffset, 1L << retBit, 0);
         this.id = arena.allocate(ValueLayout.JAVA_LONG);
-        this.stackCopy = arena.allocate(stackBytes, 8);
+        this.stackCopy = arena.allocate(Math.max(8, stackBytes), 8);
     }
 
     private static int pmuType() throws SpyglassException {
@@ -172,8 +189,9 @@ public final class AllocationUprobes implements AutoCloseable {
 
     private Ring open(int tid) throws SpyglassException {
         Ring r = new Ring();
-        MemorySegment[] attrs = {entryAttr, returnAttr, freeAttr};
-        for (int k = 0; k < 3; k++) {
+        MemorySegment[] attrs = {entryAttr, returnAttr, freeAttr, reallocAttr, reallocReturnAttr, callocAttr,
+            callocReturnAttr};
+        for (int k = 0; k < EVENTS; k++) {
             int fd = sys.perfEventOpen(attrs[k], tid);
             if (fd < 0) {
                 for (int j = 0; j < k; j++) {
@@ -199,7 +217,7 @@ public final class AllocationUprobes implements AutoCloseable {
             throw new SpyglassException("cannot map the perf ring of thread " + tid + " of process " + pid + ": "
                     + PerfAccess.explainMmap(pid, errno[0]));
         }
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < EVENTS; k++) {
             int res = k == 0 ? 0 : sys.ioctl(r.fds[k], PerfSyscalls.IOC_SET_OUTPUT, r.fds[0]);
             int res2 = res < 0 ? res : sys.ioctl(r.fds[k], UserStackSamples.IOC_ID, id.address());
             if (res < 0 || res2 < 0) {
@@ -254,25 +272,30 @@ public final class AllocationUprobes implements AutoCloseable {
                 long eid = at(r, p + 8);
                 int tid = (int) (at(r, p + 16) >>> 32);
                 long time = at(r, p + 24);
-                Kind kind = eid == r.ids[0] ? Kind.ALLOC_ENTRY : eid == r.ids[1] ? Kind.ALLOC_RETURN
-                        : eid == r.ids[2] ? Kind.FREE : null;
+                Kind kind = null;
+                for (int k = 0; k < EVENTS; k++) {
+                    if (eid == r.ids[k]) {
+                        kind = KINDS[k];
+                    }
+                }
                 long abi = at(r, p + 32);
                 if (kind != null && abi != 0) {
                     long q = p + 40;
                     long ax = at(r, q);
-                    long si = at(r, q + 8);
-                    long di = at(r, q + 16);
-                    long bp = at(r, q + 24);
-                    long sp = at(r, q + 32);
-                    long ip = at(r, q + 40);
+                    long dx = at(r, q + 8);
+                    long si = at(r, q + 16);
+                    long di = at(r, q + 24);
+                    long bp = at(r, q + 32);
+                    long sp = at(r, q + 40);
+                    long ip = at(r, q + 48);
                     long copied = 0;
-                    if (kind == Kind.ALLOC_ENTRY && size >= base + 8) {
+                    if (kind == Kind.ALLOC_ENTRY && stackBytes > 0 && size >= base + 8) {
                         long asked = at(r, p + base);
                         long dyn = asked > 0 && size >= base + 16 + asked ? at(r, p + base + 8 + asked) : 0;
                         copied = Math.min(Math.min(dyn, asked), stackBytes);
                         copy(r, p + base + 8, copied);
                     }
-                    v.record(kind, tid, time, ax, si, di, bp, sp, ip, stackCopy.asSlice(0, copied));
+                    v.record(kind, tid, time, ax, dx, si, di, bp, sp, ip, stackCopy.asSlice(0, copied));
                 }
             } else if (type == UserStackRing.PERF_RECORD_LOST && size >= 24) {
                 r.lost += at(r, r.tail + 16);

@@ -13,18 +13,20 @@ import dev.spyglass.elf.Symbol;
  * {@code _PyObject_Malloc(void *ctx, size_t size)} / {@code _PyObject_Free(void *ctx, void *p)} (pymalloc
  * behind the allocator table, in {@code .symtab} when not stripped): most allocations of pyenv's 3.8-3.13 shared
  * builds call them directly, bypassing the exported {@code PyObject_Malloc} (3.12 measured: 34,184 vs 3,180
- * hits/s), so they are preferred; the size and pointer are their second argument ({@code rsi}). Else the
- * exported {@code PyObject_Malloc(size_t)} / {@code PyObject_Free(void *)} of {@code .dynsym} (Debian's static
- * 3.11, stripped, inlines pymalloc into them): first argument ({@code rdi}).
+ * hits/s), so they are preferred; the size and pointer are their second argument ({@code rsi}), and
+ * {@code _PyObject_Realloc(ctx, ptr, size)}'s and {@code _PyObject_Calloc(ctx, nelem, elsize)}'s in
+ * {@code rsi, rdx}. Else the exported {@code PyObject_Malloc(size_t)}
+ * / {@code PyObject_Free(void *)} / {@code PyObject_Realloc(void *, size_t)} of {@code .dynsym} (Debian's static
+ * 3.11, stripped, inlines pymalloc into them): arguments from {@code rdi}.
  *
- * @param sizeInSi whether the size (entry) and the freed pointer are in {@code rsi} rather than {@code rdi}
+ * @param sizeInSi whether the arguments start at {@code rsi} (a context first) rather than {@code rdi}
  */
 public record ProbePoints(String object, String allocSymbol, long allocOffset, String freeSymbol, long freeOffset,
-        boolean sizeInSi) {
+        String reallocSymbol, long reallocOffset, String callocSymbol, long callocOffset, boolean sizeInSi) {
 
     /** The symbols looked for, in order of preference, as messages name them. */
-    public static final String LOOKED_FOR = "_PyObject_Malloc and _PyObject_Free (.symtab), then PyObject_Malloc"
-            + " and PyObject_Free (.dynsym)";
+    public static final String LOOKED_FOR = "_PyObject_Malloc, _PyObject_Free, _PyObject_Realloc and _PyObject_Calloc"
+            + " (.symtab), then PyObject_Malloc, PyObject_Free, PyObject_Realloc and PyObject_Calloc (.dynsym)";
 
     /**
      * @param object the object as the target maps it; {@code file} how this process opens it
@@ -32,17 +34,17 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
      */
     public static ProbePoints choose(String object, Path file) throws SpyglassException {
         try (ElfFile elf = ElfFile.open(file)) {
-            Optional<Symbol> m = defined(elf.symbol("_PyObject_Malloc"));
-            Optional<Symbol> f = defined(elf.symbol("_PyObject_Free"));
-            if (m.isPresent() && f.isPresent()) {
-                return new ProbePoints(object, "_PyObject_Malloc", elf.vaddrToFileOffset(m.get().value()),
-                        "_PyObject_Free", elf.vaddrToFileOffset(f.get().value()), true);
-            }
-            m = defined(elf.symbol("PyObject_Malloc"));
-            f = defined(elf.symbol("PyObject_Free"));
-            if (m.isPresent() && f.isPresent()) {
-                return new ProbePoints(object, "PyObject_Malloc", elf.vaddrToFileOffset(m.get().value()),
-                        "PyObject_Free", elf.vaddrToFileOffset(f.get().value()), false);
+            for (String prefix : new String[] {"_PyObject_", "PyObject_"}) {
+                Optional<Symbol> m = defined(elf.symbol(prefix + "Malloc"));
+                Optional<Symbol> f = defined(elf.symbol(prefix + "Free"));
+                Optional<Symbol> r = defined(elf.symbol(prefix + "Realloc"));
+                Optional<Symbol> c = defined(elf.symbol(prefix + "Calloc"));
+                if (m.isPresent() && f.isPresent() && r.isPresent() && c.isPresent()) {
+                    return new ProbePoints(object, prefix + "Malloc", elf.vaddrToFileOffset(m.get().value()),
+                            prefix + "Free", elf.vaddrToFileOffset(f.get().value()), prefix + "Realloc",
+                            elf.vaddrToFileOffset(r.get().value()), prefix + "Calloc",
+                            elf.vaddrToFileOffset(c.get().value()), prefix.startsWith("_"));
+                }
             }
         } catch (IOException | RuntimeException e) {
             throw new SpyglassException("cannot read the symbols of " + object + " to place allocation probes: " + e);

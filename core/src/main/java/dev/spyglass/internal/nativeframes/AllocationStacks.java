@@ -26,14 +26,19 @@ import dev.spyglass.internal.python.ThreadRecord;
  * ({@link ProbePoints}) of every Python thread; each allocation gets the merged Python + native stack of its
  * entry (the way {@link PageFaultStacks} attributes a fault: the native stack unwound from the kernel's
  * snapshot, spliced with the thread's Python stack read at the tick when the thread stayed in the same
- * functions, else that Python stack under {@link Frame#NATIVE_FRAMES_UNKNOWN}), its address from the return,
+ * functions, else that Python stack under {@link Frame#NATIVE_FRAMES_UNKNOWN}; without native frames, that
+ * Python stack alone), its address from the return,
  * and a release matched by address in {@link LiveAllocations}. Used from the polling thread only.
  */
 public final class AllocationStacks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AllocationStacks.class);
-    /** 8 KiB of stack per allocation: the native frames from the allocator up to the evaluation loops. */
+    /**
+     * With native frames, 8 KiB of stack per allocation: the native frames from the allocator up to the evaluation
+     * loops. It is also 8 KiB the kernel writes and this poller reads per allocation: a 3.12 target allocating
+     * 20,000 blocks a second lost 13 - 90% of its records on a loaded 2-core machine, hence off by default.
+     */
     static final int STACK_BYTES = 8 * 1024;
-    /** 16 MiB ring per thread: about 2,000 allocations between two polls. */
+    /** 16 MiB ring per thread: about 2,000 allocations with stacks, 170,000 without, between two polls. */
     static final int DATA_PAGES = 4096;
 
     private final Target target;
@@ -46,6 +51,7 @@ public final class AllocationStacks implements AutoCloseable {
     private final Map<Integer, List<Frame>> before = new HashMap<>();
     private final Map<Integer, Integer> index = new HashMap<>();
     private final Map<Integer, long[]> pending = new HashMap<>();
+    private final Map<Integer, long[]> reallocs = new HashMap<>();
     private final List<long[]> events = new ArrayList<>();
     private final Map<Site, Integer> sites = new HashMap<>();
     private long memoized;
@@ -61,7 +67,7 @@ public final class AllocationStacks implements AutoCloseable {
      * @throws dev.spyglass.AccessDeniedException the kernel refuses uprobes (the message says which right)
      * @throws SpyglassException                  no probe point in this build (the message names the symbols)
      */
-    public AllocationStacks(Target target, int capacity) throws SpyglassException {
+    public AllocationStacks(Target target, int capacity, boolean nativeFrames) throws SpyglassException {
         this.target = target;
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
@@ -69,10 +75,11 @@ public final class AllocationStacks implements AutoCloseable {
         this.points = ProbePoints.choose(object, file);
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
-                STACK_BYTES, DATA_PAGES);
+                points.reallocOffset(), points.callocOffset(),
+                nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
         try {
             probes.check((int) target.pid());
-            this.splice = new NativeSplice(target, false);
+            this.splice = nativeFrames ? new NativeSplice(target, false) : null;
         } catch (SpyglassException | RuntimeException | Error e) {
             probes.close();
             throw e;
@@ -111,10 +118,24 @@ public final class AllocationStacks implements AutoCloseable {
         events.clear();
         sites.clear(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
-        probes.drain((kind, tid, time, ax, rsi, rdi, bp, sp, ip, stack) -> {
+        probes.drain((kind, tid, time, ax, rdx, rsi, rdi, bp, sp, ip, stack) -> {
             switch (kind) {
+                case REALLOC_ENTRY -> reallocs.put(tid, new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
+                        stackOf(tid, ip, sp, bp, stack)});
+                case REALLOC_RETURN -> {
+                    long[] e = reallocs.remove(tid);
+                    // A failed realloc (NULL) leaves the old block: neither released nor allocated.
+                    if (e != null && ax != 0) {
+                        if (e[1] != 0) {
+                            events.add(new long[] {time, e[1], -1, -1});
+                        }
+                        events.add(new long[] {time, ax, e[2], e[3]});
+                    }
+                }
                 case ALLOC_ENTRY -> pending.put(tid, new long[] {time, si ? rsi : rdi, stackOf(tid, ip, sp, bp, stack)});
-                case ALLOC_RETURN -> {
+                case CALLOC_ENTRY -> pending.put(tid, new long[] {time, si ? rsi * rdx : rdi * rsi,
+                        stackOf(tid, ip, sp, bp, stack)});
+                case ALLOC_RETURN, CALLOC_RETURN -> {
                     long[] e = pending.remove(tid);
                     if (e != null) {
                         events.add(new long[] {time, ax, e[1], e[2]});
@@ -124,7 +145,7 @@ public final class AllocationStacks implements AutoCloseable {
             }
         });
         // Threads' rings are read one after the other: a block allocated in one thread and freed in another
-        // must be applied in time order.
+        // must be applied in time order (a stable sort: a realloc's release stays before its allocation).
         events.sort((a, b) -> Long.compare(a[0], b[0]));
         for (long[] e : events) {
             if (e[3] < 0) {
@@ -134,11 +155,13 @@ public final class AllocationStacks implements AutoCloseable {
             }
         }
         table.snapshot(System.nanoTime());
-        before.clear();
         for (int i = 0; i < count; i++) {
             if (now[i] != null) {
                 before.put(tids[i], List.copyOf(now[i].frames()));
             }
+        }
+        if (before.size() > 2 * count + 16) {
+            before.keySet().retainAll(index.keySet());
         }
     }
 
@@ -162,9 +185,19 @@ public final class AllocationStacks implements AutoCloseable {
         Integer at = index.get(tid);
         ThreadStack python = at == null ? null : now[at];
         List<Frame> frames;
-        if (python == null) {
+        List<Frame> last = before.get(tid);
+        if (python == null && last != null) {
+            unspliced++; // this tick's read was torn: the thread's previous stack, native frames unknown
+            frames = new ArrayList<>(last.size() + 1);
+            if (splice != null) {
+                frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
+            }
+            frames.addAll(last);
+        } else if (python == null) {
             unattributed++;
             frames = List.of(Frame.NATIVE_FRAMES_UNKNOWN);
+        } else if (splice == null) {
+            frames = python.frames(); // Python frames only: no stack copied
         } else {
             List<Frame> prev = before.get(tid);
             frames = null;
@@ -239,6 +272,8 @@ public final class AllocationStacks implements AutoCloseable {
     @Override
     public void close() {
         probes.close();
-        splice.close();
+        if (splice != null) {
+            splice.close();
+        }
     }
 }
