@@ -107,7 +107,7 @@ class LeakTrackerTest {
                     report.allocations(), report.frees(), report.lostRecords(), 100 * lostShare, ours, truth,
                     100.0 * ours / Math.max(1, truth));
             System.out.println(figures);
-            Assumptions.assumeTrue(report.allocations() > 2_000, "too few allocations seen (load?): " + figures);
+            Assumptions.assumeTrue(report.allocations() > 2_000, "too few allocations seen (load, or a build whose allocations bypass the probed functions: Debian trixie 3.13 saw none): " + figures);
             List<LeakReport.StackReport> stacks = report.stacks();
             assertThat(stacks).as(figures).isNotEmpty();
             assertThat(stacks.get(0).suspect()).as(figures).isTrue();
