@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 /** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
 @Command(name = "leaks", mixinStandardHelpOptions = true,
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
-                + " level) and reports the merged Python + native stacks whose allocations survive, the stacks"
+                + " level) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
                 "Needs root (or CAP_PERFMON and CAP_SYS_ADMIN). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
