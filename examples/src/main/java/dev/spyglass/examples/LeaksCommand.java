@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
                 + " level) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
-                "Needs root (or CAP_PERFMON and CAP_SYS_ADMIN). The probes are removed when the run ends, or if"
+                "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
                 "Cost: every allocation and release traps into the kernel (an allocation twice: entry and return);"
                         + " a 3.12 loop doing nothing but allocate and free ran " + LeaksCommand.COST

@@ -97,6 +97,35 @@ class LeaksCliIT {
         }
     }
 
+    @Test
+    void anUnprivilegedUserIsToldWhichRightIsMissing() throws Exception {
+        Assumptions.assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false),
+                "needs root to run the CLI as another user");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) is not installed");
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path script = dir.resolve("leaky.py");
+        Files.writeString(script, TARGET);
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.util.List<String> nobody = java.util.List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups");
+        java.util.List<String> t = new java.util.ArrayList<>(nobody);
+        t.addAll(java.util.List.of(python.toString(), script.toString()));
+        Process target = new ProcessBuilder(t).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            java.util.List<String> cmd = new java.util.ArrayList<>(nobody);
+            cmd.addAll(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()), "-d", "2s"));
+            SpyglassCliIT.Result r = SpyglassCliIT.run(cmd, 60);
+            assertThat(r.exit()).as(r.err()).isEqualTo(Failures.ACCESS_DENIED);
+            assertThat(r.err()).contains("uprobe").contains("CAP_PERFMON").contains("root");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
     /** _PyObject_Malloc in the target: libpython's mapping at file offset 0, plus the symbol's value. */
     private static long probeAddress(long pid) throws Exception {
         long base = -1;

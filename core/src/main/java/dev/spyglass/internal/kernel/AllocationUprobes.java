@@ -172,10 +172,19 @@ public final class AllocationUprobes implements AutoCloseable {
 
     private SpyglassException refusal(int tid, int e) {
         if (e == Errno.EACCES || e == Errno.EPERM) {
-            return new AccessDeniedException(PerfAccess.explainOpen(pid, tid, e, "place uprobes (perf events) in",
-                    "Allocation tracking needs uprobes, which are for root or a process with CAP_PERFMON and"
-                            + " CAP_SYS_ADMIN (the uprobe PMU is a tracepoint PMU); kernel.perf_event_paranoid",
-                    "or use the memory (RSS) or page-fault modes of record"));
+            long caps = PerfAccess.effectiveCapabilities();
+            boolean capable = caps >= 0 && (((caps >>> PerfAccess.CAP_PERFMON) & 1) != 0
+                    || ((caps >>> PerfAccess.CAP_SYS_ADMIN) & 1) != 0);
+            if (capable) { // then it is the ptrace rules, a security module or seccomp: said by explainOpen
+                return new AccessDeniedException(PerfAccess.explainOpen(pid, tid, e, "place uprobes (perf events) in",
+                        "Allocation tracking needs uprobes", "or use record --mode memory"));
+            }
+            // The uprobe PMU asks for CAP_PERFMON itself (perf_uprobe_event_init), whatever perf_event_paranoid says.
+            return new AccessDeniedException("the kernel refused to place uprobes (perf events) in process " + pid
+                    + " (perf_event_open for thread " + tid + ": " + PerfSyscalls.errnoName(e) + "). Allocation"
+                    + " tracking needs the uprobe PMU, open only to root or a process with CAP_PERFMON (Linux 5.8+;"
+                    + " CAP_SYS_ADMIN before), whatever kernel.perf_event_paranoid says. Run as root or grant"
+                    + " CAP_PERFMON (containers: --cap-add PERFMON); record --mode memory needs no perf events.");
         }
         return new SpyglassException("cannot place a uprobe on thread " + tid + " of process " + pid
                 + ": perf_event_open failed with " + PerfSyscalls.errnoName(e));
