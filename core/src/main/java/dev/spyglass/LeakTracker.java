@@ -66,10 +66,11 @@ public final class LeakTracker implements AutoCloseable {
         }
     }
 
-    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc in /…/libpython3.12.so.1.0}. */
+    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in /…/libpython3.12.so.1.0}. */
     public String probes() {
         ProbePoints p = stacks.points();
-        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " in " + p.object();
+        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
+                + p.object();
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */
