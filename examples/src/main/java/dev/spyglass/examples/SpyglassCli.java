@@ -37,6 +37,7 @@ public final class SpyglassCli implements Callable<Integer> {
         cl.addSubcommand("dump", new DumpCommand(out, err));
         cl.addSubcommand("top", new TopCommand(out, err));
         cl.addSubcommand("agent", new AgentCommand(err));
+        cl.addSubcommand("leaks", new LeaksCommand(out, err));
         return cl;
     }
 

@@ -1,0 +1,50 @@
+package dev.spyglass;
+
+import java.util.List;
+
+/**
+ * What {@link LeakTracker#report} found: the allocations seen surviving, summed by merged stack, leak suspects
+ * (stacks whose surviving memory grew over the run) first. Surviving figures are "at least" for releases the
+ * probes saw and "at most" for those they did not (a block released through a path not probed stays counted).
+ *
+ * @param pid               the target
+ * @param probes            the probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free in /usr/lib/libpython3.12.so}
+ * @param seconds           how long the probes were in place
+ * @param allocations       allocations seen
+ * @param frees             releases seen
+ * @param live              allocations seen and not released at the end
+ * @param dropped           allocations not kept because the live table was full
+ * @param unmatchedFrees    releases of blocks allocated before the probes (or dropped)
+ * @param lostRecords       probe records the kernel dropped (ring full): allocations or releases not seen
+ * @param stacks            every stack with surviving memory, most suspect first
+ * @param snapshotSeconds   the times of the surviving-bytes snapshots, seconds since the start
+ */
+public record LeakReport(long pid, String probes, double seconds, long allocations, long frees, long live,
+        long dropped, long unmatchedFrees, long lostRecords, List<StackReport> stacks, double[] snapshotSeconds) {
+
+    public LeakReport {
+        stacks = List.copyOf(stacks);
+    }
+
+    /**
+     * One merged stack's surviving memory.
+     *
+     * @param frames                 innermost first
+     * @param survivingBytes         bytes allocated here and not seen released
+     * @param survivingCount         their number
+     * @param allocations            allocations seen here in all
+     * @param allocatedBytes         their bytes
+     * @param growthBytesPerSecond   least-squares slope of the surviving bytes over the run
+     * @param growingShare           of the snapshot steps where the surviving bytes changed, the share that grew
+     * @param suspect                whether its surviving memory grew steadily (a leak suspect)
+     * @param survivingBytesOverTime the surviving bytes at each of {@link LeakReport#snapshotSeconds}
+     */
+    public record StackReport(List<Frame> frames, long survivingBytes, long survivingCount, long allocations,
+            long allocatedBytes, double growthBytesPerSecond, double growingShare, boolean suspect,
+            long[] survivingBytesOverTime) {
+
+        public StackReport {
+            frames = List.copyOf(frames);
+        }
+    }
+}

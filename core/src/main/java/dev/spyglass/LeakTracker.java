@@ -1,0 +1,108 @@
+package dev.spyglass;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.spyglass.internal.leaks.LiveAllocations;
+import dev.spyglass.internal.leaks.ProbePoints;
+import dev.spyglass.internal.nativeframes.AllocationStacks;
+import dev.spyglass.internal.python.Target;
+
+/**
+ * Allocation and leak tracking from outside, exact level: uprobes on the target's small-object allocator and
+ * its release function (chosen from the build's symbols), every allocation's Python stack (merged with its native
+ * stack on request),
+ * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
+ * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
+ * file descriptors). Call {@link #poll()} regularly (every 10-100 ms) from one thread.
+ *
+ * <pre>{@code
+ * try (LeakTracker t = LeakTracker.attach(pid)) {
+ *     long end = System.nanoTime() + 60_000_000_000L;
+ *     while (System.nanoTime() < end) { t.poll(); Thread.sleep(20); }
+ *     LeakReport r = t.report();
+ * }
+ * }</pre>
+ */
+public final class LeakTracker implements AutoCloseable {
+    /** Live allocations kept by default (about 100 bytes of this JVM's heap each). */
+    public static final int DEFAULT_CAPACITY = 4_000_000;
+
+    private final Target target;
+    private final AllocationStacks stacks;
+    private final long start = System.nanoTime();
+    private final long pid;
+
+    private LeakTracker(Target target, AllocationStacks stacks) {
+        this.target = target;
+        this.stacks = stacks;
+        this.pid = target.pid();
+    }
+
+    /** {@link #attach(long, int, boolean)} with {@link #DEFAULT_CAPACITY}, Python frames only. */
+    public static LeakTracker attach(long pid) throws SpyglassException {
+        return attach(pid, DEFAULT_CAPACITY, false);
+    }
+
+    /**
+     * Places the probes on every Python thread of {@code pid}.
+     *
+     * @param capacity     live allocations kept at most; beyond, new ones are counted as dropped
+     * @param nativeFrames whether to copy 8 KiB of user stack at each allocation and merge native frames into
+     *                     its stack (many more records: under load the kernel drops them, counted as lost)
+     * @throws AccessDeniedException no right to place uprobes (the message names root / CAP_PERFMON / CAP_SYS_ADMIN)
+     * @throws SpyglassException     not a CPython, or no probe point in its build (the message names the symbols)
+     */
+    public static LeakTracker attach(long pid, int capacity, boolean nativeFrames) throws SpyglassException {
+        Target target = Target.attach(pid);
+        try {
+            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames);
+            LeakTracker t = new LeakTracker(target, s);
+            t.poll();
+            return t;
+        } catch (SpyglassException | RuntimeException | Error e) {
+            target.close();
+            throw e;
+        }
+    }
+
+    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in /…/libpython3.12.so.1.0}. */
+    public String probes() {
+        ProbePoints p = stacks.points();
+        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
+                + p.object();
+    }
+
+    /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */
+    public void poll() throws SpyglassException {
+        stacks.poll();
+    }
+
+    /** The report so far: every stack with surviving memory, suspects first. */
+    public LeakReport report() {
+        LiveAllocations t = stacks.table();
+        long[] times = t.times();
+        double[] seconds = new double[times.length];
+        for (int i = 0; i < times.length; i++) {
+            seconds[i] = (times[i] - start) / 1e9;
+        }
+        List<LeakReport.StackReport> out = new ArrayList<>();
+        for (LiveAllocations.Ranked r : t.rank()) {
+            out.add(new LeakReport.StackReport(stacks.stack(r.stack()), r.survivingBytes(), r.survivingCount(),
+                    r.allocations(), r.allocatedBytes(), r.growthBytesPerSecond(), r.growingShare(), r.suspect(),
+                    r.seriesBytes()));
+        }
+        return new LeakReport(pid, probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
+                t.dropped(), t.unmatchedFrees(), stacks.lostRecords(), out, seconds);
+    }
+
+    /** Removes the probes from the target and detaches. */
+    @Override
+    public void close() {
+        try {
+            stacks.close();
+        } finally {
+            target.close();
+        }
+    }
+}

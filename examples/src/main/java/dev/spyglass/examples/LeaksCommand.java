@@ -1,0 +1,196 @@
+package dev.spyglass.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import dev.spyglass.Frame;
+import dev.spyglass.LeakReport;
+import dev.spyglass.LeakTracker;
+import dev.spyglass.ProcessGoneException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
+@Command(name = "leaks", mixinStandardHelpOptions = true,
+        description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
+                + " level) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
+                + " whose surviving memory grew steadily over the run (leak suspects) first.",
+                "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
+                        + " spyglass is killed.",
+                "Cost: every allocation and release traps into the kernel (an allocation twice: entry and return);"
+                        + " a 3.12 loop doing nothing but allocate and free ran " + LeaksCommand.COST
+                        + " (docs/performance.md). For short debugging sessions. See docs/memory.md."})
+final class LeaksCommand implements Callable<Integer> {
+    /** Measured, see docs/performance.md (leaks). */
+    static final String COST = "about 140 times slower with the probes on (7,000 instead of 1,000,000"
+            + " iterations per 0.5 s, 46,000 allocations/s tracked)";
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to track.")
+    long pid;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", defaultValue = "60s",
+            description = "How long the probes stay (default 60s; e.g. 10s, 2m).")
+    String duration;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Write the report here: .json for JSON, else text (default: print the text).")
+    Path output;
+
+    @Option(names = "--top", paramLabel = "N", defaultValue = "10", description = "Stacks in the report (default 10).")
+    int top;
+
+    @Option(names = "--capacity", paramLabel = "N", defaultValue = "" + LeakTracker.DEFAULT_CAPACITY,
+            description = "Live allocations kept at most; beyond, new ones are counted as dropped.")
+    int capacity;
+
+    @Option(names = "--native", description = "Also copy the user stack at each allocation and merge the native (C)"
+            + " frames into its stack: 8 KiB more per allocation, which a busy target makes the kernel drop (counted"
+            + " as lost records).")
+    boolean nativeFrames;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    LeaksCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() {
+        Duration d;
+        try {
+            d = Durations.parse("--duration", duration, "s");
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass: " + e.getMessage());
+            return Failures.USAGE;
+        }
+        if (output != null && output.toString().endsWith(".html")) {
+            err.println("spyglass: the HTML report is not written yet; use .txt or .json");
+            return Failures.USAGE;
+        }
+        LeakReport report;
+        int status = 0;
+        try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames)) {
+            err.println("spyglass: probes on " + t.probes() + " of process " + pid + " for " + duration);
+            long end = System.nanoTime() + d.toNanos();
+            long polls = 0;
+            long polling = 0;
+            try {
+                while (System.nanoTime() < end) {
+                    Thread.sleep(5);
+                    long p0 = System.nanoTime();
+                    t.poll();
+                    polling += System.nanoTime() - p0;
+                    polls++;
+                }
+            } catch (ProcessGoneException e) {
+                err.println("spyglass: process " + pid + " ended before the run did; the report holds what was seen");
+                status = Failures.TARGET_ENDED;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            report = t.report();
+            if (Boolean.getBoolean("spyglass.leaks.debug")) {
+                err.printf("spyglass: %d polls, %.1f ms each%n", polls, polling / 1e6 / Math.max(1, polls));
+            }
+        } catch (Exception e) {
+            return Failures.report(e, err);
+        }
+        String text = output != null && output.toString().endsWith(".json") ? json(report) : text(report);
+        if (output == null) {
+            out.print(text);
+        } else {
+            try {
+                Files.writeString(output, text, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.println("spyglass: cannot write " + output + ": " + e.getMessage());
+                return Failures.OTHER;
+            }
+        }
+        return status;
+    }
+
+    String text(LeakReport r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "Leak report for process %d: %.1f s, probes on %s%n", r.pid(), r.seconds(),
+                r.probes()));
+        sb.append(String.format(Locale.ROOT, "%,d allocations, %,d releases seen; %,d allocations surviving"
+                + " (at least, for releases through paths not probed)%n", r.allocations(), r.frees(), r.live()));
+        long seen = r.allocations() + r.frees();
+        sb.append(String.format(Locale.ROOT, "lost probe records: %,d (%.2f%% of those seen); dropped (table full):"
+                + " %,d; releases of blocks allocated before: %,d%n", r.lostRecords(),
+                seen == 0 ? 0.0 : 100.0 * r.lostRecords() / (seen + r.lostRecords()), r.dropped(), r.unmatchedFrees()));
+        List<LeakReport.StackReport> stacks = r.stacks();
+        int n = Math.min(top, stacks.size());
+        for (int i = 0; i < n; i++) {
+            LeakReport.StackReport s = stacks.get(i);
+            sb.append(String.format(Locale.ROOT, "%n#%d %s %,d bytes in %,d blocks surviving (of %,d allocations),"
+                    + " growing %,.0f B/s (%.0f%% of changes up)%n", i + 1, s.suspect() ? "LEAK SUSPECT" : "surviving",
+                    s.survivingBytes(), s.survivingCount(), s.allocations(), s.growthBytesPerSecond(),
+                    100 * s.growingShare()));
+            int f = 0;
+            for (Frame frame : s.frames()) {
+                if (f++ == 24) {
+                    sb.append("    ...\n");
+                    break;
+                }
+                sb.append("    ").append(describe(frame)).append('\n');
+            }
+        }
+        if (stacks.size() > n) {
+            sb.append(String.format(Locale.ROOT, "%n(%d more stacks with surviving memory)%n", stacks.size() - n));
+        }
+        return sb.toString();
+    }
+
+    private static String describe(Frame f) {
+        if (f.file() == null || f.file().isEmpty()) {
+            return f.qualifiedName();
+        }
+        return f.qualifiedName() + " (" + f.file() + (f.line() > 0 ? ":" + f.line() : "") + ")";
+    }
+
+    String json(LeakReport r) {
+        StringBuilder sb = new StringBuilder("{\"pid\":").append(r.pid()).append(",\"probes\":");
+        Json.string(sb, r.probes());
+        sb.append(String.format(Locale.ROOT, ",\"seconds\":%.3f,\"allocations\":%d,\"frees\":%d,\"live\":%d,"
+                + "\"dropped\":%d,\"unmatched_frees\":%d,\"lost_records\":%d,\"snapshot_seconds\":[", r.seconds(),
+                r.allocations(), r.frees(), r.live(), r.dropped(), r.unmatchedFrees(), r.lostRecords()));
+        double[] times = r.snapshotSeconds();
+        for (int i = 0; i < times.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", times[i]));
+        }
+        sb.append("],\"stacks\":[");
+        List<LeakReport.StackReport> stacks = r.stacks();
+        for (int i = 0; i < Math.min(top, stacks.size()); i++) {
+            LeakReport.StackReport s = stacks.get(i);
+            sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "{\"suspect\":%b,\"surviving_bytes\":%d,"
+                    + "\"surviving_count\":%d,\"allocations\":%d,\"allocated_bytes\":%d,\"growth_bytes_per_second\":%.1f,"
+                    + "\"growing_share\":%.3f,\"surviving_bytes_over_time\":[", s.suspect(), s.survivingBytes(),
+                    s.survivingCount(), s.allocations(), s.allocatedBytes(), s.growthBytesPerSecond(), s.growingShare()));
+            long[] series = s.survivingBytesOverTime();
+            for (int k = 0; k < series.length; k++) {
+                sb.append(k == 0 ? "" : ",").append(series[k]);
+            }
+            sb.append("],\"frames\":[");
+            int k = 0;
+            for (Frame f : s.frames()) {
+                sb.append(k++ == 0 ? "" : ",").append("{\"name\":");
+                Json.string(sb, f.qualifiedName());
+                sb.append(",\"file\":");
+                Json.string(sb, f.file() == null ? "" : f.file());
+                sb.append(",\"line\":").append(f.line()).append(",\"kind\":\"").append(f.kind()).append("\"}");
+            }
+            sb.append("]}");
+        }
+        return sb.append("]}\n").toString();
+    }
+}

@@ -1,0 +1,28 @@
+"""Allocation-heavy loop for the cost of `spyglass leaks` (docs/performance.md): prints, every 0.5 s, how many
+loop iterations ran (each allocates and frees a 2-item list, a small object and an int). Run it, attach
+`spyglass leaks -p PID -d 5s` during part of the run and compare the rates with the probes on and off."""
+import sys, time
+
+class Obj(object):
+    __slots__ = ("a",)
+    def __init__(self, a):
+        self.a = a
+
+def loop():
+    i = 1000
+    while True:
+        x = [Obj(i), None]
+        i += 1
+        del x
+        yield
+
+sys.stdout.write("ready\n"); sys.stdout.flush()
+g = loop()
+end = time.time() + float(sys.argv[1]) if len(sys.argv) > 1 else 1e18
+while time.time() < end:
+    t0 = time.time(); n = 0
+    while time.time() - t0 < 0.5:
+        for _ in range(1000):
+            next(g)
+        n += 1000
+    sys.stdout.write("%.3f %d\n" % (t0, n)); sys.stdout.flush()
