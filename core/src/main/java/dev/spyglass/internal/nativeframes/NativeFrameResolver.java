@@ -18,7 +18,13 @@ final class NativeFrameResolver {
 
     /** A resolved program counter: its role and, when shown, its frame. */
     record Resolved(Role role, Frame frame, String symbol) {
+        /** The {@code [anonymous]} frame: an address in no mapped file. */
+        boolean unmapped() {
+            return frame == ANONYMOUS;
+        }
     }
+
+    private static final Frame ANONYMOUS = Frame.nativeFrame("[anonymous]", "[anonymous]");
 
     /** Addresses kept at most; the cache starts over beyond (a program with that many call sites is rare). */
     private static final int MAX_CACHED = 1 << 16;
@@ -73,7 +79,11 @@ final class NativeFrameResolver {
                 byAddress.clear();
             }
             r = compute(at);
-            byAddress.put(at, r);
+            // An address in no known object is not kept: on a launched target the first looks come before
+            // the loader mapped libpython and libc, and the mappings are read again later (NativeObjects).
+            if (!r.unmapped()) {
+                byAddress.put(at, r);
+            }
         }
         return r;
     }
@@ -82,7 +92,7 @@ final class NativeFrameResolver {
         Optional<NativeObjects.MappedObject> o = objects.objectAt(at);
         if (o.isEmpty()) {
             // JIT code, a trampoline in anonymous memory: nothing names it.
-            return new Resolved(Role.SHOWN, Frame.nativeFrame("[anonymous]", "[anonymous]"), null);
+            return new Resolved(Role.SHOWN, ANONYMOUS, null);
         }
         NativeObjects.MappedObject object = o.get();
         String symbol = objects.symbolize(object, at).orElse(null);

@@ -32,7 +32,8 @@ public final class NativeObjects implements AutoCloseable {
 
     private ProcessMap map;
     private final Map<String, MappedObject> byPath = new HashMap<>();
-    private long lastRefresh = System.nanoTime();
+    /** Never yet: the first miss reads the mappings again (a launched target's loader may still be mapping). */
+    private long lastRefresh = System.nanoTime() - REFRESH_NANOS - 1;
 
     public NativeObjects(ProcessMap map) {
         this.map = map;

@@ -78,10 +78,12 @@ class MergedStackTest {
                     assertThat(sleep).as(names.toString()).isLessThan(inner);
                     // Above time_sleep, libc's sleep; or, once the sleep is over, taking the GIL back (seen under
                     // two CPU hogs: pthread_mutex_lock, take_gil); unless the look caught the thread in
-                    // time_sleep's own code (seen once), before or after the call.
+                    // time_sleep's own code (seen once), before or after the call, or in the thread-local lookup
+                    // of its thread state (__tls_get_addr, seen once on 3.12 under load).
                     if (sleep > 0) {
                         assertThat(names.subList(0, sleep)).as(names.toString()).anyMatch(n -> n.contains("sleep")
-                                || n.contains("select") || n.contains("gil") || n.equals("PyEval_RestoreThread"));
+                                || n.contains("select") || n.contains("gil") || n.equals("PyEval_RestoreThread")
+                                || n.equals("__tls_get_addr"));
                     }
                     assertThat(sample.frames().get(0).kind()).isEqualTo(Frame.FrameKind.NATIVE);
                 }
