@@ -20,7 +20,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.os.ContainerId;
-import dev.spyglass.internal.os.TimerSlack;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.DescendantWatch;
 import dev.spyglass.internal.session.EventBuffer;
@@ -118,9 +117,7 @@ public final class SamplingSession implements AutoCloseable {
         try {
             SamplingSession s = new SamplingSession(config, target, process, treeRoot,
                     PythonStackSources.open(config, target));
-            // Link and first-call the timer-slack downcall before the start (a harmless read of this thread's
-            // slack), so a cold JVM's linking is not in the first ticks' window of a short launched script.
-            TimerSlack.current();
+            TickPacing.prepare();
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;

@@ -28,6 +28,14 @@ public final class TickPacing {
     }
 
     /**
+     * Links and first-calls the timer-slack downcall on the calling thread (a harmless read of its slack), so a cold
+     * JVM's linking happens before a session starts, not in the first ticks' window of a short launched script.
+     */
+    public static void prepare() {
+        TimerSlack.current();
+    }
+
+    /**
      * Pacing for ticks {@code intervalNanos} apart on the calling thread, which it also sets up (timer slack);
      * {@code stopped} is checked after every wake-up.
      */
