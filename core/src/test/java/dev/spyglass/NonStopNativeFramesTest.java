@@ -117,8 +117,13 @@ class NonStopNativeFramesTest {
                 NativeFramesTest.nativeIn("ext_sort", ext.fileName()), NativeFramesTest.python("py_caller"),
                 NativeFramesTest.python("<module>"));
         try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script, ext.directory().toString())) {
-            List<StackSample> brief = collect(target.pid(), Sampler.NativeEngine.BRIEF_STOP, Duration.ofMillis(5), 3);
-            List<StackSample> nonStop = collect(target.pid(), Sampler.NativeEngine.NON_STOP, Duration.ofMillis(2), 6);
+            // Each engine samples until it has enough samples in py_compare, or for 3 s and 6 s at most (those fixed
+            // times gave 360 - 520 and 1,175 - 1,950 such samples on a quiet machine, nine seconds per interpreter
+            // under the CPU lock; on a loaded one 3.11+ splices only a few per second, hence the long deadline).
+            List<StackSample> brief = collect(target.pid(), Sampler.NativeEngine.BRIEF_STOP, Duration.ofMillis(5), 3,
+                    s -> has(s, "py_compare"), 100);
+            List<StackSample> nonStop = collect(target.pid(), Sampler.NativeEngine.NON_STOP, Duration.ofMillis(2), 6,
+                    s -> spliced(s) && has(s, "py_compare") && has(s, "py_caller") && has(s, "<module>"), 200);
             // Within py_compare (called back from C through qsort), the merged stack must be the whole chain.
             // Samples whose Python frames lack py_caller or <module> are left out: the Python read of a running
             // thread can miss its outer frames (its C-stack entry frame was reused while it was read; 3.12+),
@@ -146,11 +151,18 @@ class NonStopNativeFramesTest {
         }
     }
 
-    private static List<StackSample> collect(long pid, Sampler.NativeEngine engine, Duration interval, int seconds)
-            throws Exception {
+    /** Samples for {@code seconds} at most, stopping early once {@code enough} samples passed {@code wanted}. */
+    private static List<StackSample> collect(long pid, Sampler.NativeEngine engine, Duration interval, int seconds,
+            java.util.function.Predicate<StackSample> wanted, int enough) throws Exception {
         List<StackSample> out = new ArrayList<>();
+        int[] found = {0};
         try (SamplingSession s = sampler(engine, interval, Duration.ofSeconds(seconds)).attach(pid)) {
-            s.forEach(out::add);
+            s.forEach(x -> {
+                out.add(x);
+                if (wanted.test(x) && ++found[0] == enough) {
+                    s.stop();
+                }
+            });
             assertThat(s.failure()).as("session failure").isEmpty();
         }
         return out;
