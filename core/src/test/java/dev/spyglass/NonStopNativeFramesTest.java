@@ -241,6 +241,55 @@ class NonStopNativeFramesTest {
         }
     }
 
+    /** A thread blocked in {@code os.read} on a pipe from before any session, beside a sleeping main thread. */
+    private static final String BLOCKED_TARGET = String.join("\n",
+            "import os, sys, threading, time",
+            "",
+            "r, w = os.pipe()",
+            "",
+            "def py_reader():",
+            "    os.read(r, 1)",
+            "",
+            "t = threading.Thread(target=py_reader)",
+            "t.daemon = True",
+            "t.start()",
+            "time.sleep(0.2)",
+            "sys.stdout.write('ready\\n')",
+            "sys.stdout.flush()",
+            "while True:",
+            "    time.sleep(0.05)",
+            "");
+
+    /**
+     * A thread blocked since before the session leaves its CPU before the perf events exist, so it has no
+     * snapshot: its registers come from /proc/PID/task/TID/syscall (SyscallSnapshots) while its CPU time stays
+     * the same, and libc's read shows under py_reader without stopping it.
+     */
+    @ForEachPython
+    void aThreadBlockedSinceBeforeTheSessionIsSplicedFromItsSyscallRegistersOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeNonStop();
+        Pattern read = Pattern.compile("(__GI_)?_*(libc_)?read(_nocancel)?");
+        List<Step> expected = List.of(new Step("read in " + LIBC, f -> f.kind() == FrameKind.NATIVE
+                && LIBC.equals(f.library()) && read.matcher(f.function()).matches()),
+                NativeFramesTest.python("py_reader"));
+        Path script = PythonScripts.write("nonstop_blocked.py", BLOCKED_TARGET);
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            List<StackSample> samples = collect(target.pid(), Sampler.NativeEngine.NON_STOP, Duration.ofMillis(10), 4,
+                    x -> has(x, "py_reader"), 60);
+            List<StackSample> reader = samples.stream().filter(x -> has(x, "py_reader")).toList();
+            long ok = reader.stream().filter(x -> NativeFramesTest.containsInOrder(x.frames(), expected)).count();
+            System.out.printf("%s: blocked reader, %d of %d samples with libc's read under py_reader%n", py.label(), ok,
+                    reader.size());
+            Assumptions.assumeTrue(reader.size() >= 10, py.label() + ": only " + reader.size()
+                    + " samples of the reader in 4 s (a starved sampler)");
+            // The first look has no earlier CPU time to compare with: it stays unspliced.
+            assertThat((double) ok / reader.size()).as("%s: share of the reader's samples with %s; most frequent:\n  %s",
+                    py.label(), expected.stream().map(Step::description).toList(), common(reader))
+                    .isGreaterThan(0.8);
+        }
+    }
+
     @ForEachPython
     @ResourceLock(SamplerTest.CPU_BOUND)
     void aThreadRacingThroughPythonCallsIsLeftUnsplicedWithItsPythonFramesOn(PythonInterpreter py) throws Exception {
