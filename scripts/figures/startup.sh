@@ -2,14 +2,15 @@
 # Start-up figures of the CLI (issue 16): CPU (user + system), wall time and peak resident memory of
 # `dump -p PID` and `--help`, without and with the launcher's start-up flags and AOT cache, as medians of
 # REPS interleaved runs against one sleeping python3. Needs a built CLI jar and JDK 25 (JAVA_HOME). With
-# INSTALLED=PATH/TO/bin/spyglass (made by ./spyglass install), the installed command too.
+# INSTALLED=PATH/TO/bin/spyglass (made by ./spyglass install), the installed command too; JAR=FILE measures
+# another CLI jar.
 #
 #   REPS=9 scripts/figures/startup.sh
 #   INSTALLED=~/.local/bin/spyglass REPS=5 scripts/figures/startup.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
-jar=$here/examples/target/spyglass-cli.jar
+jar=${JAR:-$here/examples/target/spyglass-cli.jar}
 reps=${REPS:-9}
 work=$(mktemp -d)
 trap 'kill "$py" 2>/dev/null; rm -rf "$work"' EXIT
