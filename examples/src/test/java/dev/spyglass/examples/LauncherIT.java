@@ -132,6 +132,41 @@ class LauncherIT {
         assertNoJvmNoise(again.err());
     }
 
+    /**
+     * A first run says what it is doing while it builds (it was silent for minutes), and a failing build shows
+     * Maven's errors. Maven here is a stand-in {@code mvnw} in a copy of the launcher's tree that prints what
+     * Maven prints and then copies the real CLI jar into place, or fails; the CLI it then runs is the real one.
+     */
+    @Test
+    void aBuildSaysWhichModuleItIsAtAndShowsMavensErrorsWhenItFails(@TempDir Path tree) throws Exception {
+        assumeTrue(Files.isExecutable(LAUNCHER), "no launcher at " + LAUNCHER);
+        Path launcher = Files.copy(LAUNCHER, tree.resolve("spyglass"));
+        Files.createDirectories(tree.resolve("examples/src/main"));
+        Files.writeString(tree.resolve("pom.xml"), "<project/>");
+        Path mvnw = tree.resolve("mvnw");
+        Files.writeString(mvnw, String.join("\n", "#!/bin/sh",
+                "echo '[INFO] Building Spyglass core 0.1.0-SNAPSHOT                              [4/5]'",
+                "echo '[INFO] Building Spyglass examples and CLI 0.1.0-SNAPSHOT                  [5/5]'",
+                "if [ -n \"$FAIL_BUILD\" ]; then echo '[ERROR] COMPILATION ERROR: Foo.java:[3,1] oops'; exit 1; fi",
+                "mkdir -p examples/target && cp '" + cliJar().toAbsolutePath() + "' examples/target/spyglass-cli.jar",
+                ""));
+        assertThat(mvnw.toFile().setExecutable(true)).isTrue();
+        List<String> version = List.of("bash", launcher.toString(), "--version");
+
+        Result failed = run(version, Map.of("JAVA_HOME", javaHome(), "SPYGLASS_AOT", "0", "FAIL_BUILD", "1",
+                "TMPDIR", tree.toString()), 120);
+        assertThat(failed.exit()).as(failed.err()).isEqualTo(1);
+        assertThat(failed.err()).contains("spyglass: building with JDK at")
+                .contains("spyglass:   [4/5] Spyglass core").contains("spyglass:   [5/5] Spyglass examples and CLI")
+                .contains("[ERROR] COMPILATION ERROR: Foo.java:[3,1] oops").contains("the build failed (status 1)");
+
+        Result built = run(version, Map.of("JAVA_HOME", javaHome(), "SPYGLASS_AOT", "0"), 120);
+        assertThat(built.exit()).as(built.err()).isZero();
+        assertThat(built.err()).contains("spyglass:   [5/5] Spyglass examples and CLI").containsPattern("built in \\d+ s")
+                .doesNotContain("[INFO]");
+        assertThat(built.out()).startsWith("spyglass ");
+    }
+
     static String javaHome() {
         return ProcessHandle.current().info().command().map(c -> Path.of(c).getParent().getParent().toString())
                 .orElseThrow();
