@@ -167,6 +167,33 @@ class LauncherIT {
         assertThat(built.out()).startsWith("spyglass ");
     }
 
+    /**
+     * JDK 25's AOT cache skips class files older than version 50 (picocli's are 49), so the build rewrites them
+     * (examples/src/build/UpgradeOldClassFiles.java, on JDK 24+): none is left in the CLI jar.
+     */
+    @Test
+    void theCliJarHoldsNoClassFileTheStartUpCacheWouldSkip() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 24, "class files are rewritten only by JDK 24+ builds");
+        List<String> old = new java.util.ArrayList<>();
+        int classes = 0;
+        try (java.util.zip.ZipFile jar = new java.util.zip.ZipFile(cliJar().toFile())) {
+            for (ZipEntry e : java.util.Collections.list(jar.entries())) {
+                if (!e.getName().endsWith(".class")) {
+                    continue;
+                }
+                classes++;
+                try (InputStream in = jar.getInputStream(e)) {
+                    byte[] head = in.readNBytes(8);
+                    if (((head[6] & 0xff) << 8 | (head[7] & 0xff)) < 50) {
+                        old.add(e.getName());
+                    }
+                }
+            }
+        }
+        assertThat(classes).isGreaterThan(200);
+        assertThat(old).as("class files older than version 50").isEmpty();
+    }
+
     static String javaHome() {
         return ProcessHandle.current().info().command().map(c -> Path.of(c).getParent().getParent().toString())
                 .orElseThrow();
