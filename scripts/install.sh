@@ -64,7 +64,10 @@ echo "spyglass: making a runtime image with $modules (jlink, ~30 s) ..." >&2
   --output "$lib/runtime"
 cp "$jar" "$lib/spyglass-cli.jar"
 java="$lib/runtime/bin/java"
-flags=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
+# -Xms8m: with the default first heap (1/64 of RAM: 368 MB on a 23 GB machine) a 1 kHz recording's resident
+# memory grew ~1.7 MB/s for minutes while the young generation was first filled; from 8 MB it stays flat
+# (81 MB over 2 minutes; docs/performance.md "Footprint"). The heap still grows when a command needs more.
+flags=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms8m)
 
 # The AOT cache (JDK 25+) must be made by the very runtime and jar path that use it: trained here, in place,
 # by one run of dump against a short-lived python3 (else of --help), as the launcher does in the source tree.
