@@ -92,7 +92,7 @@ public final class LeakTracker implements AutoCloseable {
                     r.allocations(), r.allocatedBytes(), r.growthBytesPerSecond(), r.growingShare(), r.suspect(),
                     r.seriesBytes()));
         }
-        return new LeakReport(pid, probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
+        return new LeakReport(pid, "exact", probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
                 t.dropped(), t.unmatchedFrees(), stacks.lostRecords(), out, seconds);
     }
 

@@ -40,7 +40,9 @@ final class LeaksCommand implements Callable<Integer> {
     String duration;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-            description = "Write the report here: .json for JSON, else text (default: print the text).")
+            description = "Write the report here: .json for JSON, .html for a page with a flame graph of the"
+                    + " surviving memory and a plot of each top stack's surviving bytes over time, else text"
+                    + " (default: print the text).")
     Path output;
 
     @Option(names = "--top", paramLabel = "N", defaultValue = "10", description = "Stacks in the report (default 10).")
@@ -72,10 +74,6 @@ final class LeaksCommand implements Callable<Integer> {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
-        if (output != null && output.toString().endsWith(".html")) {
-            err.println("spyglass: the HTML report is not written yet; use .txt or .json");
-            return Failures.USAGE;
-        }
         LeakReport report;
         int status = 0;
         try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames)) {
@@ -104,12 +102,19 @@ final class LeaksCommand implements Callable<Integer> {
         } catch (Exception e) {
             return Failures.report(e, err);
         }
-        String text = output != null && output.toString().endsWith(".json") ? json(report) : text(report);
+        String name = output == null ? "" : output.toString();
         if (output == null) {
-            out.print(text);
+            out.print(text(report));
         } else {
             try {
-                Files.writeString(output, text, StandardCharsets.UTF_8);
+                if (name.endsWith(".html") || name.endsWith(".htm")) {
+                    try (java.io.OutputStream o = Files.newOutputStream(output)) {
+                        report.writeHtml(o, top);
+                    }
+                } else {
+                    Files.writeString(output, name.endsWith(".json") ? json(report) : text(report),
+                            StandardCharsets.UTF_8);
+                }
             } catch (IOException e) {
                 err.println("spyglass: cannot write " + output + ": " + e.getMessage());
                 return Failures.OTHER;
@@ -122,6 +127,7 @@ final class LeaksCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Leak report for process %d: %.1f s, probes on %s%n", r.pid(), r.seconds(),
                 r.probes()));
+        sb.append(r.meaning()).append('\n');
         sb.append(String.format(Locale.ROOT, "%,d allocations, %,d releases seen; %,d allocations surviving"
                 + " (at least, for releases through paths not probed)%n", r.allocations(), r.frees(), r.live()));
         long seen = r.allocations() + r.frees();
@@ -159,7 +165,9 @@ final class LeaksCommand implements Callable<Integer> {
     }
 
     String json(LeakReport r) {
-        StringBuilder sb = new StringBuilder("{\"pid\":").append(r.pid()).append(",\"probes\":");
+        StringBuilder sb = new StringBuilder("{\"pid\":").append(r.pid()).append(",\"level\":");
+        Json.string(sb, r.level());
+        sb.append(",\"probes\":");
         Json.string(sb, r.probes());
         sb.append(String.format(Locale.ROOT, ",\"seconds\":%.3f,\"allocations\":%d,\"frees\":%d,\"live\":%d,"
                 + "\"dropped\":%d,\"unmatched_frees\":%d,\"lost_records\":%d,\"snapshot_seconds\":[", r.seconds(),
