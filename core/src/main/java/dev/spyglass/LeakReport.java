@@ -12,8 +12,8 @@ import dev.spyglass.internal.export.LeakReportPage;
  * probes saw and "at most" for those they did not (a block released through a path not probed stays counted).
  *
  * @param pid               the target
- * @param level             {@code "exact"} (every small-object allocation) or {@code "coarse"} (pool and arena
- *                          refills, large raw allocations, {@code mmap}: {@link #meaning()})
+ * @param level             {@code "exact"} (every small-object allocation) or {@code "coarse"} (the raw
+ *                          allocator only: blocks over 512 bytes and raw buffers, {@link #meaning()})
  * @param probes            the probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free in /usr/lib/libpython3.12.so}
  * @param seconds           how long the probes were in place
  * @param allocations       allocations seen
@@ -35,10 +35,10 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
     /** What the surviving figures mean at this report's level, in a sentence or two for a report's reader. */
     public String meaning() {
         if ("coarse".equals(level)) {
-            return "Coarse level: only the allocator's rare, large events are probed (pymalloc taking a new pool or"
-                    + " arena, raw allocations of a large size, mmap), so surviving bytes are whole pools and arenas,"
-                    + " not objects: at least the memory each stack made the allocator take and keep. The stack is the"
-                    + " one that happened to need the new pool; objects of other stacks may live in it too.";
+            return "Coarse level: only the raw allocator is probed (PyMem_RawMalloc and siblings): blocks over"
+                    + " pymalloc's 512-byte limit (big objects, the item arrays of long lists, buffers), not small"
+                    + " objects, which pymalloc serves from its pools unseen. Surviving figures are at least the large"
+                    + " blocks each stack kept; a leak of small objects alone does not show at this level.";
         }
         return "Exact level: every small-object allocation and release is probed. Surviving figures are at least"
                 + " those whose release the probes saw; a block released through a path not probed stays counted.";

@@ -20,17 +20,22 @@ import picocli.CommandLine.Option;
 /** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
 @Command(name = "leaks", mixinStandardHelpOptions = true,
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
-                + " level) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
+                + " level; --level coarse: only the raw allocator's blocks over 512 bytes) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
                 "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
                 "Cost: every allocation and release traps into the kernel (an allocation twice: entry and return);"
                         + " a 3.12 loop doing nothing but allocate and free ran " + LeaksCommand.COST
-                        + " (docs/performance.md). For short debugging sessions. See docs/memory.md."})
+                        + " (docs/performance.md). For short debugging sessions. --level coarse: the same loop ran "
+                        + LeaksCommand.COARSE_COST + ". See docs/memory.md."})
 final class LeaksCommand implements Callable<Integer> {
     /** Measured, see docs/performance.md (leaks). */
     static final String COST = "about 140 times slower with the probes on (7,000 instead of 1,000,000"
             + " iterations per 0.5 s, 46,000 allocations/s tracked)";
+    /** Measured, see docs/performance.md (leaks). */
+    static final String COARSE_COST = "with no trap at all (it allocates no block over 512 bytes), but a block over"
+            + " 512 bytes costs what an exact-level allocation does (a loop allocating a 1,000-byte object per"
+            + " iteration: 2,000 - 11,000 instead of ~500,000 iterations per 0.5 s)";
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to track.")
     long pid;
@@ -51,6 +56,12 @@ final class LeaksCommand implements Callable<Integer> {
     @Option(names = "--capacity", paramLabel = "N", defaultValue = "" + LeakTracker.DEFAULT_CAPACITY,
             description = "Live allocations kept at most; beyond, new ones are counted as dropped.")
     int capacity;
+
+    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "exact",
+            description = "exact (default): every small-object allocation and release; coarse: only the raw"
+                    + " allocator (blocks over 512 bytes: big objects, long lists' item arrays, buffers), for long"
+                    + " runs where small objects dominate.")
+    String level;
 
     @Option(names = "--native", description = "Also copy the user stack at each allocation and merge the native (C)"
             + " frames into its stack: 8 KiB more per allocation, which a busy target makes the kernel drop (counted"
@@ -74,9 +85,18 @@ final class LeaksCommand implements Callable<Integer> {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
+        LeakTracker.Level lv;
+        switch (level) {
+            case "exact" -> lv = LeakTracker.Level.EXACT;
+            case "coarse" -> lv = LeakTracker.Level.COARSE;
+            default -> {
+                err.println("spyglass: --level must be exact or coarse, not " + level);
+                return Failures.USAGE;
+            }
+        }
         LeakReport report;
         int status = 0;
-        try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames)) {
+        try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames, lv)) {
             err.println("spyglass: probes on " + t.probes() + " of process " + pid + " for " + duration);
             long end = System.nanoTime() + d.toNanos();
             long polls = 0;
