@@ -88,6 +88,9 @@ class LeakReportPageTest {
             assertThat(chromium.eval("window.spyglassFlameGraph.tree.value").asLong()).isEqualTo(surviving);
             assertThat(chromium.eval("document.querySelector('[data-field=in-graph]').textContent").asText())
                     .endsWith(" bytes");
+            assertThat(chromium.eval("document.querySelector('[data-field=allocations-seen]').textContent").asText())
+                    .isEqualTo(String.format(java.util.Locale.ROOT, "%,d", report.allocations()));
+            assertThat(chromium.eval("document.querySelector('[data-field=interval]') === null").asBoolean()).isTrue();
             assertThat(chromium.eval("document.querySelectorAll('#graph .frame[data-name=\"leak_forever\"]').length")
                     .asInt()).isPositive();
             // The ranking table: the leak first, a suspect, with its bytes; the churner is no suspect.
