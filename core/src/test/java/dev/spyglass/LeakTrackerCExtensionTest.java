@@ -164,6 +164,9 @@ class LeakTrackerCExtensionTest {
                     truth, 100.0 * ours / Math.max(1, truth));
             System.out.println(figures);
             Assumptions.assumeTrue(report.allocations() > 2_000, "too few allocations seen (load?): " + figures);
+            // With native frames, 8 KiB of stack per allocation: a loaded machine makes the kernel drop records
+            // (13-90% measured), and a lost release leaves a churned block counted as surviving.
+            Assumptions.assumeTrue(!nativeFrames || lostShare < 0.2, "too many records lost for the figures: " + figures);
             // The target's own tracemalloc snapshot at the end is memory that grew too (the snapshot's objects,
             // some still being freed at the last poll: 3.11 showed 320 KB under take_snapshot): the ranking is
             // judged among the other stacks.
@@ -179,8 +182,6 @@ class LeakTrackerCExtensionTest {
                 }
             }
             if (nativeFrames) {
-                // 8 KiB of stack per allocation: a loaded machine makes the kernel drop records.
-                Assumptions.assumeTrue(lostShare < 0.2, "too many records lost for the figures: " + figures);
                 assertThat(stacks.get(0).frames()).as("%s: %s", figures, stacks.get(0))
                         .anyMatch(fr -> fr.kind() == Frame.FrameKind.NATIVE && fr.function().equals("leak"))
                         .noneMatch(fr -> fr.function().equals("churn"));
