@@ -38,9 +38,8 @@ final class AwaitLinks {
     private static final long TPFLAGS_TUPLE_SUBCLASS = 1L << 26;
     private static final long METHOD_SELF = 24;
     private static final long CELL_REF = 16;
-    /** TaskObj: {@code fut_callback0} and {@code fut_callbacks} (3.8 – 3.13; after the loop at 16). */
-    private static final long CALLBACK0 = 24;
-    private static final long CALLBACKS = 40;
+    private static final long TPFLAGS_HEAPTYPE = 1L << 9;
+    private static final int MAX_CACHED_TYPES = 64;
     private static final int MAX_ITEMS = 4096;
 
     private final RemoteMemory memory;
@@ -55,6 +54,8 @@ final class AwaitLinks {
     /** The static {@code function} and {@code method} types, once seen by name. */
     private long functionType;
     private long methodType;
+    private final java.util.Set<Long> otherTypes = new java.util.HashSet<>();
+    private final Map<Long, Long> staticFlags = new java.util.HashMap<>();
 
     AwaitLinks(RemoteMemory memory, Layout layout, RemoteObjects objects, InstanceAttributes attributes) {
         this.memory = memory;
@@ -69,9 +70,10 @@ final class AwaitLinks {
 
     /**
      * Fills {@code awaitedBy} (task → the tasks awaiting it) for the tasks of {@code waiters} (task → its
-     * {@code task_fut_waiter}, 0 when none).
+     * {@code task_fut_waiter}, 0 when none), whose {@code fut_callback0} and {@code fut_callbacks} are in
+     * {@code callbacks} (as read with the task).
      */
-    void link(Map<Long, Long> waiters, Map<Long, List<Long>> awaitedBy)
+    void link(Map<Long, Long> waiters, Map<Long, long[]> callbacks, Map<Long, List<Long>> awaitedBy)
             throws MemoryFault, MalformedObjectException, SpyglassException {
         for (Map.Entry<Long, Long> e : waiters.entrySet()) {
             long a = e.getKey();
@@ -93,11 +95,12 @@ final class AwaitLinks {
             }
         }
         for (long t : waiters.keySet()) {
-            long cb0 = memory.readLong(t + CALLBACK0);
+            long[] cbs = callbacks.get(t);
+            long cb0 = cbs[0];
             if (cb0 != 0) {
                 fromCallback(t, cb0, waiters, awaitedBy);
             }
-            long list = memory.readLong(t + CALLBACKS);
+            long list = cbs[1];
             if (list != 0 && hasFlag(list, TPFLAGS_LIST_SUBCLASS)) {
                 for (long pair : items(list)) {
                     if (hasFlag(pair, TPFLAGS_TUPLE_SUBCLASS)) {
@@ -115,12 +118,15 @@ final class AwaitLinks {
     private void fromCallback(long t, long cb, Map<Long, Long> waiters, Map<Long, List<Long>> awaitedBy)
             throws MemoryFault, MalformedObjectException, SpyglassException {
         long type = RemoteObjects.checkedPointer(memory.readLong(RemoteObjects.checkedPointer(cb) + typeAt));
-        if (functionType == 0 || methodType == 0) {
+        if ((functionType == 0 || methodType == 0) && type != functionType && type != methodType
+                && !otherTypes.contains(type)) {
             String name = objects.typeName(type, 16);
             if (name.equals("function")) {
                 functionType = type;
             } else if (name.equals("method")) {
                 methodType = type;
+            } else if ((flags(type) & TPFLAGS_HEAPTYPE) == 0 && otherTypes.size() < MAX_CACHED_TYPES) {
+                otherTypes.add(type); // a static type (task_wakeup's builtin method, ...): never freed
             }
         }
         if (type == functionType) {
@@ -157,7 +163,20 @@ final class AwaitLinks {
 
     private boolean hasFlag(long obj, long flag) throws MemoryFault, MalformedObjectException, SpyglassException {
         long type = RemoteObjects.checkedPointer(memory.readLong(RemoteObjects.checkedPointer(obj) + typeAt));
-        return (memory.readLong(type + flagsAt) & flag) != 0;
+        return (flags(type) & flag) != 0;
+    }
+
+    /** {@code tp_flags} of {@code type}, kept for static types (list, tuple, ...: never freed). */
+    private long flags(long type) throws MemoryFault, SpyglassException {
+        Long known = staticFlags.get(type);
+        if (known != null) {
+            return known;
+        }
+        long flags = memory.readLong(type + flagsAt);
+        if ((flags & TPFLAGS_HEAPTYPE) == 0 && staticFlags.size() < MAX_CACHED_TYPES) {
+            staticFlags.put(type, flags);
+        }
+        return flags;
     }
 
     /** The items of the list or tuple at {@code seq} (a list's in its {@code ob_item} array). */

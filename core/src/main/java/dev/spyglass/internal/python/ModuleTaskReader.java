@@ -43,6 +43,10 @@ final class ModuleTaskReader {
     private static final int MAX_SET_TABLE = 1 << 16;
     private static final long LOCATE_EVERY_NANOS = 1_000_000_000L;
     private static final int LOOKUP_AGAIN_AFTER_TORN = 16;
+    private static final long CLEAR_TYPES_EVERY_NANOS = 1_000_000_000L;
+    /** TaskObj: {@code fut_callback0} and {@code fut_callbacks} (3.8 – 3.13; after the loop at 16). */
+    private static final long CALLBACK0 = 24;
+    private static final long CALLBACKS = 40;
     /** Tasks are not immortal (3.12+ mark those in the low 32 bits): a live task has fewer references. */
     private static final long MAX_REFCNT = 1L << 31;
 
@@ -72,6 +76,7 @@ final class ModuleTaskReader {
     /** When {@code sys.modules} may be looked at again while {@code asyncio.tasks} is not found; 0 at first. */
     private long nextLocate;
     private int tornInARow;
+    private long attributesClearedAt = System.nanoTime();
 
     ModuleTaskReader(RemoteMemory memory, StackReader reader, TaskObjectLayout task) {
         this.memory = memory;
@@ -109,7 +114,13 @@ final class ModuleTaskReader {
      */
     List<AsyncTask> read(ThreadRecord t) throws SpyglassException {
         tornReason = null;
-        attributes.clear();
+        long now = System.nanoTime();
+        if (now - attributesClearedAt > CLEAR_TYPES_EVERY_NANOS) {
+            // Heap types (the loop's class, WeakSet) are kept a second at most: a freed type's address
+            // could be another's later.
+            attributes.clear();
+            attributesClearedAt = now;
+        }
         try {
             if (!located(t.threadStateAddress())) {
                 return List.of();
@@ -146,18 +157,21 @@ final class ModuleTaskReader {
                 myLoop = loop;
                 mine.put(c, new long[] {taskBuf.get(ValueLayout.JAVA_LONG, task.name()),
                         taskBuf.get(ValueLayout.JAVA_LONG, task.coro()),
-                        taskBuf.get(ValueLayout.JAVA_LONG, task.futWaiter()), loop});
+                        taskBuf.get(ValueLayout.JAVA_LONG, task.futWaiter()), loop,
+                        taskBuf.get(ValueLayout.JAVA_LONG, CALLBACK0), taskBuf.get(ValueLayout.JAVA_LONG, CALLBACKS)});
             }
             if (mine.isEmpty()) {
                 return List.of();
             }
             long running = runningTask(myLoop);
             Map<Long, Long> waiters = new LinkedHashMap<>();
+            Map<Long, long[]> callbacks = new HashMap<>();
             for (Map.Entry<Long, long[]> e : mine.entrySet()) {
                 waiters.put(e.getKey(), e.getValue()[2]);
+                callbacks.put(e.getKey(), new long[] {e.getValue()[4], e.getValue()[5]});
             }
             Map<Long, List<Long>> awaitedBy = new HashMap<>();
-            links.link(waiters, awaitedBy);
+            links.link(waiters, callbacks, awaitedBy);
             List<AsyncTask> out = new ArrayList<>(mine.size());
             for (Map.Entry<Long, long[]> e : mine.entrySet()) {
                 long[] f = e.getValue();
