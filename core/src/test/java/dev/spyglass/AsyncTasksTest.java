@@ -210,6 +210,44 @@ class AsyncTasksTest {
         }
     }
 
+    static final String SUBCLASSED = String.join("\n",
+            "import asyncio, os, sys",
+            "class MyTask(asyncio.Task):",
+            "    pass",
+            "async def idle():",
+            "    await asyncio.Event().wait()",
+            "async def main():",
+            "    tasks = [MyTask(idle(), name='subclassed'), asyncio.create_task(idle(), name='plain')]",
+            "    await asyncio.sleep(0.1)",
+            "    sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "    await asyncio.gather(*tasks)",
+            "asyncio.run(main())",
+            "");
+
+    /**
+     * An object in the task set that is not an {@code _asyncio.Task} (here a Python subclass of it) is left out
+     * on 3.8 - 3.13, where only that type's layout is checked; the other tasks are read as usual. 3.14+ list
+     * every task object the C module links, subclasses included.
+     */
+    @ForEachPython
+    void aTaskSubclassIsLeftOutBefore314On(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(supported(py), py.label() + ": no asyncio task stacks");
+        Path script = PythonScripts.write("asyncsubclass.py", SUBCLASSED);
+        try (PythonScripts.Running target = PythonScripts.start(py, script);
+                PythonProcess proc = PythonProcess.attach(target.pid())) {
+            long end = System.nanoTime() + DEADLINE.toNanos();
+            List<AsyncTask> tasks = List.of();
+            while (System.nanoTime() - end < 0 && named(tasks, "plain").map(t -> t.awaitedBy().isEmpty()).orElse(true)) {
+                tasks = proc.asyncTasks();
+            }
+            String figures = py.label() + ": " + tasks;
+            assertThat(named(tasks, "plain")).as(figures).isPresent();
+            assertThat(functions(named(tasks, "plain").orElseThrow())).as(figures).containsExactly("wait", "idle");
+            assertThat(named(tasks, "subclassed").isPresent()).as(figures).isEqualTo(py.atLeast(3, 14));
+        }
+    }
+
     static final String CHURN = String.join("\n",
             "import asyncio, os, sys",
             "async def child(i):",
