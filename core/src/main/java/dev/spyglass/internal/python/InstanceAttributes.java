@@ -19,8 +19,9 @@ import dev.spyglass.internal.os.RemoteMemory;
  * {@code _asyncio.Future}); 3.11+ a managed dict before the object ({@code Py_TPFLAGS_MANAGED_DICT}), or
  * only its values, keyed by the type's shared keys ({@code ht_cached_keys}): 3.11 keeps a values pointer
  * before the dict pointer, 3.12 one tagged word ({@code PyDictOrValues}), 3.13+ the values inline after
- * the object ({@code Py_TPFLAGS_INLINE_VALUES}). The same walk as {@link ThreadNames}' for a thread's
- * {@code _name}, for any attribute. Returns 0 when the attribute is not there. Not thread-safe.
+ * the object ({@code Py_TPFLAGS_INLINE_VALUES}). {@link ThreadNames} reads a thread's {@code _name} with it,
+ * the asyncio task reader a WeakSet's {@code data} and a loop's {@code _thread_id}. Returns 0 when the
+ * attribute is not there. Not thread-safe.
  */
 final class InstanceAttributes {
     private record TypeInfo(long flags, long basicSize, long dictOffset, long cachedKeys) {
