@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * One {@code asyncio} task of a thread's running event loop, as {@link PythonProcess#asyncTasks()} read
- * it (CPython 3.14+; see docs/asyncio-tasks.md for the versions).
+ * it (CPython 3.8+; see docs/asyncio-tasks.md for the versions).
  *
  * @param id             the task object's address in the target: identifies the task within one look, and
  *                       names it in {@link #awaitedBy}

@@ -168,13 +168,15 @@ public final class PythonProcess implements AutoCloseable {
     /**
      * The {@code asyncio} tasks of every thread's running event loop, at one look, like
      * {@code python -m asyncio pstree}: per task its name, whether it runs or waits, its await chain and the
-     * tasks awaiting it. CPython 3.14+ (read through the {@code _asyncio} module's own debug offsets); a
+     * tasks awaiting it. CPython 3.14+ (read through the {@code _asyncio} module's own debug offsets) and
+     * 3.8 - 3.13 default builds (read through {@code sys.modules["asyncio.tasks"]}); a
      * thread whose task tree changed while it was read is read again (up to three times), and left out when
      * it stays torn.
      *
      * @return the tasks, thread by thread in the order of {@link #snapshot()}; empty when no thread runs an
      *         event loop (or the program has not imported {@code asyncio})
-     * @throws UnsupportedPythonVersionException the target's CPython is older than 3.14 (its message says so;
+     * @throws UnsupportedPythonVersionException the target's CPython is older than 3.8, or a free-threaded
+     *                                           3.13 (its message says so;
      *                                           {@link #snapshot()} still works)
      * @throws ProcessGoneException              as for {@link #snapshot()}
      */

@@ -380,7 +380,7 @@ public final class Sampler {
         }
 
         /**
-         * Shows {@code asyncio} tasks in the samples of each thread running an event loop (CPython 3.14+;
+         * Shows {@code asyncio} tasks in the samples of each thread running an event loop (CPython 3.8+;
          * see docs/asyncio-tasks.md). The running task's sample gets a {@code <task NAME>} marker
          * ({@link Frame#asyncTask}) under the task's own coroutine frame, then the await chains of the tasks
          * awaiting it, each under its own marker, then the event loop's frames. In {@link SamplingMode#WALL}

@@ -45,7 +45,7 @@ final class DumpCommand implements Callable<Integer> {
     boolean kernelFrames;
 
     @Option(names = "--async", description = "Also print the asyncio tasks of each running event loop: names, "
-            + "await chains, which task awaits which (CPython 3.14+). See docs/asyncio-tasks.md.")
+            + "await chains, which task awaits which (CPython 3.8+). See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
     @picocli.CommandLine.Mixin

@@ -33,7 +33,7 @@ final class FrameOptions {
 
     @Option(names = "--async", description = "Show asyncio tasks: the running task's stack gets a <task NAME> frame "
             + "under its coroutine and the chains of the tasks awaiting it; in wall mode each waiting task gets its "
-            + "await point too. Implies --idle. CPython 3.14+; older ones are sampled without. "
+            + "await point too. Implies --idle. CPython 3.8+; older ones are sampled without. "
             + "See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
@@ -85,9 +85,10 @@ final class FrameOptions {
 
     /** The one line saying that {@code --async} has no effect on this version, or null when it has. */
     static String asyncTasksRefusal(dev.spyglass.CPythonVersion version) {
-        return version.isAtLeast(3, 14) ? null : "no asyncio task stacks: they need CPython 3.14 or later (the "
-                + "_asyncio module's AsyncioDebug offsets); this is CPython " + version
-                + ": sampling Python stacks only";
+        // 3.8 - 3.13 default builds: read through sys.modules; 3.14+: the _asyncio module's debug offsets.
+        boolean supported = version.isAtLeast(3, 14) || (version.isAtLeast(3, 8) && !version.freeThreaded());
+        return supported ? null : "no asyncio task stacks: they need CPython 3.8 or later (3.8 - 3.13: default "
+                + "builds); this is CPython " + version + ": sampling Python stacks only";
     }
 
     /** Whether {@code --kernel} can be honoured; if not, says why in one line and records without. */

@@ -55,7 +55,7 @@ final class TopCommand implements Callable<Integer> {
     Sampler.NativeEngine nativeFrames;
 
     @Option(names = "--async", description = "Count asyncio tasks too: <task NAME> rows for the running task and "
-            + "the tasks awaiting it (CPython 3.14+). See docs/asyncio-tasks.md.")
+            + "the tasks awaiting it (CPython 3.8+). See docs/asyncio-tasks.md.")
     boolean asyncTasks;
 
     @Option(names = "--kernel", description = "Count kernel functions too (the system calls threads wait in). Needs "

@@ -40,17 +40,14 @@ final class AsyncTaskReader {
     static final int MAX_TASKS = 4096;
     /** Coroutines in one task's await chain; deeper is taken for a cycle. */
     static final int MAX_AWAIT_DEPTH = 256;
-    /** {@code Py_TPFLAGS_LONG_SUBCLASS}: an unnamed task's name is its counter, an int ({@code Task-N}). */
-    private static final long TPFLAGS_LONG_SUBCLASS = 1L << 24;
     private static final int MAX_SET_TABLE = 1 << 16;
-    private static final long TPFLAGS_HEAPTYPE = 1L << 9;
 
     private final RemoteMemory memory;
     private final StackReader reader;
     private final AsyncioOffsets offsets;
     private final RemoteObjects objects;
+    private final TaskNames names;
     private final long typeAt;
-    private final long flagsAt;
     private final long genIframe;
     private final long genFrameState;
     private final long iframeExecutable;
@@ -58,8 +55,6 @@ final class AsyncTaskReader {
     private final long iframeStackpointer;
     private final long tagMask;
     private final long llistNext;
-    private final long longTag;
-    private final long longDigits;
     private final long setUsed;
     private final long setMask;
     private final long setTable;
@@ -74,8 +69,6 @@ final class AsyncTaskReader {
     /** One chain's code objects and instruction pointers, outermost first. */
     private long[] chain = new long[16];
     private long[] instrs = new long[16];
-    /** The address of the {@code str} type, once a name of that (static) type was read; 0 before. */
-    private long strType;
     /** {@link #read} found a list or object that changed under it. */
     private String tornReason;
 
@@ -87,7 +80,6 @@ final class AsyncTaskReader {
         PythonVersion v = layout.version();
         this.objects = new RemoteObjects(memory, layout, new StringDecoder(layout, 256), 256);
         this.typeAt = layout.require(Field.OBJECT_TYPE);
-        this.flagsAt = layout.require(Field.TYPE_FLAGS);
         this.genIframe = layout.require(Field.GEN_IFRAME);
         this.genFrameState = layout.require(Field.GEN_FRAME_STATE);
         this.iframeExecutable = layout.require(Field.IFRAME_EXECUTABLE);
@@ -95,8 +87,7 @@ final class AsyncTaskReader {
         this.iframeStackpointer = layout.require(Field.IFRAME_STACKPOINTER);
         this.tagMask = layout.has(Field.CONST_STACKREF_TAG_MASK) ? layout.offset(Field.CONST_STACKREF_TAG_MASK) : 0;
         this.llistNext = layout.require(Field.LLIST_NEXT);
-        this.longTag = layout.require(Field.LONG_TAG);
-        this.longDigits = layout.require(Field.LONG_DIGITS);
+        this.names = new TaskNames(memory, layout, objects);
         this.setUsed = layout.require(Field.SET_USED);
         this.setMask = layout.require(Field.SET_MASK);
         this.setTable = layout.require(Field.SET_TABLE);
@@ -186,7 +177,7 @@ final class AsyncTaskReader {
         long coro = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskCoro());
         long awaitedBy = taskBuf.get(ValueLayout.JAVA_LONG, offsets.taskAwaitedBy());
         boolean awaitedBySet = taskBuf.get(ValueLayout.JAVA_BYTE, offsets.taskAwaitedByIsSet()) != 0;
-        String name = taskName(namePtr);
+        String name = names.name(namePtr);
         List<Frame> frames = coro == 0 ? List.of() : coroutineChain(coro);
         if (frames == null) {
             return null;
@@ -200,50 +191,6 @@ final class AsyncTaskReader {
             }
         }
         return new AsyncTask(task, name, tid, running, frames, awaiters);
-    }
-
-    /** A task name: a {@code str}, or the int of an unnamed task, shown as {@code Task-N} like {@code get_name()}. */
-    private String taskName(long p) throws MemoryFault, MalformedObjectException, SpyglassException {
-        RemoteObjects.checkedPointer(p);
-        long type = RemoteObjects.checkedPointer(memory.readLong(p + typeAt));
-        if (type == strType) {
-            // The str type's flags are known once seen: a named task's name costs the type word and the string.
-            return objects.string(p);
-        }
-        long flags = memory.readLong(type + flagsAt);
-        if ((flags & RemoteObjects.TPFLAGS_UNICODE_SUBCLASS) != 0) {
-            String name = objects.string(p);
-            if ((flags & TPFLAGS_HEAPTYPE) == 0) {
-                strType = type; // a static type (str itself) is never freed, so its address stays its own
-            }
-            return name;
-        }
-        if ((flags & TPFLAGS_LONG_SUBCLASS) == 0) {
-            throw new MalformedObjectException("task name 0x" + Long.toHexString(p) + " is neither str nor int");
-        }
-        MemorySegment b = small.asSlice(0, longDigits + 8);
-        memory.read(p, b);
-        long tag = b.get(ValueLayout.JAVA_LONG, longTag);
-        long digits = tag >>> 3;
-        if (digits > 2 || (tag & 3) == 2) {
-            throw new MalformedObjectException("task counter 0x" + Long.toHexString(p) + " out of range");
-        }
-        long value = 0;
-        for (int i = (int) digits - 1; i >= 0; i--) {
-            long digit = b.get(ValueLayout.JAVA_INT, longDigits + 4L * i) & 0xffff_ffffL;
-            if (digit >= 1L << 30) {
-                // A freed task's name reused under the reader (seen on 3.15 with tasks created and finished
-                // all the time): a digit of a real int has its two top bits clear.
-                throw new MalformedObjectException("task counter 0x" + Long.toHexString(p) + " has digit 0x"
-                        + Long.toHexString(digit));
-            }
-            value = (value << 30) | digit;
-        }
-        if (value == 0) {
-            // The counter is incremented before its first use: no task is Task-0.
-            throw new MalformedObjectException("task counter 0x" + Long.toHexString(p) + " is 0");
-        }
-        return "Task-" + value;
     }
 
     /** The frames of the coroutine at {@code coro} and of those it awaits, innermost first; null when torn. */

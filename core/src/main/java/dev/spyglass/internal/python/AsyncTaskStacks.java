@@ -23,7 +23,8 @@ import dev.spyglass.ThreadStack;
  * remaining frames (the event loop's). A waiting task that awaits no other task (a leaf of the tree) gets
  * a stack of its own in wall mode: its await chain, its marker and its awaiters' chains.
  *
- * <p>Supported where the target has the {@code _asyncio} module's debug offsets (CPython 3.14+). Elsewhere
+ * <p>Supported where the target has the {@code _asyncio} module's debug offsets (CPython 3.14+), and on
+ * 3.8 - 3.13 through {@code sys.modules} ({@link ModuleTaskReader}). Elsewhere
  * {@link #unavailable()} says why, once in the log; the Python stacks are unchanged. Not thread-safe.
  */
 public final class AsyncTaskStacks {
@@ -34,6 +35,8 @@ public final class AsyncTaskStacks {
     private final Target target;
     private String unavailable;
     private AsyncTaskReader reader;
+    /** The reader of 3.8 - 3.13, which find tasks through {@code sys.modules}; null on 3.14+. */
+    private ModuleTaskReader moduleReader;
     private long nextLocate;
     /** Written by the sampling thread only; read by others. */
     private volatile long tornTrees;
@@ -41,12 +44,18 @@ public final class AsyncTaskStacks {
     public AsyncTaskStacks(Target target) {
         this.target = target;
         var v = target.interpreter().version();
-        if (!AsyncTaskReader.supports(target.interpreter().layout())) {
-            unavailable = "asyncio task stacks need CPython 3.14 or later (the _asyncio module's AsyncioDebug "
-                    + "offsets); this is CPython " + v + ": sampling Python stacks only";
-            LOG.debug("{}", unavailable);
-        } else {
+        var layout = target.interpreter().layout();
+        if (AsyncTaskReader.supports(layout)) {
             unavailable = null;
+        } else if (ModuleTaskReader.supports(layout)) {
+            unavailable = null;
+            moduleReader = new ModuleTaskReader(target.memory(), target.reader(),
+                    TaskObjectLayout.of(v).orElseThrow());
+        } else {
+            unavailable = "asyncio task stacks need CPython 3.8 - 3.13 (default builds, read through "
+                    + "sys.modules) or 3.14 and later (the _asyncio module's AsyncioDebug offsets); this is CPython "
+                    + v + (v.freeThreaded() ? " (free-threaded)" : "") + ": sampling Python stacks only";
+            LOG.debug("{}", unavailable);
         }
     }
 
@@ -66,13 +75,15 @@ public final class AsyncTaskStacks {
      * The running task's frames are the thread's, down to the task's coroutine.
      */
     public List<AsyncTask> tasks(ThreadRecord t, ThreadStack stack) throws SpyglassException {
-        if (unavailable != null || t.threadStateAddress() == 0 || !located()) {
+        if (unavailable != null || t.threadStateAddress() == 0 || (moduleReader == null && !located())) {
             return List.of();
         }
-        List<AsyncTask> tasks = reader.read(t.threadStateAddress(), t.nativeThreadId());
+        List<AsyncTask> tasks = moduleReader != null ? moduleReader.read(t)
+                : reader.read(t.threadStateAddress(), t.nativeThreadId());
         if (tasks == null) {
             tornTrees = tornTrees + 1;
-            LOG.debug("torn asyncio task tree of thread {}: {}", t.nativeThreadId(), reader.tornReason());
+            LOG.debug("torn asyncio task tree of thread {}: {}", t.nativeThreadId(),
+                    moduleReader != null ? moduleReader.tornReason() : reader.tornReason());
             return null;
         }
         for (int i = 0; i < tasks.size(); i++) {

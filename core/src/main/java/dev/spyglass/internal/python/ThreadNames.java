@@ -1,9 +1,5 @@
 package dev.spyglass.internal.python;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,24 +73,17 @@ final class ThreadNames {
         String name;
     }
 
-    private record TypeInfo(long flags, long basicSize, long dictOffset, long cachedKeys) {
-    }
-
     private final long pid;
     private final RemoteMemory memory;
     private final Layout layout;
     private final RemoteObjects objects;
     private final boolean py2;
     private final String nameKey;
-    private final Arena arena = Arena.ofAuto();
-    private final MemorySegment header = arena.allocate(1024, 8);
     private final RemoteDicts.Entries outer = new RemoteDicts.Entries();
-    private final RemoteDicts.Entries inner = new RemoteDicts.Entries();
     private final RemoteDicts dicts;
     private final LongMap<Registry> registries = new LongMap<>(8);
-    /** Per refresh: decoded types and the index of {@link #nameKey} in shared keys objects. */
-    private LongMap<TypeInfo> types = new LongMap<>(8);
-    private LongMap<Integer> keyIndex = new LongMap<>(8);
+    /** A thread's {@link #nameKey} in its instance dict; its type caches are cleared per refresh. */
+    private final InstanceAttributes attributes;
     private long refreshes;
     /** When the latest look began reading thread states ({@link #look}); a thread is first seen then. */
     private long lookNanos = Long.MIN_VALUE / 2;
@@ -109,6 +98,7 @@ final class ThreadNames {
         this.layout = layout;
         this.objects = new RemoteObjects(memory, layout, strings, 256);
         this.dicts = new RemoteDicts(memory, layout, objects);
+        this.attributes = new InstanceAttributes(memory, layout, dicts, objects);
         this.py2 = layout.version().major() == 2;
         // 2.7's Thread.__init__ sets self.__name, mangled to _Thread__name.
         this.nameKey = py2 ? "_Thread__name" : "_name";
@@ -225,8 +215,7 @@ final class ThreadNames {
     }
 
     private void read(Registry reg, ThreadRecord t, long now) {
-        types = types.size() > 0 ? new LongMap<>(8) : types;
-        keyIndex = keyIndex.size() > 0 ? new LongMap<>(8) : keyIndex;
+        attributes.clear();
         try {
             if (reg.active != 0 && !dicts.isDict(reg.active)) {
                 reg.active = 0;
@@ -312,97 +301,16 @@ final class ThreadNames {
 
     /** The name of the {@code Thread} at {@code thread}, or null. */
     private String threadName(long thread) throws MemoryFault, MalformedObjectException, SpyglassException {
-        long typeAddr = pointer(thread + layout.require(Field.OBJECT_TYPE));
-        TypeInfo type = typeInfo(typeAddr);
-        long value = 0;
-        long managed = layout.has(Field.CONST_TPFLAGS_MANAGED_DICT) ? layout.offset(Field.CONST_TPFLAGS_MANAGED_DICT) : 0;
-        if ((type.flags & managed) != 0) {
-            long before = layout.require(Field.CONST_MANAGED_DICT_BEFORE);
-            long word = memory.readLong(thread - before);
-            long dict = 0;
-            long values = 0;
-            if (layout.has(Field.CONST_MANAGED_VALUES_BEFORE)) {
-                // 3.11: the dict pointer, and before it the values pointer.
-                dict = word;
-                values = dict == 0 ? memory.readLong(thread - layout.offset(Field.CONST_MANAGED_VALUES_BEFORE)) : 0;
-            } else if (!layout.has(Field.CONST_TPFLAGS_INLINE_VALUES)) {
-                // 3.12: PyDictOrValues, values tagged as (pointer - 1).
-                if ((word & 1) != 0) {
-                    values = word + 1;
-                } else {
-                    dict = word;
-                }
-            } else {
-                dict = word;
-                if (dict == 0 && (type.flags & layout.offset(Field.CONST_TPFLAGS_INLINE_VALUES)) != 0
-                        && type.basicSize > 0 && type.basicSize < 4096) {
-                    // 3.13+: inline values after the object; header {capacity, size, embedded, valid}.
-                    long at = thread + type.basicSize;
-                    memory.read(at, header.asSlice(0, 8));
-                    if (header.get(ValueLayout.JAVA_BYTE, 3) != 0) {
-                        values = at;
-                    }
-                }
-            }
-            if (dict != 0) {
-                value = dicts.lookup(RemoteObjects.checkedPointer(dict), nameKey);
-            } else if (values != 0 && type.cachedKeys != 0) {
-                int idx = indexInKeys(type.cachedKeys);
-                if (idx >= 0) {
-                    value = memory.readLong(RemoteObjects.checkedPointer(values) + layout.require(Field.DICTVALUES_VALUES) + 8L * idx);
-                }
-            }
-        } else if (type.dictOffset > 0 && type.dictOffset < 4096) {
-            long dict = memory.readLong(thread + type.dictOffset);
-            if (dict != 0) {
-                value = dicts.lookup(RemoteObjects.checkedPointer(dict), nameKey);
-            }
-        }
+        long value = attributes.get(thread, nameKey);
         if (value == 0 || (value & 7) != 0) {
             return null;
         }
-        long flags = typeInfo(pointer(value + layout.require(Field.OBJECT_TYPE))).flags;
+        long type = pointer(value + layout.require(Field.OBJECT_TYPE));
+        long flags = memory.readLong(type + layout.require(Field.TYPE_FLAGS));
         if ((flags & (py2 ? PY_TPFLAGS_STRING_SUBCLASS : PY_TPFLAGS_UNICODE_SUBCLASS)) == 0) {
             return null;
         }
         return objects.string(value);
-    }
-
-    /** Where {@link #nameKey} is in a shared keys object, or -1. */
-    private int indexInKeys(long keys) throws MemoryFault, MalformedObjectException, SpyglassException {
-        Integer idx = keyIndex.get(keys);
-        if (idx == null) {
-            idx = -1;
-            dicts.keysEntries(RemoteObjects.checkedPointer(keys), 0, inner);
-            for (int i = 0; i < inner.count; i++) {
-                if (inner.keys[i] != 0 && nameKey.equals(objects.stringOrNull(inner.keys[i], nameKey.length()))) {
-                    idx = i;
-                    break;
-                }
-            }
-            keyIndex.put(keys, idx);
-        }
-        return idx;
-    }
-
-    private TypeInfo typeInfo(long type) throws MemoryFault, MalformedObjectException, SpyglassException {
-        TypeInfo info = types.get(RemoteObjects.checkedPointer(type));
-        if (info == null) {
-            long end = Math.max(layout.require(Field.TYPE_FLAGS), layout.require(Field.TYPE_DICTOFFSET)) + 8;
-            long cachedAt = layout.has(Field.HEAPTYPE_CACHED_KEYS) ? layout.offset(Field.HEAPTYPE_CACHED_KEYS) : -1;
-            end = Math.max(end, cachedAt + 8);
-            // A static type (not a heap type) is shorter than PyHeapTypeObject: read what is mapped.
-            long got = memory.readPartial(type, header.asSlice(0, end));
-            if (got < layout.require(Field.TYPE_DICTOFFSET) + 8) {
-                throw new MemoryFault(type, end, got);
-            }
-            long flags = header.get(ValueLayout.JAVA_LONG, layout.require(Field.TYPE_FLAGS));
-            long cached = cachedAt >= 0 && got >= cachedAt + 8 ? header.get(ValueLayout.JAVA_LONG, cachedAt) : 0;
-            info = new TypeInfo(flags, header.get(ValueLayout.JAVA_LONG, layout.require(Field.TYPE_BASICSIZE)),
-                    header.get(ValueLayout.JAVA_LONG, layout.require(Field.TYPE_DICTOFFSET)), cached);
-            types.put(type, info);
-        }
-        return info;
     }
 
     private long pointer(long at) throws MemoryFault, MalformedObjectException, SpyglassException {

@@ -110,6 +110,11 @@ final class DebugOffsetsLayout {
             b.set(SET_USED, v.get("set_object.used"));
             b.set(SET_MASK, v.get("set_object.mask"));
             b.set(SET_TABLE, v.get("set_object.table"));
+        } else if (!version.freeThreaded()) {
+            // 3.13's table has no gen_object or set_object group: the default build's PyGenObject (as 3.12:
+            // frame_state at 67, the inline frame at 72) and PySetObject {fill, used, mask, table}, for
+            // asyncio task stacks. Not for 3.13t, whose larger object header moves both.
+            b.set(GEN_IFRAME, 72).set(GEN_FRAME_STATE, 67).set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40);
         }
         b.set(LONG_TAG, v.get("long_object.lv_tag"));
         b.set(LONG_DIGITS, v.get("long_object.ob_digit"));

@@ -154,7 +154,8 @@ public final class Layouts {
                 .set(OBJECT_TYPE, 8).set(VAROBJECT_SIZE, 16).set(TYPE_NAME, 24).set(TYPE_FLAGS, 168)
                 .set(BYTES_DATA, 32).set(UNICODE_LENGTH, 16).set(UNICODE_STATE, 32).set(UNICODE_ASCII_DATA, 48)
                 .set(UNICODE_COMPACT_DATA, 72).set(UNICODE_DATA_PTR, 72).set(SIZEOF_INTERP, 2720)
-                .set(SIZEOF_TSTATE, 264).set(SIZEOF_CODE, 176);
+                .set(SIZEOF_TSTATE, 264).set(SIZEOF_CODE, 176)
+                .set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40); // PySetObject, for asyncio tasks
         return b.set(CONST_CODEUNIT_SIZE, 2).set(CONST_LASTI_MULTIPLIER, 1).build();
     }
 
@@ -171,7 +172,8 @@ public final class Layouts {
                 .set(OBJECT_TYPE, 8).set(VAROBJECT_SIZE, 16).set(TYPE_NAME, 24).set(TYPE_FLAGS, 168)
                 .set(BYTES_DATA, 32).set(UNICODE_LENGTH, 16).set(UNICODE_STATE, 32).set(UNICODE_ASCII_DATA, 48)
                 .set(UNICODE_COMPACT_DATA, 72).set(UNICODE_DATA_PTR, 72).set(SIZEOF_INTERP, 5656)
-                .set(SIZEOF_TSTATE, 264).set(SIZEOF_CODE, 176);
+                .set(SIZEOF_TSTATE, 264).set(SIZEOF_CODE, 176)
+                .set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40); // PySetObject, for asyncio tasks
         return b.set(CONST_CODEUNIT_SIZE, 2).set(CONST_LASTI_MULTIPLIER, 1).build();
     }
 
@@ -190,7 +192,8 @@ public final class Layouts {
                 .set(OBJECT_TYPE, 8).set(VAROBJECT_SIZE, 16).set(TYPE_NAME, 24).set(TYPE_FLAGS, 168)
                 .set(BYTES_DATA, 32).set(UNICODE_LENGTH, 16).set(UNICODE_STATE, 32).set(UNICODE_ASCII_DATA, 48)
                 .set(UNICODE_COMPACT_DATA, 72).set(UNICODE_DATA_PTR, 72).set(SIZEOF_INTERP, 113528)
-                .set(SIZEOF_TSTATE, 280).set(SIZEOF_CODE, 176);
+                .set(SIZEOF_TSTATE, 280).set(SIZEOF_CODE, 176)
+                .set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40); // PySetObject, for asyncio tasks
         return b.set(CONST_CODEUNIT_SIZE, 2).set(CONST_LASTI_MULTIPLIER, 2).build();
     }
 
@@ -214,6 +217,10 @@ public final class Layouts {
                 .set(UNICODE_LENGTH, 16).set(UNICODE_STATE, 32).set(UNICODE_ASCII_DATA, 48)
                 .set(UNICODE_COMPACT_DATA, 72).set(UNICODE_DATA_PTR, 72).set(SIZEOF_INTERP, 107752)
                 .set(SIZEOF_TSTATE, 360).set(SIZEOF_CODE, 192);
+        // asyncio task stacks (3.11+): PyGenObject keeps its frame inline (gi_iframe) after the 3.11
+        // header {weakreflist, name, qualname, exc_state, origin_or_finalizer, hooks_inited, closed,
+        // running_async, frame_state} that still starts with gi_code; PySetObject {fill, used, mask, table}.
+        b.set(GEN_IFRAME, 80).set(GEN_FRAME_STATE, 75).set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40);
         return b.set(CONST_FRAME_OWNER_FIRST_NON_PYTHON, 3).set(CONST_STACKREF_TAG_MASK, 0)
                 .set(CONST_CODEUNIT_SIZE, 2).build();
     }
@@ -237,6 +244,10 @@ public final class Layouts {
                 .set(UNICODE_LENGTH, 16).set(UNICODE_STATE, 32).set(UNICODE_ASCII_DATA, 40)
                 .set(UNICODE_COMPACT_DATA, 56).set(UNICODE_DATA_PTR, 56).set(SIZEOF_INTERP, 383552)
                 .set(SIZEOF_TSTATE, 288).set(SIZEOF_CODE, 200);
+        // asyncio task stacks: 3.12 dropped gi_code from the generator header (so gi_iframe moved up by
+        // 8), and made ints {lv_tag, ob_digit[]} (an unnamed task's name is its counter, an int).
+        b.set(GEN_IFRAME, 72).set(GEN_FRAME_STATE, 67).set(SET_USED, 24).set(SET_MASK, 32).set(SET_TABLE, 40)
+                .set(LONG_TAG, 16).set(LONG_DIGITS, 24);
         return b.set(CONST_FRAME_OWNED_BY_CSTACK, 3).set(CONST_FRAME_OWNER_FIRST_NON_PYTHON, 3)
                 .set(CONST_STACKREF_TAG_MASK, 0).set(CONST_CODEUNIT_SIZE, 2).build();
     }

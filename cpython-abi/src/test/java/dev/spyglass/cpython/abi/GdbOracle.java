@@ -134,15 +134,20 @@ final class GdbOracle {
         e.put(CONST_CODEUNIT_SIZE, "(long)sizeof(_Py_CODEUNIT)");
         // Read from _Py_DebugOffsets for asyncio task stacks only (gen_object, llist_node and set_object are in
         // its 3.14+ table, long_object in 3.13+): absent from the layouts before.
-        if (v >= 314) {
-            e.put(GEN_IFRAME, off("PyGenObject", "gi_iframe"));
-            e.put(GEN_FRAME_STATE, off("PyGenObject", "gi_frame_state"));
-            e.put(LLIST_NEXT, off("struct llist_node", "next"));
+        // 3.8 - 3.13 (asyncio tasks read through sys.modules): static values for sets, and 3.11+ generators.
+        if (v >= 308) {
             e.put(SET_USED, off("PySetObject", "used"));
             e.put(SET_MASK, off("PySetObject", "mask"));
             e.put(SET_TABLE, off("PySetObject", "table"));
         }
-        if (v >= 313) {
+        if (v >= 311) {
+            e.put(GEN_IFRAME, off("PyGenObject", "gi_iframe"));
+            e.put(GEN_FRAME_STATE, off("PyGenObject", "gi_frame_state"));
+        }
+        if (v >= 314) {
+            e.put(LLIST_NEXT, off("struct llist_node", "next"));
+        }
+        if (v >= 312) {
             e.put(LONG_TAG, off("PyLongObject", "long_value.lv_tag"));
             e.put(LONG_DIGITS, off("PyLongObject", "long_value.ob_digit"));
         }
