@@ -118,8 +118,10 @@ class LeakTrackerCExtensionTest {
         String include = py.run("import sysconfig; print(sysconfig.get_paths()['include'])", 30).trim();
         Assumptions.assumeTrue(Files.isReadable(Path.of(include, "Python.h")),
                 py.label() + " has no headers to build an extension (" + include + "/Python.h)");
-        Path ext = NativeTargets.buildLibrary("leakyext", EXTENSION, "-I" + include,
-                "-O0"); // no tail call: leak() stays a frame of its own above fill()
+        // -idirafter: Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h> from the include
+        // folder's parent (as NativeDemoExtension builds it). -O0: no tail call, leak() stays a frame above fill().
+        Path ext = NativeTargets.buildLibrary("leakyext", EXTENSION, "-I" + include, "-idirafter",
+                Path.of(include).getParent().toString(), "-O0");
         Path module = Files.move(ext, ext.resolveSibling("leakyext.so"));
         Path script = PythonScripts.write("leaky_c.py", SCRIPT);
         Path figure = Files.createTempFile("tracemalloc", ".txt");
@@ -167,6 +169,10 @@ class LeakTrackerCExtensionTest {
             // With native frames, 8 KiB of stack per allocation: a loaded machine makes the kernel drop records
             // (13-90% measured), and a lost release leaves a churned block counted as surviving.
             Assumptions.assumeTrue(!nativeFrames || lostShare < 0.2, "too many records lost for the figures: " + figures);
+            // Debian's static 3.11 (LTO) has no _PyObject_Malloc symbol, and the bytes objects the extension makes
+            // come from inlined copies of pymalloc that no probe sees (docs/memory.md): nothing to rank there.
+            Assumptions.assumeTrue(report.probes().startsWith("_PyObject_"),
+                    "the exported allocator misses most allocations of this build: " + figures);
             // The target's own tracemalloc snapshot at the end is memory that grew too (the snapshot's objects,
             // some still being freed at the last poll: 3.11 showed 320 KB under take_snapshot): the ranking is
             // judged among the other stacks.
@@ -186,8 +192,6 @@ class LeakTrackerCExtensionTest {
                         .anyMatch(fr -> fr.kind() == Frame.FrameKind.NATIVE && fr.function().equals("leak"))
                         .noneMatch(fr -> fr.function().equals("churn"));
             }
-            Assumptions.assumeTrue(report.probes().startsWith("_PyObject_"),
-                    "the exported allocator misses most allocations of this build: " + figures);
             // Lost records are allocations or releases not seen: short by that share at most, never 10% over.
             assertThat((double) ours).as(figures).isLessThanOrEqualTo(expected * 1.10)
                     .isGreaterThanOrEqualTo(expected * (0.90 - lostShare));
