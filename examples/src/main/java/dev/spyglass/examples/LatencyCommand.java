@@ -32,7 +32,9 @@ import picocli.CommandLine.Option;
                         + " status 13). See docs/drilldown.md."})
 final class LatencyCommand implements Callable<Integer> {
     /** Measured, see docs/performance.md (latency). */
-    static final String COST = "about 3.5 µs per call measured on a 2-core VM";
+    static final String COST = "about 15 µs of the target's CPU per probed call (13 - 17 µs, two traps of ~7 µs),"
+            + " measured on a loaded 2-core VM with scripts/latency-cost.sh; an empty function called in a loop then"
+            + " runs about 15,000 times a second instead of hundreds of millions";
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to probe.")
     long pid;
@@ -131,7 +133,7 @@ final class LatencyCommand implements Callable<Integer> {
         try (FunctionProbes p = FunctionProbes.attach(pid, List.of(f))) {
             name = p.symbols().get(0);
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
-                    + duration + " (each call costs the target a few µs; stops beyond " + maxRate + " calls/s)");
+                    + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
             long end = start + d.toNanos();
             long nextScreen = start + 1_000_000_000L;
             long windowStart = start;
@@ -154,7 +156,7 @@ final class LatencyCommand implements Callable<Integer> {
                         windowHits = hits;
                         if (rate > maxRate) {
                             err.printf(Locale.ROOT, "spyglass: %s fired %,.0f times a second, above --max-rate %d:"
-                                    + " probing stopped (each call costs the target a few µs); the report holds"
+                                    + " probing stopped (each call costs the target ~15 µs of CPU); the report holds"
                                     + " the calls seen until then%n", name, rate, maxRate);
                             status = Failures.RATE_LIMITED;
                             break;
