@@ -106,6 +106,27 @@ public final class FunctionProbes implements AutoCloseable {
         }
     }
 
+    /**
+     * The functions of the object {@code library} (a path, a file name or its start) of process {@code pid} whose
+     * names match {@code glob} ({@code *}, {@code ?}), sorted: what to give {@link #attach}.
+     *
+     * @throws SymbolNotFoundException no such object, no match, or more than {@code limit} matches
+     */
+    public static List<ProbedFunction> matching(long pid, String glob, String library, int limit)
+            throws SpyglassException {
+        return new FunctionResolver(pid).matching(glob, library, limit).stream()
+                .map(n -> ProbedFunction.named(n, library)).toList();
+    }
+
+    /**
+     * The object of process {@code pid} that holds {@code function} (as the target maps it), without probing it.
+     *
+     * @throws SymbolNotFoundException it is not there
+     */
+    public static String objectOf(long pid, ProbedFunction function) throws SpyglassException {
+        return new FunctionResolver(pid).resolve(function).object();
+    }
+
     /** The probed functions' names, in the order given ({@code object+0xOFFSET} for an address in no symbol). */
     public List<String> symbols() {
         return functions.stream().map(FunctionResolver.Resolved::symbol).toList();

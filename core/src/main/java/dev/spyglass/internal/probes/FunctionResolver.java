@@ -168,6 +168,45 @@ public final class FunctionResolver {
         throw new SymbolNotFoundException(msg.toString(), close, !stripped.isEmpty());
     }
 
+    /**
+     * The defined functions of the objects named {@code library} whose names match {@code glob} ({@code *} any run,
+     * {@code ?} one character), sorted, at most {@code limit}.
+     *
+     * @throws SymbolNotFoundException no such object, none matches, or more than {@code limit} do
+     */
+    public List<String> matching(String glob, String library, int limit) throws SpyglassException {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(
+                ("\\Q" + glob + "\\E").replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q"));
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        boolean any = false;
+        for (ProcessMap.Mapping m : objects().values()) {
+            if (!matches(m.path(), library)) {
+                continue;
+            }
+            any = true;
+            try (ElfFile elf = ElfFile.open(openable(m))) {
+                for (Symbol x : elf.symbols()) {
+                    if (x.isDefined() && x.isFunction() && x.value() != 0 && p.matcher(x.name()).matches()) {
+                        out.add(x.name());
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // not an ELF object
+            }
+        }
+        if (!any) {
+            throw new SymbolNotFoundException("process " + pid + " maps no object named " + library, List.of(), false);
+        }
+        if (out.isEmpty()) {
+            throw new SymbolNotFoundException("no function of " + library + " matches " + glob, List.of(), false);
+        }
+        if (out.size() > limit) {
+            throw new SymbolNotFoundException(out.size() + " functions of " + library + " match " + glob + ", more than "
+                    + limit + " (each is two probes per thread): narrow the pattern", List.of(), false);
+        }
+        return List.copyOf(out);
+    }
+
     /** A path names {@code library}: equal, or its file name equal or starting with it (or with "lib" + it). */
     static boolean matches(String path, String library) {
         if (path.equals(library)) {
