@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                 + " names, or globs matched in --library), on every thread of a running process; while a thread is"
                 + " inside the trigger, each probed call is recorded with its times. After --count executions of the"
                 + " trigger, writes each as an indented call tree with total and self µs per call (-o tree.json for"
-                + " JSON, else text).",
+                + " JSON, tree.html for a timeline page with one lane per depth, else text).",
                 "Needs root (or CAP_PERFMON). Each probed call costs the target " + LatencyCommand.COST
                         + ". See docs/drilldown.md."})
 final class TraceCommand implements Callable<Integer> {
@@ -54,7 +54,7 @@ final class TraceCommand implements Callable<Integer> {
             description = "The longest wait for those executions (default 60s).")
     String duration;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the trees here: .json, else text.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the trees here: .json, .html (timeline), else text.")
     Path output;
 
     @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Probed calls per second"
@@ -156,8 +156,9 @@ final class TraceCommand implements Callable<Integer> {
                     + " it may be inlined: probes on inlined code cannot fire)");
             status = Failures.NO_SAMPLES;
         }
-        String text = output != null && output.toString().endsWith(".json") ? TraceTree.json(trigger, done)
-                : TraceTree.text(done);
+        String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
+        String text = ext.endsWith(".json") ? TraceTree.json(trigger, done)
+                : ext.endsWith(".html") ? TraceTree.html(trigger, done) : TraceTree.text(done);
         if (output == null) {
             out.print(text);
         } else {

@@ -125,6 +125,53 @@ final class TraceTree {
         }
     }
 
+    /**
+     * A self-contained timeline page: per execution, one lane per depth, each call a box as wide as its time, its
+     * name, total, self and start in the box's title (shown on hover). No script, no external resource.
+     */
+    static String html(String trigger, List<Execution> executions) {
+        StringBuilder sb = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trace of ");
+        sb.append(escape(trigger)).append("</title><style>body{font:13px sans-serif;margin:2em}"
+                + "div.t{position:relative;width:1000px;border-left:1px solid #888;margin-bottom:2em}"
+                + "div.c{position:absolute;height:18px;overflow:hidden;white-space:nowrap;background:#f4b266;"
+                + "border:1px solid #b07020;box-sizing:border-box;font-size:11px}</style></head><body>\n<h1>Trace of ")
+                .append(escape(trigger)).append("</h1>\n");
+        int n = 0;
+        for (Execution x : executions) {
+            int lanes = depth(x.root());
+            sb.append("<h2>execution ").append(++n).append(" of ").append(executions.size()).append(", thread ")
+                    .append(x.tid()).append(": ").append(us(x.root().total())).append(" µs</h2>\n<div class=\"t\" style=\"height:")
+                    .append(lanes * 20).append("px\">\n");
+            html(sb, x.root(), x.root().start, Math.max(1, x.root().total()), 0);
+            sb.append("</div>\n");
+        }
+        return sb.append("</body></html>\n").toString();
+    }
+
+    private static int depth(Call c) {
+        int d = 0;
+        for (Call child : c.children) {
+            d = Math.max(d, depth(child));
+        }
+        return d + 1;
+    }
+
+    private static void html(StringBuilder sb, Call c, long origin, long span, int lane) {
+        double left = 1000.0 * (c.start - origin) / span;
+        double width = Math.max(1, 1000.0 * c.total() / span);
+        String title = c.symbol + ": total " + us(c.total()) + " µs, self " + us(c.self()) + " µs, at +"
+                + us(c.start - origin) + " µs";
+        sb.append(String.format(Locale.ROOT, "<div class=\"c\" style=\"left:%.1fpx;width:%.1fpx;top:%dpx\" title=\"%s\">%s</div>%n",
+                left, width, lane * 20, escape(title), escape(c.symbol)));
+        for (Call child : c.children) {
+            html(sb, child, origin, span, lane + 1);
+        }
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
     static String json(String trigger, List<Execution> executions) {
         StringBuilder sb = new StringBuilder("{\"trigger\":");
         Json.string(sb, trigger);

@@ -119,6 +119,13 @@ class TraceCliIT {
                         .isLessThanOrEqualTo(parent.start() + parent.total() + 0.2);
                 assertThat(parent.total()).isPositive();
             }
+            Path html = dir.resolve("tree.html");
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
+                    "row_convert", "--functions", "row_float,PyFloat_FromString", "-d", "30s", "-o", html.toString()), 90);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String page = Files.readString(html);
+            assertThat(page).startsWith("<!DOCTYPE html>").contains("title=\"row_convert: total ")
+                    .contains("title=\"PyFloat_FromString: total ").contains("top:40px").doesNotContain("<script");
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
