@@ -17,6 +17,7 @@ import dev.spyglass.FunctionProbes;
 import dev.spyglass.LatencyHistogram;
 import dev.spyglass.ProbedFunction;
 import dev.spyglass.ProcessGoneException;
+import dev.spyglass.PythonProcess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -61,6 +62,11 @@ final class LatencyCommand implements Callable<Integer> {
     @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Calls per second beyond"
             + " which probing stops (default 50000): the target pays each call's traps.")
     long maxRate;
+
+    @Option(names = "--by-stack", description = "Also report the slowest calls with the Python stack that made"
+            + " them (the threads' stacks are read every poll, about every 10 ms; a call that spans no read gets no"
+            + " stack). CPython targets only.")
+    boolean byStack;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -130,7 +136,11 @@ final class LatencyCommand implements Callable<Integer> {
         long entries;
         boolean terminal = stdoutIsTerminal();
         long start = System.nanoTime();
-        try (FunctionProbes p = FunctionProbes.attach(pid, List.of(f))) {
+        SlowCallStacks slow = null;
+        try (PythonProcess py = byStack ? PythonProcess.attach(pid) : null;
+                FunctionProbes p = FunctionProbes.attach(pid, List.of(f))) {
+            slow = py == null ? null : new SlowCallStacks(py);
+            SlowCallStacks stacks = slow;
             name = p.symbols().get(0);
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
                     + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
@@ -145,8 +155,14 @@ final class LatencyCommand implements Callable<Integer> {
                     p.poll(e -> {
                         if (e.kind() == CallEvent.Kind.EXIT) {
                             h.record(e.durationNanos());
+                            if (stacks != null) {
+                                stacks.accept(e);
+                            }
                         }
                     });
+                    if (stacks != null) {
+                        stacks.read();
+                    }
                     long now = System.nanoTime();
                     // Lost records are hits too (entries and returns, hence half).
                     long hits = p.hits(0) + p.lostRecords() / 2;
@@ -190,9 +206,11 @@ final class LatencyCommand implements Callable<Integer> {
             status = Failures.NO_SAMPLES;
         }
         String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
-        String report = ext.endsWith(".json") ? LatencyReport.json(name, h) : ext.endsWith(".html")
-                ? LatencyReport.html(name, pid, h) : LatencyReport.line(name, (System.nanoTime() - start) / 1e9, h,
-                        h.count() * 1e9 / Math.max(1, System.nanoTime() - start)) + "\n";
+        List<SlowCallStacks.SlowCall> slowest = slow == null ? null : slow.slowest();
+        String report = ext.endsWith(".json") ? LatencyReport.json(name, h, slowest) : ext.endsWith(".html")
+                ? LatencyReport.html(name, pid, h, slowest) : LatencyReport.line(name,
+                        (System.nanoTime() - start) / 1e9, h, h.count() * 1e9 / Math.max(1, System.nanoTime() - start))
+                        + "\n" + (slowest == null ? "" : SlowCallStacks.text(slowest));
         if (output == null) {
             out.print(report);
             out.flush();

@@ -69,7 +69,7 @@ final class LatencyReport {
      * {@code {"function":…, "count":N, "p50_us":…, "p90_us":…, "p99_us":…, "max_us":…, "buckets":[…]}}, each bucket
      * {@code {"low_us":…, "high_us":…, "count":N}} (calls at least low and less than high), non-empty ones only.
      */
-    static String json(String function, LatencyHistogram h) {
+    static String json(String function, LatencyHistogram h, List<SlowCallStacks.SlowCall> slowest) {
         StringBuilder sb = new StringBuilder("{\"function\":");
         Json.string(sb, function);
         sb.append(",\"count\":").append(h.count()).append(",\"p50_us\":").append(us(h.percentileNanos(0.5)))
@@ -81,11 +81,15 @@ final class LatencyReport {
             sb.append(i++ == 0 ? "" : ",").append("{\"low_us\":").append(us(b.lowNanos())).append(",\"high_us\":")
                     .append(us(b.highNanos())).append(",\"count\":").append(b.count()).append('}');
         }
-        return sb.append("]}\n").toString();
+        sb.append(']');
+        if (slowest != null) { // --by-stack only
+            SlowCallStacks.json(sb, slowest);
+        }
+        return sb.append("}\n").toString();
     }
 
     /** A self-contained page: the figures and one bar per bucket (no script, no external resource). */
-    static String html(String function, long pid, LatencyHistogram h) {
+    static String html(String function, long pid, LatencyHistogram h, List<SlowCallStacks.SlowCall> slowest) {
         StringBuilder sb = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>latency of ");
         String f = escape(function);
         sb.append(f).append("</title><style>body{font:14px sans-serif;margin:2em}td{padding:1px 6px}"
@@ -104,7 +108,11 @@ final class LatencyReport {
                     .append("</td><td><div class=\"b\" style=\"width:")
                     .append(Math.max(1, Math.round(400.0 * b.count() / most))).append("px\"></div></td></tr>\n");
         }
-        return sb.append("</table>\n</body></html>\n").toString();
+        sb.append("</table>\n");
+        if (slowest != null) {
+            sb.append("<pre>").append(escape(SlowCallStacks.text(slowest))).append("</pre>\n");
+        }
+        return sb.append("</body></html>\n").toString();
     }
 
     private static String escape(String s) {

@@ -142,6 +142,26 @@ class LatencyCliIT {
                 assertThat(p50).as(py.label() + ": p50 vs 2 ms").isBetween(1800.0, 2200.0);
             }
 
+            // --by-stack: a stack given to a slow call is the one that made it (the slow() thread's), never another.
+            Path stacks = dir.resolve("stacks.json");
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
+                    "spy_slow", "-d", "2s", "--by-stack", "-o", stacks.toString()), 60);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String withStacks = Files.readString(stacks);
+            int slowest = withStacks.indexOf(",\"slowest\":[");
+            assertThat(slowest).as(withStacks).isPositive();
+            String[] slowCalls = withStacks.substring(slowest).split("\\{\"duration_us\":");
+            long stacked = 0;
+            for (int i = 1; i < slowCalls.length; i++) {
+                if (!slowCalls[i].contains("\"frames\":[]")) {
+                    stacked++;
+                    assertThat(slowCalls[i]).as(withStacks).contains("{\"name\":\"slow\",");
+                }
+            }
+            assertThat(slowCalls.length - 1).as(withStacks).isBetween(1, 10);
+            System.out.printf("%s: --by-stack gave a stack to %d of the %d slowest calls%n", py.label(), stacked,
+                    slowCalls.length - 1);
+
             Path err = dir.resolve("cli.err");
             cli = new ProcessBuilder(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
                     "spy_slow", "-d", "60s")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
