@@ -1,6 +1,8 @@
 """Allocation-heavy loop for the cost of `spyglass leaks` (docs/performance.md): prints, every 0.5 s, how many
-loop iterations ran (each allocates and frees a 2-item list, a small object and an int). Run it, attach
-`spyglass leaks -p PID -d 5s` during part of the run and compare the rates with the probes on and off."""
+loop iterations ran (each allocates and frees a 2-item list, a small object and an int; with a second argument
+`big`, also a 1,000-byte bytes object, over pymalloc's 512-byte limit: a raw block, which the coarse level sees).
+Run it, attach `spyglass leaks -p PID -d 5s [--level coarse]` during part of the run and compare the rates with the
+probes on and off."""
 import sys, time
 
 class Obj(object):
@@ -8,10 +10,12 @@ class Obj(object):
     def __init__(self, a):
         self.a = a
 
+BIG = len(sys.argv) > 2 and sys.argv[2] == "big"
+
 def loop():
     i = 1000
     while True:
-        x = [Obj(i), None]
+        x = [Obj(i), bytes(1000) if BIG else None]
         i += 1
         del x
         yield

@@ -1,6 +1,10 @@
 package dev.spyglass;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.List;
+
+import dev.spyglass.internal.export.LeakReportPage;
 
 /**
  * What {@link LeakTracker#report} found: the allocations seen surviving, summed by merged stack, leak suspects
@@ -8,6 +12,8 @@ import java.util.List;
  * probes saw and "at most" for those they did not (a block released through a path not probed stays counted).
  *
  * @param pid               the target
+ * @param level             {@code "exact"} (every small-object allocation) or {@code "coarse"} (the raw
+ *                          allocator only: blocks over 512 bytes and raw buffers, {@link #meaning()})
  * @param probes            the probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free in /usr/lib/libpython3.12.so}
  * @param seconds           how long the probes were in place
  * @param allocations       allocations seen
@@ -19,11 +25,32 @@ import java.util.List;
  * @param stacks            every stack with surviving memory, most suspect first
  * @param snapshotSeconds   the times of the surviving-bytes snapshots, seconds since the start
  */
-public record LeakReport(long pid, String probes, double seconds, long allocations, long frees, long live,
+public record LeakReport(long pid, String level, String probes, double seconds, long allocations, long frees, long live,
         long dropped, long unmatchedFrees, long lostRecords, List<StackReport> stacks, double[] snapshotSeconds) {
 
     public LeakReport {
         stacks = List.copyOf(stacks);
+    }
+
+    /** What the surviving figures mean at this report's level, in a sentence or two for a report's reader. */
+    public String meaning() {
+        if ("coarse".equals(level)) {
+            return "Coarse level: only the raw allocator is probed (PyMem_RawMalloc and siblings): blocks over"
+                    + " pymalloc's 512-byte limit (big objects, the item arrays of long lists, buffers), not small"
+                    + " objects, which pymalloc serves from its pools unseen. Surviving figures are at least the large"
+                    + " blocks each stack kept; a leak of small objects alone does not show at this level.";
+        }
+        return "Exact level: every small-object allocation and release is probed. Surviving figures are at least"
+                + " those whose release the probes saw; a block released through a path not probed stays counted.";
+    }
+
+    /**
+     * Writes this report as one self-contained HTML page (no network): a flame graph of the surviving bytes by
+     * stack, the ranking table of the first {@code top} stacks, and a plot of each first stack's surviving bytes
+     * over time. The stream is not closed.
+     */
+    public void writeHtml(OutputStream out, int top) throws IOException {
+        LeakReportPage.write(this, top, out);
     }
 
     /**

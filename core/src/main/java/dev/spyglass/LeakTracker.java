@@ -9,8 +9,8 @@ import dev.spyglass.internal.nativeframes.AllocationStacks;
 import dev.spyglass.internal.python.Target;
 
 /**
- * Allocation and leak tracking from outside, exact level: uprobes on the target's small-object allocator and
- * its release function (chosen from the build's symbols), every allocation's Python stack (merged with its native
+ * Allocation and leak tracking from outside: uprobes on the target's small-object allocator (exact level) or on
+ * its raw allocator only (coarse level, {@link Level}) and the release functions (chosen from the build's symbols), every allocation's Python stack (merged with its native
  * stack on request),
  * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
  * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
@@ -28,15 +28,29 @@ public final class LeakTracker implements AutoCloseable {
     /** Live allocations kept by default (about 100 bytes of this JVM's heap each). */
     public static final int DEFAULT_CAPACITY = 4_000_000;
 
+    /** How much is probed, and so what the target pays (figures in docs/performance.md). */
+    public enum Level {
+        /** Every small-object allocation and release ({@code _PyObject_Malloc} and siblings): short sessions. */
+        EXACT,
+        /**
+         * Only the raw allocator ({@code _PyMem_RawMalloc} and siblings): blocks over pymalloc's 512-byte limit
+         * (big objects, the item arrays of long lists) and raw buffers, no small object. Cheap where small objects
+         * dominate: for long runs. {@link LeakReport#meaning()} says what the figures then mean.
+         */
+        COARSE
+    }
+
     private final Target target;
     private final AllocationStacks stacks;
     private final long start = System.nanoTime();
     private final long pid;
+    private final Level level;
 
-    private LeakTracker(Target target, AllocationStacks stacks) {
+    private LeakTracker(Target target, AllocationStacks stacks, Level level) {
         this.target = target;
         this.stacks = stacks;
         this.pid = target.pid();
+        this.level = level;
     }
 
     /** {@link #attach(long, int, boolean)} with {@link #DEFAULT_CAPACITY}, Python frames only. */
@@ -54,10 +68,20 @@ public final class LeakTracker implements AutoCloseable {
      * @throws SpyglassException     not a CPython, or no probe point in its build (the message names the symbols)
      */
     public static LeakTracker attach(long pid, int capacity, boolean nativeFrames) throws SpyglassException {
+        return attach(pid, capacity, nativeFrames, Level.EXACT);
+    }
+
+    /**
+     * Places the probes of {@code level} on every Python thread of {@code pid}; otherwise as
+     * {@link #attach(long, int, boolean)}.
+     */
+    public static LeakTracker attach(long pid, int capacity, boolean nativeFrames, Level level)
+            throws SpyglassException {
+        java.util.Objects.requireNonNull(level, "level");
         Target target = Target.attach(pid);
         try {
-            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames);
-            LeakTracker t = new LeakTracker(target, s);
+            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames, level == Level.COARSE);
+            LeakTracker t = new LeakTracker(target, s, level);
             t.poll();
             return t;
         } catch (SpyglassException | RuntimeException | Error e) {
@@ -92,7 +116,7 @@ public final class LeakTracker implements AutoCloseable {
                     r.allocations(), r.allocatedBytes(), r.growthBytesPerSecond(), r.growingShare(), r.suspect(),
                     r.seriesBytes()));
         }
-        return new LeakReport(pid, probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
+        return new LeakReport(pid, level.name().toLowerCase(java.util.Locale.ROOT), probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
                 t.dropped(), t.unmatchedFrees(), stacks.lostRecords(), out, seconds);
     }
 

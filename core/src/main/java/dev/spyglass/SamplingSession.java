@@ -7,7 +7,6 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Spliterator;
 import java.util.Spliterators;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,6 +27,7 @@ import dev.spyglass.internal.session.FollowedProcess;
 import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
 import dev.spyglass.internal.session.PythonStackSources;
+import dev.spyglass.internal.session.SampleHandoff;
 import dev.spyglass.internal.session.TickPacing;
 
 /**
@@ -47,7 +47,6 @@ import dev.spyglass.internal.session.TickPacing;
  */
 public final class SamplingSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SamplingSession.class);
-    private static final long POLL_NANOS = 10_000_000L;
 
     /** Durations longer than this mean no limit. */
     private static final Duration NO_LIMIT_BEYOND = Duration.ofDays(36_525);
@@ -67,7 +66,7 @@ public final class SamplingSession implements AutoCloseable {
     private final SamplingMode mode;
     private final long intervalNanos;
     private final long durationNanos;
-    private final ArrayBlockingQueue<StackSample> queue;
+    private final SampleHandoff queue;
     private final CountDownLatch done = new CountDownLatch(1);
     private final Thread worker;
 
@@ -97,7 +96,7 @@ public final class SamplingSession implements AutoCloseable {
         // Beyond a century (Duration.toNanos overflows at ~292 years) a duration is no limit at all.
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
-        this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
+        this.queue = new SampleHandoff(config.queueCapacity());
         this.python = python;
         this.self = FollowedProcess.of(pid, version);
         // Following children: the tree of a launched command (its shell too), else of the process attached to.
@@ -227,19 +226,7 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     private StackSample next() throws InterruptedException {
-        while (true) {
-            StackSample s = queue.poll();
-            if (s != null) {
-                return s;
-            }
-            if (finished) {
-                return queue.poll();
-            }
-            s = queue.poll(POLL_NANOS, TimeUnit.NANOSECONDS);
-            if (s != null) {
-                return s;
-            }
-        }
+        return queue.next();
     }
 
     /** Asks the sampler to stop after the current tick; returns at once. */
@@ -396,6 +383,7 @@ public final class SamplingSession implements AutoCloseable {
                 awaitExit();
             }
             finished = true;
+            queue.end();
             if (closeRequested) {
                 closeSources();
             }

@@ -20,17 +20,22 @@ import picocli.CommandLine.Option;
 /** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
 @Command(name = "leaks", mixinStandardHelpOptions = true,
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
-                + " level) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
+                + " level; --level coarse: only the raw allocator's blocks over 512 bytes) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
                 "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
                 "Cost: every allocation and release traps into the kernel (an allocation twice: entry and return);"
                         + " a 3.12 loop doing nothing but allocate and free ran " + LeaksCommand.COST
-                        + " (docs/performance.md). For short debugging sessions. See docs/memory.md."})
+                        + " (docs/performance.md). For short debugging sessions. --level coarse: the same loop ran "
+                        + LeaksCommand.COARSE_COST + ". See docs/memory.md."})
 final class LeaksCommand implements Callable<Integer> {
     /** Measured, see docs/performance.md (leaks). */
     static final String COST = "about 140 times slower with the probes on (7,000 instead of 1,000,000"
             + " iterations per 0.5 s, 46,000 allocations/s tracked)";
+    /** Measured, see docs/performance.md (leaks). */
+    static final String COARSE_COST = "with no trap at all (it allocates no block over 512 bytes), but a block over"
+            + " 512 bytes costs what an exact-level allocation does (a loop allocating a 1,000-byte object per"
+            + " iteration: 2,000 - 11,000 instead of ~500,000 iterations per 0.5 s)";
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to track.")
     long pid;
@@ -40,7 +45,9 @@ final class LeaksCommand implements Callable<Integer> {
     String duration;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-            description = "Write the report here: .json for JSON, else text (default: print the text).")
+            description = "Write the report here: .json for JSON, .html for a page with a flame graph of the"
+                    + " surviving memory and a plot of each top stack's surviving bytes over time, else text"
+                    + " (default: print the text).")
     Path output;
 
     @Option(names = "--top", paramLabel = "N", defaultValue = "10", description = "Stacks in the report (default 10).")
@@ -49,6 +56,12 @@ final class LeaksCommand implements Callable<Integer> {
     @Option(names = "--capacity", paramLabel = "N", defaultValue = "" + LeakTracker.DEFAULT_CAPACITY,
             description = "Live allocations kept at most; beyond, new ones are counted as dropped.")
     int capacity;
+
+    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "exact",
+            description = "exact (default): every small-object allocation and release; coarse: only the raw"
+                    + " allocator (blocks over 512 bytes: big objects, long lists' item arrays, buffers), for long"
+                    + " runs where small objects dominate.")
+    String level;
 
     @Option(names = "--native", description = "Also copy the user stack at each allocation and merge the native (C)"
             + " frames into its stack: 8 KiB more per allocation, which a busy target makes the kernel drop (counted"
@@ -72,13 +85,18 @@ final class LeaksCommand implements Callable<Integer> {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
-        if (output != null && output.toString().endsWith(".html")) {
-            err.println("spyglass: the HTML report is not written yet; use .txt or .json");
-            return Failures.USAGE;
+        LeakTracker.Level lv;
+        switch (level) {
+            case "exact" -> lv = LeakTracker.Level.EXACT;
+            case "coarse" -> lv = LeakTracker.Level.COARSE;
+            default -> {
+                err.println("spyglass: --level must be exact or coarse, not " + level);
+                return Failures.USAGE;
+            }
         }
         LeakReport report;
         int status = 0;
-        try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames)) {
+        try (LeakTracker t = LeakTracker.attach(pid, capacity, nativeFrames, lv)) {
             err.println("spyglass: probes on " + t.probes() + " of process " + pid + " for " + duration);
             long end = System.nanoTime() + d.toNanos();
             long polls = 0;
@@ -104,12 +122,19 @@ final class LeaksCommand implements Callable<Integer> {
         } catch (Exception e) {
             return Failures.report(e, err);
         }
-        String text = output != null && output.toString().endsWith(".json") ? json(report) : text(report);
+        String name = output == null ? "" : output.toString();
         if (output == null) {
-            out.print(text);
+            out.print(text(report));
         } else {
             try {
-                Files.writeString(output, text, StandardCharsets.UTF_8);
+                if (name.endsWith(".html") || name.endsWith(".htm")) {
+                    try (java.io.OutputStream o = Files.newOutputStream(output)) {
+                        report.writeHtml(o, top);
+                    }
+                } else {
+                    Files.writeString(output, name.endsWith(".json") ? json(report) : text(report),
+                            StandardCharsets.UTF_8);
+                }
             } catch (IOException e) {
                 err.println("spyglass: cannot write " + output + ": " + e.getMessage());
                 return Failures.OTHER;
@@ -122,6 +147,7 @@ final class LeaksCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Leak report for process %d: %.1f s, probes on %s%n", r.pid(), r.seconds(),
                 r.probes()));
+        sb.append(r.meaning()).append('\n');
         sb.append(String.format(Locale.ROOT, "%,d allocations, %,d releases seen; %,d allocations surviving"
                 + " (at least, for releases through paths not probed)%n", r.allocations(), r.frees(), r.live()));
         long seen = r.allocations() + r.frees();
@@ -159,7 +185,9 @@ final class LeaksCommand implements Callable<Integer> {
     }
 
     String json(LeakReport r) {
-        StringBuilder sb = new StringBuilder("{\"pid\":").append(r.pid()).append(",\"probes\":");
+        StringBuilder sb = new StringBuilder("{\"pid\":").append(r.pid()).append(",\"level\":");
+        Json.string(sb, r.level());
+        sb.append(",\"probes\":");
         Json.string(sb, r.probes());
         sb.append(String.format(Locale.ROOT, ",\"seconds\":%.3f,\"allocations\":%d,\"frees\":%d,\"live\":%d,"
                 + "\"dropped\":%d,\"unmatched_frees\":%d,\"lost_records\":%d,\"snapshot_seconds\":[", r.seconds(),

@@ -14,6 +14,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.Frame;
 import dev.spyglass.Sampler;
@@ -36,7 +38,11 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * added later is checked without a change here. All formats are deterministic today (same samples, same
  * metadata, same bytes); a format that embeds something of the moment it is written would need a comparison of
  * its decoded content here instead, and a line in docs/cli.md saying which field differs.
+ *
+ * <p>Cases run two at a time: each waits mostly for three CLI JVMs and a 2.5 s script, and asserts equal bytes,
+ * never a rate (one after another they took 130 – 160 s of the suite).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class ConvertRoundTripIT {
 
     @TempDir

@@ -98,6 +98,32 @@ class LeaksCliIT {
     }
 
     @Test
+    void coarseLevelWritesAnHtmlPageSayingWhatItsFiguresMean() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);
+        Assumptions.assumeTrue("0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream()
+                .readAllBytes()).trim()), "uprobes need root");
+        SpyglassCliIT.Result bad = SpyglassCliIT.run(SpyglassCliIT.cli("leaks", "-p", "1", "--level", "fine"), 60);
+        assertThat(bad.exit()).as(bad.toString()).isEqualTo(Failures.USAGE);
+        assertThat(bad.err()).contains("--level must be exact or coarse");
+        Path script = dir.resolve("leaky.py");
+        Files.writeString(script, TARGET);
+        Process target = new ProcessBuilder(PY.toString(), script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            Path html = dir.resolve("report.html");
+            SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()),
+                    "-d", "2s", "--level", "coarse", "-o", html.toString()), 60);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.err()).contains("probes on _PyMem_RawMalloc");
+            assertThat(Files.readString(html)).startsWith("<!DOCTYPE html>").contains("Coarse level")
+                    .contains("id=\"leak-table\"").contains("\"mode\":\"leaks\"");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void anUnprivilegedUserIsToldWhichRightIsMissing() throws Exception {
         Assumptions.assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false),
                 "needs root to run the CLI as another user");

@@ -61,11 +61,12 @@ abstract class StreamExporter implements Exporter {
     }
 
     /**
-     * Whether the samples weigh bytes rather than time: the metadata's mode is {@code memory} (RSS changes) or
-     * {@code page_faults} (page faults). Aggregating formats then sum the weights, not count the samples.
+     * Whether the samples weigh bytes rather than time: the metadata's mode is {@code memory} (RSS changes),
+     * {@code page_faults} (page faults) or {@code leaks} (surviving allocations, {@link LeakReportPage}).
+     * Aggregating formats then sum the weights, not count the samples.
      */
     static boolean weighsBytes(ProfileMetadata m) {
-        return m.mode().equals("memory") || m.mode().equals("page_faults");
+        return m.mode().equals("memory") || m.mode().equals("page_faults") || m.mode().equals("leaks");
     }
 
     final ProfileMetadata metadataNow() {

@@ -329,6 +329,13 @@ public final class UserStackSamples implements AutoCloseable {
         }
     }
 
+    /** Thread {@code tid}'s CPU time now (its clock event's count, read again), or -1 when it is not followed. */
+    public long readCpuTime(int tid) {
+        ensureOpen();
+        Tracked t = threads.get(tid);
+        return t == null ? -1 : sys.readCount(t.ring.clockFd);
+    }
+
     /** Reads every followed thread's records; the newest written before {@code beforeNanos} becomes its snapshot. */
     public void drain(long beforeNanos) {
         ensureOpen();

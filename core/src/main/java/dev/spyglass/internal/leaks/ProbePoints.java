@@ -28,13 +28,36 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
     public static final String LOOKED_FOR = "_PyObject_Malloc, _PyObject_Free, _PyObject_Realloc and _PyObject_Calloc"
             + " (.symtab), then PyObject_Malloc, PyObject_Free, PyObject_Realloc and PyObject_Calloc (.dynsym)";
 
+    /** The coarse level's symbols, in order of preference, as messages name them. */
+    public static final String COARSE_LOOKED_FOR = "_PyMem_RawMalloc, _PyMem_RawFree, _PyMem_RawRealloc and"
+            + " _PyMem_RawCalloc (.symtab), then PyMem_RawMalloc, PyMem_RawFree, PyMem_RawRealloc and PyMem_RawCalloc"
+            + " (.dynsym)";
+
     /**
+     * The exact level's points: the small-object allocator.
+     *
      * @param object the object as the target maps it; {@code file} how this process opens it
      * @throws SpyglassException neither pair is defined there (the message names the symbols looked for)
      */
     public static ProbePoints choose(String object, Path file) throws SpyglassException {
+        return choose(object, file, new String[] {"_PyObject_", "PyObject_"}, LOOKED_FOR);
+    }
+
+    /**
+     * The coarse level's points: the raw allocator, {@code _PyMem_RawMalloc(ctx, size)} and its siblings behind
+     * the raw allocator table (same arguments as the small-object ones). It sees what pymalloc does not serve: every
+     * block over pymalloc's 512-byte limit (3.8-3.13: {@code _PyObject_Malloc} falls back to
+     * {@code PyMem_RawMalloc}), a list's item array once over 512 bytes, and the interpreter's own raw buffers, but
+     * no small object; a loop allocating only small objects makes no call here.
+     */
+    public static ProbePoints chooseCoarse(String object, Path file) throws SpyglassException {
+        return choose(object, file, new String[] {"_PyMem_Raw", "PyMem_Raw"}, COARSE_LOOKED_FOR);
+    }
+
+    private static ProbePoints choose(String object, Path file, String[] prefixes, String lookedFor)
+            throws SpyglassException {
         try (ElfFile elf = ElfFile.open(file)) {
-            for (String prefix : new String[] {"_PyObject_", "PyObject_"}) {
+            for (String prefix : prefixes) {
                 Optional<Symbol> m = defined(elf.symbol(prefix + "Malloc"));
                 Optional<Symbol> f = defined(elf.symbol(prefix + "Free"));
                 Optional<Symbol> r = defined(elf.symbol(prefix + "Realloc"));
@@ -49,7 +72,7 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
         } catch (IOException | RuntimeException e) {
             throw new SpyglassException("cannot read the symbols of " + object + " to place allocation probes: " + e);
         }
-        throw new SpyglassException("no allocation probe point in " + object + ": looked for " + LOOKED_FOR
+        throw new SpyglassException("no allocation probe point in " + object + ": looked for " + lookedFor
                 + ", none defined (a build with another allocator, or its symbols stripped)");
     }
 

@@ -64,15 +64,18 @@ public final class AllocationStacks implements AutoCloseable {
 
     /**
      * @param capacity live allocations kept at most
+     * @param coarse   the raw allocator's points ({@link ProbePoints#chooseCoarse}) rather than the small-object
+     *                 allocator's
      * @throws dev.spyglass.AccessDeniedException the kernel refuses uprobes (the message says which right)
      * @throws SpyglassException                  no probe point in this build (the message names the symbols)
      */
-    public AllocationStacks(Target target, int capacity, boolean nativeFrames) throws SpyglassException {
+    public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse)
+            throws SpyglassException {
         this.target = target;
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
-        this.points = ProbePoints.choose(object, file);
+        this.points = coarse ? ProbePoints.chooseCoarse(object, file) : ProbePoints.choose(object, file);
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),

@@ -47,6 +47,12 @@ import dev.spyglass.internal.python.ThreadRecord;
  * between. The splicer's own check (activations of the evaluation loop against entry frames) rejects many
  * such snapshots, not all on 3.11+ (one activation runs several Python frames there).
  * </ol>
+ * A thread with neither (no snapshot at all: blocked since before the session, as a switch-out record is
+ * written only when a thread leaves its CPU; or records dropped) whose CPU time did not change since the
+ * previous tick's count gets its registers from {@code /proc/PID/task/TID/syscall} and one copy of its
+ * stack ({@link SyscallSnapshots}), accepted when its CPU time read again after the copy is still the
+ * same: the thread did not run from before this tick's Python read to after the copy, the same proof as the
+ * first case.
  * Snapshots of deep stacks are cut at the fixed copy size and merged partially, as in {@link NativeStacks}.
  * Used from the sampling thread only.
  */
@@ -58,6 +64,7 @@ public final class NonStopNativeStacks implements NativeFrames {
     private final Target target;
     private final UserStackSamples samples;
     private final NativeSplice splice;
+    private final SyscallSnapshots blocked;
     private final Map<Integer, Seen> previous = new HashMap<>();
     private int[] tids = new int[16];
     private long tick;
@@ -69,6 +76,7 @@ public final class NonStopNativeStacks implements NativeFrames {
     private volatile long moved;
     private volatile long disagreed;
     private volatile long lost;
+    private volatile long fromSyscall;
 
     /** A thread's Python stack at a tick: its frames, entry marks, and when that tick's read ended. */
     private static final class Seen {
@@ -118,6 +126,7 @@ public final class NonStopNativeStacks implements NativeFrames {
         try {
             samples.check((int) target.pid()); // its main thread: a refusal is said at attach
             this.splice = new NativeSplice(target, keepInterpreterFrames);
+            this.blocked = new SyscallSnapshots(target.pid(), target.memory(), STACK_BYTES);
         } catch (SpyglassException | RuntimeException | Error e) {
             samples.close();
             throw e;
@@ -165,6 +174,7 @@ public final class NonStopNativeStacks implements NativeFrames {
         if (start > 0 && seen.startTime > 0 && start != seen.startTime) {
             // The TID names a new thread (the old one exited): its events followed the old one.
             samples.forget((int) tid);
+            blocked.forget((int) tid);
             previous.put((int) tid, seen = new Seen());
         }
         seen.startTime = start;
@@ -172,17 +182,26 @@ public final class NonStopNativeStacks implements NativeFrames {
         long previousReadEnd = seen.readEnd;
         seen.set(frames, t, tick, readEnd);
         UserStackSamples.Tracked s = samples.thread((int) tid);
-        if (s == null || !s.usable()) {
+        if (s == null) {
             return unknown(python);
         }
-        boolean idle = s.switchOut() && !s.lostSince() && s.cpuBefore() >= 0 && s.cpuNow() == s.cpuBefore()
-                && s.time() < s.cpuReadNanosBefore();
-        boolean inOneFrame = sameAsBefore && s.time() > previousReadEnd && s.time() < readStart;
-        if (!idle && !inOneFrame) {
-            moved++;
+        boolean offCpu = s.cpuBefore() >= 0 && s.cpuNow() == s.cpuBefore();
+        boolean idle = s.usable() && s.switchOut() && !s.lostSince() && offCpu && s.time() < s.cpuReadNanosBefore();
+        boolean inOneFrame = s.usable() && sameAsBefore && s.time() > previousReadEnd && s.time() < readStart;
+        if (idle || inOneFrame) {
+            splice.unwind(s.rip(), s.rsp(), s.rbp(), s.stack(), s.rsp());
+        } else if (offCpu && blocked.take((int) tid) && samples.readCpuTime((int) tid) == s.cpuBefore()) {
+            // No snapshot of this instant (blocked since before the session, or records dropped), but the
+            // thread did not run from the previous tick's count to after this copy: the copy is of the read's
+            // instant (see SyscallSnapshots).
+            fromSyscall++;
+            splice.unwind(blocked.rip(), blocked.rsp(), 0, blocked.stack(), blocked.rsp());
+        } else {
+            if (s.usable()) {
+                moved++;
+            }
             return unknown(python);
         }
-        splice.unwind(s.rip(), s.rsp(), s.rbp(), s.stack(), s.rsp());
         switch (splice.merge(t, frames)) {
             case TORN -> {
                 disagreed++;
@@ -228,6 +247,11 @@ public final class NonStopNativeStacks implements NativeFrames {
         return disagreed;
     }
 
+    /** Of {@link #spliced()}: from a blocked thread's {@code /proc/PID/task/TID/syscall} registers and stack. */
+    public long fromBlockedRegisters() {
+        return fromSyscall;
+    }
+
     /** Records the kernel dropped because a ring buffer was full. */
     public long lost() {
         return lost;
@@ -235,9 +259,11 @@ public final class NonStopNativeStacks implements NativeFrames {
 
     @Override
     public void close() {
-        LOG.debug("non-stop native merges: {} spliced ({} partial), {} unspliced ({} moved, {} disagreed), {} lost",
-                spliced + partial, partial, unspliced, moved, disagreed, lost);
+        LOG.debug("non-stop native merges: {} spliced ({} partial, {} from a blocked thread's registers), {} unspliced"
+                + " ({} moved, {} disagreed), {} lost", spliced + partial, partial, fromSyscall, unspliced, moved,
+                disagreed, lost);
         samples.close();
         splice.close();
+        blocked.close();
     }
 }
