@@ -26,6 +26,10 @@ final class Failures {
     static final int TARGET_ENDED = 9;
     /** {@code convert}: the input is not a recording (not JSON lines, or a record missing a field); nothing written. */
     static final int BAD_RECORDING = 10;
+    /** {@code latency}: the function to probe is not there (the message lists the closest names, or offers --address). */
+    static final int SYMBOL_NOT_FOUND = 12;
+    /** {@code latency}: the function fired more often than {@code --max-rate}; probing stopped, the report was written. */
+    static final int RATE_LIMITED = 13;
     static final int OTHER = 1;
 
     private Failures() {
@@ -50,6 +54,7 @@ final class Failures {
             case NotAPythonProcessException x -> NOT_PYTHON;
             case UnsupportedPythonVersionException x -> UNSUPPORTED;
             case AccessDeniedException x -> ACCESS_DENIED;
+            case dev.spyglass.SymbolNotFoundException x -> SYMBOL_NOT_FOUND;
             // A launched command that ended before it could be sampled: its own exit status, as a
             // failing command's status is passed through once sampling ran.
             case ProcessGoneException x when x.exitStatus().isPresent() -> x.exitStatus().getAsInt();

@@ -38,6 +38,8 @@ public final class SpyglassCli implements Callable<Integer> {
         cl.addSubcommand("top", new TopCommand(out, err));
         cl.addSubcommand("agent", new AgentCommand(err));
         cl.addSubcommand("leaks", new LeaksCommand(out, err));
+        cl.addSubcommand("latency", new LatencyCommand(out, err));
+        cl.addSubcommand("trace", new TraceCommand(out, err));
         return cl;
     }
 

@@ -1,45 +1,25 @@
 package dev.spyglass.internal.kernel;
 
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.List;
 
 import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.internal.os.Errno;
 
 /**
- * Seven uprobes per thread of the target, through the {@code uprobe} PMU of {@code perf_event_open}: on the
- * allocator's entry (its size argument, the user registers and, on request, a copy of the user stack), on its
- * return (a uretprobe: the returned pointer in {@code rax}), on the release function's entry (the pointer freed),
- * on the reallocation function's entry and return (a list growing moves its items there) and on the zeroing
- * allocator's entry and return (a new list's items come from there). The
- * events of a thread write into one ring (PERF_EVENT_IOC_SET_OUTPUT: per-task events may only share a
- * ring with events of the same task), in the order they fired, so an entry is followed by its own return.
+ * Seven uprobes per thread of the target ({@link UprobeSet}): on the allocator's entry (its size argument, the
+ * user registers and, on request, a copy of the user stack), on its return (a uretprobe: the returned pointer in
+ * {@code rax}), on the release function's entry (the pointer freed), on the reallocation function's entry and
+ * return (a list growing moves its items there) and on the zeroing allocator's entry and return (a new list's
+ * items come from there). The events of a thread write into one ring, in the order they fired, so an entry is
+ * followed by its own return.
  *
  * <p>A PMU uprobe lives as long as its descriptor: closing the events (or the JVM dying, which closes them)
- * removes the breakpoints from the target; nothing is written to {@code uprobe_events}. Each hit traps into
- * the kernel (about 6 µs measured on this kind of machine), which is the cost the target pays.
- *
- * <p>Record layout (PERF_RECORD_SAMPLE, sample type IDENTIFIER | TID | TIME | REGS_USER [| STACK_USER]):
- * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX DX SI DI BP SP IP | [size, data[size], dyn_size]}.
+ * removes the breakpoints from the target. Each hit traps into the kernel (about 6 µs measured on this kind of
+ * machine), which is the cost the target pays.
  */
 public final class AllocationUprobes implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(AllocationUprobes.class);
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
-    /** AX(0), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
-    static final long REGS = 1L | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
-    static final int NREGS = 7;
-    private static final int EVENTS = 7;
-
-    /** What a record is. */
+    /** What a record is (in the order of the probes given to the {@link UprobeSet}). */
     public enum Kind { ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN }
 
     private static final Kind[] KINDS = Kind.values();
@@ -51,36 +31,7 @@ public final class AllocationUprobes implements AutoCloseable {
                 MemorySegment stack);
     }
 
-    private final long pid;
-    private final int pmuType;
-    private final int stackBytes;
-    private final int dataPages;
-    private final Arena arena = Arena.ofShared();
-    private final PerfSyscalls sys = new PerfSyscalls();
-    private final MemorySegment entryAttr;
-    private final MemorySegment returnAttr;
-    private final MemorySegment freeAttr;
-    private final MemorySegment reallocAttr;
-    private final MemorySegment reallocReturnAttr;
-    private final MemorySegment callocAttr;
-    private final MemorySegment callocReturnAttr;
-    private final MemorySegment id;
-    private final MemorySegment stackCopy;
-    private final FollowedThreads<Ring> threads = new FollowedThreads<>();
-    private final int[] errno = new int[1];
-    private long lostBefore;
-    private long lost;
-    private boolean closed;
-
-    private static final class Ring {
-        final int[] fds = new int[EVENTS];
-        final long[] ids = new long[EVENTS];
-        MemorySegment map;
-        long dataOffset;
-        long mask;
-        long tail;
-        long lost;
-    }
+    private final UprobeSet set;
 
     /**
      * @param objectPath  the object holding both functions, as this process can open it
@@ -98,64 +49,15 @@ public final class AllocationUprobes implements AutoCloseable {
         if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("stack " + stackBytes + ", pages " + dataPages);
         }
-        this.pid = pid;
-        this.stackBytes = stackBytes;
-        this.dataPages = dataPages;
-        this.pmuType = pmuType();
-        int retBit = retprobeBit();
-        MemorySegment path = arena.allocateFrom(objectPath);
-        this.entryAttr = attr(path, allocOffset, 0, stackBytes);
-        this.returnAttr = attr(path, allocOffset, 1L << retBit, 0);
-        this.freeAttr = attr(path, freeOffset, 0, 0);
-        this.reallocAttr = attr(path, reallocOffset, 0, 0);
-        this.reallocReturnAttr = attr(path, reallocOffset, 1L << retBit, 0);
-        this.callocAttr = attr(path, callocOffset, 0, 0);
-        this.callocReturnAttr = attr(path, callocOffset, 1L << retBit, 0);
-        this.id = arena.allocate(ValueLayout.JAVA_LONG);
-        this.stackCopy = arena.allocate(Math.max(8, stackBytes), 8);
-    }
-
-    private static int pmuType() throws SpyglassException {
-        String t = read("/sys/bus/event_source/devices/uprobe/type");
-        if (t == null) {
-            throw new SpyglassException("this kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe/type is"
-                    + " missing: CONFIG_UPROBE_EVENTS, Linux 4.17+): allocation tracking needs it");
-        }
-        return Integer.parseInt(t);
-    }
-
-    /** The retprobe bit of config, from the PMU's format ("config:0"). */
-    private static int retprobeBit() {
-        String f = read("/sys/bus/event_source/devices/uprobe/format/retprobe");
-        if (f != null && f.startsWith("config:")) {
-            try {
-                return Integer.parseInt(f.substring(7).trim());
-            } catch (NumberFormatException e) {
-                // fall through to the bit every kernel so far has used
-            }
-        }
-        return 0;
-    }
-
-    private MemorySegment attr(MemorySegment path, long offset, long config, int stack) {
-        MemorySegment a = arena.allocate(UserStackSamples.ATTR_SIZE, 8);
-        a.set(ValueLayout.JAVA_INT, 0, pmuType);
-        a.set(ValueLayout.JAVA_INT, 4, UserStackSamples.ATTR_SIZE);
-        a.set(ValueLayout.JAVA_LONG, 8, config);
-        a.set(ValueLayout.JAVA_LONG, 16, 1); // sample_period: every hit (each costs its trap whatever the period)
-        long type = UserStackSamples.PERF_SAMPLE_IDENTIFIER | UserStackSamples.PERF_SAMPLE_TID
-                | UserStackSamples.PERF_SAMPLE_TIME | UserStackSamples.PERF_SAMPLE_REGS_USER;
-        if (stack > 0) {
-            type |= UserStackSamples.PERF_SAMPLE_STACK_USER;
-        }
-        a.set(ValueLayout.JAVA_LONG, 24, type);
-        a.set(ValueLayout.JAVA_LONG, 40, UserStackSamples.USE_CLOCKID);
-        a.set(ValueLayout.JAVA_LONG, 56, path.address()); // config1: uprobe_path
-        a.set(ValueLayout.JAVA_LONG, 64, offset); // config2: probe_offset
-        a.set(ValueLayout.JAVA_LONG, 80, REGS);
-        a.set(ValueLayout.JAVA_INT, 88, stack);
-        a.set(ValueLayout.JAVA_INT, 92, UserStackSamples.CLOCK_MONOTONIC);
-        return a;
+        this.set = new UprobeSet(pid, List.of(
+                new UprobeSet.Probe(objectPath, allocOffset, false, stackBytes),
+                new UprobeSet.Probe(objectPath, allocOffset, true, 0),
+                new UprobeSet.Probe(objectPath, freeOffset, false, 0),
+                new UprobeSet.Probe(objectPath, reallocOffset, false, 0),
+                new UprobeSet.Probe(objectPath, reallocOffset, true, 0),
+                new UprobeSet.Probe(objectPath, callocOffset, false, 0),
+                new UprobeSet.Probe(objectPath, callocOffset, true, 0)),
+                dataPages, "Allocation tracking", "record --mode memory needs no perf events");
     }
 
     /**
@@ -163,206 +65,33 @@ public final class AllocationUprobes implements AutoCloseable {
      * any thread is followed.
      */
     public void check(int tid) throws SpyglassException {
-        int fd = sys.perfEventOpen(entryAttr, tid);
-        if (fd < 0) {
-            throw refusal(tid, -fd);
-        }
-        sys.close(fd);
-    }
-
-    private SpyglassException refusal(int tid, int e) {
-        if (e == Errno.EACCES || e == Errno.EPERM) {
-            long caps = PerfAccess.effectiveCapabilities();
-            boolean capable = caps >= 0 && (((caps >>> PerfAccess.CAP_PERFMON) & 1) != 0
-                    || ((caps >>> PerfAccess.CAP_SYS_ADMIN) & 1) != 0);
-            if (capable) { // then it is the ptrace rules, a security module or seccomp: said by explainOpen
-                return new AccessDeniedException(PerfAccess.explainOpen(pid, tid, e, "place uprobes (perf events) in",
-                        "Allocation tracking needs uprobes", "or use record --mode memory"));
-            }
-            // The uprobe PMU asks for CAP_PERFMON itself (perf_uprobe_event_init), whatever perf_event_paranoid says.
-            return new AccessDeniedException("the kernel refused to place uprobes (perf events) in process " + pid
-                    + " (perf_event_open for thread " + tid + ": " + PerfSyscalls.errnoName(e) + "). Allocation"
-                    + " tracking needs the uprobe PMU, open only to root or a process with CAP_PERFMON (Linux 5.8+;"
-                    + " CAP_SYS_ADMIN before), whatever kernel.perf_event_paranoid says. Run as root or grant"
-                    + " CAP_PERFMON (containers: --cap-add PERFMON); record --mode memory needs no perf events.");
-        }
-        return new SpyglassException("cannot place a uprobe on thread " + tid + " of process " + pid
-                + ": perf_event_open failed with " + PerfSyscalls.errnoName(e));
+        set.check(tid);
     }
 
     /** Follows exactly {@code tids[0..count)}: probes on new threads, closed on threads no longer listed. */
     public void track(int[] tids, int count) throws SpyglassException {
-        ensureOpen();
-        threads.track(tids, count, this::open, this::release);
-    }
-
-    private Ring open(int tid) throws SpyglassException {
-        Ring r = new Ring();
-        MemorySegment[] attrs = {entryAttr, returnAttr, freeAttr, reallocAttr, reallocReturnAttr, callocAttr,
-            callocReturnAttr};
-        for (int k = 0; k < EVENTS; k++) {
-            int fd = sys.perfEventOpen(attrs[k], tid);
-            if (fd < 0) {
-                for (int j = 0; j < k; j++) {
-                    sys.close(r.fds[j]);
-                }
-                if (-fd == Errno.ESRCH) {
-                    return null; // exited since it was listed
-                }
-                if (-fd == PerfSyscalls.EMFILE || -fd == PerfSyscalls.ENFILE) {
-                    LOG.warn("Allocation probes: no file descriptor left for thread {} of process {}: its allocations"
-                            + " are not seen", tid, pid);
-                    return null;
-                }
-                throw refusal(tid, -fd);
-            }
-            r.fds[k] = fd;
-        }
-        r.map = sys.mmap(r.fds[0], (1 + dataPages) * UserStackSamples.PAGE_SIZE, errno);
-        if (r.map == null) {
-            for (int fd : r.fds) {
-                sys.close(fd);
-            }
-            throw new SpyglassException("cannot map the perf ring of thread " + tid + " of process " + pid + ": "
-                    + PerfAccess.explainMmap(pid, errno[0]));
-        }
-        for (int k = 0; k < EVENTS; k++) {
-            int res = k == 0 ? 0 : sys.ioctl(r.fds[k], PerfSyscalls.IOC_SET_OUTPUT, r.fds[0]);
-            int res2 = res < 0 ? res : sys.ioctl(r.fds[k], UserStackSamples.IOC_ID, id.address());
-            if (res < 0 || res2 < 0) {
-                release(r);
-                throw new SpyglassException("cannot set up the uprobes of thread " + tid + " of process " + pid
-                        + ": ioctl failed with " + PerfSyscalls.errnoName(-(res < 0 ? res : res2)));
-            }
-            r.ids[k] = id.get(ValueLayout.JAVA_LONG, 0);
-        }
-        long off = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_OFFSET);
-        long size = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_SIZE);
-        r.dataOffset = off != 0 ? off : UserStackSamples.PAGE_SIZE;
-        r.mask = (size != 0 ? size : r.map.byteSize() - UserStackSamples.PAGE_SIZE) - 1;
-        r.tail = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_TAIL);
-        return r;
-    }
-
-    private void release(Ring r) {
-        lostBefore += r.lost;
-        sys.munmap(r.map);
-        for (int fd : r.fds) {
-            sys.close(fd);
-        }
+        set.track(tids, count);
     }
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
     public void drain(Visitor visitor) {
-        ensureOpen();
-        for (int i = 0, n = threads.size(); i < n; i++) {
-            drain(threads.at(i), visitor);
-        }
-    }
-
-    private long at(Ring r, long position) {
-        return r.map.get(ValueLayout.JAVA_LONG, r.dataOffset + (position & r.mask));
-    }
-
-    private void drain(Ring r, Visitor v) {
-        long head = (long) LONG.getAcquire(r.map, PerfRing.DATA_HEAD);
-        while (r.tail < head) {
-            long header = at(r, r.tail);
-            int type = (int) header;
-            int size = (int) (header >>> 48);
-            if (size < 8 || (size & 7) != 0 || size > head - r.tail) {
-                r.tail = head; // cannot happen with a sane kernel: skip rather than misparse
-                r.lost++;
-                break;
-            }
-            int base = 8 + 8 + 8 + 8 + 8 + NREGS * 8;
-            if (type == UserStackRing.PERF_RECORD_SAMPLE && size >= base) {
-                long p = r.tail;
-                long eid = at(r, p + 8);
-                int tid = (int) (at(r, p + 16) >>> 32);
-                long time = at(r, p + 24);
-                Kind kind = null;
-                for (int k = 0; k < EVENTS; k++) {
-                    if (eid == r.ids[k]) {
-                        kind = KINDS[k];
-                    }
-                }
-                long abi = at(r, p + 32);
-                if (kind != null && abi != 0) {
-                    long q = p + 40;
-                    long ax = at(r, q);
-                    long dx = at(r, q + 8);
-                    long si = at(r, q + 16);
-                    long di = at(r, q + 24);
-                    long bp = at(r, q + 32);
-                    long sp = at(r, q + 40);
-                    long ip = at(r, q + 48);
-                    long copied = 0;
-                    if (kind == Kind.ALLOC_ENTRY && stackBytes > 0 && size >= base + 8) {
-                        long asked = at(r, p + base);
-                        long dyn = asked > 0 && size >= base + 16 + asked ? at(r, p + base + 8 + asked) : 0;
-                        copied = Math.min(Math.min(dyn, asked), stackBytes);
-                        copy(r, p + base + 8, copied);
-                    }
-                    v.record(kind, tid, time, ax, dx, si, di, bp, sp, ip, stackCopy.asSlice(0, copied));
-                }
-            } else if (type == UserStackRing.PERF_RECORD_LOST && size >= 24) {
-                r.lost += at(r, r.tail + 16);
-            }
-            r.tail += size;
-        }
-        LONG.setRelease(r.map, PerfRing.DATA_TAIL, r.tail);
-    }
-
-    private void copy(Ring r, long position, long length) {
-        long dataSize = r.mask + 1;
-        long from = position & r.mask;
-        long first = Math.min(length, dataSize - from);
-        MemorySegment.copy(r.map, r.dataOffset + from, stackCopy, 0, first);
-        if (first < length) {
-            MemorySegment.copy(r.map, r.dataOffset, stackCopy, first, length - first);
-        }
+        set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) ->
+                visitor.record(KINDS[probe], tid, time, ax, dx, si, di, bp, sp, ip, stack));
     }
 
     /** Records the kernel dropped because a ring was full, over all threads followed so far. */
     public long lostRecords() {
-        long n = lostBefore;
-        for (int i = 0, c = threads.size(); i < c; i++) {
-            n += threads.at(i).lost;
-        }
-        lost = n;
-        return n;
+        return set.lostRecords();
     }
 
     /** How many threads carry probes. */
     public int trackedThreads() {
-        return threads.size();
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("closed");
-        }
-    }
-
-    private static String read(String file) {
-        try {
-            return Files.readString(Path.of(file)).trim();
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
+        return set.trackedThreads();
     }
 
     /** Closes every probe (the kernel removes the breakpoints with the last descriptor) and unmaps every ring. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        threads.clear(this::release);
-        LOG.debug("allocation probes of process {} closed, {} records lost", pid, lost);
-        sys.close();
-        arena.close();
+        set.close();
     }
 }

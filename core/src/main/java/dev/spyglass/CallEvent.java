@@ -1,0 +1,28 @@
+package dev.spyglass;
+
+/**
+ * The entry into, or the return from, a probed C function on one thread of the target, as
+ * {@link FunctionProbes#poll} delivers it.
+ *
+ * @param kind          entry or exit
+ * @param tid           the thread (its kernel TID)
+ * @param timeNanos     when the probe fired, on {@code CLOCK_MONOTONIC} (the clock of {@link System#nanoTime()} on
+ *                      Linux)
+ * @param function      the index of the function in the list given to {@link FunctionProbes#attach}
+ * @param symbol        its name ({@code libfoo.so+0x1234} for an address in no symbol)
+ * @param depth         how many probed calls of this thread were open around it (0: outermost); an exit has the
+ *                      depth of its entry
+ * @param durationNanos for an exit, the time since its entry; -1 for an entry, or an exit whose entry was not seen
+ *                      (the call began before the probes, or the kernel dropped the entry record)
+ */
+public record CallEvent(Kind kind, int tid, long timeNanos, int function, String symbol, int depth,
+        long durationNanos) {
+
+    /** Which probe fired. */
+    public enum Kind {
+        /** The function's first instruction ran (a uprobe). */
+        ENTRY,
+        /** The function returned (a uretprobe). */
+        EXIT
+    }
+}

@@ -1,0 +1,244 @@
+package dev.spyglass;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import dev.spyglass.internal.kernel.UprobeSet;
+import dev.spyglass.internal.probes.FunctionResolver;
+
+/**
+ * Entry and return probes (uprobes and uretprobes) on C functions of a running process, on every one of its
+ * threads, delivering each call's entry and exit as a {@link CallEvent}: what {@code spyglass latency} and
+ * {@code spyglass trace} are built on, for a JVM tool that wants its own view. The target need not be a CPython.
+ *
+ * <p>Each probe hit traps into the kernel: the target pays a few microseconds per probed call (see
+ * docs/performance.md), so watch {@link #hits} and close the probes of a function that fires too often. The
+ * probes are perf events of this JVM: they go when {@link #close()} runs, when {@link #attach} fails, and when this
+ * JVM dies (the kernel removes a PMU uprobe with its last descriptor); nothing is left in the target. Needs root or
+ * {@code CAP_PERFMON} ({@code CAP_SYS_ADMIN} before Linux 5.8): the uprobe PMU asks for it whatever
+ * {@code kernel.perf_event_paranoid} says.
+ *
+ * <p>Threads: the kernel probes per thread, so {@link #poll} lists the target's threads (at most every
+ * {@value #RELIST_MILLIS} ms) and probes new ones; a thread started and ended between two lists is not seen.
+ * An inlined copy of a function has no entry to probe: calls through it are not seen. Use from one thread.
+ *
+ * <pre>{@code
+ * try (FunctionProbes p = FunctionProbes.attach(pid, List.of(ProbedFunction.named("deflate", "libz")))) {
+ *     while (running) {
+ *         p.poll(e -> { if (e.kind() == CallEvent.Kind.EXIT && e.durationNanos() >= 0) histogram.record(e.durationNanos()); });
+ *         Thread.sleep(10);
+ *     }
+ * }
+ * }</pre>
+ */
+public final class FunctionProbes implements AutoCloseable {
+    /** How often {@link #poll} lists the target's threads at most. */
+    public static final int RELIST_MILLIS = 100;
+    /** Per-thread ring: 512 KiB, about 5,000 records (a record is 96 bytes) between two polls. */
+    static final int DATA_PAGES = 128;
+    /** Open calls kept per thread; deeper recursion is delivered with its depth but not matched to its exit. */
+    static final int MAX_DEPTH = 1024;
+
+    private final long pid;
+    private final List<FunctionResolver.Resolved> functions;
+    private final UprobeSet set;
+    private final long[] hits;
+    private final Map<Integer, OpenCalls> open = new HashMap<>();
+    private int[] tids = new int[64];
+    private long listed = Long.MIN_VALUE;
+    private long unmatched;
+
+    /** One thread's probed calls not yet returned: which function, since when. */
+    private static final class OpenCalls {
+        int[] function = new int[8];
+        long[] since = new long[8];
+        int depth;
+    }
+
+    private FunctionProbes(long pid, List<FunctionResolver.Resolved> functions, UprobeSet set) {
+        this.pid = pid;
+        this.functions = functions;
+        this.set = set;
+        this.hits = new long[functions.size()];
+    }
+
+    /**
+     * Places an entry and a return probe on each function, on every thread of {@code pid}.
+     *
+     * @throws SymbolNotFoundException a function is not there (the message lists the closest names, or says the
+     *                                 object is stripped and an address would do)
+     * @throws AccessDeniedException   the kernel refuses uprobes (the message names root / CAP_PERFMON /
+     *                                 CAP_SYS_ADMIN)
+     * @throws ProcessGoneException    no such process
+     * @throws SpyglassException       no uprobe support in this kernel
+     */
+    public static FunctionProbes attach(long pid, List<ProbedFunction> functions) throws SpyglassException {
+        if (functions.isEmpty()) {
+            throw new IllegalArgumentException("no function to probe");
+        }
+        FunctionResolver resolver = new FunctionResolver(pid);
+        List<FunctionResolver.Resolved> resolved = new ArrayList<>();
+        List<UprobeSet.Probe> probes = new ArrayList<>();
+        for (ProbedFunction f : functions) {
+            FunctionResolver.Resolved r = resolver.resolve(f);
+            resolved.add(r);
+            probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), false, 0));
+            probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), true, 0));
+        }
+        UprobeSet set = new UprobeSet(pid, probes, DATA_PAGES, "Probing a C function",
+                "the sampling commands (record, top) need no uprobes");
+        FunctionProbes p = new FunctionProbes(pid, List.copyOf(resolved), set);
+        try {
+            set.check((int) pid);
+            p.relist();
+            return p;
+        } catch (SpyglassException | RuntimeException | Error e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The functions of the object {@code library} (a path, a file name or its start) of process {@code pid} whose
+     * names match {@code glob} ({@code *}, {@code ?}), sorted: what to give {@link #attach}.
+     *
+     * @throws SymbolNotFoundException no such object, no match, or more than {@code limit} matches
+     */
+    public static List<ProbedFunction> matching(long pid, String glob, String library, int limit)
+            throws SpyglassException {
+        return new FunctionResolver(pid).matching(glob, library, limit).stream()
+                .map(n -> ProbedFunction.named(n, library)).toList();
+    }
+
+    /**
+     * The object of process {@code pid} that holds {@code function} (as the target maps it), without probing it.
+     *
+     * @throws SymbolNotFoundException it is not there
+     */
+    public static String objectOf(long pid, ProbedFunction function) throws SpyglassException {
+        return new FunctionResolver(pid).resolve(function).object();
+    }
+
+    /** The probed functions' names, in the order given ({@code object+0xOFFSET} for an address in no symbol). */
+    public List<String> symbols() {
+        return functions.stream().map(FunctionResolver.Resolved::symbol).toList();
+    }
+
+    /** Where function {@code i} was found: the object as the target maps it. */
+    public String object(int i) {
+        return functions.get(i).object();
+    }
+
+    /**
+     * Delivers every entry and exit recorded since the last poll, thread after thread (each thread's in the
+     * order they happened; sort by {@link CallEvent#timeNanos()} for one timeline), and probes threads started
+     * since the last list.
+     *
+     * @throws ProcessGoneException the target exited (the events before are delivered first)
+     */
+    public void poll(Consumer<CallEvent> consumer) throws SpyglassException {
+        set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) -> {
+            int f = probe >> 1;
+            OpenCalls c = open.computeIfAbsent(tid, t -> new OpenCalls());
+            if ((probe & 1) == 0) {
+                hits[f]++;
+                int depth = c.depth;
+                if (depth < MAX_DEPTH) {
+                    if (depth == c.function.length) {
+                        c.function = java.util.Arrays.copyOf(c.function, depth * 2);
+                        c.since = java.util.Arrays.copyOf(c.since, depth * 2);
+                    }
+                    c.function[depth] = f;
+                    c.since[depth] = time;
+                    c.depth = depth + 1;
+                }
+                consumer.accept(new CallEvent(CallEvent.Kind.ENTRY, tid, time, f, functions.get(f).symbol(), depth, -1));
+            } else {
+                int at = c.depth - 1;
+                while (at >= 0 && c.function[at] != f) {
+                    at--;
+                }
+                if (at < 0) { // its entry came before the probes, or was dropped with a full ring
+                    unmatched++;
+                    consumer.accept(new CallEvent(CallEvent.Kind.EXIT, tid, time, f, functions.get(f).symbol(), 0, -1));
+                    return;
+                }
+                // Calls above it whose returns were not seen (a longjmp, dropped records) are closed with it.
+                unmatched += c.depth - 1 - at;
+                c.depth = at;
+                consumer.accept(new CallEvent(CallEvent.Kind.EXIT, tid, time, f, functions.get(f).symbol(), at,
+                        time - c.since[at]));
+            }
+        });
+        if (System.nanoTime() - listed >= RELIST_MILLIS * 1_000_000L) {
+            relist();
+        }
+    }
+
+    private void relist() throws SpyglassException {
+        Path task = Path.of("/proc", Long.toString(pid), "task");
+        int n = 0;
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(task)) {
+            for (Path p : dir) {
+                if (n == tids.length) {
+                    tids = java.util.Arrays.copyOf(tids, n * 2);
+                }
+                tids[n++] = Integer.parseInt(p.getFileName().toString());
+            }
+        } catch (NoSuchFileException e) {
+            throw new ProcessGoneException(pid, "process " + pid + " exited");
+        } catch (IOException | NumberFormatException e) {
+            throw new SpyglassException("cannot list the threads of process " + pid + ": " + e, e);
+        }
+        if (n == 0) {
+            throw new ProcessGoneException(pid, "process " + pid + " exited");
+        }
+        set.track(tids, n);
+        int listedCount = n;
+        open.keySet().removeIf(t -> !contains(tids, listedCount, t)); // a thread that exited inside a call: forget that call
+        listed = System.nanoTime();
+    }
+
+    private static boolean contains(int[] a, int n, int v) {
+        for (int i = 0; i < n; i++) {
+            if (a[i] == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How many times function {@code i} was entered since the probes were placed (entries seen, not lost ones). */
+    public long hits(int i) {
+        return hits[i];
+    }
+
+    /** Records the kernel dropped because a thread's ring was full (entries and exits). */
+    public long lostRecords() {
+        return set.lostRecords();
+    }
+
+    /** Exits whose entry was not seen, and entries whose exit was not seen before an outer call returned. */
+    public long unmatched() {
+        return unmatched;
+    }
+
+    /** How many threads carry probes. */
+    public int threads() {
+        return set.trackedThreads();
+    }
+
+    /** Removes every probe from the target (closes their perf events). */
+    @Override
+    public void close() {
+        set.close();
+    }
+}

@@ -1,0 +1,174 @@
+package dev.spyglass.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.spyglass.FunctionProbes;
+import dev.spyglass.ProbedFunction;
+import dev.spyglass.ProcessGoneException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code spyglass trace}: the call tree of N executions of a trigger function, from entry and return uprobes. */
+@Command(name = "trace", mixinStandardHelpOptions = true,
+        description = {"Probes the entry and return of a trigger C function and of the functions given (--functions:"
+                + " names, or globs matched in --library), on every thread of a running process; while a thread is"
+                + " inside the trigger, each probed call is recorded with its times. After --count executions of the"
+                + " trigger, writes each as an indented call tree with total and self µs per call (-o tree.json for"
+                + " JSON, tree.html for a timeline page with one lane per depth, else text).",
+                "Needs root (or CAP_PERFMON). Each probed call costs the target " + LatencyCommand.COST
+                        + ". See docs/drilldown.md."})
+final class TraceCommand implements Callable<Integer> {
+    static final int MAX_FUNCTIONS = 100;
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to probe.")
+    long pid;
+
+    @Option(names = "--trigger", paramLabel = "SYMBOL", required = true,
+            description = "The function whose executions are traced (searched in the executable, then every object).")
+    String trigger;
+
+    @Option(names = "--functions", paramLabel = "LIST", split = ",", description = "Functions probed inside the"
+            + " trigger, comma-separated: a name (searched like --trigger) or a glob with * or ? (matched in --library,"
+            + " default the trigger's object; at most " + MAX_FUNCTIONS + " functions).")
+    List<String> functions = new ArrayList<>();
+
+    @Option(names = "--library", paramLabel = "NAME", description = "The object the globs are matched in.")
+    String library;
+
+    @Option(names = "--count", paramLabel = "N", defaultValue = "1", description = "Executions to trace (default 1).")
+    int count;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", defaultValue = "60s",
+            description = "The longest wait for those executions (default 60s).")
+    String duration;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the trees here: .json, .html (timeline), else text.")
+    Path output;
+
+    @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Probed calls per second"
+            + " (all functions) beyond which probing stops (default 50000).")
+    long maxRate;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    TraceCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() {
+        Duration d;
+        try {
+            d = Durations.parse("--duration", duration, "s");
+            if (count <= 0 || maxRate <= 0) {
+                throw new IllegalArgumentException("--count and --max-rate must be positive");
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("spyglass: " + e.getMessage());
+            return Failures.USAGE;
+        }
+        TraceTree tree = new TraceTree();
+        int status = 0;
+        try {
+            List<ProbedFunction> probed = new ArrayList<>(List.of(ProbedFunction.named(trigger)));
+            String globLibrary = library;
+            if (globLibrary == null) {
+                globLibrary = FunctionProbes.objectOf(pid, probed.get(0));
+            }
+            // By name: a function listed twice (a name and a glob) is probed once.
+            Map<String, ProbedFunction> byName = new LinkedHashMap<>();
+            for (String f : functions) {
+                String name = f.trim();
+                if (name.contains("*") || name.contains("?")) {
+                    for (ProbedFunction m : FunctionProbes.matching(pid, name, globLibrary, MAX_FUNCTIONS)) {
+                        byName.putIfAbsent(m.symbol(), m);
+                    }
+                } else if (!name.isEmpty()) {
+                    byName.putIfAbsent(name, ProbedFunction.named(name));
+                }
+            }
+            byName.remove(trigger);
+            Collection<ProbedFunction> rest = byName.values();
+            if (rest.size() > MAX_FUNCTIONS) {
+                err.println("spyglass: " + rest.size() + " functions to probe, more than " + MAX_FUNCTIONS);
+                return Failures.USAGE;
+            }
+            probed.addAll(rest);
+            try (FunctionProbes p = FunctionProbes.attach(pid, probed)) {
+                err.println("spyglass: probes on " + trigger + " and " + rest.size() + " functions of process " + pid
+                        + "; waiting for " + count + " execution(s) of " + trigger);
+                long start = System.nanoTime();
+                long end = start + d.toNanos();
+                long windowStart = start;
+                long windowHits = 0;
+                try {
+                    while (tree.executions().size() < count && System.nanoTime() < end) {
+                        Thread.sleep(10);
+                        p.poll(tree::accept);
+                        long now = System.nanoTime();
+                        if (now - windowStart >= 250_000_000L) {
+                            long hits = p.lostRecords() / 2;
+                            for (int i = 0; i < probed.size(); i++) {
+                                hits += p.hits(i);
+                            }
+                            double rate = (hits - windowHits) * 1e9 / (now - windowStart);
+                            windowStart = now;
+                            windowHits = hits;
+                            if (rate > maxRate) {
+                                err.printf(Locale.ROOT, "spyglass: the probed functions fired %,.0f times a second,"
+                                        + " above --max-rate %d: probing stopped%n", rate, maxRate);
+                                status = Failures.RATE_LIMITED;
+                                break;
+                            }
+                        }
+                    }
+                } catch (ProcessGoneException e) {
+                    err.println("spyglass: process " + pid + " ended before the trace did");
+                    status = Failures.TARGET_ENDED;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (p.lostRecords() > 0 || tree.cutShort() > 0) {
+                    err.println("spyglass: " + p.lostRecords() + " probe records lost, " + tree.cutShort()
+                            + " calls whose return was not seen (closed at their caller's return)");
+                }
+            }
+        } catch (Exception e) {
+            return Failures.report(e, err);
+        }
+        List<TraceTree.Execution> done = tree.executions().subList(0, Math.min(count, tree.executions().size()));
+        if (done.isEmpty() && status == 0) {
+            err.println("spyglass: no execution of " + trigger + " completed within " + duration + " (if it is called,"
+                    + " it may be inlined: probes on inlined code cannot fire)");
+            status = Failures.NO_SAMPLES;
+        }
+        String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
+        String text = ext.endsWith(".json") ? TraceTree.json(trigger, done)
+                : ext.endsWith(".html") ? TraceTree.html(trigger, done) : TraceTree.text(done);
+        if (output == null) {
+            out.print(text);
+        } else {
+            try {
+                Files.writeString(output, text, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.println("spyglass: cannot write " + output + ": " + e.getMessage());
+                return Failures.OTHER;
+            }
+        }
+        return status;
+    }
+}

@@ -1,0 +1,200 @@
+package dev.spyglass.examples;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import dev.spyglass.CallEvent;
+
+/**
+ * Builds the call trees of {@code spyglass trace} from the events of {@link dev.spyglass.FunctionProbes}: on each
+ * thread, from an entry of the trigger (function 0) to its return, every probed call inside with its times. Outside
+ * the trigger, events are ignored. Used from one thread.
+ */
+final class TraceTree {
+    /** One call: its function, entry and return times (ns, CLOCK_MONOTONIC), the probed calls it made, in order. */
+    static final class Call {
+        final String symbol;
+        final int function;
+        final long start;
+        long end = -1;
+        final List<Call> children = new ArrayList<>();
+
+        Call(String symbol, int function, long start) {
+            this.symbol = symbol;
+            this.function = function;
+            this.start = start;
+        }
+
+        long total() {
+            return end - start;
+        }
+
+        /** Its time minus its probed children's. */
+        long self() {
+            long s = total();
+            for (Call c : children) {
+                s -= c.total();
+            }
+            return s;
+        }
+    }
+
+    /** A finished execution of the trigger on thread {@code tid}. */
+    record Execution(int tid, Call root) {
+    }
+
+    private final Map<Integer, List<Call>> open = new HashMap<>();
+    private final List<Execution> done = new ArrayList<>();
+    private long cutShort;
+
+    void accept(CallEvent e) {
+        List<Call> stack = open.get(e.tid());
+        if (e.kind() == CallEvent.Kind.ENTRY) {
+            if (stack == null) {
+                if (e.function() != 0) {
+                    return; // outside the trigger
+                }
+                stack = new ArrayList<>();
+                open.put(e.tid(), stack);
+            } else if (stack.size() >= 4096) {
+                return; // runaway recursion: the tree stops growing
+            }
+            Call c = new Call(e.symbol(), e.function(), e.timeNanos());
+            if (!stack.isEmpty()) {
+                stack.get(stack.size() - 1).children.add(c);
+            }
+            stack.add(c);
+            return;
+        }
+        if (stack == null) {
+            return;
+        }
+        int at = stack.size() - 1;
+        while (at >= 0 && stack.get(at).function != e.function()) {
+            at--;
+        }
+        if (at < 0) {
+            return; // a return whose entry came before the trigger's
+        }
+        for (int i = stack.size() - 1; i > at; i--) { // returns not seen (dropped records): closed with this one
+            stack.get(i).end = e.timeNanos();
+            cutShort++;
+        }
+        Call c = stack.get(at);
+        c.end = e.timeNanos();
+        while (stack.size() > at) {
+            stack.removeLast();
+        }
+        if (stack.isEmpty()) {
+            open.remove(e.tid());
+            done.add(new Execution(e.tid(), c));
+        }
+    }
+
+    List<Execution> executions() {
+        return done;
+    }
+
+    /** Calls whose return was not seen, closed at their caller's return. */
+    long cutShort() {
+        return cutShort;
+    }
+
+    static String us(long nanos) {
+        return String.format(Locale.ROOT, "%.1f", nanos / 1000.0);
+    }
+
+    static String text(List<Execution> executions) {
+        StringBuilder sb = new StringBuilder();
+        int n = 0;
+        for (Execution x : executions) {
+            sb.append(String.format(Locale.ROOT, "execution %d of %d, thread %d:%n", ++n, executions.size(), x.tid()));
+            text(sb, x.root(), x.root().start, 1);
+        }
+        return sb.toString();
+    }
+
+    private static void text(StringBuilder sb, Call c, long origin, int depth) {
+        sb.append("  ".repeat(depth)).append(c.symbol).append("  total ").append(us(c.total())).append(" µs  self ")
+                .append(us(c.self())).append(" µs  at +").append(us(c.start - origin)).append(" µs\n");
+        for (Call child : c.children) {
+            text(sb, child, origin, depth + 1);
+        }
+    }
+
+    /**
+     * A self-contained timeline page: per execution, one lane per depth, each call a box as wide as its time, its
+     * name, total, self and start in the box's title (shown on hover). No script, no external resource.
+     */
+    static String html(String trigger, List<Execution> executions) {
+        StringBuilder sb = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trace of ");
+        sb.append(escape(trigger)).append("</title><style>body{font:13px sans-serif;margin:2em}"
+                + "div.t{position:relative;width:1000px;border-left:1px solid #888;margin-bottom:2em}"
+                + "div.c{position:absolute;height:18px;overflow:hidden;white-space:nowrap;background:#f4b266;"
+                + "border:1px solid #b07020;box-sizing:border-box;font-size:11px}</style></head><body>\n<h1>Trace of ")
+                .append(escape(trigger)).append("</h1>\n");
+        int n = 0;
+        for (Execution x : executions) {
+            int lanes = depth(x.root());
+            sb.append("<h2>execution ").append(++n).append(" of ").append(executions.size()).append(", thread ")
+                    .append(x.tid()).append(": ").append(us(x.root().total())).append(" µs</h2>\n<div class=\"t\" style=\"height:")
+                    .append(lanes * 20).append("px\">\n");
+            html(sb, x.root(), x.root().start, Math.max(1, x.root().total()), 0);
+            sb.append("</div>\n");
+        }
+        return sb.append("</body></html>\n").toString();
+    }
+
+    private static int depth(Call c) {
+        int d = 0;
+        for (Call child : c.children) {
+            d = Math.max(d, depth(child));
+        }
+        return d + 1;
+    }
+
+    private static void html(StringBuilder sb, Call c, long origin, long span, int lane) {
+        double left = 1000.0 * (c.start - origin) / span;
+        double width = Math.max(1, 1000.0 * c.total() / span);
+        String title = c.symbol + ": total " + us(c.total()) + " µs, self " + us(c.self()) + " µs, at +"
+                + us(c.start - origin) + " µs";
+        sb.append(String.format(Locale.ROOT, "<div class=\"c\" style=\"left:%.1fpx;width:%.1fpx;top:%dpx\" title=\"%s\">%s</div>%n",
+                left, width, lane * 20, escape(title), escape(c.symbol)));
+        for (Call child : c.children) {
+            html(sb, child, origin, span, lane + 1);
+        }
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    static String json(String trigger, List<Execution> executions) {
+        StringBuilder sb = new StringBuilder("{\"trigger\":");
+        Json.string(sb, trigger);
+        sb.append(",\"executions\":[");
+        int n = 0;
+        for (Execution x : executions) {
+            sb.append(n++ == 0 ? "" : ",").append("{\"tid\":").append(x.tid()).append(",\"call\":");
+            json(sb, x.root(), x.root().start);
+            sb.append('}');
+        }
+        return sb.append("]}\n").toString();
+    }
+
+    private static void json(StringBuilder sb, Call c, long origin) {
+        sb.append("{\"function\":");
+        Json.string(sb, c.symbol);
+        sb.append(",\"start_us\":").append(us(c.start - origin)).append(",\"total_us\":").append(us(c.total()))
+                .append(",\"self_us\":").append(us(c.self())).append(",\"calls\":[");
+        int n = 0;
+        for (Call child : c.children) {
+            sb.append(n++ == 0 ? "" : ",");
+            json(sb, child, origin);
+        }
+        sb.append("]}");
+    }
+}
