@@ -16,10 +16,10 @@ work=$(mktemp -d)
 trap 'kill "$py" 2>/dev/null; rm -rf "$work"' EXIT
 python3 -c 'import time; time.sleep(600)' & py=$!
 sleep 0.5
-"$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:AOTCacheOutput="$work/cli.aot" -Xlog:aot=off \
+"$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms8m -XX:AOTCacheOutput="$work/cli.aot" -Xlog:aot=off \
   -Xlog:cds=off -jar "$jar" dump -p "$py" >/dev/null 2>&1
 plain=(--enable-native-access=ALL-UNNAMED)
-fast=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:AOTCache="$work/cli.aot" -Xlog:aot=off -Xlog:cds=off
+fast=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms8m -XX:AOTCache="$work/cli.aot" -Xlog:aot=off -Xlog:cds=off
       -XX:TieredStopAtLevel=1)
 configs=(plain fast)
 [ -n "${INSTALLED:-}" ] && configs+=(installed)
