@@ -43,7 +43,6 @@ final class AsyncTaskReader {
     private static final int MAX_SET_TABLE = 1 << 16;
 
     private final RemoteMemory memory;
-    private final StackReader reader;
     private final AsyncioOffsets offsets;
     private final RemoteObjects objects;
     private final TaskNames names;
@@ -64,17 +63,13 @@ final class AsyncTaskReader {
     private final MemorySegment genBuf;
     private final MemorySegment small = arena.allocate(64, 8);
     private final VisitedSet visited = new VisitedSet();
-    private final WalkedFrames walked = new WalkedFrames();
-    private final ThreadRecord scratch = new ThreadRecord();
-    /** One chain's code objects and instruction pointers, outermost first. */
-    private long[] chain = new long[16];
-    private long[] instrs = new long[16];
+    private final AwaitChainFrames chainFrames;
     /** {@link #read} found a list or object that changed under it. */
     private String tornReason;
 
     AsyncTaskReader(RemoteMemory memory, StackReader reader, AsyncioOffsets offsets) {
         this.memory = memory;
-        this.reader = reader;
+        this.chainFrames = new AwaitChainFrames(reader);
         this.offsets = offsets;
         Layout layout = reader.interpreter().layout();
         PythonVersion v = layout.version();
@@ -195,12 +190,11 @@ final class AsyncTaskReader {
 
     /** The frames of the coroutine at {@code coro} and of those it awaits, innermost first; null when torn. */
     private List<Frame> coroutineChain(long coro) throws MemoryFault, MalformedObjectException, SpyglassException {
-        visited.clear();
-        int depth = 0;
+        chainFrames.start();
         long coroType = 0;
         for (long c = coro; c != 0;) {
-            if (depth == MAX_AWAIT_DEPTH || !visited.add(c)) {
-                tornReason = "await chain loops or is deeper than " + MAX_AWAIT_DEPTH;
+            if (!chainFrames.enter(c)) {
+                tornReason = chainFrames.tornReason();
                 return null;
             }
             RemoteObjects.checkedPointer(c);
@@ -213,29 +207,16 @@ final class AsyncTaskReader {
             if (finished(state)) {
                 break;
             }
-            long code = genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeExecutable) & ~tagMask;
-            long instr = genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeInstr);
-            if (depth == chain.length) {
-                chain = Arrays.copyOf(chain, depth * 2);
-                instrs = Arrays.copyOf(instrs, depth * 2);
-            }
-            chain[depth] = code;
-            instrs[depth++] = instr;
+            chainFrames.add(genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeExecutable) & ~tagMask,
+                    genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeInstr));
             c = yieldFrom(state) ? awaited(genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeStackpointer), coroType)
                     : 0;
         }
-        // Collected outermost first; frames are innermost first.
-        walked.clear();
-        for (int i = depth - 1; i >= 0; i--) {
-            walked.add(chain[i], instrs[i], 0, false);
+        List<Frame> frames = chainFrames.frames(false);
+        if (frames == null) {
+            tornReason = chainFrames.tornReason();
         }
-        scratch.reset();
-        reader.resolve(scratch, walked);
-        if (scratch.torn) {
-            tornReason = scratch.tornReason;
-            return null;
-        }
-        return List.of(Arrays.copyOf(scratch.frames, scratch.depth));
+        return frames;
     }
 
     /** The coroutine on top of a suspended frame's value stack ({@code stackpointer}), or 0 when none. */
@@ -251,8 +232,7 @@ final class AsyncTaskReader {
         long first = is315 ? below : top;
         long second = is315 ? top : below;
         for (long p : new long[] {first, second}) {
-            if (p != 0 && (p & 7) == 0 && p >= 0x1000 && p <= 0x7fff_ffff_ffffL
-                    && memory.readLong(p + typeAt) == coroType) {
+            if (AwaitChainFrames.isCoroutine(memory, p, typeAt, coroType)) {
                 return p;
             }
         }

@@ -3,7 +3,6 @@ package dev.spyglass.internal.python;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.List;
 
 import dev.spyglass.Frame;
@@ -32,7 +31,6 @@ final class CoroutineChains implements AwaitChains {
     private static final int MAX_STACKTOP = 1 << 16;
 
     private final RemoteMemory memory;
-    private final StackReader reader;
     private final long typeAt;
     private final long genIframe;
     private final long genFrameState;
@@ -41,16 +39,11 @@ final class CoroutineChains implements AwaitChains {
     private final long iframeStacktop;
     private final long iframeLocalsplus;
     private final MemorySegment genBuf;
-    private final VisitedSet visited = new VisitedSet();
-    private final WalkedFrames walked = new WalkedFrames();
-    private final ThreadRecord scratch = new ThreadRecord();
-    private long[] chain = new long[16];
-    private long[] instrs = new long[16];
-    private String tornReason;
+    private final AwaitChainFrames frames;
 
     CoroutineChains(RemoteMemory memory, StackReader reader) {
         this.memory = memory;
-        this.reader = reader;
+        this.frames = new AwaitChainFrames(reader);
         Layout layout = reader.interpreter().layout();
         this.typeAt = layout.require(Field.OBJECT_TYPE);
         this.genIframe = layout.require(Field.GEN_IFRAME);
@@ -70,18 +63,15 @@ final class CoroutineChains implements AwaitChains {
 
     @Override
     public String tornReason() {
-        return tornReason;
+        return frames.tornReason();
     }
 
     @Override
     public List<Frame> read(long coro) throws MemoryFault, MalformedObjectException, SpyglassException {
-        tornReason = null;
-        visited.clear();
-        int depth = 0;
+        frames.start();
         long coroType = 0;
         for (long c = coro; c != 0;) {
-            if (depth == AsyncTaskReader.MAX_AWAIT_DEPTH || !visited.add(c)) {
-                tornReason = "await chain loops or is deeper than " + AsyncTaskReader.MAX_AWAIT_DEPTH;
+            if (!frames.enter(c)) {
                 return null;
             }
             memory.read(RemoteObjects.checkedPointer(c), genBuf);
@@ -93,27 +83,12 @@ final class CoroutineChains implements AwaitChains {
             if (state >= FRAME_COMPLETED) {
                 break;
             }
-            if (depth == chain.length) {
-                chain = Arrays.copyOf(chain, depth * 2);
-                instrs = Arrays.copyOf(instrs, depth * 2);
-            }
-            chain[depth] = genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeExecutable);
-            instrs[depth++] = genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeInstr);
+            frames.add(genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeExecutable),
+                    genBuf.get(ValueLayout.JAVA_LONG, genIframe + iframeInstr));
             c = state == SUSPENDED_IN_AWAIT
                     ? awaited(c, genBuf.get(ValueLayout.JAVA_INT, genIframe + iframeStacktop), coroType) : 0;
         }
-        // Collected outermost first; frames are innermost first.
-        walked.clear();
-        for (int i = depth - 1; i >= 0; i--) {
-            walked.add(chain[i], instrs[i], 0, false);
-        }
-        scratch.reset();
-        reader.resolve(scratch, walked);
-        if (scratch.torn) {
-            tornReason = scratch.tornReason;
-            return null;
-        }
-        return List.of(Arrays.copyOf(scratch.frames, scratch.depth));
+        return frames.frames(false);
     }
 
     /** The coroutine on top of the value stack of the suspended coroutine {@code c}, or 0 when none. */
@@ -122,9 +97,6 @@ final class CoroutineChains implements AwaitChains {
             return 0;
         }
         long p = memory.readLong(c + genIframe + iframeLocalsplus + 8L * (stacktop - 1));
-        if (p != 0 && (p & 7) == 0 && p >= 0x1000 && p <= 0x7fff_ffff_ffffL && memory.readLong(p + typeAt) == coroType) {
-            return p;
-        }
-        return 0;
+        return AwaitChainFrames.isCoroutine(memory, p, typeAt, coroType) ? p : 0;
     }
 }

@@ -3,7 +3,6 @@ package dev.spyglass.internal.python;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.List;
 
 import dev.spyglass.Frame;
@@ -35,23 +34,17 @@ final class FrameObjectChains implements AwaitChains {
     private static final int MAX_STACKDEPTH = 1 << 16;
 
     private final RemoteMemory memory;
-    private final StackReader reader;
     private final boolean is310;
     private final long typeAt;
     private final long codeAt;
     private final long lastiAt;
     private final MemorySegment frameBuf;
     private final MemorySegment genBuf;
-    private final VisitedSet visited = new VisitedSet();
-    private final WalkedFrames walked = new WalkedFrames();
-    private final ThreadRecord scratch = new ThreadRecord();
-    private long[] chain = new long[16];
-    private long[] lastis = new long[16];
-    private String tornReason;
+    private final AwaitChainFrames frames;
 
     FrameObjectChains(RemoteMemory memory, StackReader reader) {
         this.memory = memory;
-        this.reader = reader;
+        this.frames = new AwaitChainFrames(reader);
         Layout layout = reader.interpreter().layout();
         this.is310 = layout.version().is(3, 10);
         this.typeAt = layout.require(Field.OBJECT_TYPE);
@@ -71,18 +64,15 @@ final class FrameObjectChains implements AwaitChains {
 
     @Override
     public String tornReason() {
-        return tornReason;
+        return frames.tornReason();
     }
 
     @Override
     public List<Frame> read(long coro) throws MemoryFault, MalformedObjectException, SpyglassException {
-        tornReason = null;
-        visited.clear();
-        int depth = 0;
+        frames.start();
         long coroType = 0;
         for (long c = coro; c != 0;) {
-            if (depth == AsyncTaskReader.MAX_AWAIT_DEPTH || !visited.add(c)) {
-                tornReason = "await chain loops or is deeper than " + AsyncTaskReader.MAX_AWAIT_DEPTH;
+            if (!frames.enter(c)) {
                 return null;
             }
             memory.read(RemoteObjects.checkedPointer(c), genBuf);
@@ -95,26 +85,11 @@ final class FrameObjectChains implements AwaitChains {
                 break; // finished: its frame is gone
             }
             memory.read(RemoteObjects.checkedPointer(frame), frameBuf);
-            if (depth == chain.length) {
-                chain = Arrays.copyOf(chain, depth * 2);
-                lastis = Arrays.copyOf(lastis, depth * 2);
-            }
-            chain[depth] = frameBuf.get(ValueLayout.JAVA_LONG, codeAt);
             int lasti = frameBuf.get(ValueLayout.JAVA_INT, lastiAt);
-            lastis[depth++] = lasti;
+            frames.add(frameBuf.get(ValueLayout.JAVA_LONG, codeAt), lasti);
             c = lasti < 0 ? 0 : awaited(coroType);
         }
-        walked.clear();
-        for (int i = depth - 1; i >= 0; i--) {
-            walked.add(chain[i], lastis[i], 0, true);
-        }
-        scratch.reset();
-        reader.resolve(scratch, walked);
-        if (scratch.torn) {
-            tornReason = scratch.tornReason;
-            return null;
-        }
-        return List.of(Arrays.copyOf(scratch.frames, scratch.depth));
+        return frames.frames(true);
     }
 
     /** The coroutine on top of the suspended frame in {@link #frameBuf}'s value stack, or 0. */
@@ -136,9 +111,6 @@ final class FrameObjectChains implements AwaitChains {
             slot = top - 8;
         }
         long p = memory.readLong(slot);
-        if (p != 0 && (p & 7) == 0 && p >= 0x1000 && p <= 0x7fff_ffff_ffffL && memory.readLong(p + typeAt) == coroType) {
-            return p;
-        }
-        return 0;
+        return AwaitChainFrames.isCoroutine(memory, p, typeAt, coroType) ? p : 0;
     }
 }
