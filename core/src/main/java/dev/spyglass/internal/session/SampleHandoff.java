@@ -15,7 +15,7 @@ import dev.spyglass.StackSample;
  * 1 kHz on a one-thread target, 2.6 futex calls per tick, and the consumer thread took about two thirds of
  * the sampling thread's CPU, most of it in the kernel). Here the consumer parks on its own for up to
  * {@link #BATCH_NANOS} when the queue is empty and takes what came meanwhile; an offer wakes nobody, except
- * when the queue is half full (so a fast sampler never fills it while the consumer sleeps) and at the end.
+ * after every half a queue of offers (so a fast sampler does not fill it while the consumer sleeps) and at the end.
  * A consumer sees a sample at most {@code BATCH_NANOS} later than it was taken.
  */
 public final class SampleHandoff {
@@ -24,6 +24,8 @@ public final class SampleHandoff {
 
     private final ArrayBlockingQueue<StackSample> queue;
     private final int wakeAt;
+    /** Offers since the consumer was last woken (sampling thread only): no second lock per sample for a size. */
+    private int sinceWake;
     private volatile Thread consumer;
     private volatile boolean ended;
 
@@ -38,7 +40,8 @@ public final class SampleHandoff {
             wake();
             return false;
         }
-        if (queue.size() >= wakeAt) {
+        // Half a queue offered since the last wake: the queue holds at most that plus what the consumer left.
+        if (++sinceWake >= wakeAt) {
             wake();
         }
         return true;
@@ -74,6 +77,7 @@ public final class SampleHandoff {
     }
 
     private void wake() {
+        sinceWake = 0;
         Thread c = consumer;
         if (c != null) {
             LockSupport.unpark(c);
