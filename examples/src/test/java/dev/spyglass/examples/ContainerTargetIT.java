@@ -149,8 +149,12 @@ class ContainerTargetIT {
     }
 
     private Process record(GenericContainer<?> c, Path out) throws Exception {
-        return new ProcessBuilder(cli("record", "-p", Long.toString(DockerEngine.hostPid(c)), "-d", "2s", "-o",
-                out.toString(), "-o", out + ".collapsed", "-o", out + ".html")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        // --idle: both threads sleep nearly all the time, and the flame-graph formats leave idle samples out by
+        // default; without it the collapsed file held only the instants a thread was caught running, none in
+        // 2 s with two CPU hogs.
+        return new ProcessBuilder(cli("record", "-p", Long.toString(DockerEngine.hostPid(c)), "-d", "2s", "--idle",
+                "-o", out.toString(), "-o", out + ".collapsed", "-o", out + ".html"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(Path.of(out + ".err").toFile()).start();
     }
 
