@@ -92,21 +92,22 @@ if [ "$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.spec
   fi
 fi
 
-# The command: sh, so it needs nothing but the image. dump/--help/--version run with the quick compiler only
-# (they end before C2 pays off), record and top keep the optimising one: the launcher's choice.
+# The command: sh, so it needs nothing but the image. The quick compiler alone for short commands and for
+# recordings at 1 ms or slower: the launcher's choice, from the same file (scripts/compiler-choice.sh).
+cp "$here/scripts/compiler-choice.sh" "$lib/compiler-choice.sh"
 cat >"$bin" <<SCRIPT
 #!/bin/sh
 # $marker into $prefix (uninstall: spyglass uninstall).
 lib='$lib'
-quick=""
 case "\${1:-}" in
   uninstall)
     PATH="\$PATH:/usr/bin:/bin" # (rm, whatever PATH the command was found on)
     rm -rf "\$lib" && rm -f '$bin' && echo "spyglass: removed $bin and \$lib" >&2
     exit \$?
     ;;
-  dump|help|-h|--help|-V|--version|"") quick=-XX:TieredStopAtLevel=1 ;;
 esac
+. "\$lib/compiler-choice.sh"
+quick=\$(spyglass_quick_compiler "\$@")
 exec "\$lib/runtime/bin/java" ${flags[*]} $aot \$quick \${SPYGLASS_JAVA_OPTS:-} -jar "\$lib/spyglass-cli.jar" "\$@"
 SCRIPT
 chmod 755 "$bin"

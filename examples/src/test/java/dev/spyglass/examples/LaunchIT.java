@@ -67,7 +67,9 @@ class LaunchIT {
             runs.add(pool.submit(() -> {
                 Result r = run(cmd, py.environment(), 60);
                 if (r.exit() != 0 || !Files.exists(out) || !Files.readString(out).contains("busy_function")) {
-                    (r.exit() == 0 && starved(r.err()) ? starved : failures).add(py.label() + " launch " + launch
+                    // Status 8 (no samples) is starved too when the session took none of its ticks before the
+                    // script ended: 0 of 63 at load 17, the interpreter found ready only ~60 ms before the end.
+                    (starved(r.err()) && (r.exit() == 0 || r.exit() == 8) ? starved : failures).add(py.label() + " launch " + launch
                             + ": status " + r.exit() + ": " + r.err());
                 }
                 return null;
