@@ -52,6 +52,7 @@ public final class StackReader implements AutoCloseable {
     private final WalkedFrames walked = new WalkedFrames();
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
+    private long reusedStacks;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -89,6 +90,14 @@ public final class StackReader implements AutoCloseable {
     /** Code objects decoded so far (a steady state decodes none). */
     public long codeDecodes() {
         return codeObjects.decodes();
+    }
+
+    /**
+     * Stacks taken over from the previous look because the thread provably did not run since (see
+     * {@link TaskStates#lookState}), for tests and benchmarks.
+     */
+    public long reusedStacks() {
+        return reusedStacks;
     }
 
     /** Threads read by the latest {@link #read}. */
@@ -148,11 +157,21 @@ public final class StackReader implements AutoCloseable {
                 r.skipped = true;
                 continue;
             }
-            walk(r);
+            if (tasks != null && r.sameHeadAsBefore() && tasks.notRunSinceLastLook(r.nativeThreadId)) {
+                // Not put on a CPU since the previous look saw it sleeping (TaskStates#lookState): its frames
+                // cannot have changed, only the thread itself moves them. Saves the walk and, with many
+                // waiting threads (a server's pool), most of a look's reads.
+                r.reusePreviousFrames();
+                reusedStacks++;
+            } else {
+                walk(r);
+                r.walked = !r.torn;
+            }
             if (!r.torn && r.tstate != 0 && r.tstate == interpreters.finalizingThread()) {
                 // The thread finalising the runtime: its time (module teardown, freeing, GC) would have no
                 // frame, or only those of a __del__, and vanish from flame graphs.
                 r.push(Frame.INTERPRETER_SHUTDOWN, false);
+                r.walked = false;
             }
         }
         dropUnstarted(first);
@@ -196,7 +215,7 @@ public final class StackReader implements AutoCloseable {
             r.nativeThreadId = tasks.hostTid(r.nativeThreadId);
         }
         if (r.nativeThreadId > 0) {
-            r.state = switch (tasks.state(r.nativeThreadId)) {
+            r.state = switch (tasks.lookState(r.nativeThreadId)) {
                 case RUNNING -> ThreadState.RUNNING;
                 case SLEEPING -> ThreadState.IDLE;
                 case UNKNOWN -> ThreadState.UNKNOWN;
