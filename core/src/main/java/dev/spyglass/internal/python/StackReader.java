@@ -24,7 +24,9 @@ import dev.spyglass.internal.os.TaskStates;
  * <p>Cost per look (3.11+): one call for the runtime words, one per interpreter, one per thread
  * state, one for the thread's data-stack chunk (frames outside it, e.g. of generators, cost one call
  * each), one for the headers of the distinct code objects of the thread; in the steady state all of
- * these come with the first call.
+ * these come with the first call for the first eight threads, and the thread states of
+ * the others with one more call. A thread the kernel shows was not put on a CPU since a look that saw it
+ * sleeping keeps that look's frames ({@link dev.spyglass.internal.os.TaskStates#lookState}): no walk, no read.
  *
  * <p>Torn reads (the target changed while we read) are detected, never papered over: a bounded depth,
  * a cycle check, every pointer read through the kernel, code objects must have the code type,
