@@ -60,6 +60,8 @@ public final class TaskStates implements AutoCloseable {
         String name;
         /** Field 22 of the stat line ({@code starttime}, clock ticks after boot), 0 until first read. */
         long startTime;
+        /** Read by {@link #lookState} only. */
+        final TaskSchedstat schedstat = new TaskSchedstat();
 
         Task(FileChannel stat, long hostTid, long targetTid) {
             this.stat = stat;
@@ -189,10 +191,53 @@ public final class TaskStates implements AutoCloseable {
             // Parsed once per task: a descriptor of /proc/PID/task/TID/stat stays bound to the task it
             // was opened for (a read after that task ended fails with ESRCH, and a new task under the
             // same TID gets a new Task), so its start time never changes.
-            t.startTime = parseStartTime(bytes, n);
+            t.startTime = StatLine.startTime(bytes, n);
         }
-        return parseState(bytes, n);
+        return StatLine.state(bytes, n);
     }
+
+    /**
+     * The run state of thread {@code tid} for one look of the sampler, as {@link #state} but cheaper for a thread
+     * that sleeps: {@code /proc/PID/task/TID/schedstat} (time on a CPU, time waiting for one, and how many times
+     * it was put on one: three numbers the kernel prints without the locks and sums {@code stat} takes, ~1.5 µs
+     * against 7 - 17 µs per read measured with 200 threads) is read first, and when it equals the reading taken
+     * just before a previous {@code stat} that said sleeping, the thread has not been put on a CPU since: it is
+     * still {@link RunState#SLEEPING} and {@link #notRunSinceLastLook} says so. Otherwise {@code stat} is read
+     * as {@link #state} does. Where {@code schedstat} is missing or counts nothing (a kernel without
+     * {@code CONFIG_SCHED_INFO}), every look reads {@code stat}.
+     * See {@link TaskSchedstat} for why the counters prove it.
+     */
+    public RunState lookState(long tid) {
+        Task t = task(tid);
+        if (t == null) {
+            return RunState.UNKNOWN;
+        }
+        TaskSchedstat c = t.schedstat;
+        c.notRunSince = false;
+        if (holding) {
+            // Threads held stopped (native frames): the states read before the stop, and no proof.
+            return state(tid);
+        }
+        c.read(taskDir, tid, buffer, bytes, schedstatValues);
+        c.notRunSince = c.unchangedSinceSleeping();
+        if (c.notRunSince) {
+            return RunState.SLEEPING;
+        }
+        RunState s = state(tid);
+        c.statRead(s);
+        return s;
+    }
+
+    /**
+     * Whether the latest {@link #lookState} of {@code tid} found it not put on a CPU since a previous look
+     * that saw it sleeping: its memory (its Python stack) is as that look left it.
+     */
+    public boolean notRunSinceLastLook(long tid) {
+        Task t = index.get(tid);
+        return t != null && t.schedstat.notRunSince;
+    }
+
+    private final long[] schedstatValues = new long[3];
 
     /**
      * When thread {@code tid} started, in clock ticks after boot (field 22, {@code starttime}, of its stat
@@ -209,52 +254,6 @@ public final class TaskStates implements AutoCloseable {
             return -1;
         }
         return t.startTime > 0 ? t.startTime : -1;
-    }
-
-    /** Field 22 ({@code starttime}) of a stat line, counted after the last {@code ')'}; -1 when malformed. */
-    static long parseStartTime(byte[] stat, int length) {
-        int i = length - 1;
-        while (i >= 0 && stat[i] != ')') {
-            i--;
-        }
-        if (i < 0) {
-            return -1;
-        }
-        // After ')': " S ppid ..." where S is field 3; field 22 is the 20th space-separated token.
-        int field = 2;
-        i++;
-        while (i < length) {
-            if (stat[i] == ' ') {
-                field++;
-                i++;
-                if (field == 22) {
-                    long v = 0;
-                    int digits = 0;
-                    while (i < length && stat[i] >= '0' && stat[i] <= '9') {
-                        v = v * 10 + (stat[i++] - '0');
-                        digits++;
-                    }
-                    return digits > 0 ? v : -1;
-                }
-            } else {
-                i++;
-            }
-        }
-        return -1;
-    }
-
-    /** The state letter after the last {@code ')'} of a stat line ({@code comm} may hold parentheses). */
-    static RunState parseState(byte[] stat, int length) {
-        for (int i = length - 1; i >= 0; i--) {
-            if (stat[i] == ')') {
-                if (i + 2 < length) {
-                    byte c = stat[i + 2];
-                    return c == 'R' ? RunState.RUNNING : RunState.SLEEPING;
-                }
-                return RunState.UNKNOWN;
-            }
-        }
-        return RunState.UNKNOWN;
     }
 
     /** The kernel name of thread {@code tid} ({@code comm}, up to 15 bytes), or {@code null}. */
@@ -413,6 +412,7 @@ public final class TaskStates implements AutoCloseable {
     private static void closeQuietly(Task t) {
         try {
             t.stat.close();
+            t.schedstat.close();
         } catch (IOException e) {
             // nothing to do
         }

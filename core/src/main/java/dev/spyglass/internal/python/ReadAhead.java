@@ -63,6 +63,7 @@ final class ReadAhead implements AutoCloseable {
 
     private final ReadAheadFrames frames;
     private final ReadAheadChunks oldChunks;
+    private final ReadAheadThreadStates moreThreadStates;
 
     private int codeCount;
     private final long[] codes = new long[CODES];
@@ -84,6 +85,7 @@ final class ReadAhead implements AutoCloseable {
         // ≤3.10 frames are heap objects, one read each: speculating them saves a call per frame.
         this.frames = new ReadAheadFrames(linkedFrames ? 128 : 4);
         this.oldChunks = new ReadAheadChunks();
+        this.moreThreadStates = new ReadAheadThreadStates(spans.tstate(), arena);
         interpBuf = arena.allocate(spans.interp().bufferSize(), 8);
         gilBuf = arena.allocate(Math.max(spans.gil().bufferSize(), 8), 8);
         tstateBuf = arena.allocate((long) spans.tstate().bufferSize() * THREADS, 8);
@@ -104,14 +106,21 @@ final class ReadAhead implements AutoCloseable {
         return address == gil && gilValid ? gilBuf : null;
     }
 
-    /** Where the thread state of {@code slot} was read ahead in {@link #threadStates()}, or -1. */
+    /**
+     * Where the thread state at list position {@code slot} of the first interpreter was read ahead in
+     * {@link #threadStates(int)}, or -1.
+     */
     long threadState(int slot, long address) {
+        if (slot >= THREADS) {
+            return moreThreadStates.threadState(slot, address);
+        }
         return slot >= 0 && slot < threads && tstate[slot] == address && tstateValid[slot]
                 ? (long) slot * spans.tstate().bufferSize() : -1;
     }
 
-    MemorySegment threadStates() {
-        return tstateBuf;
+    /** The buffer {@link #threadState} points into for {@code slot}. */
+    MemorySegment threadStates(int slot) {
+        return slot >= THREADS ? moreThreadStates.buffer() : tstateBuf;
     }
 
     /** 3.11 (cframe): whether {@code cframe->current_frame} of {@code slot} was read ahead. */
@@ -184,7 +193,9 @@ final class ReadAhead implements AutoCloseable {
         oldChunks.beginLook();
         nextCodeCount = 0;
         if (interp == 0) {
-            return memory.flush();
+            int done = memory.flush();
+            moreThreadStates.read(memory);
+            return done;
         }
         spans.interp().queue(memory, interp, interpBuf);
         int interpLast = memory.pending() - 1;
@@ -223,6 +234,7 @@ final class ReadAhead implements AutoCloseable {
         }
         frames.completed(threads, done);
         oldChunks.completed(threads, done);
+        moreThreadStates.read(memory);
         return Math.min(done, expected);
     }
 
@@ -257,9 +269,14 @@ final class ReadAhead implements AutoCloseable {
         interp = firstInterp;
         gil = firstGil;
         int k = 0;
-        for (int i = 0; i < count && k < THREADS; i++) {
+        moreThreadStates.beginRemember();
+        for (int i = 0; i < count; i++) {
             ThreadRecord r = records[i];
             if (!r.firstInterpreter || r.tstate == 0) {
+                continue;
+            }
+            if (k >= THREADS) {
+                moreThreadStates.remember(r.tstate);
                 continue;
             }
             tstate[k] = r.tstate;

@@ -24,7 +24,9 @@ import dev.spyglass.internal.os.TaskStates;
  * <p>Cost per look (3.11+): one call for the runtime words, one per interpreter, one per thread
  * state, one for the thread's data-stack chunk (frames outside it, e.g. of generators, cost one call
  * each), one for the headers of the distinct code objects of the thread; in the steady state all of
- * these come with the first call.
+ * these come with the first call for the first eight threads, and the thread states of
+ * the others with one more call. A thread the kernel shows was not put on a CPU since a look that saw it
+ * sleeping keeps that look's frames ({@link dev.spyglass.internal.os.TaskStates#lookState}): no walk, no read.
  *
  * <p>Torn reads (the target changed while we read) are detected, never papered over: a bounded depth,
  * a cycle check, every pointer read through the kernel, code objects must have the code type,
@@ -52,6 +54,7 @@ public final class StackReader implements AutoCloseable {
     private final WalkedFrames walked = new WalkedFrames();
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
+    private long reusedStacks;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -89,6 +92,14 @@ public final class StackReader implements AutoCloseable {
     /** Code objects decoded so far (a steady state decodes none). */
     public long codeDecodes() {
         return codeObjects.decodes();
+    }
+
+    /**
+     * Stacks taken over from the previous look because the thread provably did not run since (see
+     * {@link TaskStates#lookState}), for tests and benchmarks.
+     */
+    public long reusedStacks() {
+        return reusedStacks;
     }
 
     /** Threads read by the latest {@link #read}. */
@@ -148,11 +159,21 @@ public final class StackReader implements AutoCloseable {
                 r.skipped = true;
                 continue;
             }
-            walk(r);
+            if (tasks != null && r.sameHeadAsBefore() && tasks.notRunSinceLastLook(r.nativeThreadId)) {
+                // Not put on a CPU since the previous look saw it sleeping (TaskStates#lookState): its frames
+                // cannot have changed, only the thread itself moves them. Saves the walk and, with many
+                // waiting threads (a server's pool), most of a look's reads.
+                r.reusePreviousFrames();
+                reusedStacks++;
+            } else {
+                walk(r);
+                r.walked = !r.torn;
+            }
             if (!r.torn && r.tstate != 0 && r.tstate == interpreters.finalizingThread()) {
                 // The thread finalising the runtime: its time (module teardown, freeing, GC) would have no
                 // frame, or only those of a __del__, and vanish from flame graphs.
                 r.push(Frame.INTERPRETER_SHUTDOWN, false);
+                r.walked = false;
             }
         }
         dropUnstarted(first);
@@ -196,7 +217,7 @@ public final class StackReader implements AutoCloseable {
             r.nativeThreadId = tasks.hostTid(r.nativeThreadId);
         }
         if (r.nativeThreadId > 0) {
-            r.state = switch (tasks.state(r.nativeThreadId)) {
+            r.state = switch (tasks.lookState(r.nativeThreadId)) {
                 case RUNNING -> ThreadState.RUNNING;
                 case SLEEPING -> ThreadState.IDLE;
                 case UNKNOWN -> ThreadState.UNKNOWN;

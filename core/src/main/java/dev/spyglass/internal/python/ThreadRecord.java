@@ -42,7 +42,47 @@ public final class ThreadRecord {
     /** The value {@link Target#threadStack} made last from this record, reused while nothing changed. */
     ThreadStack lastStack;
 
+    /**
+     * The previous look's thread, kept by {@link #reset} for {@link StackReader}: a thread the kernel shows was
+     * not put on a CPU since that look, with the same thread-state words, keeps its frames instead of a walk.
+     */
+    boolean prevWalked;
+    long prevTstate;
+    long prevPythonThreadId;
+    long prevNativeThreadId;
+    long prevTopFrame;
+    long prevDatastackChunk;
+    long prevDatastackTop;
+    long prevChunkSize;
+    int prevDepth;
+    /** Set by the reader when this look's frames were walked whole (not torn, nothing added after the walk). */
+    boolean walked;
+
+    /** Whether this look's thread is the previous look's with the same thread-state words (its frames still in place). */
+    boolean sameHeadAsBefore() {
+        return prevWalked && prevTstate == tstate && prevPythonThreadId == pythonThreadId
+                && prevNativeThreadId == nativeThreadId && nativeThreadId > 0 && prevTopFrame == topFrame
+                && prevDatastackChunk == datastackChunk && prevDatastackTop == datastackTop;
+    }
+
+    /** Takes the previous look's frames back (see {@link #sameHeadAsBefore}). */
+    void reusePreviousFrames() {
+        depth = prevDepth;
+        chunkSize = prevChunkSize;
+        walked = true;
+    }
+
     void reset() {
+        prevWalked = walked && !torn;
+        prevTstate = tstate;
+        prevPythonThreadId = pythonThreadId;
+        prevNativeThreadId = nativeThreadId;
+        prevTopFrame = topFrame;
+        prevDatastackChunk = datastackChunk;
+        prevDatastackTop = datastackTop;
+        prevChunkSize = chunkSize;
+        prevDepth = depth;
+        walked = false;
         tstate = 0;
         pythonThreadId = 0;
         nativeThreadId = -1;

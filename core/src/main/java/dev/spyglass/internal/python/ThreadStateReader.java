@@ -57,7 +57,7 @@ final class ThreadStateReader {
             MemorySegment tb = buf;
             long at = interp.first ? ahead.threadState(slot, tstate) : -1;
             if (at >= 0) {
-                tb = ahead.threadStates();
+                tb = ahead.threadStates(slot);
             } else {
                 at = 0;
                 spans.queue(memory, tstate, buf);

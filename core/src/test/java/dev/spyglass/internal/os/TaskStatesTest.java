@@ -10,7 +10,7 @@ class TaskStatesTest {
 
     private static TaskStates.RunState parse(String stat) {
         byte[] b = stat.getBytes(StandardCharsets.UTF_8);
-        return TaskStates.parseState(b, b.length);
+        return StatLine.state(b, b.length);
     }
 
     @Test
@@ -37,9 +37,9 @@ class TaskStatesTest {
     void readsTheStartTimeFromField22() throws Exception {
         String line = "123 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 19 20";
         byte[] b = line.getBytes(StandardCharsets.UTF_8);
-        assertThat(TaskStates.parseStartTime(b, b.length)).isEqualTo(987654);
+        assertThat(StatLine.startTime(b, b.length)).isEqualTo(987654);
         byte[] cut = "123 (x) S 1 2".getBytes(StandardCharsets.UTF_8);
-        assertThat(TaskStates.parseStartTime(cut, cut.length)).isEqualTo(-1);
+        assertThat(StatLine.startTime(cut, cut.length)).isEqualTo(-1);
         // A thread started now, and one of this process: the same as the kernel's own line says.
         long pid = ProcessHandle.current().pid();
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
@@ -89,6 +89,69 @@ class TaskStatesTest {
             assertThat(t.namespaced()).isFalse();
             assertThat(t.targetPid()).isEqualTo(pid);
             assertThat(t.hostTid(pid)).isEqualTo(pid);
+        }
+    }
+
+    @Test
+    void parsesTheThreeSchedstatCounters() {
+        long[] v = new long[3];
+        byte[] line = "1234567 890 12\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(TaskSchedstat.parse(line, line.length, v)).isTrue();
+        assertThat(v).containsExactly(1234567, 890, 12);
+        byte[] cut = "1234567 890".getBytes(StandardCharsets.UTF_8);
+        assertThat(TaskSchedstat.parse(cut, cut.length, v)).isFalse();
+    }
+
+    /**
+     * A parked thread is found not run since the look that saw it sleeping; once woken (it ran, and parked again)
+     * the next look must not say so. Where the kernel keeps no counters, no look says so.
+     */
+    @Test
+    void aSleepingThreadIsNotRunSinceUntilItRunsAgain() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        java.nio.file.Path own = java.nio.file.Path.of("/proc/thread-self/schedstat");
+        // Counters kept: the file is there and counts this thread's times on a CPU.
+        boolean counters = java.nio.file.Files.exists(own)
+                && Long.parseLong(java.nio.file.Files.readString(own).trim().split("\\s+")[2]) > 0;
+        java.util.concurrent.atomic.AtomicLong tid = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.Semaphore ran = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread th = Thread.ofPlatform().start(() -> {
+            try {
+                tid.set(Long.parseLong(java.nio.file.Files.readSymbolicLink(
+                        java.nio.file.Path.of("/proc/thread-self")).getFileName().toString()));
+            } catch (Exception e) {
+                tid.set(-1);
+            }
+            while (!stop.get()) {
+                ran.release();
+                java.util.concurrent.locks.LockSupport.park();
+            }
+        });
+        try (TaskStates t = new TaskStates(pid)) {
+            ran.acquire();
+            assertThat(tid.get()).isPositive();
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            boolean seen = false;
+            // Parked (a spurious wake-up or the park still on its way in may take a few looks).
+            while (!seen && System.nanoTime() < deadline) {
+                t.lookState(tid.get());
+                seen = t.notRunSinceLastLook(tid.get());
+                Thread.sleep(2);
+            }
+            assertThat(seen).as("a parked thread found not run since").isEqualTo(counters);
+            if (!counters) {
+                return;
+            }
+            assertThat(t.lookState(tid.get())).isEqualTo(TaskStates.RunState.SLEEPING);
+            java.util.concurrent.locks.LockSupport.unpark(th);
+            ran.acquire(); // it ran after the look above
+            t.lookState(tid.get());
+            assertThat(t.notRunSinceLastLook(tid.get())).as("a thread that ran since the last look").isFalse();
+        } finally {
+            stop.set(true);
+            java.util.concurrent.locks.LockSupport.unpark(th);
+            th.join();
         }
     }
 }
