@@ -90,11 +90,16 @@ public final class LeakTracker implements AutoCloseable {
         }
     }
 
-    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in /…/libpython3.12.so.1.0}. */
+    /**
+     * The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in
+     * /…/libpython3.12.so.1.0}; on a stripped build whose allocator table is hooked, the functions the table held,
+     * by domain and address ({@code obj.malloc@0x6003c0 / obj.free@0x6010b0 / ...}); followed by what the points are
+     * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}).
+     */
     public String probes() {
         ProbePoints p = stacks.points();
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
-                + p.object();
+                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")");
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */

@@ -75,7 +75,10 @@ public final class AllocationStacks implements AutoCloseable {
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
-        this.points = coarse ? ProbePoints.chooseCoarse(object, file) : ProbePoints.choose(object, file);
+        this.points = ProbePoints.forTarget(target, file, coarse);
+        if (!points.caveat().isEmpty()) {
+            LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
+        }
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
