@@ -64,6 +64,12 @@ class AllocatorTableTest {
                         assertThat(p.allocSymbol()).as(what)
                                 .isEqualTo((raw ? "raw" : "obj") + ".malloc@0x" + Long.toHexString(table.malloc()));
                         assertThat(p.caveat()).as(what).isEmpty();
+                        // calls of other domains through the same hook (tracemalloc's free serves all three) are
+                        // told apart by their context: obj's and mem's (both pymalloc) at the exact level, raw's
+                        assertThat(p.contexts()).as(what).hasSize(raw ? 1 : 2).contains(table.ctx());
+                        assertThat(p.accepts(table.ctx())).as(what).isTrue();
+                        assertThat(p.accepts(table(t, file, raw ? "PyObject_" : "PyMem_Raw").ctx())).as(what)
+                                .isFalse();
                     }
                 }
                 target.send("end");

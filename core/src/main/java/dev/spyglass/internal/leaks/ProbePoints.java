@@ -32,10 +32,12 @@ import dev.spyglass.internal.python.Target;
  *
  * @param sizeInSi whether the arguments start at {@code rsi} (a context first) rather than {@code rdi}
  * @param caveat   empty, or what the points are known to miss on this build, for reports
+ * @param contexts the allocator contexts (first argument, {@code rdi}) of the domains probed, when the points are a
+ *                 hooked table's functions, which may serve other domains too; empty: every call is wanted
  */
 public record ProbePoints(String object, String allocSymbol, long allocOffset, String freeSymbol, long freeOffset,
         String reallocSymbol, long reallocOffset, String callocSymbol, long callocOffset, boolean sizeInSi,
-        String caveat) {
+        String caveat, long[] contexts) {
     private static final Logger LOG = LoggerFactory.getLogger(ProbePoints.class);
 
     /** The symbols looked for, in order of preference, as messages name them. */
@@ -82,7 +84,7 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
                     return new ProbePoints(object, prefix + "Malloc", elf.vaddrToFileOffset(m.get().value()),
                             prefix + "Free", elf.vaddrToFileOffset(f.get().value()), prefix + "Realloc",
                             elf.vaddrToFileOffset(r.get().value()), prefix + "Calloc",
-                            elf.vaddrToFileOffset(c.get().value()), prefix.startsWith("_"), "");
+                            elf.vaddrToFileOffset(c.get().value()), prefix.startsWith("_"), "", new long[0]);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -114,7 +116,17 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
                 Optional<AllocatorTable> t = AllocatorTable.find(target.memory(), bias + em.get().value(),
                         bias + ef.get().value());
                 if (t.isPresent() && !t.get().bypassed()) {
-                    Optional<ProbePoints> p = fromTable(target.pid(), object, t.get(), coarse ? "raw" : "obj");
+                    long[] contexts = {t.get().ctx()};
+                    if (!coarse) { // the mem domain is pymalloc too (3.6+): its calls are wanted with obj's
+                        Optional<Symbol> mm = defined(elf.dynamicSymbol("PyMem_Malloc"));
+                        Optional<Symbol> mf = defined(elf.dynamicSymbol("PyMem_Free"));
+                        Optional<AllocatorTable> mem = mm.isEmpty() || mf.isEmpty() ? Optional.empty()
+                                : AllocatorTable.find(target.memory(), bias + mm.get().value(), bias + mf.get().value());
+                        // not found: every call is taken rather than the mem domain's lost
+                        contexts = mem.isPresent() ? new long[] {t.get().ctx(), mem.get().ctx()} : new long[0];
+                    }
+                    Optional<ProbePoints> p = fromTable(target.pid(), object, t.get(), coarse ? "raw" : "obj",
+                            contexts);
                     if (p.isPresent()) {
                         return p.get();
                     }
@@ -131,15 +143,15 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
         ProbePoints p = coarse ? chooseCoarse(object, file) : choose(object, file);
         return bypassed.isEmpty() || p.sizeInSi() ? p : new ProbePoints(p.object, p.allocSymbol, p.allocOffset,
                 p.freeSymbol, p.freeOffset, p.reallocSymbol, p.reallocOffset, p.callocSymbol, p.callocOffset, false,
-                bypassed);
+                bypassed, p.contexts);
     }
 
     /**
      * The table's four functions as probe points, when all lie in executable mappings of the interpreter's object
      * (tracemalloc's hooks are built into it); a hook from another object is not followed.
      */
-    private static Optional<ProbePoints> fromTable(long pid, String object, AllocatorTable t, String domain)
-            throws SpyglassException {
+    private static Optional<ProbePoints> fromTable(long pid, String object, AllocatorTable t, String domain,
+            long[] contexts) throws SpyglassException {
         ProcessMap map = ProcessMap.read(pid);
         long[] addresses = {t.malloc(), t.free(), t.realloc(), t.calloc()};
         long[] offsets = new long[4];
@@ -157,11 +169,24 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
         // Every table function takes the table's context first: sizes and pointers from rsi.
         return Optional.of(new ProbePoints(object, name(domain, "malloc", t.malloc()), offsets[0],
                 name(domain, "free", t.free()), offsets[1], name(domain, "realloc", t.realloc()), offsets[2],
-                name(domain, "calloc", t.calloc()), offsets[3], true, ""));
+                name(domain, "calloc", t.calloc()), offsets[3], true, "", contexts));
     }
 
     private static String name(String domain, String function, long address) {
         return domain + "." + function + "@0x" + Long.toHexString(address);
+    }
+
+    /** Whether a call whose first argument is {@code ctx} is one of the domains probed. */
+    public boolean accepts(long ctx) {
+        if (contexts.length == 0) {
+            return true;
+        }
+        for (long c : contexts) {
+            if (c == ctx) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether the points are the functions an allocator table held (names such as {@code obj.malloc@0x6003c0}). */
