@@ -14,7 +14,9 @@ import dev.spyglass.internal.python.Target;
  * stack on request),
  * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
  * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
- * file descriptors). Call {@link #poll()} regularly (every 10-100 ms) from one thread.
+ * file descriptors). Call {@link #poll()} regularly (every 10-100 ms) from one thread;
+ * {@link #poll(java.util.function.Consumer)} also hands over each allocation and release seen, as an
+ * {@link AllocationEvent}.
  *
  * <pre>{@code
  * try (LeakTracker t = LeakTracker.attach(pid)) {
@@ -90,16 +92,38 @@ public final class LeakTracker implements AutoCloseable {
         }
     }
 
-    /** The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in /…/libpython3.12.so.1.0}. */
+    /**
+     * The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in
+     * /…/libpython3.12.so.1.0}; on a stripped build whose allocator table is hooked, the functions the table held,
+     * by domain and address ({@code obj.malloc@0x6003c0 / obj.free@0x6010b0 / ...}); followed by what the points are
+     * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}).
+     */
     public String probes() {
         ProbePoints p = stacks.points();
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
-                + p.object();
+                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")");
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */
     public void poll() throws SpyglassException {
         stacks.poll();
+    }
+
+    /**
+     * As {@link #poll()}, and gives {@code consumer} every allocation and release read, in the order the probes
+     * fired over all threads, as they are applied to the table of live blocks (so a release's size is known when
+     * its allocation was seen). The consumer runs on the polling thread: what it does delays the next poll, and a
+     * probe ring that fills meanwhile loses records ({@link LeakReport#lostRecords()}).
+     *
+     * <pre>{@code
+     * t.poll(e -> { if (e.kind() == AllocationEvent.Kind.ALLOCATION && e.size() > 1 << 20) log(e); });
+     * }</pre>
+     */
+    public void poll(java.util.function.Consumer<AllocationEvent> consumer) throws SpyglassException {
+        java.util.Objects.requireNonNull(consumer, "consumer");
+        stacks.poll((allocation, tid, time, address, size, stack) -> consumer.accept(allocation
+                ? new AllocationEvent(AllocationEvent.Kind.ALLOCATION, tid, time, address, size, stacks.stack(stack))
+                : new AllocationEvent(AllocationEvent.Kind.RELEASE, tid, time, address, size, List.of())));
     }
 
     /** The report so far: every stack with surviving memory, suspects first. */

@@ -111,7 +111,7 @@ class LeakTrackerCoarseTest {
                     ours, truth, 100.0 * ours / Math.max(1, truth));
             System.out.println(figures);
             assertThat(report.level()).isEqualTo("coarse");
-            assertThat(report.probes()).contains("PyMem_Raw");
+            assertThat(report.probes()).containsAnyOf("PyMem_Raw", "raw.malloc@");
             assertThat(report.meaning()).contains("Coarse level").contains("at least");
             Assumptions.assumeTrue(report.allocations() > 2_000, "too few allocations seen (load?): " + figures);
             // The target's own tracemalloc snapshots are memory that grew too: judged among the other stacks.
@@ -125,7 +125,9 @@ class LeakTrackerCoarseTest {
                     assertThat(s.suspect()).as("churner reported as a leak: %s %s", s, figures).isFalse();
                 }
             }
-            Assumptions.assumeTrue(report.probes().startsWith("_PyMem_Raw"),
+            // Debian's stripped builds: the hooked raw table's functions (tracemalloc's, this target runs it) see
+            // every raw block; the exported PyMem_RawMalloc, which the table's default leaves to inlined copies, not.
+            Assumptions.assumeTrue(report.probes().startsWith("_PyMem_Raw") || report.probes().startsWith("raw."),
                     "the exported raw allocator may miss calls of this build: " + figures);
             assertThat((double) ours).as(figures).isLessThanOrEqualTo(truth * 1.10)
                     .isGreaterThanOrEqualTo(truth * (0.90 - lostShare));

@@ -77,15 +77,20 @@ public final class LiveAllocations {
         s.count++;
     }
 
-    /** A release of {@code address}: forgotten when it was live, else counted as unmatched (allocated before). */
-    public void freed(long address) {
+    /**
+     * A release of {@code address}: forgotten when it was live, else counted as unmatched (allocated before).
+     *
+     * @return the size the block was allocated with, -1 when it was not live
+     */
+    public long freed(long address) {
         frees++;
         Live old = live.remove(address);
         if (old == null) {
             unmatchedFrees++;
-            return;
+            return -1;
         }
         forget(old);
+        return old.size();
     }
 
     private void forget(Live old) {

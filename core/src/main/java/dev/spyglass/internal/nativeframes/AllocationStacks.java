@@ -3,6 +3,7 @@ package dev.spyglass.internal.nativeframes;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -50,8 +51,11 @@ public final class AllocationStacks implements AutoCloseable {
     private final List<List<Frame>> stacks = new ArrayList<>();
     private final Map<Integer, List<Frame>> before = new HashMap<>();
     private final Map<Integer, Integer> index = new HashMap<>();
-    private final Map<Integer, long[]> pending = new HashMap<>();
-    private final Map<Integer, long[]> reallocs = new HashMap<>();
+    /** Per thread, the entries whose return is awaited, innermost first (a marker for a call skipped). */
+    private final Map<Integer, ArrayDeque<long[]>> pending = new HashMap<>();
+    private static final long[] SKIPPED = new long[0];
+    /** Entries awaited per thread at most: beyond, returns were lost (a full ring) and the stack is reset. */
+    private static final int NESTING = 8;
     private final List<long[]> events = new ArrayList<>();
     private final Map<Site, Integer> sites = new HashMap<>();
     private long memoized;
@@ -75,7 +79,10 @@ public final class AllocationStacks implements AutoCloseable {
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
-        this.points = coarse ? ProbePoints.chooseCoarse(object, file) : ProbePoints.choose(object, file);
+        this.points = ProbePoints.forTarget(target, file, coarse);
+        if (!points.caveat().isEmpty()) {
+            LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
+        }
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
@@ -95,8 +102,22 @@ public final class AllocationStacks implements AutoCloseable {
         return points;
     }
 
+    /**
+     * Receives each allocation and release {@link #poll} applies, in time order; {@code stack} is an id for
+     * {@link #stack}, -1 for a release; {@code size} of a release is its block's as allocated, -1 when unknown.
+     */
+    @FunctionalInterface
+    public interface EventSink {
+        void event(boolean allocation, int tid, long time, long address, long size, int stack);
+    }
+
     /** Reads the Python stacks, follows the threads, applies every probe record since the last poll, snapshots. */
     public void poll() throws SpyglassException {
+        poll(null);
+    }
+
+    /** As {@link #poll()}, giving each allocation and release applied to {@code sink} (none when null). */
+    public void poll(EventSink sink) throws SpyglassException {
         int n = target.readThreads(SamplingMode.WALL);
         if (tids.length < n) {
             tids = new int[Math.max(n, tids.length * 2)];
@@ -122,29 +143,38 @@ public final class AllocationStacks implements AutoCloseable {
         sites.clear(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
         probes.drain((kind, tid, time, ax, rdx, rsi, rdi, bp, sp, ip, stack) -> {
+            // Through a hooked table (ctx first, in rdi), one function may serve several domains: tracemalloc's
+            // free serves all three, and on Debian's 3.15 its malloc hooks of raw and obj are one function (ICF),
+            // so a raw call nests inside an obj call there. Calls of other domains are skipped, their returns too.
+            boolean wanted = points.accepts(rdi);
             switch (kind) {
-                case REALLOC_ENTRY -> reallocs.put(tid, new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
-                        stackOf(tid, ip, sp, bp, stack)});
+                case REALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
+                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
                 case REALLOC_RETURN -> {
-                    long[] e = reallocs.remove(tid);
+                    long[] e = pop(tid);
                     // A failed realloc (NULL) leaves the old block: neither released nor allocated.
-                    if (e != null && ax != 0) {
+                    if (e != null && e.length == 4 && ax != 0) {
                         if (e[1] != 0) {
-                            events.add(new long[] {time, e[1], -1, -1});
+                            events.add(new long[] {time, e[1], -1, -1, tid});
                         }
-                        events.add(new long[] {time, ax, e[2], e[3]});
+                        events.add(new long[] {time, ax, e[2], e[3], tid});
                     }
                 }
-                case ALLOC_ENTRY -> pending.put(tid, new long[] {time, si ? rsi : rdi, stackOf(tid, ip, sp, bp, stack)});
-                case CALLOC_ENTRY -> pending.put(tid, new long[] {time, si ? rsi * rdx : rdi * rsi,
-                        stackOf(tid, ip, sp, bp, stack)});
+                case ALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi,
+                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                case CALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi * rdx : rdi * rsi,
+                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
                 case ALLOC_RETURN, CALLOC_RETURN -> {
-                    long[] e = pending.remove(tid);
-                    if (e != null) {
-                        events.add(new long[] {time, ax, e[1], e[2]});
+                    long[] e = pop(tid);
+                    if (e != null && e.length == 3) {
+                        events.add(new long[] {time, ax, e[1], e[2], tid});
                     }
                 }
-                case FREE -> events.add(new long[] {time, si ? rsi : rdi, -1, -1});
+                case FREE -> {
+                    if (wanted) {
+                        events.add(new long[] {time, si ? rsi : rdi, -1, -1, tid});
+                    }
+                }
             }
         });
         // Threads' rings are read one after the other: a block allocated in one thread and freed in another
@@ -152,9 +182,15 @@ public final class AllocationStacks implements AutoCloseable {
         events.sort((a, b) -> Long.compare(a[0], b[0]));
         for (long[] e : events) {
             if (e[3] < 0) {
-                table.freed(e[1]);
+                long size = table.freed(e[1]);
+                if (sink != null) {
+                    sink.event(false, (int) e[4], e[0], e[1], size, -1);
+                }
             } else {
                 table.allocated(e[1], e[2], (int) e[3]);
+                if (sink != null) {
+                    sink.event(true, (int) e[4], e[0], e[1], e[2], (int) e[3]);
+                }
             }
         }
         table.snapshot(System.nanoTime());
@@ -166,6 +202,19 @@ public final class AllocationStacks implements AutoCloseable {
         if (before.size() > 2 * count + 16) {
             before.keySet().retainAll(index.keySet());
         }
+    }
+
+    private void push(int tid, long[] entry) {
+        ArrayDeque<long[]> d = pending.computeIfAbsent(tid, t -> new ArrayDeque<>());
+        if (d.size() >= NESTING) {
+            d.clear();
+        }
+        d.push(entry);
+    }
+
+    private long[] pop(int tid) {
+        ArrayDeque<long[]> d = pending.get(tid);
+        return d == null ? null : d.poll();
     }
 
     /** Within one poll: the same thread, call site and stack pointer are taken for the same stack. */

@@ -43,13 +43,22 @@ class LiveAllocationsTest {
         assertThat(t.live()).isEqualTo(2);
         t.allocated(1, 30, 1); // the block at 1 went through a path not probed
         assertThat(t.replaced()).isEqualTo(1);
-        t.freed(99);
+        assertThat(t.freed(99)).as("size of a block never seen").isEqualTo(-1);
         assertThat(t.unmatchedFrees()).isEqualTo(1);
         t.allocated(0, 10, 0); // a failed allocation
         assertThat(t.live()).isEqualTo(2);
         t.snapshot(0);
         List<LiveAllocations.Ranked> r = t.rank();
         assertThat(r).extracting(LiveAllocations.Ranked::survivingBytes).containsExactlyInAnyOrder(10L, 30L);
+    }
+
+    @Test
+    void aReleaseGivesTheSizeItsBlockWasAllocatedWith() {
+        LiveAllocations t = new LiveAllocations(10);
+        t.allocated(0x40, 333, 0);
+        assertThat(t.freed(0x40)).isEqualTo(333);
+        assertThat(t.freed(0x40)).as("released twice").isEqualTo(-1);
+        assertThat(t.live()).isZero();
     }
 
     @Test

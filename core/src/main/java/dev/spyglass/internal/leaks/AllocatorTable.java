@@ -1,0 +1,110 @@
+package dev.spyglass.internal.leaks;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Optional;
+
+import dev.spyglass.SpyglassException;
+import dev.spyglass.internal.os.MemoryFault;
+import dev.spyglass.internal.os.RemoteMemory;
+
+/**
+ * One domain's allocator table ({@code PyMemAllocatorEx}: {@code ctx, malloc, calloc, realloc, free}) as the live
+ * target holds it, found through the exported functions that call through it: {@code PyObject_Malloc} reads the
+ * obj domain's {@code malloc} slot with its first RIP-relative load, {@code PyObject_Free} the {@code free} slot
+ * (the raw domain: {@code PyMem_RawMalloc} / {@code PyMem_RawFree}). The table lives in {@code _PyRuntime} from
+ * 3.12 on ({@code allocators.standard}, at a different offset in every version: 0x310 on Debian's 3.13, 0x3c0 on
+ * 3.14, 0x440 on 3.15 for obj) and in a static of obmalloc.c on 3.11 ({@code _PyObject}, stripped on Debian), so
+ * the code of the exported functions, which every build keeps, is the one way to it that needs no symbol.
+ *
+ * <p>Why it matters on Debian's LTO builds (3.11 static, 3.13-3.15): GCC devirtualised the table speculatively.
+ * {@code PyObject_Malloc} compares the table's {@code malloc} with the address of the out-of-line
+ * {@code _PyObject_Malloc} (a {@code cmp $imm32} right after the load: {@link #devirtualized}) and runs an inlined
+ * pymalloc when they match; LTO copied that pair into hundreds of callers (190 on 3.11, 244 on 3.13, 260 on 3.14,
+ * 281 on 3.15). So while the table holds the default the out-of-line functions are not called at all, and the
+ * exported ones rarely. Once the table is hooked ({@code PyMem_SetAllocator}: tracemalloc, a debugging hook) every
+ * call goes through it, and its entries are the functions to probe.
+ *
+ * @param address       the table's address in the target
+ * @param devirtualized the address the exported function compares {@code malloc} with (0: no such comparison)
+ */
+public record AllocatorTable(long address, long ctx, long malloc, long calloc, long realloc, long free,
+        long devirtualized) {
+    /** Bytes of an exported function's code searched for the load and the comparison. */
+    static final int CODE_BYTES = 64;
+
+    /**
+     * Whether {@code malloc} is the default the callers' inlined copies compare with: then the table's functions
+     * are bypassed by them.
+     */
+    public boolean bypassed() {
+        return devirtualized != 0 && malloc == devirtualized;
+    }
+
+    /**
+     * Reads the table both exported functions point to.
+     *
+     * @param mallocEntry address in the target of the exported allocation function ({@code PyObject_Malloc})
+     * @param freeEntry   address in the target of the exported release function ({@code PyObject_Free})
+     * @return empty when the code does not show the pattern, or the two loads disagree on the table
+     */
+    public static Optional<AllocatorTable> find(RemoteMemory memory, long mallocEntry, long freeEntry)
+            throws SpyglassException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment code = arena.allocate(CODE_BYTES);
+            long[] malloc = loadAndCompare(memory, mallocEntry, code);
+            long[] free = loadAndCompare(memory, freeEntry, code);
+            if (malloc == null || free == null || malloc[0] - 8 != free[0] - 32) {
+                return Optional.empty();
+            }
+            long table = malloc[0] - 8;
+            MemorySegment t = arena.allocate(40, 8);
+            memory.read(table, t);
+            return Optional.of(new AllocatorTable(table, t.get(ValueLayout.JAVA_LONG, 0),
+                    t.get(ValueLayout.JAVA_LONG, 8), t.get(ValueLayout.JAVA_LONG, 16), t.get(ValueLayout.JAVA_LONG, 24),
+                    t.get(ValueLayout.JAVA_LONG, 32), malloc[1]));
+        } catch (MemoryFault e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The target of the first {@code mov disp32(%rip), %reg} (REX.W 8B, ModRM mod 00 r/m 101) of the function at
+     * {@code entry}, and the immediate of the first {@code cmp $imm32, %reg} (REX.W 3D, or REX.W 81 /7) after it
+     * (0: none); null when there is no such load.
+     */
+    static long[] loadAndCompare(RemoteMemory memory, long entry, MemorySegment code)
+            throws MemoryFault, SpyglassException {
+        memory.read(entry, code);
+        byte[] b = code.toArray(ValueLayout.JAVA_BYTE);
+        return loadAndCompare(b, entry);
+    }
+
+    static long[] loadAndCompare(byte[] b, long entry) {
+        for (int i = 0; i + 7 <= b.length; i++) {
+            if ((b[i] & 0xFB) == 0x48 && (b[i + 1] & 0xFF) == 0x8B && (b[i + 2] & 0xC7) == 0x05) {
+                long slot = entry + i + 7 + int32(b, i + 3);
+                return new long[] {slot, compared(b, i + 7)};
+            }
+        }
+        return null;
+    }
+
+    private static long compared(byte[] b, int from) {
+        for (int i = from; i + 6 <= b.length; i++) {
+            if ((b[i] & 0xFF) == 0x48 && (b[i + 1] & 0xFF) == 0x3D) {
+                return int32(b, i + 2);
+            }
+            if (i + 7 <= b.length && (b[i] & 0xFB) == 0x48 && (b[i + 1] & 0xFF) == 0x81
+                    && (b[i + 2] & 0xF8) == 0xF8) {
+                return int32(b, i + 3);
+            }
+        }
+        return 0;
+    }
+
+    private static long int32(byte[] b, int at) {
+        return (b[at] & 0xFF) | (b[at + 1] & 0xFF) << 8 | (b[at + 2] & 0xFF) << 16 | (long) b[at + 3] << 24;
+    }
+}
