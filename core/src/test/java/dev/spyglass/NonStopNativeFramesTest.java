@@ -122,12 +122,13 @@ class NonStopNativeFramesTest {
             // under the CPU lock; on a loaded one 3.11+ splices only a few per second, hence the long deadline).
             List<StackSample> brief = collect(target.pid(), Sampler.NativeEngine.BRIEF_STOP, Duration.ofMillis(5), 3,
                     s -> has(s, "py_compare"), 100);
+            long[] nonStopTorn = {0};
             List<StackSample> nonStop = collect(target.pid(), Sampler.NativeEngine.NON_STOP, Duration.ofMillis(2), 6,
-                    s -> spliced(s) && has(s, "py_compare") && has(s, "py_caller") && has(s, "<module>"), 200);
-            // Within py_compare (called back from C through qsort), the merged stack must be the whole chain.
-            // Samples whose Python frames lack py_caller or <module> are left out: the Python read of a running
-            // thread can miss its outer frames (its C-stack entry frame was reused while it was read; 3.12+),
-            // with or without native frames, and the brief-stop engine never sees that (it reads stopped threads).
+                    s -> spliced(s) && has(s, "py_compare") && has(s, "py_caller") && has(s, "<module>"), 200,
+                    nonStopTorn);
+            // Within py_compare (called back from C through qsort), the merged stack must be the whole chain, in
+            // the spliced samples with py_caller and <module> and in all spliced ones: a Python read of the running
+            // thread that met the C-stack entry frame of a callback that had returned (3.11+) is torn, not short.
             List<StackSample> briefInCompare = brief.stream().filter(s -> has(s, "py_compare")).toList();
             List<StackSample> splicedInCompare = nonStop.stream().filter(s -> spliced(s) && has(s, "py_compare"))
                     .toList();
@@ -137,8 +138,9 @@ class NonStopNativeFramesTest {
                     .count();
             long ok = whole.stream().filter(s -> NativeFramesTest.containsInOrder(s.frames(), expected)).count();
             System.out.printf("%s: non-stop %d samples, %d spliced in py_compare (%d with py_caller and <module>), %d"
-                    + " with the chain; brief-stop %d of %d in py_compare with the chain%n", py.label(), nonStop.size(),
-                    splicedInCompare.size(), whole.size(), ok, briefOk, briefInCompare.size());
+                    + " with the chain; brief-stop %d of %d in py_compare with the chain; %d torn%n", py.label(),
+                    nonStop.size(), splicedInCompare.size(), whole.size(), ok, briefOk, briefInCompare.size(),
+                    nonStopTorn[0]);
             assertThat(briefInCompare).as("%s: brief-stop samples in py_compare", py.label()).isNotEmpty();
             assertThat(whole).as("%s: spliced non-stop samples in py_compare; of %d samples:\n  %s", py.label(),
                     nonStop.size(), common(nonStop)).hasSizeGreaterThanOrEqualTo(3);
@@ -148,12 +150,23 @@ class NonStopNativeFramesTest {
                             briefInCompare.size(), common(whole.stream()
                                     .filter(s -> !NativeFramesTest.containsInOrder(s.frames(), expected)).toList()))
                     .isGreaterThanOrEqualTo(0.95);
+            assertThat((double) ok / splicedInCompare.size())
+                    .as("%s: share of all spliced non-stop samples in py_compare with the chain; others:\n  %s",
+                            py.label(), common(splicedInCompare.stream()
+                                    .filter(s -> !NativeFramesTest.containsInOrder(s.frames(), expected)).toList()))
+                    .isGreaterThanOrEqualTo(0.95);
         }
     }
 
     /** Samples for {@code seconds} at most, stopping early once {@code enough} samples passed {@code wanted}. */
     private static List<StackSample> collect(long pid, Sampler.NativeEngine engine, Duration interval, int seconds,
             java.util.function.Predicate<StackSample> wanted, int enough) throws Exception {
+        return collect(pid, engine, interval, seconds, wanted, enough, new long[1]);
+    }
+
+    /** As above; {@code torn[0]} gets the session's torn samples. */
+    private static List<StackSample> collect(long pid, Sampler.NativeEngine engine, Duration interval, int seconds,
+            java.util.function.Predicate<StackSample> wanted, int enough, long[] torn) throws Exception {
         List<StackSample> out = new ArrayList<>();
         int[] found = {0};
         try (SamplingSession s = sampler(engine, interval, Duration.ofSeconds(seconds)).attach(pid)) {
@@ -164,6 +177,7 @@ class NonStopNativeFramesTest {
                 }
             });
             assertThat(s.failure()).as("session failure").isEmpty();
+            torn[0] = s.stats().tornSamples();
         }
         return out;
     }

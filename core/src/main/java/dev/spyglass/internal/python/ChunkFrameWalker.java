@@ -22,11 +22,22 @@ import dev.spyglass.internal.os.RemoteMemory;
  * by the interpreter ({@code FRAME_OWNED_BY_INTERPRETER}, the same value 3): frames whose owner is at
  * least the first non-Python owner are not Python frames; 3.13+ {@code f_executable} may be None or another object (skipped, not torn); 3.14
  * tags it as a {@code _PyStackRef} (low bits cleared); 3.14t adds the per-thread bytecode index.
+ *
+ * <p>A running thread's frames are read while it runs, and an entry frame on the C stack is read apart
+ * from the frame that links to it: by then the C call may have returned and its stack memory been
+ * reused (a Python function called back from C, millions of times a second, as by {@code qsort}). Such
+ * a read is torn, never a short stack, by rules every real chain keeps: a frame owned by the thread
+ * lives in its data-stack chunks; its owner is a value the version defines; the outermost frame is
+ * where a C-level call of the evaluation loop began (3.12+ a shim frame, 3.11 a frame marked
+ * {@code is_entry}); 3.13+ every shim's executable is the same object (None); 3.11 and 3.12 a cframe on
+ * the C stack has a current frame.
  */
 final class ChunkFrameWalker implements FrameWalker {
     /** A chunk's size is set by CPython (16 KiB and doubling); more is garbage. */
     static final long MAX_CHUNK_BYTES = 64L << 20;
     private static final int MAX_OLD_CHUNKS = 64;
+    /** {@code FRAME_OWNED_BY_THREAD}, 0 in every version with an owner: such a frame is in a data-stack chunk. */
+    private static final int OWNED_BY_THREAD = 0;
 
     private final RemoteMemory memory;
     private final Layout layout;
@@ -37,6 +48,15 @@ final class ChunkFrameWalker implements FrameWalker {
     private final boolean skipNonCode;
     private final long tagMask;
     private final long firstNonPythonOwner;
+    /** The highest owner value the version defines: 3.12, 3.13 and 3.15 3; 3.14 4 (CSTACK); 3.11 (no shims) 3. */
+    private final long lastOwner;
+    private final long tstateSize;
+    /**
+     * 3.13+: the executable of every shim frame (Py_None), once two shims of one walk agreed on it; 0 until
+     * then. Stale C stack memory can read as a shim frame (a valid owner, previous NULL): its executable is
+     * then almost never None.
+     */
+    private long shimExecutable;
     private final long prevOff;
     private final long execOff;
     private final long instrOff;
@@ -61,6 +81,8 @@ final class ChunkFrameWalker implements FrameWalker {
         this.firstNonPythonOwner = layout.has(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)
                 ? layout.offset(Field.CONST_FRAME_OWNER_FIRST_NON_PYTHON)
                 : optional(layout, Field.CONST_FRAME_OWNED_BY_CSTACK, Long.MAX_VALUE);
+        this.lastOwner = Math.max(firstNonPythonOwner, optional(layout, Field.CONST_FRAME_OWNED_BY_CSTACK, 0));
+        this.tstateSize = optional(layout, Field.SIZEOF_TSTATE, 0);
         this.prevOff = layout.require(Field.IFRAME_PREVIOUS);
         this.execOff = layout.require(Field.IFRAME_EXECUTABLE);
         this.instrOff = layout.require(Field.IFRAME_INSTR_PTR);
@@ -118,6 +140,12 @@ final class ChunkFrameWalker implements FrameWalker {
         } else {
             frame = wordBuf.get(ValueLayout.JAVA_LONG, 0);
         }
+        if (hasCframe && frame == 0 && tstateSize > 0 && (r.topFrame < r.tstate || r.topFrame >= r.tstate + tstateSize)) {
+            // 3.11, 3.12: only the thread state's root cframe has no current frame; one on the C stack (of an
+            // evaluation loop call) always has one, so a NULL there was read after that call returned.
+            r.tear("cframe on the C stack without a current frame");
+            return -1;
+        }
         if (chunkQueued && done < queued) {
             chunkLen = 0; // the chunk copy failed: read frames one by one
         }
@@ -135,6 +163,9 @@ final class ChunkFrameWalker implements FrameWalker {
         int slot = r.specSlot;
         int n = 0;
         int steps = 0;
+        // Whether the frame read last may end a chain: a shim frame (3.12+) or an entry frame (3.11).
+        boolean closes = true;
+        long shimSeen = 0;
         visited.clear();
         while (frame != 0) {
             if (steps++ >= MAX_DEPTH || !visited.add(frame)) {
@@ -169,6 +200,33 @@ final class ChunkFrameWalker implements FrameWalker {
                 }
                 ahead.frames().note(slot, frame);
             }
+            int owner = ownerOff < 0 ? -1 : whole ? src.get(ValueLayout.JAVA_BYTE, at + ownerOff) & 0xff
+                    : frameSpans.getByte(src, at, Field.IFRAME_OWNER);
+            if (owner == OWNED_BY_THREAD && !whole && chunkLen > 0) {
+                // A thread's own frames are pushed on its data stack (every chunk was searched above): this is
+                // stale memory, e.g. a 3.12+ entry frame on the C stack read after its C call returned.
+                r.tear("thread-owned frame 0x" + Long.toHexString(frame) + " outside the data stack");
+                return -1;
+            }
+            if (owner > lastOwner) {
+                // No owner value is this high: stale C stack memory read as a 3.12+ entry frame.
+                r.tear("frame 0x" + Long.toHexString(frame) + " with owner " + owner);
+                return -1;
+            }
+            if (owner >= firstNonPythonOwner && skipNonCode) {
+                long exec = whole ? src.get(ValueLayout.JAVA_LONG_UNALIGNED, at + execOff)
+                        : frameSpans.getLong(src, at, Field.IFRAME_EXECUTABLE);
+                if (shimExecutable != 0 && exec != shimExecutable) {
+                    r.tear("shim frame 0x" + Long.toHexString(frame) + " with executable 0x" + Long.toHexString(exec));
+                    return -1;
+                }
+                if (shimSeen == exec && exec != 0) {
+                    shimExecutable = exec;
+                }
+                shimSeen = exec;
+            }
+            closes = owner >= firstNonPythonOwner || (entryOff >= 0 && (whole
+                    ? src.get(ValueLayout.JAVA_BYTE, at + entryOff) != 0 : frameSpans.getByte(src, at, Field.IFRAME_IS_ENTRY) != 0));
             n = whole ? addRawFrame(out, src, at, n) : addSpanFrame(out, src, at, n);
             if (n < 0) {
                 r.tear("frame without code object");
@@ -176,6 +234,12 @@ final class ChunkFrameWalker implements FrameWalker {
             }
             frame = whole ? src.get(ValueLayout.JAVA_LONG_UNALIGNED, at + prevOff)
                     : frameSpans.getLong(src, at, Field.IFRAME_PREVIOUS);
+        }
+        if (!closes) {
+            // Every evaluation loop call links its first frame to the thread's current frame of that moment
+            // (3.12+ through its shim), so a chain that ends elsewhere was cut by a link read while it changed.
+            r.tear("frame chain ends at a frame no evaluation loop call began with");
+            return -1;
         }
         return n;
     }

@@ -30,7 +30,9 @@ import dev.spyglass.internal.os.TaskStates;
  *
  * <p>Torn reads (the target changed while we read) are detected, never papered over: a bounded depth,
  * a cycle check, every pointer read through the kernel, code objects must have the code type,
- * instruction pointers must lie inside their code, and names must decode. A torn thread is marked
+ * instruction pointers must lie inside their code, names must decode, and (3.11+) the frame chain must
+ * hold together where a returned C call's frames on the C stack may have been read
+ * ({@link ChunkFrameWalker}). A torn thread is marked
  * {@link ThreadRecord#torn()} and carries no frames. Not thread-safe.
  */
 public final class StackReader implements AutoCloseable {
