@@ -248,9 +248,13 @@ public final class UprobeSet implements AutoCloseable {
         }
         // Only now that every event writes into the ring: the return probes first, so that an entry seen always
         // has its return probe in place (a uretprobe takes over the return address at the entry breakpoint; a
-        // call entered before it returns unseen), and no record goes to an event without a ring.
+        // call entered before it returns unseen), and no record goes to an event without a ring. The entry probes
+        // last to first: when the first probe fires (trace's trigger), all the others are in place, so a call of it
+        // seen is seen whole (enabled first to last, the trigger's entry was seen while the probe of a function it
+        // then called was not enabled yet: caught by FunctionProbesTest on 3.9).
         for (int pass = 0; pass < 2; pass++) {
-            for (int k = 0; k < n; k++) {
+            for (int i = 0; i < n; i++) {
+                int k = pass == 0 ? i : n - 1 - i;
                 if (probes[k].onReturn() == (pass == 0)) {
                     int res = sys.ioctl(r.fds[k], IOC_ENABLE, 0);
                     if (res < 0) {
