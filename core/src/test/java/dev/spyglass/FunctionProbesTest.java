@@ -96,6 +96,76 @@ class FunctionProbesTest {
         }
     }
 
+    /** {@code spy_cb(cb)} calls the Python function {@code py_cb} (line 3 of the script) through the C API. */
+    static final String CALLBACK_SOURCE = String.join("\n",
+            "typedef struct _object PyObject;",
+            "extern PyObject *PyObject_CallObject(PyObject *, PyObject *);",
+            "extern void Py_DecRef(PyObject *);",
+            "__attribute__((noinline)) void spy_cb(PyObject *cb) {",
+            "    PyObject *r = PyObject_CallObject(cb, (PyObject *) 0); if (r) Py_DecRef(r); __asm__ volatile(\"\"); }",
+            "");
+    static final String CALLBACK_SCRIPT = String.join("\n",
+            "import ctypes, os, sys, time",
+            "",
+            "class Rows:",
+            "    def py_cb(self):",
+            "        return 1",
+            "",
+            "lib = ctypes.PyDLL(sys.argv[1])",
+            "lib.spy_cb.argtypes = [ctypes.py_object]",
+            "cb = Rows().py_cb",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "while True:",
+            "    lib.spy_cb(cb)",
+            "    time.sleep(0.002)",
+            "");
+
+    @ForEachPython
+    void namesThePythonFunctionACallbackRuns(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        Path lib = NativeTargets.buildLibrary("spycb", CALLBACK_SOURCE);
+        Path script = PythonScripts.write("spycb.py", CALLBACK_SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString())) {
+            List<CallEvent> events = new ArrayList<>();
+            try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(ProbedFunction.named("spy_cb",
+                    "libspycb")), true)) {
+                assertThat(p.symbols()).containsExactly("spy_cb", "_PyFunction_Vectorcall");
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && events.stream().filter(e -> e.function() == 0
+                        && e.kind() == CallEvent.Kind.EXIT && e.durationNanos() >= 0).count() < 3) {
+                    p.poll(events::add);
+                    Thread.sleep(10);
+                }
+            }
+            int first = -1;
+            for (int i = 0; i < events.size() && first < 0; i++) {
+                if (events.get(i).function() == 0 && events.get(i).kind() == CallEvent.Kind.ENTRY) {
+                    first = i;
+                }
+            }
+            assertThat(first).as(py.label() + ": a spy_cb entry among %s", events).isNotNegative();
+            List<CallEvent> call = events.subList(first, first + 4);
+            String python = "Rows.py_cb (" + script + ":4)";
+            if (!py.atLeast(3, 11)) {
+                python = "py_cb (" + script + ":4)"; // co_qualname is 3.11+
+            }
+            List<String> seq = new ArrayList<>();
+            for (CallEvent e : call) {
+                seq.add(e.kind() + " " + e.symbol() + " " + e.depth());
+            }
+            assertThat(seq).as(py.label() + " " + events.subList(0, Math.min(40, events.size()))).containsExactly(
+                    "ENTRY spy_cb 0", "ENTRY " + python + " 1", "EXIT " + python + " 1", "EXIT spy_cb 0");
+            assertThat(call.get(1).python()).isNotNull();
+            assertThat(call.get(1).python().function()).isEqualTo("py_cb");
+            assertThat(call.get(1).python().file()).isEqualTo(script.toString());
+            assertThat(call.get(1).python().line()).isEqualTo(4);
+            assertThat(call.get(1).function()).isEqualTo(1);
+            assertThat(call.get(0).python()).isNull();
+        }
+    }
+
     /** The run-time address of {@code symbol} of {@code lib} in {@code pid}: its mapping at offset 0 plus the value. */
     static long address(long pid, Path lib, String symbol) throws Exception {
         long base = -1;
