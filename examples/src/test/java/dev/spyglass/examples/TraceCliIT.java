@@ -19,7 +19,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
  * {@code spyglass trace} on a C library built here with gcc and loaded with ctypes.PyDLL (the GIL held) by pyenv
- * 3.9 - 3.13: {@code row_convert(3)} converts three "rows", each a string made by {@code row_text} (through
+ * 3.9 - 3.13 and the Debian builds: {@code row_convert(3)} converts three "rows", each a string made by {@code row_text} (through
  * {@code PyUnicode_FromString}) turned into a float by {@code row_float} calling back into the interpreter's
  * {@code PyFloat_FromString} (the seed talk's case). The tree of one execution shows the calls nested and in order,
  * each call's self time plus its children's totals is its total, and children lie inside their parent's time.
@@ -87,8 +87,9 @@ class TraceCliIT {
     @ForEachPython
     void pythonCallbacksShowTheFunctionRunOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(LatencyCliIT.probeable(py), "trace is tested on pyenv 3.9 - 3.13 (shared libpython)");
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
         LatencyCliIT.assumeRoot();
+        LatencyCliIT.assumePythonCallsProbeable(py);
         Path lib = build("rowscb", CALLBACK_SOURCE);
         Path script = dir.resolve("rowscb.py");
         Files.writeString(script, CALLBACK_SCRIPT);
@@ -149,7 +150,7 @@ class TraceCliIT {
     @ForEachPython
     void theTreeOfOneExecutionShowsTheNestedCallsInOrderOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(LatencyCliIT.probeable(py), "trace is tested on pyenv 3.9 - 3.13 (shared libpython)");
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
         LatencyCliIT.assumeRoot();
         Path src = dir.resolve("rows.c");
         Files.writeString(src, SOURCE);
