@@ -26,9 +26,12 @@ import dev.spyglass.internal.os.Errno;
  * <p>Why one event per thread rather than one per process: a per-task perf event follows that task only; the
  * {@code inherit} flag reaches only threads created after it, and the kernel refuses to map the ring of an
  * inherited per-task event (perf_mmap: EINVAL), while per-CPU events ({@code pid = -1}) would place the
- * breakpoint in every process mapping the object (every Python of the machine for a probe in libpython). So
- * the caller lists the threads regularly ({@link #track}); a thread started between two lists is probed from
- * the next one.
+ * breakpoint in every process mapping the object (every Python of the machine for a probe in libpython).
+ * Inherited events opened per task and per CPU (mappable) break the target instead: the kernel makes a new
+ * thread's copy of a PMU uprobe by reading the path again from {@code config1}, a pointer into this JVM, in the
+ * context of the thread calling {@code clone}, so every thread creation of the target fails with {@code EFAULT}
+ * (tried on Linux 6.18). So the caller lists the threads regularly ({@link #track}); a thread started between two
+ * lists is probed from the next one.
  *
  * <p>A PMU uprobe lives as long as its descriptor: closing the events (or the JVM dying, which closes them)
  * removes the breakpoints from the target; nothing is written to {@code uprobe_events}. Each hit traps into
@@ -79,6 +82,7 @@ public final class UprobeSet implements AutoCloseable {
     private final MemorySegment id;
     private final MemorySegment stackCopy;
     private final FollowedThreads<Ring> threads = new FollowedThreads<>();
+    private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
     private final int[] errno = new int[1];
     private long lostBefore;
     private long lost;
@@ -273,12 +277,11 @@ public final class UprobeSet implements AutoCloseable {
         return r;
     }
 
+    /** Unmaps the ring now; its events are closed by {@link #closer} (a close waits for the kernel: see there). */
     private void release(Ring r) {
         lostBefore += r.lost;
         sys.munmap(r.map);
-        for (int fd : r.fds) {
-            sys.close(fd);
-        }
+        closer.closeLater(r.fds);
     }
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
@@ -385,6 +388,7 @@ public final class UprobeSet implements AutoCloseable {
         }
         closed = true;
         threads.clear(this::release);
+        closer.await(120);
         LOG.debug("uprobes of process {} ({}) closed, {} records lost", pid, need, lost);
         sys.close();
         arena.close();
