@@ -128,13 +128,16 @@ public final class FunctionProbes implements AutoCloseable {
         Target target = null;
         if (pythonCalls) {
             target = Target.attach(pid);
+            String object = Path.of(target.interpreter().objectPath()).getFileName().toString();
             try {
-                String object = Path.of(target.interpreter().objectPath()).getFileName().toString();
                 resolved.add(resolver.resolve(ProbedFunction.named(PYTHON_CALL, object)));
             } catch (SymbolNotFoundException e) {
                 target.close();
+                // 3.13 and 3.14 do not export it: a stripped build has no name for it (no --address advice here).
+                String why = e.stripped() ? object + " does not export " + PYTHON_CALL + " and is stripped of its"
+                        + " symbol table (.symtab): a build with its symbols is needed" : e.getMessage();
                 throw new SymbolNotFoundException("Python calls cannot be shown in CPython " + target.version()
-                        + ": " + e.getMessage(), e.closestMatches(), e.stripped());
+                        + ": " + why, e.closestMatches(), e.stripped());
             } catch (SpyglassException | RuntimeException | Error e) {
                 target.close();
                 throw e;
