@@ -14,9 +14,19 @@ package dev.spyglass;
  *                      depth of its entry
  * @param durationNanos for an exit, the time since its entry; -1 for an entry, or an exit whose entry was not seen
  *                      (the call began before the probes, or the kernel dropped the entry record)
+ * @param python        for a call of a Python function object (probed with {@code pythonCalls}, see
+ *                      {@link FunctionProbes#attach(long, java.util.List, boolean)}): that function, its qualified
+ *                      name, {@code co_filename} and first line ({@code co_firstlineno}); its {@code symbol} is then
+ *                      {@code qualname (file:line)}. A function object freed before the record was read (a lambda
+ *                      made for the call) shows as a frame with an empty file. Null for a C function.
  */
 public record CallEvent(Kind kind, int tid, long timeNanos, int function, String symbol, int depth,
-        long durationNanos) {
+        long durationNanos, Frame python) {
+
+    /** An event of a C function ({@code python} null). */
+    public CallEvent(Kind kind, int tid, long timeNanos, int function, String symbol, int depth, long durationNanos) {
+        this(kind, tid, timeNanos, function, symbol, depth, durationNanos, null);
+    }
 
     /** Which probe fired. */
     public enum Kind {

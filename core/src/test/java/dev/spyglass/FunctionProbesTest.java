@@ -37,14 +37,19 @@ class FunctionProbesTest {
             "    time.sleep(0.002)",
             "");
 
+    /** pyenv 3.9 - 3.13 and the Debian builds 3.9+ (static, their C API in the executable's .dynsym). */
     static boolean probeable(PythonInterpreter py) {
-        return py.origin() == PythonInterpreter.Origin.PYENV && py.atLeast(3, 9) && !py.atLeast(3, 14);
+        return switch (py.origin()) {
+            case PYENV -> py.atLeast(3, 9) && !py.atLeast(3, 14);
+            case SYSTEM, PROVISIONED -> py.atLeast(3, 9) && !py.freeThreaded();
+            default -> false;
+        };
     }
 
     @ForEachPython
     void deliversNestedCallsInOrderAndLeavesNoProbe(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13");
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
         Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
         Path lib = NativeTargets.buildLibrary("spyprobe", SOURCE);
         Path script = PythonScripts.write("spyprobe.py", SCRIPT);
@@ -93,6 +98,161 @@ class FunctionProbesTest {
                     });
             assertThatThrownBy(() -> FunctionProbes.attach(target.pid(), List.of(ProbedFunction.named("spy_outer",
                     "libnosuch")))).isInstanceOf(SymbolNotFoundException.class).hasMessageContaining("maps no object");
+        }
+    }
+
+    /** {@code spy_cb(cb)} calls the Python function {@code py_cb} (line 3 of the script) through the C API. */
+    static final String CALLBACK_SOURCE = String.join("\n",
+            "typedef struct _object PyObject;",
+            "extern PyObject *PyObject_CallObject(PyObject *, PyObject *);",
+            "extern void Py_DecRef(PyObject *);",
+            "__attribute__((noinline)) void spy_cb(PyObject *cb) {",
+            "    PyObject *r = PyObject_CallObject(cb, (PyObject *) 0); if (r) Py_DecRef(r); __asm__ volatile(\"\"); }",
+            "");
+    static final String CALLBACK_SCRIPT = String.join("\n",
+            "import ctypes, os, sys, time",
+            "",
+            "class Rows:",
+            "    def py_cb(self=None):",
+            "        return 1",
+            "",
+            "lib = ctypes.PyDLL(sys.argv[1])",
+            "lib.spy_cb.argtypes = [ctypes.py_object]",
+            "cb = Rows.py_cb  # the function itself: a PGO build may inline _PyFunction_Vectorcall into method calls",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "while True:",
+            "    lib.spy_cb(cb)",
+            "    time.sleep(0.002)",
+            "");
+
+    @ForEachPython
+    void namesThePythonFunctionACallbackRuns(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        try (ElfFile elf = ElfFile.open(py.interpreterObject())) {
+            Assumptions.assumeTrue(elf.symbol("_PyFunction_Vectorcall").isPresent(), py.label() + ": "
+                    + py.interpreterObject() + " has no _PyFunction_Vectorcall in .dynsym or .symtab (3.13 and 3.14"
+                    + " do not export it, and this build is stripped)");
+        }
+        Path lib = NativeTargets.buildLibrary("spycb", CALLBACK_SOURCE);
+        Path script = PythonScripts.write("spycb.py", CALLBACK_SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString())) {
+            List<CallEvent> events = new ArrayList<>();
+            try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(ProbedFunction.named("spy_cb",
+                    "libspycb")), true)) {
+                assertThat(p.symbols()).containsExactly("spy_cb", "_PyFunction_Vectorcall");
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && events.stream().filter(e -> e.function() == 0
+                        && e.kind() == CallEvent.Kind.EXIT && e.durationNanos() >= 0).count() < 3) {
+                    p.poll(events::add);
+                    Thread.sleep(10);
+                }
+            }
+            int first = -1;
+            for (int i = 0; i < events.size() && first < 0; i++) {
+                if (events.get(i).function() == 0 && events.get(i).kind() == CallEvent.Kind.ENTRY) {
+                    first = i;
+                }
+            }
+            assertThat(first).as(py.label() + ": a spy_cb entry among %s", events).isNotNegative();
+            List<CallEvent> call = events.subList(first, first + 4);
+            String python = "Rows.py_cb (" + script + ":4)";
+            if (!py.atLeast(3, 11)) {
+                python = "py_cb (" + script + ":4)"; // co_qualname is 3.11+
+            }
+            List<String> seq = new ArrayList<>();
+            for (CallEvent e : call) {
+                seq.add(e.kind() + " " + e.symbol() + " " + e.depth());
+            }
+            assertThat(seq).as(py.label() + " " + events.subList(0, Math.min(40, events.size()))).containsExactly(
+                    "ENTRY spy_cb 0", "ENTRY " + python + " 1", "EXIT " + python + " 1", "EXIT spy_cb 0");
+            assertThat(call.get(1).python()).isNotNull();
+            assertThat(call.get(1).python().function()).isEqualTo("py_cb");
+            assertThat(call.get(1).python().file()).isEqualTo(script.toString());
+            assertThat(call.get(1).python().line()).isEqualTo(4);
+            assertThat(call.get(1).function()).isEqualTo(1);
+            assertThat(call.get(0).python()).isNull();
+        }
+    }
+
+    static final String SHORT_SOURCE = String.join("\n",
+            "__attribute__((noinline)) void spy_tick(void) { __asm__ volatile(\"\"); }",
+            "");
+    /** A thread every 50 ms that lives 20 ms calling spy_tick() every ms, then appends "tid lifetime_ms". */
+    static final String SHORT_SCRIPT = String.join("\n",
+            "import ctypes, os, sys, threading, time",
+            "lib = ctypes.CDLL(sys.argv[1])",
+            "out = open(sys.argv[2], 'a', buffering=1)",
+            "def short():",
+            "    start = time.monotonic()",
+            "    while time.monotonic() < start + 0.02:",
+            "        lib.spy_tick(); time.sleep(0.001)",
+            "    out.write('%d %.1f\\n' % (threading.get_native_id(), (time.monotonic() - start) * 1000))",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "while True:",
+            "    t = threading.Thread(target=short); t.start(); t.join()",
+            "    time.sleep(0.05)",
+            "");
+
+    @ForEachPython
+    void probesThreadsThatLiveTwentyMilliseconds(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        Path lib = NativeTargets.buildLibrary("spyshort", SHORT_SOURCE);
+        Path script = PythonScripts.write("spyshort.py", SHORT_SCRIPT);
+        Path done = Files.createTempFile("spyshort", ".txt");
+        try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString(), done.toString())) {
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            long[] whole = new long[1];
+            int before;
+            long polls = 0;
+            long start;
+            long end;
+            try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(ProbedFunction.named("spy_tick",
+                    "libspyshort")))) {
+                before = Files.readAllLines(done).size(); // threads that may have begun before the probes
+                start = System.nanoTime();
+                while (System.nanoTime() - start < 3_000_000_000L) {
+                    p.poll(e -> {
+                        seen.add(e.tid());
+                        if (e.tid() != target.pid() && e.kind() == CallEvent.Kind.EXIT && e.durationNanos() >= 0) {
+                            whole[0]++;
+                        }
+                    });
+                    polls++;
+                    Thread.sleep(10);
+                }
+                end = System.nanoTime();
+                p.poll(e -> seen.add(e.tid()));
+            }
+            List<String> lines = Files.readAllLines(done);
+            int threads = 0;
+            int probed = 0;
+            // Threads ended during the run, but not the first one (it may have started before the probes) nor
+            // the last line (it may have ended after them); only those that lived about 20 ms (not starved).
+            for (String line : lines.subList(Math.min(before + 1, lines.size()), Math.max(before + 1, lines.size() - 1))) {
+                String[] f = line.split(" ");
+                if (Double.parseDouble(f[1]) <= 40) {
+                    threads++;
+                    if (seen.contains(Integer.parseInt(f[0]))) {
+                        probed++;
+                    }
+                }
+            }
+            double period = (end - start) / 1e6 / polls;
+            long exits = whole[0];
+            System.out.printf("%s: %d of %d threads living ~20 ms probed (a poll every %.1f ms)%n", py.label(),
+                    probed, threads, period);
+            Assumptions.assumeTrue(threads >= 10 && period < 100, py.label() + ": the machine starved the target or"
+                    + " this JVM (" + threads + " short threads, a poll every " + period + " ms)");
+            // A thread is probed from the first poll after its start, once its events are open (about 10 ms for
+            // two here): of ~40 threads living 20 ms, 2 - 8 were, polls 30 - 46 ms apart (docs/drilldown.md).
+            assertThat(probed).as(py.label() + ": threads living 20 ms probed").isPositive();
+            assertThat(exits).as(py.label() + ": calls of short threads seen whole").isPositive();
+        } finally {
+            Files.deleteIfExists(done);
         }
     }
 

@@ -57,6 +57,11 @@ final class TraceCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the trees here: .json, .html (timeline), else text.")
     Path output;
 
+    @Option(names = "--python-calls", description = "Also show each call of a Python function from C (a callback"
+            + " the traced code makes): its name, file and first line (CPython 3.8+; on 3.8 - 3.10 every Python call"
+            + " traps, so the target slows down more).")
+    boolean pythonCalls;
+
     @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Probed calls per second"
             + " (all functions) beyond which probing stops (default 50000).")
     long maxRate;
@@ -108,9 +113,9 @@ final class TraceCommand implements Callable<Integer> {
                 return Failures.USAGE;
             }
             probed.addAll(rest);
-            try (FunctionProbes p = FunctionProbes.attach(pid, probed)) {
+            try (FunctionProbes p = FunctionProbes.attach(pid, probed, pythonCalls)) {
                 err.println("spyglass: probes on " + trigger + " and " + rest.size() + " functions of process " + pid
-                        + "; waiting for " + count + " execution(s) of " + trigger);
+                        + (pythonCalls ? " and on the calls of Python functions" : "") + "; waiting for " + count + " execution(s) of " + trigger);
                 long start = System.nanoTime();
                 long end = start + d.toNanos();
                 long windowStart = start;
@@ -122,7 +127,7 @@ final class TraceCommand implements Callable<Integer> {
                         long now = System.nanoTime();
                         if (now - windowStart >= 250_000_000L) {
                             long hits = p.lostRecords() / 2;
-                            for (int i = 0; i < probed.size(); i++) {
+                            for (int i = 0; i < p.symbols().size(); i++) {
                                 hits += p.hits(i);
                             }
                             double rate = (hits - windowHits) * 1e9 / (now - windowStart);

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import dev.spyglass.CallEvent;
+import dev.spyglass.Frame;
 
 /**
  * Builds the call trees of {@code spyglass trace} from the events of {@link dev.spyglass.FunctionProbes}: on each
@@ -17,13 +18,16 @@ final class TraceTree {
     /** One call: its function, entry and return times (ns, CLOCK_MONOTONIC), the probed calls it made, in order. */
     static final class Call {
         final String symbol;
+        /** The Python function run, for a call of one ({@code --python-calls}); else null. */
+        final Frame python;
         final int function;
         final long start;
         long end = -1;
         final List<Call> children = new ArrayList<>();
 
-        Call(String symbol, int function, long start) {
+        Call(String symbol, Frame python, int function, long start) {
             this.symbol = symbol;
+            this.python = python;
             this.function = function;
             this.start = start;
         }
@@ -62,7 +66,7 @@ final class TraceTree {
             } else if (stack.size() >= 4096) {
                 return; // runaway recursion: the tree stops growing
             }
-            Call c = new Call(e.symbol(), e.function(), e.timeNanos());
+            Call c = new Call(e.symbol(), e.python(), e.function(), e.timeNanos());
             if (!stack.isEmpty()) {
                 stack.get(stack.size() - 1).children.add(c);
             }
@@ -189,7 +193,15 @@ final class TraceTree {
         sb.append("{\"function\":");
         Json.string(sb, c.symbol);
         sb.append(",\"start_us\":").append(us(c.start - origin)).append(",\"total_us\":").append(us(c.total()))
-                .append(",\"self_us\":").append(us(c.self())).append(",\"calls\":[");
+                .append(",\"self_us\":").append(us(c.self()));
+        if (c.python != null) {
+            sb.append(",\"python\":{\"function\":");
+            Json.string(sb, c.python.qualifiedName());
+            sb.append(",\"file\":");
+            Json.string(sb, c.python.file());
+            sb.append(",\"line\":").append(c.python.line()).append('}');
+        }
+        sb.append(",\"calls\":[");
         int n = 0;
         for (Call child : c.children) {
             sb.append(n++ == 0 ? "" : ",");

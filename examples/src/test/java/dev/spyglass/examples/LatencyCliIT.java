@@ -61,8 +61,31 @@ class LatencyCliIT {
     @TempDir
     Path dir;
 
+    /**
+     * pyenv 3.9 - 3.13 (shared libpython with debug info), and the Debian builds 3.9+ (the system's static 3.11,
+     * the provisioned 3.13 - 3.15: static, stripped, their C API in the executable's {@code .dynsym}, which is
+     * what the test libraries call and probe); not the free-threaded builds.
+     */
     static boolean probeable(PythonInterpreter py) {
-        return py.origin() == PythonInterpreter.Origin.PYENV && py.atLeast(3, 9) && !py.atLeast(3, 14);
+        return switch (py.origin()) {
+            case PYENV -> py.atLeast(3, 9) && !py.atLeast(3, 14);
+            case SYSTEM, PROVISIONED -> py.atLeast(3, 9) && !py.freeThreaded();
+            default -> false;
+        };
+    }
+
+    static final String PROBED = "latency and trace are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+";
+
+    /**
+     * Skips unless the interpreter's object has {@code _PyFunction_Vectorcall} (what {@code --python-calls}
+     * probes), saying why: 3.13+ no longer export it, and Debian's builds are stripped of {@code .symtab}.
+     */
+    static void assumePythonCallsProbeable(PythonInterpreter py) throws Exception {
+        try (dev.spyglass.elf.ElfFile elf = dev.spyglass.elf.ElfFile.open(py.interpreterObject())) {
+            Assumptions.assumeTrue(elf.symbol("_PyFunction_Vectorcall").isPresent(), py.label() + ": "
+                    + py.interpreterObject() + " has no _PyFunction_Vectorcall in .dynsym or .symtab (3.13 and 3.14"
+                    + " do not export it, and this build is stripped): --python-calls cannot probe it");
+        }
     }
 
     static void assumeRoot() throws Exception {
@@ -101,7 +124,7 @@ class LatencyCliIT {
     @ForEachPython
     void p50IsTheTwoMillisecondsSleptAndNoProbeOutlivesTheCommandOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(probeable(py), "latency is tested on pyenv 3.9 - 3.13");
+        Assumptions.assumeTrue(probeable(py), PROBED);
         assumeRoot();
         Path lib = buildLibrary();
         Path figure = dir.resolve("target-median.txt");
@@ -203,7 +226,7 @@ class LatencyCliIT {
     @ForEachPython
     void aFunctionCalledTooOftenStopsTheProbingOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(probeable(py), "latency is tested on pyenv 3.9 - 3.13");
+        Assumptions.assumeTrue(probeable(py), PROBED);
         Assumptions.assumeTrue(py.minor() == 12, "one interpreter is enough for the rate guard");
         assumeRoot();
         Path lib = buildLibrary();

@@ -19,7 +19,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
  * {@code spyglass trace} on a C library built here with gcc and loaded with ctypes.PyDLL (the GIL held) by pyenv
- * 3.9 - 3.13: {@code row_convert(3)} converts three "rows", each a string made by {@code row_text} (through
+ * 3.9 - 3.13 and the Debian builds: {@code row_convert(3)} converts three "rows", each a string made by {@code row_text} (through
  * {@code PyUnicode_FromString}) turned into a float by {@code row_float} calling back into the interpreter's
  * {@code PyFloat_FromString} (the seed talk's case). The tree of one execution shows the calls nested and in order,
  * each call's self time plus its children's totals is its total, and children lie inside their parent's time.
@@ -47,7 +47,36 @@ class TraceCliIT {
             "    lib.row_convert(3)",
             "    time.sleep(0.005)",
             "");
-    static final Pattern LINE = Pattern.compile("^( +)(\\S+)  total ([0-9.]+) µs  self ([0-9.]+) µs  at \\+([0-9.]+) µs$");
+    /** Rows converted by a Python callback: the C code calls py_convert (line 3 of the script) through the C API. */
+    static final String CALLBACK_SOURCE = String.join("\n",
+            "#include <stdio.h>",
+            "typedef struct _object PyObject;",
+            "extern PyObject *PyUnicode_FromString(const char *);",
+            "extern PyObject *PyObject_CallFunctionObjArgs(PyObject *, ...);",
+            "extern void Py_DecRef(PyObject *);",
+            "__attribute__((noinline)) PyObject *row_text(int i) {",
+            "    char b[32]; snprintf(b, sizeof b, \"%d.5\", i); return PyUnicode_FromString(b); }",
+            "__attribute__((noinline)) PyObject *row_call(PyObject *cb, PyObject *s) {",
+            "    return PyObject_CallFunctionObjArgs(cb, s, (PyObject *) 0); }",
+            "__attribute__((noinline)) int rows_cb(PyObject *cb, int n) {",
+            "    for (int i = 0; i < n; i++) { PyObject *s = row_text(i); PyObject *f = row_call(cb, s);",
+            "        Py_DecRef(s); Py_DecRef(f); }",
+            "    return n; }",
+            "");
+    static final String CALLBACK_SCRIPT = String.join("\n",
+            "import ctypes, sys, time",
+            "",
+            "def py_convert(s):",
+            "    return s + '0'",
+            "",
+            "lib = ctypes.PyDLL(sys.argv[1])",
+            "lib.rows_cb.argtypes = [ctypes.py_object, ctypes.c_int]",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "while True:",
+            "    lib.rows_cb(py_convert, 2)",
+            "    time.sleep(0.005)",
+            "");
+    static final Pattern LINE = Pattern.compile("^( +)(.+?)  total ([0-9.]+) µs  self ([0-9.]+) µs  at \\+([0-9.]+) µs$");
 
     @TempDir
     Path dir;
@@ -56,9 +85,72 @@ class TraceCliIT {
     }
 
     @ForEachPython
+    void pythonCallbacksShowTheFunctionRunOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
+        LatencyCliIT.assumeRoot();
+        LatencyCliIT.assumePythonCallsProbeable(py);
+        Path lib = build("rowscb", CALLBACK_SOURCE);
+        Path script = dir.resolve("rowscb.py");
+        Files.writeString(script, CALLBACK_SCRIPT);
+        Process target = py.processBuilder(script.toString(), lib.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            byte[] ready = new byte[6];
+            int n = target.getInputStream().readNBytes(ready, 0, 6);
+            assertThat(new String(ready, 0, n)).as(py.label() + ": target ready").isEqualTo("ready\n");
+            Path txt = dir.resolve("cb.txt");
+            SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
+                    "--trigger", "rows_cb", "--functions", "row_text,row_call", "--python-calls", "-d", "30s",
+                    "-o", txt.toString()), 90);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String tree = Files.readString(txt);
+            System.out.println(py.label() + ":\n" + tree);
+            List<String> names = new ArrayList<>();
+            for (String line : tree.lines().toList()) {
+                Matcher m = LINE.matcher(line);
+                if (m.matches()) {
+                    names.add(m.group(1) + m.group(2));
+                }
+            }
+            String python = "py_convert (" + script + ":3)";
+            assertThat(names).as(tree).containsExactly(
+                    "  rows_cb",
+                    "    row_text", "    row_call", "      " + python,
+                    "    row_text", "    row_call", "      " + python);
+            Path json = dir.resolve("cb.json");
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
+                    "rows_cb", "--functions", "row_call", "--python-calls", "-d", "30s", "-o", json.toString()), 90);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(Files.readString(json)).contains("\"python\":{\"function\":\"py_convert\",\"file\":\""
+                    + script + "\",\"line\":3}");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** lib{name}.so built from {@code source} with gcc (skipped without gcc). */
+    Path build(String name, String source) throws Exception {
+        Path src = dir.resolve(name + ".c");
+        Files.writeString(src, source);
+        Path lib = dir.resolve("lib" + name + ".so");
+        Process gcc;
+        try {
+            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-o", lib.toString(), src.toString())
+                    .redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            Assumptions.abort("no gcc on this machine");
+            throw e;
+        }
+        String gccOut = new String(gcc.getInputStream().readAllBytes());
+        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc: %s", gccOut).isTrue();
+        return lib;
+    }
+
+    @ForEachPython
     void theTreeOfOneExecutionShowsTheNestedCallsInOrderOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Assumptions.assumeTrue(LatencyCliIT.probeable(py), "trace is tested on pyenv 3.9 - 3.13 (shared libpython)");
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
         LatencyCliIT.assumeRoot();
         Path src = dir.resolve("rows.c");
         Files.writeString(src, SOURCE);

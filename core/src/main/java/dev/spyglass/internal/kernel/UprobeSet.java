@@ -26,9 +26,12 @@ import dev.spyglass.internal.os.Errno;
  * <p>Why one event per thread rather than one per process: a per-task perf event follows that task only; the
  * {@code inherit} flag reaches only threads created after it, and the kernel refuses to map the ring of an
  * inherited per-task event (perf_mmap: EINVAL), while per-CPU events ({@code pid = -1}) would place the
- * breakpoint in every process mapping the object (every Python of the machine for a probe in libpython). So
- * the caller lists the threads regularly ({@link #track}); a thread started between two lists is probed from
- * the next one.
+ * breakpoint in every process mapping the object (every Python of the machine for a probe in libpython).
+ * Inherited events opened per task and per CPU (mappable) break the target instead: the kernel makes a new
+ * thread's copy of a PMU uprobe by reading the path again from {@code config1}, a pointer into this JVM, in the
+ * context of the thread calling {@code clone}, so every thread creation of the target fails with {@code EFAULT}
+ * (tried on Linux 6.18). So the caller lists the threads regularly ({@link #track}); a thread started between two
+ * lists is probed from the next one.
  *
  * <p>A PMU uprobe lives as long as its descriptor: closing the events (or the JVM dying, which closes them)
  * removes the breakpoints from the target; nothing is written to {@code uprobe_events}. Each hit traps into
@@ -79,6 +82,7 @@ public final class UprobeSet implements AutoCloseable {
     private final MemorySegment id;
     private final MemorySegment stackCopy;
     private final FollowedThreads<Ring> threads = new FollowedThreads<>();
+    private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
     private final int[] errno = new int[1];
     private long lostBefore;
     private long lost;
@@ -248,9 +252,13 @@ public final class UprobeSet implements AutoCloseable {
         }
         // Only now that every event writes into the ring: the return probes first, so that an entry seen always
         // has its return probe in place (a uretprobe takes over the return address at the entry breakpoint; a
-        // call entered before it returns unseen), and no record goes to an event without a ring.
+        // call entered before it returns unseen), and no record goes to an event without a ring. The entry probes
+        // last to first: when the first probe fires (trace's trigger), all the others are in place, so a call of it
+        // seen is seen whole (enabled first to last, the trigger's entry was seen while the probe of a function it
+        // then called was not enabled yet: caught by FunctionProbesTest on 3.9).
         for (int pass = 0; pass < 2; pass++) {
-            for (int k = 0; k < n; k++) {
+            for (int i = 0; i < n; i++) {
+                int k = pass == 0 ? i : n - 1 - i;
                 if (probes[k].onReturn() == (pass == 0)) {
                     int res = sys.ioctl(r.fds[k], IOC_ENABLE, 0);
                     if (res < 0) {
@@ -269,12 +277,11 @@ public final class UprobeSet implements AutoCloseable {
         return r;
     }
 
+    /** Unmaps the ring now; its events are closed by {@link #closer} (a close waits for the kernel: see there). */
     private void release(Ring r) {
         lostBefore += r.lost;
         sys.munmap(r.map);
-        for (int fd : r.fds) {
-            sys.close(fd);
-        }
+        closer.closeLater(r.fds);
     }
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
@@ -381,6 +388,7 @@ public final class UprobeSet implements AutoCloseable {
         }
         closed = true;
         threads.clear(this::release);
+        closer.await(120);
         LOG.debug("uprobes of process {} ({}) closed, {} records lost", pid, need, lost);
         sys.close();
         arena.close();
