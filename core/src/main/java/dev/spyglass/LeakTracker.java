@@ -11,7 +11,7 @@ import dev.spyglass.internal.python.Target;
 
 /**
  * Allocation and leak tracking from outside: uprobes on the target's small-object allocator (exact level) or on
- * its raw allocator only (coarse level, {@link Level}) and the release functions (chosen from the build's symbols), every allocation's Python stack (merged with its native
+ * its raw allocator and pymalloc's arena allocator only (coarse level, {@link Level}) and the release functions (chosen from the build's symbols), every allocation's Python stack (merged with its native
  * stack on request),
  * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
  * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
