@@ -11,8 +11,8 @@ import dev.spyglass.elf.Symbol;
 /**
  * Where the coarse level probes pymalloc's arena refills: the arena allocator's two functions, which pymalloc
  * calls through its arena table ({@code _PyObject_Arena}, 3.12+ {@code _PyRuntime.allocators.obj_arena}) when it
- * needs a new arena (256 KiB before 3.10, 1 MiB from 3.10 on, where {@code USE_LARGE_ARENAS} came with the radix
- * tree) and when an arena became wholly empty. Both take the table's context first, so the size of an allocation
+ * needs a new arena (256 KiB before 3.10, 1 MiB from 3.10 on, which defines {@code USE_LARGE_ARENAS} on 64-bit
+ * builds) and when an arena became wholly empty. Both take the table's context first, so the size of an allocation
  * and the pointer of a release are in {@code rsi}. Static functions, named in {@code .symtab} only (pyenv's builds):
  * {@code _PyObject_ArenaMmap} / {@code _PyObject_ArenaMunmap} up to 3.11 (Linux, where arenas are mmap'ed),
  * renamed {@code _PyMem_ArenaAlloc} / {@code _PyMem_ArenaFree} in 3.12. Being called through a pointer, they are
