@@ -1,6 +1,8 @@
 """Allocation-heavy loop for the cost of `spyglass leaks` (docs/performance.md): prints, every 0.5 s, how many
 loop iterations ran (each allocates and frees a 2-item list, a small object and an int; with a second argument
-`big`, also a 1,000-byte bytes object, over pymalloc's 512-byte limit: a raw block, which the coarse level sees).
+`big`, also a 1,000-byte bytes object, over pymalloc's 512-byte limit: a raw block, which the coarse level sees;
+with `grow`, the small objects are kept, in a list emptied at every 1,000,000: pymalloc takes a new arena about
+every 10,000 iterations and gives them back at each emptying, which the coarse level's arena probes see).
 Run it, attach `spyglass leaks -p PID -d 5s [--level coarse]` during part of the run and compare the rates with the
 probes on and off."""
 import sys, time
@@ -11,12 +13,18 @@ class Obj(object):
         self.a = a
 
 BIG = len(sys.argv) > 2 and sys.argv[2] == "big"
+GROW = len(sys.argv) > 2 and sys.argv[2] == "grow"
 
 def loop():
     i = 1000
+    kept = []
     while True:
         x = [Obj(i), bytes(1000) if BIG else None]
         i += 1
+        if GROW:
+            kept.append(x)
+            if len(kept) >= 1000000:
+                kept = []
         del x
         yield
 

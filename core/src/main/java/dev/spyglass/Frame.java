@@ -58,7 +58,8 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
          * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED} and the {@code <task NAME>} marker of
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED}, {@link Frame#PYMALLOC_ARENA} and the
+         * {@code <task NAME>} marker of
          * {@link Frame#asyncTask}.
          */
         PSEUDO
@@ -102,6 +103,15 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      * samples without it stand for growth. Exporters show releases as their own tree under it (pprof as its
      * {@code memory_released} value, Austin as a negative metric).
      */
+    /**
+     * {@code <pymalloc arena>}: the innermost frame of a {@link LeakReport} stack (coarse level) that stands for
+     * pymalloc arenas (256 KiB before 3.10, 1 MiB from 3.10 on) rather than blocks: below it, the stack of the
+     * small-object allocation that happened to need a new arena, a sample of where small-object memory grows, not
+     * the owner of every byte in it.
+     */
+    public static final Frame PYMALLOC_ARENA = new Frame(FrameKind.PSEUDO, "<pymalloc arena>", "<pymalloc arena>",
+            "", 0, 0, -1, -1, 0);
+
     public static final Frame MEMORY_RELEASED = new Frame(FrameKind.PSEUDO, "<memory released>", "<memory released>",
             "", 0, 0, -1, -1, 0);
 

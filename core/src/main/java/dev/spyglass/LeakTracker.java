@@ -3,6 +3,7 @@ package dev.spyglass;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.nativeframes.AllocationStacks;
@@ -10,7 +11,7 @@ import dev.spyglass.internal.python.Target;
 
 /**
  * Allocation and leak tracking from outside: uprobes on the target's small-object allocator (exact level) or on
- * its raw allocator only (coarse level, {@link Level}) and the release functions (chosen from the build's symbols), every allocation's Python stack (merged with its native
+ * its raw allocator and pymalloc's arena allocator only (coarse level, {@link Level}) and the release functions (chosen from the build's symbols), every allocation's Python stack (merged with its native
  * stack on request),
  * releases matched by address. Each probed call traps into the kernel (a few microseconds): meant for short
  * debugging sessions. The probes go when {@link #close()} runs, or when this JVM dies (they live with their
@@ -36,8 +37,11 @@ public final class LeakTracker implements AutoCloseable {
         EXACT,
         /**
          * Only the raw allocator ({@code _PyMem_RawMalloc} and siblings): blocks over pymalloc's 512-byte limit
-         * (big objects, the item arrays of long lists) and raw buffers, no small object. Cheap where small objects
-         * dominate: for long runs. {@link LeakReport#meaning()} says what the figures then mean.
+         * (big objects, the item arrays of long lists) and raw buffers; and, where its functions are found
+         * ({@code .symtab}), pymalloc's arena allocator: each arena (256 KiB before 3.10, 1 MiB from 3.10 on)
+         * under the stack of the small-object allocation that needed it, below {@link Frame#PYMALLOC_ARENA}.
+         * Cheap where small objects dominate: for long runs. {@link LeakReport#meaning()} says what the figures
+         * then mean.
          */
         COARSE
     }
@@ -96,12 +100,17 @@ public final class LeakTracker implements AutoCloseable {
      * The probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free / _PyObject_Realloc / _PyObject_Calloc in
      * /…/libpython3.12.so.1.0}; on a stripped build whose allocator table is hooked, the functions the table held,
      * by domain and address ({@code obj.malloc@0x6003c0 / obj.free@0x6010b0 / ...}); followed by what the points are
-     * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}).
+     * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}); at the coarse level then
+     * the arena functions ({@code , pymalloc arenas: _PyMem_ArenaAlloc / _PyMem_ArenaFree}) or why they are not
+     * probed ({@code (pymalloc arenas not probed: ...)}).
      */
     public String probes() {
         ProbePoints p = stacks.points();
+        ArenaPoints.Found a = stacks.arenas();
+        String arenas = a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol())
+                .orElse(a.reason().isEmpty() ? "" : " (" + a.reason() + ")");
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
-                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")");
+                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")") + arenas;
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */

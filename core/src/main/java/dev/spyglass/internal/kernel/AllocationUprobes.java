@@ -7,7 +7,8 @@ import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 
 /**
- * Seven uprobes per thread of the target ({@link UprobeSet}): on the allocator's entry (its size argument, the
+ * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator): on the
+ * allocator's entry (its size argument, the
  * user registers and, on request, a copy of the user stack), on its return (a uretprobe: the returned pointer in
  * {@code rax}), on the release function's entry (the pointer freed), on the reallocation function's entry and
  * return (a list growing moves its items there) and on the zeroing allocator's entry and return (a new list's
@@ -20,7 +21,11 @@ import dev.spyglass.SpyglassException;
  */
 public final class AllocationUprobes implements AutoCloseable {
     /** What a record is (in the order of the probes given to the {@link UprobeSet}). */
-    public enum Kind { ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN }
+    public enum Kind {
+        ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN,
+        /** pymalloc's arena allocator (coarse level, when found): entry, return, and the arena release. */
+        ARENA_ENTRY, ARENA_RETURN, ARENA_FREE
+    }
 
     private static final Kind[] KINDS = Kind.values();
 
@@ -46,17 +51,33 @@ public final class AllocationUprobes implements AutoCloseable {
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
             long reallocOffset, long callocOffset, int stackBytes,
             int dataPages) throws SpyglassException {
+        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, stackBytes, dataPages);
+    }
+
+    /**
+     * As the other constructor, plus three probes on pymalloc's arena allocator ({@code arenaAllocOffset}'s entry,
+     * with the stack copy, and return; {@code arenaFreeOffset}'s entry) when both offsets are non-negative.
+     */
+    public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
+            long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, int stackBytes,
+            int dataPages) throws SpyglassException {
         if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("stack " + stackBytes + ", pages " + dataPages);
         }
-        this.set = new UprobeSet(pid, List.of(
+        List<UprobeSet.Probe> probes = new java.util.ArrayList<>(List.of(
                 new UprobeSet.Probe(objectPath, allocOffset, false, stackBytes),
                 new UprobeSet.Probe(objectPath, allocOffset, true, 0),
                 new UprobeSet.Probe(objectPath, freeOffset, false, 0),
                 new UprobeSet.Probe(objectPath, reallocOffset, false, 0),
                 new UprobeSet.Probe(objectPath, reallocOffset, true, 0),
                 new UprobeSet.Probe(objectPath, callocOffset, false, 0),
-                new UprobeSet.Probe(objectPath, callocOffset, true, 0)),
+                new UprobeSet.Probe(objectPath, callocOffset, true, 0)));
+        if (arenaAllocOffset >= 0 && arenaFreeOffset >= 0) { // in the order of Kind
+            probes.add(new UprobeSet.Probe(objectPath, arenaAllocOffset, false, stackBytes));
+            probes.add(new UprobeSet.Probe(objectPath, arenaAllocOffset, true, 0));
+            probes.add(new UprobeSet.Probe(objectPath, arenaFreeOffset, false, 0));
+        }
+        this.set = new UprobeSet(pid, probes,
                 dataPages, "Allocation tracking", "record --mode memory needs no perf events");
     }
 

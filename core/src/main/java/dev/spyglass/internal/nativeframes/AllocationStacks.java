@@ -17,6 +17,7 @@ import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.AllocationUprobes;
+import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.python.Target;
@@ -44,6 +45,10 @@ public final class AllocationStacks implements AutoCloseable {
 
     private final Target target;
     private final ProbePoints points;
+    /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
+    private final ArenaPoints.Found arenas;
+    /** A stack's id → the id of the same stack under {@link Frame#PYMALLOC_ARENA}. */
+    private final Map<Integer, Integer> arenaIds = new HashMap<>();
     private final AllocationUprobes probes;
     private final NativeSplice splice;
     private final LiveAllocations table;
@@ -83,9 +88,13 @@ public final class AllocationStacks implements AutoCloseable {
         if (!points.caveat().isEmpty()) {
             LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
         }
+        this.arenas = coarse ? ArenaPoints.find(file, target.version())
+                : new ArenaPoints.Found(java.util.Optional.empty(), "");
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
+                arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
+                arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
                 nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
         try {
             probes.check((int) target.pid());
@@ -100,6 +109,11 @@ public final class AllocationStacks implements AutoCloseable {
     /** The probe points chosen for this build. */
     public ProbePoints points() {
         return points;
+    }
+
+    /** The coarse level's arena probes, or why there are none (empty reason at the exact level). */
+    public ArenaPoints.Found arenas() {
+        return arenas;
     }
 
     /**
@@ -175,6 +189,15 @@ public final class AllocationStacks implements AutoCloseable {
                         events.add(new long[] {time, si ? rsi : rdi, -1, -1, tid});
                     }
                 }
+                // The arena functions take the arena table's context first on every version: size / pointer in rsi.
+                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, arenaStack(stackOf(tid, ip, sp, bp, stack))});
+                case ARENA_RETURN -> {
+                    long[] e = pop(tid);
+                    if (e != null && e.length == 3 && ax != 0 && ax != -1) { // NULL (3.12+) or MAP_FAILED: none
+                        events.add(new long[] {time, ax, e[1], e[2], tid});
+                    }
+                }
+                case ARENA_FREE -> events.add(new long[] {time, rsi, -1, -1, tid});
             }
         });
         // Threads' rings are read one after the other: a block allocated in one thread and freed in another
@@ -202,6 +225,23 @@ public final class AllocationStacks implements AutoCloseable {
         if (before.size() > 2 * count + 16) {
             before.keySet().retainAll(index.keySet());
         }
+    }
+
+    /** The id of stack {@code id} under {@link Frame#PYMALLOC_ARENA}, as its own innermost frame. */
+    private long arenaStack(long id) {
+        return arenaIds.computeIfAbsent((int) id, i -> {
+            List<Frame> frames = new ArrayList<>(stacks.get(i).size() + 1);
+            frames.add(Frame.PYMALLOC_ARENA);
+            frames.addAll(stacks.get(i));
+            List<Frame> copy = List.copyOf(frames);
+            Integer known = stackIds.get(copy);
+            if (known != null) {
+                return known;
+            }
+            stacks.add(copy);
+            stackIds.put(copy, stacks.size() - 1);
+            return stacks.size() - 1;
+        });
     }
 
     private void push(int tid, long[] entry) {
