@@ -79,10 +79,9 @@ public final class UprobeSet implements AutoCloseable {
     private final MemorySegment[] attrs;
     private final MemorySegment id;
     private final MemorySegment stackCopy;
-    private final FollowedThreads<Ring> threads = new FollowedThreads<>();
+    private final FollowedThreads<Ring> threads = new FollowedThreads<>(r -> r.lost);
     private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
     private final int[] errno = new int[1];
-    private long lostBefore;
     private long lost;
     private boolean closed;
 
@@ -271,7 +270,6 @@ public final class UprobeSet implements AutoCloseable {
 
     /** Unmaps the ring now; its events are closed by {@link #closer} (a close waits for the kernel: see there). */
     private void release(Ring r) {
-        lostBefore += r.lost;
         sys.munmap(r.map);
         closer.closeLater(r.fds);
     }
@@ -332,12 +330,8 @@ public final class UprobeSet implements AutoCloseable {
 
     /** Records the kernel dropped because a ring was full, over all threads followed so far. */
     public long lostRecords() {
-        long n = lostBefore;
-        for (int i = 0, c = threads.size(); i < c; i++) {
-            n += threads.at(i).lost;
-        }
-        lost = n;
-        return n;
+        lost = threads.lost();
+        return lost;
     }
 
     /** How many threads carry probes. */
