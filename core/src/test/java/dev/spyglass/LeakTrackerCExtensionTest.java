@@ -1,5 +1,6 @@
 package dev.spyglass;
 
+import static dev.spyglass.LeakWindow.has;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -132,17 +133,9 @@ class LeakTrackerCExtensionTest {
             LeakReport report;
             try (LeakTracker t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, nativeFrames)) {
                 target.send("mark");
-                long end = System.nanoTime() + 4_000_000_000L;
-                while (System.nanoTime() < end) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollFor(t, 4_000_000_000L);
                 target.send("end");
-                long deadline = System.nanoTime() + 20_000_000_000L; // two snapshots, slow on a loaded machine
-                while (!Files.exists(figure) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollUntilWritten(t, figure, 20_000_000_000L); // two snapshots, slow on a loaded machine
                 assertThat(figure).as("tracemalloc's figure written").exists();
                 t.poll();
                 report = t.report();
@@ -151,14 +144,8 @@ class LeakTrackerCExtensionTest {
             Files.delete(figure);
             long truth = Long.parseLong(f[0]);
             long expected = Long.parseLong(f[1]) * PER_CALL * Long.parseLong(f[2]);
-            long ours = 0;
-            for (LeakReport.StackReport s : report.stacks()) {
-                if (has(s, "leak_forever")) {
-                    ours += s.survivingBytes();
-                }
-            }
-            long seen = report.allocations() + report.frees();
-            double lostShare = (double) report.lostRecords() / Math.max(1, seen + report.lostRecords());
+            long ours = LeakWindow.survivingBytes(report, "leak_forever");
+            double lostShare = LeakWindow.lostShare(report);
             String figures = String.format(Locale.ROOT, "%s: %s; %d allocations, %d frees, %d lost (%.1f%%);"
                     + " leak_forever surviving %d B, expected (calls x %d x size) %d B (%.1f%%), tracemalloc %d B"
                     + " (%.1f%%)", py.label(), report.probes(), report.allocations(), report.frees(),
@@ -177,8 +164,7 @@ class LeakTrackerCExtensionTest {
             // The target's own tracemalloc snapshot at the end is memory that grew too (the snapshot's objects,
             // some still being freed at the last poll: 3.11 showed 320 KB under take_snapshot): the ranking is
             // judged among the other stacks.
-            List<LeakReport.StackReport> stacks = report.stacks().stream().filter(s -> !has(s, "leaked_bytes"))
-                    .toList();
+            List<LeakReport.StackReport> stacks = LeakWindow.withoutSnapshots(report);
             assertThat(stacks).as(figures).isNotEmpty();
             assertThat(stacks.get(0).suspect()).as(figures).isTrue();
             assertThat(has(stacks.get(0), "leak_forever")).as("%s; first: %s %s", figures, stacks.get(0),
@@ -199,9 +185,5 @@ class LeakTrackerCExtensionTest {
             assertThat((double) ours).as(figures).isLessThanOrEqualTo(truth * 1.10)
                     .isGreaterThanOrEqualTo(truth * (0.90 - lostShare));
         }
-    }
-
-    static boolean has(LeakReport.StackReport s, String function) {
-        return s.frames().stream().anyMatch(f -> f.function().equals(function));
     }
 }

@@ -1,5 +1,6 @@
 package dev.spyglass;
 
+import static dev.spyglass.LeakWindow.has;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -80,17 +81,9 @@ class LeakTrackerCoarseTest {
             try (LeakTracker t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, false,
                     LeakTracker.Level.COARSE)) {
                 target.send("mark");
-                long end = System.nanoTime() + 4_000_000_000L;
-                while (System.nanoTime() < end) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollFor(t, 4_000_000_000L);
                 target.send("end");
-                long deadline = System.nanoTime() + 60_000_000_000L; // a snapshot, slow on a loaded machine
-                while (!Files.exists(figure) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L); // a snapshot, slow on a loaded machine
                 assertThat(figure).as("tracemalloc's figure written").exists();
                 t.poll();
                 report = t.report();
@@ -106,8 +99,7 @@ class LeakTrackerCoarseTest {
                     ours += s.survivingBytes();
                 }
             }
-            long seen = report.allocations() + report.frees();
-            double lostShare = (double) report.lostRecords() / Math.max(1, seen + report.lostRecords());
+            double lostShare = LeakWindow.lostShare(report);
             String figures = String.format(Locale.ROOT, "%s: %s; %d allocations, %d frees, %d lost (%.1f%%);"
                     + " leak_forever surviving %d B, tracemalloc (blocks over 512 B) %d B (%.1f%%)", py.label(),
                     report.probes(), report.allocations(), report.frees(), report.lostRecords(), 100 * lostShare,
@@ -134,9 +126,5 @@ class LeakTrackerCoarseTest {
             assertThat((double) ours).as(figures).isLessThanOrEqualTo(truth * 1.10)
                     .isGreaterThanOrEqualTo(truth * (0.90 - lostShare));
         }
-    }
-
-    private static boolean has(LeakReport.StackReport s, String function) {
-        return s.frames().stream().anyMatch(f -> f.function().equals(function));
     }
 }

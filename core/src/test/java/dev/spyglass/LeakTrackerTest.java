@@ -1,5 +1,6 @@
 package dev.spyglass;
 
+import static dev.spyglass.LeakWindow.has;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.RandomAccessFile;
@@ -91,19 +92,11 @@ class LeakTrackerTest {
             try (LeakTracker t = LeakTracker.attach(target.pid())) {
                 target.send("mark");
                 assertThat(byteAt(target.pid(), probeAddress)).as("int3 of the uprobe").isEqualTo((byte) 0xCC);
-                long end = System.nanoTime() + 4_000_000_000L;
-                while (System.nanoTime() < end) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollFor(t, 4_000_000_000L);
                 target.send("end");
                 // Until the target took its second snapshot (slow on a loaded machine, every allocation of it
                 // trapped: not written in 20 s with two CPU hogs on 3.9 and 3.10): the leaking has stopped.
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (!Files.exists(figure) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L);
                 Assumptions.assumeTrue(Files.exists(figure), py.label() + ": the target's second tracemalloc snapshot"
                         + " was not written within 60 s (a starved target; load " + loadAverage() + ")");
                 t.poll();
@@ -113,14 +106,8 @@ class LeakTrackerTest {
             assertThat(byteAt(target.pid(), probeAddress)).isEqualTo(original);
             long truth = Long.parseLong(Files.readString(figure).trim());
             Files.delete(figure);
-            long ours = 0;
-            for (LeakReport.StackReport s : report.stacks()) {
-                if (has(s, "leak_forever")) {
-                    ours += s.survivingBytes();
-                }
-            }
-            long seen = report.allocations() + report.frees();
-            double lostShare = (double) report.lostRecords() / Math.max(1, seen + report.lostRecords());
+            long ours = LeakWindow.survivingBytes(report, "leak_forever");
+            double lostShare = LeakWindow.lostShare(report);
             String figures = String.format(java.util.Locale.ROOT, "%s: %s; %d allocations, %d frees, %d lost"
                     + " (%.1f%%); leak_forever surviving %d B, tracemalloc %d B (%.1f%%)", py.label(), report.probes(),
                     report.allocations(), report.frees(), report.lostRecords(), 100 * lostShare, ours, truth,
@@ -129,8 +116,7 @@ class LeakTrackerTest {
             Assumptions.assumeTrue(report.allocations() > 2_000, "too few allocations seen (load, or a build whose allocations bypass the probed functions: Debian trixie 3.13 saw none): " + figures);
             // The target's own tracemalloc snapshot at the end is memory that grew too (its objects, some still being
             // freed at the last poll): the ranking is judged among the other stacks.
-            List<LeakReport.StackReport> stacks = report.stacks().stream().filter(s -> !has(s, "leaked_bytes"))
-                    .toList();
+            List<LeakReport.StackReport> stacks = LeakWindow.withoutSnapshots(report);
             assertThat(stacks).as(figures).isNotEmpty();
             assertThat(stacks.get(0).suspect()).as(figures).isTrue();
             assertThat(has(stacks.get(0), "leak_forever")).as(figures).isTrue();
@@ -158,10 +144,6 @@ class LeakTrackerTest {
         } catch (java.io.IOException e) {
             return "unknown";
         }
-    }
-
-    private static boolean has(LeakReport.StackReport s, String function) {
-        return s.frames().stream().anyMatch(f -> f.function().equals(function));
     }
 
     /** Where the allocator probe goes in the target: its file offset in the interpreter's executable mapping. */

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -61,20 +59,13 @@ class PermissionTest {
         Path script = PythonScripts.write("recursion.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
         Path dir = Files.createTempDirectory("spyglass-perm-");
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
-            List<String> cp = readableClassPath(dir);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    AttachProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            String out = AsNobody.run(AsNobody.java(cp, AttachProbe.class, Long.toString(target.pid())));
             assertThat(out).as(out).contains("AccessDeniedException: not allowed to read the memory of process "
                     + target.pid());
             assertThat(out).contains("uid 0").contains("uid 65534").contains("CAP_SYS_PTRACE");
         } finally {
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
+            AsNobody.cleanUp(null, dir);
         }
     }
 
@@ -104,28 +95,13 @@ class PermissionTest {
                 ""));
         Process target = null;
         try {
-            List<String> cp = readableClassPath(dir);
-            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    "sh", "-c", "\"$@\" & wait", "sh", python.toString(), script.toString())
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String ready = new java.io.BufferedReader(new java.io.InputStreamReader(target.getInputStream())).readLine();
-            assertThat(ready).as("target's first line").startsWith("ready ");
-            long pid = Long.parseLong(ready.substring(6).trim());
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    NativeProbe.class.getName(), Long.toString(pid)).redirectErrorStream(true).start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            target = AsNobody.startUnderShell(python, script);
+            long pid = AsNobody.readyPid(target);
+            String out = AsNobody.run(AsNobody.java(cp, NativeProbe.class, Long.toString(pid)));
             assertThat(out).as(out).contains("OK").contains("napper").contains("(libc.so.6)");
         } finally {
-            if (target != null) {
-                target.descendants().forEach(ProcessHandle::destroyForcibly);
-                target.destroyForcibly();
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
+            AsNobody.cleanUp(target, dir);
         }
     }
 
@@ -142,27 +118,17 @@ class PermissionTest {
         Path dir = Files.createTempDirectory("spyglass-perm-kernel-");
         Process target = null;
         try {
-            List<String> cp = readableClassPath(dir);
-            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    python.toString(), "-c", "import time\nwhile True: time.sleep(0.01)")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    KernelProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            List<String> t = new ArrayList<>(AsNobody.SETPRIV);
+            t.addAll(List.of(python.toString(), "-c", "import time\nwhile True: time.sleep(0.01)"));
+            target = new ProcessBuilder(t).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = AsNobody.run(AsNobody.java(cp, KernelProbe.class, Long.toString(target.pid())));
             assertThat(out).as(out).contains("refusal: the kernel stacks of blocked threads")
                     .contains("CAP_SYS_ADMIN")
                     .contains("AccessDeniedException: kernel frames: the kernel stacks of blocked threads")
                     .doesNotContain("OK");
         } finally {
-            if (target != null) {
-                target.destroyForcibly();
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
+            AsNobody.cleanUp(target, dir);
         }
     }
 
@@ -183,68 +149,18 @@ class PermissionTest {
         Path dir = Files.createTempDirectory("spyglass-perm-faults-");
         Process target = null;
         try {
-            List<String> cp = readableClassPath(dir);
-            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    python.toString(), "-c", "import time\nx = []\nwhile True:\n    x.append(bytearray(1 << 16))\n"
-                            + "    time.sleep(0.001)")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    FaultsProbe.class.getName(), Long.toString(target.pid())).redirectErrorStream(true).start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            List<String> t = new ArrayList<>(AsNobody.SETPRIV);
+            t.addAll(List.of(python.toString(), "-c", "import time\nx = []\nwhile True:\n    x.append(bytearray(1 << 16))\n"
+                            + "    time.sleep(0.001)"));
+            target = new ProcessBuilder(t).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = AsNobody.run(AsNobody.java(cp, FaultsProbe.class, Long.toString(target.pid())));
             assertThat(out).as(out).contains("refusal: the kernel refused").contains("CAP_PERFMON")
                     .contains("kernel.perf_event_paranoid = " + paranoid).contains("Run as root")
                     .contains("PAGE_FAULTS AccessDeniedException: page-fault sampling: the kernel refused")
                     .contains("memory (RSS) mode").contains("OK MEMORY").doesNotContain("OK PAGE_FAULTS");
         } finally {
-            if (target != null) {
-                target.destroyForcibly();
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    /** A class path another user can read: copies of our classes and jars in {@code dir}, all world-readable. */
-    private static List<String> readableClassPath(Path dir) throws Exception {
-        List<String> cp = new ArrayList<>();
-        int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path src = Path.of(entry);
-            if (!Files.exists(src) || !(entry.contains("/target/") || entry.contains("slf4j-api"))) {
-                continue;
-            }
-            Path dst = dir.resolve("cp" + i++ + (Files.isDirectory(src) ? "" : ".jar"));
-            copy(src, dst);
-            cp.add(dst.toString());
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            all.forEach(p -> p.toFile().setReadable(true, false));
-        }
-        dir.toFile().setExecutable(true, false);
-        try (Stream<Path> all = Files.walk(dir)) {
-            all.filter(Files::isDirectory).forEach(p -> p.toFile().setExecutable(true, false));
-        }
-        return cp;
-    }
-
-    private static void copy(Path src, Path dst) throws Exception {
-        if (Files.isDirectory(src)) {
-            try (Stream<Path> all = Files.walk(src)) {
-                for (Path p : (Iterable<Path>) all::iterator) {
-                    Path t = dst.resolve(src.relativize(p).toString());
-                    if (Files.isDirectory(p)) {
-                        Files.createDirectories(t);
-                    } else {
-                        Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-            }
-        } else {
-            Files.copy(src, dst);
+            AsNobody.cleanUp(target, dir);
         }
     }
 }

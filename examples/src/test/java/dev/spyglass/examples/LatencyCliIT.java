@@ -1,8 +1,13 @@
 package dev.spyglass.examples;
 
+import static dev.spyglass.examples.UprobeTargets.address;
+import static dev.spyglass.examples.UprobeTargets.assumeRoot;
+import static dev.spyglass.examples.UprobeTargets.awaitReady;
+import static dev.spyglass.examples.UprobeTargets.buildLibrary;
+import static dev.spyglass.examples.UprobeTargets.byteAt;
+import static dev.spyglass.examples.UprobeTargets.killedCliLeavesNoProbe;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +19,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.spyglass.elf.ElfFile;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -88,36 +92,12 @@ class LatencyCliIT {
         }
     }
 
-    static void assumeRoot() throws Exception {
-        Assumptions.assumeTrue("0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream()
-                .readAllBytes()).trim()), "uprobes need root");
-    }
-
-    Path buildLibrary() throws Exception {
-        Path src = dir.resolve("spyslow.c");
-        Files.writeString(src, SOURCE);
-        Path lib = dir.resolve("libspyslow.so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-o", lib.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            Assumptions.abort("no gcc on this machine");
-            throw e;
-        }
-        String out = new String(gcc.getInputStream().readAllBytes());
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc: %s", out).isTrue();
-        return lib;
-    }
-
     Process start(PythonInterpreter py, Path lib, String mode, Path figure) throws Exception {
         Path script = dir.resolve("slow.py");
         Files.writeString(script, SCRIPT);
         Process p = py.processBuilder(script.toString(), lib.toString(), mode, figure.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] ready = new byte[6];
-        int n = p.getInputStream().readNBytes(ready, 0, 6);
-        assertThat(new String(ready, 0, n)).as(py.label() + ": target ready").isEqualTo("ready\n");
+        awaitReady(py, p);
         return p;
     }
 
@@ -126,10 +106,9 @@ class LatencyCliIT {
         py.assumeAvailable();
         Assumptions.assumeTrue(probeable(py), PROBED);
         assumeRoot();
-        Path lib = buildLibrary();
+        Path lib = buildLibrary(dir, "spyslow", SOURCE);
         Path figure = dir.resolve("target-median.txt");
         Process target = start(py, lib, "slow", figure);
-        Process cli = null;
         try {
             long address = address(target.pid(), lib, "spy_slow");
             byte original = byteAt(target.pid(), address);
@@ -185,24 +164,8 @@ class LatencyCliIT {
             System.out.printf("%s: --by-stack gave a stack to %d of the %d slowest calls%n", py.label(), stacked,
                     slowCalls.length - 1);
 
-            Path err = dir.resolve("cli.err");
-            cli = new ProcessBuilder(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
-                    "spy_slow", "-d", "60s")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(err.toFile()).start();
-            for (int i = 0; i < 3000 && !(Files.exists(err) && Files.readString(err).contains("probes on")); i++) {
-                Thread.sleep(10);
-            }
-            assertThat(Files.readString(err)).contains("probes on");
-            assertThat(byteAt(target.pid(), address)).as("int3 while probed").isEqualTo((byte) 0xCC);
-            cli.destroyForcibly(); // SIGKILL: no shutdown hook runs
-            assertThat(cli.waitFor(20, TimeUnit.SECONDS)).isTrue();
-            byte after = byteAt(target.pid(), address);
-            for (int i = 0; i < 200 && after != original; i++) {
-                Thread.sleep(10);
-                after = byteAt(target.pid(), address);
-            }
-            assertThat(after).as("probes gone after kill -9 of the JVM").isEqualTo(original);
-            assertThat(target.isAlive()).isTrue();
+            killedCliLeavesNoProbe(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
+                    "spy_slow", "-d", "60s"), dir.resolve("cli.err"), target, address, original);
 
             r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
                     "spy_slwo", "-d", "1s"), 60);
@@ -213,9 +176,6 @@ class LatencyCliIT {
             assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.NO_SAMPLES);
             assertThat(r.err()).contains("no call of spy_never").contains("inlined");
         } finally {
-            if (cli != null) {
-                cli.destroyForcibly();
-            }
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
         SpyglassCliIT.Result gone = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()),
@@ -229,7 +189,7 @@ class LatencyCliIT {
         Assumptions.assumeTrue(probeable(py), PROBED);
         Assumptions.assumeTrue(py.minor() == 12, "one interpreter is enough for the rate guard");
         assumeRoot();
-        Path lib = buildLibrary();
+        Path lib = buildLibrary(dir, "spyslow", SOURCE);
         Process target = start(py, lib, "fast", dir.resolve("unused"));
         try {
             Path json = dir.resolve("fast.json");
@@ -274,28 +234,5 @@ class LatencyCliIT {
         Matcher m = Pattern.compile("\"" + name + "\":([0-9.]+)").matcher(json);
         assertThat(m.find()).as("%s in %s", name, json).isTrue();
         return m.group(1);
-    }
-
-    /** The run-time address of {@code symbol} of {@code lib} in {@code pid}: its mapping at offset 0 plus the value. */
-    static long address(long pid, Path lib, String symbol) throws Exception {
-        long base = -1;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length >= 6 && f[5].equals(lib.toString()) && Long.parseLong(f[2], 16) == 0) {
-                base = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
-                break;
-            }
-        }
-        assertThat(base).as("%s mapped", lib).isPositive();
-        try (ElfFile elf = ElfFile.open(lib)) {
-            return base + elf.symbol(symbol).orElseThrow().value();
-        }
-    }
-
-    static byte byteAt(long pid, long address) throws Exception {
-        try (RandomAccessFile mem = new RandomAccessFile("/proc/" + pid + "/mem", "r")) {
-            mem.seek(address);
-            return (byte) mem.read();
-        }
     }
 }

@@ -2,7 +2,6 @@ package dev.spyglass.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -10,8 +9,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import dev.spyglass.elf.ElfFile;
 
 /**
  * {@code spyglass leaks} against pyenv's 3.12: the JSON report ranks the leaking function first, and a CLI killed
@@ -45,17 +42,15 @@ class LeaksCliIT {
     @Test
     void jsonReportRanksTheLeakFirstAndAKilledCliLeavesNoProbe() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);
-        Assumptions.assumeTrue("0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream()
-                .readAllBytes()).trim()), "uprobes need root");
+        UprobeTargets.assumeRoot();
         Path script = dir.resolve("leaky.py");
         Files.writeString(script, TARGET);
         Process target = new ProcessBuilder(PY.toString(), script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        Process cli = null;
         try {
             Thread.sleep(500);
-            long address = probeAddress(target.pid());
-            byte original = byteAt(target.pid(), address);
+            long address = UprobeTargets.address(target.pid(), LIB, "_PyObject_Malloc");
+            byte original = UprobeTargets.byteAt(target.pid(), address);
             assertThat(original).isNotEqualTo((byte) 0xCC);
 
             Path json = dir.resolve("report.json");
@@ -69,30 +64,11 @@ class LeaksCliIT {
             String top = report.substring(first, second < 0 ? report.length() : second);
             assertThat(top).as(report).contains("\"leak_forever\"").doesNotContain("churn_forever");
             assertThat(report).doesNotContain("{\"suspect\":true,\"surviving_bytes\":0");
-            assertThat(byteAt(target.pid(), address)).as("probes gone after the run").isEqualTo(original);
+            assertThat(UprobeTargets.byteAt(target.pid(), address)).as("probes gone after the run").isEqualTo(original);
 
-            Path err = dir.resolve("cli.err");
-            cli = new ProcessBuilder(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()), "-d", "60s"))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
-            for (int i = 0; i < 3000 && !(Files.exists(err) && Files.readString(err).contains("probes on")); i++) {
-                Thread.sleep(10);
-            }
-            assertThat(Files.readString(err)).contains("probes on");
-            assertThat(byteAt(target.pid(), address)).as("int3 while probed").isEqualTo((byte) 0xCC);
-            cli.destroyForcibly(); // SIGKILL: no shutdown hook runs
-            assertThat(cli.waitFor(20, TimeUnit.SECONDS)).isTrue();
-            // The kernel closes a dead process's descriptors; the breakpoints go with the last one.
-            byte after = byteAt(target.pid(), address);
-            for (int i = 0; i < 200 && after != original; i++) {
-                Thread.sleep(10);
-                after = byteAt(target.pid(), address);
-            }
-            assertThat(after).as("probes gone after kill -9 of the JVM").isEqualTo(original);
-            assertThat(target.isAlive()).isTrue();
+            UprobeTargets.killedCliLeavesNoProbe(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()), "-d",
+                    "60s"), dir.resolve("cli.err"), target, address, original);
         } finally {
-            if (cli != null) {
-                cli.destroyForcibly();
-            }
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }
@@ -100,8 +76,7 @@ class LeaksCliIT {
     @Test
     void coarseLevelWritesAnHtmlPageSayingWhatItsFiguresMean() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);
-        Assumptions.assumeTrue("0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream()
-                .readAllBytes()).trim()), "uprobes need root");
+        UprobeTargets.assumeRoot();
         SpyglassCliIT.Result bad = SpyglassCliIT.run(SpyglassCliIT.cli("leaks", "-p", "1", "--level", "fine"), 60);
         assertThat(bad.exit()).as(bad.toString()).isEqualTo(Failures.USAGE);
         assertThat(bad.err()).contains("--level must be exact or coarse");
@@ -149,29 +124,6 @@ class LeaksCliIT {
             assertThat(r.err()).contains("uprobe").contains("CAP_PERFMON").contains("root");
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
-    }
-
-    /** _PyObject_Malloc in the target: libpython's mapping at file offset 0, plus the symbol's value. */
-    private static long probeAddress(long pid) throws Exception {
-        long base = -1;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length >= 6 && f[5].equals(LIB.toString()) && Long.parseLong(f[2], 16) == 0) {
-                base = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
-                break;
-            }
-        }
-        assertThat(base).as("libpython mapped").isPositive();
-        try (ElfFile elf = ElfFile.open(LIB)) {
-            return base + elf.symbol("_PyObject_Malloc").orElseThrow().value();
-        }
-    }
-
-    private static byte byteAt(long pid, long address) throws Exception {
-        try (RandomAccessFile mem = new RandomAccessFile("/proc/" + pid + "/mem", "r")) {
-            mem.seek(address);
-            return (byte) mem.read();
         }
     }
 }

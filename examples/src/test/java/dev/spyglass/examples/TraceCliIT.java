@@ -88,17 +88,15 @@ class TraceCliIT {
     void pythonCallbacksShowTheFunctionRunOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
-        LatencyCliIT.assumeRoot();
+        UprobeTargets.assumeRoot();
         LatencyCliIT.assumePythonCallsProbeable(py);
-        Path lib = build("rowscb", CALLBACK_SOURCE);
+        Path lib = UprobeTargets.buildLibrary(dir, "rowscb", CALLBACK_SOURCE);
         Path script = dir.resolve("rowscb.py");
         Files.writeString(script, CALLBACK_SCRIPT);
         Process target = py.processBuilder(script.toString(), lib.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
-            byte[] ready = new byte[6];
-            int n = target.getInputStream().readNBytes(ready, 0, 6);
-            assertThat(new String(ready, 0, n)).as(py.label() + ": target ready").isEqualTo("ready\n");
+            UprobeTargets.awaitReady(py, target);
             Path txt = dir.resolve("cb.txt");
             SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
                     "--trigger", "rows_cb", "--functions", "row_text,row_call", "--python-calls", "-d", "30s",
@@ -129,50 +127,18 @@ class TraceCliIT {
         }
     }
 
-    /** lib{name}.so built from {@code source} with gcc (skipped without gcc). */
-    Path build(String name, String source) throws Exception {
-        Path src = dir.resolve(name + ".c");
-        Files.writeString(src, source);
-        Path lib = dir.resolve("lib" + name + ".so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-o", lib.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            Assumptions.abort("no gcc on this machine");
-            throw e;
-        }
-        String gccOut = new String(gcc.getInputStream().readAllBytes());
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc: %s", gccOut).isTrue();
-        return lib;
-    }
-
     @ForEachPython
     void theTreeOfOneExecutionShowsTheNestedCallsInOrderOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
-        LatencyCliIT.assumeRoot();
-        Path src = dir.resolve("rows.c");
-        Files.writeString(src, SOURCE);
-        Path lib = dir.resolve("librows.so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O1", "-o", lib.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            Assumptions.abort("no gcc on this machine");
-            throw e;
-        }
-        String gccOut = new String(gcc.getInputStream().readAllBytes());
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0).as("gcc: %s", gccOut).isTrue();
+        UprobeTargets.assumeRoot();
+        Path lib = UprobeTargets.buildLibrary(dir, "rows", SOURCE);
         Path script = dir.resolve("rows.py");
         Files.writeString(script, SCRIPT);
         Process target = py.processBuilder(script.toString(), lib.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
-            byte[] ready = new byte[6];
-            int n = target.getInputStream().readNBytes(ready, 0, 6);
-            assertThat(new String(ready, 0, n)).as(py.label() + ": target ready").isEqualTo("ready\n");
+            UprobeTargets.awaitReady(py, target);
             Path txt = dir.resolve("tree.txt");
             SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
                     "--trigger", "row_convert", "--functions", "row_*,PyFloat_FromString", "--count", "1", "-d", "30s",

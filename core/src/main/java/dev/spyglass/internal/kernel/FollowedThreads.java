@@ -3,6 +3,7 @@ package dev.spyglass.internal.kernel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
 
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.LongMap;
@@ -10,7 +11,8 @@ import dev.spyglass.internal.os.LongMap;
 /**
  * The threads a set of per-thread perf events follows, by TID: what {@link KernelCallchains} and
  * {@link UserStackSamples} share. {@link #track} opens what a look lists anew and releases what it no
- * longer lists. Used from one thread at a time.
+ * longer lists; it also counts the records the kernel dropped ({@link #lost}), of the threads followed now and of
+ * those released. Used from one thread at a time.
  *
  * @param <T> what is kept per thread (its descriptors, ring, latest record)
  */
@@ -36,6 +38,14 @@ final class FollowedThreads<T> {
     private final List<Entry<T>> entries = new ArrayList<>();
     private LongMap<Entry<T>> byTid = new LongMap<>(64);
     private long generation;
+    private final ToLongFunction<T> lostOf;
+    /** The lost records of the threads no longer followed. */
+    private long lostBefore;
+
+    /** @param lostOf the records the kernel dropped for one thread so far */
+    FollowedThreads(ToLongFunction<T> lostOf) {
+        this.lostOf = lostOf;
+    }
 
     /**
      * Follows exactly {@code tids[0..count)}: {@code opener} for each TID not yet followed, {@code release}
@@ -60,7 +70,9 @@ final class FollowedThreads<T> {
         boolean removed = false;
         for (int i = entries.size() - 1; i >= 0; i--) {
             if (entries.get(i).seen != gen) {
-                release.accept(entries.remove(i).value);
+                T value = entries.remove(i).value;
+                lostBefore += lostOf.applyAsLong(value);
+                release.accept(value);
                 removed = true;
             }
         }
@@ -71,7 +83,10 @@ final class FollowedThreads<T> {
 
     /** Stops following {@code tid} (its value is released by the caller); nothing when it is not followed. */
     void remove(int tid) {
-        if (entries.removeIf(e -> e.tid == tid)) {
+        Entry<T> e = byTid.get(tid);
+        if (e != null) {
+            lostBefore += lostOf.applyAsLong(e.value);
+            entries.remove(e);
             reindex();
         }
     }
@@ -100,9 +115,19 @@ final class FollowedThreads<T> {
         return entries.get(i).value;
     }
 
+    /** The records the kernel dropped, over every thread followed so far. */
+    long lost() {
+        long n = lostBefore;
+        for (Entry<T> e : entries) {
+            n += lostOf.applyAsLong(e.value);
+        }
+        return n;
+    }
+
     /** Releases every followed thread and forgets them. */
     void clear(Consumer<T> release) {
         for (Entry<T> e : entries) {
+            lostBefore += lostOf.applyAsLong(e.value);
             release.accept(e.value);
         }
         entries.clear();

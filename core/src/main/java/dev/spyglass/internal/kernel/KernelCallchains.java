@@ -61,10 +61,9 @@ public final class KernelCallchains implements AutoCloseable {
     private final PerfSyscalls sys = new PerfSyscalls();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment attr;
-    private final FollowedThreads<Tracked> threads = new FollowedThreads<>();
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.latest.lost);
     private final int[] errno = new int[1];
     private boolean outOfDescriptors;
-    private long lostBefore; // lost counts of threads already closed
     private boolean closed;
 
     private static final class Tracked {
@@ -170,7 +169,6 @@ public final class KernelCallchains implements AutoCloseable {
     }
 
     private void release(Tracked t) {
-        lostBefore += t.latest.lost;
         sys.munmap(t.ring.map);
         sys.close(t.ring.fd);
     }
@@ -222,11 +220,7 @@ public final class KernelCallchains implements AutoCloseable {
 
     /** Samples the kernel dropped because a ring buffer was full (PERF_RECORD_LOST), over all threads. */
     public long lostSamples() {
-        long lost = lostBefore;
-        for (int i = 0, n = threads.size(); i < n; i++) {
-            lost += threads.at(i).latest.lost;
-        }
-        return lost;
+        return threads.lost();
     }
 
     /** How many threads have an open event. */

@@ -1,17 +1,12 @@
 package dev.spyglass.internal.kernel;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 
 /**
  * One thread's perf ring buffer: the mmap'd {@code struct perf_event_mmap_page} (one page) followed by
  * 2^n data pages the kernel writes records into. Reading follows {@code perf_event.h}: load
  * {@code data_head} with acquire semantics, parse the records between our tail and the head, then store
- * {@code data_tail} with release semantics so the kernel may reuse the space.
- *
- * <p>Records are 8-byte aligned and the data size is a power of two, so no 8-byte field straddles the
- * end of the ring: each is read at {@code (position & mask)}, which handles a record that wraps.
+ * {@code data_tail} with release semantics so the kernel may reuse the space ({@link PerfRingData}).
  */
 final class PerfRing {
     /** Offsets in {@code struct perf_event_mmap_page} (checked against linux/perf_event.h, 6.18). */
@@ -25,23 +20,14 @@ final class PerfRing {
     /** Callchain entries at or above this (unsigned) are context markers ({@code PERF_CONTEXT_MAX}). */
     static final long PERF_CONTEXT_MAX = -4095L;
 
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
-
     final int fd;
     final MemorySegment map;
-    private final long dataOffset;
-    private final long mask;
-    private long tail;
+    private final PerfRingData data;
 
     PerfRing(int fd, MemorySegment map, long pageSize) {
         this.fd = fd;
         this.map = map;
-        long off = map.get(ValueLayout.JAVA_LONG, DATA_OFFSET);
-        long size = map.get(ValueLayout.JAVA_LONG, DATA_SIZE);
-        // Kernels before 4.1 leave data_offset/data_size zero: the data then starts at the second page.
-        this.dataOffset = off != 0 ? off : pageSize;
-        this.mask = (size != 0 ? size : map.byteSize() - pageSize) - 1;
-        this.tail = map.get(ValueLayout.JAVA_LONG, DATA_TAIL);
+        this.data = new PerfRingData(map, pageSize);
     }
 
     /** Where one thread's newest sample goes, and the counts tests and diagnostics look at. */
@@ -59,10 +45,6 @@ final class PerfRing {
         }
     }
 
-    private long at(long position) {
-        return map.get(ValueLayout.JAVA_LONG, dataOffset + (position & mask));
-    }
-
     /**
      * Reads every record the kernel wrote since the last drain; the newest sample's time and kernel
      * addresses (innermost first, markers skipped, at most {@code latest.ips.length}) go to {@code latest}.
@@ -70,27 +52,28 @@ final class PerfRing {
      * @return how many records were read
      */
     int drain(Latest latest) {
-        long head = (long) LONG.getAcquire(map, DATA_HEAD);
+        PerfRingData d = data;
+        long head = d.head();
         int records = 0;
-        while (tail < head) {
-            long header = at(tail);
+        while (d.tail < head) {
+            long header = d.at(d.tail);
             int type = (int) header;
             int size = (int) (header >>> 48);
-            if (size < 8 || (size & 7) != 0 || size > head - tail) {
+            if (size < 8 || (size & 7) != 0 || size > head - d.tail) {
                 // Cannot happen with a sane kernel; skip all that is there rather than loop or misparse.
                 latest.malformed++;
-                tail = head;
+                d.tail = head;
                 break;
             }
             if (type == PERF_RECORD_SAMPLE) {
-                sample(latest, tail, size);
+                sample(latest, d.tail, size);
             } else if (type == PERF_RECORD_LOST && size >= 24) {
-                latest.lost += at(tail + 16); // {header, u64 id, u64 lost}
+                latest.lost += d.at(d.tail + 16); // {header, u64 id, u64 lost}
             }
-            tail += size;
+            d.tail += size;
             records++;
         }
-        LONG.setRelease(map, DATA_TAIL, tail);
+        d.release();
         return records;
     }
 
@@ -100,8 +83,8 @@ final class PerfRing {
             latest.malformed++;
             return;
         }
-        long time = at(start + 16);
-        long nr = at(start + 24);
+        long time = data.at(start + 16);
+        long nr = data.at(start + 24);
         if (nr < 0 || nr > (size - 32) / 8) {
             latest.malformed++;
             return;
@@ -110,7 +93,7 @@ final class PerfRing {
         int n = 0;
         long[] ips = latest.ips;
         for (long i = 0; i < nr && n < ips.length; i++) {
-            long ip = at(start + 32 + 8 * i);
+            long ip = data.at(start + 32 + 8 * i);
             if (Long.compareUnsigned(ip, PERF_CONTEXT_MAX) >= 0) {
                 continue; // PERF_CONTEXT_KERNEL etc.
             }

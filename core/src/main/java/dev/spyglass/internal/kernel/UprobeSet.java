@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,7 +41,6 @@ import dev.spyglass.internal.os.Errno;
  */
 public final class UprobeSet implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UprobeSet.class);
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     /** AX(0), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
     static final long REGS = 1L | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
     static final int NREGS = 7;
@@ -81,10 +79,9 @@ public final class UprobeSet implements AutoCloseable {
     private final MemorySegment[] attrs;
     private final MemorySegment id;
     private final MemorySegment stackCopy;
-    private final FollowedThreads<Ring> threads = new FollowedThreads<>();
+    private final FollowedThreads<Ring> threads = new FollowedThreads<>(r -> r.lost);
     private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
     private final int[] errno = new int[1];
-    private long lostBefore;
     private long lost;
     private boolean closed;
 
@@ -92,9 +89,7 @@ public final class UprobeSet implements AutoCloseable {
         final int[] fds;
         final long[] ids;
         MemorySegment map;
-        long dataOffset;
-        long mask;
-        long tail;
+        PerfRingData data;
         long lost;
 
         Ring(int n) {
@@ -269,17 +264,12 @@ public final class UprobeSet implements AutoCloseable {
                 }
             }
         }
-        long off = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_OFFSET);
-        long size = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_SIZE);
-        r.dataOffset = off != 0 ? off : UserStackSamples.PAGE_SIZE;
-        r.mask = (size != 0 ? size : r.map.byteSize() - UserStackSamples.PAGE_SIZE) - 1;
-        r.tail = r.map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_TAIL);
+        r.data = new PerfRingData(r.map, UserStackSamples.PAGE_SIZE);
         return r;
     }
 
     /** Unmaps the ring now; its events are closed by {@link #closer} (a close waits for the kernel: see there). */
     private void release(Ring r) {
-        lostBefore += r.lost;
         sys.munmap(r.map);
         closer.closeLater(r.fds);
     }
@@ -292,73 +282,56 @@ public final class UprobeSet implements AutoCloseable {
         }
     }
 
-    private long at(Ring r, long position) {
-        return r.map.get(ValueLayout.JAVA_LONG, r.dataOffset + (position & r.mask));
-    }
-
     private void drain(Ring r, Visitor v) {
-        long head = (long) LONG.getAcquire(r.map, PerfRing.DATA_HEAD);
-        while (r.tail < head) {
-            long header = at(r, r.tail);
+        PerfRingData d = r.data;
+        long head = d.head();
+        while (d.tail < head) {
+            long header = d.at(d.tail);
             int type = (int) header;
             int size = (int) (header >>> 48);
-            if (size < 8 || (size & 7) != 0 || size > head - r.tail) {
-                r.tail = head; // cannot happen with a sane kernel: skip rather than misparse
+            if (size < 8 || (size & 7) != 0 || size > head - d.tail) {
+                d.tail = head; // cannot happen with a sane kernel: skip rather than misparse
                 r.lost++;
                 break;
             }
             int base = 8 + 8 + 8 + 8 + 8 + NREGS * 8;
             if (type == UserStackRing.PERF_RECORD_SAMPLE && size >= base) {
-                long p = r.tail;
-                long eid = at(r, p + 8);
-                int tid = (int) (at(r, p + 16) >>> 32);
-                long time = at(r, p + 24);
+                long p = d.tail;
+                long eid = d.at(p + 8);
+                int tid = (int) (d.at(p + 16) >>> 32);
+                long time = d.at(p + 24);
                 int probe = -1;
                 for (int k = 0; k < r.ids.length; k++) {
                     if (eid == r.ids[k]) {
                         probe = k;
                     }
                 }
-                long abi = at(r, p + 32);
+                long abi = d.at(p + 32);
                 if (probe >= 0 && abi != 0) {
                     long q = p + 40;
                     long copied = 0;
                     int stackBytes = probes[probe].stackBytes();
                     if (stackBytes > 0 && size >= base + 8) {
-                        long asked = at(r, p + base);
-                        long dyn = asked > 0 && size >= base + 16 + asked ? at(r, p + base + 8 + asked) : 0;
+                        long asked = d.at(p + base);
+                        long dyn = asked > 0 && size >= base + 16 + asked ? d.at(p + base + 8 + asked) : 0;
                         copied = Math.min(Math.min(dyn, asked), stackBytes);
-                        copy(r, p + base + 8, copied);
+                        d.copy(p + base + 8, stackCopy, copied);
                     }
-                    v.record(probe, tid, time, at(r, q), at(r, q + 8), at(r, q + 16), at(r, q + 24), at(r, q + 32),
-                            at(r, q + 40), at(r, q + 48), stackCopy.asSlice(0, copied));
+                    v.record(probe, tid, time, d.at(q), d.at(q + 8), d.at(q + 16), d.at(q + 24), d.at(q + 32),
+                            d.at(q + 40), d.at(q + 48), stackCopy.asSlice(0, copied));
                 }
             } else if (type == UserStackRing.PERF_RECORD_LOST && size >= 24) {
-                r.lost += at(r, r.tail + 16);
+                r.lost += d.at(d.tail + 16);
             }
-            r.tail += size;
+            d.tail += size;
         }
-        LONG.setRelease(r.map, PerfRing.DATA_TAIL, r.tail);
-    }
-
-    private void copy(Ring r, long position, long length) {
-        long dataSize = r.mask + 1;
-        long from = position & r.mask;
-        long first = Math.min(length, dataSize - from);
-        MemorySegment.copy(r.map, r.dataOffset + from, stackCopy, 0, first);
-        if (first < length) {
-            MemorySegment.copy(r.map, r.dataOffset, stackCopy, first, length - first);
-        }
+        d.release();
     }
 
     /** Records the kernel dropped because a ring was full, over all threads followed so far. */
     public long lostRecords() {
-        long n = lostBefore;
-        for (int i = 0, c = threads.size(); i < c; i++) {
-            n += threads.at(i).lost;
-        }
-        lost = n;
-        return n;
+        lost = threads.lost();
+        return lost;
     }
 
     /** How many threads carry probes. */

@@ -2,8 +2,6 @@ package dev.spyglass.internal.kernel;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 
 /**
  * One thread's ring of {@code PERF_SAMPLE_IDENTIFIER | TID | TIME | REGS_USER | STACK_USER} records, from
@@ -21,17 +19,13 @@ final class UserStackRing {
     static final int PERF_RECORD_LOST = 2;
     static final int PERF_RECORD_THROTTLE = 5;
     static final int PERF_RECORD_SAMPLE = 9;
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     final int clockFd;
     final int switchFd;
     final MemorySegment map;
     private final long switchId;
-    private final long dataOffset;
-    private final long dataSize;
-    private final long mask;
+    private final PerfRingData data;
     private final int maxRecord;
-    private long tail;
 
     // The snapshot: the newest record written before the last drain's bound.
     final MemorySegment stack;
@@ -60,18 +54,9 @@ final class UserStackRing {
         this.switchFd = switchFd;
         this.switchId = switchId;
         this.map = map;
-        long off = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_OFFSET);
-        long size = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_SIZE);
-        this.dataOffset = off != 0 ? off : pageSize;
-        this.dataSize = size != 0 ? size : map.byteSize() - pageSize;
-        this.mask = dataSize - 1;
-        this.tail = map.get(ValueLayout.JAVA_LONG, PerfRing.DATA_TAIL);
+        this.data = new PerfRingData(map, pageSize);
         this.maxRecord = 8 + 8 + 8 + 8 + 8 + 3 * 8 + 8 + stackBytes + 8;
         this.stack = arena.allocate(stackBytes, 8);
-    }
-
-    private long at(long position) {
-        return map.get(ValueLayout.JAVA_LONG, dataOffset + (position & mask));
     }
 
     /**
@@ -79,30 +64,31 @@ final class UserStackRing {
      * (CLOCK_MONOTONIC) becomes the snapshot. Only that one is copied.
      */
     void drain(long beforeNanos) {
-        long head = (long) LONG.getAcquire(map, PerfRing.DATA_HEAD);
-        long start = tail;
+        PerfRingData d = data;
+        long head = d.head();
+        long start = d.tail;
         long chosen = -1;
         int chosenSize = 0;
-        while (tail < head) {
-            long header = at(tail);
+        while (d.tail < head) {
+            long header = d.at(d.tail);
             int type = (int) header;
             int size = (int) (header >>> 48);
-            if (size < 8 || (size & 7) != 0 || size > head - tail) {
+            if (size < 8 || (size & 7) != 0 || size > head - d.tail) {
                 malformed++; // cannot happen with a sane kernel: skip what is there rather than misparse
                 lostSince = true;
-                tail = head;
+                d.tail = head;
                 break;
             }
             if (type == PERF_RECORD_SAMPLE && size >= 40) {
                 samples++;
-                long time = at(tail + 24);
+                long time = d.at(d.tail + 24);
                 if (time < beforeNanos) {
-                    chosen = tail;
+                    chosen = d.tail;
                     chosenSize = size;
                     lostSince = false;
                 }
             } else if (type == PERF_RECORD_LOST && size >= 24) {
-                lost += at(tail + 16); // {header, u64 id, u64 lost}
+                lost += d.at(d.tail + 16); // {header, u64 id, u64 lost}
                 lostSince = true;
             } else if (type == PERF_RECORD_THROTTLE) {
                 // The kernel held the event back (too many samples per tick): snapshots were not taken. The
@@ -110,17 +96,17 @@ final class UserStackRing {
                 // missing record is a missing record.
                 lostSince = true;
             }
-            tail += size;
+            d.tail += size;
         }
         if (chosen >= 0) {
             copy(chosen, chosenSize);
         }
         // The kernel writes a LOST record only once there is room again: while the ring has less room than
         // one record, records may have been dropped after the newest one here, with no mark yet.
-        if (dataSize - (head - start) < maxRecord + 64L) {
+        if (d.dataSize - (head - start) < maxRecord + 64L) {
             lostSince = true;
         }
-        LONG.setRelease(map, PerfRing.DATA_TAIL, tail);
+        d.release();
     }
 
     /**
@@ -128,62 +114,57 @@ final class UserStackRing {
      * runs (page faults: every record stands for memory, not only the newest).
      */
     void drainEach(Runnable onSample) {
-        long head = (long) LONG.getAcquire(map, PerfRing.DATA_HEAD);
-        while (tail < head) {
-            long header = at(tail);
+        PerfRingData d = data;
+        long head = d.head();
+        while (d.tail < head) {
+            long header = d.at(d.tail);
             int type = (int) header;
             int size = (int) (header >>> 48);
-            if (size < 8 || (size & 7) != 0 || size > head - tail) {
+            if (size < 8 || (size & 7) != 0 || size > head - d.tail) {
                 malformed++;
-                tail = head;
+                d.tail = head;
                 break;
             }
             if (type == PERF_RECORD_SAMPLE && size >= 40) {
                 samples++;
-                copy(tail, size);
+                copy(d.tail, size);
                 onSample.run();
             } else if (type == PERF_RECORD_LOST && size >= 24) {
-                lost += at(tail + 16);
+                lost += d.at(d.tail + 16);
             }
-            tail += size;
+            d.tail += size;
         }
-        LONG.setRelease(map, PerfRing.DATA_TAIL, tail);
+        d.release();
     }
 
     private void copy(long at, int size) {
         long end = at + size;
-        long id = at(at + 8);
-        time = at(at + 24);
+        long id = data.at(at + 8);
+        time = data.at(at + 24);
         switchOut = id == switchId;
         usable = false;
         long p = at + 32;
-        long abi = at(p);
+        long abi = data.at(p);
         p += 8;
         if (abi == 0 || p + 24 + 8 > end) {
             return; // no user registers (a thread leaving, a kernel thread)
         }
-        rbp = at(p);
-        rsp = at(p + 8);
-        rip = at(p + 16);
+        rbp = data.at(p);
+        rsp = data.at(p + 8);
+        rip = data.at(p + 16);
         p += 24;
-        long dataLength = at(p);
+        long dataLength = data.at(p);
         p += 8;
         if (dataLength <= 0 || dataLength > stack.byteSize() || p + dataLength + 8 > end) {
             malformed += dataLength > 0 ? 1 : 0;
             return;
         }
-        long dyn = at(p + dataLength);
+        long dyn = data.at(p + dataLength);
         long n = Math.min(dataLength, Math.max(0, dyn));
         if (n == 0) {
             return;
         }
-        // The data may wrap past the ring's end: two pieces then.
-        long from = p & mask;
-        long first = Math.min(n, dataSize - from);
-        MemorySegment.copy(map, dataOffset + from, stack, 0, first);
-        if (first < n) {
-            MemorySegment.copy(map, dataOffset, stack, first, n - first);
-        }
+        data.copy(p, stack, n); // it may wrap past the ring's end
         stackLength = n;
         usable = true;
     }

@@ -64,11 +64,10 @@ public final class UserStackSamples implements AutoCloseable {
     /** The context-switch event sharing the ring; null for page faults. */
     private final MemorySegment switchAttr;
     private final MemorySegment id;
-    private final FollowedThreads<Tracked> threads = new FollowedThreads<>();
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.ring.lost);
     private final int[] errno = new int[1];
     /** No descriptor or locked memory left: no more threads are followed (said once). */
     private boolean outOfDescriptors;
-    private long lostBefore;
     private boolean closed;
 
     /** One followed thread: its events, ring and snapshot. */
@@ -310,7 +309,6 @@ public final class UserStackSamples implements AutoCloseable {
     }
 
     private void release(Tracked t) {
-        lostBefore += t.ring.lost;
         sys.munmap(t.ring.map);
         closeIfOpen(t.ring.switchFd);
         sys.close(t.ring.clockFd);
@@ -400,11 +398,7 @@ public final class UserStackSamples implements AutoCloseable {
 
     /** Records the kernel dropped because a ring was full (PERF_RECORD_LOST), over all threads. */
     public long lostRecords() {
-        long lost = lostBefore;
-        for (int i = 0, n = threads.size(); i < n; i++) {
-            lost += threads.at(i).ring.lost;
-        }
-        return lost;
+        return threads.lost();
     }
 
     /** How many threads are followed. */

@@ -21,7 +21,6 @@ import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.python.Target;
-import dev.spyglass.internal.python.ThreadRecord;
 
 /**
  * The exact level of allocation tracking: uprobes on the small-object allocator and its release function
@@ -55,7 +54,6 @@ public final class AllocationStacks implements AutoCloseable {
     private final Map<List<Frame>, Integer> stackIds = new HashMap<>();
     private final List<List<Frame>> stacks = new ArrayList<>();
     private final Map<Integer, List<Frame>> before = new HashMap<>();
-    private final Map<Integer, Integer> index = new HashMap<>();
     /** Per thread, the entries whose return is awaited, innermost first (a marker for a call skipped). */
     private final Map<Integer, ArrayDeque<long[]>> pending = new HashMap<>();
     private static final long[] SKIPPED = new long[0];
@@ -64,9 +62,8 @@ public final class AllocationStacks implements AutoCloseable {
     private final List<long[]> events = new ArrayList<>();
     private final Map<Site, Integer> sites = new HashMap<>();
     private long memoized;
-    private ThreadStack[] now = new ThreadStack[16];
-    private ThreadRecord[] records = new ThreadRecord[16];
-    private int[] tids = new int[16];
+    /** The threads of this poll's read, their Python stacks read now. */
+    private final ListedThreads now = new ListedThreads();
     private long spliced;
     private long unspliced;
     private long unattributed;
@@ -132,27 +129,9 @@ public final class AllocationStacks implements AutoCloseable {
 
     /** As {@link #poll()}, giving each allocation and release applied to {@code sink} (none when null). */
     public void poll(EventSink sink) throws SpyglassException {
-        int n = target.readThreads(SamplingMode.WALL);
-        if (tids.length < n) {
-            tids = new int[Math.max(n, tids.length * 2)];
-            now = new ThreadStack[tids.length];
-            records = new ThreadRecord[tids.length];
-        }
-        index.clear();
-        int count = 0;
-        for (int i = 0; i < n; i++) {
-            ThreadRecord t = target.thread(i);
-            long tid = t.nativeThreadId();
-            if (tid <= 0 || tid > Integer.MAX_VALUE) {
-                continue;
-            }
-            tids[count] = (int) tid;
-            now[count] = t.torn() || t.skipped() ? null : target.threadStack(t);
-            records[count] = t;
-            index.put((int) tid, count);
-            count++;
-        }
-        probes.track(tids, count);
+        now.list(target, target.readThreads(SamplingMode.WALL));
+        int count = now.count();
+        probes.track(now.tids(), count);
         events.clear();
         sites.clear(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
@@ -218,12 +197,12 @@ public final class AllocationStacks implements AutoCloseable {
         }
         table.snapshot(System.nanoTime());
         for (int i = 0; i < count; i++) {
-            if (now[i] != null) {
-                before.put(tids[i], List.copyOf(now[i].frames()));
+            if (now.stack(i) != null) {
+                before.put(now.tid(i), List.copyOf(now.stack(i).frames()));
             }
         }
         if (before.size() > 2 * count + 16) {
-            before.keySet().retainAll(index.keySet());
+            before.keySet().removeIf(tid -> now.slot(tid) < 0);
         }
     }
 
@@ -274,8 +253,8 @@ public final class AllocationStacks implements AutoCloseable {
     }
 
     private int intern(int tid, long ip, long sp, long bp, MemorySegment stack) {
-        Integer at = index.get(tid);
-        ThreadStack python = at == null ? null : now[at];
+        int at = now.slot(tid);
+        ThreadStack python = at < 0 ? null : now.stack(at);
         List<Frame> frames;
         List<Frame> last = before.get(tid);
         if (python == null && last != null) {
@@ -295,7 +274,7 @@ public final class AllocationStacks implements AutoCloseable {
             frames = null;
             if (prev != null && PageFaultStacks.sameFunctions(prev, python.frames()) && stack.byteSize() > 0) {
                 splice.unwind(ip, sp, bp, stack, sp);
-                if (splice.merge(records[at], python.frames()) != StackSplicer.Outcome.TORN) {
+                if (splice.merge(now.record(at), python.frames()) != StackSplicer.Outcome.TORN) {
                     spliced++;
                     frames = List.copyOf(splice.frames());
                 }

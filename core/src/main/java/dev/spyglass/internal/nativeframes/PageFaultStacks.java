@@ -46,11 +46,8 @@ public final class PageFaultStacks implements AutoCloseable {
     private final NativeSplice splice;
     private final long weightBytes;
     private final Map<Integer, Seen> seen = new HashMap<>();
-    private final Map<Integer, Integer> threadIndex = new HashMap<>();
-    private ThreadStack[] stacks = new ThreadStack[16];
-    private int[] tids = new int[16];
-    /** Of each followed thread (slot), the index of its record in the tick's read. */
-    private int[] records = new int[16];
+    /** The threads of this tick's read, their Python stacks read now. */
+    private final ListedThreads now = new ListedThreads();
     private long tick;
     // Read by other threads (the session's stats): written by the sampling thread only.
     private volatile long spliced;
@@ -94,42 +91,26 @@ public final class PageFaultStacks implements AutoCloseable {
         int n = target.readThreads(SamplingMode.WALL);
         long r1 = System.nanoTime();
         long epochOffset = timestampNanos - r0;
-        if (tids.length < n) {
-            tids = new int[Math.max(n, tids.length * 2)];
-            stacks = new ThreadStack[tids.length];
-            records = new int[tids.length];
-        }
-        threadIndex.clear();
-        int count = 0;
-        for (int i = 0; i < n; i++) {
-            ThreadRecord t = target.thread(i);
-            long tid = t.nativeThreadId();
-            if (tid <= 0 || tid > Integer.MAX_VALUE) {
-                continue;
-            }
-            tids[count] = (int) tid;
-            stacks[count] = t.torn() || t.skipped() ? null : target.threadStack(t);
-            records[count] = i;
-            threadIndex.put((int) tid, count);
-            count++;
-        }
-        faults.track(tids, count);
+        now.list(target, n);
+        int count = now.count();
+        faults.track(now.tids(), count);
         faults.drainEach((tid, r) -> {
-            Integer at = threadIndex.get(tid);
-            ThreadStack python = at == null ? null : stacks[at];
+            int at = now.slot(tid);
+            ThreadStack python = at < 0 ? null : now.stack(at);
             if (python == null) {
                 unattributed++; // its read was torn, or it is no longer listed
                 return;
             }
-            out.accept(new StackSample(merge(target.thread(records[at]), python, r, r0, r1), r.time() + epochOffset,
+            out.accept(new StackSample(merge(now.record(at), python, r, r0, r1), r.time() + epochOffset,
                     weightBytes));
         });
         lost = faults.lostRecords();
         for (int i = 0; i < count; i++) {
-            if (stacks[i] != null) {
-                Seen s = seen.computeIfAbsent(tids[i], k -> new Seen());
-                if (!s.frames.equals(stacks[i].frames())) {
-                    s.frames = List.copyOf(stacks[i].frames());
+            ThreadStack python = now.stack(i);
+            if (python != null) {
+                Seen s = seen.computeIfAbsent(now.tid(i), k -> new Seen());
+                if (!s.frames.equals(python.frames())) {
+                    s.frames = List.copyOf(python.frames());
                 }
                 s.tick = tick;
                 s.readStart = r0;

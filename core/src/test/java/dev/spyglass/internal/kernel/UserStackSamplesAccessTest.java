@@ -5,14 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+
+import dev.spyglass.AsNobody;
 
 /**
  * The no-stop native engine as an unprivileged user (nobody, via setpriv) on the user's own process:
@@ -40,32 +41,17 @@ class UserStackSamplesAccessTest {
                 ""));
         Process target = null;
         try {
-            List<String> cp = KernelCallchainsAccessTest.readableClassPath(dir);
-            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    "sh", "-c", "\"$@\" & wait", "sh", python.toString(), script.toString())
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String ready = new java.io.BufferedReader(new java.io.InputStreamReader(target.getInputStream())).readLine();
-            assertThat(ready).as("target's first line").startsWith("ready ");
-            long pid = Long.parseLong(ready.substring(6).trim());
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    UserStackAccessProbe.class.getName(), Long.toString(pid)).redirectErrorStream(true).start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            target = AsNobody.startUnderShell(python, script);
+            long pid = AsNobody.readyPid(target);
+            String out = AsNobody.run(AsNobody.java(cp, UserStackAccessProbe.class, Long.toString(pid)));
             System.out.println(out); // the message a person would read, in the test's output file
             assertThat(out).as(out).contains("refusal=the kernel refused to take user-stack snapshots (perf events), tried on this JVM's own")
                     .contains("AccessDeniedException: native frames without stopping: the kernel refused")
                     .contains("EACCES").contains("kernel.perf_event_paranoid = " + paranoid)
                     .contains("CAP_PERFMON").contains("brief-stop").doesNotContain("OK");
         } finally {
-            if (target != null) {
-                target.descendants().forEach(ProcessHandle::destroyForcibly);
-                target.destroyForcibly();
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
+            AsNobody.cleanUp(target, dir);
         }
     }
 
@@ -99,34 +85,20 @@ class UserStackSamplesAccessTest {
                 ""));
         Process target = null;
         try {
-            List<String> cp = KernelCallchainsAccessTest.readableClassPath(dir);
-            target = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    "sh", "-c", "\"$@\" & wait", "sh", python.toString(), script.toString())
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String ready = new java.io.BufferedReader(new java.io.InputStreamReader(target.getInputStream())).readLine();
-            assertThat(ready).as("target's first line").startsWith("ready ");
-            long pid = Long.parseLong(ready.substring(6).trim());
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process probe = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                    "--inh-caps=+perfmon", "--ambient-caps=+perfmon", "sh", "-c", "ulimit -l 0 && exec \"$@\"", "sh",
-                    java, "--enable-native-access=ALL-UNNAMED", "-cp", String.join(File.pathSeparator, cp),
-                    UserStackAccessProbe.class.getName(), Long.toString(pid), "sample").redirectErrorStream(true)
-                    .start();
-            String out = new String(probe.getInputStream().readAllBytes());
-            assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            List<String> cp = AsNobody.readableClassPath(dir);
+            target = AsNobody.startUnderShell(python, script);
+            long pid = AsNobody.readyPid(target);
+            List<String> cmd = new ArrayList<>(List.of("--inh-caps=+perfmon", "--ambient-caps=+perfmon", "sh", "-c",
+                    "ulimit -l 0 && exec \"$@\"", "sh"));
+            cmd.addAll(AsNobody.java(cp, UserStackAccessProbe.class, Long.toString(pid), "sample"));
+            String out = AsNobody.run(cmd);
             System.out.println(out);
             assertThat(out).as(out).contains("refusal=null").contains("threads=" + threads + " ").contains("failure=none");
             Matcher m = Pattern.compile("splicedThreads=(\\d+)").matcher(out);
             assertThat(m.find()).as(out).isTrue();
             assertThat(Integer.parseInt(m.group(1))).as(out).isBetween(1, threads - 1);
         } finally {
-            if (target != null) {
-                target.descendants().forEach(ProcessHandle::destroyForcibly);
-                target.destroyForcibly();
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-            }
+            AsNobody.cleanUp(target, dir);
         }
     }
 }
