@@ -101,7 +101,7 @@ class LauncherIT {
     void aRebuiltJarNeverRunsWithTheCacheOfTheJarBeforeIt(@TempDir Path tree) throws Exception {
         assumeTrue(Files.isExecutable(LAUNCHER), "no launcher at " + LAUNCHER);
         assumeTrue(Runtime.version().feature() >= 25, "no AOT cache before JDK 25");
-        Path launcher = Files.copy(LAUNCHER, tree.resolve("spyglass"));
+        Path launcher = copyLauncher(tree);
         Path jar = Files.createDirectories(tree.resolve("examples/target")).resolve("spyglass-cli.jar");
         Files.copy(cliJar(), jar);
         Map<String, String> env = Map.of("JAVA_HOME", javaHome(), "SPYGLASS_AOT", "1");
@@ -140,7 +140,7 @@ class LauncherIT {
     @Test
     void aBuildSaysWhichModuleItIsAtAndShowsMavensErrorsWhenItFails(@TempDir Path tree) throws Exception {
         assumeTrue(Files.isExecutable(LAUNCHER), "no launcher at " + LAUNCHER);
-        Path launcher = Files.copy(LAUNCHER, tree.resolve("spyglass"));
+        Path launcher = copyLauncher(tree);
         Files.createDirectories(tree.resolve("examples/src/main"));
         Files.writeString(tree.resolve("pom.xml"), "<project/>");
         Path mvnw = tree.resolve("mvnw");
@@ -192,6 +192,13 @@ class LauncherIT {
         }
         assertThat(classes).isGreaterThan(200);
         assertThat(old).as("class files older than version 50").isEmpty();
+    }
+
+    /** The launcher and the script it sources, in a copy of the tree's layout. */
+    private static Path copyLauncher(Path tree) throws IOException {
+        Path scripts = Files.createDirectories(tree.resolve("scripts"));
+        Files.copy(LAUNCHER.resolveSibling("scripts").resolve("compiler-choice.sh"), scripts.resolve("compiler-choice.sh"));
+        return Files.copy(LAUNCHER, tree.resolve("spyglass"));
     }
 
     static String javaHome() {
