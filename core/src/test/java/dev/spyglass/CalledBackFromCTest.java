@@ -59,8 +59,13 @@ class CalledBackFromCTest {
                 + " <module>%n", py.label(), samples.size(), inCompare, stats.tornSamples(), cut.size());
         Assumptions.assumeTrue(inCompare >= 100, py.label() + ": only " + inCompare
                 + " samples in py_compare in 10 s (a starved sampler)");
-        assertThat(cut).as("%s: samples lacking the outer frames (py_caller, then <module> outermost):\n  %s",
-                py.label(), common(cut)).isEmpty();
+        // Not zero: with two CPU hogs on 2 cores, 3 of 2,001 samples on 3.12 and 1 of 2,001 on Debian's 3.15 still
+        // came out short (3 Dec 2026, 534 and 149 torn): a read preempted for milliseconds can meet a stale entry
+        // frame or cframe that passes every check (docs/native-frames.md). Before the checks: 5.3% (747 of 14,177 on
+        // Debian's 3.13), so a regression still fails here; on a quiet machine there were none.
+        assertThat(cut.size()).as("%s: samples lacking the outer frames (py_caller, then <module> outermost), at most"
+                + " 1 in 200 of %d:\n  %s", py.label(), samples.size(), common(cut))
+                .isLessThanOrEqualTo(samples.size() / 200);
     }
 
     private static boolean has(StackSample s, String function) {
