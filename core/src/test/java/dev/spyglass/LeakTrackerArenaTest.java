@@ -1,5 +1,6 @@
 package dev.spyglass;
 
+import static dev.spyglass.LeakWindow.has;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -82,11 +83,7 @@ class LeakTrackerArenaTest {
                 target.send("mark");
                 target.send("end");
                 // The leak is a count, not a time: on a loaded machine it takes longer, so wait for it with a deadline.
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (!Files.exists(figure) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                    t.poll();
-                }
+                LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L);
                 Assumptions.assumeTrue(Files.exists(figure), "the target did not finish its leak in 60 s (load?)");
                 t.poll();
                 report = t.report();
@@ -112,9 +109,5 @@ class LeakTrackerArenaTest {
             assertThat((double) ours).as(figures).isGreaterThanOrEqualTo(truth * FACTOR)
                     .isLessThanOrEqualTo(truth / FACTOR);
         }
-    }
-
-    private static boolean has(LeakReport.StackReport s, String function) {
-        return s.frames().stream().anyMatch(f -> f.function().equals(function));
     }
 }
