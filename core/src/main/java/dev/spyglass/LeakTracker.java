@@ -101,13 +101,16 @@ public final class LeakTracker implements AutoCloseable {
      * /…/libpython3.12.so.1.0}; on a stripped build whose allocator table is hooked, the functions the table held,
      * by domain and address ({@code obj.malloc@0x6003c0 / obj.free@0x6010b0 / ...}); followed by what the points are
      * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}); at the coarse level then
-     * the arena functions ({@code , pymalloc arenas: _PyMem_ArenaAlloc / _PyMem_ArenaFree}) or why they are not
+     * the arena functions ({@code , pymalloc arenas: _PyMem_ArenaAlloc / _PyMem_ArenaFree}; on a stripped build
+     * {@code arena.alloc@0x4f1e50 / arena.free@0x4f1e40 (through the arena table PyObject_GetArenaAllocator
+     * reads)}) or why they are not
      * probed ({@code (pymalloc arenas not probed: ...)}).
      */
     public String probes() {
         ProbePoints p = stacks.points();
         ArenaPoints.Found a = stacks.arenas();
-        String arenas = a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol())
+        String arenas = a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol()
+                + (x.route().isEmpty() ? "" : " (" + x.route() + ")"))
                 .orElse(a.reason().isEmpty() ? "" : " (" + a.reason() + ")");
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
                 + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")") + arenas;

@@ -79,7 +79,11 @@ class LeakTrackerArenaTest {
             LeakReport report;
             try (LeakTracker t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, false,
                     LeakTracker.Level.COARSE)) {
-                Assumptions.assumeTrue(t.probes().contains("pymalloc arenas: "), "no arena probe: " + t.probes());
+                // Stripped builds take the arena-table route; a 3.12+ stripped build's getter takes the runtime's
+                // lock first, in a shape not seen on this machine: skipped when not decoded, never guessed.
+                Assumptions.assumeFalse(t.probes().contains("does not show where its table is"),
+                        "no arena probe: " + t.probes());
+                assertThat(t.probes()).contains("pymalloc arenas: ");
                 target.send("mark");
                 target.send("end");
                 // The leak is a count, not a time: on a loaded machine it takes longer, so wait for it with a deadline.

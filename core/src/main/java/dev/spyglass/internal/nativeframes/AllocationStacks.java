@@ -85,7 +85,7 @@ public final class AllocationStacks implements AutoCloseable {
         if (!points.caveat().isEmpty()) {
             LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
         }
-        this.arenas = coarse ? ArenaPoints.find(file, target.version())
+        this.arenas = coarse ? ArenaPoints.find(target, file)
                 : new ArenaPoints.Found(java.util.Optional.empty(), "");
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
