@@ -76,6 +76,8 @@ public final class SamplingSession implements AutoCloseable {
     private volatile ProcessGoneException gone;
     private volatile long samples;
     private volatile long torn;
+    private volatile long tornAtFirst;
+    private volatile long recovered;
     private volatile long dropped;
     private volatile long ticks;
     private volatile long behindNanos;
@@ -255,6 +257,11 @@ public final class SamplingSession implements AutoCloseable {
         return python.tornTaskTrees();
     }
 
+    private SamplingStats.TornReads tornReads() {
+        long r = recovered; // first: the sampling thread counts a first read torn before its recovery
+        return new SamplingStats.TornReads(tornAtFirst, r);
+    }
+
     /** The counters so far (final once the session has ended). */
     public SamplingStats stats() {
         long end = finished ? endNanos : System.nanoTime();
@@ -266,7 +273,8 @@ public final class SamplingSession implements AutoCloseable {
         long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
                 Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
-                PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python));
+                PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python),
+                tornReads());
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */
@@ -426,6 +434,14 @@ public final class SamplingSession implements AutoCloseable {
         @Override
         public void tornSample() {
             torn++;
+        }
+
+        @Override
+        public void tornAtFirstRead(boolean recoveredByRetry) {
+            tornAtFirst++;
+            if (recoveredByRetry) {
+                recovered++;
+            }
         }
     }
 

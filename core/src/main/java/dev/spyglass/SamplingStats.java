@@ -32,10 +32,36 @@ import java.time.Duration;
  *                           frames spliced in and how many not; in {@link SamplingMode#PAGE_FAULTS} the same of
  *                           its fault samples (lost: fault snapshots dropped, their bytes not counted);
  *                           {@link NativeSnapshots#NONE} otherwise
+ * @param tornReads          thread reads torn at their first attempt, and how many of those the one retry made at
+ *                           once recovered ({@link TornReads#NONE} where unknown)
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
         double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops,
-        NativeSnapshots nativeSnapshots) {
+        NativeSnapshots nativeSnapshots, TornReads tornReads) {
+
+    /**
+     * Thread reads that failed their checks at the first attempt of a tick. Such a thread is read once more at
+     * once (its thread state and frames read again, none of the first read kept); a whole second read is the
+     * thread's sample of that tick, with the tick's time and weight like every other thread's, and is counted in
+     * {@link SamplingStats#samples()} only. A thread whose thread state itself could not be read (it was
+     * exiting) is not read again.
+     *
+     * @param tornAtFirst thread reads torn at their first attempt
+     * @param recovered   of those, whole at the retry (0 to {@code tornAtFirst})
+     */
+    public record TornReads(long tornAtFirst, long recovered) {
+        /** Nothing was counted. */
+        public static final TornReads NONE = new TornReads(0, 0);
+
+        /**
+         * Reads still torn after the retry, or not retried: {@code tornAtFirst - recovered}. Each is also in
+         * {@link SamplingStats#tornSamples()}, which also counts stacks dropped for other reasons (native and
+         * Python frames disagreeing with the brief-stop engine).
+         */
+        public long stillTorn() {
+            return tornAtFirst - recovered;
+        }
+    }
 
     /**
      * What the {@link Sampler.NativeEngine#NON_STOP} native engine made of its kernel snapshots.
@@ -56,6 +82,15 @@ public record SamplingStats(long samples, long tornSamples, long droppedSamples,
     public SamplingStats {
         java.util.Objects.requireNonNull(threadStops, "threadStops");
         java.util.Objects.requireNonNull(nativeSnapshots, "nativeSnapshots");
+        java.util.Objects.requireNonNull(tornReads, "tornReads");
+    }
+
+    /** Stats without torn-read counts ({@link TornReads#NONE}). */
+    public SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
+            double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval,
+            ThreadStops threadStops, NativeSnapshots nativeSnapshots) {
+        this(samples, tornSamples, droppedSamples, ticks, elapsed, achievedRate, timeBehindSchedule, skippedTicks,
+                interval, threadStops, nativeSnapshots, TornReads.NONE);
     }
 
     /** Stats of a session without the non-stop engine ({@link NativeSnapshots#NONE}). */

@@ -56,6 +56,22 @@ final class LiveStatus {
     }
 
     /**
+     * The share of thread reads torn at their first attempt and how many the retry recovered, after the torn
+     * share of the summary: {@code " (first reads 3.10%, 2,345 of 2,400 recovered by a retry)"}; empty when no
+     * first read was torn.
+     */
+    static String retryNote(SamplingStats s) {
+        SamplingStats.TornReads t = s.tornReads();
+        if (t.tornAtFirst() == 0) {
+            return "";
+        }
+        // Attempts as for the torn share: one read per thread per tick, whole (a sample) or torn.
+        long tries = s.samples() + s.tornSamples();
+        return String.format(Locale.ROOT, " (first reads %.2f%%, %,d of %,d recovered by a retry)",
+                tries == 0 ? 0.0 : 100.0 * t.tornAtFirst() / tries, t.recovered(), t.tornAtFirst());
+    }
+
+    /**
      * The warning for a sampler that took fewer than 90% of its planned ticks, as py-spy's "behind in
      * sampling"; empty when it kept up.
      */

@@ -324,10 +324,11 @@ final class RecordCommand implements Callable<Integer> {
                 result = Failures.TARGET_ENDED;
             }
         }
-        err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%, dropped %,d)%s%s%n",
+        err.printf(Locale.ROOT, "spyglass: %,d samples in %s (%,.0f ticks/s achieved, torn %.2f%%%s, dropped %,d)%s%s%n",
                 s.samples(), Durations.format(s.elapsed()), s.achievedRate(),
                 s.samples() + s.tornSamples() == 0 ? 0.0 : 100.0 * s.tornSamples() / (s.samples() + s.tornSamples()),
-                s.droppedSamples(), interrupted.get() ? " (interrupted)" : "", LiveStatus.behindWarning(s));
+                LiveStatus.retryNote(s), s.droppedSamples(), interrupted.get() ? " (interrupted)" : "",
+                LiveStatus.behindWarning(s));
         children.printSummary(session, err);
         if (s.threadStops().stops() > 0) {
             err.println(LiveStatus.stopsLine(s.threadStops()));

@@ -146,6 +146,7 @@ final class ChunkFrameWalker implements FrameWalker {
             r.tear("cframe on the C stack without a current frame");
             return -1;
         }
+        r.firstFrame = frame;
         if (chunkQueued && done < queued) {
             chunkLen = 0; // the chunk copy failed: read frames one by one
         }

@@ -57,6 +57,8 @@ public final class StackReader implements AutoCloseable {
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
     private long reusedStacks;
+    private long retries;
+    private long recovered;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -102,6 +104,16 @@ public final class StackReader implements AutoCloseable {
      */
     public long reusedStacks() {
         return reusedStacks;
+    }
+
+    /** Threads whose first walk in a look was torn and that were read again ({@link #retry}), for tests and benchmarks. */
+    public long retries() {
+        return retries;
+    }
+
+    /** Of {@link #retries()}: whole at the second read. */
+    public long recoveredRetries() {
+        return recovered;
     }
 
     /** Threads read by the latest {@link #read}. */
@@ -169,6 +181,9 @@ public final class StackReader implements AutoCloseable {
                 reusedStacks++;
             } else {
                 walk(r);
+                if (r.torn) {
+                    retry(r, interp);
+                }
                 r.walked = !r.torn;
             }
             if (!r.torn && r.tstate != 0 && r.tstate == interpreters.finalizingThread()) {
@@ -255,6 +270,41 @@ public final class StackReader implements AutoCloseable {
             }
         }
         return pthreadTids.tid(pthread);
+    }
+
+    /**
+     * A walk that failed its checks (a running thread moved its frames while they were read, most often a
+     * Python function called back from C returning under the reader, 3.11+) is tried once more at once: the
+     * thread state is read again for where the frames start now, and the frames are read fresh (the
+     * read-ahead's copies date from the look's first call, before the tear). The second walk passes the same
+     * checks or stays torn: nothing of the first walk is kept, so no stack is ever pieced together from two
+     * instants; and it is kept only when the thread state read again after it still starts the frames where the
+     * walk began ({@link ThreadStateReader#unchanged}). One retry per thread per look bounds the cost (about three reads more); a thread whose thread
+     * state could not be read (an exiting thread) never gets here.
+     */
+    private void retry(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
+        retries++;
+        r.retried = true;
+        r.untear();
+        int slot = r.specSlot;
+        r.specSlot = -1; // no read-ahead: its copies are older than the torn walk
+        try {
+            if (!threadStates.reread(r, interp)) {
+                return;
+            }
+            walk(r);
+            if (!r.torn && !threadStates.unchanged(r, interp)) {
+                // Stricter than a first read, whose words all come from the look's one read: a thread torn once
+                // is racing, and checks alone let a few stale chains through (docs/native-frames.md).
+                r.tear("thread moved while read again");
+                r.depth = 0;
+            }
+        } finally {
+            r.specSlot = slot; // where the next look reads this thread ahead
+        }
+        if (!r.torn) {
+            recovered++;
+        }
     }
 
     private void walk(ThreadRecord r) throws SpyglassException {

@@ -37,6 +37,10 @@ public final class ThreadRecord {
     boolean[] entries = new boolean[64];
     int depth;
     String tornReason;
+    /** The first frame the walk read (3.11: {@code cframe->current_frame}; else {@link #topFrame}), 0 before a walk. */
+    long firstFrame;
+    /** This look's first walk of the thread was torn and the thread was read once more ({@link StackReader}). */
+    boolean retried;
 
     private List<Frame> lastList = List.of();
     /** The value {@link Target#threadStack} made last from this record, reused while nothing changed. */
@@ -101,6 +105,8 @@ public final class ThreadRecord {
         specSlot = -1;
         depth = 0;
         tornReason = null;
+        retried = false;
+        firstFrame = 0;
     }
 
     void push(Frame f, boolean entry) {
@@ -122,6 +128,13 @@ public final class ThreadRecord {
     void tear(String reason) {
         torn = true;
         tornReason = reason;
+    }
+
+    /** Forgets a torn walk before the thread is read again: no frame of it is kept. */
+    void untear() {
+        torn = false;
+        tornReason = null;
+        depth = 0;
     }
 
     /** The thread state's address in the target. */
@@ -168,6 +181,15 @@ public final class ThreadRecord {
 
     public boolean torn() {
         return torn;
+    }
+
+    /**
+     * Whether this look's first walk of the thread failed its checks and the thread was read once more
+     * (thread state and frames, none from the look's read-ahead); {@link #torn()} then tells the second read's
+     * outcome. Threads whose thread state could not be read are not read again.
+     */
+    public boolean retried() {
+        return retried;
     }
 
     /** Why the stack was torn (for logs and tests), or null. */

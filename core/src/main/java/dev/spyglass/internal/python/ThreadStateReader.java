@@ -2,6 +2,7 @@ package dev.spyglass.internal.python;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import dev.spyglass.SpyglassException;
 import dev.spyglass.cpython.abi.Field;
@@ -22,6 +23,8 @@ final class ThreadStateReader {
     private final StructSpans spans;
     private final ReadAhead ahead;
     private final MemorySegment buf;
+    private final MemorySegment wordBuf;
+    private final long cframeCurrentFrame;
     private final boolean chunkFrames;
     private final boolean hasCframe;
 
@@ -30,8 +33,10 @@ final class ThreadStateReader {
         this.spans = spans.tstate();
         this.ahead = ahead;
         this.buf = arena.allocate(this.spans.bufferSize(), 8);
+        this.wordBuf = arena.allocate(8, 8);
         this.chunkFrames = layout.version().isAtLeast(3, 11);
         this.hasCframe = layout.has(Field.TSTATE_CFRAME);
+        this.cframeCurrentFrame = hasCframe ? layout.require(Field.CFRAME_CURRENT_FRAME) : 0;
     }
 
     /** Appends a record per thread of {@code interp}; a thread list that cannot be read ends in a torn record. */
@@ -73,6 +78,61 @@ final class ThreadStateReader {
             fill(r, tb, at, interp);
             tstate = spans.getLong(tb, at, Field.TSTATE_NEXT);
         }
+    }
+
+    /**
+     * Reads {@code r}'s thread state again, now and not from the look's read-ahead, for a second walk of a
+     * thread whose first one was torn: only where its frames start (the frame pointer, 3.11+ the data-stack
+     * chunk and top) is taken. {@code false}, with {@code r} torn, when the thread state can no longer be read,
+     * or no longer belongs to the interpreter and thread read first (the thread ended, its memory reused).
+     */
+    boolean reread(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
+        spans.queue(memory, r.tstate, buf);
+        if (memory.flush() != spans.ranges()) {
+            r.tear("thread state 0x" + Long.toHexString(r.tstate) + " unreadable at the second read (thread ended)");
+            return false;
+        }
+        if (spans.getLong(buf, 0, Field.TSTATE_INTERP) != interp.address
+                || spans.getLong(buf, 0, Field.TSTATE_THREAD_ID) != r.pythonThreadId) {
+            r.tear("thread state 0x" + Long.toHexString(r.tstate) + " belongs to another thread at the second read");
+            return false;
+        }
+        if (chunkFrames) {
+            r.datastackChunk = spans.getLong(buf, 0, Field.TSTATE_DATASTACK_CHUNK);
+            r.datastackTop = spans.getLong(buf, 0, Field.TSTATE_DATASTACK_TOP);
+            r.topFrame = hasCframe ? spans.getLong(buf, 0, Field.TSTATE_CFRAME)
+                    : spans.getLong(buf, 0, Field.TSTATE_CURRENT_FRAME);
+        } else {
+            r.topFrame = spans.getLong(buf, 0, Field.TSTATE_FRAME);
+        }
+        return true;
+    }
+
+    /**
+     * Whether the thread still starts its frames where a walk just read them: its thread state (and, 3.11 and
+     * 3.12, its cframe's current frame) read again now hold the frame pointer, data-stack chunk and top the walk
+     * began with. A retried walk is kept only then. A thread that returned from the frames read, or called
+     * deeper, meanwhile changed these words, so a stack read across that change is not kept; one that left and
+     * came back to the same frame (A → B → A) passes, as it would between two single-call reads.
+     */
+    boolean unchanged(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
+        spans.queue(memory, r.tstate, buf);
+        int expected = spans.ranges();
+        if (hasCframe && r.topFrame != 0) {
+            memory.add(r.topFrame + cframeCurrentFrame, wordBuf);
+            expected++;
+        }
+        if (memory.flush() != expected || spans.getLong(buf, 0, Field.TSTATE_INTERP) != interp.address
+                || spans.getLong(buf, 0, Field.TSTATE_THREAD_ID) != r.pythonThreadId) {
+            return false;
+        }
+        if (!chunkFrames) {
+            return spans.getLong(buf, 0, Field.TSTATE_FRAME) == r.topFrame;
+        }
+        long top = hasCframe ? spans.getLong(buf, 0, Field.TSTATE_CFRAME) : spans.getLong(buf, 0, Field.TSTATE_CURRENT_FRAME);
+        return top == r.topFrame && spans.getLong(buf, 0, Field.TSTATE_DATASTACK_CHUNK) == r.datastackChunk
+                && spans.getLong(buf, 0, Field.TSTATE_DATASTACK_TOP) == r.datastackTop
+                && (!hasCframe || r.topFrame == 0 || wordBuf.get(ValueLayout.JAVA_LONG, 0) == r.firstFrame);
     }
 
     private void fill(ThreadRecord r, MemorySegment tb, long at, InterpreterWalker.Interpreter interp) {

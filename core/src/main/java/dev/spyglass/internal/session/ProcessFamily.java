@@ -137,5 +137,10 @@ public final class ProcessFamily implements EventSource {
         public void tornSample() {
             out.tornSample();
         }
+
+        @Override
+        public void tornAtFirstRead(boolean recovered) {
+            out.tornAtFirstRead(recovered);
+        }
     }
 }

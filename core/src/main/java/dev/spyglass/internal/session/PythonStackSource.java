@@ -125,6 +125,11 @@ public final class PythonStackSource implements EventSource {
             ThreadRecord t = target.thread(i);
             long key = t.nativeThreadId() > 0 ? t.nativeThreadId() : t.threadStateAddress();
             ThreadStack stack = null;
+            if (t.retried() || t.torn()) {
+                // Torn at the first read: recovered by the reader's one retry (then sampled below, at this tick's
+                // time like every thread of the look), or still torn (also when it was not read again).
+                out.tornAtFirstRead(!t.torn());
+            }
             if (!t.torn() && !t.skipped()) {
                 stack = target.threadStack(t);
                 if (natives != null) {

@@ -36,6 +36,10 @@ class PythonStackSourceTest {
         public void tornSample() {
             torn++;
         }
+
+        @Override
+        public void tornAtFirstRead(boolean recovered) {
+        }
     }
 
     @Test
