@@ -102,6 +102,57 @@ class FunctionProbesTest {
         }
     }
 
+    /**
+     * Two Pythons run the same loop over the same library; probes on one of them (CPU-wide: the breakpoint is in
+     * both) deliver that one's calls only, while the other's hits are counted as dropped.
+     */
+    @ForEachPython
+    void reportsNoCallOfAnotherProcessRunningTheSameFunction(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        Path lib = NativeTargets.buildLibrary("spyprobe", SOURCE);
+        Path script = PythonScripts.write("spyprobe.py", SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString());
+                PythonScripts.Running other = PythonScripts.start(py, script, lib.toString())) {
+            long address = address(other.pid(), lib, "spy_outer");
+            byte original = byteAt(other.pid(), address);
+            java.util.Set<Integer> tids = new java.util.HashSet<>();
+            long entries = 0;
+            long otherHits;
+            try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(
+                    ProbedFunction.named("spy_outer", "libspyprobe"), ProbedFunction.named("spy_inner", lib.toString())))) {
+                Assumptions.assumeTrue(p.route() == FunctionProbes.Route.PER_CPU, py.label() + ": CPU-wide probes"
+                        + " refused here (" + p.routeNote() + "); per-thread ones never reach another process");
+                assertThat(byteAt(other.pid(), address)).as("CPU-wide: int3 in the other process too")
+                        .isEqualTo((byte) 0xCC);
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && (p.hits(0) < 50 || p.otherProcessHits() < 50)) {
+                    p.poll(e -> tids.add(e.tid()));
+                    Thread.sleep(10);
+                }
+                entries = p.hits(0);
+                otherHits = p.otherProcessHits();
+            }
+            assertThat(byteAt(other.pid(), address)).as("probes gone from the other process after close")
+                    .isEqualTo(original);
+            List<Integer> targetThreads = threadsOf(target.pid());
+            System.out.printf("%s: %d entries of the target delivered, %d hits of the other process dropped, tids %s%n",
+                    py.label(), entries, otherHits, tids);
+            assertThat(entries).as(py.label() + ": the target's calls").isGreaterThanOrEqualTo(50);
+            assertThat(tids).as(py.label() + ": threads of events, target %d %s, other %d %s", target.pid(),
+                    targetThreads, other.pid(), threadsOf(other.pid())).isSubsetOf(targetThreads);
+            assertThat(otherHits).as(py.label() + ": the other process trapped (and was dropped)")
+                    .isGreaterThanOrEqualTo(50);
+        }
+    }
+
+    private static List<Integer> threadsOf(long pid) throws IOException {
+        try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            return s.map(t -> Integer.parseInt(t.getFileName().toString())).toList();
+        }
+    }
+
     /** {@code spy_cb(cb)} calls the Python function {@code py_cb} (line 3 of the script) through the C API. */
     static final String CALLBACK_SOURCE = String.join("\n",
             "typedef struct _object PyObject;",
