@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
+import dev.spyglass.internal.kernel.PerCpuUprobes;
 import dev.spyglass.internal.kernel.UprobeSet;
+import dev.spyglass.internal.kernel.Uprobes;
 import dev.spyglass.internal.probes.FunctionResolver;
 import dev.spyglass.internal.python.PythonFunctions;
 import dev.spyglass.internal.python.Target;
@@ -28,8 +30,11 @@ import dev.spyglass.internal.python.Target;
  * {@code CAP_PERFMON} ({@code CAP_SYS_ADMIN} before Linux 5.8): the uprobe PMU asks for it whatever
  * {@code kernel.perf_event_paranoid} says.
  *
- * <p>Threads: the kernel probes per thread, so {@link #poll} lists the target's threads (at most every
- * {@value #RELIST_MILLIS} ms) and probes new ones; a thread started and ended between two lists is not seen.
+ * <p>Threads, two routes ({@link Route}): by default CPU-wide events ({@link Route#PER_CPU}) probe every thread of
+ * the target from its start, at the price of trapping every other process that runs the probed code too (their
+ * records are dropped, counted by {@link #otherProcessHits}); where the kernel refuses them, or with
+ * {@link Route#PER_THREAD}, one event per thread: {@link #poll} lists the target's threads (at most every
+ * {@value #RELIST_MILLIS} ms) and probes new ones, so a thread started and ended between two lists is not seen.
  * An inlined copy of a function has no entry to probe: calls through it are not seen. Use from one thread.
  *
  * <pre>{@code
@@ -42,6 +47,20 @@ import dev.spyglass.internal.python.Target;
  * }</pre>
  */
 public final class FunctionProbes implements AutoCloseable {
+    /** How the probes reach the target's threads. */
+    public enum Route {
+        /**
+         * One event per probe and CPU: every thread, from its first instruction. Every process running the probed
+         * code of that file traps too (its hits are dropped, not delivered).
+         */
+        PER_CPU,
+        /**
+         * One event per probe and thread, opened when {@link #poll} lists a new thread (10 - 80 ms on Linux 6.18
+         * for a function's two events): threads living less than that are mostly missed; no other process traps.
+         */
+        PER_THREAD
+    }
+
     /**
      * How often {@link #poll} lists the target's threads at most: at every poll of a caller polling every 10 ms
      * (one read of the directory {@code /proc/PID/task}), so that a thread living 20 ms is probed for part of its
@@ -57,16 +76,19 @@ public final class FunctionProbes implements AutoCloseable {
      * entered with the function object in {@code rdi}.
      */
     static final String PYTHON_CALL = "_PyFunction_Vectorcall";
+    private static final String NEED = "Probing a C function";
 
     private final long pid;
     private final List<FunctionResolver.Resolved> functions;
-    private final UprobeSet set;
+    private final Uprobes set;
+    private final String routeNote;
     private final long[] hits;
     private final Target target;
     private final PythonFunctions pythonFunctions;
     private final int pythonIndex;
     private final Map<Integer, OpenCalls> open = new HashMap<>();
     private int[] tids = new int[64];
+    private int listedCount;
     private long listed = Long.MIN_VALUE;
     private long unmatched;
 
@@ -78,11 +100,12 @@ public final class FunctionProbes implements AutoCloseable {
         int depth;
     }
 
-    private FunctionProbes(long pid, List<FunctionResolver.Resolved> functions, UprobeSet set, Target target,
-            int pythonIndex) {
+    private FunctionProbes(long pid, List<FunctionResolver.Resolved> functions, Uprobes set, String routeNote,
+            Target target, int pythonIndex) {
         this.pid = pid;
         this.functions = functions;
         this.set = set;
+        this.routeNote = routeNote;
         this.hits = new long[functions.size()];
         this.target = target;
         this.pythonFunctions = target == null ? null : new PythonFunctions(target);
@@ -117,6 +140,17 @@ public final class FunctionProbes implements AutoCloseable {
      */
     public static FunctionProbes attach(long pid, List<ProbedFunction> functions, boolean pythonCalls)
             throws SpyglassException {
+        return attach(pid, functions, pythonCalls, Route.PER_CPU);
+    }
+
+    /**
+     * As {@link #attach(long, List, boolean)}, by {@code route}: {@link Route#PER_CPU} falls back to
+     * {@link Route#PER_THREAD} when the kernel refuses CPU-wide events (see {@link #route()} and
+     * {@link #routeNote()}).
+     */
+    public static FunctionProbes attach(long pid, List<ProbedFunction> functions, boolean pythonCalls, Route route)
+            throws SpyglassException {
+        java.util.Objects.requireNonNull(route, "route");
         if (functions.isEmpty()) {
             throw new IllegalArgumentException("no function to probe");
         }
@@ -148,20 +182,31 @@ public final class FunctionProbes implements AutoCloseable {
             probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), false, 0));
             probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), true, 0));
         }
-        UprobeSet set;
+        Uprobes set;
+        String note = "";
         try {
-            set = new UprobeSet(pid, probes, DATA_PAGES, "Probing a C function",
+            UprobeSet perThread = new UprobeSet(pid, probes, DATA_PAGES, NEED,
                     "the sampling commands (record, top) need no uprobes");
+            // A refusal (no right to place uprobes at all) is said as the per-thread route says it.
+            perThread.check((int) pid);
+            set = perThread;
+            if (route == Route.PER_CPU) {
+                try {
+                    set = new PerCpuUprobes(pid, probes, DATA_PAGES, NEED);
+                    perThread.close();
+                } catch (SpyglassException e) {
+                    note = "CPU-wide probes refused (" + e.getMessage() + "): threads are probed once listed";
+                }
+            }
         } catch (SpyglassException | RuntimeException | Error e) {
             if (target != null) {
                 target.close();
             }
             throw e;
         }
-        FunctionProbes p = new FunctionProbes(pid, List.copyOf(resolved), set, target,
+        FunctionProbes p = new FunctionProbes(pid, List.copyOf(resolved), set, note, target,
                 pythonCalls ? functions.size() : -1);
         try {
-            set.check((int) pid);
             p.relist();
             return p;
         } catch (SpyglassException | RuntimeException | Error e) {
@@ -294,8 +339,9 @@ public final class FunctionProbes implements AutoCloseable {
             throw new ProcessGoneException(pid, "process " + pid + " exited");
         }
         set.track(tids, n);
-        int listedCount = n;
-        open.keySet().removeIf(t -> !contains(tids, listedCount, t)); // a thread that exited inside a call: forget that call
+        listedCount = n;
+        int count = n;
+        open.keySet().removeIf(t -> !contains(tids, count, t)); // a thread that exited inside a call: forget that call
         listed = System.nanoTime();
     }
 
@@ -323,9 +369,27 @@ public final class FunctionProbes implements AutoCloseable {
         return unmatched;
     }
 
-    /** How many threads carry probes. */
+    /** How many threads carry probes: on the per-CPU route, every thread of the latest list. */
     public int threads() {
-        return set.trackedThreads();
+        return set instanceof UprobeSet s ? s.trackedThreads() : listedCount;
+    }
+
+    /** The route the probes took (the per-CPU one falls back to the per-thread one where it is refused). */
+    public Route route() {
+        return set.perCpu() ? Route.PER_CPU : Route.PER_THREAD;
+    }
+
+    /** Why the per-CPU route was not taken when it was asked for, or "". */
+    public String routeNote() {
+        return routeNote;
+    }
+
+    /**
+     * Hits of the probes in other processes running the same code (per-CPU route only; 0 on the per-thread one):
+     * each trapped that process and was dropped here.
+     */
+    public long otherProcessHits() {
+        return set instanceof PerCpuUprobes c ? c.otherProcessHits() : 0;
     }
 
     /** Removes every probe from the target (closes their perf events). */

@@ -102,6 +102,57 @@ class FunctionProbesTest {
         }
     }
 
+    /**
+     * Two Pythons run the same loop over the same library; probes on one of them (CPU-wide: the breakpoint is in
+     * both) deliver that one's calls only, while the other's hits are counted as dropped.
+     */
+    @ForEachPython
+    void reportsNoCallOfAnotherProcessRunningTheSameFunction(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        Path lib = NativeTargets.buildLibrary("spyprobe", SOURCE);
+        Path script = PythonScripts.write("spyprobe.py", SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString());
+                PythonScripts.Running other = PythonScripts.start(py, script, lib.toString())) {
+            long address = address(other.pid(), lib, "spy_outer");
+            byte original = byteAt(other.pid(), address);
+            java.util.Set<Integer> tids = new java.util.HashSet<>();
+            long entries = 0;
+            long otherHits;
+            try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(
+                    ProbedFunction.named("spy_outer", "libspyprobe"), ProbedFunction.named("spy_inner", lib.toString())))) {
+                Assumptions.assumeTrue(p.route() == FunctionProbes.Route.PER_CPU, py.label() + ": CPU-wide probes"
+                        + " refused here (" + p.routeNote() + "); per-thread ones never reach another process");
+                assertThat(byteAt(other.pid(), address)).as("CPU-wide: int3 in the other process too")
+                        .isEqualTo((byte) 0xCC);
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < deadline && (p.hits(0) < 50 || p.otherProcessHits() < 50)) {
+                    p.poll(e -> tids.add(e.tid()));
+                    Thread.sleep(10);
+                }
+                entries = p.hits(0);
+                otherHits = p.otherProcessHits();
+            }
+            assertThat(byteAt(other.pid(), address)).as("probes gone from the other process after close")
+                    .isEqualTo(original);
+            List<Integer> targetThreads = threadsOf(target.pid());
+            System.out.printf("%s: %d entries of the target delivered, %d hits of the other process dropped, tids %s%n",
+                    py.label(), entries, otherHits, tids);
+            assertThat(entries).as(py.label() + ": the target's calls").isGreaterThanOrEqualTo(50);
+            assertThat(tids).as(py.label() + ": threads of events, target %d %s, other %d %s", target.pid(),
+                    targetThreads, other.pid(), threadsOf(other.pid())).isSubsetOf(targetThreads);
+            assertThat(otherHits).as(py.label() + ": the other process trapped (and was dropped)")
+                    .isGreaterThanOrEqualTo(50);
+        }
+    }
+
+    private static List<Integer> threadsOf(long pid) throws IOException {
+        try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            return s.map(t -> Integer.parseInt(t.getFileName().toString())).toList();
+        }
+    }
+
     /** {@code spy_cb(cb)} calls the Python function {@code py_cb} (line 3 of the script) through the C API. */
     static final String CALLBACK_SOURCE = String.join("\n",
             "typedef struct _object PyObject;",
@@ -208,12 +259,15 @@ class FunctionProbesTest {
             java.util.Set<Integer> seen = new java.util.HashSet<>();
             long[] whole = new long[1];
             int before;
+            int after;
             long polls = 0;
             long start;
             long end;
             long waitedBefore = pollingThreadWaitNanos();
+            FunctionProbes.Route route;
             try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(ProbedFunction.named("spy_tick",
                     "libspyshort")))) {
+                route = p.route();
                 before = Files.readAllLines(done).size(); // threads that may have begun before the probes
                 start = System.nanoTime();
                 while (System.nanoTime() - start < 3_000_000_000L) {
@@ -227,31 +281,46 @@ class FunctionProbesTest {
                     Thread.sleep(10);
                 }
                 end = System.nanoTime();
+                after = Files.readAllLines(done).size(); // threads ended while probed (later ones are not)
                 p.poll(e -> seen.add(e.tid()));
             }
             List<String> lines = Files.readAllLines(done);
             int threads = 0;
             int probed = 0;
-            // Threads ended during the run, but not the first one (it may have started before the probes) nor
-            // the last line (it may have ended after them); only those that lived about 20 ms (not starved).
-            for (String line : lines.subList(Math.min(before + 1, lines.size()), Math.max(before + 1, lines.size() - 1))) {
+            List<String> missed = new ArrayList<>();
+            // Threads ended during the run, but not the first one (it may have started before the probes);
+            // only those that lived about 20 ms (not starved).
+            for (String line : lines.subList(Math.min(before + 1, after), Math.max(before + 1, after))) {
                 String[] f = line.split(" ");
                 if (Double.parseDouble(f[1]) <= 40) {
                     threads++;
                     if (seen.contains(Integer.parseInt(f[0]))) {
                         probed++;
+                    } else {
+                        missed.add(lines.indexOf(line) - before + ": " + line);
                     }
                 }
             }
             double period = (end - start) / 1e6 / polls;
             long waitedMs = (pollingThreadWaitNanos() - waitedBefore) / 1_000_000;
             long exits = whole[0];
-            System.out.printf("%s: %d of %d threads living ~20 ms probed (a poll every %.1f ms; this polling thread"
-                    + " waited %d ms for a CPU)%n", py.label(), probed, threads, period, waitedMs);
+            System.out.printf("%s: %d of %d threads living ~20 ms probed, route %s (a poll every %.1f ms; this"
+                    + " polling thread waited %d ms for a CPU); missed (nth after attach: tid ms): %s%n", py.label(),
+                    probed, threads, route, period, waitedMs, missed);
             Assumptions.assumeTrue(threads >= 10 && period < 100, py.label() + ": the machine starved the target or"
                     + " this JVM (" + threads + " short threads, a poll every " + period + " ms)");
-            // A thread is probed from the first poll after its start, once its events are open (about 10 ms for
-            // two here): of ~40 threads living 20 ms, 2 - 8 were, polls 30 - 46 ms apart (docs/drilldown.md).
+            if (route == FunctionProbes.Route.PER_CPU) {
+                // CPU-wide events fire in every thread from its start, whatever the polling: every thread that
+                // lived through the run is seen (its records wait in the rings), however late the polls.
+                assertThat(probed).as(py.label() + ": threads living 20 ms probed (CPU-wide events)")
+                        .isGreaterThanOrEqualTo(threads - 1);
+                assertThat(exits).as(py.label() + ": calls of short threads seen whole").isGreaterThanOrEqualTo(
+                        10L * probed);
+                return;
+            }
+            // Per-thread route: a thread is probed from the first poll after its start, once its events are open
+            // (about 10 ms for two here): of ~40 threads living 20 ms, 2 - 8 were, polls 30 - 46 ms apart
+            // (docs/drilldown.md).
             if (probed == 0 && waitedMs > 300) {
                 // Two CPU hogs on 2 cores: the thread that lists and opens (10 - 80 ms per thread then) waited over
                 // a tenth of the run for a CPU, longer than such a thread lives (seen: 0 of N on 3.12).

@@ -68,6 +68,9 @@ final class LatencyCommand implements Callable<Integer> {
             + " stack). CPython targets only.")
     boolean byStack;
 
+    @Option(names = "--per-thread", description = ProbeRouteText.OPTION_HELP)
+    boolean perThread;
+
     private final PrintStream out;
     private final PrintStream err;
     private volatile boolean stop;
@@ -138,12 +141,14 @@ final class LatencyCommand implements Callable<Integer> {
         long start = System.nanoTime();
         SlowCallStacks slow = null;
         try (PythonProcess py = byStack ? PythonProcess.attach(pid) : null;
-                FunctionProbes p = FunctionProbes.attach(pid, List.of(f))) {
+                FunctionProbes p = FunctionProbes.attach(pid, List.of(f), false, perThread
+                        ? FunctionProbes.Route.PER_THREAD : FunctionProbes.Route.PER_CPU)) {
             slow = py == null ? null : new SlowCallStacks(py);
             SlowCallStacks stacks = slow;
             name = p.symbols().get(0);
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
                     + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
+            err.println("spyglass: " + ProbeRouteText.of(p));
             long end = start + d.toNanos();
             long nextScreen = start + 1_000_000_000L;
             long windowStart = start;
@@ -193,6 +198,9 @@ final class LatencyCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
             entries = p.hits(0);
+            if (!ProbeRouteText.otherHits(p).isEmpty()) {
+                err.println(ProbeRouteText.otherHits(p));
+            }
             if (p.lostRecords() > 0) {
                 err.println("spyglass: " + p.lostRecords() + " probe records lost (the kernel's ring was full)");
             }

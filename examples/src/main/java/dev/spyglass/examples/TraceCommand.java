@@ -66,6 +66,9 @@ final class TraceCommand implements Callable<Integer> {
             + " (all functions) beyond which probing stops (default 50000).")
     long maxRate;
 
+    @Option(names = "--per-thread", description = ProbeRouteText.OPTION_HELP)
+    boolean perThread;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -113,9 +116,11 @@ final class TraceCommand implements Callable<Integer> {
                 return Failures.USAGE;
             }
             probed.addAll(rest);
-            try (FunctionProbes p = FunctionProbes.attach(pid, probed, pythonCalls)) {
+            try (FunctionProbes p = FunctionProbes.attach(pid, probed, pythonCalls, perThread
+                    ? FunctionProbes.Route.PER_THREAD : FunctionProbes.Route.PER_CPU)) {
                 err.println("spyglass: probes on " + trigger + " and " + rest.size() + " functions of process " + pid
                         + (pythonCalls ? " and on the calls of Python functions" : "") + "; waiting for " + count + " execution(s) of " + trigger);
+                err.println("spyglass: " + ProbeRouteText.of(p));
                 long start = System.nanoTime();
                 long end = start + d.toNanos();
                 long windowStart = start;
@@ -146,6 +151,9 @@ final class TraceCommand implements Callable<Integer> {
                     status = Failures.TARGET_ENDED;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                }
+                if (!ProbeRouteText.otherHits(p).isEmpty()) {
+                    err.println(ProbeRouteText.otherHits(p));
                 }
                 if (p.lostRecords() > 0 || tree.cutShort() > 0) {
                     err.println("spyglass: " + p.lostRecords() + " probe records lost, " + tree.cutShort()

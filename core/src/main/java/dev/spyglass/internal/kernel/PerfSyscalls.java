@@ -81,9 +81,17 @@ final class PerfSyscalls implements AutoCloseable {
 
     /** {@code perf_event_open(attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC)}: a descriptor, or {@code -errno}. */
     int perfEventOpen(MemorySegment attr, int tid) {
+        return perfEventOpen(attr, tid, -1);
+    }
+
+    /**
+     * {@code perf_event_open(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC)}: {@code pid} -1 and a {@code cpu} for an
+     * event of every task running on that CPU. A descriptor, or {@code -errno}.
+     */
+    int perfEventOpen(MemorySegment attr, int pid, int cpu) {
         long r;
         try {
-            r = (long) SYSCALL5.invokeExact(capture, SYS_PERF_EVENT_OPEN, attr, (long) tid, -1L, -1L,
+            r = (long) SYSCALL5.invokeExact(capture, SYS_PERF_EVENT_OPEN, attr, (long) pid, (long) cpu, -1L,
                     8L /* PERF_FLAG_FD_CLOEXEC */);
         } catch (Throwable t) {
             throw new IllegalStateException("syscall downcall failed", t);

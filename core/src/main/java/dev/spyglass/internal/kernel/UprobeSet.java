@@ -39,7 +39,7 @@ import dev.spyglass.internal.os.Errno;
  * <p>Record layout (PERF_RECORD_SAMPLE, sample type IDENTIFIER | TID | TIME | REGS_USER [| STACK_USER]):
  * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX DX SI DI BP SP IP | [size, data[size], dyn_size]}.
  */
-public final class UprobeSet implements AutoCloseable {
+public final class UprobeSet implements Uprobes {
     private static final Logger LOG = LoggerFactory.getLogger(UprobeSet.class);
     /** AX(0), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
     static final long REGS = 1L | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
@@ -119,15 +119,15 @@ public final class UprobeSet implements AutoCloseable {
         int maxStack = 8;
         for (int i = 0; i < attrs.length; i++) {
             Probe p = this.probes[i];
-            attrs[i] = attr(arena.allocateFrom(p.objectPath()), p.offset(), p.onReturn() ? 1L << retBit : 0,
-                    p.stackBytes());
+            attrs[i] = attr(arena, pmuType, arena.allocateFrom(p.objectPath()), p.offset(),
+                    p.onReturn() ? 1L << retBit : 0, p.stackBytes());
             maxStack = Math.max(maxStack, p.stackBytes());
         }
         this.id = arena.allocate(ValueLayout.JAVA_LONG);
         this.stackCopy = arena.allocate(maxStack, 8);
     }
 
-    private static int pmuType(String need) throws SpyglassException {
+    static int pmuType(String need) throws SpyglassException {
         String t = read("/sys/bus/event_source/devices/uprobe/type");
         if (t == null) {
             throw new SpyglassException("this kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe/type is"
@@ -137,7 +137,7 @@ public final class UprobeSet implements AutoCloseable {
     }
 
     /** The retprobe bit of config, from the PMU's format ("config:0"). */
-    private static int retprobeBit() {
+    static int retprobeBit() {
         String f = read("/sys/bus/event_source/devices/uprobe/format/retprobe");
         if (f != null && f.startsWith("config:")) {
             try {
@@ -149,7 +149,8 @@ public final class UprobeSet implements AutoCloseable {
         return 0;
     }
 
-    private MemorySegment attr(MemorySegment path, long offset, long config, int stack) {
+    /** The {@code perf_event_attr} of one uprobe of the uprobe PMU {@code pmuType}, created disabled. */
+    static MemorySegment attr(Arena arena, int pmuType, MemorySegment path, long offset, long config, int stack) {
         MemorySegment a = arena.allocate(UserStackSamples.ATTR_SIZE, 8);
         a.set(ValueLayout.JAVA_INT, 0, pmuType);
         a.set(ValueLayout.JAVA_INT, 4, UserStackSamples.ATTR_SIZE);
@@ -201,6 +202,7 @@ public final class UprobeSet implements AutoCloseable {
     }
 
     /** Follows exactly {@code tids[0..count)}: probes on new threads, closed on threads no longer listed. */
+    @Override
     public void track(int[] tids, int count) throws SpyglassException {
         ensureOpen();
         threads.track(tids, count, this::open, this::release);
@@ -275,6 +277,7 @@ public final class UprobeSet implements AutoCloseable {
     }
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
+    @Override
     public void drain(Visitor visitor) {
         ensureOpen();
         for (int i = 0, n = threads.size(); i < n; i++) {
@@ -329,6 +332,7 @@ public final class UprobeSet implements AutoCloseable {
     }
 
     /** Records the kernel dropped because a ring was full, over all threads followed so far. */
+    @Override
     public long lostRecords() {
         lost = threads.lost();
         return lost;
@@ -339,13 +343,18 @@ public final class UprobeSet implements AutoCloseable {
         return threads.size();
     }
 
+    @Override
+    public boolean perCpu() {
+        return false;
+    }
+
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("closed");
         }
     }
 
-    private static String read(String file) {
+    static String read(String file) {
         try {
             return Files.readString(Path.of(file)).trim();
         } catch (IOException | RuntimeException e) {
