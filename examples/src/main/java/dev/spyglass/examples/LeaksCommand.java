@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 /** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
 @Command(name = "leaks", mixinStandardHelpOptions = true,
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
-                + " level; --level coarse: only the raw allocator's blocks over 512 bytes and pymalloc's arenas) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
+                + " level; --level coarse: only the raw allocator's blocks over 512 bytes, pymalloc's arenas and anonymous mmaps) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
                 "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
@@ -63,8 +63,9 @@ final class LeaksCommand implements Callable<Integer> {
             description = "exact (default): every small-object allocation and release; coarse: only the raw"
                     + " allocator (blocks over 512 bytes: big objects, long lists' item arrays, buffers) and"
                     + " pymalloc's arena refills (stacks under <pymalloc arena>: the allocation that needed a new"
-                    + " arena, a sample of where small objects grow; .symtab builds only), for long runs where"
-                    + " small objects dominate.")
+                    + " arena, a sample of where small objects grow; by symbol, or through the arena table on"
+                    + " stripped builds) and the C library's mmap / munmap (anonymous mappings the program makes"
+                    + " itself), for long runs where small objects dominate.")
     String level;
 
     @Option(names = "--native", description = "Also copy the user stack at each allocation and merge the native (C)"
