@@ -3,12 +3,16 @@ package dev.spyglass;
 import static dev.spyglass.LeakWindow.has;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
 
+import dev.spyglass.internal.leaks.MmapPoints;
+import dev.spyglass.internal.os.ProcessMap;
+import dev.spyglass.internal.python.Target;
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
 
@@ -71,10 +75,13 @@ class LeakTrackerMmapTest {
         ProcessBuilder b = py.processBuilder(script.toString(), figure.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
         try (PythonScripts.Running target = PythonScripts.awaitReady(py, b.start(), script)) {
+            long mmapAt = mmapAddress(target.pid());
+            byte original = byteAt(target.pid(), mmapAt);
             LeakReport report;
             try (LeakTracker t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, false,
                     LeakTracker.Level.COARSE)) {
                 assertThat(t.probes()).contains(", mmap / munmap in ");
+                assertThat(byteAt(target.pid(), mmapAt)).as("int3 of the uprobe on mmap").isEqualTo((byte) 0xCC);
                 target.send("mark");
                 target.send("end");
                 LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L);
@@ -82,6 +89,8 @@ class LeakTrackerMmapTest {
                 t.poll();
                 report = t.report();
             }
+            // the probes go with the tracker: libc's mmap is the C library's again
+            assertThat(byteAt(target.pid(), mmapAt)).isEqualTo(original).isNotEqualTo((byte) 0xCC);
             long truth = Long.parseLong(Files.readString(figure).trim());
             Files.delete(figure);
             long ours = LeakWindow.survivingBytes(report, "keep_maps");
@@ -102,6 +111,28 @@ class LeakTrackerMmapTest {
             assertThat((double) ours).as(figures).isBetween(truth * 0.9, truth * 1.1);
             assertThat(report.stacks().stream().filter(s -> has(s, "churn_maps"))
                     .noneMatch(LeakReport.StackReport::suspect)).as(figures).isTrue();
+        }
+    }
+
+    /** The address of the C library's mmap in the target, through the file offset {@link MmapPoints} probes. */
+    private static long mmapAddress(long pid) throws Exception {
+        try (Target t = Target.attach(pid)) {
+            MmapPoints p = MmapPoints.find(t).points().orElseThrow();
+            for (ProcessMap.Mapping m : ProcessMap.read(pid).mappings()) {
+                long end = m.fileOffset() + (m.end() - m.start());
+                if (m.executable() && m.path().equals(p.object()) && p.mmapOffset() >= m.fileOffset()
+                        && p.mmapOffset() < end) {
+                    return m.start() + p.mmapOffset() - m.fileOffset();
+                }
+            }
+            throw new AssertionError("no executable mapping of " + p.object() + " holds " + p.mmapOffset());
+        }
+    }
+
+    private static byte byteAt(long pid, long address) throws Exception {
+        try (RandomAccessFile mem = new RandomAccessFile("/proc/" + pid + "/mem", "r")) {
+            mem.seek(address);
+            return (byte) mem.read();
         }
     }
 }
