@@ -2,10 +2,12 @@
 loop iterations ran (each allocates and frees a 2-item list, a small object and an int; with a second argument
 `big`, also a 1,000-byte bytes object, over pymalloc's 512-byte limit: a raw block, which the coarse level sees;
 with `grow`, the small objects are kept, in a list emptied at every 1,000,000: pymalloc takes a new arena about
-every 10,000 iterations and gives them back at each emptying, which the coarse level's arena probes see).
+every 10,000 iterations and gives them back at each emptying, which the coarse level's arena probes see; with
+`map`, each iteration also maps and unmaps 64 KiB with mmap.mmap(-1, 65536), which the coarse level's mmap probes
+see).
 Run it, attach `spyglass leaks -p PID -d 5s [--level coarse]` during part of the run and compare the rates with the
 probes on and off."""
-import sys, time
+import mmap, sys, time
 
 class Obj(object):
     __slots__ = ("a",)
@@ -14,6 +16,7 @@ class Obj(object):
 
 BIG = len(sys.argv) > 2 and sys.argv[2] == "big"
 GROW = len(sys.argv) > 2 and sys.argv[2] == "grow"
+MAP = len(sys.argv) > 2 and sys.argv[2] == "map"
 
 def loop():
     i = 1000
@@ -26,6 +29,8 @@ def loop():
             if len(kept) >= 1000000:
                 kept = []
         del x
+        if MAP:
+            mmap.mmap(-1, 65536).close()
         yield
 
 sys.stdout.write("ready\n"); sys.stdout.flush()

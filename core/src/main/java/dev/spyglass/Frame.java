@@ -58,7 +58,7 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
          * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED}, {@link Frame#PYMALLOC_ARENA} and the
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED}, {@link Frame#PYMALLOC_ARENA}, {@link Frame#MAPPED} and the
          * {@code <task NAME>} marker of
          * {@link Frame#asyncTask}.
          */
@@ -111,6 +111,13 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
      */
     public static final Frame PYMALLOC_ARENA = new Frame(FrameKind.PSEUDO, "<pymalloc arena>", "<pymalloc arena>",
             "", 0, 0, -1, -1, 0);
+
+    /**
+     * {@code <mmap>}: the innermost frame of a {@link LeakReport} stack (coarse level) that stands for anonymous
+     * mappings the program made itself through the C library's {@code mmap} (not through CPython's allocators),
+     * listed apart from the allocators' blocks.
+     */
+    public static final Frame MAPPED = new Frame(FrameKind.PSEUDO, "<mmap>", "<mmap>", "", 0, 0, -1, -1, 0);
 
     public static final Frame MEMORY_RELEASED = new Frame(FrameKind.PSEUDO, "<memory released>", "<memory released>",
             "", 0, 0, -1, -1, 0);

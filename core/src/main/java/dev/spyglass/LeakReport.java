@@ -34,20 +34,24 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
 
     /** What the surviving figures mean at this report's level, in a sentence or two for a report's reader. */
     public String meaning() {
+        String mapped = "coarse".equals(level) && probes.contains(", mmap / munmap in ")
+                ? " A stack under <mmap> holds anonymous mappings the program made itself through the C library's"
+                        + " mmap (not through CPython's allocators)." : "";
         if ("coarse".equals(level) && probes.contains("pymalloc arenas: ")) {
             return "Coarse level: the raw allocator (PyMem_RawMalloc and siblings: blocks over pymalloc's 512-byte"
                     + " limit, big objects, the item arrays of long lists, buffers) and pymalloc's arenas are probed,"
                     + " not each small object. Surviving figures of block stacks are at least the large blocks each"
                     + " stack kept. A stack under <pymalloc arena> is the stack of the small-object allocation that"
                     + " happened to need a new arena: a sample of where small-object memory grows, not the owner of"
-                    + " every byte in it; an arena goes back only when wholly empty, so a few live objects keep it.";
+                    + " every byte in it; an arena goes back only when wholly empty, so a few live objects keep it."
+                    + mapped;
         }
         if ("coarse".equals(level)) {
             return "Coarse level: only the raw allocator is probed (PyMem_RawMalloc and siblings): blocks over"
                     + " pymalloc's 512-byte limit (big objects, the item arrays of long lists, buffers), not small"
                     + " objects, which pymalloc serves from its pools unseen, nor its arenas (see the probes line)."
                     + " Surviving figures are at least the large blocks each stack kept; a leak of small objects alone"
-                    + " does not show at this level.";
+                    + " does not show at this level." + mapped;
         }
         if (probes.contains("bypass")) {
             // LeakTracker puts ProbePoints' caveat into probes: a stripped LTO build (Debian's static 3.11 - 3.15)

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.spyglass.internal.leaks.ArenaPoints;
+import dev.spyglass.internal.leaks.MmapPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.nativeframes.AllocationStacks;
@@ -38,8 +39,10 @@ public final class LeakTracker implements AutoCloseable {
         /**
          * Only the raw allocator ({@code _PyMem_RawMalloc} and siblings): blocks over pymalloc's 512-byte limit
          * (big objects, the item arrays of long lists) and raw buffers; and, where its functions are found
-         * ({@code .symtab}), pymalloc's arena allocator: each arena (256 KiB before 3.10, 1 MiB from 3.10 on)
-         * under the stack of the small-object allocation that needed it, below {@link Frame#PYMALLOC_ARENA}.
+         * ({@code .symtab}, or through the arena table on stripped builds), pymalloc's arena allocator: each arena
+         * (256 KiB before 3.10, 1 MiB from 3.10 on) under the stack of the small-object allocation that needed it,
+         * below {@link Frame#PYMALLOC_ARENA}; and the C library's {@code mmap} / {@code munmap}: anonymous mappings
+         * made outside the probed allocators, below {@link Frame#MAPPED}.
          * Cheap where small objects dominate: for long runs. {@link LeakReport#meaning()} says what the figures
          * then mean.
          */
@@ -103,8 +106,8 @@ public final class LeakTracker implements AutoCloseable {
      * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}); at the coarse level then
      * the arena functions ({@code , pymalloc arenas: _PyMem_ArenaAlloc / _PyMem_ArenaFree}; on a stripped build
      * {@code arena.alloc@0x4f1e50 / arena.free@0x4f1e40 (through the arena table PyObject_GetArenaAllocator
-     * reads)}) or why they are not
-     * probed ({@code (pymalloc arenas not probed: ...)}).
+     * reads)}) or why they are not probed ({@code (pymalloc arenas not probed: ...)}); then the C library's
+     * ({@code , mmap / munmap in /usr/lib/x86_64-linux-gnu/libc.so.6}) or why those are not probed.
      */
     public String probes() {
         ProbePoints p = stacks.points();
@@ -112,6 +115,9 @@ public final class LeakTracker implements AutoCloseable {
         String arenas = a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol()
                 + (x.route().isEmpty() ? "" : " (" + x.route() + ")"))
                 .orElse(a.reason().isEmpty() ? "" : " (" + a.reason() + ")");
+        MmapPoints.Found m = stacks.mmaps();
+        arenas += m.points().map(x -> ", mmap / munmap in " + x.object())
+                .orElse(m.reason().isEmpty() ? "" : " (" + m.reason() + ")");
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
                 + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")") + arenas;
     }

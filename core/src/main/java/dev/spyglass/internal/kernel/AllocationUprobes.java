@@ -7,7 +7,8 @@ import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 
 /**
- * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator): on the
+ * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator, three more with
+ * {@code mmap} / {@code munmap}): on the
  * allocator's entry (its size argument, the
  * user registers and, on request, a copy of the user stack), on its return (a uretprobe: the returned pointer in
  * {@code rax}), on the release function's entry (the pointer freed), on the reallocation function's entry and
@@ -24,16 +25,19 @@ public final class AllocationUprobes implements AutoCloseable {
     public enum Kind {
         ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN,
         /** pymalloc's arena allocator (coarse level, when found): entry, return, and the arena release. */
-        ARENA_ENTRY, ARENA_RETURN, ARENA_FREE
+        ARENA_ENTRY, ARENA_RETURN, ARENA_FREE,
+        /** The C library's {@code mmap} (entry, return) and {@code munmap} (coarse level, when found). */
+        MMAP_ENTRY, MMAP_RETURN, MUNMAP
     }
 
-    private static final Kind[] KINDS = Kind.values();
+    /** The kind of each probe, by its index in the set (arena and mmap probes are optional). */
+    private final Kind[] kinds;
 
     /** Receives each record of {@link #drain}; {@code stack} is valid during the call only (empty but for entries). */
     @FunctionalInterface
     public interface Visitor {
-        void record(Kind kind, int tid, long time, long ax, long dx, long si, long di, long bp, long sp, long ip,
-                MemorySegment stack);
+        void record(Kind kind, int tid, long time, long ax, long cx, long dx, long si, long di, long r8, long bp,
+                long sp, long ip, MemorySegment stack);
     }
 
     private final UprobeSet set;
@@ -51,16 +55,19 @@ public final class AllocationUprobes implements AutoCloseable {
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
             long reallocOffset, long callocOffset, int stackBytes,
             int dataPages) throws SpyglassException {
-        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, stackBytes, dataPages);
+        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, null, -1, -1, stackBytes,
+                dataPages);
     }
 
     /**
      * As the other constructor, plus three probes on pymalloc's arena allocator ({@code arenaAllocOffset}'s entry,
-     * with the stack copy, and return; {@code arenaFreeOffset}'s entry) when both offsets are non-negative.
+     * with the stack copy, and return; {@code arenaFreeOffset}'s entry) when both offsets are non-negative, and
+     * three on the C library's {@code mmap} (entry with the stack copy, return) and {@code munmap} (entry) in
+     * {@code libcPath} when it is not null.
      */
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
-            long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, int stackBytes,
-            int dataPages) throws SpyglassException {
+            long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, String libcPath,
+            long mmapOffset, long munmapOffset, int stackBytes, int dataPages) throws SpyglassException {
         if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("stack " + stackBytes + ", pages " + dataPages);
         }
@@ -77,6 +84,14 @@ public final class AllocationUprobes implements AutoCloseable {
             probes.add(new UprobeSet.Probe(objectPath, arenaAllocOffset, true, 0));
             probes.add(new UprobeSet.Probe(objectPath, arenaFreeOffset, false, 0));
         }
+        List<Kind> k = new java.util.ArrayList<>(List.of(Kind.values()).subList(0, probes.size()));
+        if (libcPath != null) {
+            probes.add(new UprobeSet.Probe(libcPath, mmapOffset, false, stackBytes));
+            probes.add(new UprobeSet.Probe(libcPath, mmapOffset, true, 0));
+            probes.add(new UprobeSet.Probe(libcPath, munmapOffset, false, 0));
+            k.addAll(List.of(Kind.MMAP_ENTRY, Kind.MMAP_RETURN, Kind.MUNMAP));
+        }
+        this.kinds = k.toArray(new Kind[0]);
         this.set = new UprobeSet(pid, probes,
                 dataPages, "Allocation tracking", "record --mode memory needs no perf events");
     }
@@ -96,8 +111,8 @@ public final class AllocationUprobes implements AutoCloseable {
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
     public void drain(Visitor visitor) {
-        set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) ->
-                visitor.record(KINDS[probe], tid, time, ax, dx, si, di, bp, sp, ip, stack));
+        set.drainWide((probe, tid, time, ax, cx, dx, si, di, r8, bp, sp, ip, stack) ->
+                visitor.record(kinds[probe], tid, time, ax, cx, dx, si, di, r8, bp, sp, ip, stack));
     }
 
     /** Records the kernel dropped because a ring was full, over all threads followed so far. */

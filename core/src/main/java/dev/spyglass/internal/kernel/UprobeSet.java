@@ -37,13 +37,18 @@ import dev.spyglass.internal.os.Errno;
  * the kernel (a few µs), which is the cost the target pays.
  *
  * <p>Record layout (PERF_RECORD_SAMPLE, sample type IDENTIFIER | TID | TIME | REGS_USER [| STACK_USER]):
- * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX DX SI DI BP SP IP | [size, data[size], dyn_size]}.
+ * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX CX DX SI DI BP SP IP R8 | [size, data[size],
+ * dyn_size]}.
  */
 public final class UprobeSet implements Uprobes {
     private static final Logger LOG = LoggerFactory.getLogger(UprobeSet.class);
-    /** AX(0), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), in that order in a record. */
-    static final long REGS = 1L | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8);
-    static final int NREGS = 7;
+    /**
+     * AX(0), CX(2), DX(3), SI(4), DI(5), BP(6), SP(7), IP(8), R8(16), in that order in a record: CX and R8 are
+     * the fourth and fifth arguments ({@code mmap}'s flags and descriptor).
+     */
+    static final long REGS = 1L | (1L << 2) | (1L << 3) | (1L << 4) | (1L << 5) | (1L << 6) | (1L << 7) | (1L << 8)
+            | (1L << 16);
+    static final int NREGS = 9;
     /** perf_event_attr flags bit 0: created disabled. */
     static final long DISABLED = 1;
     /** {@code PERF_EVENT_IOC_ENABLE}: {@code _IO('$', 0)}. */
@@ -66,6 +71,13 @@ public final class UprobeSet implements Uprobes {
     public interface Visitor {
         void record(int probe, int tid, long time, long ax, long dx, long si, long di, long bp, long sp, long ip,
                 MemorySegment stack);
+    }
+
+    /** As {@link Visitor}, with the fourth and fifth argument registers too. */
+    @FunctionalInterface
+    public interface WideVisitor {
+        void record(int probe, int tid, long time, long ax, long cx, long dx, long si, long di, long r8, long bp,
+                long sp, long ip, MemorySegment stack);
     }
 
     private final long pid;
@@ -279,13 +291,19 @@ public final class UprobeSet implements Uprobes {
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */
     @Override
     public void drain(Visitor visitor) {
+        drainWide((probe, tid, time, ax, cx, dx, si, di, r8, bp, sp, ip, stack) -> visitor.record(probe, tid, time,
+                ax, dx, si, di, bp, sp, ip, stack));
+    }
+
+    /** As {@link #drain}, with the fourth and fifth argument registers. */
+    public void drainWide(WideVisitor visitor) {
         ensureOpen();
         for (int i = 0, n = threads.size(); i < n; i++) {
             drain(threads.at(i), visitor);
         }
     }
 
-    private void drain(Ring r, Visitor v) {
+    private void drain(Ring r, WideVisitor v) {
         PerfRingData d = r.data;
         long head = d.head();
         while (d.tail < head) {
@@ -321,7 +339,7 @@ public final class UprobeSet implements Uprobes {
                         d.copy(p + base + 8, stackCopy, copied);
                     }
                     v.record(probe, tid, time, d.at(q), d.at(q + 8), d.at(q + 16), d.at(q + 24), d.at(q + 32),
-                            d.at(q + 40), d.at(q + 48), stackCopy.asSlice(0, copied));
+                            d.at(q + 64), d.at(q + 40), d.at(q + 48), d.at(q + 56), stackCopy.asSlice(0, copied));
                 }
             } else if (type == UserStackRing.PERF_RECORD_LOST && size >= 24) {
                 r.lost += d.at(d.tail + 16);

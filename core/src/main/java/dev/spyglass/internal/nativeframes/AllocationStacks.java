@@ -19,6 +19,7 @@ import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.AllocationUprobes;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
+import dev.spyglass.internal.leaks.MmapPoints;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.python.Target;
 
@@ -46,8 +47,14 @@ public final class AllocationStacks implements AutoCloseable {
     private final ProbePoints points;
     /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
     private final ArenaPoints.Found arenas;
+    /** Coarse level: the C library's {@code mmap} / {@code munmap}, or why they are not probed. */
+    private final MmapPoints.Found mmaps;
+    /** Start addresses of the live mappings counted, so that other {@code munmap}s are not taken for releases. */
+    private final java.util.Set<Long> mapped = new java.util.HashSet<>();
     /** A stack's id → the id of the same stack under {@link Frame#PYMALLOC_ARENA}. */
     private final Map<Integer, Integer> arenaIds = new HashMap<>();
+    /** A stack's id → the id of the same stack under {@link Frame#MAPPED}. */
+    private final Map<Integer, Integer> mappedIds = new HashMap<>();
     private final AllocationUprobes probes;
     private final NativeSplice splice;
     private final LiveAllocations table;
@@ -87,11 +94,14 @@ public final class AllocationStacks implements AutoCloseable {
         }
         this.arenas = coarse ? ArenaPoints.find(target, file)
                 : new ArenaPoints.Found(java.util.Optional.empty(), "");
+        this.mmaps = coarse ? MmapPoints.find(target) : new MmapPoints.Found(java.util.Optional.empty(), "");
         this.table = new LiveAllocations(capacity);
         this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
                 arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
                 arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
                 nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
         try {
             probes.check((int) target.pid());
@@ -111,6 +121,11 @@ public final class AllocationStacks implements AutoCloseable {
     /** The coarse level's arena probes, or why there are none (empty reason at the exact level). */
     public ArenaPoints.Found arenas() {
         return arenas;
+    }
+
+    /** The coarse level's {@code mmap} probes, or why there are none (empty reason at the exact level). */
+    public MmapPoints.Found mmaps() {
+        return mmaps;
     }
 
     /**
@@ -135,7 +150,7 @@ public final class AllocationStacks implements AutoCloseable {
         events.clear();
         sites.clear(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
-        probes.drain((kind, tid, time, ax, rdx, rsi, rdi, bp, sp, ip, stack) -> {
+        probes.drain((kind, tid, time, ax, rcx, rdx, rsi, rdi, r8, bp, sp, ip, stack) -> {
             // Through a hooked table (ctx first, in rdi), one function may serve several domains: tracemalloc's
             // free serves all three, and on Debian's 3.15 its malloc hooks of raw and obj are one function (ICF),
             // so a raw call nests inside an obj call there. Calls of other domains are skipped, their returns too.
@@ -169,7 +184,7 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 // The arena functions take the arena table's context first on every version: size / pointer in rsi.
-                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, arenaStack(stackOf(tid, ip, sp, bp, stack))});
+                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, under(Frame.PYMALLOC_ARENA, arenaIds, stackOf(tid, ip, sp, bp, stack))});
                 case ARENA_RETURN -> {
                     long[] e = pop(tid);
                     if (e != null && e.length == 3 && ax != 0 && ax != -1) { // NULL (3.12+) or MAP_FAILED: none
@@ -177,12 +192,32 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 case ARENA_FREE -> events.add(new long[] {time, rsi, -1, -1, tid});
+                // mmap(addr, length, prot, flags, fd, offset): anonymous (MAP_ANONYMOUS 0x20) and accessible
+                // (PROT_READ|PROT_WRITE: not a PROT_NONE reservation such as glibc's heaps for threads), not
+                // MAP_FIXED (0x10: over pages already mapped). One made while a probed call is in progress on
+                // the thread (glibc's malloc mapping a large block for the raw allocator, pymalloc's arena) is
+                // counted there already.
+                case MMAP_ENTRY -> push(tid, !inProgress(tid) && (rcx & 0x30) == 0x20 && (rdx & 3) != 0
+                        ? new long[] {time, rsi, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        : SKIPPED);
+                case MMAP_RETURN -> {
+                    long[] e = pop(tid);
+                    if (e != null && e.length == 3 && ax != -1 && ax != 0) { // MAP_FAILED: none
+                        events.add(new long[] {time, ax, e[1], e[2], tid, MAPPED});
+                    }
+                }
+                case MUNMAP -> events.add(new long[] {time, rdi, -1, -1, tid, UNMAPPED});
             }
         });
         // Threads' rings are read one after the other: a block allocated in one thread and freed in another
         // must be applied in time order (a stable sort: a realloc's release stays before its allocation).
         events.sort((a, b) -> Long.compare(a[0], b[0]));
         for (long[] e : events) {
+            if (e.length > 5 && e[5] == MAPPED) {
+                mapped.add(e[1]);
+            } else if (e.length > 5 && e[5] == UNMAPPED && !mapped.remove(e[1])) {
+                continue; // not a mapping counted here: the C library's own, an arena's, a part of one
+            }
             if (e[3] < 0) {
                 long size = table.freed(e[1]);
                 if (sink != null) {
@@ -206,11 +241,11 @@ public final class AllocationStacks implements AutoCloseable {
         }
     }
 
-    /** The id of stack {@code id} under {@link Frame#PYMALLOC_ARENA}, as its own innermost frame. */
-    private long arenaStack(long id) {
-        return arenaIds.computeIfAbsent((int) id, i -> {
+    /** The id of stack {@code id} under {@code marker} ({@link Frame#PYMALLOC_ARENA}, {@link Frame#MAPPED}). */
+    private long under(Frame marker, Map<Integer, Integer> ids, long id) {
+        return ids.computeIfAbsent((int) id, i -> {
             List<Frame> frames = new ArrayList<>(stacks.get(i).size() + 1);
-            frames.add(Frame.PYMALLOC_ARENA);
+            frames.add(marker);
             frames.addAll(stacks.get(i));
             List<Frame> copy = List.copyOf(frames);
             Integer known = stackIds.get(copy);
@@ -221,6 +256,15 @@ public final class AllocationStacks implements AutoCloseable {
             stackIds.put(copy, stacks.size() - 1);
             return stacks.size() - 1;
         });
+    }
+
+    private static final long MAPPED = 1;
+    private static final long UNMAPPED = 2;
+
+    /** Whether a probed call awaits its return on thread {@code tid}. */
+    private boolean inProgress(int tid) {
+        ArrayDeque<long[]> d = pending.get(tid);
+        return d != null && !d.isEmpty();
     }
 
     private void push(int tid, long[] entry) {

@@ -1,0 +1,138 @@
+package dev.spyglass;
+
+import static dev.spyglass.LeakWindow.has;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import org.junit.jupiter.api.Assumptions;
+
+import dev.spyglass.internal.leaks.MmapPoints;
+import dev.spyglass.internal.os.ProcessMap;
+import dev.spyglass.internal.python.Target;
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/**
+ * {@link LeakTracker}'s coarse level on memory a program maps itself, which only its {@code mmap} probes see:
+ * {@code keep_maps} keeps 120 anonymous {@code mmap.mmap(-1, 256 KiB)} (one every 10 ms) while {@code churn_maps}
+ * maps and unmaps one every millisecond. The keeper also keeps twenty 1 MiB {@code bytes}, which glibc's
+ * {@code malloc} maps inside the raw allocator: counted once (by the raw probes, or on a build whose raw probes
+ * are bypassed, Debian's 3.11, by the mmap probes), never twice. Ground truth: the bytes kept, counted by the target
+ * ({@code len} of each mapping, {@code sys.getsizeof} of each {@code bytes}). The keeper must rank first, its
+ * surviving bytes within 10% of the bytes kept, and the churner must not be a suspect.
+ */
+class LeakTrackerMmapTest {
+    static final String SCRIPT = String.join("\n",
+            "import mmap, os, sys, threading, time",
+            "kept = []",
+            "leaked = [0]",
+            "go, done = threading.Event(), threading.Event()",
+            "def keep_maps():",
+            "    go.wait()",
+            "    for i in range(120):",
+            "        m = mmap.mmap(-1, 256 * 1024)",
+            "        kept.append(m)",
+            "        leaked[0] += len(m)",
+            "        if i % 6 == 0:",
+            "            b = bytes(1 << 20)",
+            "            kept.append(b)",
+            "            leaked[0] += sys.getsizeof(b)",
+            "        time.sleep(0.01)",
+            "    done.set()",
+            "    threading.Event().wait()",
+            "def churn_maps():",
+            "    while not done.is_set():",
+            "        m = mmap.mmap(-1, 256 * 1024)",
+            "        m.close()",
+            "        time.sleep(0.001)",
+            "    while True:",
+            "        time.sleep(3600)",
+            "threading.Thread(target=churn_maps, name='churner', daemon=True).start()",
+            "threading.Thread(target=keep_maps, name='keeper', daemon=True).start()",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "for line in sys.stdin:",
+            "    if line.startswith('mark'):",
+            "        go.set()",
+            "    elif line.startswith('end'):",
+            "        done.wait()",
+            "        n = leaked[0]",
+            "        with open(sys.argv[1] + '.tmp', 'w') as f: f.write(str(n))",
+            "        os.rename(sys.argv[1] + '.tmp', sys.argv[1])",
+            "");
+
+    @ForEachPython
+    void ranksTheStackKeepingMappingsFirst(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(py.atLeast(3, 8), "allocation probes: 3.8+");
+        Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        Path script = PythonScripts.write("leaky_maps.py", SCRIPT);
+        Path figure = Files.createTempFile("kept", ".txt");
+        Files.delete(figure);
+        ProcessBuilder b = py.processBuilder(script.toString(), figure.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        try (PythonScripts.Running target = PythonScripts.awaitReady(py, b.start(), script)) {
+            long mmapAt = mmapAddress(target.pid());
+            byte original = byteAt(target.pid(), mmapAt);
+            LeakReport report;
+            try (LeakTracker t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, false,
+                    LeakTracker.Level.COARSE)) {
+                assertThat(t.probes()).contains(", mmap / munmap in ");
+                assertThat(byteAt(target.pid(), mmapAt)).as("int3 of the uprobe on mmap").isEqualTo((byte) 0xCC);
+                target.send("mark");
+                target.send("end");
+                LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L);
+                Assumptions.assumeTrue(Files.exists(figure), "the target did not finish in 60 s (load?)");
+                t.poll();
+                report = t.report();
+            }
+            // the probes go with the tracker: libc's mmap is the C library's again
+            assertThat(byteAt(target.pid(), mmapAt)).isEqualTo(original).isNotEqualTo((byte) 0xCC);
+            long truth = Long.parseLong(Files.readString(figure).trim());
+            Files.delete(figure);
+            long ours = LeakWindow.survivingBytes(report, "keep_maps");
+            long churn = LeakWindow.survivingBytes(report, "churn_maps");
+            LeakReport.StackReport first = report.stacks().get(0);
+            String figures = String.format(Locale.ROOT, "%s: %s; %d allocations, %d frees, %d lost; keep_maps %d B,"
+                    + " bytes kept %d B (%.1f%%); churn_maps %d B; first: %s", py.label(), report.probes(),
+                    report.allocations(), report.frees(), report.lostRecords(), ours, truth,
+                    100.0 * ours / Math.max(1, truth), churn, first.frames());
+            System.out.println(figures);
+            assertThat(has(first, "keep_maps")).as(figures).isTrue();
+            assertThat(report.meaning()).contains("<mmap>");
+            // the mappings the keeper made itself are under <mmap>; its 1 MiB bytes, seen by the raw probes, not
+            assertThat(report.stacks().stream().filter(s -> has(s, "keep_maps") && s.frames().get(0).equals(Frame.MAPPED))
+                    .mapToLong(LeakReport.StackReport::survivingBytes).sum()).as(figures)
+                    .isGreaterThanOrEqualTo(120L * 256 * 1024);
+            assertThat(first.suspect()).as(figures).isTrue();
+            assertThat((double) ours).as(figures).isBetween(truth * 0.9, truth * 1.1);
+            assertThat(report.stacks().stream().filter(s -> has(s, "churn_maps"))
+                    .noneMatch(LeakReport.StackReport::suspect)).as(figures).isTrue();
+        }
+    }
+
+    /** The address of the C library's mmap in the target, through the file offset {@link MmapPoints} probes. */
+    private static long mmapAddress(long pid) throws Exception {
+        try (Target t = Target.attach(pid)) {
+            MmapPoints p = MmapPoints.find(t).points().orElseThrow();
+            for (ProcessMap.Mapping m : ProcessMap.read(pid).mappings()) {
+                long end = m.fileOffset() + (m.end() - m.start());
+                if (m.executable() && m.path().equals(p.object()) && p.mmapOffset() >= m.fileOffset()
+                        && p.mmapOffset() < end) {
+                    return m.start() + p.mmapOffset() - m.fileOffset();
+                }
+            }
+            throw new AssertionError("no executable mapping of " + p.object() + " holds " + p.mmapOffset());
+        }
+    }
+
+    private static byte byteAt(long pid, long address) throws Exception {
+        try (RandomAccessFile mem = new RandomAccessFile("/proc/" + pid + "/mem", "r")) {
+            mem.seek(address);
+            return (byte) mem.read();
+        }
+    }
+}
