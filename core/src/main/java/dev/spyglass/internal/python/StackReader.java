@@ -57,8 +57,6 @@ public final class StackReader implements AutoCloseable {
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
     private long reusedStacks;
-    private long retries;
-    private long recovered;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -104,16 +102,6 @@ public final class StackReader implements AutoCloseable {
      */
     public long reusedStacks() {
         return reusedStacks;
-    }
-
-    /** Threads whose first walk in a look was torn and that were read again ({@link #retry}), for tests and benchmarks. */
-    public long retries() {
-        return retries;
-    }
-
-    /** Of {@link #retries()}: whole at the second read. */
-    public long recoveredRetries() {
-        return recovered;
     }
 
     /** Threads read by the latest {@link #read}. */
@@ -280,11 +268,11 @@ public final class StackReader implements AutoCloseable {
      * checks or stays torn: nothing of the first walk is kept, so no stack is ever pieced together from two
      * instants; and it is kept only when, read again after it, the thread state still points at the same cframe
      * (3.11, 3.12: {@link ThreadStateReader#unchanged}) and the frames read outside the data stack (entry frames
-     * on the C stack) still hold the links followed ({@link FrameWalker#unchangedSinceWalk}). One retry per thread per look bounds the cost (about three reads more); a thread whose thread
-     * state could not be read (an exiting thread) never gets here.
+     * on the C stack) still hold the links followed ({@link FrameWalker#unchangedSinceWalk}). One retry per
+     * thread per look bounds the cost (about three reads more); a thread whose thread state could not be read
+     * (an exiting thread) never gets here.
      */
     private void retry(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
-        retries++;
         r.retried = true;
         r.untear();
         int slot = r.specSlot;
@@ -303,9 +291,6 @@ public final class StackReader implements AutoCloseable {
             }
         } finally {
             r.specSlot = slot; // where the next look reads this thread ahead
-        }
-        if (!r.torn) {
-            recovered++;
         }
     }
 
