@@ -3,7 +3,7 @@
 # Targets: the C-extension qsort callback of CalledBackFromCTest (a Python function called back from C) and
 # recursion_race.py (60-deep pure-Python recursion). Per interpreter, target and round, each jar runs
 # `record -i 200us -d 5s -p PID` against its own fresh target.
-# Usage: [ROUNDS=2] torn-retry.sh PYTHON... -- NAME=JAR...
+# Usage: [ROUNDS=2] [INTERVAL=200us] [RECORD_ARGS=--native=nonstop] torn-retry.sh PYTHON... -- NAME=JAR...
 #   scripts/figures/torn-retry.sh ~/.pyenv/versions/3.12.1/bin/python3 -- before=/tmp/before.jar after=examples/target/spyglass-cli.jar
 # Columns: samples, torn % (summary line), first reads torn % and recovered (after only), short samples (lacking
 # py_caller, or <module>: stale reads that passed the checks), CPU µs per sample:
@@ -19,7 +19,8 @@ pythons=()
 while [[ $# -gt 0 && $1 != -- ]]; do pythons+=("$1"); shift; done
 shift
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pid="" sampler=""
+trap 'kill $pid $sampler 2>/dev/null; rm -rf "$tmp"' EXIT # no target left running when stopped early
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo -1; }
 cat > "$tmp/called_back_sort.py" <<'PY'
 import sys
@@ -53,7 +54,7 @@ for py in "${pythons[@]}"; do
           "$py" "$here/recursion_race.py" 30 & pid=$!
         fi
         sleep 1
-        "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -jar "$jar" record -p "$pid" -i 200us -d 5s \
+        "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -jar "$jar" record -p "$pid" -i "${INTERVAL:-200us}" -d 5s ${RECORD_ARGS:-} \
           -o "$tmp/out.collapsed" >"$tmp/log" 2>&1 & sampler=$!
         sleep 1.5; c0=$(cpu_ticks $sampler); sleep 3; c1=$(cpu_ticks $sampler)
         wait $sampler || true

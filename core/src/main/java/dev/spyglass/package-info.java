@@ -10,8 +10,9 @@
  * thread's stack, every pointer is read through the kernel (an unmapped one fails the read), every
  * thread state must point back to its interpreter, every code object must have the code type, every
  * instruction pointer must lie inside its code object, and every name must decode. A thread that
- * fails any check is a <em>torn sample</em>: it is counted ({@link dev.spyglass.SamplingStats#tornSamples()})
- * and dropped, never reported with frames it did not have.
+ * fails any check is read once more at once (fresh, the same checks, and re-checked after; see
+ * {@link dev.spyglass.SamplingStats.TornReads}); one that fails again is a <em>torn sample</em>: it is counted
+ * ({@link dev.spyglass.SamplingStats#tornSamples()}) and dropped, never reported with frames it did not have.
  *
  * <h2>Permissions</h2>
  * Reading another process needs the rights of a debugger: the same user as the target (with Yama's

@@ -123,7 +123,7 @@ class SamplingDiagnosticsIT {
         }
     }
 
-    /** Every sample torn: status 8 and one line saying so, never exit 0. */
+    /** Every sample torn: status 8 and one line saying so, never exit 0; the summary says no retry recovered one. */
     @Test
     void aRecordingWhoseSamplesAreAllTornExits8() throws Exception {
         PythonInterpreter py = PythonInterpreters.available().filter(p -> p.atLeast(3, 6) && !p.atLeast(3, 11))
@@ -135,6 +135,9 @@ class SamplingDiagnosticsIT {
             Result r = run(cli("record", "-p", Long.toString(target.pid()), "-d", "1s", "-o", out.toString()), 60);
             assertThat(r.exit()).as(r.err()).isEqualTo(8);
             assertThat(r.err()).containsPattern("spyglass: no samples recorded: all [0-9,]+ samples were torn");
+            // Each thread read was retried once (its thread state is readable) and torn again: none recovered.
+            assertThat(r.err()).containsPattern("torn 100\\.00% \\(first reads 100\\.00%, 0 of ([0-9,]+) recovered by a"
+                    + " retry\\)");
             assertThat(out).as(r.err()).exists();
         } finally {
             target.destroyForcibly();

@@ -68,6 +68,13 @@ final class ChunkFrameWalker implements FrameWalker {
     private MemorySegment chunkBuf;
     private final OldChunks old;
     private final VisitedSet visited = new VisitedSet();
+    /** Frames the last walk read one by one (outside every chunk), and their previous and executable words. */
+    private static final int MAX_RECHECKED = 16;
+    private final long[] apart = new long[MAX_RECHECKED];
+    private final long[] apartPrevious = new long[MAX_RECHECKED];
+    private final long[] apartExecutable = new long[MAX_RECHECKED];
+    private int apartCount;
+    private final MemorySegment recheckBuf;
 
     ChunkFrameWalker(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead, Arena arena) {
         this.memory = memory;
@@ -90,6 +97,7 @@ final class ChunkFrameWalker implements FrameWalker {
         this.entryOff = optional(layout, Field.IFRAME_IS_ENTRY, -1);
         this.tlbcOff = optional(layout, Field.IFRAME_TLBC_INDEX, -1);
         this.frameBuf = arena.allocate(frameSpans.bufferSize(), 8);
+        this.recheckBuf = arena.allocate((long) frameSpans.bufferSize() * MAX_RECHECKED, 8);
         this.wordBuf = arena.allocate(8, 8);
         this.chunkBuf = arena.allocate(64 << 10, 16);
         this.old = new OldChunks(layout, memory, ahead.oldChunks(), arena, MAX_OLD_CHUNKS);
@@ -146,7 +154,6 @@ final class ChunkFrameWalker implements FrameWalker {
             r.tear("cframe on the C stack without a current frame");
             return -1;
         }
-        r.firstFrame = frame;
         if (chunkQueued && done < queued) {
             chunkLen = 0; // the chunk copy failed: read frames one by one
         }
@@ -168,6 +175,7 @@ final class ChunkFrameWalker implements FrameWalker {
         boolean closes = true;
         long shimSeen = 0;
         visited.clear();
+        apartCount = 0;
         while (frame != 0) {
             if (steps++ >= MAX_DEPTH || !visited.add(frame)) {
                 r.tear(steps >= MAX_DEPTH ? "stack deeper than " + MAX_DEPTH : "frame cycle");
@@ -233,8 +241,12 @@ final class ChunkFrameWalker implements FrameWalker {
                 r.tear("frame without code object");
                 return -1;
             }
-            frame = whole ? src.get(ValueLayout.JAVA_LONG_UNALIGNED, at + prevOff)
+            long previous = whole ? src.get(ValueLayout.JAVA_LONG_UNALIGNED, at + prevOff)
                     : frameSpans.getLong(src, at, Field.IFRAME_PREVIOUS);
+            if (!whole) {
+                noteApart(frame, previous, frameSpans.getLong(src, at, Field.IFRAME_EXECUTABLE));
+            }
+            frame = previous;
         }
         if (!closes) {
             // Every evaluation loop call links its first frame to the thread's current frame of that moment
@@ -243,6 +255,40 @@ final class ChunkFrameWalker implements FrameWalker {
             return -1;
         }
         return n;
+    }
+
+    private void noteApart(long frame, long previous, long executable) {
+        if (apartCount < MAX_RECHECKED) {
+            apart[apartCount] = frame;
+            apartPrevious[apartCount] = previous;
+            apartExecutable[apartCount] = executable;
+        }
+        apartCount++;
+    }
+
+    @Override
+    public boolean unchangedSinceWalk() throws SpyglassException {
+        if (apartCount > MAX_RECHECKED) {
+            return false; // not all can be checked again: not kept
+        }
+        if (apartCount == 0) {
+            return true;
+        }
+        int size = frameSpans.bufferSize();
+        for (int i = 0; i < apartCount; i++) {
+            frameSpans.queue(memory, apart[i], recheckBuf, (long) i * size);
+        }
+        if (memory.flush() != apartCount * frameSpans.ranges()) {
+            return false;
+        }
+        for (int i = 0; i < apartCount; i++) {
+            long at = (long) i * size;
+            if (frameSpans.getLong(recheckBuf, at, Field.IFRAME_PREVIOUS) != apartPrevious[i]
+                    || frameSpans.getLong(recheckBuf, at, Field.IFRAME_EXECUTABLE) != apartExecutable[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A frame copied whole (from a chunk): fields at their struct offsets. Returns the new count, -1 to tear. */

@@ -26,6 +26,16 @@ interface FrameWalker {
     int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException;
 
     /**
+     * After a whole {@link #walk}: whether the frames it read one by one outside the thread's data-stack chunks
+     * (3.12+ entry frames on the C stack, generators' frames) still hold the links the walk followed, read again
+     * now. Such a frame of a C call that returned meanwhile is stale memory the checks may not tell from a live
+     * one. ≤3.10 every frame is a heap object read on its own: true (no such re-check, as for a first read).
+     */
+    default boolean unchangedSinceWalk() throws SpyglassException {
+        return true;
+    }
+
+    /**
      * 3.13+: a frame's {@code f_executable} may be None or an object other than a code object (such a
      * frame is skipped, not torn); before, a frame always has a code object.
      */

@@ -41,7 +41,6 @@ final class LinkedFrameWalker implements FrameWalker {
     @Override
     public int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException {
         long f = r.topFrame;
-        r.firstFrame = f;
         int n = 0;
         int slot = r.specSlot;
         visited.clear();

@@ -57,8 +57,6 @@ public final class StackReader implements AutoCloseable {
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
     private long reusedStacks;
-    private long retries;
-    private long recovered;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -104,16 +102,6 @@ public final class StackReader implements AutoCloseable {
      */
     public long reusedStacks() {
         return reusedStacks;
-    }
-
-    /** Threads whose first walk in a look was torn and that were read again ({@link #retry}), for tests and benchmarks. */
-    public long retries() {
-        return retries;
-    }
-
-    /** Of {@link #retries()}: whole at the second read. */
-    public long recoveredRetries() {
-        return recovered;
     }
 
     /** Threads read by the latest {@link #read}. */
@@ -278,12 +266,13 @@ public final class StackReader implements AutoCloseable {
      * thread state is read again for where the frames start now, and the frames are read fresh (the
      * read-ahead's copies date from the look's first call, before the tear). The second walk passes the same
      * checks or stays torn: nothing of the first walk is kept, so no stack is ever pieced together from two
-     * instants; and it is kept only when the thread state read again after it still starts the frames where the
-     * walk began ({@link ThreadStateReader#unchanged}). One retry per thread per look bounds the cost (about three reads more); a thread whose thread
-     * state could not be read (an exiting thread) never gets here.
+     * instants; and it is kept only when, read again after it, the thread state still points at the same cframe
+     * (3.11, 3.12: {@link ThreadStateReader#unchanged}) and the frames read outside the data stack (entry frames
+     * on the C stack) still hold the links followed ({@link FrameWalker#unchangedSinceWalk}). One retry per
+     * thread per look bounds the cost (about three reads more); a thread whose thread state could not be read
+     * (an exiting thread) never gets here.
      */
     private void retry(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
-        retries++;
         r.retried = true;
         r.untear();
         int slot = r.specSlot;
@@ -293,17 +282,15 @@ public final class StackReader implements AutoCloseable {
                 return;
             }
             walk(r);
-            if (!r.torn && !threadStates.unchanged(r, interp)) {
-                // Stricter than a first read, whose words all come from the look's one read: a thread torn once
-                // is racing, and checks alone let a few stale chains through (docs/native-frames.md).
-                r.tear("thread moved while read again");
+            if (!r.torn && !(threadStates.unchanged(r, interp) && frames.unchangedSinceWalk())) {
+                // Stricter than a first read: a thread torn once is racing through C calls, and the checks alone let
+                // some stale C-stack frames through (measured: 14 - 17 short stacks in 5 s without this, 0 - 2 before
+                // the retry; docs/performance.md).
+                r.tear("a C-level call returned while the thread was read again");
                 r.depth = 0;
             }
         } finally {
             r.specSlot = slot; // where the next look reads this thread ahead
-        }
-        if (!r.torn) {
-            recovered++;
         }
     }
 

@@ -37,8 +37,6 @@ public final class ThreadRecord {
     boolean[] entries = new boolean[64];
     int depth;
     String tornReason;
-    /** The first frame the walk read (3.11: {@code cframe->current_frame}; else {@link #topFrame}), 0 before a walk. */
-    long firstFrame;
     /** This look's first walk of the thread was torn and the thread was read once more ({@link StackReader}). */
     boolean retried;
 
@@ -106,7 +104,6 @@ public final class ThreadRecord {
         depth = 0;
         tornReason = null;
         retried = false;
-        firstFrame = 0;
     }
 
     void push(Frame f, boolean entry) {

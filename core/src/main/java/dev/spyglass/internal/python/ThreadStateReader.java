@@ -2,7 +2,6 @@ package dev.spyglass.internal.python;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import dev.spyglass.SpyglassException;
 import dev.spyglass.cpython.abi.Field;
@@ -23,8 +22,6 @@ final class ThreadStateReader {
     private final StructSpans spans;
     private final ReadAhead ahead;
     private final MemorySegment buf;
-    private final MemorySegment wordBuf;
-    private final long cframeCurrentFrame;
     private final boolean chunkFrames;
     private final boolean hasCframe;
 
@@ -33,10 +30,8 @@ final class ThreadStateReader {
         this.spans = spans.tstate();
         this.ahead = ahead;
         this.buf = arena.allocate(this.spans.bufferSize(), 8);
-        this.wordBuf = arena.allocate(8, 8);
         this.chunkFrames = layout.version().isAtLeast(3, 11);
         this.hasCframe = layout.has(Field.TSTATE_CFRAME);
-        this.cframeCurrentFrame = hasCframe ? layout.require(Field.CFRAME_CURRENT_FRAME) : 0;
     }
 
     /** Appends a record per thread of {@code interp}; a thread list that cannot be read ends in a torn record. */
@@ -109,30 +104,18 @@ final class ThreadStateReader {
     }
 
     /**
-     * Whether the thread still starts its frames where a walk just read them: its thread state (and, 3.11 and
-     * 3.12, its cframe's current frame) read again now hold the frame pointer, data-stack chunk and top the walk
-     * began with. A retried walk is kept only then. A thread that returned from the frames read, or called
-     * deeper, meanwhile changed these words, so a stack read across that change is not kept; one that left and
-     * came back to the same frame (A → B → A) passes, as it would between two single-call reads.
+     * Whether the thread state read again now still belongs to the thread a walk just read, and (3.11, 3.12)
+     * still points at the cframe the walk started from: a cframe is on the C stack of one evaluation loop call, so
+     * a different one means that call returned while it was read (its memory may be reused). Frame pointers
+     * themselves change at every Python call, so they are not compared: a running thread would never pass.
      */
     boolean unchanged(ThreadRecord r, InterpreterWalker.Interpreter interp) throws SpyglassException {
         spans.queue(memory, r.tstate, buf);
-        int expected = spans.ranges();
-        if (hasCframe && r.topFrame != 0) {
-            memory.add(r.topFrame + cframeCurrentFrame, wordBuf);
-            expected++;
-        }
-        if (memory.flush() != expected || spans.getLong(buf, 0, Field.TSTATE_INTERP) != interp.address
+        if (memory.flush() != spans.ranges() || spans.getLong(buf, 0, Field.TSTATE_INTERP) != interp.address
                 || spans.getLong(buf, 0, Field.TSTATE_THREAD_ID) != r.pythonThreadId) {
             return false;
         }
-        if (!chunkFrames) {
-            return spans.getLong(buf, 0, Field.TSTATE_FRAME) == r.topFrame;
-        }
-        long top = hasCframe ? spans.getLong(buf, 0, Field.TSTATE_CFRAME) : spans.getLong(buf, 0, Field.TSTATE_CURRENT_FRAME);
-        return top == r.topFrame && spans.getLong(buf, 0, Field.TSTATE_DATASTACK_CHUNK) == r.datastackChunk
-                && spans.getLong(buf, 0, Field.TSTATE_DATASTACK_TOP) == r.datastackTop
-                && (!hasCframe || r.topFrame == 0 || wordBuf.get(ValueLayout.JAVA_LONG, 0) == r.firstFrame);
+        return !hasCframe || spans.getLong(buf, 0, Field.TSTATE_CFRAME) == r.topFrame;
     }
 
     private void fill(ThreadRecord r, MemorySegment tb, long at, InterpreterWalker.Interpreter interp) {
