@@ -1,6 +1,6 @@
 #!/bin/sh
 # The cost of `spyglass latency` to the target (docs/performance.md): a C loop calls an empty noinline function
-# and prints, every 0.5 s, the nanoseconds per call; the same function is probed for 5 s in the middle of a 15 s run.
+# and prints, every 0.5 s, the nanoseconds per call; the same function is probed for 5 s in the middle of a 30 s run (started at 5 s; the JVM takes seconds to start on a loaded machine).
 # Per probed call (entry trap + return trap) = ns/call while probed - ns/call unprobed, on CPU (the traps run in
 # the target's own thread, as system time): the wall figure also holds the time a loaded machine gives to others.
 # A second copy of the loop (another process, never the target) runs beside it: on the per-CPU route (the
@@ -17,7 +17,7 @@ static double clock_(clockid_t c) { struct timespec t; clock_gettime(c, &t); ret
 static double now(void) { return clock_(CLOCK_MONOTONIC); }
 static double cpu(void) { return clock_(CLOCK_THREAD_CPUTIME_ID); }
 int main(void) {
-    double end = now() + 15; int x = 0;
+    double end = now() + 30; int x = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     while (now() < end) {
         double t0 = now(), c0 = cpu(); long n = 0;
