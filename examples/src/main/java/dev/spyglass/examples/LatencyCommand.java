@@ -149,6 +149,7 @@ final class LatencyCommand implements Callable<Integer> {
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
                     + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
             err.println("spyglass: " + ProbeRouteText.of(p));
+            start = System.nanoTime(); // -d counts from when the probes are in place (attaching takes a while under load)
             long end = start + d.toNanos();
             long nextScreen = start + 1_000_000_000L;
             long windowStart = start;
