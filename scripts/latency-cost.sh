@@ -1,9 +1,12 @@
 #!/bin/sh
 # The cost of `spyglass latency` to the target (docs/performance.md): a C loop calls an empty noinline function
-# and prints, every 0.5 s, the nanoseconds per call; the same function is probed for 5 s in the middle of a 15 s run.
+# and prints, every 0.5 s, the nanoseconds per call; the same function is probed for 5 s in the middle of a 30 s run (started at 5 s; the JVM takes seconds to start on a loaded machine).
 # Per probed call (entry trap + return trap) = ns/call while probed - ns/call unprobed, on CPU (the traps run in
 # the target's own thread, as system time): the wall figure also holds the time a loaded machine gives to others.
-# Usage: scripts/latency-cost.sh   (as root, from the repository; needs gcc)
+# A second copy of the loop (another process, never the target) runs beside it: on the per-CPU route (the
+# default) the breakpoint is in every process that maps the probed file, so its rate while probed is the cost to a
+# bystander; on the per-thread route (--per-thread) it should not change.
+# Usage: scripts/latency-cost.sh [--per-thread]   (as root, from the repository; needs gcc)
 set -e
 dir=$(mktemp -d)
 cat > "$dir/loop.c" <<'C'
@@ -14,7 +17,7 @@ static double clock_(clockid_t c) { struct timespec t; clock_gettime(c, &t); ret
 static double now(void) { return clock_(CLOCK_MONOTONIC); }
 static double cpu(void) { return clock_(CLOCK_THREAD_CPUTIME_ID); }
 int main(void) {
-    double end = now() + 15; int x = 0;
+    double end = now() + 30; int x = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     while (now() < end) {
         double t0 = now(), c0 = cpu(); long n = 0;
@@ -27,8 +30,12 @@ int main(void) {
 C
 gcc -O1 -o "$dir/loop" "$dir/loop.c"
 "$dir/loop" > "$dir/rates.txt" & P=$!
+"$dir/loop" > "$dir/other.txt" & B=$!
 sleep 5
-./spyglass latency -p $P --function spy_tick --max-rate 1000000000 -d 5s
-wait $P
+./spyglass latency -p $P --function spy_tick --max-rate 1000000000 -d 5s "$@"
+wait $P $B
+echo "target $P:"
 cat "$dir/rates.txt"
+echo "other process $B (not the target):"
+cat "$dir/other.txt"
 rm -rf "$dir"

@@ -63,11 +63,12 @@ public final class FunctionProbes implements AutoCloseable {
 
     /**
      * How often {@link #poll} lists the target's threads at most: at every poll of a caller polling every 10 ms
-     * (one read of the directory {@code /proc/PID/task}), so that a thread living 20 ms is probed for part of its
-     * life; listed every 100 ms, 1 to 5 of 40 such threads were (FunctionProbesTest).
+     * (one read of the directory {@code /proc/PID/task}). On the per-thread route a thread gets its probes then, so
+     * that a thread living 20 ms is probed for part of its life (listed every 100 ms, 1 to 5 of 40 such threads
+     * were; FunctionProbesTest); on the per-CPU route the list only finds that the target exited.
      */
     public static final int RELIST_MILLIS = 5;
-    /** Per-thread ring: 512 KiB, about 5,000 records (a record is 96 bytes) between two polls. */
+    /** Per-thread ring (and the least per-CPU one): 512 KiB, about 5,000 records (96 bytes each) between two polls. */
     static final int DATA_PAGES = 128;
     /** Open calls kept per thread; deeper recursion is delivered with its depth but not matched to its exit. */
     static final int MAX_DEPTH = 1024;
@@ -182,21 +183,27 @@ public final class FunctionProbes implements AutoCloseable {
             probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), false, 0));
             probes.add(new UprobeSet.Probe(r.uprobePath(), r.fileOffset(), true, 0));
         }
-        Uprobes set;
+        Uprobes set = null;
         String note = "";
         try {
-            UprobeSet perThread = new UprobeSet(pid, probes, DATA_PAGES, NEED,
-                    "the sampling commands (record, top) need no uprobes");
-            // A refusal (no right to place uprobes at all) is said as the per-thread route says it.
-            perThread.check((int) pid);
-            set = perThread;
             if (route == Route.PER_CPU) {
                 try {
                     set = new PerCpuUprobes(pid, probes, DATA_PAGES, NEED);
-                    perThread.close();
                 } catch (SpyglassException e) {
                     note = "CPU-wide probes refused (" + e.getMessage() + "): threads are probed once listed";
                 }
+            }
+            if (set == null) {
+                UprobeSet perThread = new UprobeSet(pid, probes, DATA_PAGES, NEED,
+                        "the sampling commands (record, top) need no uprobes");
+                try {
+                    // A refusal (no right to place uprobes at all) is said here, naming the right missing.
+                    perThread.check((int) pid);
+                } catch (SpyglassException | RuntimeException | Error e) {
+                    perThread.close();
+                    throw e;
+                }
+                set = perThread;
             }
         } catch (SpyglassException | RuntimeException | Error e) {
             if (target != null) {

@@ -52,6 +52,12 @@ class FunctionProbesTest {
         py.assumeAvailable();
         Assumptions.assumeTrue(probeable(py), "function probes are tested on pyenv 3.9 - 3.13 and the Debian builds 3.9+");
         Assumptions.assumeTrue(Sampler.pageFaultsRefusal().isEmpty(), "perf events not permitted here");
+        deliversNestedCallsInOrderAndLeavesNoProbe(py, FunctionProbes.Route.PER_THREAD);
+        deliversNestedCallsInOrderAndLeavesNoProbe(py, FunctionProbes.Route.PER_CPU);
+    }
+
+    private static void deliversNestedCallsInOrderAndLeavesNoProbe(PythonInterpreter py, FunctionProbes.Route route)
+            throws Exception {
         Path lib = NativeTargets.buildLibrary("spyprobe", SOURCE);
         Path script = PythonScripts.write("spyprobe.py", SCRIPT);
         try (PythonScripts.Running target = PythonScripts.start(py, script, lib.toString())) {
@@ -59,8 +65,12 @@ class FunctionProbesTest {
             byte original = byteAt(target.pid(), address);
             List<CallEvent> events = new ArrayList<>();
             try (FunctionProbes p = FunctionProbes.attach(target.pid(), List.of(
-                    ProbedFunction.named("spy_outer", "libspyprobe"), ProbedFunction.named("spy_inner", lib.toString())))) {
+                    ProbedFunction.named("spy_outer", "libspyprobe"), ProbedFunction.named("spy_inner", lib.toString())),
+                    false, route)) {
                 assertThat(p.symbols()).containsExactly("spy_outer", "spy_inner");
+                if (route == FunctionProbes.Route.PER_THREAD) {
+                    assertThat(p.route()).isEqualTo(route);
+                }
                 assertThat(byteAt(target.pid(), address)).as("int3 while probed").isEqualTo((byte) 0xCC);
                 long deadline = System.nanoTime() + 20_000_000_000L;
                 while (System.nanoTime() < deadline && events.stream().filter(e -> e.function() == 0
@@ -78,12 +88,13 @@ class FunctionProbesTest {
                     first = i;
                 }
             }
-            assertThat(first).as(py.label() + ": an outer entry among %s", events).isNotNegative();
+            assertThat(first).as(py.label() + " " + route + ": an outer entry among %s", events).isNotNegative();
             List<String> seq = new ArrayList<>();
             for (CallEvent e : events.subList(first, first + 6)) {
                 seq.add(e.kind() + " " + e.symbol() + " " + e.depth());
             }
-            assertThat(seq).as(py.label() + " " + events.subList(0, Math.min(40, events.size()))).containsExactly("ENTRY spy_outer 0", "ENTRY spy_inner 1", "EXIT spy_inner 1",
+            assertThat(seq).as(py.label() + " " + route + " " + events.subList(0, Math.min(40, events.size())))
+                    .containsExactly("ENTRY spy_outer 0", "ENTRY spy_inner 1", "EXIT spy_inner 1",
                     "ENTRY spy_inner 1", "EXIT spy_inner 1", "EXIT spy_outer 0");
             List<CallEvent> call = events.subList(first, first + 6);
             assertThat(call).extracting(CallEvent::tid).containsOnly(call.get(0).tid());
@@ -309,6 +320,9 @@ class FunctionProbesTest {
                     probed, threads, route, period, waitedMs, missed);
             Assumptions.assumeTrue(threads >= 10 && period < 100, py.label() + ": the machine starved the target or"
                     + " this JVM (" + threads + " short threads, a poll every " + period + " ms)");
+            if (isRoot()) { // root may open CPU-wide events: the per-thread route here is a regression
+                assertThat(route).as(py.label() + ": the route taken as root").isEqualTo(FunctionProbes.Route.PER_CPU);
+            }
             if (route == FunctionProbes.Route.PER_CPU) {
                 // CPU-wide events fire in every thread from its start, whatever the polling: every thread that
                 // lived through the run is seen (its records wait in the rings), however late the polls.
@@ -332,6 +346,11 @@ class FunctionProbesTest {
         } finally {
             Files.deleteIfExists(done);
         }
+    }
+
+    private static boolean isRoot() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0")); // the effective uid
     }
 
     /** This thread's time runnable but waiting for a CPU ({@code /proc/thread-self/schedstat}, field 2), or 0. */

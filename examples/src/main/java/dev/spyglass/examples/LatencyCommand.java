@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
                 "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if spyglass is killed.",
                 "Cost: each probed call traps into the kernel twice (entry and return): " + LatencyCommand.COST
                         + " (docs/performance.md). Beyond --max-rate calls a second the probes are removed (exit"
-                        + " status 13). See docs/drilldown.md."})
+                        + " status 13). The probes are CPU-wide by default: every other process running that code"
+                        + " pays the same per call while they are in place (--per-thread avoids it). See"
+                        + " docs/drilldown.md."})
 final class LatencyCommand implements Callable<Integer> {
     /** Measured, see docs/performance.md (latency). */
     static final String COST = "about 15 µs of the target's CPU per probed call (13 - 17 µs, two traps of ~7 µs),"
@@ -149,6 +151,7 @@ final class LatencyCommand implements Callable<Integer> {
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
                     + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
             err.println("spyglass: " + ProbeRouteText.of(p));
+            start = System.nanoTime(); // -d counts from when the probes are in place (attaching takes a while under load)
             long end = start + d.toNanos();
             long nextScreen = start + 1_000_000_000L;
             long windowStart = start;

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
                 + " trigger, writes each as an indented call tree with total and self µs per call (-o tree.json for"
                 + " JSON, tree.html for a timeline page with one lane per depth, else text).",
                 "Needs root (or CAP_PERFMON). Each probed call costs the target " + LatencyCommand.COST
-                        + ". See docs/drilldown.md."})
+                        + ". The probes are CPU-wide by default: every other process running that code pays the same"
+                        + " per call while they are in place (--per-thread avoids it). See docs/drilldown.md."})
 final class TraceCommand implements Callable<Integer> {
     static final int MAX_FUNCTIONS = 100;
 

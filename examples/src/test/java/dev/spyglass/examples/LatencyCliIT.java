@@ -121,6 +121,7 @@ class LatencyCliIT {
             target.getOutputStream().write("end\n".getBytes());
             target.getOutputStream().flush();
             assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.err()).as("the route said").contains("route: CPU-wide probes, every thread from its start");
             assertThat(byteAt(target.pid(), address)).as("probes gone after the run").isEqualTo(original);
             String report = Files.readString(json);
             assertThat(report).startsWith("{\"function\":\"spy_slow\",\"count\":").contains("\"p90_us\":")
@@ -166,6 +167,9 @@ class LatencyCliIT {
 
             killedCliLeavesNoProbe(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
                     "spy_slow", "-d", "60s"), dir.resolve("cli.err"), target, address, original);
+            // The per-thread route (the fallback) too.
+            killedCliLeavesNoProbe(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
+                    "spy_slow", "-d", "60s", "--per-thread"), dir.resolve("cli.err"), target, address, original);
 
             r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
                     "spy_slwo", "-d", "1s"), 60);

@@ -29,6 +29,9 @@ import dev.spyglass.SpyglassException;
  * leaves in the rings the records of the last {@value #HOLD_NANOS} ns: a record stamped before the drain began may
  * still be being written on another CPU, and a later record of the same thread must not pass it.
  *
+ * <p>A CPU brought online after the probes were placed has no events: a thread running there is not probed until it
+ * runs on another CPU (the online CPUs are read once, from {@code /sys/devices/system/cpu/online}).
+ *
  * <p>Lifetime: as every PMU uprobe, the events live as long as their descriptors: closing them, or this JVM dying
  * ({@code kill -9} included), removes the breakpoints from every process; nothing is written to tracefs.
  *
@@ -40,6 +43,12 @@ public final class PerCpuUprobes implements Uprobes {
     /** How recent a record stays in its ring until the next drain: longer than writing one takes. */
     static final long HOLD_NANOS = 2_000_000;
     private static final int BASE = 8 + 8 + 8 + 8 + 8 + UprobeSet.NREGS * 8;
+    /**
+     * The rings' pages over all CPUs when there are few (8 MiB): a CPU's ring takes the records of every process
+     * trapping there, not only the target's; with 512 KiB per CPU, 973 records were lost in 5 s while a bystander
+     * ran the probed function ~5,000 times a second beside the target (load 14, docs/performance.md).
+     */
+    static final int RING_BUDGET_PAGES = 2048;
 
     private final long pid;
     private final int nprobes;
@@ -71,7 +80,8 @@ public final class PerCpuUprobes implements Uprobes {
      * Opens every probe on every online CPU, enabled once all are in place.
      *
      * @param probes    the probes, without stack copies
-     * @param dataPages the pages of each CPU's ring, a power of two
+     * @param dataPages the least pages of each CPU's ring, a power of two (more with few CPUs:
+     *                  {@value #RING_BUDGET_PAGES} pages over all)
      * @throws SpyglassException the kernel refused an event, a ring or an ioctl (the message names which and the
      *                           errno); nothing is left open then
      */
@@ -96,7 +106,9 @@ public final class PerCpuUprobes implements Uprobes {
         try {
             MemorySegment id = arena.allocate(ValueLayout.JAVA_LONG);
             int[] errno = new int[1];
-            for (int cpu : onlineCpus()) {
+            int[] cpus = onlineCpus();
+            int pages = Math.max(dataPages, Integer.highestOneBit(Math.max(1, RING_BUDGET_PAGES / cpus.length)));
+            for (int cpu : cpus) {
                 Ring r = new Ring(cpu, nprobes);
                 rings.add(r);
                 for (int k = 0; k < nprobes; k++) {
@@ -115,7 +127,7 @@ public final class PerCpuUprobes implements Uprobes {
                     }
                     r.ids[k] = id.get(ValueLayout.JAVA_LONG, 0);
                     if (k == 0) {
-                        r.map = sys.mmap(fd, (1 + dataPages) * UserStackSamples.PAGE_SIZE, errno);
+                        r.map = sys.mmap(fd, (1L + pages) * UserStackSamples.PAGE_SIZE, errno);
                         if (r.map == null) {
                             throw new SpyglassException("cannot map the perf ring of CPU " + cpu + ": "
                                     + PerfAccess.explainMmap(pid, errno[0]));

@@ -22,10 +22,12 @@ import dev.spyglass.internal.os.Errno;
  * (PERF_EVENT_IOC_SET_OUTPUT: per-task events may only share a ring with events of the same task), in the order
  * they fired, so an entry is followed by its own return.
  *
- * <p>Why one event per thread rather than one per process: a per-task perf event follows that task only; the
- * {@code inherit} flag reaches only threads created after it, and the kernel refuses to map the ring of an
- * inherited per-task event (perf_mmap: EINVAL), while per-CPU events ({@code pid = -1}) would place the
- * breakpoint in every process mapping the object (every Python of the machine for a probe in libpython).
+ * <p>The function probes of {@code latency} / {@code trace} take this route only as the fallback (or when asked):
+ * by default they use {@link PerCpuUprobes}, which probes every thread from its start but places the breakpoint in
+ * every process mapping the object (every Python of the machine for a probe in libpython); the leak tracker stays on
+ * this route. Why one event per thread rather than one per process: a per-task perf event follows that task only;
+ * the {@code inherit} flag reaches only threads created after it, and the kernel refuses to map the ring of an
+ * inherited per-task event (perf_mmap: EINVAL).
  * Inherited events opened per task and per CPU (mappable) break the target instead: the kernel makes a new
  * thread's copy of a PMU uprobe by reading the path again from {@code config1}, a pointer into this JVM, in the
  * context of the thread calling {@code clone}, so every thread creation of the target fails with {@code EFAULT}
