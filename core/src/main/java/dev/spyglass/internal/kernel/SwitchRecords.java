@@ -46,15 +46,18 @@ public final class SwitchRecords implements AutoCloseable {
      * since Linux 4.14, 0x80 and 0x800 before). A task that went to sleep has one of the state bits below it.
      */
     static final long SLEEP_STATES = 0xff;
+    /** {@code prev_state} bits of a task that exited ({@code X}: EXIT_DEAD, {@code Z}: EXIT_ZOMBIE; Linux 4.14+). */
+    static final long EXIT_STATES = 0x10 | 0x20;
 
     /** Receives each switch of {@link #drain}, in each CPU's order (CPUs one after the other). */
     @FunctionalInterface
     public interface Visitor {
         /**
-         * {@code prevTid} was switched out ({@code prevSleeping}: to sleep; else preempted) and {@code nextTid} in,
-         * at {@code time} (CLOCK_MONOTONIC ns); TID 0 is a CPU's idle task.
+         * {@code prevTid} was switched out ({@code prevSleeping}: to sleep; else preempted; {@code prevExited}: for
+         * good, its TID free for another task) and {@code nextTid} in, at {@code time} (CLOCK_MONOTONIC ns); TID 0
+         * is a CPU's idle task.
          */
-        void switched(int prevTid, boolean prevSleeping, int nextTid, long time);
+        void switched(int prevTid, boolean prevSleeping, boolean prevExited, int nextTid, long time);
     }
 
     private final PerfSyscalls sys;
@@ -255,7 +258,7 @@ public final class SwitchRecords implements AutoCloseable {
                     int prev = int32(d, p + prevPid);
                     long state = int32(d, p + prevState) & 0xffff_ffffL;
                     int next = int32(d, p + nextPid);
-                    visitor.switched(prev, (state & SLEEP_STATES) != 0, next, time);
+                    visitor.switched(prev, (state & SLEEP_STATES) != 0, (state & EXIT_STATES) != 0, next, time);
                 } else if (type == UserStackRing.PERF_RECORD_LOST || type == UserStackRing.PERF_RECORD_THROTTLE
                         || type == UserStackRing.PERF_RECORD_SAMPLE) {
                     complete = false;

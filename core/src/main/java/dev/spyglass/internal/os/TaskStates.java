@@ -176,15 +176,11 @@ public final class TaskStates implements AutoCloseable {
     }
 
     /**
-     * The run state of thread {@code tid} for one look of the sampler, as {@link #state} but cheaper for a thread
-     * that sleeps: {@code /proc/PID/task/TID/schedstat} (time on a CPU, time waiting for one, and how many times
-     * it was put on one: three numbers the kernel prints without the locks and sums {@code stat} takes, ~1.5 µs
-     * against 7 - 17 µs per read measured with 200 threads) is read first, and when it equals the reading taken
-     * just before a previous {@code stat} that said sleeping, the thread has not been put on a CPU since: it is
-     * still {@link RunState#SLEEPING} and {@link #notRunSinceLastLook} says so. Otherwise {@code stat} is read
-     * as {@link #state} does. Where {@code schedstat} is missing or counts nothing (a kernel without
-     * {@code CONFIG_SCHED_INFO}), every look reads {@code stat}.
-     * See {@link TaskSchedstat} for why the counters prove it.
+     * The run state of thread {@code tid} for one look of the sampler, as {@link #state} but cheaper: from the switch
+     * records where they tell ({@link #followSwitches}); else {@code /proc/PID/task/TID/schedstat} (~1.5 µs against
+     * {@code stat}'s 7 - 17 µs with 200 threads) first, and when it equals the reading taken just before a {@code stat}
+     * that said sleeping, the thread was not put on a CPU since ({@link TaskSchedstat}): still sleeping, and
+     * {@link #notRunSinceLastLook} says so; otherwise (or without {@code CONFIG_SCHED_INFO}) {@code stat} is read.
      */
     public RunState lookState(long tid) {
         Task t = task(tid);
@@ -244,11 +240,13 @@ public final class TaskStates implements AutoCloseable {
     }
 
     /** One switch of the machine, in the order of its CPU: the target's threads among them learn where they are. */
-    public void switched(int prevTid, boolean prevSleeping, int nextTid, long time) {
+    public void switched(int prevTid, boolean prevSleeping, boolean prevExited, int nextTid, long time) {
         if (prevTid > 0) {
             Task p = index.get(prevTid);
             if (p != null) {
-                p.switches.switchedOut(time, prevSleeping, switchEpoch);
+                // An exited thread's task goes through /proc again: its stat read fails and the task is forgotten,
+                // so a new thread given the same TID gets its own (start time included).
+                p.switches.switchedOut(time, prevSleeping, prevExited, switchEpoch);
             }
         }
         if (nextTid > 0) {

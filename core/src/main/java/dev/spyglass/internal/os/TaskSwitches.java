@@ -19,6 +19,8 @@ final class TaskSwitches {
     /** The epoch and switch-ins of the latest look that found the task off every CPU; epoch -1: none. */
     private int lookEpoch = -1;
     private long lookIns;
+    /** The task exited: the records of its TID are another task's from now on. */
+    private boolean exited;
 
     private void sync(int current) {
         if (epoch != current) {
@@ -35,8 +37,9 @@ final class TaskSwitches {
         lastIn = Math.max(lastIn, time);
     }
 
-    void switchedOut(long time, boolean sleeping, int current) {
+    void switchedOut(long time, boolean sleeping, boolean exited, int current) {
         sync(current);
+        this.exited |= exited;
         // Records are drained CPU after CPU: a task's switches on two CPUs are put in order by their times.
         if (time > lastOut) {
             lastOut = time;
@@ -46,7 +49,7 @@ final class TaskSwitches {
 
     /** Whether the records of epoch {@code current} tell where the task is (a switch of it was seen). */
     boolean known(int current) {
-        return epoch == current && (lastIn != Long.MIN_VALUE || lastOut != Long.MIN_VALUE);
+        return !exited && epoch == current && (lastIn != Long.MIN_VALUE || lastOut != Long.MIN_VALUE);
     }
 
     /** Off every CPU: its latest switch is out. Only when {@link #known}. */

@@ -54,7 +54,7 @@ class SwitchRecordsTest {
             long[] sleeps = new long[1];
             long[] lastIn = {Long.MIN_VALUE};
             long[] lastOut = {Long.MIN_VALUE};
-            SwitchRecords.Visitor v = (prev, sleeping, next, time) -> {
+            SwitchRecords.Visitor v = (prev, sleeping, exited, next, time) -> {
                 if (next == tid.get()) {
                     ins[0]++;
                     lastIn[0] = Math.max(lastIn[0], time);

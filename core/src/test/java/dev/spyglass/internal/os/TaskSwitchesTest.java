@@ -23,21 +23,21 @@ class TaskSwitchesTest {
         w.switchedIn(10, 1);
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.RUNNING);
         assertThat(c.notRunSince).isFalse();
-        w.switchedOut(20, true, 1);
+        w.switchedOut(20, true, false, 1);
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).as("first look off the CPU: read").isFalse();
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).as("no switch since").isTrue();
         // Woken and asleep again between two looks: same state, but it ran.
         w.switchedIn(30, 1);
-        w.switchedOut(40, true, 1);
+        w.switchedOut(40, true, false, 1);
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).as("switched in since").isFalse();
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).isTrue();
         // Preempted: off the CPU but runnable.
         w.switchedIn(50, 1);
-        w.switchedOut(60, false, 1);
+        w.switchedOut(60, false, false, 1);
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.RUNNING);
         assertThat(c.notRunSince).isFalse();
     }
@@ -46,16 +46,31 @@ class TaskSwitchesTest {
     void lostRecordsForgetEverything() {
         TaskSwitches w = new TaskSwitches();
         TaskSchedstat c = new TaskSchedstat();
-        w.switchedOut(20, true, 1);
+        w.switchedOut(20, true, false, 1);
         look(w, c, 1);
         assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).isTrue();
         assertThat(look(w, c, 2)).as("a new epoch: unknown until seen switching").isNull();
-        w.switchedOut(30, true, 2);
+        w.switchedOut(30, true, false, 2);
         look(w, c, 2);
         assertThat(c.notRunSince).as("first look of the new epoch").isFalse();
         assertThat(look(w, c, 2)).isEqualTo(TaskStates.RunState.SLEEPING);
         assertThat(c.notRunSince).isTrue();
+    }
+
+    @Test
+    void anExitedTaskGoesThroughProcEvenWhenItsTidIsSwitchedAgain() {
+        TaskSwitches w = new TaskSwitches();
+        TaskSchedstat c = new TaskSchedstat();
+        w.switchedOut(20, true, false, 1);
+        look(w, c, 1);
+        w.switchedIn(30, 1);
+        w.switchedOut(40, true, true, 1);
+        assertThat(look(w, c, 1)).as("exited: /proc tells it ended").isNull();
+        w.switchedIn(50, 1); // another thread given the same TID
+        w.switchedOut(60, true, false, 1);
+        assertThat(look(w, c, 1)).isNull();
+        assertThat(c.notRunSince).isFalse();
     }
 
     @Test
@@ -64,7 +79,7 @@ class TaskSwitchesTest {
         TaskSchedstat c = new TaskSchedstat();
         // Drained CPU after CPU: out at 40 on CPU 1 read after in at 30 and out at 20 on CPU 0... and in at 50 on CPU 1.
         w.switchedIn(50, 1);
-        w.switchedOut(20, true, 1);
+        w.switchedOut(20, true, false, 1);
         assertThat(look(w, c, 1)).as("its latest switch is in").isEqualTo(TaskStates.RunState.RUNNING);
     }
 }
