@@ -99,6 +99,21 @@ final class PerfSyscalls implements AutoCloseable {
         return r < 0 ? -errno() : (int) r;
     }
 
+    /**
+     * {@code perf_event_open(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)}: an event of every task while it runs on
+     * {@code cpu} (root or CAP_PERFMON, or {@code perf_event_paranoid} below 1), a descriptor or {@code -errno}.
+     */
+    int perfEventOpenOnCpu(MemorySegment attr, int cpu) {
+        long r;
+        try {
+            r = (long) SYSCALL5.invokeExact(capture, SYS_PERF_EVENT_OPEN, attr, -1L, (long) cpu, -1L,
+                    8L /* PERF_FLAG_FD_CLOEXEC */);
+        } catch (Throwable t) {
+            throw new IllegalStateException("syscall downcall failed", t);
+        }
+        return r < 0 ? -errno() : (int) r;
+    }
+
     /** {@code ioctl(fd, request, arg)}: its result, or {@code -errno}. */
     int ioctl(int fd, long request, long arg) {
         int r;

@@ -83,6 +83,11 @@ final class TaskSchedstat {
         statState = state;
     }
 
+    /** Forgets the reading kept by {@link #statRead}: the next look proves nothing. */
+    void forgetStat() {
+        statState = TaskStates.RunState.UNKNOWN;
+    }
+
     /** The three numbers of a {@code schedstat} line into {@code into}; false when malformed. */
     static boolean parse(byte[] line, int length, long[] into) {
         int i = 0;

@@ -62,6 +62,8 @@ public final class TaskStates implements AutoCloseable {
         long startTime;
         /** Read by {@link #lookState} only. */
         final TaskSchedstat schedstat = new TaskSchedstat();
+        /** What the switch records told, when they are followed ({@link #followSwitches}). */
+        final TaskSwitches switches = new TaskSwitches();
 
         Task(FileChannel stat, long hostTid, long targetTid) {
             this.stat = stat;
@@ -73,35 +75,12 @@ public final class TaskStates implements AutoCloseable {
     public TaskStates(long pid) {
         this.pid = pid;
         this.taskDir = Path.of("/proc", Long.toString(pid), "task");
-        long[] ours = nsIds(Path.of("/proc/self/status"));
-        long[] theirs = nsIds(Path.of("/proc", Long.toString(pid), "status"));
+        long[] ours = NsPids.of(Path.of("/proc/self/status"));
+        long[] theirs = NsPids.of(Path.of("/proc", Long.toString(pid), "status"));
         // NSpid lists the ids from the namespace of our /proc down to the process's own. More entries
         // than our own line has means the target is in a descendant namespace (a container).
         this.namespaced = ours.length > 0 && theirs.length > ours.length;
         this.targetPid = namespaced ? theirs[theirs.length - 1] : pid;
-    }
-
-    /** The ids of the {@code NSpid} line of a {@code status} file, outermost first; empty when absent. */
-    static long[] nsIds(Path status) {
-        try {
-            for (String line : Files.readAllLines(status, StandardCharsets.UTF_8)) {
-                if (line.startsWith("NSpid:")) {
-                    return parseNsIds(line);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Gone, or a kernel before 4.1 (no NSpid): no translation.
-        }
-        return new long[0];
-    }
-
-    static long[] parseNsIds(String line) {
-        String[] parts = line.substring("NSpid:".length()).trim().split("\\s+");
-        long[] ids = new long[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            ids[i] = Long.parseLong(parts[i]);
-        }
-        return ids;
     }
 
     /**
@@ -197,15 +176,11 @@ public final class TaskStates implements AutoCloseable {
     }
 
     /**
-     * The run state of thread {@code tid} for one look of the sampler, as {@link #state} but cheaper for a thread
-     * that sleeps: {@code /proc/PID/task/TID/schedstat} (time on a CPU, time waiting for one, and how many times
-     * it was put on one: three numbers the kernel prints without the locks and sums {@code stat} takes, ~1.5 µs
-     * against 7 - 17 µs per read measured with 200 threads) is read first, and when it equals the reading taken
-     * just before a previous {@code stat} that said sleeping, the thread has not been put on a CPU since: it is
-     * still {@link RunState#SLEEPING} and {@link #notRunSinceLastLook} says so. Otherwise {@code stat} is read
-     * as {@link #state} does. Where {@code schedstat} is missing or counts nothing (a kernel without
-     * {@code CONFIG_SCHED_INFO}), every look reads {@code stat}.
-     * See {@link TaskSchedstat} for why the counters prove it.
+     * The run state of thread {@code tid} for one look of the sampler, as {@link #state} but cheaper: from the switch
+     * records where they tell ({@link #followSwitches}); else {@code /proc/PID/task/TID/schedstat} (~1.5 µs against
+     * {@code stat}'s 7 - 17 µs with 200 threads) first, and when it equals the reading taken just before a {@code stat}
+     * that said sleeping, the thread was not put on a CPU since ({@link TaskSchedstat}): still sleeping, and
+     * {@link #notRunSinceLastLook} says so; otherwise (or without {@code CONFIG_SCHED_INFO}) {@code stat} is read.
      */
     public RunState lookState(long tid) {
         Task t = task(tid);
@@ -216,8 +191,17 @@ public final class TaskStates implements AutoCloseable {
         c.notRunSince = false;
         if (holding) {
             // Threads held stopped (native frames): the states read before the stop, and no proof.
+            t.switches.forgetLook();
             return state(tid);
         }
+        if (switchRoute) {
+            RunState s = t.switches.look(c, switchEpoch);
+            if (s != null) {
+                switchLooks++;
+                return s;
+            }
+        }
+        schedstatLooks++;
         c.read(taskDir, tid, buffer, bytes, schedstatValues);
         c.notRunSince = c.unchangedSinceSleeping();
         if (c.notRunSince) {
@@ -238,6 +222,55 @@ public final class TaskStates implements AutoCloseable {
     }
 
     private final long[] schedstatValues = new long[3];
+    /** {@link #lookState} answers from the switch records where they tell ({@link #followSwitches}). */
+    private boolean switchRoute;
+    /** Knowledge from switch records holds within one epoch; a drain that lost records starts another. */
+    private int switchEpoch;
+    private long switchLooks;
+    private long schedstatLooks;
+
+    /**
+     * From now, {@link #lookState} answers from the switch records given to {@link #switched} (drained before each
+     * look) for each thread they tell about, without a {@code /proc} read ({@link TaskSwitches}); threads not seen
+     * switching since (or since records were lost) go through {@code schedstat} and {@code stat} as before.
+     */
+    public void followSwitches() {
+        switchRoute = true;
+        switchEpoch++;
+    }
+
+    /** One switch of the machine, in the order of its CPU: the target's threads among them learn where they are. */
+    public void switched(int prevTid, boolean prevSleeping, boolean prevExited, int nextTid, long time) {
+        if (prevTid > 0) {
+            Task p = index.get(prevTid);
+            if (p != null) {
+                // An exited thread's task goes through /proc again: its stat read fails and the task is forgotten,
+                // so a new thread given the same TID gets its own (start time included).
+                p.switches.switchedOut(time, prevSleeping, prevExited, switchEpoch);
+            }
+        }
+        if (nextTid > 0) {
+            Task n = index.get(nextTid);
+            if (n != null) {
+                n.switches.switchedIn(time, switchEpoch);
+            }
+        }
+    }
+
+    /** The latest drain lost records: nothing learnt from the records so far counts any more. */
+    public void switchesLost() {
+        switchEpoch++;
+    }
+
+    /** Thread looks of {@link #lookState} answered from the switch records (the rest: {@link #schedstatLooks}). */
+    public long switchLooks() {
+        return switchLooks;
+    }
+
+    /** Thread looks of {@link #lookState} that read {@code schedstat} (and {@code stat} when it changed). */
+    public long schedstatLooks() {
+        return schedstatLooks;
+    }
 
     /**
      * When thread {@code tid} started, in clock ticks after boot (field 22, {@code starttime}, of its stat
@@ -298,7 +331,7 @@ public final class TaskStates implements AutoCloseable {
                         FileChannel stat = FileChannel.open(p.resolve("stat"), StandardOpenOption.READ);
                         long targetTid = tid;
                         if (namespaced) {
-                            long[] ids = nsIds(p.resolve("status"));
+                            long[] ids = NsPids.of(p.resolve("status"));
                             targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
                         }
                         tasks.put(tid, new Task(stat, tid, targetTid));
@@ -372,7 +405,7 @@ public final class TaskStates implements AutoCloseable {
         }
         long targetTid = tid;
         if (namespaced) {
-            long[] ids = nsIds(dir.resolve("status"));
+            long[] ids = NsPids.of(dir.resolve("status"));
             targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
         }
         Task t = new Task(stat, tid, targetTid);

@@ -2,6 +2,9 @@ package dev.spyglass.internal.python;
 
 import java.lang.foreign.Arena;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
@@ -9,6 +12,7 @@ import dev.spyglass.ThreadState;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.cpython.abi.PythonVersion;
 import dev.spyglass.cpython.abi.StringDecoder;
+import dev.spyglass.internal.kernel.SwitchRecords;
 import dev.spyglass.internal.os.MemoryFault;
 import dev.spyglass.internal.os.PthreadTids;
 import dev.spyglass.internal.os.RemoteMemory;
@@ -27,6 +31,8 @@ import dev.spyglass.internal.os.TaskStates;
  * these come with the first call for the first eight threads, and the thread states of
  * the others with one more call. A thread the kernel shows was not put on a CPU since a look that saw it
  * sleeping keeps that look's frames ({@link dev.spyglass.internal.os.TaskStates#lookState}): no walk, no read.
+ * From {@value #SWITCH_ROUTE_THREADS} threads on, the kernel's context-switch records ({@link SwitchRecords},
+ * where this JVM may open them) tell that without a {@code /proc} read per thread.
  *
  * <p>Torn reads (the target changed while we read) are detected, never papered over: a bounded depth,
  * a cycle check, every pointer read through the kernel, code objects must have the code type,
@@ -36,6 +42,16 @@ import dev.spyglass.internal.os.TaskStates;
  * {@link ThreadRecord#torn()} and carries no frames. Not thread-safe.
  */
 public final class StackReader implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StackReader.class);
+    /**
+     * A look of at least this many threads opens the switch records: below it the per-thread {@code schedstat}
+     * reads cost less than having the kernel record every switch of the machine.
+     */
+    static final int SWITCH_ROUTE_THREADS = 16;
+    /** Ring pages per CPU: ~5,000 switches, a quarter of a second of a busy 2-core machine between two looks. */
+    static final int SWITCH_RING_PAGES = 128;
+    /** {@code -Dspyglass.switchRecords=false}: per-thread {@code /proc} reads only (to compare the routes). */
+    static final String SWITCH_RECORDS_PROPERTY = "spyglass.switchRecords";
     /** Deeper stacks are taken for a cycle or garbage (CPython's default recursion limit is 1000). */
     public static final int MAX_DEPTH = FrameWalker.MAX_DEPTH;
     static final int MAX_STRING_CHARS = 4096;
@@ -57,6 +73,10 @@ public final class StackReader implements AutoCloseable {
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
     private long reusedStacks;
+    private final long pid;
+    private SwitchRecords switches;
+    private SwitchRecords.Visitor switched;
+    private boolean switchesTried;
     /** 3.11: {@link ThreadRecord#topFrame} is {@code tstate->cframe}, not a frame. */
     private final boolean cframeEra;
     private boolean runningOnly;
@@ -64,6 +84,7 @@ public final class StackReader implements AutoCloseable {
     private boolean gilOnly;
 
     public StackReader(long pid, RemoteMemory memory, LocatedInterpreter loc, TaskStates tasks) {
+        this.pid = pid;
         this.memory = memory;
         this.loc = loc;
         this.tasks = tasks;
@@ -104,6 +125,48 @@ public final class StackReader implements AutoCloseable {
         return reusedStacks;
     }
 
+    /** Thread looks answered from the switch records so far (see {@link TaskStates#switchLooks}). */
+    public long switchLooks() {
+        return tasks == null ? 0 : tasks.switchLooks();
+    }
+
+    /** Whether the kernel's switch records are followed (else each thread's {@code /proc} files are read). */
+    public boolean followsSwitches() {
+        return switches != null;
+    }
+
+    /**
+     * Drains the switch records before the look reads any thread's state (their proof runs from one look's drain
+     * to the next), opening them at the first look after one of {@link #SWITCH_ROUTE_THREADS} threads or more.
+     */
+    private void followSwitches() {
+        if (switches == null) {
+            if (switchesTried || records.count() < SWITCH_ROUTE_THREADS) {
+                return;
+            }
+            switchesTried = true;
+            if (!Boolean.parseBoolean(System.getProperty(SWITCH_RECORDS_PROPERTY, "true"))) {
+                LOG.debug("run states of process {}'s threads from /proc schedstat: {}=false", pid,
+                        SWITCH_RECORDS_PROPERTY);
+                return;
+            }
+            try {
+                switches = SwitchRecords.open(SWITCH_RING_PAGES);
+            } catch (SpyglassException e) {
+                LOG.debug("run states of process {}'s threads from /proc schedstat: no sched_switch records ({})", pid,
+                        e.getMessage());
+                return;
+            }
+            switched = tasks::switched;
+            tasks.followSwitches();
+            LOG.debug("run states of process {}'s threads from sched_switch records on {} CPUs", pid, switches.cpus());
+        }
+        if (!switches.drain(switched)) {
+            // Unknown switches: every thread goes through /proc this look, and until it is seen switching again.
+            tasks.switchesLost();
+        }
+    }
+
     /** Threads read by the latest {@link #read}. */
     public int count() {
         return records.count();
@@ -132,6 +195,9 @@ public final class StackReader implements AutoCloseable {
     public int read(SamplingMode mode) throws SpyglassException {
         this.runningOnly = mode != SamplingMode.WALL;
         this.gilOnly = mode == SamplingMode.GIL || mode == SamplingMode.MEMORY;
+        if (tasks != null) {
+            followSwitches();
+        }
         records.clear();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());
@@ -320,6 +386,13 @@ public final class StackReader implements AutoCloseable {
 
     @Override
     public void close() {
+        if (switches != null) {
+            LOG.debug("process {}: {} thread looks from sched_switch records ({} read, {} lost), {} from /proc"
+                    + " schedstat; {} stacks taken over", pid, tasks.switchLooks(), switches.records(), switches.lost(),
+                    tasks.schedstatLooks(), reusedStacks);
+            switches.close();
+            switches = null;
+        }
         ahead.close();
         arena.close();
     }

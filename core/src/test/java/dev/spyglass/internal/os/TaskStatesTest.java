@@ -78,8 +78,8 @@ class TaskStatesTest {
 
     @Test
     void parsesNsPidOutermostFirst() {
-        assertThat(TaskStates.parseNsIds("NSpid:\t27908\t1")).containsExactly(27908, 1);
-        assertThat(TaskStates.parseNsIds("NSpid:\t42")).containsExactly(42);
+        assertThat(NsPids.parse("NSpid:\t27908\t1")).containsExactly(27908, 1);
+        assertThat(NsPids.parse("NSpid:\t42")).containsExactly(42);
     }
 
     @Test

@@ -1,0 +1,164 @@
+package dev.spyglass.internal.python;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+
+import dev.spyglass.Frame;
+import dev.spyglass.PythonScripts;
+import dev.spyglass.SamplingMode;
+import dev.spyglass.SpyglassException;
+import dev.spyglass.internal.kernel.SwitchRecords;
+import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.PythonInterpreter;
+
+/**
+ * The switch-record route of the stack reader ({@link StackReader#followsSwitches}): with enough threads to open
+ * it, waiting threads' stacks are taken over from look to look with no {@code /proc} read, and a thread woken at a
+ * known moment is read again. Each worker, woken, parks again under the other of two callers ({@code even},
+ * {@code odd}) at the same depth and line, so its thread state points to the same frame (3.11+); it creates a file
+ * from inside the new caller first, so from the moment the file exists every look that finds it parked must show
+ * the new caller. A stack kept although the thread was switched in shows the old one.
+ */
+@Execution(ExecutionMode.CONCURRENT)
+class SwitchedStacksTest {
+    private static final int THREADS = StackReader.SWITCH_ROUTE_THREADS + 4;
+    private static final int ROUNDS = 3;
+    private static final long DEADLINE_NANOS = 20_000_000_000L;
+
+    static final String SCRIPT = String.join("\n",
+            "import os, sys, threading",
+            "N = int(sys.argv[1])",
+            "DIR = sys.argv[2]",
+            "evs = [threading.Event() for i in range(N)]",
+            "def park(ev):",
+            "    ev.wait()  # PARK",
+            "def moved(i, n):",
+            "    open(os.path.join(DIR, 'moved-%d-%d' % (i, n)), 'w').close()",
+            "def even(i, n):",
+            "    moved(i, n)",
+            "    park(evs[i])",
+            "def odd(i, n):",
+            "    moved(i, n)",
+            "    park(evs[i])",
+            "def worker(i):",
+            "    n = 0",
+            "    while True:",
+            "        (odd if n % 2 else even)(i, n)",
+            "        evs[i].clear()",
+            "        n += 1",
+            "for i in range(N):",
+            "    t = threading.Thread(target=worker, args=(i,), name='worker-%d' % i)",
+            "    t.daemon = True",
+            "    t.start()",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "while True:",
+            "    line = sys.stdin.readline()",
+            "    if not line:",
+            "        break",
+            "    evs[int(line)].set()",
+            "");
+
+    /** Looks once; checks every parked worker's caller against {@code expected}; how many were seen parked. */
+    private static int lookAndCheck(PythonInterpreter py, Target t, String[] expected) throws SpyglassException {
+        int n = t.readThreads(SamplingMode.WALL);
+        int parked = 0;
+        for (int i = 0; i < n; i++) {
+            ThreadRecord r = t.thread(i);
+            String name = t.threadName(r);
+            if (r.torn() || name == null || !name.startsWith("worker-")) {
+                continue; // torn in this look (a loaded machine): the next look reads it
+            }
+            int w = Integer.parseInt(name.substring("worker-".length()));
+            List<Frame> frames = r.frameList();
+            for (int k = 0; k + 1 < frames.size(); k++) {
+                if (frames.get(k).function().equals("park")) {
+                    if (expected[w] != null) {
+                        assertThat(frames.get(k + 1).function()).as("%s: worker-%d's caller of park()", py.label(), w)
+                                .isEqualTo(expected[w]);
+                    }
+                    parked++;
+                    break;
+                }
+            }
+        }
+        return parked;
+    }
+
+    @ForEachPython
+    void aWokenThreadIsReadAgainWhileTheOthersAreTakenOverOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        try (SwitchRecords probe = SwitchRecords.open(1)) {
+            // only whether this JVM may have them
+        } catch (SpyglassException e) {
+            Assumptions.abort("no sched_switch records here: " + e.getMessage());
+        }
+        Path script = PythonScripts.write("switched.py", SCRIPT);
+        Path dir = Files.createTempDirectory("spyglass-switched");
+        try (PythonScripts.Running target = PythonScripts.start(py, script, Integer.toString(THREADS), dir.toString());
+                Target t = Target.attach(target.pid())) {
+            String[] expected = new String[THREADS];
+            long deadline = System.nanoTime() + DEADLINE_NANOS;
+            for (int i = 0; i < THREADS; i++) {
+                while (!Files.exists(dir.resolve("moved-" + i + "-0")) && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                expected[i] = "even";
+            }
+            while (lookAndCheck(py, t, expected) < THREADS && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(lookAndCheck(py, t, expected)).as("%s: workers parked", py.label()).isEqualTo(THREADS);
+            assertThat(t.reader().followsSwitches()).as("%s: switch records followed with %d threads", py.label(),
+                    THREADS).isTrue();
+            long switchLooks = t.reader().switchLooks();
+            long reused = t.reader().reusedStacks();
+            for (int round = 1; round <= ROUNDS; round++) {
+                for (int i = 0; i < THREADS; i++) {
+                    expected[i] = null; // woken: where it is until its file exists is not known
+                    target.send(Integer.toString(i));
+                    Path moved = dir.resolve("moved-" + i + "-" + round);
+                    deadline = System.nanoTime() + DEADLINE_NANOS;
+                    while (!Files.exists(moved) && System.nanoTime() < deadline) {
+                        lookAndCheck(py, t, expected);
+                    }
+                    assertThat(moved).as("%s: worker-%d woken", py.label(), i).exists();
+                    expected[i] = round % 2 == 0 ? "even" : "odd";
+                    // From now on, strictly: parked under the new caller, and seen parked again within the deadline.
+                    boolean seen = false;
+                    while (!seen && System.nanoTime() < deadline) {
+                        lookAndCheck(py, t, expected);
+                        ThreadRecord r = worker(t, i);
+                        seen = r != null && !r.torn() && r.frameList().stream().anyMatch(f -> f.function().equals("park"));
+                    }
+                    assertThat(seen).as("%s: worker-%d seen parked again", py.label(), i).isTrue();
+                    for (int look = 0; look < 3; look++) {
+                        lookAndCheck(py, t, expected);
+                        Thread.sleep(1);
+                    }
+                }
+            }
+            // The route did the work: states from the records, stacks taken over (records lost under load
+            // send threads back through /proc for a while, never all of the time).
+            assertThat(t.reader().switchLooks()).as("%s: looks answered from switch records", py.label())
+                    .isGreaterThan(switchLooks);
+            assertThat(t.reader().reusedStacks()).as("%s: stacks taken over", py.label()).isGreaterThan(reused);
+        }
+    }
+
+    private static ThreadRecord worker(Target t, int i) {
+        for (int k = 0; k < t.reader().count(); k++) {
+            ThreadRecord r = t.thread(k);
+            if (("worker-" + i).equals(t.threadName(r))) {
+                return r;
+            }
+        }
+        return null;
+    }
+}
