@@ -28,6 +28,7 @@ import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
 import dev.spyglass.internal.session.PythonStackSources;
 import dev.spyglass.internal.session.SampleHandoff;
+import dev.spyglass.internal.session.TickLateness;
 import dev.spyglass.internal.session.TickPacing;
 
 /**
@@ -339,6 +340,7 @@ public final class SamplingSession implements AutoCloseable {
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
         // Made here: the timer slack it sets is the sampling thread's own.
         TickPacing pacing = TickPacing.forCurrentThread(intervalNanos, stopped);
+        TickLateness lateness = new TickLateness(start, intervalNanos);
         long deadline = start;
         try {
             while (!stopRequested) {
@@ -358,8 +360,10 @@ public final class SamplingSession implements AutoCloseable {
                 ticks++;
                 long next = deadline + intervalNanos;
                 long after = System.nanoTime();
+                lateness.tick(deadline, now, after);
                 if (after - next > intervalNanos) {
                     // More than a whole interval late: skip the missed ticks rather than bursting.
+                    lateness.gap(next, after);
                     next = after;
                 }
                 deadline = next;
@@ -374,6 +378,9 @@ public final class SamplingSession implements AutoCloseable {
         } finally {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("process {}, every {} µs: {}", pid(), intervalNanos / 1000, lateness.summary());
+            }
             if (family != null) {
                 family.watch().stop(); // no more attaches for a session that samples no more
             }
