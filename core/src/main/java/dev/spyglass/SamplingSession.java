@@ -118,6 +118,11 @@ public final class SamplingSession implements AutoCloseable {
             SamplingSession s = new SamplingSession(config, target, process, treeRoot,
                     PythonStackSources.open(config, target));
             TickPacing.prepare();
+            // The JVM's one-time costs of a first look, paid before the clock starts (PythonStackSource#warmUp).
+            long warm = System.nanoTime();
+            boolean warmed = s.python.warmUp(s.mode);
+            LOG.debug("process {}: look before sampling {} in {} µs", s.pid, warmed ? "taken" : "not taken",
+                    (System.nanoTime() - warm) / 1000);
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;
