@@ -28,6 +28,7 @@ import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
 import dev.spyglass.internal.session.PythonStackSources;
 import dev.spyglass.internal.session.SampleHandoff;
+import dev.spyglass.internal.session.TickLateness;
 import dev.spyglass.internal.session.TickPacing;
 
 /**
@@ -119,6 +120,11 @@ public final class SamplingSession implements AutoCloseable {
             SamplingSession s = new SamplingSession(config, target, process, treeRoot,
                     PythonStackSources.open(config, target));
             TickPacing.prepare();
+            // The JVM's one-time costs of a first look, paid before the clock starts (PythonStackSource#warmUp).
+            long warm = System.nanoTime();
+            boolean warmed = s.python.warmUp(s.mode);
+            LOG.debug("process {}: look before sampling {} in {} µs", s.pid, warmed ? "taken" : "not taken",
+                    (System.nanoTime() - warm) / 1000);
             s.startNanos = System.nanoTime();
             s.worker.start();
             return s;
@@ -347,6 +353,7 @@ public final class SamplingSession implements AutoCloseable {
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
         // Made here: the timer slack it sets is the sampling thread's own.
         TickPacing pacing = TickPacing.forCurrentThread(intervalNanos, stopped);
+        TickLateness lateness = new TickLateness(start, intervalNanos);
         long deadline = start;
         try {
             while (!stopRequested) {
@@ -366,8 +373,10 @@ public final class SamplingSession implements AutoCloseable {
                 ticks++;
                 long next = deadline + intervalNanos;
                 long after = System.nanoTime();
+                lateness.tick(deadline, now, after);
                 if (after - next > intervalNanos) {
                     // More than a whole interval late: skip the missed ticks rather than bursting.
+                    lateness.gap(next, after);
                     next = after;
                 }
                 deadline = next;
@@ -382,6 +391,9 @@ public final class SamplingSession implements AutoCloseable {
         } finally {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("process {}, every {} µs: {}", pid(), intervalNanos / 1000, lateness.summary());
+            }
             if (family != null) {
                 family.watch().stop(); // no more attaches for a session that samples no more
             }

@@ -42,6 +42,31 @@ class PythonStackSourceTest {
         }
     }
 
+    /**
+     * The read a session takes before its clock starts reads the target but leaves the source as it was: the first
+     * sample after it still weighs one interval, not the time since that read.
+     */
+    @Test
+    void warmUpReadsTheTargetAndLeavesTheFirstWeightAlone() throws Exception {
+        PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
+        Path script = PythonScripts.write("sleeper.py", PythonScripts.RECURSION.replace("DEPTH", "3"));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            PythonStackSource source = new PythonStackSource(Target.attach(target.pid()), 5_000_000L);
+            try {
+                assertThat(source.warmUp(SamplingMode.WALL)).isTrue();
+                assertThat(source.warmUp(SamplingMode.PAGE_FAULTS)).as("no look of its own for page faults").isFalse();
+                Collected wall = new Collected();
+                for (int i = 0; i < 20 && wall.samples.isEmpty(); i++) {
+                    source.poll(900_000_000L + i * 5_000_000L, SamplingMode.WALL, wall);
+                }
+                assertThat(wall.samples).isNotEmpty();
+                assertThat(wall.samples.get(0).weightNanos()).isEqualTo(5_000_000L);
+            } finally {
+                source.close();
+            }
+        }
+    }
+
     @Test
     void wallModeReportsTheSleepingThreadAndCpuModeSkipsIt() throws Exception {
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 12);
