@@ -36,7 +36,7 @@ import dev.spyglass.SpyglassException;
  * ({@code kill -9} included), removes the breakpoints from every process; nothing is written to tracefs.
  *
  * <p>Record layout (PERF_RECORD_SAMPLE, sample type IDENTIFIER | TID | TIME | REGS_USER):
- * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX DX SI DI BP SP IP}.
+ * {@code header(8) | id | pid u32, tid u32 | time | abi | regs AX CX DX SI DI BP SP IP R8} (UprobeSet.REGS).
  */
 public final class PerCpuUprobes implements Uprobes {
     private static final Logger LOG = LoggerFactory.getLogger(PerCpuUprobes.class);
@@ -259,9 +259,9 @@ public final class PerCpuUprobes implements Uprobes {
         }
         long abi = d.at(p + 32);
         if (probe >= 0 && abi != 0) {
-            long q = p + 40;
-            v.record(probe, (int) (pidTid >>> 32), d.at(p + 24), d.at(q), d.at(q + 8), d.at(q + 16), d.at(q + 24),
-                    d.at(q + 32), d.at(q + 40), d.at(q + 48), MemorySegment.NULL);
+            long q = p + 40; // registers in UprobeSet.REGS order: AX CX DX SI DI BP SP IP R8
+            v.record(probe, (int) (pidTid >>> 32), d.at(p + 24), d.at(q), d.at(q + 16), d.at(q + 24), d.at(q + 32),
+                    d.at(q + 40), d.at(q + 48), d.at(q + 56), MemorySegment.NULL);
         }
     }
 
