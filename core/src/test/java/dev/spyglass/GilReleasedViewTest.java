@@ -37,12 +37,15 @@ class GilReleasedViewTest {
         Path script = PythonScripts.write("gilview.py", GilModeTest.SCRIPT);
         Path html = dir.resolve("gil.html");
         List<StackSample> samples = new ArrayList<>();
+        long waitedMs;
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            long waitedBefore = PythonScripts.runQueueWaitNanos(target.pid());
             Sampler sampler = Sampler.builder().mode(SamplingMode.CPU).interval(Duration.ofMillis(5))
                     .duration(Duration.ofMillis(1500)).build();
             try (SamplingSession s = sampler.attach(target.pid())) {
                 s.forEach(samples::add);
             }
+            waitedMs = (PythonScripts.runQueueWaitNanos(target.pid()) - waitedBefore) / 1_000_000;
         }
         try (var out = HtmlFlameGraphExporter.builder().build(html)) {
             samples.forEach(out::accept);
@@ -50,13 +53,20 @@ class GilReleasedViewTest {
         long[] reader = tally(data(html), "reader");
         long[] spinner = tally(data(html), "spinner");
         String figures = py.label() + ": reader " + reader[1] + " of " + reader[0] + " samples GIL-released, spinner "
-                + spinner[1] + " of " + spinner[0];
+                + spinner[1] + " of " + spinner[0] + "; the target's threads waited " + waitedMs
+                + " ms for a CPU in the 1.5 s";
         System.out.println(figures);
         Assumptions.assumeTrue(reader[0] >= 10 && spinner[0] >= 10, "too few samples (load?): " + figures);
         if (samples.stream().allMatch(s -> s.thread().gilHeld() == null)) {
             // 2.7 (no GIL holder to read) and free-threaded builds: nothing is marked.
             assertThat(reader[1] + spinner[1]).as(figures).isZero();
             return;
+        }
+        if ((reader[1] * 2 <= reader[0] || spinner[1] * 3 >= spinner[0]) && waitedMs > 250) {
+            // A loaded machine: a thread preempted while it holds the GIL (the reader back from readinto, or the
+            // spinner) stays runnable with it for milliseconds, and the samples truly say so (seen with two CPU
+            // hogs: reader 123 of 285 released on 2.7, 109 of 262 on 3.6). As in GilModeTest: not what this tests.
+            Assumptions.abort("the machine starves the target (load?): " + figures);
         }
         assertThat(reader[1] * 2).as(figures).isGreaterThan(reader[0]);
         assertThat(spinner[1] * 3).as(figures).isLessThan(spinner[0]);
