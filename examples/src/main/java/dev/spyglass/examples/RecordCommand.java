@@ -271,11 +271,14 @@ final class RecordCommand implements Callable<Integer> {
         }, "spyglass-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
-        LiveStatus status = LiveStatus.startIfTerminal(err, session, out);
         err.println("spyglass: recording process " + session.pid() + " (Python " + versionText + ")"
                 + (children.children ? " and its child processes" : "") + " every "
                 + Durations.format(every) + (limit != null ? " for " + Durations.format(limit) : "")
                 + (pid != null ? "; Ctrl-C to stop" : ""));
+        // The status line starts after the header: started first, it was drawn before the header once (suite with
+        // two CPU hogs: the main thread took over the status thread's first 250 ms to print it), and the stale text
+        // stayed in front of the header on its line, where the final erase of the current line cannot reach it.
+        LiveStatus status = LiveStatus.startIfTerminal(err, session, out);
         int result = 0;
         boolean complete = true;
         LaunchedCommand ending = null;
