@@ -35,6 +35,11 @@ final class TaskSchedstat {
     private TaskStates.RunState statState = TaskStates.RunState.UNKNOWN;
     /** The latest look found the thread not put on a CPU since a {@code stat} reading that saw it sleeping. */
     boolean notRunSince;
+    /**
+     * The latest look took the reading later looks compare with ({@link #statRead}): memory of the thread read
+     * before it, in the same look, may predate it.
+     */
+    boolean newReading;
 
     /** Reads this look's counters (left -1 when the file is missing or malformed). */
     void read(Path taskDir, long tid, ByteBuffer buffer, byte[] bytes, long[] values) {
@@ -77,6 +82,7 @@ final class TaskSchedstat {
 
     /** Keeps this look's counters with the state {@code stat} gave right after them. */
     void statRead(TaskStates.RunState state) {
+        newReading = true;
         statRun = runNanos;
         statWait = waitNanos;
         statSlices = timeslices;
