@@ -19,7 +19,11 @@ import java.nio.file.StandardOpenOption;
  * which adds one to the third number. One that was still on a CPU when {@code stat} said it sleeps (between
  * announcing its sleep and calling the scheduler, the kernel's {@code set_current_state}) and then did not
  * sleep after all has its time on the CPU added at its next switch or scheduler tick: at most one scheduler
- * tick (4 ms at HZ=250) can pass with the counters unchanged while it runs.
+ * tick (4 ms at HZ=250) can pass with the counters unchanged while it runs. (Also one preempted in that window:
+ * taken off its CPU still marked sleeping, it is not queued again, so a wake-up that finds it on its run queue, the
+ * kernel's {@code ttwu_runnable}, puts it back on a CPU without counting a timeslice; its time still grows at its
+ * next switch or tick.) The proof starts at the reading: memory read before it, even in the same look, is not
+ * covered ({@link TaskStates#tookNewReading}).
  */
 final class TaskSchedstat {
     private FileChannel channel;
