@@ -29,7 +29,7 @@ class ReusedStacksTest {
     private static final int THREADS = 12;
     private static final long DEADLINE_NANOS = 20_000_000_000L;
     /** Each worker moves this many times (between before() and after()). */
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 8;
 
     static final String SCRIPT = String.join("\n",
             "import sys, threading",
