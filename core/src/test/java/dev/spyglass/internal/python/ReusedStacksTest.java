@@ -22,7 +22,11 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * somewhere else. Here the new place has the same innermost frame (the same function at the same line) at the
  * same depth, reached from another caller, so the thread state's frame pointer and data-stack top do not change
  * (3.11+: the frame sits at the same address of the same chunk): only the kernel's counters tell the stacks apart.
- * Twelve threads, so that threads past the first eight (read ahead apart) are covered too.
+ * Twelve threads, so that threads past the first eight (read ahead apart) are covered too. Every worker moves
+ * between the two callers {@value #ROUNDS} times while the reader looks back to back, so that some moves fall
+ * between a look's first call (the read-ahead, which on 3.12 holds the last eight threads started: CPython puts
+ * new thread states at the head of the list) and the look's kernel reading of the thread: a proof that started
+ * after the memory it keeps (fixed 4 Dec 2026) fails every run on 3.11+ this way, 1 run in 8 with one move.
  */
 @Execution(ExecutionMode.CONCURRENT)
 class ReusedStacksTest {
