@@ -19,7 +19,11 @@ import java.nio.file.StandardOpenOption;
  * which adds one to the third number. One that was still on a CPU when {@code stat} said it sleeps (between
  * announcing its sleep and calling the scheduler, the kernel's {@code set_current_state}) and then did not
  * sleep after all has its time on the CPU added at its next switch or scheduler tick: at most one scheduler
- * tick (4 ms at HZ=250) can pass with the counters unchanged while it runs.
+ * tick (4 ms at HZ=250) can pass with the counters unchanged while it runs. (Also one preempted in that window:
+ * taken off its CPU still marked sleeping, it is not queued again, so a wake-up that finds it on its run queue, the
+ * kernel's {@code ttwu_runnable}, puts it back on a CPU without counting a timeslice; its time still grows at its
+ * next switch or tick.) The proof starts at the reading: memory read before it, even in the same look, is not
+ * covered ({@link TaskStates#tookNewReading}).
  */
 final class TaskSchedstat {
     private FileChannel channel;
@@ -35,6 +39,11 @@ final class TaskSchedstat {
     private TaskStates.RunState statState = TaskStates.RunState.UNKNOWN;
     /** The latest look found the thread not put on a CPU since a {@code stat} reading that saw it sleeping. */
     boolean notRunSince;
+    /**
+     * The latest look took the reading later looks compare with ({@link #statRead}): memory of the thread read
+     * before it, in the same look, may predate it.
+     */
+    boolean newReading;
 
     /** Reads this look's counters (left -1 when the file is missing or malformed). */
     void read(Path taskDir, long tid, ByteBuffer buffer, byte[] bytes, long[] values) {
@@ -77,6 +86,7 @@ final class TaskSchedstat {
 
     /** Keeps this look's counters with the state {@code stat} gave right after them. */
     void statRead(TaskStates.RunState state) {
+        newReading = true;
         statRun = runNanos;
         statWait = waitNanos;
         statSlices = timeslices;

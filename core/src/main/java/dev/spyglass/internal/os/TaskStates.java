@@ -189,6 +189,7 @@ public final class TaskStates implements AutoCloseable {
         }
         TaskSchedstat c = t.schedstat;
         c.notRunSince = false;
+        c.newReading = false;
         if (holding) {
             // Threads held stopped (native frames): the states read before the stop, and no proof.
             t.switches.forgetLook();
@@ -219,6 +220,20 @@ public final class TaskStates implements AutoCloseable {
     public boolean notRunSinceLastLook(long tid) {
         Task t = index.get(tid);
         return t != null && t.schedstat.notRunSince;
+    }
+
+    /**
+     * Whether the latest {@link #lookState} of {@code tid} took the {@code schedstat} reading that the next looks'
+     * proofs compare with. The proof covers the time from that reading on, so memory of the thread read earlier in
+     * the same look (the look's first call, ahead) is not covered: the thread may have run between the two, moved
+     * its frames and gone to sleep again before the reading (it then shows the new counters, and the proof would
+     * hold the old frames for as long as it sleeps). Frames read that way must be read again at the next look
+     * before they are taken over. The switch records' proof runs from the drain at the start of the look (before
+     * any read of the target), so it never sets this.
+     */
+    public boolean tookNewReading(long tid) {
+        Task t = index.get(tid);
+        return t != null && t.schedstat.newReading;
     }
 
     private final long[] schedstatValues = new long[3];

@@ -239,6 +239,13 @@ public final class StackReader implements AutoCloseable {
                     retry(r, interp);
                 }
                 r.walked = !r.torn;
+                // Copies of the look's first call (read ahead, r.specSlot) predate the kernel reading this look may
+                // just have taken for the next looks' proofs: a thread woken between the two that moved its frames
+                // and slept again has those copies show its old stack, and the new counters would keep that stack
+                // for as long as it sleeps (seen on 3.12: 20 s). Such a stack is walked once more, from the next
+                // look's copies, before it can be taken over (TaskStates#tookNewReading); threads past the first
+                // eight read their frames after the kernel's reading, and keep theirs.
+                r.readBeforeReading = r.specSlot >= 0 && tasks != null && tasks.tookNewReading(r.nativeThreadId);
             }
             if (!r.torn && r.tstate != 0 && r.tstate == interpreters.finalizingThread()) {
                 // The thread finalising the runtime: its time (module teardown, freeing, GC) would have no

@@ -59,6 +59,11 @@ public final class ThreadRecord {
     int prevDepth;
     /** Set by the reader when this look's frames were walked whole (not torn, nothing added after the walk). */
     boolean walked;
+    /**
+     * Set by the reader when this look's frames may have been read before the kernel reading that proves the
+     * thread has not run since ({@link StackReader}): the next look walks them again rather than take them over.
+     */
+    boolean readBeforeReading;
 
     /** Whether this look's thread is the previous look's with the same thread-state words (its frames still in place). */
     boolean sameHeadAsBefore() {
@@ -75,7 +80,8 @@ public final class ThreadRecord {
     }
 
     void reset() {
-        prevWalked = walked && !torn;
+        prevWalked = walked && !torn && !readBeforeReading;
+        readBeforeReading = false;
         prevTstate = tstate;
         prevPythonThreadId = pythonThreadId;
         prevNativeThreadId = nativeThreadId;

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 
@@ -21,27 +22,35 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * somewhere else. Here the new place has the same innermost frame (the same function at the same line) at the
  * same depth, reached from another caller, so the thread state's frame pointer and data-stack top do not change
  * (3.11+: the frame sits at the same address of the same chunk): only the kernel's counters tell the stacks apart.
- * Twelve threads, so that threads past the first eight (read ahead apart) are covered too.
+ * Twelve threads, so that threads past the first eight (read ahead apart) are covered too. Every worker moves
+ * between the two callers {@value #ROUNDS} times while the reader looks back to back, so that some moves fall
+ * between a look's first call (the read-ahead, which on 3.12 holds the last eight threads started: CPython puts
+ * new thread states at the head of the list) and the look's kernel reading of the thread: a proof that started
+ * after the memory it keeps (fixed 4 Dec 2026) fails every run on 3.11+ this way, 1 run in 8 with one move.
  */
 @Execution(ExecutionMode.CONCURRENT)
 class ReusedStacksTest {
     private static final int THREADS = 12;
     private static final long DEADLINE_NANOS = 20_000_000_000L;
+    /** Each worker moves this many times (between before() and after()). */
+    private static final int ROUNDS = 8;
 
     static final String SCRIPT = String.join("\n",
             "import sys, threading",
             "N = int(sys.argv[1])",
-            "first = [threading.Event() for i in range(N)]",
-            "never = threading.Event()",
-            "def park(ev):",
-            "    ev.wait()  # PARK",
-            "def before(ev):",
-            "    park(ev)",
-            "def after(ev):",
-            "    park(ev)",
+            "locks = [threading.Lock() for i in range(N)]",
+            "for lk in locks:",
+            "    lk.acquire()",
+            "def park(lk):",
+            "    lk.acquire()  # PARK",
+            "def before(lk):",
+            "    park(lk)",
+            "def after(lk):",
+            "    park(lk)",
             "def worker(i):",
-            "    before(first[i])",
-            "    after(never)",
+            "    while True:",
+            "        before(locks[i])",
+            "        after(locks[i])",
             "for i in range(N):",
             "    t = threading.Thread(target=worker, args=(i,), name='worker-%d' % i)",
             "    t.daemon = True",
@@ -51,7 +60,7 @@ class ReusedStacksTest {
             "    line = sys.stdin.readline()",
             "    if not line:",
             "        break",
-            "    first[int(line)].set()",
+            "    locks[int(line)].release()",
             "");
 
     /** The caller of {@code park} for each worker (by name), null where a worker is not parked or was torn. */
@@ -74,17 +83,13 @@ class ReusedStacksTest {
         return callers;
     }
 
-    /** Every worker read (not torn) is parked under after() when it is one of {@code moved}, else under before(). */
-    private static void assertParked(PythonInterpreter py, String[] callers, int[] moved) {
+    /** Every worker read (not torn) is parked under after() when {@code moved}, else under before(). */
+    private static void assertParked(PythonInterpreter py, String[] callers, boolean[] moved) {
         for (int i = 0; i < THREADS; i++) {
             if (callers[i] == null) {
                 continue; // torn in this look (a loaded machine): the next look reads it
             }
-            boolean isMoved = false;
-            for (int m : moved) {
-                isMoved |= m == i;
-            }
-            assertThat(callers[i]).as("%s: worker-%d's caller of park()", py.label(), i).isEqualTo(isMoved ? "after" : "before");
+            assertThat(callers[i]).as("%s: worker-%d's caller of park()", py.label(), i).isEqualTo(moved[i] ? "after" : "before");
         }
     }
 
@@ -106,7 +111,7 @@ class ReusedStacksTest {
             // The waiting threads' stacks are taken over from look to look (where the kernel keeps the counters).
             long reusedBefore = t.reader().reusedStacks();
             for (int look = 0; look < 20; look++) {
-                assertParked(py, callers(t, t.readThreads(SamplingMode.WALL)), new int[0]);
+                assertParked(py, callers(t, t.readThreads(SamplingMode.WALL)), new boolean[THREADS]);
                 Thread.sleep(2);
             }
             Path own = Path.of("/proc/thread-self/schedstat");
@@ -115,25 +120,65 @@ class ReusedStacksTest {
                 assertThat(t.reader().reusedStacks()).as("%s: stacks taken over", py.label()).isGreaterThan(reusedBefore);
             }
 
-            // Wake one thread among the first eight and one after them: each parks again under after().
-            int[] moved = {2, 10};
-            for (int i : moved) {
-                target.send(Integer.toString(i));
+            // Every worker in turn, several rounds: woken while the reader looks back to back, it parks again under
+            // the other caller. A look whose first call (the read-ahead) saw the old stack and whose kernel look saw
+            // the thread asleep again must not have its stack taken over from then on.
+            boolean[] moved = new boolean[THREADS];
+            for (int round = 0; round < ROUNDS; round++) {
+                for (int i = 0; i < THREADS; i++) {
+                    int worker = (i * 5 + round) % THREADS; // read-ahead slots and later ones alternate
+                    long tid = tidOf(t, worker);
+                    long[] countersAtWake = schedstat(target.pid(), tid);
+                    target.send(Integer.toString(worker));
+                    moved[worker] = !moved[worker];
+                    String expected = moved[worker] ? "after" : "before";
+                    deadline = System.nanoTime() + DEADLINE_NANOS;
+                    do {
+                        callers = callers(t, t.readThreads(SamplingMode.WALL));
+                    } while (!expected.equals(callers[worker]) && System.nanoTime() < deadline);
+                    if (!expected.equals(callers[worker])) {
+                        // The bug this test is for, unless the machine starved the target: then the worker has not
+                        // run since it was woken, or is not parked yet.
+                        long[] now = schedstat(target.pid(), tid);
+                        boolean ran = countersAtWake != null && now != null && now[2] > countersAtWake[2];
+                        boolean parked = t.kernelThreadState(tid) == dev.spyglass.ThreadState.IDLE;
+                        Assumptions.assumeTrue(ran && parked, String.format(
+                                "%s: worker-%d not seen parked again in %d s (it ran: %s, parked: %s); a starved target",
+                                py.label(), worker, DEADLINE_NANOS / 1_000_000_000L, ran, parked));
+                    }
+                    assertThat(callers[worker]).as("%s: round %d, worker-%d's caller of park()", py.label(), round, worker)
+                            .isEqualTo(expected);
+                    assertParked(py, callers, moved);
+                }
             }
-            deadline = System.nanoTime() + DEADLINE_NANOS;
-            do {
-                callers = callers(t, t.readThreads(SamplingMode.WALL));
-                Thread.sleep(2);
-            } while (!("after".equals(callers[2]) && "after".equals(callers[10])) && System.nanoTime() < deadline);
-            for (int i = 0; i < THREADS; i++) {
-                assertThat(callers[i]).as("%s: worker-%d's caller of park()", py.label(), i)
-                        .isEqualTo(i == 2 || i == 10 ? "after" : "before");
-            }
-            // And it stays seen there while the stacks are taken over again.
+            // And the stacks stay seen there while they are taken over again.
             for (int look = 0; look < 20; look++) {
                 assertParked(py, callers(t, t.readThreads(SamplingMode.WALL)), moved);
                 Thread.sleep(2);
             }
+        }
+    }
+
+    /** The host TID of worker {@code worker}, from a look. */
+    private static long tidOf(Target t, int worker) throws Exception {
+        int n = t.readThreads(SamplingMode.WALL);
+        for (int i = 0; i < n; i++) {
+            ThreadRecord r = t.thread(i);
+            if (("worker-" + worker).equals(t.threadName(r))) {
+                return r.nativeThreadId;
+            }
+        }
+        return -1;
+    }
+
+    /** The thread's {@code schedstat} counters, or null where the kernel does not keep them. */
+    private static long[] schedstat(long pid, long tid) {
+        try {
+            String[] f = Files.readString(Path.of("/proc", Long.toString(pid), "task", Long.toString(tid), "schedstat"))
+                    .trim().split("\\s+");
+            return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])};
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
         }
     }
 }
