@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.os.Errno;
+import dev.spyglass.internal.os.NsPids;
 
 /**
  * Every context switch of the machine, from one perf event per CPU on the {@code sched:sched_switch} tracepoint
@@ -134,13 +135,15 @@ public final class SwitchRecords implements AutoCloseable {
         if (Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("pages " + dataPages);
         }
-        String ns = nsPidLine();
-        if (ns != null && ns.trim().split("\\s+").length > 1) {
-            throw new SpyglassException("this JVM is in a PID namespace below the initial one (" + ns.trim()
+        long[] ns = NsPids.of(Path.of("/proc/self/status"));
+        if (ns.length > 1) {
+            throw new SpyglassException("this JVM is in a PID namespace below the initial one ("
+                    + java.util.Arrays.stream(ns).mapToObj(Long::toString)
+                            .collect(java.util.stream.Collectors.joining(" "))
                     + "): sched_switch records name tasks by their initial ids");
         }
-        String online = read("/sys/devices/system/cpu/online");
-        String possible = read("/sys/devices/system/cpu/possible");
+        String online = UprobeSet.read("/sys/devices/system/cpu/online");
+        String possible = UprobeSet.read("/sys/devices/system/cpu/possible");
         if (online == null || !online.equals(possible)) {
             throw new SpyglassException("CPUs " + possible + " possible but " + online + " online: a CPU brought"
                     + " online later would switch threads unseen");
@@ -289,27 +292,6 @@ public final class SwitchRecords implements AutoCloseable {
 
     public int cpus() {
         return fds.length;
-    }
-
-    private static String nsPidLine() {
-        String status = read("/proc/self/status");
-        if (status == null) {
-            return null;
-        }
-        for (String line : status.split("\n")) {
-            if (line.startsWith("NSpid:")) {
-                return line.substring(6);
-            }
-        }
-        return null;
-    }
-
-    private static String read(String file) {
-        try {
-            return Files.readString(Path.of(file)).trim();
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
     }
 
     @Override
