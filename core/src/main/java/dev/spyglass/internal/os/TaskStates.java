@@ -52,26 +52,6 @@ public final class TaskStates implements AutoCloseable {
     private final byte[] bytes = new byte[1024];
     private long lastList;
 
-    private static final class Task {
-        final FileChannel stat;
-        final long hostTid;
-        /** The TID in the target's own PID namespace (= {@link #hostTid} when not namespaced), or -1. */
-        final long targetTid;
-        String name;
-        /** Field 22 of the stat line ({@code starttime}, clock ticks after boot), 0 until first read. */
-        long startTime;
-        /** Read by {@link #lookState} only. */
-        final TaskSchedstat schedstat = new TaskSchedstat();
-        /** What the switch records told, when they are followed ({@link #followSwitches}). */
-        final TaskSwitches switches = new TaskSwitches();
-
-        Task(FileChannel stat, long hostTid, long targetTid) {
-            this.stat = stat;
-            this.hostTid = hostTid;
-            this.targetTid = targetTid;
-        }
-    }
-
     public TaskStates(long pid) {
         this.pid = pid;
         this.taskDir = Path.of("/proc", Long.toString(pid), "task");
@@ -361,7 +341,7 @@ public final class TaskStates implements AutoCloseable {
         for (Iterator<Map.Entry<Long, Task>> it = tasks.entrySet().iterator(); it.hasNext();) {
             Map.Entry<Long, Task> e = it.next();
             if (!seen.containsKey(e.getKey())) {
-                closeQuietly(e.getValue());
+                e.getValue().close();
                 it.remove();
             }
         }
@@ -452,17 +432,8 @@ public final class TaskStates implements AutoCloseable {
     private void forget(long tid) {
         Task t = tasks.remove(tid);
         if (t != null) {
-            closeQuietly(t);
+            t.close();
             reindex();
-        }
-    }
-
-    private static void closeQuietly(Task t) {
-        try {
-            t.stat.close();
-            t.schedstat.close();
-        } catch (IOException e) {
-            // nothing to do
         }
     }
 
@@ -473,7 +444,7 @@ public final class TaskStates implements AutoCloseable {
     @Override
     public void close() {
         for (Task t : tasks.values()) {
-            closeQuietly(t);
+            t.close();
         }
         tasks.clear();
         index = new LongMap<>(8);
