@@ -21,7 +21,6 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.session.DescendantWatch;
-import dev.spyglass.internal.session.EventBuffer;
 import dev.spyglass.internal.session.EventSource;
 import dev.spyglass.internal.session.FollowedProcess;
 import dev.spyglass.internal.session.ProcessFamily;
@@ -60,7 +59,7 @@ public final class SamplingSession implements AutoCloseable {
     /** The target and its CPython descendants, when the session follows children; else null. */
     private final ProcessFamily family;
     private final FollowedProcess self;
-    private final EventBuffer delivery = new Delivery();
+    private final SessionDelivery delivery;
     private final java.util.function.BooleanSupplier stopped = () -> this.stopRequested;
     private final Process process;
     private final String container;
@@ -75,11 +74,6 @@ public final class SamplingSession implements AutoCloseable {
     private volatile boolean finished;
     private volatile Throwable failure;
     private volatile ProcessGoneException gone;
-    private volatile long samples;
-    private volatile long torn;
-    private volatile long tornAtFirst;
-    private volatile long recovered;
-    private volatile long dropped;
     private volatile long ticks;
     private volatile long behindNanos;
     private volatile long startNanos;
@@ -106,6 +100,7 @@ public final class SamplingSession implements AutoCloseable {
         this.family = !config.followChildren() ? null : new ProcessFamily(python, self, new DescendantWatch(
                 treeRoot, target, self), t -> PythonStackSources.open(config, t));
         this.sources = new EventSource[] {family != null ? family : python};
+        this.delivery = new SessionDelivery(queue, family == null ? self : null);
         this.worker = new Thread(this::run, "spyglass-sampler-" + pid);
         worker.setDaemon(true);
     }
@@ -264,8 +259,7 @@ public final class SamplingSession implements AutoCloseable {
     }
 
     private SamplingStats.TornReads tornReads() {
-        long r = recovered; // first: the sampling thread counts a first read torn before its recovery
-        return new SamplingStats.TornReads(tornAtFirst, r);
+        return delivery.tornReads();
     }
 
     /** The counters so far (final once the session has ended). */
@@ -277,8 +271,8 @@ public final class SamplingSession implements AutoCloseable {
         // Ticks planned at 0, interval, 2 * interval... within elapsed, less the one at 0: the tick in
         // progress (or the one the duration ended before) is not a skipped one.
         long skipped = Math.max(0, elapsed / intervalNanos - t);
-        return new SamplingStats(samples, torn, dropped, t, Duration.ofNanos(elapsed), rate,
-                Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
+        return new SamplingStats(delivery.samples, delivery.torn, delivery.dropped, t, Duration.ofNanos(elapsed),
+                rate, Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
                 PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python),
                 tornReads());
     }
@@ -422,38 +416,6 @@ public final class SamplingSession implements AutoCloseable {
     private void tick(long timestamp) throws SpyglassException {
         for (EventSource source : sources) {
             source.poll(timestamp, mode, delivery);
-        }
-    }
-
-    /** Takes the sources' events into the queue, counting what it drops. Used by the sampling thread only. */
-    private final class Delivery implements EventBuffer {
-        @Override
-        public void add(ProfileEvent event) {
-            switch (event) {
-                case StackSample s -> {
-                    if (family == null) {
-                        self.counted(1);
-                    }
-                    if (queue.offer(s)) {
-                        samples++;
-                    } else {
-                        dropped++;
-                    }
-                }
-            }
-        }
-
-        @Override
-        public void tornSample() {
-            torn++;
-        }
-
-        @Override
-        public void tornAtFirstRead(boolean recoveredByRetry) {
-            tornAtFirst++;
-            if (recoveredByRetry) {
-                recovered++;
-            }
         }
     }
 
