@@ -50,6 +50,14 @@ public final class ThreadStops implements AutoCloseable {
     private final long pid;
     private int stackBytes;
     private final StopTimeHistogram stopTimes;
+    /**
+     * Where a stop's time goes (debug diagnostics, {@link #phases()}): from the interrupt to the stop being
+     * seen, the capture (registers and stack copy), and the rest until the resume (the caller's Python read).
+     */
+    private final StopTimeHistogram toStop = new StopTimeHistogram();
+    private final StopTimeHistogram capture = new StopTimeHistogram();
+    private final StopTimeHistogram held = new StopTimeHistogram();
+    private long[] capturedAt = new long[16];
 
     private int count;
     /** Threads seized and interrupted whose stop had not come in time: detached as soon as it comes. */
@@ -140,6 +148,8 @@ public final class ThreadStops implements AutoCloseable {
             }
             signals[i] = signal;
             states[i] = STOPPED;
+            long seen = System.nanoTime();
+            toStop.record(seen - stopStarts[i]);
             try {
                 ptrace.getRegs(tids[i], regs[i]);
                 copied[i] = memory.readPartial(rsp(i), stacks[i].asSlice(0, stackBytes));
@@ -149,7 +159,18 @@ public final class ThreadStops implements AutoCloseable {
             if (copied[i] == 0) {
                 copied[i] = -1;
             }
+            capturedAt[i] = System.nanoTime();
+            capture.record(capturedAt[i] - seen);
         }
+    }
+
+    /** p50/p99 of the stop's parts in µs, for a debug line: to the stop, capture, held after the capture. */
+    public String phases() {
+        return "to stop " + micros(toStop) + ", capture " + micros(capture) + ", held for the Python read " + micros(held);
+    }
+
+    private static String micros(StopTimeHistogram h) {
+        return h.percentileNanos(0.5) / 1000 + "/" + h.percentileNanos(0.99) / 1000 + " µs";
     }
 
     private AccessDeniedException refused(int tid, Ptrace.PtraceException e) {
@@ -231,6 +252,7 @@ public final class ThreadStops implements AutoCloseable {
             ptrace.detach(tids[i], states[i] == STOPPED ? signals[i] : 0);
             if (states[i] == STOPPED) {
                 stopTimes.record(now - stopStarts[i]);
+                held.record(now - capturedAt[i]);
             }
             states[i] = GONE;
         }
@@ -291,6 +313,7 @@ public final class ThreadStops implements AutoCloseable {
             states = Arrays.copyOf(states, size);
             signals = Arrays.copyOf(signals, size);
             stopStarts = Arrays.copyOf(stopStarts, size);
+            capturedAt = Arrays.copyOf(capturedAt, size);
             copied = Arrays.copyOf(copied, size);
             regs = Arrays.copyOf(regs, size);
             stacks = Arrays.copyOf(stacks, size);

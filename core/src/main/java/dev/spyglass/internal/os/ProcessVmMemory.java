@@ -71,6 +71,7 @@ public final class ProcessVmMemory implements RemoteMemory {
     private final MemorySegment scratch;
     /** Slices of {@link #scratch} made once: a slice per read allocates on the sampling path. */
     private final MemorySegment scratch8;
+    private final HeldCopies held = new HeldCopies();
     private final MemorySegment scratch4;
     private int pending;
     private long pendingBytes;
@@ -192,6 +193,11 @@ public final class ProcessVmMemory implements RemoteMemory {
         if (len == 0) {
             return;
         }
+        int c;
+        if (!held.isEmpty() && (c = held.covering(address, len)) >= 0) {
+            held.copy(c, address, dst.address(), len);
+            return;
+        }
         if (procMem != null) {
             readProcMem(address, dst);
             return;
@@ -296,6 +302,9 @@ public final class ProcessVmMemory implements RemoteMemory {
         if (count == 0) {
             return 0;
         }
+        if (!held.isEmpty() && held.serve(localIov, remoteIov, count)) {
+            return count;
+        }
         if (procMem != null) {
             for (int i = 0; i < count; i++) {
                 long o = 16L * i;
@@ -330,6 +339,16 @@ public final class ProcessVmMemory implements RemoteMemory {
             done++;
         }
         return done;
+    }
+
+    @Override
+    public void addHeldCopy(long address, MemorySegment copy) {
+        held.add(address, copy);
+    }
+
+    @Override
+    public void clearHeldCopies() {
+        held.clear();
     }
 
     /** Drops queued ranges without reading them. */

@@ -77,6 +77,20 @@ public interface RemoteMemory extends AutoCloseable {
     /** Drops queued ranges without reading them. */
     void clear();
 
+    /**
+     * Lets {@code copy}, the bytes at {@code address} copied while the thread owning them was held stopped,
+     * serve the reads (single, or whole batches) it covers until {@link #clearHeldCopies}, without a system
+     * call: they then return that instant's bytes (native frames: a look stays of the held instant after the
+     * threads are let go). The copy is used, not copied: it must stay unchanged until cleared. Readers of
+     * replayed memory ignore it.
+     */
+    default void addHeldCopy(long address, MemorySegment copy) {
+    }
+
+    /** Forgets the copies given to {@link #addHeldCopy}. */
+    default void clearHeldCopies() {
+    }
+
     @Override
     void close();
 }

@@ -26,6 +26,8 @@ import dev.spyglass.internal.os.RemoteMemory;
 final class ReadAhead implements AutoCloseable {
     static final int THREADS = 8;
     static final int CODES = 64;
+    /** Code objects of earlier looks read ahead too, at most. */
+    static final int CARRIED_CODES = 16;
     /** Older data-stack chunks (3.11+ deep stacks span several, linked by {@code previous}) per thread. */
     static final int OLD_CHUNKS = 8;
     private static final long CHUNK_MARGIN = 4096;
@@ -41,6 +43,9 @@ final class ReadAhead implements AutoCloseable {
     private final ReaderSpans spans;
     private final boolean linkedFrames;
     private final boolean hasCframe;
+
+    /** Run once after the next flush that read ahead (see {@link #afterFlush}); null for none. */
+    private Runnable afterFlush;
 
     private long interp;
     private long gil;
@@ -235,7 +240,21 @@ final class ReadAhead implements AutoCloseable {
         frames.completed(threads, done);
         oldChunks.completed(threads, done);
         moreThreadStates.read(memory);
+        if (afterFlush != null) {
+            Runnable r = afterFlush;
+            afterFlush = null;
+            r.run();
+        }
         return Math.min(done, expected);
+    }
+
+    /**
+     * Sets what to run right after the next flush that reads ahead of a previous look, once: from then on
+     * a look served by its copies reads nothing of the target (see {@link Target#afterSnapshot}). A look with
+     * nothing to read ahead (the first) does not run it; null clears it.
+     */
+    void afterFlush(Runnable r) {
+        afterFlush = r;
     }
 
     private void queueThreadStates() {
@@ -295,12 +314,37 @@ final class ReadAhead implements AutoCloseable {
         threads = k;
         frames.commit();
         oldChunks.commit();
+        carryCodes();
         System.arraycopy(nextCodes, 0, codes, 0, nextCodeCount);
         codeCount = nextCodeCount;
         // The buffer still holds this look's headers, in the old order: until the next look reads them, no
         // code object is read ahead (code objects resolved between looks, of asyncio tasks' coroutines, read
         // their own headers rather than another's).
         Arrays.fill(codeValid, false);
+    }
+
+    /**
+     * Keeps, after this look's code objects, up to {@link #CARRIED_CODES} of the previous looks' that were
+     * read fine this time: a thread that goes back and forth between two calls (a loop and the key function
+     * that {@code sorted} calls) then finds both read ahead, and a look of held threads for native frames
+     * needs no read after the first (see {@link Target#afterSnapshot}). One that could not be read is
+     * dropped: a failed range stops the kernel there, and the chunks queued after it would go unread.
+     */
+    private void carryCodes() {
+        int carried = 0;
+        for (int q = 0; q < codeCount && nextCodeCount < CODES && carried < CARRIED_CODES; q++) {
+            if (!codeValid[q]) {
+                continue;
+            }
+            boolean fresh = false;
+            for (int j = 0; j < nextCodeCount && !fresh; j++) {
+                fresh = nextCodes[j] == codes[q];
+            }
+            if (!fresh) {
+                nextCodes[nextCodeCount++] = codes[q];
+                carried++;
+            }
+        }
     }
 
     @Override

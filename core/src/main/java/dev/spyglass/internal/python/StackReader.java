@@ -180,6 +180,11 @@ public final class StackReader implements AutoCloseable {
         interpreters.piggyback(address, dst);
     }
 
+    /** See {@link ReadAhead#afterFlush}. */
+    public void afterReadAhead(Runnable r) {
+        ahead.afterFlush(r);
+    }
+
     public ThreadRecord thread(int i) {
         return records.get(i);
     }

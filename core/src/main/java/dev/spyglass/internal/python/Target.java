@@ -32,6 +32,12 @@ public final class Target implements AutoCloseable {
     private final RemoteMemory memory;
     private final TaskStates tasks;
     private final StackReader reader;
+    /** {@link RemoteMemory#syscalls} when the {@link #afterSnapshot} hook ran in this look, else -1. */
+    private long syscallsAtSnapshot = -1;
+    private boolean readAfterSnapshot = true;
+    private Runnable snapshotHook;
+    /** Made once: a look must not allocate. */
+    private final Runnable snapshotTaken = this::snapshotTaken;
     private final ThreadNames names;
     private final CPythonVersion version;
     private boolean closed;
@@ -177,7 +183,9 @@ public final class Target implements AutoCloseable {
         try {
             names.look(System.nanoTime());
             n = reader.read(mode);
+            readAfterSnapshot = syscallsAtSnapshot < 0 || memory.syscalls() != syscallsAtSnapshot;
         } catch (SpyglassException e) {
+            readAfterSnapshot = true;
             // A failed read ("cannot read the interpreter list at 0x...") is most often the process
             // ending or exec'ing under the reader: say that rather than what could not be read.
             ProcessGoneException changed = identity.check();
@@ -188,12 +196,41 @@ public final class Target implements AutoCloseable {
                 throw new ProcessGoneException(pid, "process " + pid + " exited", false);
             }
             throw e;
+        } finally {
+            reader.afterReadAhead(null);
+            syscallsAtSnapshot = -1;
         }
         ProcessGoneException changed = identity.check(memory.syscalls() - calls == 1);
         if (changed != null) {
             throw changed;
         }
         return n;
+    }
+
+    /**
+     * Runs {@code hook} during the next {@link #readThreads}, right after its one read of the target that
+     * copies, in one system call, what the previous look found (interpreter, thread states, data-stack
+     * chunks or frame objects, code objects: {@link ReadAhead}). Native frames use it to let held threads
+     * go as soon as that copy is made rather than after the whole walk. {@link #readAfterSnapshot} then
+     * says whether the walk had to read anything more (a new thread, a deeper stack, a new code object):
+     * only when it did not is the look exactly what a look of the held threads would have been.
+     */
+    public void afterSnapshot(Runnable hook) {
+        snapshotHook = hook;
+        reader.afterReadAhead(hook == null ? null : snapshotTaken);
+    }
+
+    private void snapshotTaken() {
+        syscallsAtSnapshot = memory.syscalls();
+        snapshotHook.run();
+    }
+
+    /**
+     * Whether the last {@link #readThreads} read the target after the {@link #afterSnapshot} hook ran, or
+     * the hook did not run (nothing was read ahead, or the look failed).
+     */
+    public boolean readAfterSnapshot() {
+        return readAfterSnapshot;
     }
 
     /**
