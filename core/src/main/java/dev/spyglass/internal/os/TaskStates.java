@@ -216,6 +216,16 @@ public final class TaskStates implements AutoCloseable {
         return t != null && t.schedstat.newReading;
     }
 
+    /**
+     * Whether the switch records prove now that thread {@code tid} has not been put on a CPU since the previous
+     * look found it off every CPU, asked before this look's {@link #lookState} (which it does not replace): memory
+     * only the thread writes is as that look found it. {@code false} off the switch route and while threads are held.
+     */
+    public boolean idleSinceLastLook(long tid) {
+        Task t = switchRoute && !holding && tid > 0 ? index.get(tid) : null;
+        return t != null && t.switches.provenIdle(switchEpoch);
+    }
+
     private final long[] schedstatValues = new long[3];
     /** {@link #lookState} answers from the switch records where they tell ({@link #followSwitches}). */
     private boolean switchRoute;
