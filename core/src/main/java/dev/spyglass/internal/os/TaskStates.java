@@ -311,13 +311,6 @@ public final class TaskStates implements AutoCloseable {
         return t.name;
     }
 
-    /** Forget a cached name (threads may rename themselves). */
-    public void refreshNames() {
-        for (Task t : tasks.values()) {
-            t.name = null;
-        }
-    }
-
     /** {@code true} when {@code tid} is one of the process's threads (re-listing if needed). */
     public boolean exists(long tid) {
         return task(tid) != null;
@@ -365,11 +358,6 @@ public final class TaskStates implements AutoCloseable {
             relist();
         }
         return tasks.size() == 1 ? tasks.keySet().iterator().next() : -1;
-    }
-
-    /** Thread ids currently known. */
-    public Iterable<Long> tids() {
-        return tasks.keySet();
     }
 
     /** Thread ids, the task directory listed again first when the listing is older than {@link #RELIST_NANOS}. */
