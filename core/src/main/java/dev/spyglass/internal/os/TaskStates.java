@@ -216,6 +216,16 @@ public final class TaskStates implements AutoCloseable {
         return t != null && t.schedstat.newReading;
     }
 
+    /**
+     * Whether the switch records prove now that thread {@code tid} has not been put on a CPU since the previous
+     * look found it off every CPU, asked before this look's {@link #lookState} (which it does not replace): memory
+     * only the thread writes is as that look found it. {@code false} off the switch route and while threads are held.
+     */
+    public boolean idleSinceLastLook(long tid) {
+        Task t = switchRoute && !holding && tid > 0 ? index.get(tid) : null;
+        return t != null && t.switches.provenIdle(switchEpoch);
+    }
+
     private final long[] schedstatValues = new long[3];
     /** {@link #lookState} answers from the switch records where they tell ({@link #followSwitches}). */
     private boolean switchRoute;
@@ -301,13 +311,6 @@ public final class TaskStates implements AutoCloseable {
         return t.name;
     }
 
-    /** Forget a cached name (threads may rename themselves). */
-    public void refreshNames() {
-        for (Task t : tasks.values()) {
-            t.name = null;
-        }
-    }
-
     /** {@code true} when {@code tid} is one of the process's threads (re-listing if needed). */
     public boolean exists(long tid) {
         return task(tid) != null;
@@ -355,11 +358,6 @@ public final class TaskStates implements AutoCloseable {
             relist();
         }
         return tasks.size() == 1 ? tasks.keySet().iterator().next() : -1;
-    }
-
-    /** Thread ids currently known. */
-    public Iterable<Long> tids() {
-        return tasks.keySet();
     }
 
     /** Thread ids, the task directory listed again first when the listing is older than {@link #RELIST_NANOS}. */

@@ -92,6 +92,14 @@ final class TaskSwitches {
         return TaskStates.RunState.RUNNING;
     }
 
+    /**
+     * What {@link #notRunSinceLastLook} would answer now, without recording a look: the task is off every CPU, a
+     * previous look of this epoch found it so, and it has not been switched in since.
+     */
+    boolean provenIdle(int current) {
+        return known(current) && offCpu() && lookEpoch == current && lookIns == ins;
+    }
+
     /** A look that found the task on a CPU, or unknown: the next look proves nothing from this one. */
     void forgetLook() {
         lookEpoch = -1;

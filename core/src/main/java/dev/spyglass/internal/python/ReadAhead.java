@@ -123,6 +123,16 @@ final class ReadAhead implements AutoCloseable {
                 ? (long) slot * spans.tstate().bufferSize() : -1;
     }
 
+    /** See {@link ReadAheadThreadStates#idleThreads}: thread states of idle threads past the first eight keep their copies. */
+    void idleThreads(java.util.function.LongPredicate idle) {
+        moreThreadStates.idleThreads(idle);
+    }
+
+    /** Thread states past the first eight whose copy stood for a read, so far. */
+    long threadStatesKept() {
+        return moreThreadStates.kept();
+    }
+
     /** The buffer {@link #threadState} points into for {@code slot}. */
     MemorySegment threadStates(int slot) {
         return slot >= THREADS ? moreThreadStates.buffer() : tstateBuf;
@@ -295,7 +305,7 @@ final class ReadAhead implements AutoCloseable {
                 continue;
             }
             if (k >= THREADS) {
-                moreThreadStates.remember(r.tstate);
+                moreThreadStates.remember(r.tstate, r.torn ? -1 : r.nativeThreadId);
                 continue;
             }
             tstate[k] = r.tstate;

@@ -3,8 +3,10 @@ package dev.spyglass.internal.python;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.function.LongPredicate;
 
 import dev.spyglass.SpyglassException;
+import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.internal.os.RemoteMemory;
 
 /**
@@ -22,13 +24,37 @@ final class ReadAheadThreadStates {
     private final StructSpans spans;
     private final Arena arena;
     private long[] address = new long[0];
+    /** The host TID of each remembered thread (-1 unknown): what {@link #idle} is asked about. */
+    private long[] tid = new long[0];
+    /** The thread state whose copy position {@code i} of the buffer holds (0: none), kept from look to look. */
+    private long[] copied = new long[0];
     private boolean[] valid = new boolean[0];
+    /** This look's answer of {@link #idle} per position. */
+    private boolean[] idleNow = new boolean[0];
+    /** Positions queued in the call under way. */
+    private int[] queued = new int[0];
     private int count;
     private MemorySegment buffer;
+    /** Whether a thread (host TID) provably has not run since the previous look; null: every state is read. */
+    private LongPredicate idle;
+    private long kept;
 
     ReadAheadThreadStates(StructSpans spans, Arena arena) {
         this.spans = spans;
         this.arena = arena;
+    }
+
+    /**
+     * From now, a thread state whose thread {@code idle} proves has not run since the previous look keeps its copy
+     * instead of being read again (see {@link #read}).
+     */
+    void idleThreads(LongPredicate idle) {
+        this.idle = idle;
+    }
+
+    /** Thread states whose previous copy stood for a read (tests, benchmarks). */
+    long kept() {
+        return kept;
     }
 
     /** Where the thread state of list position {@code slot} (≥ {@link ReadAhead#THREADS}) was read, or -1. */
@@ -48,19 +74,35 @@ final class ReadAheadThreadStates {
         count = 0;
     }
 
-    void remember(long tstate) {
+    /** Remembers the thread state at the next position, and its thread's host TID (-1 when unknown). */
+    void remember(long tstate, long hostTid) {
         if (count >= MAX) {
             return;
         }
         if (count == address.length) {
             int n = Math.min(MAX, Math.max(16, count * 2));
             address = Arrays.copyOf(address, n);
+            tid = Arrays.copyOf(tid, n);
+            copied = Arrays.copyOf(copied, n);
             valid = new boolean[n];
+            idleNow = new boolean[n];
+            queued = new int[n];
         }
+        tid[count] = hostTid;
         address[count++] = tstate;
     }
 
-    /** Reads every remembered thread state, {@code MAX_IOV} ranges per call; marks which were read. */
+    /**
+     * Reads every remembered thread state, {@code MAX_IOV} ranges per call; marks which were read. With
+     * {@link #idleThreads}, a thread state is not read again when its copy is still the one in memory: its thread
+     * has not run since the previous look (only the thread itself writes where its frames are and its ids), and the
+     * one word others write, {@code next}, still points where it did. Others write it when they unlink the thread
+     * after it (CPython 2.7 - 3.15 {@code tstate_delete_common}: {@code prev->next = next}), and that thread runs to
+     * do so (a thread deletes its own state when it ends): so the copy is kept only while the next thread is proven
+     * idle too and is the one the copy points to. New threads go to the head of the list, which moves every
+     * position (their addresses no longer match their copies). A server's 200 waiting threads then cost no read at
+     * all in most looks, instead of one range each.
+     */
     void read(RemoteMemory memory) throws SpyglassException {
         Arrays.fill(valid, false);
         if (count == 0) {
@@ -69,20 +111,50 @@ final class ReadAheadThreadStates {
         int size = spans.bufferSize();
         if (buffer == null || buffer.byteSize() < (long) size * count) {
             buffer = arena.allocate((long) size * address.length, 8);
+            Arrays.fill(copied, 0);
+        }
+        LongPredicate proof = idle;
+        for (int i = 0; i < count; i++) {
+            idleNow[i] = proof != null && tid[i] > 0 && proof.test(tid[i]);
         }
         int ranges = Math.max(1, spans.ranges());
         int perCall = Math.max(1, RemoteMemory.MAX_IOV / ranges);
-        for (int first = 0; first < count; first += perCall) {
-            int n = Math.min(perCall, count - first);
-            for (int i = 0; i < n; i++) {
-                spans.queue(memory, address[first + i], buffer, (long) (first + i) * size);
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            if (keepsCopy(i, size)) {
+                valid[i] = true;
+                kept++;
+                continue;
             }
-            // The kernel stops at the first range not mapped (a thread that ended): those after it are read
-            // again while walking the list.
-            int done = memory.flush() / ranges;
-            for (int i = 0; i < done; i++) {
-                valid[first + i] = true;
+            copied[i] = 0;
+            spans.queue(memory, address[i], buffer, (long) i * size);
+            queued[n++] = i;
+            if (n == perCall) {
+                flush(memory, n, ranges);
+                n = 0;
             }
+        }
+        if (n > 0) {
+            flush(memory, n, ranges);
+        }
+    }
+
+    private boolean keepsCopy(int i, long size) {
+        if (!idleNow[i] || copied[i] != address[i] || address[i] == 0) {
+            return false;
+        }
+        long next = spans.getLong(buffer, i * size, Field.TSTATE_NEXT);
+        // The last remembered thread: its copy must end the list (more threads than MAX: read it).
+        return i + 1 < count ? next == address[i + 1] && idleNow[i + 1] : next == 0;
+    }
+
+    private void flush(RemoteMemory memory, int n, int ranges) throws SpyglassException {
+        // The kernel stops at the first range not mapped (a thread that ended): those after it are read
+        // again while walking the list.
+        int done = memory.flush() / ranges;
+        for (int k = 0; k < done; k++) {
+            valid[queued[k]] = true;
+            copied[queued[k]] = address[queued[k]];
         }
     }
 }

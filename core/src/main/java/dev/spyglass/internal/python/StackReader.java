@@ -125,6 +125,14 @@ public final class StackReader implements AutoCloseable {
         return reusedStacks;
     }
 
+    /**
+     * Thread states (past the first eight threads) not read again because their threads provably had not run since
+     * the previous look, and the next thread's neither (see {@code ReadAheadThreadStates#read}): tests, benchmarks.
+     */
+    public long threadStatesKept() {
+        return ahead.threadStatesKept();
+    }
+
     /** Thread looks answered from the switch records so far (see {@link TaskStates#switchLooks}). */
     public long switchLooks() {
         return tasks == null ? 0 : tasks.switchLooks();
@@ -159,6 +167,8 @@ public final class StackReader implements AutoCloseable {
             }
             switched = tasks::switched;
             tasks.followSwitches();
+            // Thread states of threads the records prove idle keep their copies (ReadAheadThreadStates#read).
+            ahead.idleThreads(tasks::idleSinceLastLook);
             LOG.debug("run states of process {}'s threads from sched_switch records on {} CPUs", pid, switches.cpus());
         }
         if (!switches.drain(switched)) {
