@@ -27,6 +27,25 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * frame's samples mostly marked GIL-released, and the spinner (pure Python, holding the GIL) almost none.
  */
 class GilReleasedViewTest {
+    /** GilModeTest's former one-process target: a spinner and a reader of /dev/zero. */
+    static final String SCRIPT = String.join("\n",
+            "import io, os, sys, threading, time",
+            "def spinner():",
+            "    x = 0",
+            "    while True:",
+            "        x = (x + 1) % 1000",
+            "def reader():",
+            "    f, buf = io.FileIO('/dev/zero', 'r'), bytearray(64 << 20)",
+            "    while True:",
+            "        f.readinto(buf)  # the kernel fills 64 MiB; readinto releases the GIL meanwhile",
+            "for f in (spinner, reader):",
+            "    t = threading.Thread(target=f, name=f.__name__)",
+            "    t.daemon = True",
+            "    t.start()",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "while True:",
+            "    time.sleep(0.05)",
+            "");
 
     @TempDir
     Path dir;
@@ -34,7 +53,7 @@ class GilReleasedViewTest {
     @ForEachPython
     void theFlameGraphTellsPythonWorkFromCodeRunningWithoutTheGilOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Path script = PythonScripts.write("gilview.py", GilModeTest.SCRIPT);
+        Path script = PythonScripts.write("gilview.py", SCRIPT);
         Path html = dir.resolve("gil.html");
         List<StackSample> samples = new ArrayList<>();
         long waitedMs;

@@ -163,6 +163,15 @@ public final class PythonScripts {
         return sum;
     }
 
+    /** The machine's load average as /proc/loadavg has it (for the figures a test prints), or "unknown". */
+    public static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
     public static int lineOf(String source, String marker) {
         List<String> lines = source.lines().toList();
         for (int i = 0; i < lines.size(); i++) {

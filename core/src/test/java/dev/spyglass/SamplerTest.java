@@ -83,7 +83,11 @@ class SamplerTest {
     @ResourceLock(CPU_BOUND)
     void wallModeSeesEveryThreadAndCpuModeOnlyBusyOnesOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        String source = PythonScripts.THREADS;
+        // The sleepers and the main thread sleep an hour per call here, not 0.2 s: woken, a thread waits for the
+        // GIL and, on a loaded machine, for a CPU in state R, which CPU mode counts (documented), so the share it
+        // got in CPU mode measured the load. The test skipped when the target waited 50 ms for a CPU in the
+        // 500 ms window: every run with two CPU hogs on 2 cores. Asleep throughout, they are never runnable.
+        String source = PythonScripts.THREADS.replace("time.sleep(0.2)  #", "time.sleep(3600)  #");
         Path script = PythonScripts.write("threads.py", source);
         int busyOne = PythonScripts.lineOf(source, "# BUSY_ONE");
         int busyTwo = PythonScripts.lineOf(source, "# BUSY_TWO");
@@ -107,20 +111,13 @@ class SamplerTest {
                         .as("samples of sleeping threads holding the GIL: %s", wall).isLessThanOrEqualTo(2);
             }
             // Free-threaded: both busy threads run at once (2 cores); CPU mode must still see both.
-            long waitedBefore = PythonScripts.runQueueWaitNanos(target.pid());
             Map<String, Integer> cpu = leafCounts(target.pid(), SamplingMode.CPU, leafLines, py.freeThreaded());
-            long waited = PythonScripts.runQueueWaitNanos(target.pid()) - waitedBefore;
             int total;
             cpu.keySet().removeIf(k -> k.startsWith("gil:"));
             total = cpu.values().stream().mapToInt(Integer::intValue).sum();
             assertThat(cpu.getOrDefault("busy_one", 0)).as("busy_one in %s", cpu).isGreaterThan(total / 5);
             assertThat(cpu.getOrDefault("busy_two", 0)).as("busy_two in %s", cpu).isGreaterThan(total / 5);
-            // A sleeper wakes every 200 ms and may then fight for the GIL for a while (2.7's GIL
-            // notably), running on a CPU: it may show up, but rarely. On a loaded machine a woken
-            // sleeper waits for a CPU in state R, which CPU mode counts: a skip, with the figure.
-            org.junit.jupiter.api.Assumptions.assumeTrue(waited < 50_000_000L, () -> String.format(
-                    "machine overloaded: the target's threads waited %.0f ms for a CPU in the 500 ms CPU-mode window %s",
-                    waited / 1e6, cpu));
+            System.out.println(py.label() + ": CPU mode " + cpu + "; load " + PythonScripts.loadAverage());
             for (String sleeper : List.of("sleepy_one", "sleepy_two", "<module>")) {
                 assertThat(cpu.getOrDefault(sleeper, 0)).as("%s in CPU mode: %s", sleeper, cpu)
                         .isLessThanOrEqualTo(total / 10);
