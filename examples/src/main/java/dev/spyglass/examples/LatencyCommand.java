@@ -35,9 +35,11 @@ import picocli.CommandLine.Option;
                         + " docs/drilldown.md."})
 final class LatencyCommand implements Callable<Integer> {
     /** Measured, see docs/performance.md (latency). */
-    static final String COST = "about 15 µs of the target's CPU per probed call (13 - 17 µs, two traps of ~7 µs),"
-            + " measured on a loaded 2-core VM with scripts/latency-cost.sh; an empty function called in a loop then"
-            + " runs about 15,000 times a second instead of hundreds of millions";
+    static final String COST = "13 - 27 µs of the target's CPU per probed call (two traps: 13 - 17 µs at load"
+            + " 8 - 10, 25 - 27 µs at load 14 - 15), measured on a loaded 2-core VM with scripts/latency-cost.sh; an"
+            + " empty function called in a loop then runs about 15,000 times a second instead of hundreds of millions";
+    /** The short form of {@link #COST}, for the start line and the rate guard's message. */
+    static final String PER_CALL = "13 - 27 µs of CPU";
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to probe.")
     long pid;
@@ -66,8 +68,9 @@ final class LatencyCommand implements Callable<Integer> {
     long maxRate;
 
     @Option(names = "--by-stack", description = "Also report the slowest calls with the Python stack that made"
-            + " them (the threads' stacks are read every poll, about every 10 ms; a call that spans no read gets no"
-            + " stack). CPython targets only.")
+            + " them, and the slow calls (at least the p90) merged by that stack, the most time first (the threads'"
+            + " stacks are read every poll, about every 10 ms; a call that spans no read gets no stack). CPython"
+            + " targets only.")
     boolean byStack;
 
     @Option(names = "--per-thread", description = ProbeRouteText.OPTION_HELP)
@@ -149,7 +152,7 @@ final class LatencyCommand implements Callable<Integer> {
             SlowCallStacks stacks = slow;
             name = p.symbols().get(0);
             err.println("spyglass: probes on " + name + " in " + p.object(0) + " of process " + pid + " for "
-                    + duration + " (each call costs the target ~15 µs of CPU; stops beyond " + maxRate + " calls/s)");
+                    + duration + " (each call costs the target " + PER_CALL + "; stops beyond " + maxRate + " calls/s)");
             err.println("spyglass: " + ProbeRouteText.of(p));
             start = System.nanoTime(); // -d counts from when the probes are in place (attaching takes a while under load)
             long end = start + d.toNanos();
@@ -160,11 +163,13 @@ final class LatencyCommand implements Callable<Integer> {
             try {
                 while (!stop && System.nanoTime() < end) {
                     Thread.sleep(10);
+                    // A slow call for --by-stack's merged stacks: at least the p90 of the calls before this poll.
+                    long slowNanos = stacks == null ? 0 : h.percentileNanos(0.9);
                     p.poll(e -> {
                         if (e.kind() == CallEvent.Kind.EXIT) {
                             h.record(e.durationNanos());
                             if (stacks != null) {
-                                stacks.accept(e);
+                                stacks.accept(e, slowNanos);
                             }
                         }
                     });
@@ -180,7 +185,7 @@ final class LatencyCommand implements Callable<Integer> {
                         windowHits = hits;
                         if (rate > maxRate) {
                             err.printf(Locale.ROOT, "spyglass: %s fired %,.0f times a second, above --max-rate %d:"
-                                    + " probing stopped (each call costs the target ~15 µs of CPU); the report holds"
+                                    + " probing stopped (each call costs the target " + PER_CALL + "); the report holds"
                                     + " the calls seen until then%n", name, rate, maxRate);
                             status = Failures.RATE_LIMITED;
                             break;
@@ -217,11 +222,11 @@ final class LatencyCommand implements Callable<Integer> {
             status = Failures.NO_SAMPLES;
         }
         String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
-        List<SlowCallStacks.SlowCall> slowest = slow == null ? null : slow.slowest();
+        SlowCallStacks slowest = slow;
         String report = ext.endsWith(".json") ? LatencyReport.json(name, h, slowest) : ext.endsWith(".html")
                 ? LatencyReport.html(name, pid, h, slowest) : LatencyReport.line(name,
                         (System.nanoTime() - start) / 1e9, h, h.count() * 1e9 / Math.max(1, System.nanoTime() - start))
-                        + "\n" + (slowest == null ? "" : SlowCallStacks.text(slowest));
+                        + "\n" + (slowest == null ? "" : slowest.text());
         if (output == null) {
             out.print(report);
             out.flush();

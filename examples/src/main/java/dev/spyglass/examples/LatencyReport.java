@@ -69,7 +69,7 @@ final class LatencyReport {
      * {@code {"function":…, "count":N, "p50_us":…, "p90_us":…, "p99_us":…, "max_us":…, "buckets":[…]}}, each bucket
      * {@code {"low_us":…, "high_us":…, "count":N}} (calls at least low and less than high), non-empty ones only.
      */
-    static String json(String function, LatencyHistogram h, List<SlowCallStacks.SlowCall> slowest) {
+    static String json(String function, LatencyHistogram h, SlowCallStacks slowest) {
         StringBuilder sb = new StringBuilder("{\"function\":");
         Json.string(sb, function);
         sb.append(",\"count\":").append(h.count()).append(",\"p50_us\":").append(us(h.percentileNanos(0.5)))
@@ -83,13 +83,13 @@ final class LatencyReport {
         }
         sb.append(']');
         if (slowest != null) { // --by-stack only
-            SlowCallStacks.json(sb, slowest);
+            slowest.json(sb);
         }
         return sb.append("}\n").toString();
     }
 
     /** A self-contained page: the figures and one bar per bucket (no script, no external resource). */
-    static String html(String function, long pid, LatencyHistogram h, List<SlowCallStacks.SlowCall> slowest) {
+    static String html(String function, long pid, LatencyHistogram h, SlowCallStacks slowest) {
         StringBuilder sb = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>latency of ");
         String f = escape(function);
         sb.append(f).append("</title><style>body{font:14px sans-serif;margin:2em}td{padding:1px 6px}"
@@ -110,7 +110,7 @@ final class LatencyReport {
         }
         sb.append("</table>\n");
         if (slowest != null) {
-            sb.append("<pre>").append(escape(SlowCallStacks.text(slowest))).append("</pre>\n");
+            sb.append("<pre>").append(escape(slowest.text())).append("</pre>\n");
         }
         return sb.append("</body></html>\n").toString();
     }

@@ -37,12 +37,14 @@ final class TraceCommand implements Callable<Integer> {
     long pid;
 
     @Option(names = "--trigger", paramLabel = "SYMBOL", required = true,
-            description = "The function whose executions are traced (searched in the executable, then every object).")
+            description = "The function whose executions are traced (searched in the executable, then every object),"
+                    + " or the hex address of its first instruction (0x...) for a stripped binary.")
     String trigger;
 
     @Option(names = "--functions", paramLabel = "LIST", split = ",", description = "Functions probed inside the"
-            + " trigger, comma-separated: a name (searched like --trigger) or a glob with * or ? (matched in --library,"
-            + " default the trigger's object; at most " + MAX_FUNCTIONS + " functions).")
+            + " trigger, comma-separated: a name (searched like --trigger), an address (0x...), a glob with * or ?"
+            + " (matched in --library, default the trigger's object), or a library (a name with .so, or a path):"
+            + " every function it defines; at most " + MAX_FUNCTIONS + " functions.")
     List<String> functions = new ArrayList<>();
 
     @Option(names = "--library", paramLabel = "NAME", description = "The object the globs are matched in.")
@@ -86,14 +88,20 @@ final class TraceCommand implements Callable<Integer> {
             if (count <= 0 || maxRate <= 0) {
                 throw new IllegalArgumentException("--count and --max-rate must be positive");
             }
+            function(trigger.trim());
+            for (String f : functions) {
+                function(f.trim());
+            }
         } catch (IllegalArgumentException e) {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
         TraceTree tree = new TraceTree();
         int status = 0;
+        int exitedInside = 0;
+        int stillInside = 0;
         try {
-            List<ProbedFunction> probed = new ArrayList<>(List.of(ProbedFunction.named(trigger)));
+            List<ProbedFunction> probed = new ArrayList<>(List.of(function(trigger.trim())));
             String globLibrary = library;
             if (globLibrary == null) {
                 globLibrary = FunctionProbes.objectOf(pid, probed.get(0));
@@ -106,11 +114,19 @@ final class TraceCommand implements Callable<Integer> {
                     for (ProbedFunction m : FunctionProbes.matching(pid, name, globLibrary, MAX_FUNCTIONS)) {
                         byName.putIfAbsent(m.symbol(), m);
                     }
+                } else if (name.contains(".so") || name.contains("/")) {
+                    // A library: every function it defines (no function name holds ".so" or "/").
+                    for (ProbedFunction m : FunctionProbes.matching(pid, "*", name, MAX_FUNCTIONS)) {
+                        // GCC's "f.localalias" is a second name at f's address: probed twice, each call showed twice.
+                        if (!m.symbol().endsWith(".localalias")) {
+                            byName.putIfAbsent(m.symbol(), m);
+                        }
+                    }
                 } else if (!name.isEmpty()) {
-                    byName.putIfAbsent(name, ProbedFunction.named(name));
+                    byName.putIfAbsent(name, function(name));
                 }
             }
-            byName.remove(trigger);
+            byName.remove(trigger.trim());
             Collection<ProbedFunction> rest = byName.values();
             if (rest.size() > MAX_FUNCTIONS) {
                 err.println("spyglass: " + rest.size() + " functions to probe, more than " + MAX_FUNCTIONS);
@@ -119,32 +135,46 @@ final class TraceCommand implements Callable<Integer> {
             probed.addAll(rest);
             try (FunctionProbes p = FunctionProbes.attach(pid, probed, pythonCalls, perThread
                     ? FunctionProbes.Route.PER_THREAD : FunctionProbes.Route.PER_CPU)) {
-                err.println("spyglass: probes on " + trigger + " and " + rest.size() + " functions of process " + pid
-                        + (pythonCalls ? " and on the calls of Python functions" : "") + "; waiting for " + count + " execution(s) of " + trigger);
+                String name = p.symbols().get(0);
+                err.println("spyglass: probes on " + name + " and " + rest.size() + " functions of process " + pid
+                        + (pythonCalls ? " and on the calls of Python functions" : "") + "; waiting for " + count
+                        + " execution(s) of " + name);
                 err.println("spyglass: " + ProbeRouteText.of(p));
                 long start = System.nanoTime();
                 long end = start + d.toNanos();
                 long windowStart = start;
-                long windowHits = 0;
+                long[] windowHits = new long[p.symbols().size() + 1];
                 try {
                     while (tree.executions().size() < count && System.nanoTime() < end) {
                         Thread.sleep(10);
                         p.poll(tree::accept);
                         long now = System.nanoTime();
                         if (now - windowStart >= 250_000_000L) {
-                            long hits = p.lostRecords() / 2;
-                            for (int i = 0; i < p.symbols().size(); i++) {
-                                hits += p.hits(i);
+                            // Lost records are hits too (entries and returns, hence half), of no known function.
+                            int last = windowHits.length - 1;
+                            long hits = p.lostRecords() / 2 - windowHits[last];
+                            windowHits[last] = p.lostRecords() / 2;
+                            int busiest = 0;
+                            long busiestHits = -1;
+                            for (int i = 0; i < last; i++) {
+                                long h = p.hits(i) - windowHits[i];
+                                windowHits[i] = p.hits(i);
+                                hits += h;
+                                if (h > busiestHits) {
+                                    busiest = i;
+                                    busiestHits = h;
+                                }
                             }
-                            double rate = (hits - windowHits) * 1e9 / (now - windowStart);
+                            double seconds = (now - windowStart) / 1e9;
                             windowStart = now;
-                            windowHits = hits;
-                            if (rate > maxRate) {
+                            if (hits / seconds > maxRate) {
                                 err.printf(Locale.ROOT, "spyglass: the probed functions fired %,.0f times a second,"
-                                        + " above --max-rate %d: probing stopped%n", rate, maxRate);
+                                        + " above --max-rate %d, %s the most (%,.0f a second): probing stopped%n",
+                                        hits / seconds, maxRate, p.symbols().get(busiest), busiestHits / seconds);
                                 status = Failures.RATE_LIMITED;
                                 break;
                             }
+                            exitedInside += sayExited(tree.dropExited(pid), name);
                         }
                     }
                 } catch (ProcessGoneException e) {
@@ -153,6 +183,10 @@ final class TraceCommand implements Callable<Integer> {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+                if (status != Failures.TARGET_ENDED) {
+                    exitedInside += sayExited(tree.dropExited(pid), name);
+                }
+                stillInside = tree.openExecutions();
                 if (!ProbeRouteText.otherHits(p).isEmpty()) {
                     err.println(ProbeRouteText.otherHits(p));
                 }
@@ -166,8 +200,10 @@ final class TraceCommand implements Callable<Integer> {
         }
         List<TraceTree.Execution> done = tree.executions().subList(0, Math.min(count, tree.executions().size()));
         if (done.isEmpty() && status == 0) {
-            err.println("spyglass: no execution of " + trigger + " completed within " + duration + " (if it is called,"
-                    + " it may be inlined: probes on inlined code cannot fire)");
+            err.println("spyglass: no execution of " + trigger + " completed within " + duration + (exitedInside > 0
+                    ? " (" + exitedInside + " ended with their thread exiting inside it)"
+                    : stillInside > 0 ? " (" + stillInside + " still running when the run ended)"
+                    : " (if it is called, it may be inlined: probes on inlined code cannot fire)"));
             status = Failures.NO_SAMPLES;
         }
         String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
@@ -184,5 +220,26 @@ final class TraceCommand implements Callable<Integer> {
             }
         }
         return status;
+    }
+
+    /** Says which threads exited inside the trigger (their execution can never complete); returns how many. */
+    private int sayExited(List<Integer> tids, String trigger) {
+        for (int tid : tids) {
+            err.println("spyglass: thread " + tid + " exited inside " + trigger + " (it never returned): that"
+                    + " execution is incomplete and not shown");
+        }
+        return tids.size();
+    }
+
+    /** A name, or the hex address (0x...) of a function's first instruction in the target. */
+    static ProbedFunction function(String spec) {
+        if (spec.startsWith("0x") || spec.startsWith("0X")) {
+            try {
+                return ProbedFunction.at(Long.parseUnsignedLong(spec.substring(2), 16));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("not a hex address: " + spec);
+            }
+        }
+        return ProbedFunction.named(spec);
     }
 }

@@ -102,6 +102,29 @@ final class TraceTree {
         return done;
     }
 
+    /**
+     * Drops the open executions of threads of {@code pid} that no longer exist (a thread that exited inside the
+     * trigger: {@code pthread_exit}, or a raw {@code exit} system call, never returns from it) and gives their
+     * thread ids, so that the command can say so rather than wait for a return that cannot come.
+     */
+    List<Integer> dropExited(long pid) {
+        List<Integer> gone = new ArrayList<>();
+        open.keySet().removeIf(tid -> {
+            if (java.nio.file.Files.exists(java.nio.file.Path.of("/proc", Long.toString(pid), "task",
+                    Integer.toString(tid)))) {
+                return false;
+            }
+            gone.add(tid);
+            return true;
+        });
+        return gone;
+    }
+
+    /** Executions still open (their thread inside the trigger), e.g. when the run ends. */
+    int openExecutions() {
+        return open.size();
+    }
+
     /** Calls whose return was not seen, closed at their caller's return. */
     long cutShort() {
         return cutShort;

@@ -138,6 +138,9 @@ class LatencyCliIT {
                     py.label(), p50, count, median, calls);
             Assumptions.assumeTrue(count >= 20 && calls >= 20, py.label() + ": the machine starved the target ("
                     + count + " calls probed, " + calls + " measured in 3 s)");
+            // Not a terminal: one plain line a second while it runs (the live view; the terminal's screen below).
+            assertThat(r.out()).as(r.toString()).containsPattern("(?m)^[0-9]+s spy_slow: count=[0-9]+ p50=[0-9.]+ (µs|ms)"
+                    + " p90=.* calls/s=[0-9]+$");
             // The target's own measure of the same calls is the truth (usleep oversleeps on a loaded machine)...
             assertThat(p50).as(py.label() + ": p50 vs the target's median").isBetween(median * 0.9, median * 1.1);
             if (median <= 2150) {
@@ -153,7 +156,11 @@ class LatencyCliIT {
             String withStacks = Files.readString(stacks);
             int slowest = withStacks.indexOf(",\"slowest\":[");
             assertThat(slowest).as(withStacks).isPositive();
-            String[] slowCalls = withStacks.substring(slowest).split("\\{\"duration_us\":");
+            int byStack = withStacks.indexOf("],\"by_stack\":[");
+            int without = withStacks.indexOf("],\"slow_without_stack\":");
+            assertThat(byStack).as(withStacks).isGreaterThan(slowest);
+            assertThat(without).as(withStacks).isGreaterThan(byStack);
+            String[] slowCalls = withStacks.substring(slowest, byStack).split("\\{\"duration_us\":");
             long stacked = 0;
             for (int i = 1; i < slowCalls.length; i++) {
                 if (!slowCalls[i].contains("\"frames\":[]")) {
@@ -162,8 +169,25 @@ class LatencyCliIT {
                 }
             }
             assertThat(slowCalls.length - 1).as(withStacks).isBetween(1, 10);
+            // The slow calls merged by stack: every stack the slow() thread's, and one at least when a slowest call
+            // had a stack (such a call is also at least the p90 of the calls before it).
+            String[] merged = withStacks.substring(byStack, without).split("\\{\"calls\":");
+            for (int i = 1; i < merged.length; i++) {
+                assertThat(merged[i]).as(withStacks).contains("{\"name\":\"slow\",").doesNotContain("\"frames\":[]");
+            }
+            if (stacked > 0) {
+                assertThat(merged.length - 1).as(withStacks).isPositive();
+            }
             System.out.printf("%s: --by-stack gave a stack to %d of the %d slowest calls%n", py.label(), stacked,
                     slowCalls.length - 1);
+
+            Path html = dir.resolve("lat.html");
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
+                    "spy_slow", "-d", "1s", "-o", html.toString()), 60);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(Files.readString(html)).startsWith("<!DOCTYPE html>").contains("<h1>Latency of spy_slow in process ")
+                    .containsPattern("[0-9,]+ calls; p50 [0-9.]+ µs, p90 [0-9.]+ µs, p99 [0-9.]+ µs, max [0-9.]+ µs")
+                    .contains("<div class=\"b\" style=\"width:").doesNotContain("<script");
 
             killedCliLeavesNoProbe(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
                     "spy_slow", "-d", "60s"), dir.resolve("cli.err"), target, address, original);
@@ -204,6 +228,111 @@ class LatencyCliIT {
             assertThat(Files.readString(json)).startsWith("{\"function\":\"spy_fast\"");
             assertThat(byteAt(target.pid(), address(target.pid(), lib, "spy_fast"))).isNotEqualTo((byte) 0xCC);
         } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A hidden (not exported) function that sleeps 2 ms, called through an exported one. */
+    static final String HIDDEN_SOURCE = String.join("\n",
+            "#include <unistd.h>",
+            "__attribute__((noinline, visibility(\"hidden\"))) void spy_hidden(void) { usleep(2000); __asm__ volatile(\"\"); }",
+            "void spy_wrapper(void) { spy_hidden(); __asm__ volatile(\"\"); }",
+            "");
+
+    /**
+     * A stripped library (strip --strip-all: no .symtab) whose function is not in .dynsym: the command says the
+     * object is stripped and offers --address (status 12); with --address (from the unstripped copy's symbol
+     * table, at the stripped copy's load address) the function is probed and its 2 ms calls are seen.
+     */
+    @ForEachPython
+    void aStrippedLibrarysHiddenFunctionIsProbedByAddressOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), PROBED);
+        Assumptions.assumeTrue(py.origin() == PythonInterpreter.Origin.SYSTEM, "one interpreter is enough for --address");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/strip")), "strip (binutils) is not installed");
+        assumeRoot();
+        Path full = buildLibrary(dir, "spyhidden", HIDDEN_SOURCE);
+        Path stripped = dir.resolve("libspystrip.so");
+        Files.copy(full, stripped);
+        Process strip = new ProcessBuilder("/usr/bin/strip", "--strip-all", stripped.toString()).inheritIO().start();
+        assertThat(strip.waitFor(60, TimeUnit.SECONDS) && strip.exitValue() == 0).as("strip").isTrue();
+        Path script = dir.resolve("hidden.py");
+        Files.writeString(script, String.join("\n", "import ctypes, sys", "lib = ctypes.CDLL(sys.argv[1])",
+                "sys.stdout.write('ready\\n'); sys.stdout.flush()", "while True:", "    lib.spy_wrapper()", ""));
+        Process target = py.processBuilder(script.toString(), stripped.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            awaitReady(py, target);
+            SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()),
+                    "--function", "spy_hidden", "--library", "libspystrip", "-d", "1s"), 60);
+            assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.SYMBOL_NOT_FOUND);
+            assertThat(r.err()).as(r.toString()).contains("libspystrip.so is stripped").contains("--address");
+            long base = -1;
+            for (String line : Files.readAllLines(Path.of("/proc/" + target.pid() + "/maps"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 6 && f[5].equals(stripped.toString()) && Long.parseLong(f[2], 16) == 0) {
+                    base = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
+                    break;
+                }
+            }
+            assertThat(base).as("%s mapped", stripped).isPositive();
+            long value;
+            try (dev.spyglass.elf.ElfFile elf = dev.spyglass.elf.ElfFile.open(full)) {
+                value = elf.symbol("spy_hidden").orElseThrow().value();
+            }
+            Path json = dir.resolve("hidden.json");
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--address",
+                    "0x" + Long.toHexString(base + value), "-d", "2s", "-o", json.toString()), 60);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String report = Files.readString(json);
+            long count = Long.parseLong(field(report, "count"));
+            double p50 = Double.parseDouble(field(report, "p50_us"));
+            System.out.printf("%s: --address on a stripped library: %d calls, p50 %.1f µs%n", py.label(), count, p50);
+            Assumptions.assumeTrue(count >= 5, py.label() + ": the machine starved the target (" + count + " calls)");
+            assertThat(p50).as(report).isGreaterThanOrEqualTo(1900.0);
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** In a terminal (tmux), the screen is redrawn every second like top's: one header, the figures, the bars. */
+    @ForEachPython
+    void theScreenIsRedrawnEverySecondInATerminalOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(probeable(py), PROBED);
+        Assumptions.assumeTrue(py.origin() == PythonInterpreter.Origin.SYSTEM, "one interpreter is enough for the screen");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/tmux")), "tmux is not installed");
+        assumeRoot();
+        Path lib = buildLibrary(dir, "spyslow", SOURCE);
+        Process target = start(py, lib, "slow", dir.resolve("unused"));
+        String session = "spyglass-latency-" + ProcessHandle.current().pid();
+        try {
+            String shell = String.join(" ", SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()),
+                    "--function", "spy_slow", "-d", "20s").stream().map(a -> "'" + a.replace("'", "'\\''") + "'")
+                    .toList());
+            assertThat(SpyglassCliIT.run(List.of("tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
+                    shell + "; sleep 30"), 30).exit()).isZero();
+            Pattern seconds = Pattern.compile("spyglass latency: spy_slow in process [0-9]+, ([0-9]+) s, ");
+            List<Long> seen = new ArrayList<>();
+            String screen = "";
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            while (seen.size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(300);
+                screen = SpyglassCliIT.run(List.of("tmux", "capture-pane", "-p", "-t", session), 30).out();
+                Matcher m = seconds.matcher(screen);
+                if (m.find() && screen.contains("|#") && (seen.isEmpty() || seen.getLast() != Long.parseLong(m.group(1)))) {
+                    seen.add(Long.parseLong(m.group(1)));
+                    // Cleared before each redraw: one header on the screen, then the figures and the bars.
+                    assertThat(screen.split("spyglass latency:", -1)).as(screen).hasSize(2);
+                    assertThat(screen).as(screen).containsPattern("count [0-9,]+ +p50 [0-9.]+ (µs|ms) +p90 ")
+                            .containsPattern("ms - +[0-9.]+ ms +[0-9]+ \\|#");
+                }
+            }
+            System.out.println(py.label() + ": screens at " + seen + " s:\n" + screen);
+            assertThat(seen).as("redrawn with a later time: " + screen).hasSize(2);
+            assertThat(seen.get(1)).isGreaterThan(seen.get(0));
+        } finally {
+            SpyglassCliIT.run(List.of("tmux", "kill-session", "-t", session), 30);
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }

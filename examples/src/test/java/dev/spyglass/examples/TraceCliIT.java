@@ -23,6 +23,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * {@code PyUnicode_FromString}) turned into a float by {@code row_float} calling back into the interpreter's
  * {@code PyFloat_FromString} (the seed talk's case). The tree of one execution shows the calls nested and in order,
  * each call's self time plus its children's totals is its total, and children lie inside their parent's time.
+ * Also the issue's bad input: recursion in the trigger, a thread exiting inside it, a trigger given by address.
  */
 class TraceCliIT {
     static final String SOURCE = String.join("\n",
@@ -76,6 +77,33 @@ class TraceCliIT {
             "    lib.rows_cb(py_convert, 2)",
             "    time.sleep(0.005)",
             "");
+    /**
+     * A recursive trigger ({@code spy_rec(2)} calls {@code spy_leaf}, then itself down to 0) and a trigger that never returns:
+     * {@code spy_dying} runs on a thread made here that calls {@code spy_leaf} and ends with the raw {@code exit} system call
+     * inside it (no unwinding through the uretprobe's return address). Stacks of 64 KiB: the threads are never
+     * joined, so their stacks stay mapped until the target is killed.
+     */
+    static final String REC_EXIT_SOURCE = String.join("\n",
+            "#include <pthread.h>",
+            "#include <unistd.h>",
+            "#include <sys/syscall.h>",
+            "__attribute__((noinline)) void spy_leaf(void) { __asm__ volatile(\"\"); }",
+            "__attribute__((noinline)) int spy_rec(int n) { spy_leaf(); if (n > 0) spy_rec(n - 1); __asm__ volatile(\"\"); return n; }",
+            "__attribute__((noinline)) void spy_dying(void) { spy_leaf(); syscall(SYS_exit, 0); }",
+            "static void *body(void *a) { spy_dying(); return a; }",
+            "void start_dying(void) { pthread_t t; pthread_attr_t at; pthread_attr_init(&at);",
+            "    pthread_attr_setstacksize(&at, 65536); pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);",
+            "    pthread_create(&t, &at, body, 0); pthread_attr_destroy(&at); }",
+            "");
+    static final String REC_EXIT_SCRIPT = String.join("\n",
+            "import ctypes, sys, time",
+            "lib = ctypes.CDLL(sys.argv[1])",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "while True:",
+            "    lib.spy_rec(2)",
+            "    lib.start_dying()",
+            "    time.sleep(0.02)",
+            "");
     static final Pattern LINE = Pattern.compile("^( +)(.+?)  total ([0-9.]+) µs  self ([0-9.]+) µs  at \\+([0-9.]+) µs$");
 
     @TempDir
@@ -118,10 +146,77 @@ class TraceCliIT {
                     "    row_text", "    row_call", "      " + python);
             Path json = dir.resolve("cb.json");
             r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
-                    "rows_cb", "--functions", "row_call", "--python-calls", "-d", "30s", "-o", json.toString()), 90);
+                    "rows_cb", "--functions", "row_call", "--python-calls", "--count", "2", "-d", "30s", "-o",
+                    json.toString()), 90);
             assertThat(r.exit()).as(r.toString()).isZero();
+            // --count 2: two executions, each its own tree.
+            assertThat(Files.readString(json).split("\\{\"tid\":", -1)).as(Files.readString(json)).hasSize(3);
             assertThat(Files.readString(json)).contains("\"python\":{\"function\":\"py_convert\",\"file\":\""
                     + script + "\",\"line\":3}");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Bad input of the issue: recursion in the trigger (nested trigger calls, each with its own probed call), a
+     * thread that exits inside the trigger (said, status 8, not a wait for a return that cannot come), a trigger
+     * given by address (for a stripped binary), {@code --functions} naming a library (every function it defines),
+     * and no probe left after the command or after {@code kill -9} of its JVM.
+     */
+    @ForEachPython
+    void recursionAndAThreadExitingInsideTheTriggerOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
+        UprobeTargets.assumeRoot();
+        Path lib = UprobeTargets.buildLibrary(dir, "recexit", REC_EXIT_SOURCE);
+        Path script = dir.resolve("recexit.py");
+        Files.writeString(script, REC_EXIT_SCRIPT);
+        Process target = py.processBuilder(script.toString(), lib.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            UprobeTargets.awaitReady(py, target);
+            long dying = UprobeTargets.address(target.pid(), lib, "spy_dying");
+            byte original = UprobeTargets.byteAt(target.pid(), dying);
+            // --functions as a library: spy_leaf, spy_rec, spy_dying, start_dying, body (and the object's own _init/_fini...).
+            Path txt = dir.resolve("rec.txt");
+            SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
+                    "--trigger", "spy_rec", "--functions", lib.getFileName().toString(), "-d", "30s", "-o",
+                    txt.toString()), 90);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String tree = Files.readString(txt);
+            System.out.println(py.label() + ":\n" + tree);
+            List<String> names = new ArrayList<>();
+            for (String line : tree.lines().toList()) {
+                Matcher m = LINE.matcher(line);
+                if (m.matches()) {
+                    names.add(m.group(1) + m.group(2));
+                }
+            }
+            assertThat(names).as(tree + r).containsExactly(
+                    "  spy_rec", "    spy_leaf", "    spy_rec", "      spy_leaf", "      spy_rec", "        spy_leaf");
+            assertThat(r.err()).contains("probes on spy_rec and ").doesNotContain("exited inside");
+
+            // The rate guard names the function that fired most: spy_leaf, called by spy_rec 3 times and by
+            // spy_dying once per round (spy_rec: 3); --count 1000 keeps it running until the guard's first window.
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
+                    "spy_rec", "--functions", "spy_leaf", "--count", "1000", "--max-rate", "5", "-d", "30s", "-o",
+                    dir.resolve("rate.txt").toString()), 90);
+            assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.RATE_LIMITED);
+            assertThat(r.err()).as(r.toString()).contains("above --max-rate 5, spy_leaf the most (")
+                    .contains("probing stopped");
+
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
+                    "0x" + Long.toHexString(dying), "--functions", "spy_leaf", "-d", "2s"), 90);
+            System.out.println(py.label() + ": " + r.err());
+            assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.NO_SAMPLES);
+            assertThat(r.err()).as(r.toString()).containsPattern("thread [0-9]+ exited inside spy_dying")
+                    .contains("ended with their thread exiting inside it").doesNotContain("inlined");
+            assertThat(UprobeTargets.byteAt(target.pid(), dying)).as("probes gone after the run").isEqualTo(original);
+
+            UprobeTargets.killedCliLeavesNoProbe(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
+                    "--trigger", "spy_dying", "--functions", "spy_leaf", "-d", "60s"), dir.resolve("cli.err"), target, dying,
+                    original);
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
