@@ -58,7 +58,9 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
             // whose allocator table holds the default, so its inlined copies of pymalloc call nothing probed.
             return "Exact level, but this build's inlined copies of pymalloc bypass the probed functions while its"
                     + " allocator table holds the default: most allocations are not seen, and the figures cover only"
-                    + " those made through the exported functions (see the probes line).";
+                    + " those made through the exported functions (see the probes line). A target started with"
+                    + " PYTHONTRACEMALLOC=1, or tracked with --redirect-allocator (builds with endbr64: Debian's"
+                    + " 3.13 - 3.15), is seen whole.";
         }
         return "Exact level: every small-object allocation and release is probed. Surviving figures are at least"
                 + " those whose release the probes saw; a block released through a path not probed stays counted.";

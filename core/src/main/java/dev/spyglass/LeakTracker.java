@@ -41,8 +41,9 @@ public final class LeakTracker implements AutoCloseable {
          * (big objects, the item arrays of long lists) and raw buffers; and, where its functions are found
          * ({@code .symtab}, or through the arena table on stripped builds), pymalloc's arena allocator: each arena
          * (256 KiB before 3.10, 1 MiB from 3.10 on) under the stack of the small-object allocation that needed it,
-         * below {@link Frame#PYMALLOC_ARENA}; and the C library's {@code mmap} / {@code munmap}: anonymous mappings
-         * made outside the probed allocators, below {@link Frame#MAPPED}.
+         * below {@link Frame#PYMALLOC_ARENA}; and the C library's {@code mmap} / {@code munmap} / {@code mremap}:
+         * anonymous mappings made outside the probed allocators, below {@link Frame#MAPPED}, followed when unmapped
+         * in part or remapped.
          * Cheap where small objects dominate: for long runs. {@link LeakReport#meaning()} says what the figures
          * then mean.
          */
@@ -86,10 +87,27 @@ public final class LeakTracker implements AutoCloseable {
      */
     public static LeakTracker attach(long pid, int capacity, boolean nativeFrames, Level level)
             throws SpyglassException {
+        return attach(pid, capacity, nativeFrames, level, false);
+    }
+
+    /**
+     * As {@link #attach(long, int, boolean, Level)}; with {@code redirectAllocator}, on a stripped LTO build whose
+     * allocator tables hold their defaults (Debian's 3.11, 3.13 - 3.15), whose inlined copies of pymalloc the
+     * probes would otherwise not see, the tables are changed in the target for the run: each function pointer is
+     * moved 4 bytes on, past its {@code endbr64} (one byte written per slot), so every allocation calls through the
+     * table, and its functions are probed there; {@link #close()} writes the bytes back. The only write this
+     * library makes to a target; a JVM that dies leaves the tables redirected (the same allocator, called
+     * indirectly). No effect on other builds.
+     *
+     * @throws SpyglassException the tables cannot be redirected (the message says why)
+     */
+    public static LeakTracker attach(long pid, int capacity, boolean nativeFrames, Level level,
+            boolean redirectAllocator) throws SpyglassException {
         java.util.Objects.requireNonNull(level, "level");
         Target target = Target.attach(pid);
         try {
-            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames, level == Level.COARSE);
+            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames, level == Level.COARSE,
+                    redirectAllocator);
             LeakTracker t = new LeakTracker(target, s, level);
             t.poll();
             return t;
@@ -118,8 +136,10 @@ public final class LeakTracker implements AutoCloseable {
         MmapPoints.Found m = stacks.mmaps();
         arenas += m.points().map(x -> ", mmap / munmap in " + x.object())
                 .orElse(m.reason().isEmpty() ? "" : " (" + m.reason() + ")");
+        String redirected = stacks.redirected().isEmpty() ? ""
+                : " (allocator tables redirected past endbr64 for the run: " + stacks.redirected() + ")";
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
-                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")") + arenas;
+                + p.object() + (p.caveat().isEmpty() ? "" : " (" + p.caveat() + ")") + redirected + arenas;
     }
 
     /** Reads the probe records written since the last poll, follows new threads, snapshots the surviving memory. */

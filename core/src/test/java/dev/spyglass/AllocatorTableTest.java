@@ -18,7 +18,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * {@link AllocatorTable} and the table route of {@link ProbePoints#forTarget} on the stripped Debian builds, in live
  * targets with and without tracemalloc. The oracle for the table found: tracemalloc's hook table keeps, as its
  * context, a pointer to its saved copy of the previous table, whose {@code malloc} is the default that the
- * exported function compares with.
+ * exported function compares with. A program that never calls tracemalloc, started with {@code PYTHONTRACEMALLOC=1}
+ * as the caveat of the default table advises, is probed through the table too.
  */
 class AllocatorTableTest {
     static final String SCRIPT = String.join("\n",
@@ -38,8 +39,14 @@ class AllocatorTableTest {
                     py.label() + " has _PyObject_Malloc in its symbols: probed by name, not through the table");
         }
         Path script = PythonScripts.write("tables.py", SCRIPT);
-        for (String mode : new String[] {"default", "hooked"}) {
+        // "started": the program never calls tracemalloc, it is started as the caveat advises (PYTHONTRACEMALLOC)
+        for (String mode : new String[] {"default", "hooked", "started"}) {
             ProcessBuilder b = py.processBuilder(script.toString(), mode).redirectError(ProcessBuilder.Redirect.DISCARD);
+            if (mode.equals("started")) {
+                b.environment().put("PYTHONTRACEMALLOC", "1");
+            } else {
+                b.environment().remove("PYTHONTRACEMALLOC");
+            }
             try (PythonScripts.Running target = PythonScripts.awaitReady(py, b.start(), script);
                     Target t = Target.attach(target.pid())) {
                 Path file = Path.of(t.interpreter().objectPath());
@@ -54,7 +61,7 @@ class AllocatorTableTest {
                     if (mode.equals("default")) {
                         assertThat(table.bypassed()).as(what).isTrue();
                         assertThat(p.allocSymbol()).as(what).isEqualTo(exported + "Malloc");
-                        assertThat(p.caveat()).as(what).contains("inlined copies");
+                        assertThat(p.caveat()).as(what).contains("inlined copies").contains("PYTHONTRACEMALLOC=1");
                     } else {
                         assertThat(table.bypassed()).as(what).isFalse();
                         // tracemalloc's context: its copy of the table it replaced, the default

@@ -7,8 +7,8 @@ import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 
 /**
- * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator, three more with
- * {@code mmap} / {@code munmap}): on the
+ * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator, five more with
+ * {@code mmap} / {@code munmap} / {@code mremap}): on the
  * allocator's entry (its size argument, the
  * user registers and, on request, a copy of the user stack), on its return (a uretprobe: the returned pointer in
  * {@code rax}), on the release function's entry (the pointer freed), on the reallocation function's entry and
@@ -27,7 +27,9 @@ public final class AllocationUprobes implements AutoCloseable {
         /** pymalloc's arena allocator (coarse level, when found): entry, return, and the arena release. */
         ARENA_ENTRY, ARENA_RETURN, ARENA_FREE,
         /** The C library's {@code mmap} (entry, return) and {@code munmap} (coarse level, when found). */
-        MMAP_ENTRY, MMAP_RETURN, MUNMAP
+        MMAP_ENTRY, MMAP_RETURN, MUNMAP,
+        /** The C library's {@code mremap} (entry, return), with {@code mmap} when the library has it. */
+        MREMAP_ENTRY, MREMAP_RETURN
     }
 
     /** The kind of each probe, by its index in the set (arena and mmap probes are optional). */
@@ -55,19 +57,21 @@ public final class AllocationUprobes implements AutoCloseable {
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
             long reallocOffset, long callocOffset, int stackBytes,
             int dataPages) throws SpyglassException {
-        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, null, -1, -1, stackBytes,
-                dataPages);
+        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, null, -1, -1, -1,
+                stackBytes, dataPages);
     }
 
     /**
      * As the other constructor, plus three probes on pymalloc's arena allocator ({@code arenaAllocOffset}'s entry,
      * with the stack copy, and return; {@code arenaFreeOffset}'s entry) when both offsets are non-negative, and
      * three on the C library's {@code mmap} (entry with the stack copy, return) and {@code munmap} (entry) in
-     * {@code libcPath} when it is not null.
+     * {@code libcPath} when it is not null, and two on its {@code mremap} (entry, return) when {@code mremapOffset}
+     * is non-negative too.
      */
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
             long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, String libcPath,
-            long mmapOffset, long munmapOffset, int stackBytes, int dataPages) throws SpyglassException {
+            long mmapOffset, long munmapOffset, long mremapOffset, int stackBytes, int dataPages)
+            throws SpyglassException {
         if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
             throw new IllegalArgumentException("stack " + stackBytes + ", pages " + dataPages);
         }
@@ -90,6 +94,11 @@ public final class AllocationUprobes implements AutoCloseable {
             probes.add(new UprobeSet.Probe(libcPath, mmapOffset, true, 0));
             probes.add(new UprobeSet.Probe(libcPath, munmapOffset, false, 0));
             k.addAll(List.of(Kind.MMAP_ENTRY, Kind.MMAP_RETURN, Kind.MUNMAP));
+            if (mremapOffset >= 0) {
+                probes.add(new UprobeSet.Probe(libcPath, mremapOffset, false, stackBytes));
+                probes.add(new UprobeSet.Probe(libcPath, mremapOffset, true, 0));
+                k.addAll(List.of(Kind.MREMAP_ENTRY, Kind.MREMAP_RETURN));
+            }
         }
         this.kinds = k.toArray(new Kind[0]);
         this.set = new UprobeSet(pid, probes,

@@ -93,6 +93,38 @@ public final class LiveAllocations {
         return old.size();
     }
 
+    /**
+     * Part of live block {@code address} went without the rest (a mapping unmapped in part): the block becomes the
+     * pieces {@code pieces} (address, size pairs) under its stack, neither an allocation nor a release. A piece
+     * beyond the capacity is counted as dropped.
+     *
+     * @return the bytes that went, -1 when {@code address} was not live
+     */
+    public long cut(long address, long... pieces) {
+        Live old = live.remove(address);
+        if (old == null) {
+            return -1;
+        }
+        forget(old);
+        PerStack s = stacks.get(old.stack());
+        long kept = 0;
+        for (int i = 0; i + 1 < pieces.length; i += 2) {
+            if (live.size() >= capacity) {
+                dropped++;
+                continue;
+            }
+            Live gone = live.put(pieces[i], new Live(pieces[i + 1], old.stack()));
+            if (gone != null) {
+                replaced++;
+                forget(gone);
+            }
+            s.bytes += pieces[i + 1];
+            s.count++;
+            kept += pieces[i + 1];
+        }
+        return old.size() - kept;
+    }
+
     private void forget(Live old) {
         PerStack s = stacks.get(old.stack());
         s.bytes -= old.size();

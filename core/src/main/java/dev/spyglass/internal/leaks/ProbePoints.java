@@ -133,7 +133,9 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
                 } else if (t.isPresent()) {
                     bypassed = "the build's inlined copies of pymalloc bypass " + exported + "Malloc while its"
                             + " allocator table holds the default (0x" + Long.toHexString(t.get().malloc())
-                            + "): most allocations are not seen";
+                            + "): most allocations are not seen; a target started with PYTHONTRACEMALLOC=1 (or -X"
+                            + " tracemalloc) calls every allocation through the table, which is probed then, and so"
+                            + " does one whose table is redirected for the run (leaks --redirect-allocator)";
                 }
                 LOG.debug("allocator table of {} behind {}Malloc: {}", object, exported, t);
             }

@@ -19,8 +19,10 @@ import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.AllocationUprobes;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
+import dev.spyglass.internal.leaks.Mappings;
 import dev.spyglass.internal.leaks.MmapPoints;
 import dev.spyglass.internal.leaks.ProbePoints;
+import dev.spyglass.internal.leaks.TableRedirect;
 import dev.spyglass.internal.python.Target;
 
 /**
@@ -45,12 +47,14 @@ public final class AllocationStacks implements AutoCloseable {
 
     private final Target target;
     private final ProbePoints points;
+    /** The allocator tables pointed past their functions' endbr64 for the run, when asked and bypassed. */
+    private final java.util.Optional<TableRedirect> redirect;
     /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
     private final ArenaPoints.Found arenas;
     /** Coarse level: the C library's {@code mmap} / {@code munmap}, or why they are not probed. */
     private final MmapPoints.Found mmaps;
-    /** Start addresses of the live mappings counted, so that other {@code munmap}s are not taken for releases. */
-    private final java.util.Set<Long> mapped = new java.util.HashSet<>();
+    /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
+    private final Mappings mapped;
     /** A stack's id → the id of the same stack under {@link Frame#PYMALLOC_ARENA}. */
     private final Map<Integer, Integer> arenaIds = new HashMap<>();
     /** A stack's id → the id of the same stack under {@link Frame#MAPPED}. */
@@ -84,11 +88,29 @@ public final class AllocationStacks implements AutoCloseable {
      */
     public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse)
             throws SpyglassException {
+        this(target, capacity, nativeFrames, coarse, false);
+    }
+
+    /**
+     * As the other constructor; with {@code redirect}, the allocator tables that the build's inlined copies of
+     * pymalloc bypass are redirected for the run ({@link TableRedirect}) and their functions probed.
+     */
+    public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse, boolean redirect)
+            throws SpyglassException {
         this.target = target;
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
-        this.points = ProbePoints.forTarget(target, file, coarse);
+        // The mem domain is pymalloc too: its inlined copies bypass the obj table's probes as well.
+        this.redirect = !redirect ? java.util.Optional.empty()
+                : coarse ? TableRedirect.apply(target, file, "PyMem_Raw")
+                : TableRedirect.apply(target, file, "PyObject_", "PyMem_");
+        try {
+            this.points = ProbePoints.forTarget(target, file, coarse);
+        } catch (SpyglassException | RuntimeException | Error e) {
+            this.redirect.ifPresent(TableRedirect::close);
+            throw e;
+        }
         if (!points.caveat().isEmpty()) {
             LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
         }
@@ -96,18 +118,26 @@ public final class AllocationStacks implements AutoCloseable {
                 : new ArenaPoints.Found(java.util.Optional.empty(), "");
         this.mmaps = coarse ? MmapPoints.find(target) : new MmapPoints.Found(java.util.Optional.empty(), "");
         this.table = new LiveAllocations(capacity);
-        this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
+        this.mapped = new Mappings(table);
+        try {
+            this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
                 arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
                 arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
                 mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
                 mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L),
                 nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
+        } catch (SpyglassException | RuntimeException | Error e) {
+            this.redirect.ifPresent(TableRedirect::close);
+            throw e;
+        }
         try {
             probes.check((int) target.pid());
             this.splice = nativeFrames ? new NativeSplice(target, false) : null;
         } catch (SpyglassException | RuntimeException | Error e) {
             probes.close();
+            this.redirect.ifPresent(TableRedirect::close);
             throw e;
         }
         LOG.debug("allocation probes on {} / {} of {}", points.allocSymbol(), points.freeSymbol(), object);
@@ -116,6 +146,11 @@ public final class AllocationStacks implements AutoCloseable {
     /** The probe points chosen for this build. */
     public ProbePoints points() {
         return points;
+    }
+
+    /** The tables redirected for the run ({@link TableRedirect#tables}), empty when none. */
+    public String redirected() {
+        return redirect.map(TableRedirect::tables).orElse("");
     }
 
     /** The coarse level's arena probes, or why there are none (empty reason at the exact level). */
@@ -206,17 +241,38 @@ public final class AllocationStacks implements AutoCloseable {
                         events.add(new long[] {time, ax, e[1], e[2], tid, MAPPED});
                     }
                 }
-                case MUNMAP -> events.add(new long[] {time, rdi, -1, -1, tid, UNMAPPED});
+                // munmap(addr, length): the pages of counted mappings in the range go (Mappings).
+                case MUNMAP -> events.add(new long[] {time, rdi, rsi, -1, tid, UNMAPPED});
+                // mremap(old, oldLength, newLength, flags, ...): skipped inside a probed call (glibc's realloc of
+                // a mapped block for the raw allocator); followed when old lies in a counted mapping (Mappings).
+                case MREMAP_ENTRY -> push(tid, !inProgress(tid)
+                        ? new long[] {time, rdi, rsi, rdx, rcx, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        : SKIPPED);
+                case MREMAP_RETURN -> {
+                    long[] e = pop(tid);
+                    if (e != null && e.length == 6 && ax != -1) { // MAP_FAILED: the old mapping stays as it was
+                        events.add(new long[] {time, ax, e[3], e[5], tid, REMAPPED, e[1], e[2], e[4]});
+                    }
+                }
             }
         });
         // Threads' rings are read one after the other: a block allocated in one thread and freed in another
         // must be applied in time order (a stable sort: a realloc's release stays before its allocation).
         events.sort((a, b) -> Long.compare(a[0], b[0]));
         for (long[] e : events) {
-            if (e.length > 5 && e[5] == MAPPED) {
-                mapped.add(e[1]);
-            } else if (e.length > 5 && e[5] == UNMAPPED && !mapped.remove(e[1])) {
-                continue; // not a mapping counted here: the C library's own, an arena's, a part of one
+            if (e.length > 5) {
+                int tid = (int) e[4];
+                long time = e[0];
+                Mappings.Sink to = sink == null ? (a, address, size, stack) -> { }
+                        : (a, address, size, stack) -> sink.event(a, tid, time, address, size, a ? stack : -1);
+                if (e[5] == MAPPED) {
+                    mapped.mapped(e[1], e[2], (int) e[3], to);
+                } else if (e[5] == UNMAPPED) {
+                    mapped.unmapped(e[1], e[2], to); // ignored when it touches no mapping counted here
+                } else {
+                    mapped.remapped(e[6], e[7], e[8], e[1], e[2], (int) e[3], to);
+                }
+                continue;
             }
             if (e[3] < 0) {
                 long size = table.freed(e[1]);
@@ -260,6 +316,7 @@ public final class AllocationStacks implements AutoCloseable {
 
     private static final long MAPPED = 1;
     private static final long UNMAPPED = 2;
+    private static final long REMAPPED = 3;
 
     /** Whether a probed call awaits its return on thread {@code tid}. */
     private boolean inProgress(int tid) {
@@ -386,6 +443,8 @@ public final class AllocationStacks implements AutoCloseable {
     /** Removes every probe from the target. */
     @Override
     public void close() {
+        // the tables first: no call goes to the probed entries once they are closed anyway
+        redirect.ifPresent(TableRedirect::close);
         probes.close();
         if (splice != null) {
             splice.close();
