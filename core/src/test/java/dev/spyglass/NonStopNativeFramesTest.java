@@ -255,6 +255,71 @@ class NonStopNativeFramesTest {
         }
     }
 
+    /** A thread started only when told to (a line on its stdin), once the session has looked at the target. */
+    private static final String LATE_TARGET = String.join("\n",
+            "import sys, threading, time",
+            "",
+            "def py_late_sleeper():",
+            "    while True:",
+            "        time.sleep(0.05)",
+            "",
+            "sys.stdout.write('ready\\n')",
+            "sys.stdout.flush()",
+            "sys.stdin.readline()",
+            "t = threading.Thread(target=py_late_sleeper)",
+            "t.daemon = True",
+            "t.start()",
+            "while True:",
+            "    time.sleep(0.05)",
+            "");
+
+    /**
+     * Threads appearing after the session began get their events as they are seen: the thread is started only
+     * after the session's first sample, so the events opened at attach cannot cover it, and without its own it
+     * would stay {@code <native frames unknown>} (no snapshot, and the blocked-thread route needs a followed
+     * thread's CPU time).
+     */
+    @ForEachPython
+    void aThreadStartedDuringTheSessionGetsItsOwnEventsAndIsSplicedOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeNonStop();
+        String wait = py.atLeast(3, 11) ? "clock_nanosleep" : "select";
+        Pattern waitName = Pattern.compile("(__GI_)?_*" + wait + "\\w*");
+        List<Step> expected = List.of(new Step(wait + " in " + LIBC, f -> f.kind() == FrameKind.NATIVE
+                && LIBC.equals(f.library()) && waitName.matcher(f.function()).matches()),
+                NativeFramesTest.python("py_late_sleeper"));
+        Path script = PythonScripts.write("nonstop_late.py", LATE_TARGET);
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            List<StackSample> late = new ArrayList<>();
+            AtomicBoolean told = new AtomicBoolean();
+            try (SamplingSession s = sampler(Sampler.NativeEngine.NON_STOP, Duration.ofMillis(10), Duration.ofSeconds(4))
+                    .attach(target.pid())) {
+                s.forEach(x -> {
+                    // The first sample: the session has looked at the target, and only now is the thread started.
+                    if (told.compareAndSet(false, true)) {
+                        try {
+                            target.send("start");
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                    if (has(x, "py_late_sleeper")) {
+                        late.add(x);
+                    }
+                });
+                assertThat(s.failure()).isEmpty();
+            }
+            long ok = late.stream().filter(x -> NativeFramesTest.containsInOrder(x.frames(), expected)).count();
+            System.out.printf("%s: thread started during the session, %d of %d samples with libc's sleep under"
+                    + " py_late_sleeper%n", py.label(), ok, late.size());
+            Assumptions.assumeTrue(late.size() >= 20, py.label() + ": only " + late.size()
+                    + " samples of the late thread in 4 s (a starved sampler or target)");
+            assertThat((double) ok / late.size()).as(
+                    "%s: share of the late thread's samples with %s; most frequent:\n  %s", py.label(),
+                    expected.stream().map(Step::description).toList(), common(late)).isGreaterThan(0.5);
+        }
+    }
+
     /** A thread blocked in {@code os.read} on a pipe from before any session, beside a sleeping main thread. */
     private static final String BLOCKED_TARGET = String.join("\n",
             "import os, sys, threading, time",

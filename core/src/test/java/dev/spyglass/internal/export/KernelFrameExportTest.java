@@ -32,8 +32,8 @@ import dev.spyglass.export.Exporter;
  * Stacks with kernel frames innermost (a blocking pipe read, under libc's {@code read} or straight under Python
  * code) through every format, read back with the same decoders the formats' own tests use: a kernel frame is
  * marked the way each format's users expect ({@code _[k]} in folded stacks, Austin's {@code kernel} file, a
- * {@code [kernel.kallsyms]} mapping in pprof, {@code [kernel]} elsewhere) and never merges with a Python or native
- * frame of the same name.
+ * {@code [kernel.kallsyms]} mapping in pprof, the {@code kernel} category in the Chrome trace, {@code [kernel]}
+ * elsewhere) and never merges with a Python or native frame of the same name.
  */
 class KernelFrameExportTest {
 
@@ -192,6 +192,33 @@ class KernelFrameExportTest {
 
         TestTools.Result r = SpeedscopeSchema.validate(file);
         assertThat(r.stdout().strip()).isEqualTo("valid");
+    }
+
+    @Test
+    void chromeTraceGivesKernelSlicesTheirOwnCategory() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        feed(ChromeTraceExporter.builder().includeIdle(true).build(out));
+        ChromeTraceExporterTest.Trace t = ChromeTraceExporterTest.check(out.toByteArray());
+        Map<String, String> categories = new HashMap<>();
+        for (JsonNode e : t.root().get("traceEvents")) {
+            if (!e.get("ph").asText().equals("B")) {
+                continue;
+            }
+            String cat = e.get("cat").asText();
+            String before = categories.put(e.get("name").asText(), cat);
+            if (before != null) {
+                assertThat(cat).as("category of %s", e).isEqualTo(before);
+            }
+            if (cat.equals("kernel")) {
+                assertThat(e.has("args")).as("a kernel slice has no file: %s", e).isFalse();
+            }
+        }
+        assertThat(categories).containsEntry("anon_pipe_read [kernel]", "kernel")
+                .containsEntry("vfs_read [kernel]", "kernel").containsEntry("ksys_read [kernel]", "kernel")
+                .containsEntry(UNKNOWN_SYMBOL + " [kernel]", "kernel").containsEntry("futex_wait [kernel]", "kernel")
+                .containsEntry("vfs_read", "python").containsEntry("vfs_read (libvfs.so)", "native")
+                .containsEntry("read (libc.so.6)", "native").containsEntry("Pipe.read", "python");
+        assertThat(categories.values().stream().filter("kernel"::equals).count()).as("%s", categories).isEqualTo(5);
     }
 
     @Test

@@ -158,10 +158,62 @@ class KernelFramesTest {
         }
     }
 
+    /**
+     * Kernel frames with the no-stop native engine (issue 12: kernel frames with and without native frames, and
+     * a target never stopped): a thread blocked since before the session shows its system call's kernel path
+     * over libc's read (registers from its {@code /proc/PID/task/TID/syscall}, nothing stopped) and its Python
+     * line, and no thread of the target is ever traced.
+     */
+    @ForEachPython
+    void kernelFramesSitUnderTheNonStopEnginesNativeFramesOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        assumeKernelFrames();
+        Assumptions.assumeTrue(Sampler.nonStopNativeFramesRefusal().isEmpty(),
+                () -> "no-stop native frames refused here: " + Sampler.nonStopNativeFramesRefusal().orElse(""));
+        Path script = PythonScripts.write("kernelnonstop.py", SCRIPT);
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            Map<String, List<StackSample>> byThread = sample(target.pid(), Sampler.NativeEngine.NON_STOP);
+            String figures = py.label() + " (nonstop): " + summary(byThread);
+            int line = PythonScripts.lineOf(SCRIPT, "# READ");
+            List<StackSample> reader = byThread.getOrDefault("reader", List.of());
+            long blocked = reader.stream().filter(s -> s.thread().state() == dev.spyglass.ThreadState.IDLE).count();
+            long overLibc = reader.stream().filter(s -> pipeReadOverLibc(s.frames(), line)).count();
+            System.out.println(figures + "; reader: " + overLibc + " of " + blocked
+                    + " blocked looks with the kernel path over libc's read");
+            assertThat(byThread.values().stream().flatMap(List::stream).flatMap(s -> s.frames().stream())
+                    .map(Frame::function)).as(figures).noneMatch(n -> n.contains("ptrace") || n.contains("signal_stop"));
+            assertThat(java.nio.file.Files.readString(Path.of("/proc/" + target.pid() + "/status")))
+                    .as("the target after the session").contains("TracerPid:\t0\n");
+            Assumptions.assumeTrue(blocked >= 10, "reader seen blocked at only " + blocked + " looks (load?): "
+                    + figures);
+            // A thread's first look is never spliced (no earlier CPU time to prove the copy against).
+            assertThat(overLibc).as(figures).isGreaterThanOrEqualTo((long) Math.ceil((blocked - 1) * 0.8));
+        }
+    }
+
+    /** Kernel frames with a pipe read innermost, then libc's read, then the reader's Python line. */
+    private static boolean pipeReadOverLibc(List<Frame> frames, int line) {
+        int k = kernelDepth(frames);
+        return k > 0 && frames.subList(0, k).stream().anyMatch(f -> f.function().endsWith("pipe_read"))
+                && frames.size() > k && frames.get(k).kind() == Frame.FrameKind.NATIVE
+                && "libc.so.6".equals(frames.get(k).library())
+                && frames.stream().anyMatch(f -> f.kind() == Frame.FrameKind.PYTHON && f.function().equals("reader")
+                        && f.line() == line);
+    }
+
     private static Map<String, List<StackSample>> sample(long pid, boolean nativeFrames) throws Exception {
+        return sample(pid, nativeFrames ? Sampler.NativeEngine.BRIEF_STOP : null);
+    }
+
+    /** 800 ms at 5 ms with kernel frames, and native frames by {@code engine} (none when null). */
+    private static Map<String, List<StackSample>> sample(long pid, Sampler.NativeEngine engine) throws Exception {
         List<StackSample> samples = new ArrayList<>();
-        Sampler sampler = Sampler.builder().kernelFrames(true).nativeFrames(nativeFrames).interval(Duration.ofMillis(5))
-                .duration(Duration.ofMillis(800)).build();
+        Sampler.Builder builder = Sampler.builder().kernelFrames(true).nativeFrames(engine != null)
+                .interval(Duration.ofMillis(5)).duration(Duration.ofMillis(800));
+        if (engine != null) {
+            builder.nativeEngine(engine);
+        }
+        Sampler sampler = builder.build();
         SamplingStats stats;
         java.util.Optional<Throwable> failure;
         try (SamplingSession s = sampler.attach(pid)) {
