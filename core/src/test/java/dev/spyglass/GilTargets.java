@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
- * Targets whose GIL is never contended, for tests of what Spyglass reads of the GIL ({@link GilReleasedViewTest},
- * {@link GilModeTest}): one worker thread, a {@code spinner} (pure Python, holding the GIL) or a {@code reader}
+ * Targets whose GIL is never contended, for tests of what Spyglass reads of the GIL ({@link GilModeTest}; not
+ * GilReleasedViewTest, whose version on these targets failed on 3.11 - 3.13, see its history): one worker thread, a {@code spinner} (pure Python, holding the GIL) or a {@code reader}
  * ({@code readinto} of /dev/zero, which lets go of the GIL while the kernel fills the buffer), and a main thread
  * blocked in {@code os.read} of a pipe nobody writes.
  *
