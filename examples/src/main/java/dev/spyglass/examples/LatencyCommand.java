@@ -6,8 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -138,6 +140,28 @@ final class LatencyCommand implements Callable<Integer> {
         }
     }
 
+    /** Per thread, the calls entered and not yet returned (recursion counts each). */
+    private final Map<Integer, Integer> inside = new HashMap<>();
+    /** Calls whose thread ended inside the function: no return will come (a raw exit, pthread_exit, a crash). */
+    private long endedInside;
+
+    /** Drops the threads with calls open that no longer exist, and returns how many calls they had open. */
+    private long endedInside() {
+        long calls = 0;
+        if (!Files.exists(Path.of("/proc", Long.toString(pid)))) {
+            return 0; // the process ended: its calls did not end inside the function
+        }
+        var it = inside.entrySet().iterator();
+        while (it.hasNext()) {
+            var open = it.next();
+            if (!Files.exists(Path.of("/proc", Long.toString(pid), "task", Integer.toString(open.getKey())))) {
+                calls += open.getValue();
+                it.remove();
+            }
+        }
+        return calls;
+    }
+
     private int run(ProbedFunction f, Duration d, LatencyHistogram h, CountDownLatch written) {
         String name;
         int status = 0;
@@ -166,7 +190,10 @@ final class LatencyCommand implements Callable<Integer> {
                     // A slow call for --by-stack's merged stacks: at least the p90 of the calls before this poll.
                     long slowNanos = stacks == null ? 0 : h.percentileNanos(0.9);
                     p.poll(e -> {
-                        if (e.kind() == CallEvent.Kind.EXIT) {
+                        if (e.kind() == CallEvent.Kind.ENTRY) {
+                            inside.merge(e.tid(), 1, Integer::sum);
+                        } else if (e.kind() == CallEvent.Kind.EXIT) {
+                            inside.computeIfPresent(e.tid(), (t, n) -> n > 1 ? n - 1 : null);
                             h.record(e.durationNanos());
                             if (stacks != null) {
                                 stacks.accept(e, slowNanos);
@@ -193,6 +220,7 @@ final class LatencyCommand implements Callable<Integer> {
                     }
                     if (now >= nextScreen) {
                         nextScreen += 1_000_000_000L;
+                        endedInside += endedInside();
                         double s = (now - start) / 1e9;
                         out.print(terminal ? LatencyReport.screen(name, pid, s, h, rate, p.lostRecords())
                                 : LatencyReport.line(name, s, h, rate) + "\n");
@@ -205,6 +233,7 @@ final class LatencyCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            endedInside += endedInside();
             entries = p.hits(0);
             if (!ProbeRouteText.otherHits(p).isEmpty()) {
                 err.println(ProbeRouteText.otherHits(p));
@@ -214,6 +243,11 @@ final class LatencyCommand implements Callable<Integer> {
             }
         } catch (Exception e) {
             return Failures.report(e, err);
+        }
+        if (endedInside > 0) {
+            err.println("spyglass: " + endedInside + (endedInside == 1 ? " call" : " calls") + " of " + name
+                    + " never returned: " + (endedInside == 1 ? "its thread" : "their threads")
+                    + " ended inside it (not in the histogram)");
         }
         if (h.count() == 0 && status == 0) {
             err.println("spyglass: no call of " + name + " completed during the run (" + entries + " entries seen): it"

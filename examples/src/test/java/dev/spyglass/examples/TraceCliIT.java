@@ -214,6 +214,15 @@ class TraceCliIT {
                     .contains("ended with their thread exiting inside it").doesNotContain("inlined");
             assertThat(UprobeTargets.byteAt(target.pid(), dying)).as("probes gone after the run").isEqualTo(original);
 
+            // latency too: a call whose thread ends inside the function is said, not silently dropped.
+            r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function",
+                    "spy_dying", "-d", "2s"), 90);
+            System.out.println(py.label() + ": " + r.err());
+            assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.NO_SAMPLES);
+            assertThat(r.err()).as(r.toString()).containsPattern("[0-9]+ calls? of spy_dying never returned: (its thread|their"
+                    + " threads) ended inside it");
+            assertThat(UprobeTargets.byteAt(target.pid(), dying)).as("probes gone after latency").isEqualTo(original);
+
             UprobeTargets.killedCliLeavesNoProbe(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
                     "--trigger", "spy_dying", "--functions", "spy_leaf", "-d", "60s"), dir.resolve("cli.err"), target, dying,
                     original);
