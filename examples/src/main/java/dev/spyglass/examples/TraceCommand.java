@@ -40,6 +40,8 @@ final class TraceCommand implements Callable<Integer> {
             description = "The function whose executions are traced (searched in the executable, then every object),"
                     + " or the hex address of its first instruction (0x...) for a stripped binary.")
     String trigger;
+    /** The trigger as the messages name it: its symbol once the probes are placed. */
+    private String triggerShown;
 
     @Option(names = "--functions", paramLabel = "LIST", split = ",", description = "Functions probed inside the"
             + " trigger, comma-separated: a name (searched like --trigger), an address (0x...), a glob with * or ?"
@@ -82,6 +84,7 @@ final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        triggerShown = trigger;
         Duration d;
         try {
             d = Durations.parse("--duration", duration, "s");
@@ -136,6 +139,7 @@ final class TraceCommand implements Callable<Integer> {
             try (FunctionProbes p = FunctionProbes.attach(pid, probed, pythonCalls, perThread
                     ? FunctionProbes.Route.PER_THREAD : FunctionProbes.Route.PER_CPU)) {
                 String name = p.symbols().get(0);
+                triggerShown = name; // a trigger given as 0x… is named by the symbol found there
                 err.println("spyglass: probes on " + name + " and " + rest.size() + " functions of process " + pid
                         + (pythonCalls ? " and on the calls of Python functions" : "") + "; waiting for " + count
                         + " execution(s) of " + name);
@@ -200,7 +204,7 @@ final class TraceCommand implements Callable<Integer> {
         }
         List<TraceTree.Execution> done = tree.executions().subList(0, Math.min(count, tree.executions().size()));
         if (done.isEmpty() && status == 0) {
-            err.println("spyglass: no execution of " + trigger + " completed within " + duration + (exitedInside > 0
+            err.println("spyglass: no execution of " + triggerShown + " completed within " + duration + (exitedInside > 0
                     ? " (" + exitedInside + " ended with their thread exiting inside it)"
                     : stillInside > 0 ? " (" + stillInside + " still running when the run ended)"
                     : " (if it is called, it may be inlined: probes on inlined code cannot fire)"));
