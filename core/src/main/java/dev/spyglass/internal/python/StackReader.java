@@ -409,8 +409,9 @@ public final class StackReader implements AutoCloseable {
     @Override
     public void close() {
         if (switches != null) {
-            LOG.debug("process {}: {} thread looks from sched_switch records ({} read, {} lost), {} from /proc"
-                    + " schedstat; {} stacks taken over", pid, tasks.switchLooks(), switches.records(), switches.lost(),
+            LOG.debug("process {}: {} thread looks from sched_switch records ({} read, {} lost, {} drains of a full"
+                    + " ring), {} from /proc schedstat; {} stacks taken over", pid, tasks.switchLooks(),
+                    switches.records(), switches.lost(), switches.fullDrains(),
                     tasks.schedstatLooks(), reusedStacks);
             switches.close();
             switches = null;
