@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.elf.ElfFile;
 import dev.spyglass.elf.Symbol;
@@ -23,6 +26,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * {@code drop()}: the events must show exactly those 1,000 allocations, on that thread, under {@code keep}, within
  * the command's time window, then the release of each of their addresses with its size.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class AllocationEventTest {
     static final int COUNT = 1000;
     static final String SCRIPT = String.join("\n",

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -20,6 +22,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * tasks, their names, their await chains and who awaits whom are read, for the running task and the waiting
  * ones, attached and launched; older versions say why and still sample the Python stacks.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class AsyncTasksTest {
     static final String SCRIPT = String.join("\n",
             "import asyncio, os, sys",

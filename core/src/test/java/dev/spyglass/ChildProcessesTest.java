@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -20,6 +22,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * short-lived children (a shell's `true` and a Python's `pass`, in turns); attached and launched. Each waits for what it looks for up to a deadline (20 s), and
  * skips, printing its figures, when a loaded machine gave the workers too few samples.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class ChildProcessesTest {
     private static final long DEADLINE_NANOS = 20_000_000_000L;
 

@@ -15,6 +15,8 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,6 +31,7 @@ import dev.spyglass.testsupport.PythonInterpreters;
  * {@code /proc/PID/root} (or {@code /proc/PID/map_files} once deleted), stacks name the files as the
  * target sees them, and thread ids are the host's TIDs although CPython records its namespaced ones.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock(SamplerTest.CPU_BOUND)
 class ContainerTest {
     private static String unavailable;

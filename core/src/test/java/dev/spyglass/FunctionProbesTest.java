@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.elf.ElfFile;
 import dev.spyglass.internal.nativeframes.NativeTargets;
@@ -23,6 +25,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * probe). The events of one thread come in order with their depths, an exit carries its duration, a missing symbol
  * lists the closest names, and the breakpoint (an int3 at the function's first byte) is gone once the probes close.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class FunctionProbesTest {
     static final String SOURCE = String.join("\n",
             "#include <unistd.h>",

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
@@ -23,6 +25,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * {@code <interpreter shutdown>}, read from {@code _PyRuntime._finalizing} (3.7+) or
  * {@code _Py_Finalizing} (3.6).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class InterpreterShutdownTest {
 
     static final String SCRIPT = String.join("\n",

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -24,6 +27,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * sample (the allocation that needed the arena), so the figure is judged within a factor, stated below with the
  * measured figures in docs/memory.md.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerArenaTest {
     static final String SCRIPT = String.join("\n",
             "import os, sys, threading, time",

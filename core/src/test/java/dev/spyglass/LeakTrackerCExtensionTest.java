@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.internal.nativeframes.NativeTargets;
 import dev.spyglass.testsupport.ForEachPython;
@@ -23,6 +26,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * calls × n × {@code sys.getsizeof} of one object and with tracemalloc, which sees allocations from C through its
  * allocator hooks; {@code churn_forever} is not a suspect.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerCExtensionTest {
     static final int PER_CALL = 20;
     static final String EXTENSION = String.join("\n",

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -21,6 +24,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * leaking. On 3.9+ the figure is 4.6% over tracemalloc's, on every build: about 48 bytes per block, most likely
  * tracemalloc's own record of the trace taken from the raw allocator in the traced call (docs/memory.md).
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerCoarseTest {
     static final String SCRIPT = String.join("\n",
             "import os, sys, threading, time, tracemalloc",

@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.internal.leaks.MmapPoints;
 import dev.spyglass.internal.os.ProcessMap;
@@ -25,6 +28,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * ({@code len} of each mapping, {@code sys.getsizeof} of each {@code bytes}). The keeper must rank first, its
  * surviving bytes within 10% of the bytes kept, and the churner must not be a suspect.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerMmapTest {
     static final String SCRIPT = String.join("\n",
             "import mmap, os, sys, threading, time",

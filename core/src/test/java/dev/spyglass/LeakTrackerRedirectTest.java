@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.elf.ElfFile;
 import dev.spyglass.elf.Symbol;
@@ -29,6 +32,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * and the tables must hold their defaults again after close. On a build without {@code endbr64} (Debian's 3.11)
  * the redirect must be refused, saying why, with nothing written.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerRedirectTest {
     static final String SCRIPT = String.join("\n",
             "import os, sys, threading, time",

@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.internal.os.ProcessMap;
 import dev.spyglass.internal.python.Target;
@@ -21,7 +24,16 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * allocator, no realloc) while its {@code churner} thread allocates and frees far more. The target runs
  * tracemalloc, whose figure for the leaking function over the tracked window is the ground truth.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerTest {
+    /**
+     * The lock of the tests that probe every allocation of a busy target (each hit traps into the kernel): run
+     * alongside the other tests, one at a time among themselves, so two trapping targets do not share the two
+     * CPUs and push each other's lost records over the tests' limits.
+     */
+    static final String ALLOCATION_PROBES = "allocation-probes";
+
     static final String SCRIPT = String.join("\n",
             "import os, sys, threading, time, tracemalloc",
             "tracemalloc.start(1)",

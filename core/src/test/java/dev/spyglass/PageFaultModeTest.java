@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -18,6 +20,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * which computes without allocating for as long. The faults profile weighs memory, not time: nearly all its bytes
  * are under {@code touch()}.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class PageFaultModeTest {
     static final String SCRIPT = String.join("\n",
             "import os, sys, time",

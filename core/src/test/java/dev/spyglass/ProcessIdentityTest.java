@@ -10,6 +10,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -19,6 +22,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * interpreter has its structures at the same addresses) or a new program in the same process
  * ({@code exec}) ends the session, and none of its samples is delivered.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock("pid-reuse") // its cases one after another: each cycles the PIDs towards one it wants
 class ProcessIdentityTest {
 
     private static final String FIRST = String.join("\n",

@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.export.ExportFormats;
 import dev.spyglass.export.ExportOptions;
@@ -28,6 +30,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * an OS thread, idents (and TIDs) reused under thread churn, a thread-per-request server, and a main
  * thread whose name changes when {@code threading} is imported after sampling started.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class ThreadIdentityTest {
 
     /** Starts threads all the time: their thread states exist for a while before the thread runs. */

@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,6 +33,7 @@ import dev.spyglass.testsupport.PythonInterpreters;
  * Austin's format description) and, when scripts/install-test-deps.sh could install it, by austin-python's own
  * {@code MojoStreamReader}, the reader austin-tui and austin2speedscope use.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock("cpu-bound-target")
 class MojoRealProcessTest {
 

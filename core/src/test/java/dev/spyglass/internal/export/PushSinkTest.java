@@ -16,6 +16,8 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.google.perftools.profiles.ProfileProto.Profile;
@@ -44,6 +46,7 @@ import io.opentelemetry.proto.profiles.v1development.Sample;
  * classes, fed by a real sampled Python process: stacks, measured values, labels, auth headers, gzip, and delivery
  * across a receiver restart with every sample either received or counted as dropped.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock("cpu-bound-target")
 class PushSinkTest {
 

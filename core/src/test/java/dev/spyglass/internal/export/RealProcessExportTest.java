@@ -17,8 +17,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.perftools.profiles.ProfileProto.Profile;
@@ -37,6 +39,7 @@ import dev.spyglass.testsupport.PythonInterpreters;
  * Every format written from samples of a real Python process and read back by its independent decoder; the
  * known hot function must come out on top in each.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock("cpu-bound-target")
 class RealProcessExportTest {
 

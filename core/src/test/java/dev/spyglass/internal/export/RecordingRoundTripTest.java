@@ -10,6 +10,8 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.StackSample;
@@ -29,6 +31,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * written from the read-back samples is byte for byte the file written from the sampler's. The same for the
  * compact ({@code sgr}) recording of the samples.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock("cpu-bound-target")
 class RecordingRoundTripTest {
 

@@ -11,6 +11,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,6 +31,7 @@ import dev.spyglass.testsupport.PythonInterpreters;
  * Python process ({@link RealProcessExportTest#SCRIPT}: the main thread in {@code hot_leaf}, a second one sleeping)
  * and read back by checks independent of the writers; the trace is also imported by speedscope's web app.
  */
+@Execution(ExecutionMode.CONCURRENT)
 @ResourceLock("cpu-bound-target")
 class TimelineFormatsRealProcessTest {
 

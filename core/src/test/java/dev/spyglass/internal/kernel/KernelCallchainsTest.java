@@ -12,6 +12,9 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
+import org.junit.jupiter.api.parallel.Resources;
 
 import dev.spyglass.PythonScripts;
 import dev.spyglass.SpyglassException;
@@ -121,6 +124,7 @@ class KernelCallchainsTest {
     }
 
     @Test
+    @ResourceLock(value = Resources.GLOBAL, mode = ResourceAccessMode.READ_WRITE) // counts all of this JVM's descriptors
     void exitedThreadsAndCloseLeaveNoDescriptors() throws Exception {
         assumePerfEvents();
         PythonInterpreter py = PythonInterpreters.assumeAny(3, 8);

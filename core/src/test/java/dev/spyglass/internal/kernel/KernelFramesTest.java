@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.Frame;
 import dev.spyglass.PythonScripts;
@@ -27,6 +29,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * kernel path innermost, under their Python (or, with native frames, libc) frames; the spinning thread
  * mostly none.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class KernelFramesTest {
 
     static final String SCRIPT = String.join("\n",
