@@ -12,6 +12,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -22,6 +24,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * and "idler" (waiting on an Event). 3.8+ shows the tasks; older versions say why in one line and still
  * show the Python stacks.
  */
+// Its cases mostly wait for a CLI JVM and a target that sleeps between short bursts; no rate is asserted.
+@Execution(ExecutionMode.CONCURRENT)
 class AsyncTasksCliIT {
     static final String SCRIPT = String.join("\n",
             "import asyncio, os, sys",

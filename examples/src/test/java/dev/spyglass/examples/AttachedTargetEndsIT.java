@@ -14,6 +14,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -25,6 +27,7 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * saying so, the file written with what was recorded, exit status 9 (docs/cli.md), and no sample of the
  * program that replaced it.
  */
+@Execution(ExecutionMode.CONCURRENT) // its cases wait for a CLI JVM and a sleeping target
 class AttachedTargetEndsIT {
 
     /** Waits in first_program_function until the flag file exists, then exits or execs sys.argv[2:]. */
