@@ -1,6 +1,5 @@
 package dev.spyglass.internal.nativeframes;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -15,7 +14,6 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.AllocationUprobes;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
@@ -26,13 +24,11 @@ import dev.spyglass.internal.leaks.TableRedirect;
 import dev.spyglass.internal.python.Target;
 
 /**
- * The exact level of allocation tracking: uprobes on the small-object allocator and its release function
- * ({@link ProbePoints}) of every Python thread; each allocation gets the merged Python + native stack of its
- * entry (the way {@link PageFaultStacks} attributes a fault: the native stack unwound from the kernel's
- * snapshot, spliced with the thread's Python stack read at the tick when the thread stayed in the same
- * functions, else that Python stack under {@link Frame#NATIVE_FRAMES_UNKNOWN}; without native frames, that
- * Python stack alone), its address from the return,
- * and a release matched by address in {@link LiveAllocations}. Used from the polling thread only.
+ * Allocation tracking: uprobes on the allocator and its release function ({@link ProbePoints}; at the coarse
+ * level also pymalloc's arenas and the C library's mappings) of every Python thread; this class reads what each
+ * probe record means (which call, which block, its size, its address from the return) and applies it, a release
+ * matched by address in {@link LiveAllocations}; each allocation's stack is named by {@link AllocationStackNames}.
+ * Used from the polling thread only.
  */
 public final class AllocationStacks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AllocationStacks.class);
@@ -55,29 +51,18 @@ public final class AllocationStacks implements AutoCloseable {
     private final MmapPoints.Found mmaps;
     /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
     private final Mappings mapped;
-    /** A stack's id → the id of the same stack under {@link Frame#PYMALLOC_ARENA}. */
-    private final Map<Integer, Integer> arenaIds = new HashMap<>();
-    /** A stack's id → the id of the same stack under {@link Frame#MAPPED}. */
-    private final Map<Integer, Integer> mappedIds = new HashMap<>();
     private final AllocationUprobes probes;
     private final NativeSplice splice;
+    private final AllocationStackNames names;
     private final LiveAllocations table;
-    private final Map<List<Frame>, Integer> stackIds = new HashMap<>();
-    private final List<List<Frame>> stacks = new ArrayList<>();
-    private final Map<Integer, List<Frame>> before = new HashMap<>();
     /** Per thread, the entries whose return is awaited, innermost first (a marker for a call skipped). */
     private final Map<Integer, ArrayDeque<long[]>> pending = new HashMap<>();
     private static final long[] SKIPPED = new long[0];
     /** Entries awaited per thread at most: beyond, returns were lost (a full ring) and the stack is reset. */
     private static final int NESTING = 8;
     private final List<long[]> events = new ArrayList<>();
-    private final Map<Site, Integer> sites = new HashMap<>();
-    private long memoized;
     /** The threads of this poll's read, their Python stacks read now. */
     private final ListedThreads now = new ListedThreads();
-    private long spliced;
-    private long unspliced;
-    private long unattributed;
 
     /**
      * @param capacity live allocations kept at most
@@ -135,6 +120,7 @@ public final class AllocationStacks implements AutoCloseable {
         try {
             probes.check((int) target.pid());
             this.splice = nativeFrames ? new NativeSplice(target, false) : null;
+            this.names = new AllocationStackNames(splice);
         } catch (SpyglassException | RuntimeException | Error e) {
             probes.close();
             this.redirect.ifPresent(TableRedirect::close);
@@ -183,7 +169,7 @@ public final class AllocationStacks implements AutoCloseable {
         int count = now.count();
         probes.track(now.tids(), count);
         events.clear();
-        sites.clear(); // the Python stacks were read anew
+        names.newPoll(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
         probes.drain((kind, tid, time, ax, rcx, rdx, rsi, rdi, r8, bp, sp, ip, stack) -> {
             // Through a hooked table (ctx first, in rdi), one function may serve several domains: tracemalloc's
@@ -192,7 +178,7 @@ public final class AllocationStacks implements AutoCloseable {
             boolean wanted = points.accepts(rdi);
             switch (kind) {
                 case REALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case REALLOC_RETURN -> {
                     long[] e = pop(tid);
                     // A failed realloc (NULL) leaves the old block: neither released nor allocated.
@@ -204,9 +190,9 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 case ALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case CALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi * rdx : rdi * rsi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case ALLOC_RETURN, CALLOC_RETURN -> {
                     long[] e = pop(tid);
                     if (e != null && e.length == 3) {
@@ -219,7 +205,7 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 // The arena functions take the arena table's context first on every version: size / pointer in rsi.
-                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, under(Frame.PYMALLOC_ARENA, arenaIds, stackOf(tid, ip, sp, bp, stack))});
+                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, names.under(Frame.PYMALLOC_ARENA, names.of(now, tid, ip, sp, bp, stack))});
                 case ARENA_RETURN -> {
                     long[] e = pop(tid);
                     if (e != null && e.length == 3 && ax != 0 && ax != -1) { // NULL (3.12+) or MAP_FAILED: none
@@ -233,7 +219,7 @@ public final class AllocationStacks implements AutoCloseable {
                 // the thread (glibc's malloc mapping a large block for the raw allocator, pymalloc's arena) is
                 // counted there already.
                 case MMAP_ENTRY -> push(tid, !inProgress(tid) && (rcx & 0x30) == 0x20 && (rdx & 3) != 0
-                        ? new long[] {time, rsi, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        ? new long[] {time, rsi, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MMAP_RETURN -> {
                     long[] e = pop(tid);
@@ -246,7 +232,7 @@ public final class AllocationStacks implements AutoCloseable {
                 // mremap(old, oldLength, newLength, flags, ...): skipped inside a probed call (glibc's realloc of
                 // a mapped block for the raw allocator); followed when old lies in a counted mapping (Mappings).
                 case MREMAP_ENTRY -> push(tid, !inProgress(tid)
-                        ? new long[] {time, rdi, rsi, rdx, rcx, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        ? new long[] {time, rdi, rsi, rdx, rcx, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MREMAP_RETURN -> {
                     long[] e = pop(tid);
@@ -287,31 +273,7 @@ public final class AllocationStacks implements AutoCloseable {
             }
         }
         table.snapshot(System.nanoTime());
-        for (int i = 0; i < count; i++) {
-            if (now.stack(i) != null) {
-                before.put(now.tid(i), List.copyOf(now.stack(i).frames()));
-            }
-        }
-        if (before.size() > 2 * count + 16) {
-            before.keySet().removeIf(tid -> now.slot(tid) < 0);
-        }
-    }
-
-    /** The id of stack {@code id} under {@code marker} ({@link Frame#PYMALLOC_ARENA}, {@link Frame#MAPPED}). */
-    private long under(Frame marker, Map<Integer, Integer> ids, long id) {
-        return ids.computeIfAbsent((int) id, i -> {
-            List<Frame> frames = new ArrayList<>(stacks.get(i).size() + 1);
-            frames.add(marker);
-            frames.addAll(stacks.get(i));
-            List<Frame> copy = List.copyOf(frames);
-            Integer known = stackIds.get(copy);
-            if (known != null) {
-                return known;
-            }
-            stacks.add(copy);
-            stackIds.put(copy, stacks.size() - 1);
-            return stacks.size() - 1;
-        });
+        names.remember(now);
     }
 
     private static final long MAPPED = 1;
@@ -337,82 +299,6 @@ public final class AllocationStacks implements AutoCloseable {
         return d == null ? null : d.poll();
     }
 
-    /** Within one poll: the same thread, call site and stack pointer are taken for the same stack. */
-    private record Site(int tid, long ip, long sp) {
-    }
-
-    private long stackOf(int tid, long ip, long sp, long bp, MemorySegment stack) {
-        Site site = new Site(tid, ip, sp);
-        Integer known = sites.get(site);
-        if (known != null) {
-            memoized++;
-            return known;
-        }
-        int id = intern(tid, ip, sp, bp, stack);
-        sites.put(site, id);
-        return id;
-    }
-
-    private int intern(int tid, long ip, long sp, long bp, MemorySegment stack) {
-        int at = now.slot(tid);
-        ThreadStack python = at < 0 ? null : now.stack(at);
-        List<Frame> frames;
-        List<Frame> last = before.get(tid);
-        if (python == null && last != null) {
-            unspliced++; // this tick's read was torn: the thread's previous stack, native frames unknown
-            frames = new ArrayList<>(last.size() + 1);
-            if (splice != null) {
-                frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
-            }
-            frames.addAll(last);
-        } else if (python == null) {
-            unattributed++;
-            frames = List.of(Frame.NATIVE_FRAMES_UNKNOWN);
-        } else if (splice == null) {
-            frames = python.frames(); // Python frames only: no stack copied
-        } else {
-            List<Frame> prev = before.get(tid);
-            frames = null;
-            if (prev != null && PageFaultStacks.sameFunctions(prev, python.frames()) && stack.byteSize() > 0) {
-                splice.unwind(ip, sp, bp, stack, sp);
-                if (splice.merge(now.record(at), python.frames()) != StackSplicer.Outcome.TORN) {
-                    spliced++;
-                    frames = List.copyOf(splice.frames());
-                }
-            }
-            if (frames == null) {
-                unspliced++;
-                List<Frame> f = new ArrayList<>(python.frames().size() + 1);
-                f.add(Frame.NATIVE_FRAMES_UNKNOWN);
-                f.addAll(python.frames());
-                frames = f;
-            }
-        }
-        frames = withoutLines(frames);
-        Integer id = stackIds.get(frames);
-        if (id == null) {
-            id = stacks.size();
-            List<Frame> copy = frames;
-            stacks.add(copy);
-            stackIds.put(copy, id);
-        }
-        return id;
-    }
-
-    /**
-     * The frames with the Python frames' lines and columns cleared: the lines read at the tick are not those of
-     * the allocation (the thread ran on), so a stack is keyed by its functions.
-     */
-    static List<Frame> withoutLines(List<Frame> frames) {
-        Frame[] out = new Frame[frames.size()];
-        for (int i = 0; i < out.length; i++) {
-            Frame f = frames.get(i);
-            out[i] = f.kind() != Frame.FrameKind.PYTHON || f.line() == 0 && f.endLine() == 0 ? f
-                    : new Frame(f.kind(), f.function(), f.qualifiedName(), f.file(), 0, 0, 0, 0, f.firstLine());
-        }
-        return List.of(out);
-    }
-
     /** The table of live allocations. */
     public LiveAllocations table() {
         return table;
@@ -420,7 +306,7 @@ public final class AllocationStacks implements AutoCloseable {
 
     /** Stack {@code id}'s frames, innermost first. */
     public List<Frame> stack(int id) {
-        return stacks.get(id);
+        return names.stack(id);
     }
 
     /** Probe records the kernel dropped (a ring full between two polls): allocations or releases not seen. */
@@ -429,15 +315,15 @@ public final class AllocationStacks implements AutoCloseable {
     }
 
     public long spliced() {
-        return spliced;
+        return names.spliced();
     }
 
     public long unspliced() {
-        return unspliced;
+        return names.unspliced();
     }
 
     public long unattributed() {
-        return unattributed;
+        return names.unattributed();
     }
 
     /** Removes every probe from the target. */
