@@ -70,6 +70,65 @@ public record AllocatorTable(long address, long ctx, long malloc, long calloc, l
     }
 
     /**
+     * The address of the table both exported functions call through, on any x86-64 build: the table {@link #find}
+     * reads (Debian's LTO builds), else the slot of the exported function's indirect jump, {@code jmp
+     * *disp32(%rip)} (pyenv's 3.6 - 3.11: the table is a static of obmalloc.c) or {@code jmp *disp(%reg)} after
+     * {@code mov disp32(%rip), %reg} loads {@code _PyRuntime}'s address from the GOT (pyenv's 3.12, 3.13 shared
+     * builds: the table lives in {@code _PyRuntime}). The malloc slot is at 8, the free slot at 32: both must agree.
+     *
+     * @return empty when neither shape is found, or the two functions disagree on the table
+     */
+    public static java.util.OptionalLong locate(RemoteMemory memory, long mallocEntry, long freeEntry)
+            throws SpyglassException {
+        Optional<AllocatorTable> direct = find(memory, mallocEntry, freeEntry);
+        if (direct.isPresent()) {
+            return java.util.OptionalLong.of(direct.get().address());
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment code = arena.allocate(CODE_BYTES);
+            memory.read(mallocEntry, code);
+            long malloc = jumpSlot(memory, code.toArray(ValueLayout.JAVA_BYTE), mallocEntry);
+            memory.read(freeEntry, code);
+            long free = jumpSlot(memory, code.toArray(ValueLayout.JAVA_BYTE), freeEntry);
+            return malloc != 0 && malloc - 8 == free - 32 ? java.util.OptionalLong.of(malloc - 8)
+                    : java.util.OptionalLong.empty();
+        } catch (MemoryFault e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
+    /**
+     * The memory slot of the first indirect {@code jmp} / {@code call} of the code at {@code entry}: {@code FF 25}
+     * (RIP-relative), or {@code FF /4} or {@code FF /2} with a displacement off a register that a RIP-relative
+     * {@code mov} loaded before (the GOT entry then read from the target); 0 when none.
+     */
+    static long jumpSlot(RemoteMemory memory, byte[] b, long entry) throws MemoryFault, SpyglassException {
+        int loaded = -1; // the register a RIP-relative 8-byte load filled, and the address it read
+        long from = 0;
+        for (int i = 0; i + 6 <= b.length; i++) {
+            int b0 = b[i] & 0xFF;
+            int b1 = b[i + 1] & 0xFF;
+            if (b0 == 0xFF && b1 == 0x25) {
+                return entry + i + 6 + int32(b, i + 2);
+            }
+            if (b0 == 0x48 && b1 == 0x8B && i + 7 <= b.length && (b[i + 2] & 0xC7) == 0x05) {
+                loaded = (b[i + 2] >> 3) & 7;
+                from = entry + i + 7 + int32(b, i + 3);
+                i += 6;
+                continue;
+            }
+            int reg = (b1 >> 3) & 7;
+            int mod = b1 >> 6;
+            // rm 4 would need a SIB byte: not a shape these functions have
+            if (loaded >= 0 && loaded != 4 && b0 == 0xFF && (b1 & 7) == loaded && (reg == 2 || reg == 4)
+                    && (mod == 1 || mod == 2)) {
+                return memory.readLong(from) + (mod == 1 ? b[i + 2] : int32(b, i + 2));
+            }
+        }
+        return 0;
+    }
+
+    /**
      * The target of the first {@code mov disp32(%rip), %reg} (REX.W 8B, ModRM mod 00 r/m 101) of the function at
      * {@code entry}, and the immediate of the first {@code cmp $imm32, %reg} (REX.W 3D, or REX.W 81 /7) after it
      * (0: none); null when there is no such load.

@@ -15,6 +15,7 @@ import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.internal.kernel.AllocationUprobes;
+import dev.spyglass.internal.leaks.AllocatorWatch;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.Mappings;
@@ -52,6 +53,8 @@ public final class AllocationStacks implements AutoCloseable {
     /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
     private final Mappings mapped;
     private final AllocationUprobes probes;
+    /** The allocator tables the points were chosen by, re-read at each poll. */
+    private final AllocatorWatch watch;
     private final NativeSplice splice;
     private final AllocationStackNames names;
     private final LiveAllocations table;
@@ -105,6 +108,8 @@ public final class AllocationStacks implements AutoCloseable {
         this.table = new LiveAllocations(capacity);
         this.mapped = new Mappings(table);
         try {
+            this.watch = AllocatorWatch.attach(target, file, coarse, points.allocOffset(),
+                    arenas.points().map(ArenaPoints::allocOffset).orElse(-1L));
             this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
                 points.reallocOffset(), points.callocOffset(),
                 arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
@@ -137,6 +142,11 @@ public final class AllocationStacks implements AutoCloseable {
     /** The tables redirected for the run ({@link TableRedirect#tables}), empty when none. */
     public String redirected() {
         return redirect.map(TableRedirect::tables).orElse("");
+    }
+
+    /** The allocator tables watched since attach, and what changed in them. */
+    public AllocatorWatch watch() {
+        return watch;
     }
 
     /** The coarse level's arena probes, or why there are none (empty reason at the exact level). */
@@ -272,8 +282,11 @@ public final class AllocationStacks implements AutoCloseable {
                 }
             }
         }
-        table.snapshot(System.nanoTime());
+        long time = System.nanoTime();
+        table.snapshot(time);
         names.remember(now);
+        // After the records: a change seen now happened at most one poll ago, and is said from then on.
+        watch.check(time);
     }
 
     private static final long MAPPED = 1;
