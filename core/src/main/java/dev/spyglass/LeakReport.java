@@ -53,24 +53,34 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
      * @param after    and after
      * @param seen     whether the probes still see the calls made through the table: the new allocator is the
      *                 one of attach again, or a hook that keeps the one it replaced and calls it (tracemalloc's,
-     *                 the debug hooks'); when false, allocations and releases through it are not seen from then on
+     *                 the debug hooks'); when false, allocations and releases through it were not seen from then
+     *                 on, until the probes were moved ({@code movedTo})
+     * @param movedTo  empty, or the probe points the probes were moved to at that poll, chosen for the allocator
+     *                 then installed (the probes line names them too); calls between the change and then are missed
      */
-    public record AllocatorChange(double seconds, String domain, long before, long after, boolean seen) {
+    public record AllocatorChange(double seconds, String domain, long before, long after, boolean seen,
+            String movedTo) {
         /** One line for a report's reader. */
         public String describe() {
-            return String.format(java.util.Locale.ROOT, "at %.1f s the %s allocator was replaced (0x%x -> 0x%x): %s",
-                    seconds, domain, before, after, seen
-                            ? "the new one calls the one the probes see (a hook such as tracemalloc's): counts stay"
-                                    + " as complete as before"
-                            : "the probes do not see its calls, so allocations and releases made through it from"
-                                    + " then on are missed: surviving figures after that time are incomplete (a new"
-                                    + " run chooses its probes for the allocator then installed)");
+            String what = String.format(java.util.Locale.ROOT, "at %.1f s the %s allocator was replaced (0x%x -> 0x%x): ",
+                    seconds, domain, before, after);
+            if (!movedTo.isEmpty()) {
+                return what + (seen ? "the new one calls the one the probes saw;" : "the probes did not see its calls;")
+                        + " they were moved at that poll to " + movedTo + " (calls made meanwhile, at most one poll,"
+                        + " are missed)";
+            }
+            return what + (seen
+                    ? "the new one calls the one the probes see (a hook such as tracemalloc's): counts stay as complete"
+                            + " as before"
+                    : "the probes do not see its calls, so allocations and releases made through it from then on are"
+                            + " missed: surviving figures after that time are incomplete (a new run chooses its probes"
+                            + " for the allocator then installed)");
         }
     }
 
     /** Whether an allocator table changed during the run so that the probes no longer saw its calls. */
     public boolean allocatorLost() {
-        return allocatorChanges.stream().anyMatch(c -> !c.seen());
+        return allocatorChanges.stream().anyMatch(c -> !c.seen() && c.movedTo().isEmpty());
     }
 
     /** What the surviving figures mean at this report's level, in a sentence or two for a report's reader. */

@@ -184,7 +184,7 @@ public final class LeakTracker implements AutoCloseable {
         List<LeakReport.AllocatorChange> changes = new ArrayList<>();
         for (AllocatorWatch.Change c : stacks.watch().changes()) {
             changes.add(new LeakReport.AllocatorChange((c.time() - start) / 1e9, c.domain(), c.before(), c.after(),
-                    c.seen()));
+                    c.seen(), c.movedTo()));
         }
         return new LeakReport(pid, level.name().toLowerCase(java.util.Locale.ROOT), probes(),
                 (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(), t.dropped(),

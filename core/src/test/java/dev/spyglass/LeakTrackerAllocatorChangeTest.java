@@ -51,9 +51,11 @@ class LeakTrackerAllocatorChangeTest {
             "if sys.argv[2] == 'stop': tracemalloc.stop()",
             "else: tracemalloc.start()",
             "after = tables()",
-            "keep_after_switch()",
             "with open(sys.argv[1] + '.tmp', 'w') as f: f.write(before + ' ' + after)",
             "os.rename(sys.argv[1] + '.tmp', sys.argv[1])",
+            "sys.stdin.readline()",
+            "keep_after_switch()",
+            "with open(sys.argv[1] + '.kept', 'w') as f: f.write('kept')",
             "sys.stdin.readline()",
             "");
     /** Blocks {@code keep_after_switch} keeps: a {@code Kept}, a 2-item list and its item array per turn. */
@@ -79,6 +81,7 @@ class LeakTrackerAllocatorChangeTest {
             }
             try (PythonScripts.Running target = PythonScripts.awaitReady(py, b.start(), script)) {
                 LeakReport report;
+                String atAttach;
                 LeakTracker t;
                 try {
                     t = LeakTracker.attach(target.pid(), LeakTracker.DEFAULT_CAPACITY, false,
@@ -98,10 +101,19 @@ class LeakTrackerAllocatorChangeTest {
                     LeakWindow.pollFor(t, 300_000_000L);
                     assertThat(t.report().allocatorChanges()).as(py.label() + " " + mode + ": before the switch")
                             .isEmpty();
+                    atAttach = t.probes();
                     target.send("switch");
                     LeakWindow.pollUntilWritten(t, figure, 60_000_000_000L);
                     Assumptions.assumeTrue(Files.exists(figure), py.label() + " " + mode + ": the target did not"
-                            + " switch and keep its blocks within 60 s (starved)");
+                            + " switch within 60 s (starved)");
+                    // the polls after the switch see it (and move the probes, where they do) before the blocks
+                    LeakWindow.pollFor(t, 300_000_000L);
+                    target.send("keep");
+                    Path kept = Path.of(figure + ".kept");
+                    LeakWindow.pollUntilWritten(t, kept, 60_000_000_000L);
+                    Assumptions.assumeTrue(Files.exists(kept), py.label() + " " + mode + ": the target did not"
+                            + " keep its blocks within 60 s (starved)");
+                    Files.delete(kept);
                     LeakWindow.pollFor(t, 300_000_000L);
                     report = t.report();
                 }
@@ -144,12 +156,22 @@ class LeakTrackerAllocatorChangeTest {
                 assertThat(c.before()).as(figures).isEqualTo(before);
                 assertThat(c.after()).as(figures).isEqualTo(after);
                 assertThat(c.seconds()).as(figures).isGreaterThan(0.25);
-                assertThat(report.meaning().contains("replaced its allocator")).as(figures).isEqualTo(!c.seen());
-                if (report.probes().contains("bypass")) {
-                    // probed at the exported functions, which the inlined copies bypass before and after: the
-                    // hook calls the default table of attach, so what was seen still is; not all blocks are
+                boolean moved = !c.movedTo().isEmpty();
+                assertThat(report.meaning().contains("replaced its allocator")).as(figures)
+                        .isEqualTo(!c.seen() && !moved);
+                if (atAttach.contains("bypass") && mode.equals("start")) {
+                    // Debian's LTO builds probed at the exported functions, which the inlined copies bypass: the
+                    // hook calls the default table of attach (what was seen still is), and every call now goes
+                    // through tracemalloc's hooks, where the probes are moved
                     assertThat(c.seen()).as(figures).isTrue();
-                } else if (c.seen()) {
+                    assertThat(moved).as(figures).isTrue();
+                    assertThat(report.probes()).as(figures).startsWith("obj.malloc@0x" + Long.toHexString(after));
+                }
+                if (report.probes().contains("bypass")) {
+                    // at the end probed at the exported functions (after tracemalloc.stop() on Debian's LTO
+                    // builds: moved there), which the inlined copies bypass: a fraction, not asserted
+                    assertThat(moved || c.seen()).as(figures).isTrue();
+                } else if (c.seen() || moved) {
                     Assumptions.assumeTrue(lostShare < 0.05, "records lost (load): " + figures);
                     assertThat(kept).as(figures).isGreaterThanOrEqualTo(KEPT * 95 / 100)
                             .isLessThanOrEqualTo(KEPT * 102 / 100);

@@ -224,8 +224,10 @@ final class LeaksCommand implements Callable<Integer> {
         int c = 0;
         for (LeakReport.AllocatorChange ch : r.allocatorChanges()) {
             sb.append(c++ == 0 ? "" : ",").append(String.format(Locale.ROOT, "{\"seconds\":%.3f,\"domain\":\"%s\","
-                    + "\"before\":\"0x%x\",\"after\":\"0x%x\",\"seen\":%b}", ch.seconds(), ch.domain(), ch.before(),
-                    ch.after(), ch.seen()));
+                    + "\"before\":\"0x%x\",\"after\":\"0x%x\",\"seen\":%b,\"moved_to\":", ch.seconds(), ch.domain(),
+                    ch.before(), ch.after(), ch.seen()));
+            Json.string(sb, ch.movedTo());
+            sb.append('}');
         }
         sb.append("],\"stacks\":[");
         List<LeakReport.StackReport> stacks = r.stacks();

@@ -111,7 +111,7 @@ class LeaksCliIT {
             String report = Files.readString(json);
             assertThat(err).as(err).contains("the obj allocator was replaced").contains("calls the one the probes see");
             assertThat(report).as(report).containsPattern("\"allocator_changes\":\\[\\{\"seconds\":[0-9.]+,"
-                    + "\"domain\":\"obj\",\"before\":\"0x[0-9a-f]+\",\"after\":\"0x[0-9a-f]+\",\"seen\":true\\}");
+                    + "\"domain\":\"obj\",\"before\":\"0x[0-9a-f]+\",\"after\":\"0x[0-9a-f]+\",\"seen\":true,\"moved_to\":\"\"\\}");
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }

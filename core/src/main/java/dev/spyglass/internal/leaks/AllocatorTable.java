@@ -53,12 +53,42 @@ public record AllocatorTable(long address, long ctx, long malloc, long calloc, l
             throws SpyglassException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment code = arena.allocate(CODE_BYTES);
-            long[] malloc = loadAndCompare(memory, mallocEntry, code);
-            long[] free = loadAndCompare(memory, freeEntry, code);
-            if (malloc == null || free == null || malloc[0] - 8 != free[0] - 32) {
-                return Optional.empty();
-            }
-            long table = malloc[0] - 8;
+            return table(memory, loadAndCompare(memory, mallocEntry, code), loadAndCompare(memory, freeEntry, code));
+        } catch (MemoryFault e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * As {@link #find(RemoteMemory, long, long)}, the code read from the object's file at the functions' file
+     * offsets rather than from the target: a function this process probes shows an {@code int3} at its entry in
+     * the target (the tracker re-choosing its points while its probes are in place, {@link ProbePoints#forTarget}).
+     */
+    public static Optional<AllocatorTable> find(RemoteMemory memory, long mallocEntry, long freeEntry,
+            java.nio.file.Path file, long mallocOffset, long freeOffset) throws SpyglassException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            return table(memory, loadAndCompare(read(ch, mallocOffset), mallocEntry),
+                    loadAndCompare(read(ch, freeOffset), freeEntry));
+        } catch (java.io.IOException e) {
+            return find(memory, mallocEntry, freeEntry);
+        }
+    }
+
+    private static byte[] read(java.nio.channels.FileChannel ch, long offset) throws java.io.IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(CODE_BYTES);
+        while (b.hasRemaining() && ch.read(b, offset + b.position()) > 0) {
+            // a function near the end of the file: the rest stays zero
+        }
+        return b.array();
+    }
+
+    private static Optional<AllocatorTable> table(RemoteMemory memory, long[] malloc, long[] free)
+            throws SpyglassException {
+        if (malloc == null || free == null || malloc[0] - 8 != free[0] - 32) {
+            return Optional.empty();
+        }
+        long table = malloc[0] - 8;
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment t = arena.allocate(40, 8);
             memory.read(table, t);
             return Optional.of(new AllocatorTable(table, t.get(ValueLayout.JAVA_LONG, 0),

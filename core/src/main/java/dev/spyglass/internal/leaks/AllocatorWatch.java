@@ -50,9 +50,10 @@ public final class AllocatorWatch {
      * @param domain  {@code obj}, {@code mem}, {@code raw} or {@code arena}
      * @param before  the table's allocation function before ({@code malloc}; {@code alloc} for arenas)
      * @param after   and after
-     * @param seen    whether the probes still see the calls made through the table
+     * @param seen    whether the probes still saw the calls made through the table
+     * @param movedTo empty, or the probe points the probes were moved to at the same poll ({@link #reaimed})
      */
-    public record Change(long time, String domain, long before, long after, boolean seen) {
+    public record Change(long time, String domain, long before, long after, boolean seen, String movedTo) {
     }
 
     private static final class Watched {
@@ -73,13 +74,17 @@ public final class AllocatorWatch {
     }
 
     private final RemoteMemory memory;
+    private final long pid;
+    private final String object;
     private final List<Watched> watched;
     private final String unwatched;
     private final List<Change> changes = new ArrayList<>();
     private final MemorySegment buffer = Arena.ofAuto().allocate(40, 8);
 
-    private AllocatorWatch(RemoteMemory memory, List<Watched> watched, String unwatched) {
+    private AllocatorWatch(RemoteMemory memory, long pid, String object, List<Watched> watched, String unwatched) {
         this.memory = memory;
+        this.pid = pid;
+        this.object = object;
         this.watched = watched;
         this.unwatched = unwatched;
     }
@@ -130,7 +135,7 @@ public final class AllocatorWatch {
         } catch (IOException | RuntimeException e) {
             throw new SpyglassException("cannot read the symbols of " + file + " to watch its allocator tables: " + e);
         }
-        AllocatorWatch w = new AllocatorWatch(memory, new ArrayList<>(), missing.isEmpty() ? ""
+        AllocatorWatch w = new AllocatorWatch(memory, target.pid(), object, new ArrayList<>(), missing.isEmpty() ? ""
                 : "allocator tables not watched (their code is not decoded): " + String.join(", ", missing));
         for (Watched x : found) {
             long[] now = w.read(x.domain, x.address);
@@ -162,7 +167,7 @@ public final class AllocatorWatch {
                 continue; // unreadable: the target is exiting; the next poll says so
             }
             boolean seen = seen(w, now, 0);
-            Change c = new Change(time, w.domain, w.last[1], now[1], seen);
+            Change c = new Change(time, w.domain, w.last[1], now[1], seen, "");
             LOG.info("the {} allocator table of the target changed: 0x{} -> 0x{} ({})", w.domain,
                     Long.toHexString(c.before()), Long.toHexString(c.after()),
                     seen ? "it calls what the probes see" : "its calls are not seen");
@@ -223,6 +228,31 @@ public final class AllocatorWatch {
             return null;
         }
         return s.toArray(ValueLayout.JAVA_LONG);
+    }
+
+    /**
+     * The probes were moved to new points ({@code allocOffset} their allocation function's file offset) for the
+     * tables as they are now: from here on, a table is seen relative to those (the arena table keeps its own).
+     */
+    public void rebase(long allocOffset) throws SpyglassException {
+        ProcessMap map = ProcessMap.read(pid);
+        for (int i = 0; i < watched.size(); i++) {
+            Watched w = watched.get(i);
+            if (!w.domain.equals("arena")) {
+                Watched n = new Watched(w.domain, w.address, w.last, addresses(map, object, allocOffset));
+                watched.set(i, n);
+            }
+        }
+    }
+
+    /** Marks {@code these} changes (of the last {@link #check}) as followed by probes moved to {@code to}. */
+    public void reaimed(List<Change> these, String to) {
+        for (int i = 0; i < changes.size(); i++) {
+            Change c = changes.get(i);
+            if (these.contains(c) && !c.domain().equals("arena")) {
+                changes.set(i, new Change(c.time(), c.domain(), c.before(), c.after(), c.seen(), to));
+            }
+        }
     }
 
     /** Every change seen so far, oldest first. */

@@ -43,7 +43,12 @@ public final class AllocationStacks implements AutoCloseable {
     static final int DATA_PAGES = 4096;
 
     private final Target target;
-    private final ProbePoints points;
+    /** How this process opens the interpreter's object. */
+    private final Path file;
+    private final boolean coarse;
+    private final int stackBytes;
+    /** Replaced when the probes are re-aimed at an allocator installed during the run. */
+    private ProbePoints points;
     /** The allocator tables pointed past their functions' endbr64 for the run, when asked and bypassed. */
     private final java.util.Optional<TableRedirect> redirect;
     /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
@@ -52,7 +57,9 @@ public final class AllocationStacks implements AutoCloseable {
     private final MmapPoints.Found mmaps;
     /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
     private final Mappings mapped;
-    private final AllocationUprobes probes;
+    private AllocationUprobes probes;
+    /** Records lost by probes since replaced ({@link #reaim}). */
+    private long lostBefore;
     /** The allocator tables the points were chosen by, re-read at each poll. */
     private final AllocatorWatch watch;
     private final NativeSplice splice;
@@ -89,6 +96,9 @@ public final class AllocationStacks implements AutoCloseable {
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
+        this.file = file;
+        this.coarse = coarse;
+        this.stackBytes = nativeFrames ? STACK_BYTES : 0;
         // The mem domain is pymalloc too: its inlined copies bypass the obj table's probes as well.
         this.redirect = !redirect ? java.util.Optional.empty()
                 : coarse ? TableRedirect.apply(target, file, "PyMem_Raw")
@@ -110,14 +120,7 @@ public final class AllocationStacks implements AutoCloseable {
         try {
             this.watch = AllocatorWatch.attach(target, file, coarse, points.allocOffset(),
                     arenas.points().map(ArenaPoints::allocOffset).orElse(-1L));
-            this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
-                points.reallocOffset(), points.callocOffset(),
-                arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
-                arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L),
-                nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
+            this.probes = probesOn(points);
         } catch (SpyglassException | RuntimeException | Error e) {
             this.redirect.ifPresent(TableRedirect::close);
             throw e;
@@ -132,6 +135,64 @@ public final class AllocationStacks implements AutoCloseable {
             throw e;
         }
         LOG.debug("allocation probes on {} / {} of {}", points.allocSymbol(), points.freeSymbol(), object);
+    }
+
+    private AllocationUprobes probesOn(ProbePoints p) throws SpyglassException {
+        return new AllocationUprobes(target.pid(), file.toString(), p.allocOffset(), p.freeOffset(),
+                p.reallocOffset(), p.callocOffset(),
+                arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
+                arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L), stackBytes, DATA_PAGES);
+    }
+
+    /**
+     * After an allocator change the probes do not see, or one that ends a bypass they were known to suffer
+     * (Debian's LTO builds: tracemalloc started in a target probed at the exported functions), chooses the points
+     * anew for the tables as they are now and, when they differ, opens the new probes on every thread before the
+     * old ones close. Calls made between the change and this poll are not seen (at most one poll); entries awaiting
+     * their returns are dropped (the returns would come from the other probes). Any failure keeps the old probes,
+     * and the change stays said as not seen.
+     *
+     * @return the new points' names, or empty when the probes stay where they are
+     */
+    private String reaim() {
+        ProbePoints p;
+        try {
+            p = ProbePoints.forTarget(target, file, coarse);
+        } catch (SpyglassException | RuntimeException e) {
+            LOG.warn("allocator changed in pid {}: no probe point for the new one ({}); the probes stay", target.pid(),
+                    e.getMessage());
+            return "";
+        }
+        if (p.allocOffset() == points.allocOffset() && p.freeOffset() == points.freeOffset()
+                && p.reallocOffset() == points.reallocOffset() && p.callocOffset() == points.callocOffset()) {
+            points = p; // the same functions; the contexts to accept may differ
+            return "";
+        }
+        AllocationUprobes fresh = null;
+        try {
+            fresh = probesOn(p);
+            fresh.check((int) target.pid());
+            fresh.track(now.tids(), now.count());
+            watch.rebase(p.allocOffset()); // reads the map first: nothing changed when it fails
+        } catch (SpyglassException | RuntimeException e) {
+            if (fresh != null) {
+                fresh.close();
+            }
+            LOG.warn("allocator changed in pid {}: the probes cannot be moved to {} ({}); they stay", target.pid(),
+                    p.allocSymbol(), e.getMessage());
+            return "";
+        }
+        lostBefore += probes.lostRecords();
+        probes.close();
+        probes = fresh;
+        points = p;
+        pending.clear();
+        LOG.info("allocation probes of pid {} moved to {} / {} for the allocator now installed", target.pid(),
+                p.allocSymbol(), p.freeSymbol());
+        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol();
     }
 
     /** The probe points chosen for this build. */
@@ -286,7 +347,14 @@ public final class AllocationStacks implements AutoCloseable {
         table.snapshot(time);
         names.remember(now);
         // After the records: a change seen now happened at most one poll ago, and is said from then on.
-        watch.check(time);
+        List<AllocatorWatch.Change> changed = watch.check(time);
+        if (changed.stream().anyMatch(c -> !c.seen() && !c.domain().equals("arena"))
+                || !changed.isEmpty() && !points.caveat().isEmpty()) {
+            String to = reaim();
+            if (!to.isEmpty()) {
+                watch.reaimed(changed, to);
+            }
+        }
     }
 
     private static final long MAPPED = 1;
@@ -324,7 +392,7 @@ public final class AllocationStacks implements AutoCloseable {
 
     /** Probe records the kernel dropped (a ring full between two polls): allocations or releases not seen. */
     public long lostRecords() {
-        return probes.lostRecords();
+        return lostBefore + probes.lostRecords();
     }
 
     public long spliced() {
