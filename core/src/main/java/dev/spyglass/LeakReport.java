@@ -24,16 +24,73 @@ import dev.spyglass.internal.export.LeakReportPage;
  * @param lostRecords       probe records the kernel dropped (ring full): allocations or releases not seen
  * @param stacks            every stack with surviving memory, most suspect first
  * @param snapshotSeconds   the times of the surviving-bytes snapshots, seconds since the start
+ * @param allocatorChanges  the target's allocator tables replaced during the run ({@code PyMem_SetAllocator}, e.g.
+ *                          {@code tracemalloc.start()}), oldest first; empty when none was
  */
 public record LeakReport(long pid, String level, String probes, double seconds, long allocations, long frees, long live,
-        long dropped, long unmatchedFrees, long lostRecords, List<StackReport> stacks, double[] snapshotSeconds) {
+        long dropped, long unmatchedFrees, long lostRecords, List<StackReport> stacks, double[] snapshotSeconds,
+        List<AllocatorChange> allocatorChanges) {
 
     public LeakReport {
         stacks = List.copyOf(stacks);
+        allocatorChanges = List.copyOf(allocatorChanges);
+    }
+
+    /** A report of a run in which no allocator table changed. */
+    public LeakReport(long pid, String level, String probes, double seconds, long allocations, long frees, long live,
+            long dropped, long unmatchedFrees, long lostRecords, List<StackReport> stacks, double[] snapshotSeconds) {
+        this(pid, level, probes, seconds, allocations, frees, live, dropped, unmatchedFrees, lostRecords, stacks,
+                snapshotSeconds, List.of());
+    }
+
+    /**
+     * One of the target's allocator tables, read at each poll, found changed: the probes were chosen for the tables
+     * as they were at attach.
+     *
+     * @param seconds  when the poll saw it, since the start (it happened at most one poll before)
+     * @param domain   {@code obj}, {@code mem} (small objects, exact level), {@code raw} or {@code arena} (coarse)
+     * @param before   the table's allocation function before
+     * @param after    and after
+     * @param seen     whether the probes still see the calls made through the table: the new allocator is the
+     *                 one of attach again, or a hook that keeps the one it replaced and calls it (tracemalloc's,
+     *                 the debug hooks'); when false, allocations and releases through it were not seen from then
+     *                 on, until the probes were moved ({@code movedTo})
+     * @param movedTo  empty, or the probe points the probes were moved to at that poll, chosen for the allocator
+     *                 then installed (the probes line names them too); calls between the change and then are missed
+     */
+    public record AllocatorChange(double seconds, String domain, long before, long after, boolean seen,
+            String movedTo) {
+        /** One line for a report's reader. */
+        public String describe() {
+            String what = String.format(java.util.Locale.ROOT, "at %.1f s the %s allocator was replaced (0x%x -> 0x%x): ",
+                    seconds, domain, before, after);
+            if (!movedTo.isEmpty()) {
+                return what + (seen ? "the new one calls the one the probes saw;" : "the probes did not see its calls;")
+                        + " they were moved at that poll to " + movedTo + " (calls made meanwhile, at most one poll,"
+                        + " are missed)";
+            }
+            return what + (seen
+                    ? "the new one calls the one the probes see (a hook such as tracemalloc's): counts stay as complete"
+                            + " as before"
+                    : "the probes do not see its calls, so allocations and releases made through it from then on are"
+                            + " missed: surviving figures after that time are incomplete (a new run chooses its probes"
+                            + " for the allocator then installed)");
+        }
+    }
+
+    /** Whether an allocator table changed during the run so that the probes no longer saw its calls. */
+    public boolean allocatorLost() {
+        return allocatorChanges.stream().anyMatch(c -> !c.seen() && c.movedTo().isEmpty());
     }
 
     /** What the surviving figures mean at this report's level, in a sentence or two for a report's reader. */
     public String meaning() {
+        return levelMeaning() + (allocatorLost() ? " But the target replaced its allocator during the run, and the"
+                + " probes did not see the new one's calls: see the allocator changes; the figures after that are"
+                + " incomplete." : "");
+    }
+
+    private String levelMeaning() {
         String mapped = "coarse".equals(level) && probes.contains(", mmap / munmap in ")
                 ? " A stack under <mmap> holds anonymous mappings the program made itself through the C library's"
                         + " mmap (not through CPython's allocators)." : "";

@@ -3,6 +3,7 @@ package dev.spyglass;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.spyglass.internal.leaks.AllocatorWatch;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.MmapPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
@@ -136,6 +137,8 @@ public final class LeakTracker implements AutoCloseable {
         MmapPoints.Found m = stacks.mmaps();
         arenas += m.points().map(x -> ", mmap / munmap in " + x.object())
                 .orElse(m.reason().isEmpty() ? "" : " (" + m.reason() + ")");
+        String unwatched = stacks.watch().unwatched();
+        arenas += unwatched.isEmpty() ? "" : " (" + unwatched + ")";
         String redirected = stacks.redirected().isEmpty() ? ""
                 : " (allocator tables redirected past endbr64 for the run: " + stacks.redirected() + ")";
         return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol() + " in "
@@ -178,8 +181,14 @@ public final class LeakTracker implements AutoCloseable {
                     r.allocations(), r.allocatedBytes(), r.growthBytesPerSecond(), r.growingShare(), r.suspect(),
                     r.seriesBytes()));
         }
-        return new LeakReport(pid, level.name().toLowerCase(java.util.Locale.ROOT), probes(), (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(),
-                t.dropped(), t.unmatchedFrees(), stacks.lostRecords(), out, seconds);
+        List<LeakReport.AllocatorChange> changes = new ArrayList<>();
+        for (AllocatorWatch.Change c : stacks.watch().changes()) {
+            changes.add(new LeakReport.AllocatorChange((c.time() - start) / 1e9, c.domain(), c.before(), c.after(),
+                    c.seen(), c.movedTo()));
+        }
+        return new LeakReport(pid, level.name().toLowerCase(java.util.Locale.ROOT), probes(),
+                (System.nanoTime() - start) / 1e9, t.allocations(), t.frees(), t.live(), t.dropped(),
+                t.unmatchedFrees(), stacks.lostRecords(), out, seconds, changes);
     }
 
     /** Removes the probes from the target and detaches. */

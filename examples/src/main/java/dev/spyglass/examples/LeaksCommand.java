@@ -134,6 +134,9 @@ final class LeaksCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
             report = t.report();
+            for (LeakReport.AllocatorChange c : report.allocatorChanges()) {
+                err.println("spyglass: " + c.describe());
+            }
             if (Boolean.getBoolean("spyglass.leaks.debug")) {
                 err.printf("spyglass: %d polls, %.1f ms each%n", polls, polling / 1e6 / Math.max(1, polls));
             }
@@ -166,6 +169,9 @@ final class LeaksCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "Leak report for process %d: %.1f s, probes on %s%n", r.pid(), r.seconds(),
                 r.probes()));
         sb.append(r.meaning()).append('\n');
+        for (LeakReport.AllocatorChange c : r.allocatorChanges()) {
+            sb.append("Allocator change: ").append(c.describe()).append('\n');
+        }
         sb.append(String.format(Locale.ROOT, "%,d allocations, %,d releases seen; %,d allocations surviving"
                 + " (at least, for releases through paths not probed)%n", r.allocations(), r.frees(), r.live()));
         long seen = r.allocations() + r.frees();
@@ -213,6 +219,15 @@ final class LeaksCommand implements Callable<Integer> {
         double[] times = r.snapshotSeconds();
         for (int i = 0; i < times.length; i++) {
             sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", times[i]));
+        }
+        sb.append("],\"allocator_changes\":[");
+        int c = 0;
+        for (LeakReport.AllocatorChange ch : r.allocatorChanges()) {
+            sb.append(c++ == 0 ? "" : ",").append(String.format(Locale.ROOT, "{\"seconds\":%.3f,\"domain\":\"%s\","
+                    + "\"before\":\"0x%x\",\"after\":\"0x%x\",\"seen\":%b,\"moved_to\":", ch.seconds(), ch.domain(),
+                    ch.before(), ch.after(), ch.seen()));
+            Json.string(sb, ch.movedTo());
+            sb.append('}');
         }
         sb.append("],\"stacks\":[");
         List<LeakReport.StackReport> stacks = r.stacks();

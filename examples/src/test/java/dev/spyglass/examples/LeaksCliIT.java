@@ -73,6 +73,50 @@ class LeaksCliIT {
         }
     }
 
+    /** A target that installs tracemalloc's hooks 1.5 s into a 5 s run: said on stderr and in the JSON. */
+    @Test
+    void anAllocatorReplacedDuringTheRunIsSaidOnStderrAndInTheJson() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);
+        UprobeTargets.assumeRoot();
+        Path script = dir.resolve("switching.py");
+        Files.writeString(script, String.join("\n",
+                "import sys, time, tracemalloc",
+                "sys.stdin.readline()",
+                "time.sleep(1.5)",
+                "tracemalloc.start()",
+                "head = None",
+                "while True:",
+                "    head = [object(), head]",
+                "    time.sleep(0.001)",
+                ""));
+        Process target = new ProcessBuilder(PY.toString(), script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            Path json = dir.resolve("switch.json");
+            Process cli = new ProcessBuilder(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()), "-d", "5s",
+                    "-o", json.toString())).redirectError(dir.resolve("switch.err").toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            // the switch once the probes are in place (the CLI says so), 1.5 s after this
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!Files.readString(dir.resolve("switch.err")).contains("probes on") && System.nanoTime() < deadline
+                    && cli.isAlive()) {
+                Thread.sleep(20);
+            }
+            target.getOutputStream().write('\n');
+            target.getOutputStream().flush();
+            assertThat(cli.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String err = Files.readString(dir.resolve("switch.err"));
+            assertThat(cli.exitValue()).as(err).isZero();
+            String report = Files.readString(json);
+            assertThat(err).as(err).contains("the obj allocator was replaced").contains("calls the one the probes see");
+            assertThat(report).as(report).containsPattern("\"allocator_changes\":\\[\\{\"seconds\":[0-9.]+,"
+                    + "\"domain\":\"obj\",\"before\":\"0x[0-9a-f]+\",\"after\":\"0x[0-9a-f]+\",\"seen\":true,\"moved_to\":\"\"\\}");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void coarseLevelWritesAnHtmlPageSayingWhatItsFiguresMean() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);

@@ -53,12 +53,42 @@ public record AllocatorTable(long address, long ctx, long malloc, long calloc, l
             throws SpyglassException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment code = arena.allocate(CODE_BYTES);
-            long[] malloc = loadAndCompare(memory, mallocEntry, code);
-            long[] free = loadAndCompare(memory, freeEntry, code);
-            if (malloc == null || free == null || malloc[0] - 8 != free[0] - 32) {
-                return Optional.empty();
-            }
-            long table = malloc[0] - 8;
+            return table(memory, loadAndCompare(memory, mallocEntry, code), loadAndCompare(memory, freeEntry, code));
+        } catch (MemoryFault e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * As {@link #find(RemoteMemory, long, long)}, the code read from the object's file at the functions' file
+     * offsets rather than from the target: a function this process probes shows an {@code int3} at its entry in
+     * the target (the tracker re-choosing its points while its probes are in place, {@link ProbePoints#forTarget}).
+     */
+    public static Optional<AllocatorTable> find(RemoteMemory memory, long mallocEntry, long freeEntry,
+            java.nio.file.Path file, long mallocOffset, long freeOffset) throws SpyglassException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            return table(memory, loadAndCompare(read(ch, mallocOffset), mallocEntry),
+                    loadAndCompare(read(ch, freeOffset), freeEntry));
+        } catch (java.io.IOException e) {
+            return find(memory, mallocEntry, freeEntry);
+        }
+    }
+
+    private static byte[] read(java.nio.channels.FileChannel ch, long offset) throws java.io.IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(CODE_BYTES);
+        while (b.hasRemaining() && ch.read(b, offset + b.position()) > 0) {
+            // a function near the end of the file: the rest stays zero
+        }
+        return b.array();
+    }
+
+    private static Optional<AllocatorTable> table(RemoteMemory memory, long[] malloc, long[] free)
+            throws SpyglassException {
+        if (malloc == null || free == null || malloc[0] - 8 != free[0] - 32) {
+            return Optional.empty();
+        }
+        long table = malloc[0] - 8;
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment t = arena.allocate(40, 8);
             memory.read(table, t);
             return Optional.of(new AllocatorTable(table, t.get(ValueLayout.JAVA_LONG, 0),
@@ -67,6 +97,65 @@ public record AllocatorTable(long address, long ctx, long malloc, long calloc, l
         } catch (MemoryFault e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * The address of the table both exported functions call through, on any x86-64 build: the table {@link #find}
+     * reads (Debian's LTO builds), else the slot of the exported function's indirect jump, {@code jmp
+     * *disp32(%rip)} (pyenv's 3.6 - 3.11: the table is a static of obmalloc.c) or {@code jmp *disp(%reg)} after
+     * {@code mov disp32(%rip), %reg} loads {@code _PyRuntime}'s address from the GOT (pyenv's 3.12, 3.13 shared
+     * builds: the table lives in {@code _PyRuntime}). The malloc slot is at 8, the free slot at 32: both must agree.
+     *
+     * @return empty when neither shape is found, or the two functions disagree on the table
+     */
+    public static java.util.OptionalLong locate(RemoteMemory memory, long mallocEntry, long freeEntry)
+            throws SpyglassException {
+        Optional<AllocatorTable> direct = find(memory, mallocEntry, freeEntry);
+        if (direct.isPresent()) {
+            return java.util.OptionalLong.of(direct.get().address());
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment code = arena.allocate(CODE_BYTES);
+            memory.read(mallocEntry, code);
+            long malloc = jumpSlot(memory, code.toArray(ValueLayout.JAVA_BYTE), mallocEntry);
+            memory.read(freeEntry, code);
+            long free = jumpSlot(memory, code.toArray(ValueLayout.JAVA_BYTE), freeEntry);
+            return malloc != 0 && malloc - 8 == free - 32 ? java.util.OptionalLong.of(malloc - 8)
+                    : java.util.OptionalLong.empty();
+        } catch (MemoryFault e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
+    /**
+     * The memory slot of the first indirect {@code jmp} / {@code call} of the code at {@code entry}: {@code FF 25}
+     * (RIP-relative), or {@code FF /4} or {@code FF /2} with a displacement off a register that a RIP-relative
+     * {@code mov} loaded before (the GOT entry then read from the target); 0 when none.
+     */
+    static long jumpSlot(RemoteMemory memory, byte[] b, long entry) throws MemoryFault, SpyglassException {
+        int loaded = -1; // the register a RIP-relative 8-byte load filled, and the address it read
+        long from = 0;
+        for (int i = 0; i + 6 <= b.length; i++) {
+            int b0 = b[i] & 0xFF;
+            int b1 = b[i + 1] & 0xFF;
+            if (b0 == 0xFF && b1 == 0x25) {
+                return entry + i + 6 + int32(b, i + 2);
+            }
+            if (b0 == 0x48 && b1 == 0x8B && i + 7 <= b.length && (b[i + 2] & 0xC7) == 0x05) {
+                loaded = (b[i + 2] >> 3) & 7;
+                from = entry + i + 7 + int32(b, i + 3);
+                i += 6;
+                continue;
+            }
+            int reg = (b1 >> 3) & 7;
+            int mod = b1 >> 6;
+            // rm 4 would need a SIB byte: not a shape these functions have
+            if (loaded >= 0 && loaded != 4 && b0 == 0xFF && (b1 & 7) == loaded && (reg == 2 || reg == 4)
+                    && (mod == 1 || mod == 2)) {
+                return memory.readLong(from) + (mod == 1 ? b[i + 2] : int32(b, i + 2));
+            }
+        }
+        return 0;
     }
 
     /**

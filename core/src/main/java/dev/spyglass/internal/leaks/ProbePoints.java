@@ -113,15 +113,20 @@ public record ProbePoints(String object, String allocSymbol, long allocOffset, S
             Optional<Symbol> ef = defined(elf.dynamicSymbol(exported + "Free"));
             if (m.isEmpty() && em.isPresent() && ef.isPresent()) {
                 long bias = target.interpreter().loadBias();
+                // the code from the file: the tracker's own probes may be on these entries (int3) when it
+                // re-chooses its points during the run
                 Optional<AllocatorTable> t = AllocatorTable.find(target.memory(), bias + em.get().value(),
-                        bias + ef.get().value());
+                        bias + ef.get().value(), file, elf.vaddrToFileOffset(em.get().value()),
+                        elf.vaddrToFileOffset(ef.get().value()));
                 if (t.isPresent() && !t.get().bypassed()) {
                     long[] contexts = {t.get().ctx()};
                     if (!coarse) { // the mem domain is pymalloc too (3.6+): its calls are wanted with obj's
                         Optional<Symbol> mm = defined(elf.dynamicSymbol("PyMem_Malloc"));
                         Optional<Symbol> mf = defined(elf.dynamicSymbol("PyMem_Free"));
                         Optional<AllocatorTable> mem = mm.isEmpty() || mf.isEmpty() ? Optional.empty()
-                                : AllocatorTable.find(target.memory(), bias + mm.get().value(), bias + mf.get().value());
+                                : AllocatorTable.find(target.memory(), bias + mm.get().value(), bias + mf.get().value(),
+                                        file, elf.vaddrToFileOffset(mm.get().value()),
+                                        elf.vaddrToFileOffset(mf.get().value()));
                         // not found: every call is taken rather than the mem domain's lost
                         contexts = mem.isPresent() ? new long[] {t.get().ctx(), mem.get().ctx()} : new long[0];
                     }

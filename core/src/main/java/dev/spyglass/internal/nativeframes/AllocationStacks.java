@@ -1,6 +1,5 @@
 package dev.spyglass.internal.nativeframes;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -15,8 +14,8 @@ import org.slf4j.LoggerFactory;
 import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
-import dev.spyglass.ThreadStack;
 import dev.spyglass.internal.kernel.AllocationUprobes;
+import dev.spyglass.internal.leaks.AllocatorWatch;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.Mappings;
@@ -26,13 +25,11 @@ import dev.spyglass.internal.leaks.TableRedirect;
 import dev.spyglass.internal.python.Target;
 
 /**
- * The exact level of allocation tracking: uprobes on the small-object allocator and its release function
- * ({@link ProbePoints}) of every Python thread; each allocation gets the merged Python + native stack of its
- * entry (the way {@link PageFaultStacks} attributes a fault: the native stack unwound from the kernel's
- * snapshot, spliced with the thread's Python stack read at the tick when the thread stayed in the same
- * functions, else that Python stack under {@link Frame#NATIVE_FRAMES_UNKNOWN}; without native frames, that
- * Python stack alone), its address from the return,
- * and a release matched by address in {@link LiveAllocations}. Used from the polling thread only.
+ * Allocation tracking: uprobes on the allocator and its release function ({@link ProbePoints}; at the coarse
+ * level also pymalloc's arenas and the C library's mappings) of every Python thread; this class reads what each
+ * probe record means (which call, which block, its size, its address from the return) and applies it, a release
+ * matched by address in {@link LiveAllocations}; each allocation's stack is named by {@link AllocationStackNames}.
+ * Used from the polling thread only.
  */
 public final class AllocationStacks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AllocationStacks.class);
@@ -46,7 +43,12 @@ public final class AllocationStacks implements AutoCloseable {
     static final int DATA_PAGES = 4096;
 
     private final Target target;
-    private final ProbePoints points;
+    /** How this process opens the interpreter's object. */
+    private final Path file;
+    private final boolean coarse;
+    private final int stackBytes;
+    /** Replaced when the probes are re-aimed at an allocator installed during the run. */
+    private ProbePoints points;
     /** The allocator tables pointed past their functions' endbr64 for the run, when asked and bypassed. */
     private final java.util.Optional<TableRedirect> redirect;
     /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
@@ -55,29 +57,22 @@ public final class AllocationStacks implements AutoCloseable {
     private final MmapPoints.Found mmaps;
     /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
     private final Mappings mapped;
-    /** A stack's id → the id of the same stack under {@link Frame#PYMALLOC_ARENA}. */
-    private final Map<Integer, Integer> arenaIds = new HashMap<>();
-    /** A stack's id → the id of the same stack under {@link Frame#MAPPED}. */
-    private final Map<Integer, Integer> mappedIds = new HashMap<>();
-    private final AllocationUprobes probes;
+    private AllocationUprobes probes;
+    /** Records lost by probes since replaced ({@link #reaim}). */
+    private long lostBefore;
+    /** The allocator tables the points were chosen by, re-read at each poll. */
+    private final AllocatorWatch watch;
     private final NativeSplice splice;
+    private final AllocationStackNames names;
     private final LiveAllocations table;
-    private final Map<List<Frame>, Integer> stackIds = new HashMap<>();
-    private final List<List<Frame>> stacks = new ArrayList<>();
-    private final Map<Integer, List<Frame>> before = new HashMap<>();
     /** Per thread, the entries whose return is awaited, innermost first (a marker for a call skipped). */
     private final Map<Integer, ArrayDeque<long[]>> pending = new HashMap<>();
     private static final long[] SKIPPED = new long[0];
     /** Entries awaited per thread at most: beyond, returns were lost (a full ring) and the stack is reset. */
     private static final int NESTING = 8;
     private final List<long[]> events = new ArrayList<>();
-    private final Map<Site, Integer> sites = new HashMap<>();
-    private long memoized;
     /** The threads of this poll's read, their Python stacks read now. */
     private final ListedThreads now = new ListedThreads();
-    private long spliced;
-    private long unspliced;
-    private long unattributed;
 
     /**
      * @param capacity live allocations kept at most
@@ -101,6 +96,9 @@ public final class AllocationStacks implements AutoCloseable {
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
                 : Path.of("/proc", Long.toString(target.pid()), "root", object);
+        this.file = file;
+        this.coarse = coarse;
+        this.stackBytes = nativeFrames ? STACK_BYTES : 0;
         // The mem domain is pymalloc too: its inlined copies bypass the obj table's probes as well.
         this.redirect = !redirect ? java.util.Optional.empty()
                 : coarse ? TableRedirect.apply(target, file, "PyMem_Raw")
@@ -120,14 +118,9 @@ public final class AllocationStacks implements AutoCloseable {
         this.table = new LiveAllocations(capacity);
         this.mapped = new Mappings(table);
         try {
-            this.probes = new AllocationUprobes(target.pid(), file.toString(), points.allocOffset(), points.freeOffset(),
-                points.reallocOffset(), points.callocOffset(),
-                arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
-                arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
-                mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L),
-                nativeFrames ? STACK_BYTES : 0, DATA_PAGES);
+            this.watch = AllocatorWatch.attach(target, file, coarse, points.allocOffset(),
+                    arenas.points().map(ArenaPoints::allocOffset).orElse(-1L));
+            this.probes = probesOn(points);
         } catch (SpyglassException | RuntimeException | Error e) {
             this.redirect.ifPresent(TableRedirect::close);
             throw e;
@@ -135,12 +128,71 @@ public final class AllocationStacks implements AutoCloseable {
         try {
             probes.check((int) target.pid());
             this.splice = nativeFrames ? new NativeSplice(target, false) : null;
+            this.names = new AllocationStackNames(splice);
         } catch (SpyglassException | RuntimeException | Error e) {
             probes.close();
             this.redirect.ifPresent(TableRedirect::close);
             throw e;
         }
         LOG.debug("allocation probes on {} / {} of {}", points.allocSymbol(), points.freeSymbol(), object);
+    }
+
+    private AllocationUprobes probesOn(ProbePoints p) throws SpyglassException {
+        return new AllocationUprobes(target.pid(), file.toString(), p.allocOffset(), p.freeOffset(),
+                p.reallocOffset(), p.callocOffset(),
+                arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
+                arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
+                mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L), stackBytes, DATA_PAGES);
+    }
+
+    /**
+     * After an allocator change the probes do not see, or one that ends a bypass they were known to suffer
+     * (Debian's LTO builds: tracemalloc started in a target probed at the exported functions), chooses the points
+     * anew for the tables as they are now and, when they differ, opens the new probes on every thread before the
+     * old ones close. Calls made between the change and this poll are not seen (at most one poll); entries awaiting
+     * their returns are dropped (the returns would come from the other probes). Any failure keeps the old probes,
+     * and the change stays said as not seen.
+     *
+     * @return the new points' names, or empty when the probes stay where they are
+     */
+    private String reaim() {
+        ProbePoints p;
+        try {
+            p = ProbePoints.forTarget(target, file, coarse);
+        } catch (SpyglassException | RuntimeException e) {
+            LOG.warn("allocator changed in pid {}: no probe point for the new one ({}); the probes stay", target.pid(),
+                    e.getMessage());
+            return "";
+        }
+        if (p.allocOffset() == points.allocOffset() && p.freeOffset() == points.freeOffset()
+                && p.reallocOffset() == points.reallocOffset() && p.callocOffset() == points.callocOffset()) {
+            points = p; // the same functions; the contexts to accept may differ
+            return "";
+        }
+        AllocationUprobes fresh = null;
+        try {
+            fresh = probesOn(p);
+            fresh.check((int) target.pid());
+            fresh.track(now.tids(), now.count());
+            watch.rebase(p.allocOffset()); // reads the map first: nothing changed when it fails
+        } catch (SpyglassException | RuntimeException e) {
+            if (fresh != null) {
+                fresh.close();
+            }
+            LOG.warn("allocator changed in pid {}: the probes cannot be moved to {} ({}); they stay", target.pid(),
+                    p.allocSymbol(), e.getMessage());
+            return "";
+        }
+        lostBefore += probes.lostRecords();
+        probes.close();
+        probes = fresh;
+        points = p;
+        pending.clear();
+        LOG.info("allocation probes of pid {} moved to {} / {} for the allocator now installed", target.pid(),
+                p.allocSymbol(), p.freeSymbol());
+        return p.allocSymbol() + " / " + p.freeSymbol() + " / " + p.reallocSymbol() + " / " + p.callocSymbol();
     }
 
     /** The probe points chosen for this build. */
@@ -151,6 +203,11 @@ public final class AllocationStacks implements AutoCloseable {
     /** The tables redirected for the run ({@link TableRedirect#tables}), empty when none. */
     public String redirected() {
         return redirect.map(TableRedirect::tables).orElse("");
+    }
+
+    /** The allocator tables watched since attach, and what changed in them. */
+    public AllocatorWatch watch() {
+        return watch;
     }
 
     /** The coarse level's arena probes, or why there are none (empty reason at the exact level). */
@@ -183,7 +240,7 @@ public final class AllocationStacks implements AutoCloseable {
         int count = now.count();
         probes.track(now.tids(), count);
         events.clear();
-        sites.clear(); // the Python stacks were read anew
+        names.newPoll(); // the Python stacks were read anew
         boolean si = points.sizeInSi();
         probes.drain((kind, tid, time, ax, rcx, rdx, rsi, rdi, r8, bp, sp, ip, stack) -> {
             // Through a hooked table (ctx first, in rdi), one function may serve several domains: tracemalloc's
@@ -192,7 +249,7 @@ public final class AllocationStacks implements AutoCloseable {
             boolean wanted = points.accepts(rdi);
             switch (kind) {
                 case REALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case REALLOC_RETURN -> {
                     long[] e = pop(tid);
                     // A failed realloc (NULL) leaves the old block: neither released nor allocated.
@@ -204,9 +261,9 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 case ALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case CALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi * rdx : rdi * rsi,
-                        stackOf(tid, ip, sp, bp, stack)} : SKIPPED);
+                        names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case ALLOC_RETURN, CALLOC_RETURN -> {
                     long[] e = pop(tid);
                     if (e != null && e.length == 3) {
@@ -219,7 +276,7 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 // The arena functions take the arena table's context first on every version: size / pointer in rsi.
-                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, under(Frame.PYMALLOC_ARENA, arenaIds, stackOf(tid, ip, sp, bp, stack))});
+                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, names.under(Frame.PYMALLOC_ARENA, names.of(now, tid, ip, sp, bp, stack))});
                 case ARENA_RETURN -> {
                     long[] e = pop(tid);
                     if (e != null && e.length == 3 && ax != 0 && ax != -1) { // NULL (3.12+) or MAP_FAILED: none
@@ -233,7 +290,7 @@ public final class AllocationStacks implements AutoCloseable {
                 // the thread (glibc's malloc mapping a large block for the raw allocator, pymalloc's arena) is
                 // counted there already.
                 case MMAP_ENTRY -> push(tid, !inProgress(tid) && (rcx & 0x30) == 0x20 && (rdx & 3) != 0
-                        ? new long[] {time, rsi, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        ? new long[] {time, rsi, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MMAP_RETURN -> {
                     long[] e = pop(tid);
@@ -246,7 +303,7 @@ public final class AllocationStacks implements AutoCloseable {
                 // mremap(old, oldLength, newLength, flags, ...): skipped inside a probed call (glibc's realloc of
                 // a mapped block for the raw allocator); followed when old lies in a counted mapping (Mappings).
                 case MREMAP_ENTRY -> push(tid, !inProgress(tid)
-                        ? new long[] {time, rdi, rsi, rdx, rcx, under(Frame.MAPPED, mappedIds, stackOf(tid, ip, sp, bp, stack))}
+                        ? new long[] {time, rdi, rsi, rdx, rcx, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MREMAP_RETURN -> {
                     long[] e = pop(tid);
@@ -286,32 +343,18 @@ public final class AllocationStacks implements AutoCloseable {
                 }
             }
         }
-        table.snapshot(System.nanoTime());
-        for (int i = 0; i < count; i++) {
-            if (now.stack(i) != null) {
-                before.put(now.tid(i), List.copyOf(now.stack(i).frames()));
+        long time = System.nanoTime();
+        table.snapshot(time);
+        names.remember(now);
+        // After the records: a change seen now happened at most one poll ago, and is said from then on.
+        List<AllocatorWatch.Change> changed = watch.check(time);
+        if (changed.stream().anyMatch(c -> !c.seen() && !c.domain().equals("arena"))
+                || !changed.isEmpty() && !points.caveat().isEmpty()) {
+            String to = reaim();
+            if (!to.isEmpty()) {
+                watch.reaimed(changed, to);
             }
         }
-        if (before.size() > 2 * count + 16) {
-            before.keySet().removeIf(tid -> now.slot(tid) < 0);
-        }
-    }
-
-    /** The id of stack {@code id} under {@code marker} ({@link Frame#PYMALLOC_ARENA}, {@link Frame#MAPPED}). */
-    private long under(Frame marker, Map<Integer, Integer> ids, long id) {
-        return ids.computeIfAbsent((int) id, i -> {
-            List<Frame> frames = new ArrayList<>(stacks.get(i).size() + 1);
-            frames.add(marker);
-            frames.addAll(stacks.get(i));
-            List<Frame> copy = List.copyOf(frames);
-            Integer known = stackIds.get(copy);
-            if (known != null) {
-                return known;
-            }
-            stacks.add(copy);
-            stackIds.put(copy, stacks.size() - 1);
-            return stacks.size() - 1;
-        });
     }
 
     private static final long MAPPED = 1;
@@ -337,82 +380,6 @@ public final class AllocationStacks implements AutoCloseable {
         return d == null ? null : d.poll();
     }
 
-    /** Within one poll: the same thread, call site and stack pointer are taken for the same stack. */
-    private record Site(int tid, long ip, long sp) {
-    }
-
-    private long stackOf(int tid, long ip, long sp, long bp, MemorySegment stack) {
-        Site site = new Site(tid, ip, sp);
-        Integer known = sites.get(site);
-        if (known != null) {
-            memoized++;
-            return known;
-        }
-        int id = intern(tid, ip, sp, bp, stack);
-        sites.put(site, id);
-        return id;
-    }
-
-    private int intern(int tid, long ip, long sp, long bp, MemorySegment stack) {
-        int at = now.slot(tid);
-        ThreadStack python = at < 0 ? null : now.stack(at);
-        List<Frame> frames;
-        List<Frame> last = before.get(tid);
-        if (python == null && last != null) {
-            unspliced++; // this tick's read was torn: the thread's previous stack, native frames unknown
-            frames = new ArrayList<>(last.size() + 1);
-            if (splice != null) {
-                frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
-            }
-            frames.addAll(last);
-        } else if (python == null) {
-            unattributed++;
-            frames = List.of(Frame.NATIVE_FRAMES_UNKNOWN);
-        } else if (splice == null) {
-            frames = python.frames(); // Python frames only: no stack copied
-        } else {
-            List<Frame> prev = before.get(tid);
-            frames = null;
-            if (prev != null && PageFaultStacks.sameFunctions(prev, python.frames()) && stack.byteSize() > 0) {
-                splice.unwind(ip, sp, bp, stack, sp);
-                if (splice.merge(now.record(at), python.frames()) != StackSplicer.Outcome.TORN) {
-                    spliced++;
-                    frames = List.copyOf(splice.frames());
-                }
-            }
-            if (frames == null) {
-                unspliced++;
-                List<Frame> f = new ArrayList<>(python.frames().size() + 1);
-                f.add(Frame.NATIVE_FRAMES_UNKNOWN);
-                f.addAll(python.frames());
-                frames = f;
-            }
-        }
-        frames = withoutLines(frames);
-        Integer id = stackIds.get(frames);
-        if (id == null) {
-            id = stacks.size();
-            List<Frame> copy = frames;
-            stacks.add(copy);
-            stackIds.put(copy, id);
-        }
-        return id;
-    }
-
-    /**
-     * The frames with the Python frames' lines and columns cleared: the lines read at the tick are not those of
-     * the allocation (the thread ran on), so a stack is keyed by its functions.
-     */
-    static List<Frame> withoutLines(List<Frame> frames) {
-        Frame[] out = new Frame[frames.size()];
-        for (int i = 0; i < out.length; i++) {
-            Frame f = frames.get(i);
-            out[i] = f.kind() != Frame.FrameKind.PYTHON || f.line() == 0 && f.endLine() == 0 ? f
-                    : new Frame(f.kind(), f.function(), f.qualifiedName(), f.file(), 0, 0, 0, 0, f.firstLine());
-        }
-        return List.of(out);
-    }
-
     /** The table of live allocations. */
     public LiveAllocations table() {
         return table;
@@ -420,24 +387,24 @@ public final class AllocationStacks implements AutoCloseable {
 
     /** Stack {@code id}'s frames, innermost first. */
     public List<Frame> stack(int id) {
-        return stacks.get(id);
+        return names.stack(id);
     }
 
     /** Probe records the kernel dropped (a ring full between two polls): allocations or releases not seen. */
     public long lostRecords() {
-        return probes.lostRecords();
+        return lostBefore + probes.lostRecords();
     }
 
     public long spliced() {
-        return spliced;
+        return names.spliced();
     }
 
     public long unspliced() {
-        return unspliced;
+        return names.unspliced();
     }
 
     public long unattributed() {
-        return unattributed;
+        return names.unattributed();
     }
 
     /** Removes every probe from the target. */
