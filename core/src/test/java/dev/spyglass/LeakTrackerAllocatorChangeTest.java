@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import dev.spyglass.testsupport.ForEachPython;
 import dev.spyglass.testsupport.PythonInterpreter;
@@ -22,6 +25,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * whether the probes still see the allocator is behaviour: after the change, {@code keep_after_switch} keeps 60,000
  * small blocks, which the report counts (whole) when the probes see them, and not at all when they do not.
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(LeakTrackerTest.ALLOCATION_PROBES)
 class LeakTrackerAllocatorChangeTest {
     static final String SCRIPT = String.join("\n",
             "import ctypes, os, sys, tracemalloc",
