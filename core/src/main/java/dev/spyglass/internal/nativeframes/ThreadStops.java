@@ -115,9 +115,11 @@ public final class ThreadStops implements AutoCloseable {
                     addPending(tid); // ours already (a stop from a timed-out tick not seen yet)
                     continue;
                 }
-                if (e.errno() == EPERM && tid != pid && Ptrace.tracerOf(pid, tid) == 0) {
+                if (e.errno() == EPERM && Ptrace.tracerOf(pid, tid) == 0 && (tid != pid || ended(tid))) {
                     // The kernel refuses to attach to a thread that is exiting (exit_state set): a thread of
                     // a process we may trace, refused with no other tracer, is ending. Left out of this tick.
+                    // The main thread is a refusal of the whole process unless it has ended itself: the
+                    // process exiting (the last look of a target that ends), or pthread_exit from main.
                     continue;
                 }
                 resume(); // the threads seized so far
@@ -186,6 +188,22 @@ public final class ThreadStops implements AutoCloseable {
         }
         return new AccessDeniedException("cannot stop thread " + tid + " of process " + pid + " for native frames: "
                 + Errno.name(e.errno()));
+    }
+
+    /**
+     * Whether thread {@code tid} has ended: gone, or a zombie or dead task ({@code Z}, {@code X} in its stat line:
+     * its exit_state is set, the state in which the kernel refuses {@code PTRACE_SEIZE} with EPERM).
+     */
+    private boolean ended(int tid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "task",
+                    Integer.toString(tid), "stat"));
+            int close = stat.lastIndexOf(')');
+            char state = close > 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            return state == 'Z' || state == 'X';
+        } catch (java.io.IOException e) {
+            return true;
+        }
     }
 
     /** Whether {@code tid} is traced by a thread of this JVM ({@code TracerPid} names the tracing thread). */

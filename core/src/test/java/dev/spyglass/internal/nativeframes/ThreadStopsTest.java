@@ -91,4 +91,55 @@ class ThreadStopsTest {
                     .isIn("S", "R");
         }
     }
+
+    /**
+     * A main thread that has ended while the process lives on ({@code pthread_exit} from Python's main thread, through
+     * ctypes; the state an exiting target's main thread is in at a session's last look): the kernel refuses to seize
+     * it with EPERM, which is not a refusal to trace the process. It is left out of the look, the other thread is
+     * stopped and captured, and no access error is raised (it was: "native frames need to stop threads with ptrace:
+     * not allowed", at the end of a launched target's recording).
+     */
+    @ForEachPython
+    void anEndedMainThreadIsLeftOutNotRefusedOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        NativeTargets.assumePtrace();
+        Path script = PythonScripts.write("mainexits.py", String.join("\n",
+                "import ctypes, os, sys, threading, time",
+                "def worker():",
+                "    sys.stdout.write('ready %d %d\\n' % (os.getpid(), ctypes.CDLL(None).syscall(186)))",
+                "    sys.stdout.flush()",
+                "    time.sleep(60)",
+                "t = threading.Thread(target=worker)",
+                "t.start()",
+                "time.sleep(0.2)",
+                "ctypes.CDLL(None).pthread_exit(None)",
+                ""));
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
+            String[] ready = target.readyLine().split(" ");
+            int pid = Integer.parseInt(ready[1]);
+            int worker = Integer.parseInt(ready[2].trim());
+            Path mainStat = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "stat");
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            String stat = "";
+            while (System.nanoTime() < deadline) {
+                stat = Files.readString(mainStat);
+                if (stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
+                    break;
+                }
+                Thread.sleep(10);
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z"),
+                    py.label() + ": the main thread did not end with pthread_exit: " + stat);
+            // The ended leader has no memory any more (its maps read empty): the process's memory is the worker's.
+            try (RemoteMemory memory = RemoteMemory.open(worker, ProcessMap.read(worker).firstReadableAddress());
+                    ThreadStops stop = new ThreadStops(memory, pid, 64 * 1024, new StopTimeHistogram())) {
+                stop.stop(new int[] {pid, worker}, 2);
+                stop.resume();
+                assertThat(stop.captured(0)).as("%s: the ended main thread", py.label()).isFalse();
+                assertThat(stop.captured(1)).as("%s: the living worker", py.label()).isTrue();
+            }
+            assertThat(Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(worker),
+                    "status"))).as("worker left running, not traced").contains("TracerPid:\t0");
+        }
+    }
 }
