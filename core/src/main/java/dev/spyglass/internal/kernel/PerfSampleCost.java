@@ -96,8 +96,14 @@ public final class PerfSampleCost {
         if (!calibrateNow) {
             return CACHE.getOrDefault(key, PENDING);
         }
-        return CACHE.computeIfAbsent(key, k -> calibrate(k, events));
+        Result r = CACHE.computeIfAbsent(key, k -> calibrate(k, events));
+        if (r == INTERRUPTED) {
+            CACHE.remove(key, r); // says nothing of the machine: the next call calibrates
+        }
+        return r;
     }
+
+    private static final Result INTERRUPTED = new Result(null, "calibration interrupted");
 
     private static Result calibrate(String key, java.util.function.Supplier<Events> events) {
         Result[] out = new Result[1];
@@ -114,7 +120,7 @@ public final class PerfSampleCost {
             t.join();
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
-            return new Result(null, "calibration interrupted");
+            return INTERRUPTED;
         }
         Result r = out[0] == null ? new Result(null, "calibration failed") : out[0];
         if (r.estimate() != null) {
