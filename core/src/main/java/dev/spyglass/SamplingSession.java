@@ -262,7 +262,11 @@ public final class SamplingSession implements AutoCloseable {
         return delivery.tornReads();
     }
 
-    /** The counters so far (final once the session has ended). */
+    /**
+     * The counters so far (final once the session has ended). The first call after the session has ended may take
+     * ~0.2 - 0.5 s more, once per JVM: it calibrates what a perf sample costs the target
+     * ({@link SamplingStats#perfCosts()}), for sessions with the non-stop native engine or kernel frames.
+     */
     public SamplingStats stats() {
         long end = finished ? endNanos : System.nanoTime();
         long elapsed = Math.max(0, end - startNanos);
@@ -274,7 +278,7 @@ public final class SamplingSession implements AutoCloseable {
         return new SamplingStats(delivery.samples, delivery.torn, delivery.dropped, t, Duration.ofNanos(elapsed),
                 rate, Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
                 PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python),
-                tornReads());
+                tornReads(), PythonStackSources.perfCosts(python, finished));
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */

@@ -34,10 +34,78 @@ import java.time.Duration;
  *                           {@link NativeSnapshots#NONE} otherwise
  * @param tornReads          thread reads torn at their first attempt, and how many of those the one retry made at
  *                           once recovered ({@link TornReads#NONE} where unknown)
+ * @param perfCosts          the target's time taken by the kernel's perf samples, one entry per engine that has the
+ *                           kernel sample the target's threads ({@link PerfCost.Engine}); empty for sessions without
+ *                           one (the brief-stop engine's time is measured, in {@code threadStops})
  */
 public record SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
         double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval, ThreadStops threadStops,
-        NativeSnapshots nativeSnapshots, TornReads tornReads) {
+        NativeSnapshots nativeSnapshots, TornReads tornReads, java.util.List<PerfCost> perfCosts) {
+
+    /**
+     * The time an engine's perf samples took from the target's threads. The kernel takes each sample inside an
+     * interrupt on the sampled thread (copying its user stack, or walking its kernel callchain), which nothing
+     * outside can time one by one: so the time per sample is <em>estimated</em>, by a calibration on a spinning
+     * thread of this JVM sampled by the same kind of event, in windows interleaved with unsampled ones (its lost
+     * progress per sample). It runs once per JVM, when a session with such an engine has ended; the quartiles of its
+     * window pairs say how steady the figure was (a loaded machine widens them).
+     *
+     * @param engine      which engine's samples
+     * @param samples     samples the kernel took of the target's threads (written to the rings, and dropped for a
+     *                    full ring), up to the session's last look
+     * @param calibration the estimated time per sample; empty before the session has ended (unless already known
+     *                    in this JVM), or when the calibration could not measure it ({@code uncalibrated} says why)
+     * @param uncalibrated why there is no calibration; empty when there is
+     */
+    public record PerfCost(Engine engine, long samples, java.util.Optional<Calibration> calibration,
+            String uncalibrated) {
+
+        /** The engines whose samples the kernel takes on the target's time. */
+        public enum Engine {
+            /** {@link Sampler.NativeEngine#NON_STOP}: a user-stack copy (16 KiB) and registers per snapshot. */
+            NON_STOP_NATIVE,
+            /** {@link Sampler.Builder#kernelFrames}: a kernel callchain per CPU-clock sample of a running thread. */
+            KERNEL_FRAMES
+        }
+
+        /**
+         * One sample's cost, estimated.
+         *
+         * @param perSample    the median over the window pairs
+         * @param lowQuartile  their lower quartile
+         * @param highQuartile their upper quartile
+         * @param windowPairs  the pairs of windows measured
+         * @param took         how long the calibration ran
+         */
+        public record Calibration(Duration perSample, Duration lowQuartile, Duration highQuartile, int windowPairs,
+                Duration took) {
+        }
+
+        /** @throws NullPointerException when a component is null */
+        public PerfCost {
+            java.util.Objects.requireNonNull(engine, "engine");
+            java.util.Objects.requireNonNull(calibration, "calibration");
+            java.util.Objects.requireNonNull(uncalibrated, "uncalibrated");
+        }
+
+        /** The target's time the samples took in all, estimated: {@code samples} times the median per sample. */
+        public java.util.Optional<Duration> estimatedTotal() {
+            return calibration.map(c -> c.perSample().multipliedBy(samples));
+        }
+    }
+
+    /** Stats without perf samples' costs (no entry in {@link #perfCosts}). */
+    public SamplingStats(long samples, long tornSamples, long droppedSamples, long ticks, Duration elapsed,
+            double achievedRate, Duration timeBehindSchedule, long skippedTicks, Duration interval,
+            ThreadStops threadStops, NativeSnapshots nativeSnapshots, TornReads tornReads) {
+        this(samples, tornSamples, droppedSamples, ticks, elapsed, achievedRate, timeBehindSchedule, skippedTicks,
+                interval, threadStops, nativeSnapshots, tornReads, java.util.List.of());
+    }
+
+    /** The cost of the engine {@code engine}, when the session used it. */
+    public java.util.Optional<PerfCost> perfCost(PerfCost.Engine engine) {
+        return perfCosts.stream().filter(c -> c.engine() == engine).findFirst();
+    }
 
     /**
      * Thread reads that failed their checks at the first attempt of a tick. Such a thread is read once more at
@@ -83,6 +151,7 @@ public record SamplingStats(long samples, long tornSamples, long droppedSamples,
         java.util.Objects.requireNonNull(threadStops, "threadStops");
         java.util.Objects.requireNonNull(nativeSnapshots, "nativeSnapshots");
         java.util.Objects.requireNonNull(tornReads, "tornReads");
+        perfCosts = java.util.List.copyOf(perfCosts);
     }
 
     /** Stats without torn-read counts ({@link TornReads#NONE}). */

@@ -36,6 +36,27 @@ class NativeEngineChoiceTest {
         assertThat(s.nativeSnapshots()).isEqualTo(SamplingStats.NativeSnapshots.NONE);
         assertThatThrownBy(() -> new SamplingStats(1, 0, 0, 1, Duration.ofSeconds(1), 1, Duration.ZERO, 0,
                 Duration.ofMillis(10), SamplingStats.ThreadStops.NONE, null)).isInstanceOf(NullPointerException.class);
+        assertThat(s.perfCosts()).isEmpty();
+        assertThat(s.perfCost(SamplingStats.PerfCost.Engine.NON_STOP_NATIVE)).isEmpty();
+    }
+
+    /** A perf engine's estimated total is its samples times the median per sample; none without a calibration. */
+    @Test
+    void perfCostsTotalTheirSamples() {
+        var k = new SamplingStats.PerfCost.Calibration(Duration.ofNanos(52_000), Duration.ofNanos(43_000),
+                Duration.ofNanos(61_000), 23, Duration.ofMillis(325));
+        var c = new SamplingStats.PerfCost(SamplingStats.PerfCost.Engine.KERNEL_FRAMES, 1_000, java.util.Optional.of(k), "");
+        assertThat(c.estimatedTotal()).contains(Duration.ofMillis(52));
+        var none = new SamplingStats.PerfCost(SamplingStats.PerfCost.Engine.KERNEL_FRAMES, 1_000,
+                java.util.Optional.empty(), "calibrated once the session has ended");
+        assertThat(none.estimatedTotal()).isEmpty();
+        SamplingStats s = new SamplingStats(1, 0, 0, 1, Duration.ofSeconds(1), 1, Duration.ZERO, 0,
+                Duration.ofMillis(10), SamplingStats.ThreadStops.NONE, SamplingStats.NativeSnapshots.NONE,
+                SamplingStats.TornReads.NONE, java.util.List.of(c));
+        assertThat(s.perfCost(SamplingStats.PerfCost.Engine.KERNEL_FRAMES)).contains(c);
+        assertThat(s.perfCost(SamplingStats.PerfCost.Engine.NON_STOP_NATIVE)).isEmpty();
+        assertThatThrownBy(() -> new SamplingStats.PerfCost(SamplingStats.PerfCost.Engine.KERNEL_FRAMES, 1, null, ""))
+                .isInstanceOf(NullPointerException.class);
     }
 
     @Test

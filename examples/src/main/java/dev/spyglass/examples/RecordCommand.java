@@ -333,12 +333,7 @@ final class RecordCommand implements Callable<Integer> {
                 LiveStatus.retryNote(s), s.droppedSamples(), interrupted.get() ? " (interrupted)" : "",
                 LiveStatus.behindWarning(s));
         children.printSummary(session, err);
-        if (s.threadStops().stops() > 0) {
-            err.println(LiveStatus.stopsLine(s.threadStops()));
-        }
-        if (!s.nativeSnapshots().equals(dev.spyglass.SamplingStats.NativeSnapshots.NONE)) {
-            err.println(NativeEngineOption.snapshotsLine(s.nativeSnapshots()));
-        }
+        NativeEngineOption.costLines(s).forEach(err::println);
         files.reportWritten(err, "");
         written.countDown();
         if (pid == null && ending == null && !interrupted.get() && !LaunchedCommand.isRunning(session.pid())) {

@@ -53,8 +53,32 @@ class NativeEngineCliIT {
         Matcher m = SUMMARY.matcher(r.err());
         assertThat(m.find()).as(r.err()).isTrue();
         assertThat(Long.parseLong(m.group(1).replace(",", ""))).as(r.err()).isPositive();
-        assertThat(r.err()).doesNotContain("threads stopped");
+        assertThat(r.err()).doesNotContain("threads stopped").doesNotContain("kernel frames:");
         assertThat(Files.readString(out)).contains("py_sleeper").contains("(libc.so.6)");
+        // The sleeper leaves its CPU every 20 ms: a context-switch snapshot each time.
+        assertCostLine(r.err(), "native frames without stopping: ([\\d,]+) snapshots", 10);
+    }
+
+    /**
+     * The summary's line of a perf engine's samples and their estimated cost to the target: samples taken (at least
+     * {@code minSamples}), and a
+     * positive time per sample within its quartiles, bounded; or no estimate for a starved machine only.
+     */
+    static void assertCostLine(String err, String head, long minSamples) {
+        Matcher m = Pattern.compile("spyglass: " + head + "(.*)").matcher(err);
+        assertThat(m.find()).as(err).isTrue();
+        assertThat(Long.parseLong(m.group(1).replace(",", ""))).as(err).isGreaterThanOrEqualTo(minSamples);
+        String rest = m.group(2);
+        if (rest.contains("not estimated")) {
+            assertThat(rest).as(err).contains("the machine starved the calibration");
+            return;
+        }
+        Matcher c = Pattern.compile(" took ~(\\d+) µs of the target's time each \\(estimated by calibration, "
+                + "quartiles (-?\\d+) µs – (\\d+) µs\\): ~[\\d.]+ (us|ms|s) in all").matcher(rest);
+        assertThat(c.matches()).as(err).isTrue();
+        long median = Long.parseLong(c.group(1));
+        assertThat(median).as(err).isPositive().isLessThan(2_000)
+                .isBetween(Long.parseLong(c.group(2)), Long.parseLong(c.group(3)));
     }
 
     @Test

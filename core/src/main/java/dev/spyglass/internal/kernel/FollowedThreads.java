@@ -39,12 +39,29 @@ final class FollowedThreads<T> {
     private LongMap<Entry<T>> byTid = new LongMap<>(64);
     private long generation;
     private final ToLongFunction<T> lostOf;
+    private final ToLongFunction<T> takenOf;
     /** The lost records of the threads no longer followed. */
     private long lostBefore;
+    /** The samples taken of the threads no longer followed. */
+    private long takenBefore;
 
-    /** @param lostOf the records the kernel dropped for one thread so far */
-    FollowedThreads(ToLongFunction<T> lostOf) {
+    /**
+     * @param lostOf  the records the kernel dropped for one thread so far
+     * @param takenOf the samples the kernel took of one thread so far (read, and dropped)
+     */
+    FollowedThreads(ToLongFunction<T> lostOf, ToLongFunction<T> takenOf) {
         this.lostOf = lostOf;
+        this.takenOf = takenOf;
+    }
+
+    /** Counting no samples taken. */
+    FollowedThreads(ToLongFunction<T> lostOf) {
+        this(lostOf, t -> 0);
+    }
+
+    private void retire(T value) {
+        lostBefore += lostOf.applyAsLong(value);
+        takenBefore += takenOf.applyAsLong(value);
     }
 
     /**
@@ -71,7 +88,7 @@ final class FollowedThreads<T> {
         for (int i = entries.size() - 1; i >= 0; i--) {
             if (entries.get(i).seen != gen) {
                 T value = entries.remove(i).value;
-                lostBefore += lostOf.applyAsLong(value);
+                retire(value);
                 release.accept(value);
                 removed = true;
             }
@@ -85,7 +102,7 @@ final class FollowedThreads<T> {
     void remove(int tid) {
         Entry<T> e = byTid.get(tid);
         if (e != null) {
-            lostBefore += lostOf.applyAsLong(e.value);
+            retire(e.value);
             entries.remove(e);
             reindex();
         }
@@ -124,10 +141,19 @@ final class FollowedThreads<T> {
         return n;
     }
 
+    /** The samples the kernel took (as {@code takenOf} counts them), over every thread followed so far. */
+    long taken() {
+        long n = takenBefore;
+        for (Entry<T> e : entries) {
+            n += takenOf.applyAsLong(e.value);
+        }
+        return n;
+    }
+
     /** Releases every followed thread and forgets them. */
     void clear(Consumer<T> release) {
         for (Entry<T> e : entries) {
-            lostBefore += lostOf.applyAsLong(e.value);
+            retire(e.value);
             release.accept(e.value);
         }
         entries.clear();

@@ -61,7 +61,8 @@ public final class KernelCallchains implements AutoCloseable {
     private final PerfSyscalls sys = new PerfSyscalls();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment attr;
-    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.latest.lost);
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.latest.lost,
+            t -> t.latest.samples + t.latest.lost);
     private final int[] errno = new int[1];
     private boolean outOfDescriptors;
     private boolean closed;
@@ -221,6 +222,11 @@ public final class KernelCallchains implements AutoCloseable {
     /** Samples the kernel dropped because a ring buffer was full (PERF_RECORD_LOST), over all threads. */
     public long lostSamples() {
         return threads.lost();
+    }
+
+    /** Samples the kernel took of the followed threads so far (read by {@link #drain}, and dropped). */
+    public long samplesTaken() {
+        return threads.taken();
     }
 
     /** How many threads have an open event. */

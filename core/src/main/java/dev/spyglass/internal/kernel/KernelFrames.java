@@ -48,6 +48,8 @@ public final class KernelFrames implements AutoCloseable {
     private long blockedReads;
     private long runningLooks;
     private long withFrames;
+    /** Read by other threads ({@link #samplesTaken}). */
+    private volatile long samplesTaken;
 
     private static final class Early {
         final List<Frame> frames = new ArrayList<>();
@@ -98,6 +100,7 @@ public final class KernelFrames implements AutoCloseable {
         }
         running.track(tids, count);
         running.drain();
+        samplesTaken = running.samplesTaken();
     }
 
     /**
@@ -193,6 +196,11 @@ public final class KernelFrames implements AutoCloseable {
     /** Stacks that got kernel frames so far. */
     public long stacksWithKernelFrames() {
         return withFrames;
+    }
+
+    /** CPU-clock samples the kernel took of the target's threads up to the last look (read, and dropped). */
+    public long samplesTaken() {
+        return samplesTaken;
     }
 
     /** Samples the kernel dropped because a thread's ring buffer was full. */

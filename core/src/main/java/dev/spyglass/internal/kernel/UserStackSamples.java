@@ -64,7 +64,8 @@ public final class UserStackSamples implements AutoCloseable {
     /** The context-switch event sharing the ring; null for page faults. */
     private final MemorySegment switchAttr;
     private final MemorySegment id;
-    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.ring.lost);
+    private final FollowedThreads<Tracked> threads = new FollowedThreads<>(t -> t.ring.lost,
+            t -> t.ring.samples + t.ring.lost);
     private final int[] errno = new int[1];
     /** No descriptor or locked memory left: no more threads are followed (said once). */
     private boolean outOfDescriptors;
@@ -399,6 +400,14 @@ public final class UserStackSamples implements AutoCloseable {
     /** Records the kernel dropped because a ring was full (PERF_RECORD_LOST), over all threads. */
     public long lostRecords() {
         return threads.lost();
+    }
+
+    /**
+     * Samples the kernel took of the followed threads so far, each one interrupt on the thread's time: those read
+     * (with {@link #drain} or {@link #drainEach}) and those dropped for a full ring.
+     */
+    public long samplesTaken() {
+        return threads.taken();
     }
 
     /** How many threads are followed. */

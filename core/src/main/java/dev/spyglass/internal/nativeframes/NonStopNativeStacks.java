@@ -12,6 +12,7 @@ import dev.spyglass.Frame;
 import dev.spyglass.SamplingMode;
 import dev.spyglass.SpyglassException;
 import dev.spyglass.ThreadStack;
+import dev.spyglass.internal.kernel.PerfSampleCost;
 import dev.spyglass.internal.kernel.UserStackSamples;
 import dev.spyglass.internal.python.Target;
 import dev.spyglass.internal.python.ThreadRecord;
@@ -76,6 +77,7 @@ public final class NonStopNativeStacks implements NativeFrames {
     private volatile long moved;
     private volatile long disagreed;
     private volatile long lost;
+    private volatile long taken;
     private volatile long fromSyscall;
 
     /** A thread's Python stack at a tick: its frames, entry marks, and when that tick's read ended. */
@@ -154,6 +156,7 @@ public final class NonStopNativeStacks implements NativeFrames {
         samples.readCpuTimes();
         samples.drain(r0);
         lost = samples.lostRecords();
+        taken = samples.samplesTaken();
         readStart = r0;
         readEnd = r1;
         if (previous.size() > 2 * count + 16) {
@@ -250,6 +253,16 @@ public final class NonStopNativeStacks implements NativeFrames {
     /** Of {@link #spliced()}: from a blocked thread's {@code /proc/PID/task/TID/syscall} registers and stack. */
     public long fromBlockedRegisters() {
         return fromSyscall;
+    }
+
+    /** Snapshots (clock and context switch) the kernel took of the target's threads up to the last look. */
+    public long samplesTaken() {
+        return taken;
+    }
+
+    /** The target's time one of its snapshots takes, estimated ({@link PerfSampleCost#userStacks}). */
+    public static PerfSampleCost.Result sampleCost(boolean calibrateNow) {
+        return PerfSampleCost.userStacks(STACK_BYTES, calibrateNow);
     }
 
     /** Records the kernel dropped because a ring buffer was full. */

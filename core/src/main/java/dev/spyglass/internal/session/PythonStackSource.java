@@ -230,6 +230,11 @@ public final class PythonStackSource implements EventSource {
         return faults;
     }
 
+    /** The kernel frames' reader, or null when the session did not ask for kernel frames. */
+    public KernelFrames kernel() {
+        return kernel;
+    }
+
     /** The native frames' merger, or null when the session reads Python frames only. */
     public NativeFrames natives() {
         return natives;

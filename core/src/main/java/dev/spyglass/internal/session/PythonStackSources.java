@@ -5,6 +5,7 @@ import dev.spyglass.SamplingStats;
 import dev.spyglass.SpyglassException;
 import java.time.Duration;
 import dev.spyglass.internal.kernel.KernelFrames;
+import dev.spyglass.internal.kernel.PerfSampleCost;
 import dev.spyglass.internal.nativeframes.NativeFrames;
 import dev.spyglass.internal.nativeframes.NativeStacks;
 import dev.spyglass.internal.nativeframes.NonStopNativeStacks;
@@ -51,6 +52,35 @@ public final class PythonStackSources {
             return new SamplingStats.NativeSnapshots(n.spliced(), n.unspliced(), n.lost());
         }
         return SamplingStats.NativeSnapshots.NONE;
+    }
+
+    /**
+     * The target's time taken by the kernel's perf samples, per perf engine the source uses (none: empty). Only
+     * {@code calibrateNow} may calibrate (once per JVM, ~0.2 - 0.5 s): the session calls it when sampling has ended,
+     * so the calibration's spinning thread does not compete with the target.
+     */
+    public static java.util.List<SamplingStats.PerfCost> perfCosts(PythonStackSource python, boolean calibrateNow) {
+        java.util.List<SamplingStats.PerfCost> costs = new java.util.ArrayList<>(2);
+        if (python.natives() instanceof NonStopNativeStacks n) {
+            costs.add(cost(SamplingStats.PerfCost.Engine.NON_STOP_NATIVE, n.samplesTaken(),
+                    NonStopNativeStacks.sampleCost(calibrateNow)));
+        }
+        if (python.kernel() != null) {
+            costs.add(cost(SamplingStats.PerfCost.Engine.KERNEL_FRAMES, python.kernel().samplesTaken(),
+                    PerfSampleCost.kernelCallchains(calibrateNow)));
+        }
+        return costs;
+    }
+
+    private static SamplingStats.PerfCost cost(SamplingStats.PerfCost.Engine engine, long samples,
+            PerfSampleCost.Result r) {
+        PerfSampleCost.Estimate e = r.estimate();
+        if (e == null) {
+            return new SamplingStats.PerfCost(engine, samples, java.util.Optional.empty(), r.failure());
+        }
+        return new SamplingStats.PerfCost(engine, samples, java.util.Optional.of(new SamplingStats.PerfCost.Calibration(
+                Duration.ofNanos(Math.round(e.medianNanos())), Duration.ofNanos(Math.round(e.lowNanos())),
+                Duration.ofNanos(Math.round(e.highNanos())), e.pairs(), Duration.ofNanos(e.tookNanos()))), "");
     }
 
     /** How long the brief-stop engine stopped the target's threads ({@code NONE} without that engine). */
