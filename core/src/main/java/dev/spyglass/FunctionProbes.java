@@ -94,13 +94,12 @@ public final class FunctionProbes implements AutoCloseable {
     private long unmatched;
     /** Per function: when it was dropped (its records from then on are not delivered); 0: not dropped. */
     private final long[] droppedAt;
-    /** Per function: when its calls still open are given up (0: not pending). */
-    private final long[] giveUpAt;
+    private boolean anyDropped;
     /**
-     * After a drop, how long until its open calls are given up: longer than the per-CPU drain keeps recent records
-     * in the rings (2 ms), so that every record stamped before the drop is delivered first.
+     * After a drop, how long until its open calls are given up: much longer than the per-CPU drain keeps recent
+     * records in the rings (2 ms), so that the records stamped before the drop are delivered first, even written late.
      */
-    private static final long GIVE_UP_NANOS = 5_000_000;
+    private static final long GIVE_UP_NANOS = 50_000_000;
 
 
     private FunctionProbes(long pid, List<FunctionResolver.Resolved> functions, Uprobes set, String routeNote,
@@ -111,7 +110,6 @@ public final class FunctionProbes implements AutoCloseable {
         this.routeNote = routeNote;
         this.hits = new long[functions.size()];
         this.droppedAt = new long[functions.size()];
-        this.giveUpAt = new long[functions.size()];
         this.target = target;
         this.pythonFunctions = target == null ? null : new PythonFunctions(target);
         this.pythonIndex = pythonIndex;
@@ -268,10 +266,21 @@ public final class FunctionProbes implements AutoCloseable {
         long polled = System.nanoTime();
         set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) -> {
             int f = probe >> 1;
-            if (droppedAt[f] != 0 && time - droppedAt[f] >= 0) {
-                return; // dropped: the kernel may go on writing its records until its close completes
+            if (droppedAt[f] != 0 && (time - droppedAt[f] >= 0
+                    || ((probe & 1) == 0 && polled - droppedAt[f] > GIVE_UP_NANOS))) {
+                // Dropped: the kernel may go on writing its records until its close completes. An entry from before
+                // the drop that reaches the rings after its open calls were given up (written late: a CPU of this VM
+                // held up; seen on pyenv 3.11 at load 11) would stay open for good: not delivered either.
+                unmatched += (probe & 1) == 0 && time - droppedAt[f] < 0 ? 1 : 0;
+                return;
             }
             OpenCalls c = open.computeIfAbsent(tid, t -> new OpenCalls());
+            if (anyDropped) {
+                // A record of this thread from after a drop: the dropped calls open on it will get no exit (theirs
+                // are not delivered), and must not take this call as theirs (seen on Debian 3.11: spy_quiet,
+                // called by the trigger 39 ms after the drop, came under the busy call open at the drop).
+                abandon(tid, c, time, consumer);
+            }
             if ((probe & 1) == 0) {
                 hits[f]++;
                 int depth = c.depth;
@@ -297,10 +306,9 @@ public final class FunctionProbes implements AutoCloseable {
                         time - c.since[at], c.python[at]));
             }
         });
-        for (int f = 0; f < giveUpAt.length; f++) {
-            if (giveUpAt[f] != 0 && polled - giveUpAt[f] > 0) {
-                giveUp(f, giveUpAt[f] - GIVE_UP_NANOS, consumer);
-                giveUpAt[f] = 0;
+        if (anyDropped) { // threads with no record since: their dropped calls are given up once late records are in
+            for (Map.Entry<Integer, OpenCalls> e : open.entrySet()) {
+                abandon(e.getKey(), e.getValue(), polled - GIVE_UP_NANOS, consumer);
             }
         }
         if (System.nanoTime() - listed >= RELIST_MILLIS * 1_000_000L) {
@@ -327,7 +335,7 @@ public final class FunctionProbes implements AutoCloseable {
         }
         if (droppedAt[i] == 0) {
             droppedAt[i] = System.nanoTime();
-            giveUpAt[i] = droppedAt[i] + GIVE_UP_NANOS;
+            anyDropped = true;
             set.closeProbe(2 * i); // the entry first: a call seen entering keeps its return probe a little longer
             set.closeProbe(2 * i + 1);
         }
@@ -339,17 +347,18 @@ public final class FunctionProbes implements AutoCloseable {
         return droppedAt[i] != 0;
     }
 
-    /** Forgets every open call of function {@code f} (its probes are gone), each delivered as ABANDONED. */
-    private void giveUp(int f, long time, Consumer<CallEvent> consumer) {
-        for (Map.Entry<Integer, OpenCalls> e : open.entrySet()) {
-            OpenCalls c = e.getValue();
-            for (int at = c.depth - 1; at >= 0; at--) {
-                if (c.function[at] == f) {
-                    Frame py = c.python[at];
-                    c.remove(at);
-                    consumer.accept(new CallEvent(CallEvent.Kind.ABANDONED, e.getKey(), time, f, symbol(f, py), at,
-                            -1, py));
-                }
+    /**
+     * Gives up the calls open on thread {@code tid} of functions dropped before {@code time} (their exits are not
+     * delivered), each delivered as ABANDONED at its drop's time; the calls inside one move out one level.
+     */
+    private void abandon(int tid, OpenCalls c, long time, Consumer<CallEvent> consumer) {
+        for (int at = c.depth - 1; at >= 0; at--) {
+            int g = c.function[at];
+            if (droppedAt[g] != 0 && time - droppedAt[g] >= 0) {
+                Frame py = c.python[at];
+                c.remove(at);
+                consumer.accept(new CallEvent(CallEvent.Kind.ABANDONED, tid, droppedAt[g], g, symbol(g, py), at, -1,
+                        py));
             }
         }
     }

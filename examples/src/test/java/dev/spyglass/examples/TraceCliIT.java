@@ -311,7 +311,8 @@ class TraceCliIT {
             assertThat(UprobeTargets.byteAt(target.pid(), busy)).as("probes gone after the run").isEqualTo(original);
 
             Path json = dir.resolve("burst.json");
-            r = traceOneBurst(target, json);
+            r = traceOneBurst(target, json, "--per-thread"); // the per-thread route's rings drop a probe too
+            assertThat(r.err()).as(r.toString()).contains("route: per-thread");
             assertThat(r.exit()).as(r.toString()).isZero();
             String doc = Files.readString(json);
             assertThat(doc).containsPattern("^\\{\"trigger\":\"spy_burst\",\"dropped\":\\[\\{\"function\":\"spy_busy\","
@@ -339,13 +340,15 @@ class TraceCliIT {
      * Traces spy_burst into {@code output}: lets the target run one burst once the probes are in place, and end it
      * once the trace said spy_busy was dropped.
      */
-    private SpyglassCliIT.Result traceOneBurst(Process target, Path output) throws Exception {
+    private SpyglassCliIT.Result traceOneBurst(Process target, Path output, String... more) throws Exception {
         Path flag = dir.resolve("flag");
         Files.deleteIfExists(flag);
         Path err = Files.createTempFile(dir, "trace", ".err");
-        Process cli = new ProcessBuilder(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()), "--trigger",
-                "spy_burst", "--functions", "spy_busy,spy_quiet", "--max-rate", "200", "-d", "90s", "-o",
-                output.toString())).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        List<String> command = new ArrayList<>(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
+                "--trigger", "spy_burst", "--functions", "spy_busy,spy_quiet", "--max-rate", "200", "-d", "90s", "-o",
+                output.toString()));
+        command.addAll(List.of(more));
+        Process cli = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
         try {
             long end = System.nanoTime() + 120_000_000_000L;
             while (!Files.readString(err).contains("spyglass: route:") && cli.isAlive() && System.nanoTime() < end) {
