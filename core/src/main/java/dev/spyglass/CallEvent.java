@@ -33,6 +33,11 @@ public record CallEvent(Kind kind, int tid, long timeNanos, int function, String
         /** The function's first instruction ran (a uprobe). */
         ENTRY,
         /** The function returned (a uretprobe). */
-        EXIT
+        EXIT,
+        /**
+         * The call's probes were closed ({@link FunctionProbes#drop}) before its return was seen: no exit will come
+         * (its time: when the probes were gone; duration -1).
+         */
+        ABANDONED
     }
 }

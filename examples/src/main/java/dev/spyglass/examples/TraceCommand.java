@@ -67,8 +67,10 @@ final class TraceCommand implements Callable<Integer> {
             + " traps, so the target slows down more).")
     boolean pythonCalls;
 
-    @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Probed calls per second"
-            + " (all functions) beyond which probing stops (default 50000).")
+    @Option(names = "--max-rate", paramLabel = "N", defaultValue = "50000", description = "Calls per second of one"
+            + " function beyond which its probes are closed (default 50000), measured every 250 ms: a function other"
+            + " than the trigger is dropped alone, said on stderr and in the output, and the trace goes on; when the"
+            + " trigger fires that often, probing stops (exit 13).")
     long maxRate;
 
     @Option(names = "--per-thread", description = ProbeRouteText.OPTION_HELP)
@@ -154,27 +156,9 @@ final class TraceCommand implements Callable<Integer> {
                         p.poll(tree::accept);
                         long now = System.nanoTime();
                         if (now - windowStart >= 250_000_000L) {
-                            // Lost records are hits too (entries and returns, hence half), of no known function.
-                            int last = windowHits.length - 1;
-                            long hits = p.lostRecords() / 2 - windowHits[last];
-                            windowHits[last] = p.lostRecords() / 2;
-                            int busiest = 0;
-                            long busiestHits = -1;
-                            for (int i = 0; i < last; i++) {
-                                long h = p.hits(i) - windowHits[i];
-                                windowHits[i] = p.hits(i);
-                                hits += h;
-                                if (h > busiestHits) {
-                                    busiest = i;
-                                    busiestHits = h;
-                                }
-                            }
                             double seconds = (now - windowStart) / 1e9;
                             windowStart = now;
-                            if (hits / seconds > maxRate) {
-                                err.printf(Locale.ROOT, "spyglass: the probed functions fired %,.0f times a second,"
-                                        + " above --max-rate %d, %s the most (%,.0f a second): probing stopped%n",
-                                        hits / seconds, maxRate, p.symbols().get(busiest), busiestHits / seconds);
+                            if (!guard(p, tree, windowHits, seconds, start)) {
                                 status = Failures.RATE_LIMITED;
                                 break;
                             }
@@ -194,6 +178,10 @@ final class TraceCommand implements Callable<Integer> {
                 if (!ProbeRouteText.otherHits(p).isEmpty()) {
                     err.println(ProbeRouteText.otherHits(p));
                 }
+                if (tree.abandoned() > 0) {
+                    err.println("spyglass: " + tree.abandoned() + " calls of dropped functions were under way when"
+                            + " their probes were closed: left out of the trees (their returns cannot be seen)");
+                }
                 if (p.lostRecords() > 0 || tree.cutShort() > 0) {
                     err.println("spyglass: " + p.lostRecords() + " probe records lost, " + tree.cutShort()
                             + " calls whose return was not seen (closed at their caller's return)");
@@ -211,8 +199,8 @@ final class TraceCommand implements Callable<Integer> {
             status = Failures.NO_SAMPLES;
         }
         String ext = output == null ? "" : output.toString().toLowerCase(Locale.ROOT);
-        String text = ext.endsWith(".json") ? TraceTree.json(trigger, done)
-                : ext.endsWith(".html") ? TraceTree.html(trigger, done) : TraceTree.text(done);
+        String text = ext.endsWith(".json") ? TraceTree.json(trigger, done, tree.drops())
+                : ext.endsWith(".html") ? TraceTree.html(trigger, done, tree.drops()) : TraceTree.text(done, tree.drops());
         if (output == null) {
             out.print(text);
         } else {
@@ -224,6 +212,46 @@ final class TraceCommand implements Callable<Integer> {
             }
         }
         return status;
+    }
+
+    /**
+     * The rate guard, once a window of {@code seconds}: a function other than the trigger that fired more than
+     * --max-rate times a second in it has its probes closed alone (said on stderr and in the output), the trace
+     * goes on; false when the trigger itself did (probing stops). Lost records are hits too (an entry and a return
+     * each, hence half) of no known function: counted with the busiest one's.
+     */
+    private boolean guard(FunctionProbes p, TraceTree tree, long[] windowHits, double seconds, long start) {
+        int last = windowHits.length - 1;
+        long lost = p.lostRecords() / 2 - windowHits[last];
+        windowHits[last] = p.lostRecords() / 2;
+        long[] h = new long[last];
+        long all = lost;
+        int busiest = 0;
+        for (int i = 0; i < last; i++) {
+            h[i] = p.hits(i) - windowHits[i];
+            windowHits[i] = p.hits(i);
+            all += h[i];
+            if (h[i] > h[busiest]) {
+                busiest = i;
+            }
+        }
+        h[busiest] += lost;
+        if (h[0] / seconds > maxRate) {
+            err.printf(Locale.ROOT, "spyglass: the probed functions fired %,.0f times a second, above --max-rate %d,"
+                    + " %s the most (%,.0f a second), the trigger %s itself %,.0f a second: probing stopped%n",
+                    all / seconds, maxRate, p.symbols().get(busiest), h[busiest] / seconds, triggerShown,
+                    h[0] / seconds);
+            return false;
+        }
+        for (int i = 1; i < last; i++) {
+            if (h[i] / seconds > maxRate && !p.dropped(i)) {
+                long at = p.drop(i);
+                TraceTree.Drop d = new TraceTree.Drop(p.symbols().get(i), at, at - start, h[i] / seconds, maxRate);
+                tree.dropped(d);
+                err.println("spyglass: " + d.text());
+            }
+        }
+        return true;
     }
 
     /** Says which threads exited inside the trigger (their execution can never complete); returns how many. */

@@ -50,12 +50,30 @@ final class TraceTree {
     record Execution(int tid, Call root) {
     }
 
+    /**
+     * A function whose probes were closed for firing {@code ratePerSecond} times a second, above {@code maxRate}:
+     * {@code atNanos} when they were gone (CLOCK_MONOTONIC), {@code sinceStartNanos} after the probes were placed.
+     */
+    record Drop(String symbol, long atNanos, long sinceStartNanos, double ratePerSecond, long maxRate) {
+        String text() {
+            return String.format(Locale.ROOT, "%s dropped %.2f s after the probes were placed: it fired %,.0f times"
+                    + " a second, above --max-rate %d (its calls after that are not shown)", symbol,
+                    sinceStartNanos / 1e9, ratePerSecond, maxRate);
+        }
+    }
+
     private final Map<Integer, List<Call>> open = new HashMap<>();
     private final List<Execution> done = new ArrayList<>();
+    private final List<Drop> drops = new ArrayList<>();
     private long cutShort;
+    private long abandoned;
 
     void accept(CallEvent e) {
         List<Call> stack = open.get(e.tid());
+        if (e.kind() == CallEvent.Kind.ABANDONED) {
+            abandon(stack, e.function());
+            return;
+        }
         if (e.kind() == CallEvent.Kind.ENTRY) {
             if (stack == null) {
                 if (e.function() != 0) {
@@ -98,8 +116,43 @@ final class TraceTree {
         }
     }
 
+    /**
+     * A call of a function whose probes were closed before its return was seen: taken out of the tree (closed at
+     * its caller's return, it would count the time after it as its own).
+     */
+    private void abandon(List<Call> stack, int function) {
+        if (stack == null) {
+            return;
+        }
+        for (int at = stack.size() - 1; at > 0; at--) { // not the trigger (at 0): it is never dropped
+            if (stack.get(at).function == function) {
+                Call gone = stack.remove(at);
+                stack.get(at - 1).children.remove(gone);
+                if (at < stack.size()) { // calls it made that are still open now belong to its caller
+                    stack.get(at - 1).children.add(stack.get(at));
+                }
+                abandoned++;
+                return;
+            }
+        }
+    }
+
     List<Execution> executions() {
         return done;
+    }
+
+    /** Says that a function's probes were closed, for the outputs. */
+    void dropped(Drop d) {
+        drops.add(d);
+    }
+
+    List<Drop> drops() {
+        return drops;
+    }
+
+    /** Calls of dropped functions still open when their probes went: not in the trees. */
+    long abandoned() {
+        return abandoned;
     }
 
     /**
@@ -135,20 +188,46 @@ final class TraceTree {
     }
 
     static String text(List<Execution> executions) {
+        return text(executions, List.of());
+    }
+
+    /** The trees, each drop said first and again where it fell inside an execution ("-- F dropped here"). */
+    static String text(List<Execution> executions, List<Drop> drops) {
         StringBuilder sb = new StringBuilder();
+        for (Drop d : drops) {
+            sb.append("dropped: ").append(d.text()).append('\n');
+        }
         int n = 0;
         for (Execution x : executions) {
             sb.append(String.format(Locale.ROOT, "execution %d of %d, thread %d:%n", ++n, executions.size(), x.tid()));
-            text(sb, x.root(), x.root().start, 1);
+            List<Drop> inside = new ArrayList<>(within(x, drops));
+            text(sb, x.root(), x.root().start, 1, inside);
+            for (Drop d : inside) {
+                dropLine(sb, d, x.root().start, 2);
+            }
         }
         return sb.toString();
     }
 
-    private static void text(StringBuilder sb, Call c, long origin, int depth) {
+    /** The drops that fell during execution {@code x}. */
+    static List<Drop> within(Execution x, List<Drop> drops) {
+        return drops.stream().filter(d -> d.atNanos() >= x.root().start && d.atNanos() <= x.root().end).toList();
+    }
+
+    private static void dropLine(StringBuilder sb, Drop d, long origin, int depth) {
+        sb.append("  ".repeat(depth)).append("-- ").append(d.symbol()).append(" dropped here, at +")
+                .append(us(d.atNanos() - origin)).append(" µs --\n");
+    }
+
+    /** One line per call, and the line of each drop in {@code pending} before the first call that started after it. */
+    private static void text(StringBuilder sb, Call c, long origin, int depth, List<Drop> pending) {
+        while (!pending.isEmpty() && pending.getFirst().atNanos() < c.start) {
+            dropLine(sb, pending.removeFirst(), origin, depth);
+        }
         sb.append("  ".repeat(depth)).append(c.symbol).append("  total ").append(us(c.total())).append(" µs  self ")
                 .append(us(c.self())).append(" µs  at +").append(us(c.start - origin)).append(" µs\n");
         for (Call child : c.children) {
-            text(sb, child, origin, depth + 1);
+            text(sb, child, origin, depth + 1, pending);
         }
     }
 
@@ -157,12 +236,21 @@ final class TraceTree {
      * name, total, self and start in the box's title (shown on hover). No script, no external resource.
      */
     static String html(String trigger, List<Execution> executions) {
+        return html(trigger, executions, List.of());
+    }
+
+    /** As {@link #html(String, List)}; each drop said above the timelines and marked (a red line) where it fell. */
+    static String html(String trigger, List<Execution> executions, List<Drop> drops) {
         StringBuilder sb = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trace of ");
         sb.append(escape(trigger)).append("</title><style>body{font:13px sans-serif;margin:2em}"
                 + "div.t{position:relative;width:1000px;border-left:1px solid #888;margin-bottom:2em}"
                 + "div.c{position:absolute;height:18px;overflow:hidden;white-space:nowrap;background:#f4b266;"
-                + "border:1px solid #b07020;box-sizing:border-box;font-size:11px}</style></head><body>\n<h1>Trace of ")
+                + "border:1px solid #b07020;box-sizing:border-box;font-size:11px}"
+                + "div.d{position:absolute;top:0;bottom:0;border-left:2px solid #d00}</style></head><body>\n<h1>Trace of ")
                 .append(escape(trigger)).append("</h1>\n");
+        for (Drop d : drops) {
+            sb.append("<p class=\"dropped\">Dropped: ").append(escape(d.text())).append("</p>\n");
+        }
         int n = 0;
         for (Execution x : executions) {
             int lanes = depth(x.root());
@@ -170,6 +258,11 @@ final class TraceTree {
                     .append(x.tid()).append(": ").append(us(x.root().total())).append(" µs</h2>\n<div class=\"t\" style=\"height:")
                     .append(lanes * 20).append("px\">\n");
             html(sb, x.root(), x.root().start, Math.max(1, x.root().total()), 0);
+            for (Drop d : within(x, drops)) {
+                sb.append(String.format(Locale.ROOT, "<div class=\"d\" style=\"left:%.1fpx\" title=\"%s\"></div>%n",
+                        1000.0 * (d.atNanos() - x.root().start) / Math.max(1, x.root().total()), escape(d.symbol()
+                                + " dropped here, at +" + us(d.atNanos() - x.root().start) + " µs")));
+            }
             sb.append("</div>\n");
         }
         return sb.append("</body></html>\n").toString();
@@ -200,12 +293,39 @@ final class TraceTree {
     }
 
     static String json(String trigger, List<Execution> executions) {
+        return json(trigger, executions, List.of());
+    }
+
+    /**
+     * As {@link #json(String, List)}, with {@code "dropped":[{"function", "after_s", "rate_per_s", "max_rate"}]}
+     * and, in an execution a drop fell in, {@code "dropped":[{"function", "at_us"}]}.
+     */
+    static String json(String trigger, List<Execution> executions, List<Drop> drops) {
         StringBuilder sb = new StringBuilder("{\"trigger\":");
         Json.string(sb, trigger);
-        sb.append(",\"executions\":[");
+        sb.append(",\"dropped\":[");
+        for (int i = 0; i < drops.size(); i++) {
+            Drop d = drops.get(i);
+            sb.append(i == 0 ? "{\"function\":" : ",{\"function\":");
+            Json.string(sb, d.symbol());
+            sb.append(String.format(Locale.ROOT, ",\"after_s\":%.3f,\"rate_per_s\":%.0f,\"max_rate\":%d}",
+                    d.sinceStartNanos() / 1e9, d.ratePerSecond(), d.maxRate()));
+        }
+        sb.append("],\"executions\":[");
         int n = 0;
         for (Execution x : executions) {
-            sb.append(n++ == 0 ? "" : ",").append("{\"tid\":").append(x.tid()).append(",\"call\":");
+            sb.append(n++ == 0 ? "" : ",").append("{\"tid\":").append(x.tid());
+            List<Drop> inside = within(x, drops);
+            if (!inside.isEmpty()) {
+                sb.append(",\"dropped\":[");
+                for (int i = 0; i < inside.size(); i++) {
+                    sb.append(i == 0 ? "{\"function\":" : ",{\"function\":");
+                    Json.string(sb, inside.get(i).symbol());
+                    sb.append(",\"at_us\":").append(us(inside.get(i).atNanos() - x.root().start)).append('}');
+                }
+                sb.append(']');
+            }
+            sb.append(",\"call\":");
             json(sb, x.root(), x.root().start);
             sb.append('}');
         }

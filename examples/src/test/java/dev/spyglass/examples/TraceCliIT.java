@@ -104,6 +104,33 @@ class TraceCliIT {
             "    lib.start_dying()",
             "    time.sleep(0.02)",
             "");
+    /**
+     * A busy function inside the trigger and a quiet one after it: {@code spy_burst(flag)} calls {@code spy_busy}
+     * until the file {@code flag} exists (the test makes it once the trace said spy_busy was dropped; at most 60 s),
+     * then {@code spy_quiet} once. So the quiet call comes after the drop whatever the machine's speed.
+     */
+    static final String BURST_SOURCE = String.join("\n",
+            "#include <time.h>",
+            "#include <unistd.h>",
+            "__attribute__((noinline)) int spy_busy(int i) { __asm__ volatile(\"\"); return i + 1; }",
+            "__attribute__((noinline)) int spy_quiet(int i) { __asm__ volatile(\"\"); return i + 7; }",
+            "__attribute__((noinline)) int spy_burst(const char *flag) {",
+            "    int x = 0; time_t started = time(0);",
+            "    while (access(flag, F_OK) != 0 && time(0) - started < 60) {",
+            "        for (int i = 0; i < 1000; i++) x = spy_busy(x); }",
+            "    return spy_quiet(x); }",
+            "");
+    /**
+     * One burst per line read: the test sends it once the trace's probes are in place (a burst begun before the
+     * trigger's entry probe would be slowed by spy_busy's probe, yet not traced, until the drop).
+     */
+    static final String BURST_SCRIPT = String.join("\n",
+            "import ctypes, sys",
+            "lib = ctypes.CDLL(sys.argv[1])",
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+            "while sys.stdin.readline():",
+            "    lib.spy_burst(sys.argv[2].encode())",
+            "");
     static final Pattern LINE = Pattern.compile("^( +)(.+?)  total ([0-9.]+) µs  self ([0-9.]+) µs  at \\+([0-9.]+) µs$");
 
     @TempDir
@@ -229,6 +256,114 @@ class TraceCliIT {
                     original);
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The rate guard drops a busy function alone: spy_busy (thousands of calls a second inside the trigger, above
+     * --max-rate 200) has its probes closed, the trace goes on, and spy_quiet, called after the drop, is in the
+     * tree; the text, JSON and HTML outputs and stderr name the function dropped, when and at what rate. The
+     * trigger itself runs once per trace, under the limit. Its breakpoint is gone after the run.
+     */
+    @ForEachPython
+    void aBusyFunctionIsDroppedAloneAndTheTraceGoesOnOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
+        UprobeTargets.assumeRoot();
+        Path lib = UprobeTargets.buildLibrary(dir, "burst", BURST_SOURCE);
+        Path script = dir.resolve("burst.py");
+        Files.writeString(script, BURST_SCRIPT);
+        Process target = py.processBuilder(script.toString(), lib.toString(), dir.resolve("flag").toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            UprobeTargets.awaitReady(py, target);
+            long busy = UprobeTargets.address(target.pid(), lib, "spy_busy");
+            byte original = UprobeTargets.byteAt(target.pid(), busy);
+            Path txt = dir.resolve("burst.txt");
+            SpyglassCliIT.Result r = traceOneBurst(target, txt);
+            System.out.println(py.label() + ": " + r.err());
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.err()).as(r.toString()).containsPattern("spyglass: spy_busy dropped [0-9.]+ s after the"
+                    + " probes were placed: it fired [0-9,]+ times a second, above --max-rate 200")
+                    .doesNotContain("probing stopped").doesNotContain("spy_quiet dropped");
+            String tree = Files.readString(txt);
+            List<String> lines = tree.lines().toList();
+            System.out.println(py.label() + ": " + lines.size() + " lines; " + lines.get(0) + "\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 4), lines.size())) + "\n" + r.err());
+            assertThat(lines.get(0)).startsWith("dropped: spy_busy dropped ");
+            int dropLine = -1;
+            int busyCalls = 0;
+            List<String> after = new ArrayList<>();
+            for (int i = 0; i < lines.size(); i++) {
+                Matcher m = LINE.matcher(lines.get(i));
+                if (lines.get(i).startsWith("    -- spy_busy dropped here, at +")) {
+                    dropLine = i;
+                } else if (m.matches() && dropLine < 0 && m.group(2).equals("spy_busy")) {
+                    busyCalls++;
+                } else if (m.matches() && dropLine >= 0) {
+                    after.add(m.group(1) + m.group(2));
+                }
+            }
+            assertThat(busyCalls).as("spy_busy calls before the drop").isPositive();
+            assertThat(dropLine).as("the drop is marked inside the execution").isPositive();
+            // After the drop: spy_quiet alone (a spy_busy call there would mean its probes stayed).
+            assertThat(after).as(tree.substring(Math.max(0, tree.length() - 2000))).containsExactly("    spy_quiet");
+            assertThat(UprobeTargets.byteAt(target.pid(), busy)).as("probes gone after the run").isEqualTo(original);
+
+            Path json = dir.resolve("burst.json");
+            r = traceOneBurst(target, json, "--per-thread"); // the per-thread route's rings drop a probe too
+            assertThat(r.err()).as(r.toString()).contains("route: per-thread");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            String doc = Files.readString(json);
+            assertThat(doc).containsPattern("^\\{\"trigger\":\"spy_burst\",\"dropped\":\\[\\{\"function\":\"spy_busy\","
+                    + "\"after_s\":[0-9.]+,\"rate_per_s\":[0-9]+,\"max_rate\":200\\}\\]")
+                    .containsPattern("\"dropped\":\\[\\{\"function\":\"spy_busy\",\"at_us\":[0-9.]+\\}\\],\"call\":");
+            Matcher at = Pattern.compile("\"at_us\":([0-9.]+)").matcher(doc);
+            Matcher quiet = Pattern.compile("\"function\":\"spy_quiet\",\"start_us\":([0-9.]+)").matcher(doc);
+            assertThat(at.find() && quiet.find()).as(doc.substring(Math.max(0, doc.length() - 600))).isTrue();
+            assertThat(Double.parseDouble(quiet.group(1))).as("spy_quiet after the drop")
+                    .isGreaterThan(Double.parseDouble(at.group(1)));
+
+            Path html = dir.resolve("burst.html");
+            r = traceOneBurst(target, html);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(Files.readString(html)).containsPattern("<p class=\"dropped\">Dropped: spy_busy dropped [0-9.]+ s"
+                    + " after the probes were placed: it fired [0-9,]+ times a second, above --max-rate 200")
+                    .containsPattern("<div class=\"d\" style=\"left:[0-9.]+px\" title=\"spy_busy dropped here, at \\+")
+                    .contains("title=\"spy_quiet: total ");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Traces spy_burst into {@code output}: lets the target run one burst once the probes are in place, and end it
+     * once the trace said spy_busy was dropped.
+     */
+    private SpyglassCliIT.Result traceOneBurst(Process target, Path output, String... more) throws Exception {
+        Path flag = dir.resolve("flag");
+        Files.deleteIfExists(flag);
+        Path err = Files.createTempFile(dir, "trace", ".err");
+        List<String> command = new ArrayList<>(SpyglassCliIT.cli("trace", "-p", Long.toString(target.pid()),
+                "--trigger", "spy_burst", "--functions", "spy_busy,spy_quiet", "--max-rate", "200", "-d", "90s", "-o",
+                output.toString()));
+        command.addAll(List.of(more));
+        Process cli = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        try {
+            long end = System.nanoTime() + 120_000_000_000L;
+            while (!Files.readString(err).contains("spyglass: route:") && cli.isAlive() && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            target.getOutputStream().write('\n');
+            target.getOutputStream().flush();
+            while (!Files.readString(err).contains("spy_busy dropped") && cli.isAlive() && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            Files.writeString(flag, "");
+            assertThat(cli.waitFor(150, TimeUnit.SECONDS)).as("trace finished: " + Files.readString(err)).isTrue();
+            return new SpyglassCliIT.Result(cli.exitValue(), "", Files.readString(err));
+        } finally {
+            cli.destroyForcibly();
         }
     }
 

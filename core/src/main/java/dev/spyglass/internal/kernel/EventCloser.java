@@ -32,16 +32,20 @@ final class EventCloser {
         pool.allowCoreThreadTimeOut(true);
     }
 
-    /** Closes {@code fds} soon, on a closing thread. */
+    /** Closes {@code fds} soon, on a closing thread (negative entries, events already closed, are skipped). */
     void closeLater(int[] fds) {
         int[] copy = fds.clone();
-        pool.execute(() -> {
-            try (PerfSyscalls sys = new PerfSyscalls()) {
-                for (int fd : copy) {
+        pool.execute(() -> close(copy));
+    }
+
+    private static void close(int[] fds) {
+        try (PerfSyscalls sys = new PerfSyscalls()) {
+            for (int fd : fds) {
+                if (fd >= 0) {
                     sys.close(fd);
                 }
             }
-        });
+        }
     }
 
     /** Waits until every descriptor given is closed (at most {@code seconds}), then stops the closing threads. */

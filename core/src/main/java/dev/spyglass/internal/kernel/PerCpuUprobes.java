@@ -190,6 +190,25 @@ public final class PerCpuUprobes implements Uprobes {
         ensureOpen(); // every thread is probed already
     }
 
+    /**
+     * Closes probe {@code k}'s event on every CPU. Possible because only probe 0's event owns each CPU's ring: the
+     * others only write into it (PERF_EVENT_IOC_SET_OUTPUT), and closing one leaves the ring and the rest in place.
+     */
+    @Override
+    public void closeProbe(int k) {
+        ensureOpen();
+        if (k <= 0 || k >= nprobes) {
+            throw new IllegalArgumentException("probe " + k + " of " + nprobes + " (probe 0 owns the rings)");
+        }
+        int[] fds = new int[rings.size()];
+        for (int i = 0; i < fds.length; i++) {
+            Ring r = rings.get(i);
+            fds[i] = k < r.opened ? r.fds[k] : -1;
+            r.fds[k] = -1;
+        }
+        closer.closeLater(fds); // not waited for: see Uprobes.closeProbe
+    }
+
     @Override
     public void drain(UprobeSet.Visitor visitor) {
         ensureOpen();

@@ -96,6 +96,7 @@ public final class UprobeSet implements Uprobes {
     private final FollowedThreads<Ring> threads = new FollowedThreads<>(r -> r.lost);
     private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
     private final int[] errno = new int[1];
+    private final boolean[] closedProbes;
     private long lost;
     private boolean closed;
 
@@ -127,6 +128,7 @@ public final class UprobeSet implements Uprobes {
         this.need = need;
         this.instead = instead;
         this.probes = probes.toArray(new Probe[0]);
+        this.closedProbes = new boolean[this.probes.length];
         this.pmuType = pmuType(need);
         int retBit = retprobeBit();
         this.attrs = new MemorySegment[this.probes.length];
@@ -226,10 +228,17 @@ public final class UprobeSet implements Uprobes {
         int n = probes.length;
         Ring r = new Ring(n);
         for (int k = 0; k < n; k++) {
+            if (closedProbes[k]) {
+                r.fds[k] = -1; // closed by closeProbe: not opened on new threads either
+                r.ids[k] = -1;
+                continue;
+            }
             int fd = sys.perfEventOpen(attrs[k], tid);
             if (fd < 0) {
                 for (int j = 0; j < k; j++) {
-                    sys.close(r.fds[j]);
+                    if (r.fds[j] >= 0) {
+                        sys.close(r.fds[j]);
+                    }
                 }
                 if (-fd == Errno.ESRCH) {
                     return null; // exited since it was listed
@@ -246,12 +255,17 @@ public final class UprobeSet implements Uprobes {
         r.map = sys.mmap(r.fds[0], (1 + dataPages) * UserStackSamples.PAGE_SIZE, errno);
         if (r.map == null) {
             for (int fd : r.fds) {
-                sys.close(fd);
+                if (fd >= 0) {
+                    sys.close(fd);
+                }
             }
             throw new SpyglassException("cannot map the perf ring of thread " + tid + " of process " + pid + ": "
                     + PerfAccess.explainMmap(pid, errno[0]));
         }
         for (int k = 0; k < n; k++) {
+            if (r.fds[k] < 0) {
+                continue;
+            }
             int res = k == 0 ? 0 : sys.ioctl(r.fds[k], PerfSyscalls.IOC_SET_OUTPUT, r.fds[0]);
             int res2 = res < 0 ? res : sys.ioctl(r.fds[k], UserStackSamples.IOC_ID, id.address());
             if (res < 0 || res2 < 0) {
@@ -270,7 +284,7 @@ public final class UprobeSet implements Uprobes {
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < n; i++) {
                 int k = pass == 0 ? i : n - 1 - i;
-                if (probes[k].onReturn() == (pass == 0)) {
+                if (probes[k].onReturn() == (pass == 0) && r.fds[k] >= 0) {
                     int res = sys.ioctl(r.fds[k], IOC_ENABLE, 0);
                     if (res < 0) {
                         release(r);
@@ -288,6 +302,26 @@ public final class UprobeSet implements Uprobes {
     private void release(Ring r) {
         sys.munmap(r.map);
         closer.closeLater(r.fds);
+    }
+
+    /**
+     * Closes probe {@code k}'s event on every thread followed, and opens it on no thread followed later. Only probe
+     * 0's event owns each thread's ring; the others write into it (PERF_EVENT_IOC_SET_OUTPUT).
+     */
+    @Override
+    public void closeProbe(int k) {
+        ensureOpen();
+        if (k <= 0 || k >= probes.length) {
+            throw new IllegalArgumentException("probe " + k + " of " + probes.length + " (probe 0 owns the rings)");
+        }
+        closedProbes[k] = true;
+        int[] fds = new int[threads.size()];
+        for (int i = 0; i < fds.length; i++) {
+            Ring r = threads.at(i);
+            fds[i] = r.fds[k];
+            r.fds[k] = -1;
+        }
+        closer.closeLater(fds); // not waited for: see Uprobes.closeProbe
     }
 
     /** Gives every record written since the last drain, thread by thread, to {@code visitor}. */

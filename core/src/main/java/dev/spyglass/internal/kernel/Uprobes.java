@@ -19,6 +19,17 @@ public sealed interface Uprobes extends AutoCloseable permits PerCpuUprobes, Upr
     /** Gives every record of the target written since the last drain to {@code visitor}, each thread's in order. */
     void drain(UprobeSet.Visitor visitor);
 
+    /**
+     * Removes probe {@code k} alone, on every thread (and on threads followed later): its events are closed on
+     * closing threads, after which its breakpoint no longer traps (unless another probe shares it); its records
+     * written until then are still drained. Probe 0 cannot be closed alone: its event owns the rings the others
+     * write into.
+     * Not waited for: the close of a probe's event can take until the calls under its return probes end (on Linux
+     * 6.18 a close of a function called ~7,000 times a second inside the trigger returned only when the trigger
+     * did, 60 s later; TraceCliIT), and until then the breakpoint still traps.
+     */
+    void closeProbe(int k);
+
     /** Records the kernel dropped because a ring was full. */
     long lostRecords();
 
