@@ -79,6 +79,23 @@ public final class PythonInterpreters {
         return discover().stream().filter(py -> p.matcher(py.label()).find());
     }
 
+    /**
+     * Two interpreters for tests of behaviour that does not change with the CPython version (a C library's
+     * probes, a command's bad input): the newest pyenv build (PIE, shared libpython, symbols) and the
+     * distribution's own python3 (static, stripped), the two shapes of binary such code meets. Expected ones
+     * that are missing come as unavailable, so the test says so. Each such test costs two runs, not fifteen.
+     */
+    public static Stream<PythonInterpreter> twoShapes() {
+        List<PythonInterpreter> all = all().toList();
+        Stream<PythonInterpreter> pyenv = all.stream().filter(py -> py.origin() == PythonInterpreter.Origin.PYENV
+                && !py.freeThreaded()).max(java.util.Comparator.comparing(PythonInterpreter::available)
+                        .thenComparing(py -> py.major() * 100 + py.minor()))
+                .stream();
+        Stream<PythonInterpreter> system = all.stream()
+                .filter(py -> py.origin() == PythonInterpreter.Origin.SYSTEM && !py.freeThreaded()).limit(1);
+        return Stream.concat(pyenv, system);
+    }
+
     /** Only the interpreters present on this machine. */
     public static Stream<PythonInterpreter> available() {
         return all().filter(PythonInterpreter::available);

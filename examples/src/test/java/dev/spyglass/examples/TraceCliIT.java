@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.spyglass.testsupport.ForEachPython;
+import dev.spyglass.testsupport.ForTwoPythonShapes;
 import dev.spyglass.testsupport.PythonInterpreter;
 
 /**
@@ -191,7 +192,7 @@ class TraceCliIT {
      * given by address (for a stripped binary), {@code --functions} naming a library (every function it defines),
      * and no probe left after the command or after {@code kill -9} of its JVM.
      */
-    @ForEachPython
+    @ForTwoPythonShapes
     void recursionAndAThreadExitingInsideTheTriggerOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
@@ -265,7 +266,7 @@ class TraceCliIT {
      * tree; the text, JSON and HTML outputs and stderr name the function dropped, when and at what rate. The
      * trigger itself runs once per trace, under the limit. Its breakpoint is gone after the run.
      */
-    @ForEachPython
+    @ForTwoPythonShapes
     void aBusyFunctionIsDroppedAloneAndTheTraceGoesOnOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
