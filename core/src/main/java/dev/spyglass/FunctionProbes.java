@@ -6,9 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 import dev.spyglass.internal.kernel.PerCpuUprobes;
@@ -83,23 +81,13 @@ public final class FunctionProbes implements AutoCloseable {
     private final List<FunctionResolver.Resolved> functions;
     private final Uprobes set;
     private final String routeNote;
-    private final long[] hits;
     private final Target target;
     private final PythonFunctions pythonFunctions;
     private final int pythonIndex;
-    private final Map<Integer, OpenCalls> open = new HashMap<>();
+    private final CallMatcher calls;
     private int[] tids = new int[64];
     private int listedCount;
     private long listed = Long.MIN_VALUE;
-    private long unmatched;
-    /** Per function: when it was dropped (its records from then on are not delivered); 0: not dropped. */
-    private final long[] droppedAt;
-    private boolean anyDropped;
-    /**
-     * After a drop, how long until its open calls are given up: much longer than the per-CPU drain keeps recent
-     * records in the rings (2 ms), so that the records stamped before the drop are delivered first, even written late.
-     */
-    private static final long GIVE_UP_NANOS = 50_000_000;
 
 
     private FunctionProbes(long pid, List<FunctionResolver.Resolved> functions, Uprobes set, String routeNote,
@@ -108,11 +96,20 @@ public final class FunctionProbes implements AutoCloseable {
         this.functions = functions;
         this.set = set;
         this.routeNote = routeNote;
-        this.hits = new long[functions.size()];
-        this.droppedAt = new long[functions.size()];
         this.target = target;
         this.pythonFunctions = target == null ? null : new PythonFunctions(target);
         this.pythonIndex = pythonIndex;
+        this.calls = new CallMatcher(functions.size(), pythonIndex, new CallMatcher.Names() {
+            @Override
+            public String symbol(int f, Frame py) {
+                return FunctionProbes.this.symbol(f, py);
+            }
+
+            @Override
+            public Frame pythonFunction(long address) {
+                return FunctionProbes.this.pythonFunction(address);
+            }
+        });
     }
 
     /**
@@ -264,53 +261,9 @@ public final class FunctionProbes implements AutoCloseable {
      */
     public void poll(Consumer<CallEvent> consumer) throws SpyglassException {
         long polled = System.nanoTime();
-        set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) -> {
-            int f = probe >> 1;
-            if (droppedAt[f] != 0 && (time - droppedAt[f] >= 0
-                    || ((probe & 1) == 0 && polled - droppedAt[f] > GIVE_UP_NANOS))) {
-                // Dropped: the kernel may go on writing its records until its close completes. An entry from before
-                // the drop that reaches the rings after its open calls were given up (written late: a CPU of this VM
-                // held up; seen on pyenv 3.11 at load 11) would stay open for good: not delivered either.
-                unmatched += (probe & 1) == 0 && time - droppedAt[f] < 0 ? 1 : 0;
-                return;
-            }
-            OpenCalls c = open.computeIfAbsent(tid, t -> new OpenCalls());
-            if (anyDropped) {
-                // A record of this thread from after a drop: the dropped calls open on it will get no exit (theirs
-                // are not delivered), and must not take this call as theirs (seen on Debian 3.11: spy_quiet,
-                // called by the trigger 39 ms after the drop, came under the busy call open at the drop).
-                abandon(tid, c, time, consumer);
-            }
-            if ((probe & 1) == 0) {
-                hits[f]++;
-                int depth = c.depth;
-                Frame py = f == pythonIndex ? pythonFunction(di) : null;
-                if (depth < MAX_DEPTH) {
-                    c.push(f, time, py);
-                }
-                consumer.accept(new CallEvent(CallEvent.Kind.ENTRY, tid, time, f, symbol(f, py), depth, -1, py));
-            } else {
-                int at = c.depth - 1;
-                while (at >= 0 && c.function[at] != f) {
-                    at--;
-                }
-                if (at < 0) { // its entry came before the probes, or was dropped with a full ring
-                    unmatched++;
-                    consumer.accept(new CallEvent(CallEvent.Kind.EXIT, tid, time, f, symbol(f, null), 0, -1, null));
-                    return;
-                }
-                // Calls above it whose returns were not seen (a longjmp, dropped records) are closed with it.
-                unmatched += c.depth - 1 - at;
-                c.depth = at;
-                consumer.accept(new CallEvent(CallEvent.Kind.EXIT, tid, time, f, symbol(f, c.python[at]), at,
-                        time - c.since[at], c.python[at]));
-            }
-        });
-        if (anyDropped) { // threads with no record since: their dropped calls are given up once late records are in
-            for (Map.Entry<Integer, OpenCalls> e : open.entrySet()) {
-                abandon(e.getKey(), e.getValue(), polled - GIVE_UP_NANOS, consumer);
-            }
-        }
+        set.drain((probe, tid, time, ax, dx, si, di, bp, sp, ip, stack) -> calls.record(probe, tid, time, di, polled,
+                consumer));
+        calls.drained(polled, consumer);
         if (System.nanoTime() - listed >= RELIST_MILLIS * 1_000_000L) {
             relist();
         }
@@ -333,34 +286,17 @@ public final class FunctionProbes implements AutoCloseable {
             throw new IllegalArgumentException("function " + i + " of " + functions.size()
                     + " cannot be dropped alone (the first one's probes carry the others' records: close instead)");
         }
-        if (droppedAt[i] == 0) {
-            droppedAt[i] = System.nanoTime();
-            anyDropped = true;
+        if (!calls.dropped(i)) {
+            calls.drop(i);
             set.closeProbe(2 * i); // the entry first: a call seen entering keeps its return probe a little longer
             set.closeProbe(2 * i + 1);
         }
-        return droppedAt[i];
+        return calls.drop(i);
     }
 
     /** Whether function {@code i} was {@link #drop dropped}. */
     public boolean dropped(int i) {
-        return droppedAt[i] != 0;
-    }
-
-    /**
-     * Gives up the calls open on thread {@code tid} of functions dropped before {@code time} (their exits are not
-     * delivered), each delivered as ABANDONED at its drop's time; the calls inside one move out one level.
-     */
-    private void abandon(int tid, OpenCalls c, long time, Consumer<CallEvent> consumer) {
-        for (int at = c.depth - 1; at >= 0; at--) {
-            int g = c.function[at];
-            if (droppedAt[g] != 0 && time - droppedAt[g] >= 0) {
-                Frame py = c.python[at];
-                c.remove(at);
-                consumer.accept(new CallEvent(CallEvent.Kind.ABANDONED, tid, droppedAt[g], g, symbol(g, py), at, -1,
-                        py));
-            }
-        }
+        return calls.dropped(i);
     }
 
     /**
@@ -408,23 +344,13 @@ public final class FunctionProbes implements AutoCloseable {
         }
         set.track(tids, n);
         listedCount = n;
-        int count = n;
-        open.keySet().removeIf(t -> !contains(tids, count, t)); // a thread that exited inside a call: forget that call
+        calls.keepThreads(tids, n);
         listed = System.nanoTime();
-    }
-
-    private static boolean contains(int[] a, int n, int v) {
-        for (int i = 0; i < n; i++) {
-            if (a[i] == v) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** How many times function {@code i} was entered since the probes were placed (entries seen, not lost ones). */
     public long hits(int i) {
-        return hits[i];
+        return calls.hits(i);
     }
 
     /** Records the kernel dropped because a thread's ring was full (entries and exits). */
@@ -434,7 +360,7 @@ public final class FunctionProbes implements AutoCloseable {
 
     /** Exits whose entry was not seen, and entries whose exit was not seen before an outer call returned. */
     public long unmatched() {
-        return unmatched;
+        return calls.unmatched();
     }
 
     /** How many threads carry probes: on the per-CPU route, every thread of the latest list. */
