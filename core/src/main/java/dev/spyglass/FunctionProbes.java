@@ -115,8 +115,9 @@ public final class FunctionProbes implements AutoCloseable {
     /**
      * Places an entry and a return probe on each function, on every thread of {@code pid}.
      *
-     * @throws SymbolNotFoundException a function is not there (the message lists the closest names, or says the
-     *                                 object is stripped and an address would do)
+     * @throws SymbolNotFoundException a function is not there (the message lists the closest names, or names
+     *                                 the stripped objects it may be in without a name:
+     *                                 {@link SymbolNotFoundException#stripped()}, an address would do)
      * @throws AccessDeniedException   the kernel refuses uprobes (the message names root / CAP_PERFMON /
      *                                 CAP_SYS_ADMIN)
      * @throws ProcessGoneException    no such process
@@ -167,11 +168,12 @@ public final class FunctionProbes implements AutoCloseable {
                 resolved.add(resolver.resolve(ProbedFunction.named(PYTHON_CALL, object)));
             } catch (SymbolNotFoundException e) {
                 target.close();
-                // 3.13 and 3.14 do not export it: a stripped build has no name for it (no --address advice here).
+                // 3.13 and 3.14 do not export it: a stripped build has no name for it. Not stripped() to the
+                // caller: no address of it can be given (the advice a stripped() failure gets).
                 String why = e.stripped() ? object + " does not export " + PYTHON_CALL + " and is stripped of its"
                         + " symbol table (.symtab): a build with its symbols is needed" : e.getMessage();
                 throw new SymbolNotFoundException("Python calls cannot be shown in CPython " + target.version()
-                        + ": " + why, e.closestMatches(), e.stripped());
+                        + ": " + why, e.closestMatches(), false);
             } catch (SpyglassException | RuntimeException | Error e) {
                 target.close();
                 throw e;

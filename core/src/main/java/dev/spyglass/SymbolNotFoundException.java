@@ -15,7 +15,8 @@ public class SymbolNotFoundException extends SpyglassException {
 
     /**
      * @param closestMatches the names nearest to the one asked for (edit distance, shared prefix), best first
-     * @param stripped       an object searched had no {@code .symtab}: the function may exist without a name
+     * @param stripped       an object searched had no {@code .symtab}, so the function may exist without a name
+     *                       (the message then names the object)
      */
     public SymbolNotFoundException(String message, List<String> closestMatches, boolean stripped) {
         super(message);
@@ -28,7 +29,11 @@ public class SymbolNotFoundException extends SpyglassException {
         return closestMatches;
     }
 
-    /** Whether an object searched was stripped of its {@code .symtab} (then {@link ProbedFunction#at} may help). */
+    /**
+     * Whether the function may be in an object searched that is stripped of its {@code .symtab} (the message names
+     * it; then {@link ProbedFunction#at} may help). When every mapped object was searched (no library named), only
+     * if no close name was found: most system libraries are stripped, and a close name is likelier a misspelling.
+     */
     public boolean stripped() {
         return stripped;
     }

@@ -26,9 +26,15 @@ final class Failures {
     static final int TARGET_ENDED = 9;
     /** {@code convert}: the input is not a recording (not JSON lines, or a record missing a field); nothing written. */
     static final int BAD_RECORDING = 10;
-    /** {@code latency}: the function to probe is not there (the message lists the closest names, or offers --address). */
+    /**
+     * {@code latency}, {@code trace}: a function to probe is not there (the message lists the closest names, or names
+     * the stripped objects it may be in and the command's option for an address: {@link #symbolNotFound}).
+     */
     static final int SYMBOL_NOT_FOUND = 12;
-    /** {@code latency}: the function fired more often than {@code --max-rate}; probing stopped, the report was written. */
+    /**
+     * {@code latency}: the function fired more often than {@code --max-rate}; {@code trace}: the trigger did (a
+     * function inside it is dropped alone). Probing stopped; the report was written.
+     */
     static final int RATE_LIMITED = 13;
     static final int OTHER = 1;
 
@@ -46,6 +52,17 @@ final class Failures {
                         ? " (its PID now names another process, which was not recorded)" : "";
         return String.format(java.util.Locale.ROOT, "spyglass: process %d %s after %.1f s%s; %s", gone.pid(), what,
                 elapsed.toMillis() / 1000.0, reused, holds);
+    }
+
+    /**
+     * A function not found: the library's message, and when the function may be in a stripped object without a name
+     * ({@link dev.spyglass.SymbolNotFoundException#stripped()}), how to give its address to this command
+     * ({@code advice}, e.g. {@code "give that address: --address 0xADDR"}).
+     */
+    static int symbolNotFound(dev.spyglass.SymbolNotFoundException e, String advice, PrintStream err) {
+        String message = e.getMessage().lines().findFirst().orElse("");
+        err.println("spyglass: " + message + (e.stripped() ? "; " + advice : ""));
+        return SYMBOL_NOT_FOUND;
     }
 
     static int report(Throwable e, PrintStream err) {

@@ -98,6 +98,10 @@ final class LatencyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (pid <= 0) {
+            err.println("spyglass latency: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
         Duration d;
         ProbedFunction f;
         try {
@@ -241,6 +245,8 @@ final class LatencyCommand implements Callable<Integer> {
             if (p.lostRecords() > 0) {
                 err.println("spyglass: " + p.lostRecords() + " probe records lost (the kernel's ring was full)");
             }
+        } catch (dev.spyglass.SymbolNotFoundException e) {
+            return Failures.symbolNotFound(e, "give that address: --address 0xADDR", err);
         } catch (Exception e) {
             return Failures.report(e, err);
         }

@@ -13,10 +13,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import dev.spyglass.FunctionProbes;
 import dev.spyglass.ProbedFunction;
 import dev.spyglass.ProcessGoneException;
+import dev.spyglass.SymbolNotFoundException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -26,7 +29,8 @@ import picocli.CommandLine.Option;
                 + " names, or globs matched in --library), on every thread of a running process; while a thread is"
                 + " inside the trigger, each probed call is recorded with its times. After --count executions of the"
                 + " trigger, writes each as an indented call tree with total and self µs per call (-o tree.json for"
-                + " JSON, tree.html for a timeline page with one lane per depth, else text).",
+                + " JSON, tree.html for a timeline page with one lane per depth, else text). On Ctrl-C the"
+                + " executions complete by then are written.",
                 "Needs root (or CAP_PERFMON). Each probed call costs the target " + LatencyCommand.COST
                         + ". The probes are CPU-wide by default: every other process running that code pays the same"
                         + " per call while they are in place (--per-thread avoids it). See docs/drilldown.md."})
@@ -46,7 +50,8 @@ final class TraceCommand implements Callable<Integer> {
     @Option(names = "--functions", paramLabel = "LIST", split = ",", description = "Functions probed inside the"
             + " trigger, comma-separated: a name (searched like --trigger), an address (0x...), a glob with * or ?"
             + " (matched in --library, default the trigger's object), or a library (a name with .so, or a path):"
-            + " every function it defines; at most " + MAX_FUNCTIONS + " functions.")
+            + " every function it defines; at most " + MAX_FUNCTIONS + " functions (more is a usage error, exit 2)."
+            + " Each one never entered during the run is named at the end (not called, or inlined).")
     List<String> functions = new ArrayList<>();
 
     @Option(names = "--library", paramLabel = "NAME", description = "The object the globs are matched in.")
@@ -78,6 +83,8 @@ final class TraceCommand implements Callable<Integer> {
 
     private final PrintStream out;
     private final PrintStream err;
+    /** Set by the shutdown hook (Ctrl-C, SIGTERM): ends the wait; what is complete is still written. */
+    private volatile boolean stop;
 
     TraceCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -87,6 +94,10 @@ final class TraceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         triggerShown = trigger;
+        if (pid <= 0) {
+            err.println("spyglass trace: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
         Duration d;
         try {
             d = Durations.parse("--duration", duration, "s");
@@ -101,27 +112,51 @@ final class TraceCommand implements Callable<Integer> {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
+        CountDownLatch written = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stop = true; // Ctrl-C: end the wait and write the executions complete, then let the JVM go
+            try {
+                written.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return run(d);
+        } finally {
+            written.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already
+            }
+        }
+    }
+
+    private int run(Duration d) {
         TraceTree tree = new TraceTree();
         int status = 0;
         int exitedInside = 0;
         int stillInside = 0;
+        boolean triggerFound = false;
         try {
             List<ProbedFunction> probed = new ArrayList<>(List.of(function(trigger.trim())));
-            String globLibrary = library;
-            if (globLibrary == null) {
-                globLibrary = FunctionProbes.objectOf(pid, probed.get(0));
-            }
+            String triggerObject = FunctionProbes.objectOf(pid, probed.get(0));
+            triggerFound = true; // a function not found from here on is one of --functions
+            String globLibrary = library != null ? library : triggerObject;
             // By name: a function listed twice (a name and a glob) is probed once.
             Map<String, ProbedFunction> byName = new LinkedHashMap<>();
             for (String f : functions) {
                 String name = f.trim();
                 if (name.contains("*") || name.contains("?")) {
-                    for (ProbedFunction m : FunctionProbes.matching(pid, name, globLibrary, MAX_FUNCTIONS)) {
+                    // No limit here: too many is one usage error below, however the functions were matched.
+                    for (ProbedFunction m : FunctionProbes.matching(pid, name, globLibrary, Integer.MAX_VALUE)) {
                         byName.putIfAbsent(m.symbol(), m);
                     }
                 } else if (name.contains(".so") || name.contains("/")) {
                     // A library: every function it defines (no function name holds ".so" or "/").
-                    for (ProbedFunction m : FunctionProbes.matching(pid, "*", name, MAX_FUNCTIONS)) {
+                    for (ProbedFunction m : FunctionProbes.matching(pid, "*", name, Integer.MAX_VALUE)) {
                         // GCC's "f.localalias" is a second name at f's address: probed twice, each call showed twice.
                         if (!m.symbol().endsWith(".localalias")) {
                             byName.putIfAbsent(m.symbol(), m);
@@ -134,7 +169,9 @@ final class TraceCommand implements Callable<Integer> {
             byName.remove(trigger.trim());
             Collection<ProbedFunction> rest = byName.values();
             if (rest.size() > MAX_FUNCTIONS) {
-                err.println("spyglass: " + rest.size() + " functions to probe, more than " + MAX_FUNCTIONS);
+                err.println("spyglass: --functions " + String.join(",", functions) + " gives " + rest.size()
+                        + " functions to probe, more than " + MAX_FUNCTIONS + " (each is two probes per thread): narrow"
+                        + " the globs, or name the functions");
                 return Failures.USAGE;
             }
             probed.addAll(rest);
@@ -151,7 +188,7 @@ final class TraceCommand implements Callable<Integer> {
                 long windowStart = start;
                 long[] windowHits = new long[p.symbols().size() + 1];
                 try {
-                    while (tree.executions().size() < count && System.nanoTime() < end) {
+                    while (!stop && tree.executions().size() < count && System.nanoTime() < end) {
                         Thread.sleep(10);
                         p.poll(tree::accept);
                         long now = System.nanoTime();
@@ -166,7 +203,8 @@ final class TraceCommand implements Callable<Integer> {
                         }
                     }
                 } catch (ProcessGoneException e) {
-                    err.println("spyglass: process " + pid + " ended before the trace did");
+                    err.println("spyglass: process " + pid + " ended before the trace did; the output holds the"
+                            + " executions complete until then");
                     status = Failures.TARGET_ENDED;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -175,6 +213,7 @@ final class TraceCommand implements Callable<Integer> {
                     exitedInside += sayExited(tree.dropExited(pid), name);
                 }
                 stillInside = tree.openExecutions();
+                sayNeverEntered(p, probed.size());
                 if (!ProbeRouteText.otherHits(p).isEmpty()) {
                     err.println(ProbeRouteText.otherHits(p));
                 }
@@ -187,12 +226,16 @@ final class TraceCommand implements Callable<Integer> {
                             + " calls whose return was not seen (closed at their caller's return)");
                 }
             }
+        } catch (SymbolNotFoundException e) {
+            return Failures.symbolNotFound(e, triggerFound ? "give that address in --functions (0xADDR)"
+                    : "give that address: --trigger 0xADDR", err);
         } catch (Exception e) {
             return Failures.report(e, err);
         }
         List<TraceTree.Execution> done = tree.executions().subList(0, Math.min(count, tree.executions().size()));
         if (done.isEmpty() && status == 0) {
-            err.println("spyglass: no execution of " + triggerShown + " completed within " + duration + (exitedInside > 0
+            err.println("spyglass: no execution of " + triggerShown + " completed "
+                    + (stop ? "before the run was interrupted" : "within " + duration) + (exitedInside > 0
                     ? " (" + exitedInside + " ended with their thread exiting inside it)"
                     : stillInside > 0 ? " (" + stillInside + " still running when the run ended)"
                     : " (if it is called, it may be inlined: probes on inlined code cannot fire)"));
@@ -206,6 +249,10 @@ final class TraceCommand implements Callable<Integer> {
         } else {
             try {
                 Files.writeString(output, text, StandardCharsets.UTF_8);
+                if (stop) {
+                    err.println("spyglass: interrupted: wrote the " + done.size() + " execution(s) complete to "
+                            + output);
+                }
             } catch (IOException e) {
                 err.println("spyglass: cannot write " + output + ": " + e.getMessage());
                 return Failures.OTHER;
@@ -252,6 +299,27 @@ final class TraceCommand implements Callable<Integer> {
             }
         }
         return true;
+    }
+
+    /**
+     * Names the functions of --functions (indexes 1 to {@code listed - 1}; not the trigger, whose silence the end
+     * says, nor --python-calls' probe) never entered during the run: a function the compiler inlined where it is
+     * called keeps its out-of-line copy, and its symbol, but that copy never runs.
+     */
+    private void sayNeverEntered(FunctionProbes p, int listed) {
+        List<String> never = new ArrayList<>();
+        for (int i = 1; i < listed; i++) {
+            if (p.hits(i) == 0) {
+                never.add(p.symbols().get(i));
+            }
+        }
+        if (!never.isEmpty()) {
+            int shown = Math.min(never.size(), 10);
+            err.println("spyglass: " + String.join(", ", never.subList(0, shown))
+                    + (never.size() > shown ? " and " + (never.size() - shown) + " more" : "")
+                    + " never entered during the run: not called, or inlined where "
+                    + (never.size() == 1 ? "it is" : "they are") + " called (probes on inlined code cannot fire)");
+        }
     }
 
     /** Says which threads exited inside the trigger (their execution can never complete); returns how many. */

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +85,131 @@ class CliExitStatusIT {
             Result r = run(cli(command, "-p", "0"), 60);
             assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(2);
         }
+    }
+
+    /**
+     * Issue 18: the probe commands' bad command lines are status 2 with one line, before the process is looked at
+     * (PID 1 is there): both --function and --address, --count 0, --max-rate 0; and -p 0 / -p -5 as record, dump and
+     * top (they were 6, "the process is gone").
+     */
+    @Test
+    void theProbeCommandsRefuseABadCommandLine() throws Exception {
+        record Case(List<String> args, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case(List.of("latency", "-p", "1", "--function", "f", "--address", "0x1000"),
+                        "spyglass: give --function SYMBOL or --address ADDR (one of them)"),
+                new Case(List.of("latency", "-p", "1", "--function", "f", "--max-rate", "0"),
+                        "spyglass: --max-rate must be positive"),
+                new Case(List.of("trace", "-p", "1", "--trigger", "f", "--count", "0"),
+                        "spyglass: --count and --max-rate must be positive"),
+                new Case(List.of("trace", "-p", "1", "--trigger", "f", "--max-rate", "0"),
+                        "spyglass: --count and --max-rate must be positive"),
+                new Case(List.of("latency", "-p", "0", "--function", "f"),
+                        "spyglass latency: -p must be a process id (> 0), not 0"),
+                new Case(List.of("latency", "-p", "-5", "--function", "f"),
+                        "spyglass latency: -p must be a process id (> 0), not -5"),
+                new Case(List.of("trace", "-p", "0", "--trigger", "f"),
+                        "spyglass trace: -p must be a process id (> 0), not 0"),
+                new Case(List.of("trace", "-p", "-5", "--trigger", "f"),
+                        "spyglass trace: -p must be a process id (> 0), not -5"));
+        for (Case c : cases) {
+            Result r = run(cli(c.args().toArray(String[]::new)), 60);
+            assertThat(r.exit()).as(c.args() + ": " + r.err()).isEqualTo(Failures.USAGE);
+            assertThat(r.err().lines()).as(c.args().toString()).containsExactly(c.message());
+        }
+    }
+
+    /**
+     * Issue 18: more than 100 functions for trace is one usage error (2), whether a glob or a library gave them (a
+     * glob matching over 100 in one object was 12, "not found"). Refused before any probe is placed.
+     */
+    @Test
+    void tooManyFunctionsToTraceIsOneUsageErrorHoweverMatched() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        Process target = py.processBuilder("-c", "import time\nwhile True: time.sleep(0.01)")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            String pid = Long.toString(target.pid());
+            for (List<String> functions : List.of(List.of("--functions", "*", "--library", "libc.so"),
+                    List.of("--functions", "libc.so.6"))) {
+                List<String> args = new ArrayList<>(List.of("trace", "-p", pid, "--trigger", "malloc"));
+                args.addAll(functions);
+                Result r = run(cli(args.toArray(String[]::new)), 60);
+                assertThat(r.exit()).as(functions + ": " + r.err()).isEqualTo(Failures.USAGE);
+                assertThat(r.err()).as(functions.toString()).containsPattern("spyglass: --functions .* gives [0-9]+"
+                        + " functions to probe, more than 100 \\(each is two probes per thread\\)");
+            }
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Issue 18: the overhead per probed call, measured in a benchmark, is stated in both probe commands' help. */
+    @Test
+    void theProbeCommandsHelpStatesTheMeasuredCostPerCall() throws Exception {
+        for (String command : List.of("trace", "latency")) {
+            Result r = run(cli(command, "--help"), 60);
+            assertThat(r.exit()).as(r.err()).isZero();
+            // picocli wraps the description, even inside "latency-cost.sh": compared without any whitespace
+            assertThat(r.out().replaceAll("\\s+", "")).as(command + " --help: " + r.out())
+                    .contains(LatencyCommand.COST.replaceAll("\\s+", ""));
+        }
+    }
+
+    /**
+     * Issue 18: a target killed while latency (-d 30s) or trace (waiting for --count 1000) probes it ends the run
+     * at once with status 9 and one line saying so; trace's file is still written.
+     */
+    @Test
+    void aTargetKilledWhileProbedEndsTheRunWithStatus9() throws Exception {
+        PythonInterpreter py = someInterpreter();
+        org.junit.jupiter.api.Assumptions.assumeTrue(LatencyCliIT.probeable(py), LatencyCliIT.PROBED);
+        UprobeTargets.assumeRoot();
+        Path lib = UprobeTargets.buildLibrary(dir, "spytick", String.join("\n",
+                "__attribute__((noinline)) void spy_tick(void) { __asm__ volatile(\"\"); }", ""));
+        Path script = dir.resolve("tick.py");
+        Files.writeString(script, String.join("\n", "import ctypes, sys, time", "lib = ctypes.CDLL(sys.argv[1])",
+                "sys.stdout.write('ready\\n'); sys.stdout.flush()", "while True:", "    lib.spy_tick()",
+                "    time.sleep(0.05)", ""));
+        Path tree = dir.resolve("tree.txt");
+        record Case(List<String> args, String said) {
+        }
+        for (Case c : List.of(new Case(List.of("latency", "--function", "spy_tick", "-d", "30s"),
+                        "ended before the run did; the report holds what was seen"),
+                new Case(List.of("trace", "--trigger", "spy_tick", "--count", "1000", "-d", "60s", "-o",
+                        tree.toString()), "ended before the trace did; the output holds the executions complete until then"))) {
+            Process target = py.processBuilder(script.toString(), lib.toString())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Path err = dir.resolve(c.args().get(0) + ".err");
+            List<String> args = new ArrayList<>(List.of(c.args().get(0), "-p", Long.toString(target.pid())));
+            args.addAll(c.args().subList(1, c.args().size()));
+            Process probing = null;
+            try {
+                UprobeTargets.awaitReady(py, target);
+                probing = new ProcessBuilder(cli(args.toArray(String[]::new)))
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+                for (int i = 0; i < 6000 && !(Files.exists(err) && Files.readString(err).contains("probes on")); i++) {
+                    Thread.sleep(10);
+                }
+                assertThat(Files.readString(err)).as(args.toString()).contains("probes on");
+                Thread.sleep(500);
+                target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                long killed = System.nanoTime();
+                assertThat(probing.waitFor(20, TimeUnit.SECONDS)).as(args + " ended").isTrue();
+                System.out.printf("%s ended %d ms after its target was killed: %s%n", args.get(0),
+                        (System.nanoTime() - killed) / 1_000_000, Files.readString(err));
+                assertThat(probing.exitValue()).as(args + ": " + Files.readString(err)).isEqualTo(Failures.TARGET_ENDED);
+                assertThat(Files.readString(err)).contains("spyglass: process " + target.pid() + " " + c.said());
+            } finally {
+                if (probing != null) {
+                    probing.destroyForcibly();
+                }
+                target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(tree).as("trace wrote what it had").exists();
     }
 
     /** A format nobody provides is a bad command line whose message lists the formats there are, a user's too. */

@@ -126,8 +126,12 @@ class LatencyCliIT {
             assertThat(r.err()).as("the route said").contains("route: CPU-wide probes, every thread from its start");
             assertThat(byteAt(target.pid(), address)).as("probes gone after the run").isEqualTo(original);
             String report = Files.readString(json);
-            assertThat(report).startsWith("{\"function\":\"spy_slow\",\"count\":").contains("\"p90_us\":")
-                    .contains("\"p99_us\":").contains("\"max_us\":").contains("\"buckets\":[{\"low_us\":");
+            // The whole file, in the shape: these fields in this order, nothing else (buckets: the non-empty).
+            String number = "[0-9]+\\.[0-9]{3}";
+            String bucket = "\\{\"low_us\":" + number + ",\"high_us\":" + number + ",\"count\":[1-9][0-9]*\\}";
+            assertThat(report).as(report).matches("\\{\"function\":\"spy_slow\",\"count\":[0-9]+,\"p50_us\":" + number
+                    + ",\"p90_us\":" + number + ",\"p99_us\":" + number + ",\"max_us\":" + number + ",\"buckets\":\\["
+                    + "(" + bucket + "(," + bucket + ")*)?\\]\\}\n");
             long count = Long.parseLong(field(report, "count"));
             double p50 = Double.parseDouble(field(report, "p50_us"));
             for (int i = 0; i < 400 && !Files.exists(figure); i++) {
@@ -147,7 +151,12 @@ class LatencyCliIT {
             assertThat(p50).as(py.label() + ": p50 vs the target's median").isBetween(median * 0.9, median * 1.1);
             if (median <= 2150) {
                 // ...and when it slept about what it was asked, the 2 ms themselves.
+                System.out.printf("%s: checked p50 %.1f µs against 2 ms (1800 - 2200 µs) and against the target's"
+                        + " median %.1f µs (± 10%%)%n", py.label(), p50, median);
                 assertThat(p50).as(py.label() + ": p50 vs 2 ms").isBetween(1800.0, 2200.0);
+            } else {
+                System.out.printf("%s: checked p50 %.1f µs against the target's median %.1f µs (± 10%%) only: usleep(2000)"
+                        + " overslept (median above 2150 µs)%n", py.label(), p50, median);
             }
 
             // --by-stack: a stack given to a slow call is the one that made it (the slow() thread's), never another.
@@ -251,40 +260,20 @@ class LatencyCliIT {
         py.assumeAvailable();
         Assumptions.assumeTrue(probeable(py), PROBED);
         Assumptions.assumeTrue(py.origin() == PythonInterpreter.Origin.SYSTEM, "one interpreter is enough for --address");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/strip")), "strip (binutils) is not installed");
         assumeRoot();
         Path full = buildLibrary(dir, "spyhidden", HIDDEN_SOURCE);
-        Path stripped = dir.resolve("libspystrip.so");
-        Files.copy(full, stripped);
-        Process strip = new ProcessBuilder("/usr/bin/strip", "--strip-all", stripped.toString()).inheritIO().start();
-        assertThat(strip.waitFor(60, TimeUnit.SECONDS) && strip.exitValue() == 0).as("strip").isTrue();
-        Path script = dir.resolve("hidden.py");
-        Files.writeString(script, String.join("\n", "import ctypes, sys", "lib = ctypes.CDLL(sys.argv[1])",
-                "sys.stdout.write('ready\\n'); sys.stdout.flush()", "while True:", "    lib.spy_wrapper()", ""));
-        Process target = py.processBuilder(script.toString(), stripped.toString())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Path stripped = UprobeTargets.strippedCopy(dir, full, "libspystrip.so");
+        Process target = startHidden(py, dir, stripped);
         try {
-            awaitReady(py, target);
             SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()),
                     "--function", "spy_hidden", "--library", "libspystrip", "-d", "1s"), 60);
             assertThat(r.exit()).as(r.toString()).isEqualTo(Failures.SYMBOL_NOT_FOUND);
-            assertThat(r.err()).as(r.toString()).contains("libspystrip.so is stripped").contains("--address");
-            long base = -1;
-            for (String line : Files.readAllLines(Path.of("/proc/" + target.pid() + "/maps"))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 6 && f[5].equals(stripped.toString()) && Long.parseLong(f[2], 16) == 0) {
-                    base = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
-                    break;
-                }
-            }
-            assertThat(base).as("%s mapped", stripped).isPositive();
-            long value;
-            try (dev.spyglass.elf.ElfFile elf = dev.spyglass.elf.ElfFile.open(full)) {
-                value = elf.symbol("spy_hidden").orElseThrow().value();
-            }
+            assertThat(r.err()).as(r.toString()).contains("libspystrip.so is stripped")
+                    .contains("give that address: --address 0x");
             Path json = dir.resolve("hidden.json");
             r = SpyglassCliIT.run(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--address",
-                    "0x" + Long.toHexString(base + value), "-d", "2s", "-o", json.toString()), 60);
+                    "0x" + Long.toHexString(address(target.pid(), stripped, full, "spy_hidden")), "-d", "2s", "-o",
+                    json.toString()), 60);
             assertThat(r.exit()).as(r.toString()).isZero();
             String report = Files.readString(json);
             long count = Long.parseLong(field(report, "count"));
@@ -294,6 +283,22 @@ class LatencyCliIT {
             assertThat(p50).as(report).isGreaterThanOrEqualTo(1900.0);
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts {@code py} calling {@code spy_wrapper()} of {@code lib} (built from {@link #HIDDEN_SOURCE}) in a loop. */
+    static Process startHidden(PythonInterpreter py, Path dir, Path lib) throws Exception {
+        Path script = dir.resolve("hidden.py");
+        Files.writeString(script, String.join("\n", "import ctypes, sys", "lib = ctypes.CDLL(sys.argv[1])",
+                "sys.stdout.write('ready\\n'); sys.stdout.flush()", "while True:", "    lib.spy_wrapper()", ""));
+        Process target = py.processBuilder(script.toString(), lib.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            awaitReady(py, target);
+            return target;
+        } catch (Exception | Error e) {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            throw e;
         }
     }
 
@@ -341,28 +346,10 @@ class LatencyCliIT {
 
     @org.junit.jupiter.api.Test
     void anUnprivilegedUserIsToldWhichRightIsMissing() throws Exception {
-        Path python = Path.of("/usr/bin/python3");
-        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
-        Assumptions.assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false),
-                "needs root to run the CLI as another user");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) is not installed");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-        List<String> nobody = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
-        List<String> t = new ArrayList<>(nobody);
-        t.addAll(List.of(python.toString(), "-c", "import time\nwhile True: time.sleep(0.01)"));
-        Process target = new ProcessBuilder(t).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            Thread.sleep(500);
-            List<String> cmd = new ArrayList<>(nobody);
-            cmd.addAll(SpyglassCliIT.cli("latency", "-p", Long.toString(target.pid()), "--function", "nanosleep",
-                    "--library", "libc.so", "-d", "1s"));
-            SpyglassCliIT.Result r = SpyglassCliIT.run(cmd, 60);
-            assertThat(r.exit()).as(r.err()).isEqualTo(Failures.ACCESS_DENIED);
-            assertThat(r.err()).contains("uprobe").contains("CAP_PERFMON").contains("root");
-        } finally {
-            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
+        SpyglassCliIT.Result r = UprobeTargets.asNobody(dir, pid -> List.of("latency", "-p", Long.toString(pid),
+                "--function", "nanosleep", "--library", "libc.so", "-d", "1s"));
+        assertThat(r.exit()).as(r.err()).isEqualTo(Failures.ACCESS_DENIED);
+        assertThat(r.err()).contains("uprobe").contains("CAP_PERFMON").contains("root");
     }
 
     private static String field(String json, String name) {

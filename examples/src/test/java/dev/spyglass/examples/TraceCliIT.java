@@ -423,8 +423,16 @@ class TraceCliIT {
                     "row_convert", "--functions", "row_float,PyFloat_FromString", "-d", "30s", "-o", html.toString()), 90);
             assertThat(r.exit()).as(r.toString()).isZero();
             String page = Files.readString(html);
-            assertThat(page).startsWith("<!DOCTYPE html>").contains("title=\"row_convert: total ")
-                    .contains("title=\"PyFloat_FromString: total ").contains("top:40px").doesNotContain("<script");
+            assertThat(page).startsWith("<!DOCTYPE html>").doesNotContain("<script");
+            // One lane per depth, 20 px apart: every box of a function at the lane of its depth.
+            Matcher box = Pattern.compile("<div class=\"c\" style=\"left:[0-9.]+px;width:[0-9.]+px;top:([0-9]+)px\""
+                    + " title=\"([A-Za-z_]+): total ").matcher(page);
+            java.util.Map<String, java.util.Set<String>> lanes = new java.util.TreeMap<>();
+            while (box.find()) {
+                lanes.computeIfAbsent(box.group(2), k -> new java.util.TreeSet<>()).add(box.group(1));
+            }
+            assertThat(lanes).as(page).isEqualTo(java.util.Map.of("row_convert", java.util.Set.of("0"), "row_float",
+                    java.util.Set.of("20"), "PyFloat_FromString", java.util.Set.of("40")));
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }

@@ -54,17 +54,65 @@ final class UprobeTargets {
 
     /** The run-time address of {@code symbol} of {@code lib} in {@code pid}: its mapping at offset 0 plus the value. */
     static long address(long pid, Path lib, String symbol) throws Exception {
+        return address(pid, lib, lib, symbol);
+    }
+
+    /**
+     * The run-time address in {@code pid} of {@code symbol} of {@code mapped}, its value read from {@code symbols}
+     * (the unstripped copy of a stripped {@code mapped}).
+     */
+    static long address(long pid, Path mapped, Path symbols, String symbol) throws Exception {
         long base = -1;
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
             String[] f = line.trim().split("\\s+");
-            if (f.length >= 6 && f[5].equals(lib.toString()) && Long.parseLong(f[2], 16) == 0) {
+            if (f.length >= 6 && f[5].equals(mapped.toString()) && Long.parseLong(f[2], 16) == 0) {
                 base = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
                 break;
             }
         }
-        assertThat(base).as("%s mapped", lib).isPositive();
-        try (ElfFile elf = ElfFile.open(lib)) {
+        assertThat(base).as("%s mapped", mapped).isPositive();
+        try (ElfFile elf = ElfFile.open(symbols)) {
             return base + elf.symbol(symbol).orElseThrow().value();
+        }
+    }
+
+    /** {@code dir}/{@code name}: {@code full} stripped of its symbol table ({@code strip --strip-all}; skipped without strip). */
+    static Path strippedCopy(Path dir, Path full, String name) throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/strip")), "strip (binutils) is not installed");
+        Path stripped = dir.resolve(name);
+        Files.copy(full, stripped);
+        Process strip = new ProcessBuilder("/usr/bin/strip", "--strip-all", stripped.toString()).inheritIO().start();
+        assertThat(strip.waitFor(60, TimeUnit.SECONDS) && strip.exitValue() == 0).as("strip").isTrue();
+        try (ElfFile elf = ElfFile.open(stripped)) {
+            assertThat(elf.section(".symtab")).as("stripped").isEmpty();
+        }
+        return stripped;
+    }
+
+    /**
+     * Runs the CLI as nobody ({@code setpriv}) on a system python3 running as nobody too: {@code args} are the
+     * command's arguments for the target's PID. Skipped without root, setpriv or /usr/bin/python3.
+     */
+    static SpyglassCliIT.Result asNobody(Path dir, java.util.function.LongFunction<List<String>> args)
+            throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs a system /usr/bin/python3 that nobody may run");
+        Assumptions.assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false),
+                "needs root to run the CLI as another user");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) is not installed");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<String> nobody = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+        List<String> t = new java.util.ArrayList<>(nobody);
+        t.addAll(List.of(python.toString(), "-c", "import time\nwhile True: time.sleep(0.01)"));
+        Process target = new ProcessBuilder(t).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            List<String> cmd = new java.util.ArrayList<>(nobody);
+            cmd.addAll(SpyglassCliIT.cli(args.apply(target.pid()).toArray(String[]::new)));
+            return SpyglassCliIT.run(cmd, 60);
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }
 

@@ -29,6 +29,8 @@ import dev.spyglass.internal.os.ProcessMap;
 public final class FunctionResolver {
     /** Closest names listed when a symbol is not found. */
     static final int SUGGESTIONS = 5;
+    /** Stripped objects named when a symbol is not found (a process maps dozens). */
+    static final int STRIPPED_SHOWN = 12;
 
     /**
      * A resolved probe point.
@@ -160,12 +162,20 @@ public final class FunctionResolver {
         if (!close.isEmpty()) {
             msg.append("; closest: ").append(String.join(", ", close));
         }
-        if (!stripped.isEmpty() && library != null) {
-            msg.append("; ").append(String.join(", ", stripped)).append(" is stripped (no .symtab, only the exported"
-                    + " .dynsym): a function it does not export has no name there; probe it with --address (its"
-                    + " first instruction's address in the target, from gdb or a debug build)");
+        // Without a library every mapped object is searched, and most system libraries (libc, a distribution's
+        // python) are stripped: naming them after a close name was found would bury a misspelling's answer.
+        boolean mayBeNameless = !stripped.isEmpty() && (library != null || close.isEmpty());
+        if (mayBeNameless) {
+            List<String> shown = stripped.subList(0, Math.min(stripped.size(), STRIPPED_SHOWN));
+            msg.append("; ").append(String.join(", ", shown))
+                    .append(stripped.size() > shown.size() ? " and " + (stripped.size() - shown.size()) + " more" : "")
+                    .append(stripped.size() == 1 ? " is" : " are").append(" stripped (no .symtab, only the exported"
+                    + " .dynsym): a function ").append(stripped.size() == 1 ? "it does" : "they do")
+                    .append(" not export has no name there, and can be probed by its first instruction's address in"
+                            + " the target (from gdb or a debug build)");
         }
-        throw new SymbolNotFoundException(msg.toString(), close, !stripped.isEmpty());
+        // The option that takes the address is the caller's to name (latency --address, trace --trigger 0x...).
+        throw new SymbolNotFoundException(msg.toString(), close, mayBeNameless);
     }
 
     /**
