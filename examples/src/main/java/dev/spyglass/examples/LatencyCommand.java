@@ -12,7 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import dev.spyglass.CallEvent;
 import dev.spyglass.FunctionProbes;
@@ -122,26 +121,8 @@ final class LatencyCommand implements Callable<Integer> {
             return Failures.USAGE;
         }
         LatencyHistogram h = new LatencyHistogram();
-        CountDownLatch written = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            stop = true; // Ctrl-C: end the run and write the report, then let the JVM go
-            try {
-                written.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return run(f, d, h, written);
-        } finally {
-            written.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down already
-            }
-        }
+        // Ctrl-C: end the run and write the report, then let the JVM go
+        return WriteOnSignal.run(() -> stop = true, written -> run(f, d, h, written));
     }
 
     /** Per thread, the calls entered and not yet returned (recursion counts each). */

@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import dev.spyglass.FunctionProbes;
 import dev.spyglass.ProbedFunction;
@@ -112,26 +110,8 @@ final class TraceCommand implements Callable<Integer> {
             err.println("spyglass: " + e.getMessage());
             return Failures.USAGE;
         }
-        CountDownLatch written = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            stop = true; // Ctrl-C: end the wait and write the executions complete, then let the JVM go
-            try {
-                written.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return run(d);
-        } finally {
-            written.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down already
-            }
-        }
+        // Ctrl-C: end the wait and write the executions complete, then let the JVM go
+        return WriteOnSignal.run(() -> stop = true, written -> run(d));
     }
 
     private int run(Duration d) {
