@@ -262,6 +262,14 @@ public final class TaskStates implements AutoCloseable {
         }
     }
 
+    /** The switch-record knowledge of {@code tid}, for diagnostics (tests). */
+    public String describe(long tid) {
+        Task t = index.get(tid);
+        return t == null ? "task " + tid + " unknown"
+                : (switchRoute ? "switch route, " : "schedstat route, ") + t.switches.describe(switchEpoch)
+                        + (t.schedstat.notRunSince ? ", not run since" : "");
+    }
+
     /** The latest drain lost records: nothing learnt from the records so far counts any more. */
     public void switchesLost() {
         switchEpoch++;

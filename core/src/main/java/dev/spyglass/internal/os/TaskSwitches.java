@@ -104,4 +104,10 @@ final class TaskSwitches {
     void forgetLook() {
         lookEpoch = -1;
     }
+
+    /** What is known, for diagnostics (tests): epochs, last switch times, switch-ins counted. */
+    String describe(int current) {
+        return "epoch " + epoch + "/" + current + ", in " + lastIn + ", out " + lastOut + (outSleeping ? " sleeping" : "")
+                + ", ins " + ins + ", look " + lookEpoch + "/" + lookIns + (exited ? ", exited" : "");
+    }
 }

@@ -133,6 +133,14 @@ public final class StackReader implements AutoCloseable {
         return ahead.threadStatesKept();
     }
 
+    /** How the latest look knew where thread {@code tid} was, and the switch records' counters (tests). */
+    public String describe(long tid) {
+        return tasks == null ? "no task states"
+                : tasks.describe(tid) + (switches == null ? ""
+                        : "; records " + switches.records() + ", lost " + switches.lost() + ", full drains "
+                                + switches.fullDrains());
+    }
+
     /** Thread looks answered from the switch records so far (see {@link TaskStates#switchLooks}). */
     public long switchLooks() {
         return tasks == null ? 0 : tasks.switchLooks();
@@ -247,6 +255,7 @@ public final class StackReader implements AutoCloseable {
                 // cannot have changed, only the thread itself moves them. Saves the walk and, with many
                 // waiting threads (a server's pool), most of a look's reads.
                 r.reusePreviousFrames();
+                r.tookOver = true;
                 reusedStacks++;
             } else {
                 walk(r);

@@ -64,6 +64,8 @@ public final class ThreadRecord {
      * thread has not run since ({@link StackReader}): the next look walks them again rather than take them over.
      */
     boolean readBeforeReading;
+    /** This look's frames are the previous look's, taken over ({@link #reusePreviousFrames}). */
+    boolean tookOver;
 
     /** Whether this look's thread is the previous look's with the same thread-state words (its frames still in place). */
     boolean sameHeadAsBefore() {
@@ -82,6 +84,7 @@ public final class ThreadRecord {
     void reset() {
         prevWalked = walked && !torn && !readBeforeReading;
         readBeforeReading = false;
+        tookOver = false;
         prevTstate = tstate;
         prevPythonThreadId = pythonThreadId;
         prevNativeThreadId = nativeThreadId;

@@ -65,8 +65,28 @@ class SwitchedStacksTest {
             "    evs[int(line)].set()",
             "");
 
+    /** The latest looks at each worker, newest last: what a failure prints (how each stack was had). */
+    private static final int HISTORY = 12;
+
+    private static void remember(java.util.Map<Integer, java.util.ArrayDeque<String>> history, int w, Target t,
+            ThreadRecord r, List<Frame> frames) {
+        java.util.ArrayDeque<String> h = history.computeIfAbsent(w, k -> new java.util.ArrayDeque<>());
+        if (h.size() == HISTORY) {
+            h.removeFirst();
+        }
+        h.addLast(String.format("%d ms: %s%s slot %d tstate-kept %d; %s", System.nanoTime() / 1_000_000 % 100_000,
+                frames.stream().limit(3).map(Frame::function).toList(), r.tookOver ? " TAKEN OVER" : "", r.specSlot,
+                t.reader().threadStatesKept(), t.reader().describe(r.nativeThreadId)));
+    }
+
+    private final java.util.Map<Integer, java.util.ArrayDeque<String>> history = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private String history(int w) {
+        return String.join("\n  ", history.getOrDefault(w, new java.util.ArrayDeque<>()));
+    }
+
     /** Looks once; checks every parked worker's caller against {@code expected}; how many were seen parked. */
-    private static int lookAndCheck(PythonInterpreter py, Target t, String[] expected) throws SpyglassException {
+    private int lookAndCheck(PythonInterpreter py, Target t, String[] expected) throws SpyglassException {
         int n = t.readThreads(SamplingMode.WALL);
         int parked = 0;
         for (int i = 0; i < n; i++) {
@@ -77,10 +97,11 @@ class SwitchedStacksTest {
             }
             int w = Integer.parseInt(name.substring("worker-".length()));
             List<Frame> frames = r.frameList();
+            remember(history, w, t, r, frames);
             for (int k = 0; k + 1 < frames.size(); k++) {
                 if (frames.get(k).function().equals("park")) {
                     if (expected[w] != null) {
-                        assertThat(frames.get(k + 1).function()).as("%s: worker-%d's caller of park()", py.label(), w)
+                        assertThat(frames.get(k + 1).function()).as(() -> String.format("%s: worker-%d's caller of park(); its latest looks:\n  %s", py.label(), w, history(w)))
                                 .isEqualTo(expected[w]);
                     }
                     parked++;
@@ -131,13 +152,14 @@ class SwitchedStacksTest {
                     assertThat(moved).as("%s: worker-%d woken", py.label(), i).exists();
                     expected[i] = round % 2 == 0 ? "even" : "odd";
                     // From now on, strictly: parked under the new caller, and seen parked again within the deadline.
+                    int w = i;
                     boolean seen = false;
                     while (!seen && System.nanoTime() < deadline) {
                         lookAndCheck(py, t, expected);
                         ThreadRecord r = worker(t, i);
                         seen = r != null && !r.torn() && r.frameList().stream().anyMatch(f -> f.function().equals("park"));
                     }
-                    assertThat(seen).as("%s: worker-%d seen parked again", py.label(), i).isTrue();
+                    assertThat(seen).as(() -> String.format("%s: worker-%d seen parked again; its latest looks:\n  %s", py.label(), w, history(w))).isTrue();
                     for (int look = 0; look < 3; look++) {
                         lookAndCheck(py, t, expected);
                         Thread.sleep(1);
