@@ -29,7 +29,7 @@ import dev.spyglass.internal.os.RemoteMemory;
  * a read is torn, never a short stack, by rules every real chain keeps: a frame owned by the thread
  * lives in its data-stack chunks; its owner is a value the version defines; the outermost frame is
  * where a C-level call of the evaluation loop began (3.12+ a shim frame, 3.11 a frame marked
- * {@code is_entry}); 3.13+ every shim's executable is the same object (None); 3.11 and 3.12 a cframe on
+ * {@code is_entry}); 3.12+ every shim's executable is the same object (3.13+ None, 3.12 its interpreter's trampoline code); 3.11 and 3.12 a cframe on
  * the C stack has a current frame.
  */
 final class ChunkFrameWalker implements FrameWalker {
@@ -52,11 +52,17 @@ final class ChunkFrameWalker implements FrameWalker {
     private final long lastOwner;
     private final long tstateSize;
     /**
-     * 3.13+: the executable of every shim frame (Py_None), once two shims of one walk agreed on it; 0 until
-     * then. Stale C stack memory can read as a shim frame (a valid owner, previous NULL): its executable is
-     * then almost never None.
+     * The executable of every shim frame of an interpreter, once two shims of one walk agreed on it: 3.13+
+     * {@code Py_None} (one object for all interpreters), 3.12 {@code f_code} = the interpreter's
+     * {@code interpreter_trampoline} (one per interpreter, hence keyed by interpreter id). Stale C stack memory
+     * can read as a shim frame (a valid owner, previous NULL): its executable is then almost never that object.
      */
-    private long shimExecutable;
+    private final long[] shimInterpreter = new long[MAX_SHIM_INTERPRETERS];
+    private final long[] shimExecutable = new long[MAX_SHIM_INTERPRETERS];
+    private int shimKnown;
+    private static final int MAX_SHIM_INTERPRETERS = 8;
+    /** Shims are checked (3.12+: they exist; 3.11 marks entry frames instead). */
+    private final boolean hasShims;
     private final long prevOff;
     private final long execOff;
     private final long instrOff;
@@ -90,6 +96,7 @@ final class ChunkFrameWalker implements FrameWalker {
                 : optional(layout, Field.CONST_FRAME_OWNED_BY_CSTACK, Long.MAX_VALUE);
         this.lastOwner = Math.max(firstNonPythonOwner, optional(layout, Field.CONST_FRAME_OWNED_BY_CSTACK, 0));
         this.tstateSize = optional(layout, Field.SIZEOF_TSTATE, 0);
+        this.hasShims = layout.version().isAtLeast(3, 12);
         this.prevOff = layout.require(Field.IFRAME_PREVIOUS);
         this.execOff = layout.require(Field.IFRAME_EXECUTABLE);
         this.instrOff = layout.require(Field.IFRAME_INSTR_PTR);
@@ -222,15 +229,16 @@ final class ChunkFrameWalker implements FrameWalker {
                 r.tear("frame 0x" + Long.toHexString(frame) + " with owner " + owner);
                 return -1;
             }
-            if (owner >= firstNonPythonOwner && skipNonCode) {
+            if (owner >= firstNonPythonOwner && hasShims) {
                 long exec = whole ? src.get(ValueLayout.JAVA_LONG_UNALIGNED, at + execOff)
                         : frameSpans.getLong(src, at, Field.IFRAME_EXECUTABLE);
-                if (shimExecutable != 0 && exec != shimExecutable) {
+                long known = shimExecutable(r.interpreterId);
+                if (known != 0 && exec != known) {
                     r.tear("shim frame 0x" + Long.toHexString(frame) + " with executable 0x" + Long.toHexString(exec));
                     return -1;
                 }
-                if (shimSeen == exec && exec != 0) {
-                    shimExecutable = exec;
+                if (known == 0 && shimSeen == exec && exec != 0) {
+                    learnShimExecutable(r.interpreterId, exec);
                 }
                 shimSeen = exec;
             }
@@ -255,6 +263,24 @@ final class ChunkFrameWalker implements FrameWalker {
             return -1;
         }
         return n;
+    }
+
+    private long shimExecutable(long interpreterId) {
+        // 3.13+: one object for every interpreter.
+        long key = skipNonCode ? 0 : interpreterId;
+        for (int i = 0; i < shimKnown; i++) {
+            if (shimInterpreter[i] == key) {
+                return shimExecutable[i];
+            }
+        }
+        return 0;
+    }
+
+    private void learnShimExecutable(long interpreterId, long exec) {
+        if (shimKnown < MAX_SHIM_INTERPRETERS) {
+            shimInterpreter[shimKnown] = skipNonCode ? 0 : interpreterId;
+            shimExecutable[shimKnown++] = exec;
+        }
     }
 
     private void noteApart(long frame, long previous, long executable) {
