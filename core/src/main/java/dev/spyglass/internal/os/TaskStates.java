@@ -175,12 +175,9 @@ public final class TaskStates implements AutoCloseable {
             t.switches.forgetLook();
             return state(tid);
         }
-        if (switchRoute) {
-            RunState s = t.switches.look(c, switchEpoch);
-            if (s != null) {
-                switchLooks++;
-                return s;
-            }
+        RunState fromRecords = switches.look(t);
+        if (fromRecords != null) {
+            return fromRecords;
         }
         schedstatLooks++;
         c.read(taskDir, tid, buffer, bytes, schedstatValues);
@@ -222,62 +219,56 @@ public final class TaskStates implements AutoCloseable {
      * only the thread writes is as that look found it. {@code false} off the switch route and while threads are held.
      */
     public boolean idleSinceLastLook(long tid) {
-        Task t = switchRoute && !holding && tid > 0 ? index.get(tid) : null;
-        return t != null && t.switches.provenIdle(switchEpoch);
+        Task t = !holding && tid > 0 ? index.get(tid) : null;
+        return t != null && switches.provenIdle(t);
     }
 
     private final long[] schedstatValues = new long[3];
-    /** {@link #lookState} answers from the switch records where they tell ({@link #followSwitches}). */
-    private boolean switchRoute;
-    /** Knowledge from switch records holds within one epoch; a drain that lost records starts another. */
-    private int switchEpoch;
-    private long switchLooks;
+    private final SwitchRoute switches = new SwitchRoute();
     private long schedstatLooks;
 
     /**
      * From now, {@link #lookState} answers from the switch records given to {@link #switched} (drained before each
      * look) for each thread they tell about, without a {@code /proc} read ({@link TaskSwitches}); threads not seen
-     * switching since (or since records were lost) go through {@code schedstat} and {@code stat} as before.
+     * switching since (or since records were lost) go through {@code schedstat} and {@code stat} as before. Call it
+     * once the records are open: records older than this call are ignored ({@link SwitchRoute}).
      */
     public void followSwitches() {
-        switchRoute = true;
-        switchEpoch++;
+        followSwitches(System.nanoTime());
+    }
+
+    /** {@link #followSwitches} with the epoch's start given (CLOCK_MONOTONIC ns; tests). */
+    void followSwitches(long start) {
+        switches.follow(start);
     }
 
     /** One switch of the machine, in the order of its CPU: the target's threads among them learn where they are. */
     public void switched(int prevTid, boolean prevSleeping, boolean prevExited, int nextTid, long time) {
-        if (prevTid > 0) {
-            Task p = index.get(prevTid);
-            if (p != null) {
-                // An exited thread's task goes through /proc again: its stat read fails and the task is forgotten,
-                // so a new thread given the same TID gets its own (start time included).
-                p.switches.switchedOut(time, prevSleeping, prevExited, switchEpoch);
-            }
-        }
-        if (nextTid > 0) {
-            Task n = index.get(nextTid);
-            if (n != null) {
-                n.switches.switchedIn(time, switchEpoch);
-            }
-        }
+        switches.switched(index, prevTid, prevSleeping, prevExited, nextTid, time);
     }
 
     /** The switch-record knowledge of {@code tid}, for diagnostics (tests). */
     public String describe(long tid) {
         Task t = index.get(tid);
-        return t == null ? "task " + tid + " unknown"
-                : (switchRoute ? "switch route, " : "schedstat route, ") + t.switches.describe(switchEpoch)
-                        + (t.schedstat.notRunSince ? ", not run since" : "");
+        return t == null ? "task " + tid + " unknown" : switches.describe(t);
     }
 
-    /** The latest drain lost records: nothing learnt from the records so far counts any more. */
+    /**
+     * The latest drain lost records: nothing learnt from the records so far counts any more. Call it after the
+     * drain: records older than this call are ignored ({@link SwitchRoute}).
+     */
     public void switchesLost() {
-        switchEpoch++;
+        switchesLost(System.nanoTime());
+    }
+
+    /** {@link #switchesLost} at {@code now} (CLOCK_MONOTONIC ns, after the drain; tests). */
+    void switchesLost(long now) {
+        switches.lost(now);
     }
 
     /** Thread looks of {@link #lookState} answered from the switch records (the rest: {@link #schedstatLooks}). */
     public long switchLooks() {
-        return switchLooks;
+        return switches.looks();
     }
 
     /** Thread looks of {@link #lookState} that read {@code schedstat} (and {@code stat} when it changed). */

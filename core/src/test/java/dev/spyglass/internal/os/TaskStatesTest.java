@@ -154,4 +154,42 @@ class TaskStatesTest {
             th.join();
         }
     }
+
+    /**
+     * A new epoch of switch records starts at one instant for every CPU: rings are drained CPU after CPU, so a record
+     * of the next drain may be older than a record of another CPU lost with the old epoch. Such older records are
+     * ignored, or a thread switched out on CPU 0 after CPU 0 was read and in on CPU 1 before CPU 1 was looks off every
+     * CPU while it runs (its stack, read then, would be kept once it sleeps).
+     */
+    @Test
+    void switchRecordsOlderThanTheirEpochAreIgnored() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        long tid = Long.parseLong(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self"))
+                .getFileName().toString());
+        int id = (int) tid;
+        try (TaskStates t = new TaskStates(pid)) {
+            t.lookState(tid); // known to the task table
+            t.followSwitches(1_000);
+            t.switched(id, true, false, 0, 900); // before the records were followed
+            long looks = t.switchLooks();
+            t.lookState(tid);
+            assertThat(t.switchLooks()).as("only a record older than the epoch: through /proc").isEqualTo(looks);
+            t.switched(0, false, false, id, 1_100);
+            t.switched(id, true, false, 0, 1_200);
+            assertThat(t.lookState(tid)).isEqualTo(TaskStates.RunState.SLEEPING);
+            assertThat(t.lookState(tid)).isEqualTo(TaskStates.RunState.SLEEPING);
+            assertThat(t.notRunSinceLastLook(tid)).as("no switch-in since the previous look").isTrue();
+            // Records lost; the drain that saw it ended at 2,000. The thread was switched out on CPU 0 at 1,990 (after
+            // CPU 0 was read: in the next drain) and in on CPU 1 at 1,995 (before CPU 1 was read: lost).
+            t.switchesLost(2_000);
+            t.switched(id, true, false, 0, 1_990);
+            looks = t.switchLooks();
+            t.lookState(tid);
+            assertThat(t.switchLooks()).as("running on CPU 1: not known from the records").isEqualTo(looks);
+            t.switched(id, true, false, 0, 2_100); // asleep, out of CPU 1
+            assertThat(t.lookState(tid)).isEqualTo(TaskStates.RunState.SLEEPING);
+            assertThat(t.notRunSinceLastLook(tid)).as("first look of the epoch off the CPU").isFalse();
+            assertThat(t.switchLooks()).isEqualTo(looks + 1);
+        }
+    }
 }
