@@ -12,6 +12,7 @@ final class SwitchRoute {
     /** When {@link #epoch} began (CLOCK_MONOTONIC ns, the records' clock): older records are ignored. */
     private long epochStart = Long.MIN_VALUE;
     private long looks;
+    private long missedIns;
 
     boolean on() {
         return on;
@@ -24,6 +25,11 @@ final class SwitchRoute {
     /** Thread looks answered from the records. */
     long looks() {
         return looks;
+    }
+
+    /** Switch-ins the kernel did not record, inferred from two switch-outs of a task in a row. */
+    long missedIns() {
+        return missedIns;
     }
 
     void follow(long start) {
@@ -59,7 +65,9 @@ final class SwitchRoute {
             if (p != null) {
                 // An exited thread's task goes through /proc again: its stat read fails and the task is forgotten,
                 // so a new thread given the same TID gets its own (start time included).
-                p.switches.switchedOut(time, prevSleeping, prevExited, epoch);
+                if (p.switches.switchedOut(time, prevSleeping, prevExited, epoch)) {
+                    missedIns++;
+                }
             }
         }
         if (nextTid > 0) {
@@ -84,7 +92,7 @@ final class SwitchRoute {
     }
 
     String describe(Task t) {
-        return (on ? "switch route, " : "schedstat route, ") + t.switches.describe(epoch)
+        return (on ? "switch route, " : "schedstat route, ") + t.switches.describe(epoch) + ", missed ins " + missedIns
                 + (t.schedstat.notRunSince ? ", not run since" : "");
     }
 }

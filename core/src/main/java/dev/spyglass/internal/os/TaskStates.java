@@ -271,6 +271,11 @@ public final class TaskStates implements AutoCloseable {
         return switches.looks();
     }
 
+    /** Switch-ins the kernel did not record, inferred so far (see {@link TaskSwitches#switchedOut}). */
+    public long missedSwitchIns() {
+        return switches.missedIns();
+    }
+
     /** Thread looks of {@link #lookState} that read {@code schedstat} (and {@code stat} when it changed). */
     public long schedstatLooks() {
         return schedstatLooks;

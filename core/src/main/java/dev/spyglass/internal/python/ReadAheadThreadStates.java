@@ -28,6 +28,9 @@ final class ReadAheadThreadStates {
     private long[] tid = new long[0];
     /** The thread state whose copy position {@code i} of the buffer holds (0: none), kept from look to look. */
     private long[] copied = new long[0];
+    /** When the copy at each position was read ({@link System#nanoTime}): kept at most {@link StackReader#MAX_TAKEOVER_NANOS}. */
+    private long[] readAt = new long[0];
+    private long now;
     private boolean[] valid = new boolean[0];
     /** This look's answer of {@link #idle} per position. */
     private boolean[] idleNow = new boolean[0];
@@ -84,6 +87,7 @@ final class ReadAheadThreadStates {
             address = Arrays.copyOf(address, n);
             tid = Arrays.copyOf(tid, n);
             copied = Arrays.copyOf(copied, n);
+            readAt = Arrays.copyOf(readAt, n);
             valid = new boolean[n];
             idleNow = new boolean[n];
             queued = new int[n];
@@ -114,6 +118,7 @@ final class ReadAheadThreadStates {
             Arrays.fill(copied, 0);
         }
         LongPredicate proof = idle;
+        now = System.nanoTime();
         for (int i = 0; i < count; i++) {
             idleNow[i] = proof != null && tid[i] > 0 && proof.test(tid[i]);
         }
@@ -140,7 +145,8 @@ final class ReadAheadThreadStates {
     }
 
     private boolean keepsCopy(int i, long size) {
-        if (!idleNow[i] || copied[i] != address[i] || address[i] == 0) {
+        if (!idleNow[i] || copied[i] != address[i] || address[i] == 0
+                || now - readAt[i] >= StackReader.MAX_TAKEOVER_NANOS) {
             return false;
         }
         long next = spans.getLong(buffer, i * size, Field.TSTATE_NEXT);
@@ -155,6 +161,7 @@ final class ReadAheadThreadStates {
         for (int k = 0; k < done; k++) {
             valid[queued[k]] = true;
             copied[queued[k]] = address[queued[k]];
+            readAt[queued[k]] = now;
         }
     }
 }

@@ -50,6 +50,13 @@ public final class StackReader implements AutoCloseable {
     static final int SWITCH_ROUTE_THREADS = 16;
     /** Ring pages per CPU: ~5,000 switches, a quarter of a second of a busy 2-core machine between two looks. */
     static final int SWITCH_RING_PAGES = 128;
+    /**
+     * A stack is taken over for at most this long after it was walked, then walked again whatever the proof says:
+     * the kernel drops a switch-in now and then without a lost record (about 1 in 100 pairs of a task's switches in
+     * a {@code perf record} of the whole machine here, Linux 6.18), and a thread woken so goes unseen until its next
+     * switch-out ({@link dev.spyglass.internal.os.TaskStates#missedSwitchIns}); a long run must not keep its old stack.
+     */
+    static final long MAX_TAKEOVER_NANOS = 100_000_000L;
     /** {@code -Dspyglass.switchRecords=false}: per-thread {@code /proc} reads only (to compare the routes). */
     static final String SWITCH_RECORDS_PROPERTY = "spyglass.switchRecords";
     /** Deeper stacks are taken for a cycle or garbage (CPython's default recursion limit is 1000). */
@@ -73,6 +80,8 @@ public final class StackReader implements AutoCloseable {
     private final InterpreterWalker.Visitor readThreads = this::readThreads;
     private long[] pthreads = new long[16];
     private long reusedStacks;
+    /** When the current look began ({@link #read}). */
+    private long lookNanos;
     private final long pid;
     private SwitchRecords switches;
     private SwitchRecords.Visitor switched;
@@ -221,6 +230,7 @@ public final class StackReader implements AutoCloseable {
         if (tasks != null) {
             followSwitches();
         }
+        lookNanos = System.nanoTime();
         records.clear();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());
@@ -250,11 +260,13 @@ public final class StackReader implements AutoCloseable {
                 r.skipped = true;
                 continue;
             }
-            if (tasks != null && r.sameHeadAsBefore() && tasks.notRunSinceLastLook(r.nativeThreadId)) {
+            if (tasks != null && r.sameHeadAsBefore() && lookNanos - r.prevWalkedNanos < MAX_TAKEOVER_NANOS
+                    && tasks.notRunSinceLastLook(r.nativeThreadId)) {
                 // Not put on a CPU since the previous look saw it sleeping (TaskStates#lookState): its frames
                 // cannot have changed, only the thread itself moves them. Saves the walk and, with many
                 // waiting threads (a server's pool), most of a look's reads.
                 r.reusePreviousFrames();
+                r.walkedNanos = r.prevWalkedNanos;
                 r.tookOver = true;
                 reusedStacks++;
             } else {
@@ -263,6 +275,7 @@ public final class StackReader implements AutoCloseable {
                     retry(r, interp);
                 }
                 r.walked = !r.torn;
+                r.walkedNanos = lookNanos;
                 // Copies of the look's first call (read ahead, r.specSlot) predate the kernel reading this look may
                 // just have taken for the next looks' proofs: a thread woken between the two that moved its frames
                 // and slept again has those copies show its old stack, and the new counters would keep that stack
@@ -419,9 +432,9 @@ public final class StackReader implements AutoCloseable {
     public void close() {
         if (switches != null) {
             LOG.debug("process {}: {} thread looks from sched_switch records ({} read, {} lost, {} drains of a full"
-                    + " ring), {} from /proc schedstat; {} stacks taken over", pid, tasks.switchLooks(),
-                    switches.records(), switches.lost(), switches.fullDrains(),
-                    tasks.schedstatLooks(), reusedStacks);
+                    + " ring, {} switch-ins not recorded), {} from /proc schedstat; {} stacks taken over", pid,
+                    tasks.switchLooks(), switches.records(), switches.lost(), switches.fullDrains(),
+                    tasks.missedSwitchIns(), tasks.schedstatLooks(), reusedStacks);
             switches.close();
             switches = null;
         }

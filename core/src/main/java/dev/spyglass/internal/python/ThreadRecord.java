@@ -66,6 +66,9 @@ public final class ThreadRecord {
     boolean readBeforeReading;
     /** This look's frames are the previous look's, taken over ({@link #reusePreviousFrames}). */
     boolean tookOver;
+    /** When these frames were walked (taken over: when the look that walked them began), and the previous look's. */
+    long walkedNanos;
+    long prevWalkedNanos;
 
     /** Whether this look's thread is the previous look's with the same thread-state words (its frames still in place). */
     boolean sameHeadAsBefore() {
@@ -85,6 +88,8 @@ public final class ThreadRecord {
         prevWalked = walked && !torn && !readBeforeReading;
         readBeforeReading = false;
         tookOver = false;
+        prevWalkedNanos = walkedNanos;
+        walkedNanos = 0;
         prevTstate = tstate;
         prevPythonThreadId = pythonThreadId;
         prevNativeThreadId = nativeThreadId;

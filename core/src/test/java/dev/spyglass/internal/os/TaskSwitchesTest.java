@@ -82,4 +82,31 @@ class TaskSwitchesTest {
         w.switchedOut(20, true, false, 1);
         assertThat(look(w, c, 1)).as("its latest switch is in").isEqualTo(TaskStates.RunState.RUNNING);
     }
+
+    /**
+     * The kernel may drop a switch-in without a lost record (seen on Linux 6.18 in full suites): a task that sleeps,
+     * is woken unseen and sleeps again shows two switch-outs in a row, and the second must break the proof.
+     */
+    @Test
+    void twoSwitchOutsInARowCountTheSwitchInBetween() {
+        TaskSwitches w = new TaskSwitches();
+        TaskSchedstat c = new TaskSchedstat();
+        w.switchedIn(10, 1);
+        assertThat(w.switchedOut(20, true, false, 1)).isFalse();
+        look(w, c, 1);
+        assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
+        assertThat(c.notRunSince).isTrue();
+        assertThat(w.switchedOut(40, true, false, 1)).as("no switch-in since 20: one was dropped").isTrue();
+        assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
+        assertThat(c.notRunSince).as("it ran between the two switch-outs").isFalse();
+        assertThat(look(w, c, 1)).isEqualTo(TaskStates.RunState.SLEEPING);
+        assertThat(c.notRunSince).isTrue();
+        // A switch-out older than the latest (another CPU's, read later) proves nothing missing.
+        assertThat(w.switchedOut(30, true, false, 1)).isFalse();
+        // The first record of an epoch may be a switch-out (running when it began); the next one needs a switch-in.
+        TaskSwitches v = new TaskSwitches();
+        assertThat(v.switchedOut(5, true, false, 1)).isFalse();
+        v.switchedIn(6, 1);
+        assertThat(v.switchedOut(7, true, false, 1)).isFalse();
+    }
 }

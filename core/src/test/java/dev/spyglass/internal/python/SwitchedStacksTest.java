@@ -174,6 +174,51 @@ class SwitchedStacksTest {
         }
     }
 
+    /**
+     * The kernel drops a switch-in now and then without a lost record, so a stack is taken over for at most
+     * {@link StackReader#MAX_TAKEOVER_NANOS} after its walk: parked workers, looked at for 0.6 s, are each walked again
+     * several times (with no bound, none would be once taken over).
+     */
+    @ForEachPython
+    void aStackTakenOverIsWalkedAgainWithinItsBoundOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        try (SwitchRecords probe = SwitchRecords.open(1)) {
+            // only whether this JVM may have them
+        } catch (SpyglassException e) {
+            Assumptions.abort("no sched_switch records here: " + e.getMessage());
+        }
+        Path script = PythonScripts.write("switched.py", SCRIPT);
+        Path dir = Files.createTempDirectory("spyglass-switched");
+        try (PythonScripts.Running target = PythonScripts.start(py, script, Integer.toString(THREADS), dir.toString());
+                Target t = Target.attach(target.pid())) {
+            String[] expected = new String[THREADS];
+            long deadline = System.nanoTime() + DEADLINE_NANOS;
+            while (lookAndCheck(py, t, expected) < THREADS && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            int[] walks = new int[THREADS];
+            long reused = t.reader().reusedStacks();
+            long end = System.nanoTime() + 6 * StackReader.MAX_TAKEOVER_NANOS;
+            while (System.nanoTime() < end) {
+                int n = t.readThreads(SamplingMode.WALL);
+                for (int i = 0; i < n; i++) {
+                    ThreadRecord r = t.thread(i);
+                    String name = t.threadName(r);
+                    if (!r.torn() && name != null && name.startsWith("worker-") && !r.tookOver) {
+                        walks[Integer.parseInt(name.substring("worker-".length()))]++;
+                    }
+                }
+                Thread.sleep(5);
+            }
+            long taken = t.reader().reusedStacks() - reused;
+            Assumptions.assumeTrue(taken > 0, py.label() + ": no stack taken over in 0.6 s (records lost all the time?)");
+            for (int w = 0; w < THREADS; w++) {
+                assertThat(walks[w]).as("%s: walks of parked worker-%d in 0.6 s (%d stacks taken over)", py.label(), w,
+                        taken).isGreaterThanOrEqualTo(2);
+            }
+        }
+    }
+
     private static ThreadRecord worker(Target t, int i) {
         for (int k = 0; k < t.reader().count(); k++) {
             ThreadRecord r = t.thread(k);
