@@ -28,7 +28,9 @@ import dev.spyglass.internal.os.NsPids;
  * a thread whose latest record is a switch-out, and that has no switch-in after it, is off every CPU. Records lost
  * (a full ring: {@code PERF_RECORD_LOST}, or a ring found full before that record is written; or a
  * throttled event) make {@link #drain} say so, and then nothing may be
- * concluded from that drain. CPUs that come online later have no event: opening refuses a machine whose possible
+ * concluded from that drain. Not every loss is said: Linux 6.18 here drops a switch now and then with no lost
+ * record (a {@code perf record} of the machine shows a task switched out twice in a row), so the readers bound
+ * what they conclude ({@code TaskSwitches#switchedOut}, {@code StackReader.MAX_TAKEOVER_NANOS}). CPUs that come online later have no event: opening refuses a machine whose possible
  * CPUs are not all online. Records name tasks by their ids in the initial PID namespace: opening refuses a JVM in
  * another one.
  *
