@@ -96,6 +96,10 @@ final class LeaksCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (pid <= 0) {
+            err.println("spyglass leaks: -p must be a process id (> 0), not " + pid);
+            return Failures.USAGE;
+        }
         Duration d;
         try {
             d = Durations.parse("--duration", duration, "s");

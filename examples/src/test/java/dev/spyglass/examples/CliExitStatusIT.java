@@ -78,12 +78,15 @@ class CliExitStatusIT {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
     }
 
-    /** docs/cli.md: status 2 is a bad command line. "-p 0" and "-p -5" exit with 1. */
+    /** docs/cli.md: status 2 is a bad command line, "-p 0" and "-p -5" among them (leaks gave 6, "gone"). */
     @Test
     void aNonPositivePidIsAUsageError() throws Exception {
-        for (String command : List.of("record", "dump", "top")) {
-            Result r = run(cli(command, "-p", "0"), 60);
-            assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(2);
+        for (String command : List.of("record", "dump", "top", "leaks")) {
+            for (String pid : List.of("0", "-5")) {
+                Result r = run(cli(command, "-p", pid), 60);
+                assertThat(r.exit()).as(command + " -p " + pid + ": " + r.err()).isEqualTo(2);
+                assertThat(r.err()).contains("-p must be a process id (> 0), not " + pid);
+            }
         }
     }
 
