@@ -176,8 +176,9 @@ class SwitchedStacksTest {
 
     /**
      * The kernel drops a switch-in now and then without a lost record, so a stack is taken over for at most
-     * {@link StackReader#MAX_TAKEOVER_NANOS} after its walk: parked workers, looked at for 0.6 s, are each walked again
-     * several times (with no bound, none would be once taken over).
+     * {@link StackReader#MAX_TAKEOVER_NANOS} after its walk: parked workers, looked at for 0.6 s, are never shown with
+     * a stack taken over that was walked longer ago than that before the look began (with no bound, they are once
+     * the first walk is that old). Looks slowed by load change how often each is walked, never the bound.
      */
     @ForEachPython
     void aStackTakenOverIsWalkedAgainWithinItsBoundOn(PythonInterpreter py) throws Exception {
@@ -196,26 +197,34 @@ class SwitchedStacksTest {
             while (lookAndCheck(py, t, expected) < THREADS && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
-            int[] walks = new int[THREADS];
-            long reused = t.reader().reusedStacks();
-            long end = System.nanoTime() + 6 * StackReader.MAX_TAKEOVER_NANOS;
-            while (System.nanoTime() < end) {
+            long first = System.nanoTime();
+            long end = first + 6 * StackReader.MAX_TAKEOVER_NANOS;
+            int looks = 0;
+            int takenOver = 0;
+            long oldest = 0;
+            long lastLook = first;
+            while ((lastLook = System.nanoTime()) < end) {
+                // Before the look: the reader's own look time is later, so its bound holds against this one too.
+                long before = lastLook;
                 int n = t.readThreads(SamplingMode.WALL);
+                looks++;
                 for (int i = 0; i < n; i++) {
                     ThreadRecord r = t.thread(i);
                     String name = t.threadName(r);
-                    if (!r.torn() && name != null && name.startsWith("worker-") && !r.tookOver) {
-                        walks[Integer.parseInt(name.substring("worker-".length()))]++;
+                    if (!r.torn() && name != null && name.startsWith("worker-") && r.tookOver) {
+                        takenOver++;
+                        oldest = Math.max(oldest, before - r.walkedNanos);
+                        assertThat(before - r.walkedNanos).as("%s: %s's stack taken over, walked %.1f ms before the"
+                                + " look", py.label(), name, (before - r.walkedNanos) / 1e6)
+                                .isLessThan(StackReader.MAX_TAKEOVER_NANOS);
                     }
                 }
                 Thread.sleep(5);
             }
-            long taken = t.reader().reusedStacks() - reused;
-            Assumptions.assumeTrue(taken > 0, py.label() + ": no stack taken over in 0.6 s (records lost all the time?)");
-            for (int w = 0; w < THREADS; w++) {
-                assertThat(walks[w]).as("%s: walks of parked worker-%d in 0.6 s (%d stacks taken over)", py.label(), w,
-                        taken).isGreaterThanOrEqualTo(2);
-            }
+            System.out.printf("%s: %d looks in 0.6 s, %d stacks taken over, the oldest walked %.1f ms before%n",
+                    py.label(), looks, takenOver, oldest / 1e6);
+            Assumptions.assumeTrue(takenOver > 0 && looks >= 10, py.label() + ": " + looks + " looks, " + takenOver
+                    + " stacks taken over in 0.6 s (a starved test, or records lost all the time)");
         }
     }
 
