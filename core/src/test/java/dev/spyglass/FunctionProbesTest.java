@@ -83,7 +83,8 @@ class FunctionProbesTest {
                 }
                 assertThat(p.hits(0)).isPositive();
             }
-            assertThat(byteAt(target.pid(), address)).as("probes gone after close").isEqualTo(original);
+            assertThat(restoredWithin(target.pid(), address, original, 10_000)).as("probes gone after close")
+                    .isEqualTo(original);
             // From the first complete outer call: outer, inner, inner, back out, in that order and depth.
             int first = -1;
             for (int i = 0; i < events.size() && first < 0; i++) {
@@ -379,6 +380,27 @@ class FunctionProbesTest {
         try (ElfFile elf = ElfFile.open(lib)) {
             return base + elf.symbol(symbol).orElseThrow().value();
         }
+    }
+
+    /**
+     * The byte at {@code address} once it is {@code original} again, or after {@code millis}. The kernel takes the
+     * breakpoint out when the last event on it is closed, but on Linux 6.18 under two CPU hogs and the suite one
+     * closed probe's int3 was still there right after close (per-thread route, pyenv 3.10, 5 Dec 2026): a bounded
+     * wait tells a slow removal from a probe left behind, which never goes.
+     */
+    static byte restoredWithin(long pid, long address, byte original, long millis) throws Exception {
+        long start = System.nanoTime();
+        long deadline = start + millis * 1_000_000L;
+        byte b = byteAt(pid, address);
+        while (b != original && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            b = byteAt(pid, address);
+        }
+        if (System.nanoTime() - start > 20_000_000L) {
+            System.out.printf("breakpoint at 0x%x of process %d out %.0f ms after close%n", address, pid,
+                    (System.nanoTime() - start) / 1e6);
+        }
+        return b;
     }
 
     static byte byteAt(long pid, long address) throws Exception {
