@@ -185,16 +185,18 @@ class LeakTrackerMmapTest {
             long churn = LeakWindow.survivingBytes(report, "churn_maps");
             LeakReport.StackReport first = report.stacks().get(0);
             String figures = String.format(Locale.ROOT, "%s: %s; %d allocations, %d frees, %d lost; keep_maps %d B,"
-                    + " bytes kept %d B (%.1f%%); churn_maps %d B; first: %s", py.label(), report.probes(),
+                    + " bytes kept %d B (%.1f%%); churn_maps %d B; first: %s; %s", py.label(), report.probes(),
                     report.allocations(), report.frees(), report.lostRecords(), ours, truth,
-                    100.0 * ours / Math.max(1, truth), churn, first.frames());
+                    100.0 * ours / Math.max(1, truth), churn, first.frames(), LeakWindow.growth(report, first));
             System.out.println(figures);
             assertThat(has(first, "keep_maps")).as(figures).isTrue();
             assertThat(report.meaning()).contains("<mmap>");
             assertThat(first.suspect()).as(figures).isTrue();
             assertThat((double) ours).as(figures).isBetween(truth * 0.9, truth * 1.1);
             assertThat(report.stacks().stream().filter(s -> has(s, "churn_maps"))
-                    .noneMatch(LeakReport.StackReport::suspect)).as(figures).isTrue();
+                    .noneMatch(LeakReport.StackReport::suspect)).as(figures + "; churn_maps suspects: "
+                            + report.stacks().stream().filter(s -> has(s, "churn_maps") && s.suspect())
+                                    .map(s -> s.survivingBytes() + " B under " + s.frames()).toList()).isTrue();
             return new Tracked(report, truth, figures);
         }
     }

@@ -53,6 +53,20 @@ final class LeakWindow {
     }
 
     /**
+     * What decided whether {@code s} is a suspect, for a failure's message: the growth rate, the share of steps up,
+     * its allocations, and its surviving bytes at the first, middle and last of the report's snapshots.
+     */
+    static String growth(LeakReport report, LeakReport.StackReport s) {
+        long[] series = s.survivingBytesOverTime();
+        int n = series.length;
+        return String.format(java.util.Locale.ROOT, "suspect %s: %.0f B/s, %.2f of steps up, %d allocations of %d B,"
+                + " %d snapshots over %.2f s, surviving %d / %d / %d B", s.suspect(), s.growthBytesPerSecond(),
+                s.growingShare(), s.allocations(), s.allocatedBytes(), n,
+                n == 0 || report.snapshotSeconds().length < n ? 0.0 : report.snapshotSeconds()[n - 1] - report.snapshotSeconds()[0],
+                n == 0 ? 0 : series[0], n == 0 ? 0 : series[n / 2], n == 0 ? 0 : series[n - 1]);
+    }
+
+    /**
      * The stacks but those under the target's own tracemalloc snapshot ({@code leaked_bytes}): memory that grew
      * too (its objects, some still being freed at the last poll), so a ranking is judged among the others.
      */

@@ -18,7 +18,10 @@ import dev.spyglass.testsupport.PythonInterpreters;
 /**
  * The non-stop native engine's close paths (close() while sampling, the duration's end, the target's
  * exit) release every perf descriptor, ring mapping and file it opened. Isolated: other tests' perf
- * events and files would blur the counts.
+ * events and files would blur the counts. The descriptors after each close are a subset of those before, not the
+ * same set: the JVM closes some of its own meanwhile (an HTTP client an earlier test left, collected, closed its
+ * epoll and eventfd in CI), and a descriptor left open by the engine is a new number, or a reused one naming a
+ * perf event, so it still fails.
  */
 @Isolated
 class NonStopNativeFramesCloseTest {
@@ -59,7 +62,7 @@ class NonStopNativeFramesCloseTest {
                 }
                 assertThat(perfMappings()).as("perf rings mapped while sampling").isGreaterThan(maps);
             }
-            assertThat(fds()).as("descriptors after close()").containsExactlyInAnyOrderElementsOf(fds);
+            assertThat(fds()).as("descriptors after close()").isSubsetOf(fds);
             assertThat(perfMappings()).as("perf mappings after close()").isEqualTo(maps);
             // Ended by its duration, then closed.
             try (SamplingSession s = NonStopNativeFramesTest.sampler(Sampler.NativeEngine.NON_STOP, Duration.ofMillis(5), Duration.ofMillis(300))
@@ -67,7 +70,7 @@ class NonStopNativeFramesCloseTest {
                 s.forEach(x -> {
                 });
             }
-            assertThat(fds()).as("descriptors after a session's end").containsExactlyInAnyOrderElementsOf(fds);
+            assertThat(fds()).as("descriptors after a session's end").isSubsetOf(fds);
             assertThat(perfMappings()).as("perf mappings after a session's end").isEqualTo(maps);
             // Ended by the target's exit.
             try (SamplingSession s = NonStopNativeFramesTest.sampler(Sampler.NativeEngine.NON_STOP, Duration.ofMillis(5), Duration.ofSeconds(60))
@@ -80,7 +83,7 @@ class NonStopNativeFramesCloseTest {
                 s.forEach(x -> {
                 });
             }
-            assertThat(fds()).as("descriptors after the target's exit").containsExactlyInAnyOrderElementsOf(fds);
+            assertThat(fds()).as("descriptors after the target's exit").isSubsetOf(fds);
             assertThat(perfMappings()).as("perf mappings after the target's exit").isEqualTo(maps);
         }
     }

@@ -25,6 +25,10 @@ interface FrameWalker {
      */
     int walk(ThreadRecord r, WalkedFrames out) throws MemoryFault, SpyglassException;
 
+    /** A look begins: the walks that follow read the target at about one instant ({@link FrameOwners}, ≤3.10). */
+    default void newLook() {
+    }
+
     /**
      * After a whole {@link #walk}: whether the frames it read one by one outside the thread's data-stack chunks
      * (3.12+ entry frames on the C stack, generators' frames) still hold the links the walk followed, read again

@@ -16,7 +16,8 @@ import dev.spyglass.internal.os.RemoteMemory;
  * (they are usually the same objects) in the look's first call. Every frame is its own C-level call of
  * the evaluation loop ({@code PyEval_EvalFrameEx} / {@code _PyEval_EvalFrameDefault}), so every frame
  * is an entry frame. {@code f_lasti} is returned as it is; the resolver turns it into a byte offset
- * (3.10 counts code units).
+ * (3.10 counts code units). Frame objects are reused across threads, so a walk may cross into another
+ * thread's frames: one look's walks may not share a frame ({@link FrameOwners}).
  */
 final class LinkedFrameWalker implements FrameWalker {
     private final RemoteMemory memory;
@@ -27,6 +28,9 @@ final class LinkedFrameWalker implements FrameWalker {
     private final long codeOff;
     private final long lastiOff;
     private final VisitedSet visited = new VisitedSet();
+    private final FrameOwners owners = new FrameOwners();
+    /** This walk's frame addresses, innermost first. */
+    private long[] chain = new long[64];
 
     LinkedFrameWalker(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead, Arena arena) {
         this.memory = memory;
@@ -36,6 +40,11 @@ final class LinkedFrameWalker implements FrameWalker {
         this.backOff = layout.offset(Field.FRAME_BACK);
         this.codeOff = layout.offset(Field.FRAME_CODE);
         this.lastiOff = layout.offset(Field.FRAME_LASTI);
+    }
+
+    @Override
+    public void newLook() {
+        owners.clear();
     }
 
     @Override
@@ -79,9 +88,40 @@ final class LinkedFrameWalker implements FrameWalker {
             }
             ahead.noteNth(slot, n, f);
             out.add(code, lasti, 0, true);
+            if (n == chain.length) {
+                chain = java.util.Arrays.copyOf(chain, n * 2);
+            }
+            chain[n++] = f;
             f = back;
-            n++;
         }
-        return n;
+        return claim(r, n) ? n : -1;
+    }
+
+    /**
+     * Takes this walk's {@code n} frames for {@code r}, unless another walk of this look took one of them
+     * ({@link FrameOwners}): a first walk is then torn, to be read again; a second (r was read afresh and its chain
+     * still meets the other's) keeps its frames and tears the other thread's walk, which crossed into them.
+     */
+    private boolean claim(ThreadRecord r, int n) {
+        for (int i = 0; i < n; i++) {
+            ThreadRecord other = owners.owner(chain[i]);
+            if (other == null || other == r) {
+                continue;
+            }
+            if (!r.retried) {
+                r.tear("frame 0x" + Long.toHexString(chain[i]) + " is on another thread's stack too (a frame"
+                        + " object reused while read)");
+                return false;
+            }
+            if (!other.torn) {
+                other.tear("crossed into another thread's frames at 0x" + Long.toHexString(chain[i])
+                        + " (a frame object reused while read)");
+                other.depth = 0;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            owners.put(chain[i], r);
+        }
+        return true;
     }
 }

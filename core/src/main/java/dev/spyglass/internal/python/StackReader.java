@@ -232,6 +232,7 @@ public final class StackReader implements AutoCloseable {
         }
         lookNanos = System.nanoTime();
         records.clear();
+        frames.newLook();
         interpreters.walk(records, readThreads);
         ahead.remember(records.array(), records.count(), interpreters.firstAddress(), interpreters.firstGil());
         return records.count();
