@@ -13,11 +13,13 @@ import java.util.Arrays;
  * function through ctypes: 3 of 158,000 stacks showed the other thread's root function (10 kHz, quiet machine), and
  * the leak tracker gave the keeper's 896 KiB of mappings to the churner's stack in 2 of 6 runs under four CPU hogs.
  *
- * <p>A frame object runs on one thread at a time, so one look's walks must not share one: the second walk to reach a
- * frame already taken is torn and read again at once ({@link StackReader}'s retry); when the fresh read reaches it
- * again, that chain is its thread's own and the first walk crossed into it, so the first is torn instead.
- * A generator handed to another thread between two walks of a look also shares a frame and costs a torn sample.
- * Cleared per look without allocation.
+ * <p>A frame object runs on one thread at a time, so one look's walks must not end at the same outermost frame (a walk
+ * that crossed ends at the other thread's): the second walk to end at a frame already taken is torn and read again at
+ * once ({@link StackReader}'s retry); when the fresh read ends there again, that chain is its thread's own and the
+ * first walk crossed into it, so the first is torn instead. Not covered: a walk crossing into a thread whose stack
+ * this look took over unwalked (it had not run since the previous look, and then ran within the look), and one
+ * whose crossed chain changed again before it reached the other thread's outermost frame. Cleared per look without
+ * allocation.
  */
 final class FrameOwners {
     private long[] keys = new long[1024];

@@ -29,8 +29,6 @@ final class LinkedFrameWalker implements FrameWalker {
     private final long lastiOff;
     private final VisitedSet visited = new VisitedSet();
     private final FrameOwners owners = new FrameOwners();
-    /** This walk's frame addresses, innermost first. */
-    private long[] chain = new long[64];
 
     LinkedFrameWalker(Layout layout, RemoteMemory memory, ReaderSpans spans, ReadAhead ahead, Arena arena) {
         this.memory = memory;
@@ -52,6 +50,7 @@ final class LinkedFrameWalker implements FrameWalker {
         long f = r.topFrame;
         int n = 0;
         int slot = r.specSlot;
+        long outermost = 0;
         visited.clear();
         while (f != 0) {
             if (n >= MAX_DEPTH || !visited.add(f)) {
@@ -88,40 +87,36 @@ final class LinkedFrameWalker implements FrameWalker {
             }
             ahead.noteNth(slot, n, f);
             out.add(code, lasti, 0, true);
-            if (n == chain.length) {
-                chain = java.util.Arrays.copyOf(chain, n * 2);
-            }
-            chain[n++] = f;
+            outermost = f;
             f = back;
+            n++;
         }
-        return claim(r, n) ? n : -1;
+        return n == 0 || claim(r, outermost) ? n : -1;
     }
 
     /**
-     * Takes this walk's {@code n} frames for {@code r}, unless another walk of this look took one of them
-     * ({@link FrameOwners}): a first walk is then torn, to be read again; a second (r was read afresh and its chain
-     * still meets the other's) keeps its frames and tears the other thread's walk, which crossed into them.
+     * Takes the outermost frame of {@code r}'s walk for {@code r}, unless another walk of this look ended at it
+     * ({@link FrameOwners}): a first walk is then torn, to be read again; a second (r was read afresh and still ends
+     * there) keeps its frames and tears the other thread's walk, which crossed into r's. A walk that crossed ends
+     * at the other thread's outermost frame, so that one frame per walk tells: one lookup per walk, not one per
+     * frame, and a generator's frame handed between two threads within a look (a frame both walks may hold
+     * honestly) tears nothing.
      */
-    private boolean claim(ThreadRecord r, int n) {
-        for (int i = 0; i < n; i++) {
-            ThreadRecord other = owners.owner(chain[i]);
-            if (other == null || other == r) {
-                continue;
-            }
+    private boolean claim(ThreadRecord r, long outermost) {
+        ThreadRecord other = owners.owner(outermost);
+        if (other != null && other != r) {
             if (!r.retried) {
-                r.tear("frame 0x" + Long.toHexString(chain[i]) + " is on another thread's stack too (a frame"
+                r.tear("its outermost frame 0x" + Long.toHexString(outermost) + " is another thread's too (a frame"
                         + " object reused while read)");
                 return false;
             }
             if (!other.torn) {
-                other.tear("crossed into another thread's frames at 0x" + Long.toHexString(chain[i])
+                other.tear("crossed into another thread's frames, to 0x" + Long.toHexString(outermost)
                         + " (a frame object reused while read)");
                 other.depth = 0;
             }
         }
-        for (int i = 0; i < n; i++) {
-            owners.put(chain[i], r);
-        }
+        owners.put(outermost, r);
         return true;
     }
 }
