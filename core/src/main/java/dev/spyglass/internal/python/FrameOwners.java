@@ -14,10 +14,9 @@ import java.util.Arrays;
  * the leak tracker gave the keeper's 896 KiB of mappings to the churner's stack in 2 of 6 runs under four CPU hogs.
  *
  * <p>A frame object runs on one thread at a time, so one look's walks must not end at the same outermost frame (a walk
- * that crossed ends at the other thread's): the second walk to end at a frame already taken is torn and read again at
- * once ({@link StackReader}'s retry); when the fresh read ends there again, that chain is its thread's own and the
- * first walk crossed into it, so the first is torn instead. Not covered: a walk crossing into a thread whose stack
- * this look took over unwalked (it had not run since the previous look, and then ran within the look), and one
+ * that crossed ends at the other thread's): when two do, both are torn, and the second is read again at once
+ * ({@link StackReader}'s retry). A stack taken over unwalked (its thread had not run since the previous look) claims
+ * the outermost frame of its last walk, and is never the one torn. Not covered: a walk
  * whose crossed chain changed again before it reached the other thread's outermost frame. Cleared per look without
  * allocation.
  */

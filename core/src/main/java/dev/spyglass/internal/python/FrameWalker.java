@@ -29,6 +29,10 @@ interface FrameWalker {
     default void newLook() {
     }
 
+    /** {@code r}'s stack was taken over from the previous look, unwalked: its frames are still its own. */
+    default void tookOver(ThreadRecord r) {
+    }
+
     /**
      * After a whole {@link #walk}: whether the frames it read one by one outside the thread's data-stack chunks
      * (3.12+ entry frames on the C stack, generators' frames) still hold the links the walk followed, read again

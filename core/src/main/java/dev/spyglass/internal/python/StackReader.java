@@ -269,6 +269,7 @@ public final class StackReader implements AutoCloseable {
                 r.reusePreviousFrames();
                 r.walkedNanos = r.prevWalkedNanos;
                 r.tookOver = true;
+                frames.tookOver(r);
                 reusedStacks++;
             } else {
                 walk(r);

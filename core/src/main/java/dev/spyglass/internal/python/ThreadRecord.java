@@ -66,6 +66,9 @@ public final class ThreadRecord {
     boolean readBeforeReading;
     /** This look's frames are the previous look's, taken over ({@link #reusePreviousFrames}). */
     boolean tookOver;
+    /** ≤3.10: the address of the outermost frame object walked (kept when taken over), 0 when none; and the previous look's. */
+    long outermost;
+    long prevOutermost;
     /** When these frames were walked (taken over: when the look that walked them began), and the previous look's. */
     long walkedNanos;
     long prevWalkedNanos;
@@ -81,6 +84,7 @@ public final class ThreadRecord {
     void reusePreviousFrames() {
         depth = prevDepth;
         chunkSize = prevChunkSize;
+        outermost = prevOutermost;
         walked = true;
     }
 
@@ -98,6 +102,8 @@ public final class ThreadRecord {
         prevDatastackTop = datastackTop;
         prevChunkSize = chunkSize;
         prevDepth = depth;
+        prevOutermost = outermost;
+        outermost = 0;
         walked = false;
         tstate = 0;
         pythonThreadId = 0;

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Stacks of one thread that show the other thread's root function (CPython 2.7 - 3.10: frame objects reused across
+# threads, docs/architecture.md "Reading without stopping the target"): one `record` per JAR of frame_reuse.py,
+# collapsed per thread name, and the count of thread A's stacks through root_b and B's through root_a, with the
+# recording's summary line (samples, ticks/s, torn share and retries).
+# Usage: [SECONDS_PER_RUN=10] [INTERVAL=100us] [PY=python3.9] scripts/figures/frame-reuse.sh JAR...
+S=${SECONDS_PER_RUN:-10}; IV=${INTERVAL:-100us}
+PY=${PY:-/root/.pyenv/versions/3.9.18/bin/python3}; J=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin
+set -u; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for jar in "$@"; do
+  $J/java --enable-native-access=ALL-UNNAMED -jar "$jar" record -i "$IV" -d "${S}s" --threads=name -f collapsed \
+    -o $tmp/out.collapsed -- "$PY" "$(dirname "$0")/frame_reuse.py" > $tmp/log 2>&1
+  echo "$jar (load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+  grep -o '[0-9,]* samples in .*dropped [0-9]*)' $tmp/log
+  awk '/\(A\)/ || /\(B\)/ { n += $NF; own = /\(A\)/ ? "root_a" : "root_b"; other = own == "root_a" ? "root_b" : "root_a"
+         if (index($0, other ";") || index($0, other " ")) x += $NF }
+       END { printf "stacks of A and B: %d, with the other thread'"'"'s root: %d\n", n, x }' $tmp/out.collapsed
+done
