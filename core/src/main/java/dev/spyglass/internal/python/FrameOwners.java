@@ -21,16 +21,18 @@ import java.util.Arrays;
  * allocation.
  */
 final class FrameOwners {
-    private long[] keys = new long[1024];
-    private ThreadRecord[] owners = new ThreadRecord[1024];
+    private long[] keys = new long[256];
+    private ThreadRecord[] owners = new ThreadRecord[256];
+    /** The slots filled this look (one per thread): a look clears those, not the whole table. */
+    private int[] used = new int[64];
     private int size;
 
     void clear() {
-        if (size > 0) {
-            Arrays.fill(keys, 0);
-            Arrays.fill(owners, null);
-            size = 0;
+        for (int k = 0; k < size; k++) {
+            keys[used[k]] = 0;
+            owners[used[k]] = null;
         }
+        size = 0;
     }
 
     /** The record whose walk took {@code frame} this look, or null. */
@@ -56,7 +58,10 @@ final class FrameOwners {
         }
         if (keys[i] == 0) {
             keys[i] = frame;
-            size++;
+            if (size == used.length) {
+                used = Arrays.copyOf(used, size * 2);
+            }
+            used[size++] = i;
         }
         owners[i] = owner;
     }
@@ -75,7 +80,6 @@ final class FrameOwners {
     }
 
     private static int slot(long v, int mask) {
-        long h = v * 0x9E3779B97F4A7C15L;
-        return (int) (h ^ (h >>> 32)) & mask;
+        return VisitedSet.slot(v, mask);
     }
 }

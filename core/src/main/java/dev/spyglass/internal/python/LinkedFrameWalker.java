@@ -119,14 +119,14 @@ final class LinkedFrameWalker implements FrameWalker {
         if (other != null && other != r) {
             // Tearing only the second walk let the first one's crossed stack through when the second's retry failed
             // its own checks (a busy thread): 2 of about 17,000 stacks on 2.7 and 3.7 at load 12.
+            String why = "its outermost frame 0x" + Long.toHexString(outermost) + " is another thread's too (a frame"
+                    + " object reused while read)";
             if (!other.torn && !other.tookOver) {
-                other.tear("its outermost frame 0x" + Long.toHexString(outermost) + " is another thread's too (a"
-                        + " frame object reused while read)");
+                other.tear(why);
                 other.depth = 0;
             }
             if (!r.tookOver && (other.tookOver || !r.retried)) {
-                r.tear("its outermost frame 0x" + Long.toHexString(outermost) + " is another thread's too (a frame"
-                        + " object reused while read)");
+                r.tear(why);
                 return false;
             }
         }

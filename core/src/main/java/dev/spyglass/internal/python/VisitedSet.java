@@ -27,8 +27,7 @@ final class VisitedSet {
             }
         }
         int mask = slots.length - 1;
-        long h = v * 0x9E3779B97F4A7C15L;
-        int i = (int) (h ^ (h >>> 32)) & mask;
+        int i = slot(v, mask);
         while (slots[i] != 0) {
             if (slots[i] == v) {
                 return false;
@@ -38,5 +37,11 @@ final class VisitedSet {
         slots[i] = v;
         size++;
         return true;
+    }
+
+    /** The first slot for address {@code v} in a table of {@code mask + 1} slots (Fibonacci hashing). */
+    static int slot(long v, int mask) {
+        long h = v * 0x9E3779B97F4A7C15L;
+        return (int) (h ^ (h >>> 32)) & mask;
     }
 }
