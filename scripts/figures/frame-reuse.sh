@@ -1,7 +1,7 @@
 #!/bin/bash
 # Stacks of one thread that show the other thread's root function (CPython 2.7 - 3.10: frame objects reused across
 # threads, docs/architecture.md "Reading without stopping the target"): one `record` per JAR of frame_reuse.py,
-# collapsed per thread name, and the count of thread A's stacks through root_b and B's through root_a, with the
+# collapsed per thread name, and the count of thread X's stacks (X in A - D) through another root_ function, with the
 # recording's summary line (samples, ticks/s, torn share and retries).
 # Usage: [SECONDS_PER_RUN=10] [INTERVAL=100us] [PY=python3.9] scripts/figures/frame-reuse.sh JAR...
 S=${SECONDS_PER_RUN:-10}; IV=${INTERVAL:-100us}
@@ -12,7 +12,7 @@ for jar in "$@"; do
     -o $tmp/out.collapsed -- "$PY" "$(dirname "$0")/frame_reuse.py" > $tmp/log 2>&1
   echo "$jar (load average $(cut -d' ' -f1-3 /proc/loadavg)):"
   grep -o '[0-9,]* samples in .*dropped [0-9]*)' $tmp/log
-  awk '/\(A\)/ || /\(B\)/ { n += $NF; own = /\(A\)/ ? "root_a" : "root_b"; other = own == "root_a" ? "root_b" : "root_a"
-         if (index($0, other ";") || index($0, other " ")) x += $NF }
-       END { printf "stacks of A and B: %d, with the other thread'"'"'s root: %d\n", n, x }' $tmp/out.collapsed
+  awk '/\([ABCD]\)/ { n += $NF; match($0, /\([ABCD]\)/); own = "root_" tolower(substr($0, RSTART + 1, 1))
+         if (match($0, /root_[a-d][; ]/) && substr($0, RSTART, 6) != own) x += $NF }
+       END { printf "stacks of A - D: %d, with another thread'"'"'s root: %d\n", n, x }' $tmp/out.collapsed
 done
