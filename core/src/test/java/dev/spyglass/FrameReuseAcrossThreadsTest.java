@@ -21,6 +21,9 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * 158,000 stacks did on 3.9 on a quiet machine, and the leak tracker gave one thread's mappings to another. Two
  * threads may also swap frames, each walk ending at the other's outermost frame (5 of 57,520 stacks on 2.7 in CI):
  * four threads make that likelier (without the previous look's check: 0, 6, 13 of ~30,000 on 2.7 in three runs).
+ * A stack must also keep its own root: a walk that met a frame freed meanwhile (its {@code f_back} stale or the free
+ * list's next link) ended early, e.g. {@code [shared, checked]}; without the walker's {@code ob_refcnt} check 0 – 6
+ * such stacks per interpreter in every run, on 5 or 6 of the 6 interpreters.
  * Fewer looks (a loaded machine) find fewer such races; the test never fails for that, it prints its figures.
  */
 @Execution(ExecutionMode.CONCURRENT)
@@ -52,6 +55,7 @@ class FrameReuseAcrossThreadsTest {
             "    t = threading.Thread(target=f, name=name)",
             "    t.daemon = True",
             "    t.start()",
+            "time.sleep(0.2)  # every thread in its root function",
             "sys.stdout.write('ready\\n'); sys.stdout.flush()",
             "while True:",
             "    time.sleep(1)",
@@ -67,6 +71,8 @@ class FrameReuseAcrossThreadsTest {
             long stacks = 0;
             long crossedStacks = 0;
             List<String> crossed = new ArrayList<>();
+            long shortStacks = 0;
+            List<String> shortened = new ArrayList<>();
             long end = System.nanoTime() + 4_000_000_000L;
             while (System.nanoTime() < end) {
                 looks++;
@@ -77,6 +83,12 @@ class FrameReuseAcrossThreadsTest {
                     }
                     stacks++;
                     String own = "root_" + name.toLowerCase(Locale.ROOT);
+                    if (!t.frames().isEmpty() && t.frames().stream().noneMatch(f -> f.function().equals(own))) {
+                        shortStacks++;
+                        if (shortened.size() < 5) {
+                            shortened.add(t.threadName() + ": " + t.frames());
+                        }
+                    }
                     if (t.frames().stream().anyMatch(f -> f.function().startsWith("root_") && !f.function().equals(own))) {
                         crossedStacks++;
                         if (crossed.size() < 5) {
@@ -86,9 +98,12 @@ class FrameReuseAcrossThreadsTest {
                 }
             }
             String figures = String.format(Locale.ROOT, "%s: %d looks in 4 s, %d stacks of A - D, %d with another"
-                    + " thread's root", py.label(), looks, stacks, crossedStacks);
+                    + " thread's root, %d without their own", py.label(), looks, stacks, crossedStacks, shortStacks);
             System.out.println(figures);
             assertThat(crossed).as(figures).isEmpty();
+            // A walk that met a frame freed meanwhile (zombie or free list: f_back stale or the next free frame)
+            // ended early: 12 - 17 stacks per run of the six interpreters before the refcount check.
+            assertThat(shortened).as(figures).isEmpty();
             assertThat(stacks).as(figures).isPositive();
         }
     }

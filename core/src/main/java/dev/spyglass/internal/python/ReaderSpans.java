@@ -29,7 +29,7 @@ final class ReaderSpans {
         frame = chunkFrames
                 ? StructSpans.of(layout, Field.IFRAME_PREVIOUS, Field.IFRAME_EXECUTABLE, Field.IFRAME_INSTR_PTR,
                         Field.IFRAME_OWNER, Field.IFRAME_IS_ENTRY, Field.IFRAME_TLBC_INDEX)
-                : StructSpans.of(layout, Field.FRAME_BACK, Field.FRAME_CODE, Field.FRAME_LASTI);
+                : StructSpans.of(layout, Field.OBJECT_REFCNT, Field.FRAME_BACK, Field.FRAME_CODE, Field.FRAME_LASTI);
         code = StructSpans.of(layout, CODE_KEY);
         gil = StructSpans.of(layout, Field.GIL_LOCKED, Field.GIL_LAST_HOLDER);
         codeStride = (code.bufferSize() + 15) & ~15;

@@ -163,6 +163,11 @@ public enum Field {
     // Objects
     /** {@code ob_type}. */
     OBJECT_TYPE,
+    /**
+     * {@code ob_refcnt} (2.7 – 3.10 only, where the reader checks frame objects: a freed frame, on its code
+     * object's zombie slot or the free list, keeps a count of 0 until it is handed out again).
+     */
+    OBJECT_REFCNT,
     /** {@code ob_size} of {@code PyVarObject}. */
     VAROBJECT_SIZE,
     /** {@code tp_name} of {@code PyTypeObject}. */

@@ -73,6 +73,7 @@ final class GdbOracle {
         e.put(CHUNK_DATA, off("_PyStackChunk", "data"));
         if (v <= 310) {
             // 3.11+ still has a PyFrameObject, but the reader never follows it: FRAME_* stay absent.
+            e.put(OBJECT_REFCNT, off("PyObject", "ob_refcnt"));
             e.put(FRAME_BACK, off("PyFrameObject", "f_back"));
             e.put(FRAME_CODE, off("PyFrameObject", "f_code"));
             e.put(FRAME_LASTI, off("PyFrameObject", "f_lasti"));

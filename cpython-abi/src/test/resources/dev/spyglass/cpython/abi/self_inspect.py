@@ -254,6 +254,9 @@ check('CODE_FLAGS', i32(id(code) + O['CODE_FLAGS']) == code.co_flags)
 t = (1, 2, 3)
 check('OBJECT_TYPE', ptr(id(t) + O['OBJECT_TYPE']) == id(tuple) and ptr(id(code) + O['OBJECT_TYPE']) == id(type(code)))
 check('VAROBJECT_SIZE', ssz(id(t) + O['VAROBJECT_SIZE']) == 3)
+if has('OBJECT_REFCNT'):
+    # sys.getrefcount counts its own argument too.
+    check('OBJECT_REFCNT', ssz(id(t) + O['OBJECT_REFCNT']) == sys.getrefcount(t) - 1)
 check('TYPE_NAME', ctypes.string_at(ptr(id(tuple) + O['TYPE_NAME'])) == b'tuple')
 check('TYPE_FLAGS', ulong(id(tuple) + O['TYPE_FLAGS']) == tuple.__flags__)
 b = b'spyglass:' + str(len(sys.argv)).encode('ascii')
