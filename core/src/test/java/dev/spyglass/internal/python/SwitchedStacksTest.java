@@ -80,6 +80,9 @@ class SwitchedStacksTest {
     }
 
     private final java.util.Map<Integer, java.util.ArrayDeque<String>> history = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Workers whose stack taken over shows the old caller after a wake the switch records did not show. */
+    private final boolean[] stale = new boolean[THREADS];
+    private final List<String> unseenWakes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private String history(int w) {
         return String.join("\n  ", history.getOrDefault(w, new java.util.ArrayDeque<>()));
@@ -100,9 +103,21 @@ class SwitchedStacksTest {
             remember(history, w, t, r, frames);
             for (int k = 0; k + 1 < frames.size(); k++) {
                 if (frames.get(k).function().equals("park")) {
-                    if (expected[w] != null) {
-                        assertThat(frames.get(k + 1).function()).as(() -> String.format("%s: worker-%d's caller of park(); its latest looks:\n  %s", py.label(), w, history(w)))
+                    String caller = frames.get(k + 1).function();
+                    if (expected[w] != null && !caller.equals(expected[w]) && r.tookOver && unseenWakes.size() < 2) {
+                        // The kernel drops a switch-in now and then without a lost record (StackReader
+                        // #MAX_TAKEOVER_NANOS): the woken thread goes unseen until its next switch-out, and its old
+                        // stack is kept until then. Seen once in a suite under two CPU hogs (Debian 3.11, 6 Dec 2026).
+                        // Allowed twice per run, only for a stack taken over, and it must be put right (below).
+                        if (!stale[w]) {
+                            stale[w] = true;
+                            unseenWakes.add(String.format("worker-%d under %s, expected %s (missed switch-ins so far %d)",
+                                    w, caller, expected[w], t.reader().missedSwitchIns()));
+                        }
+                    } else if (expected[w] != null) {
+                        assertThat(caller).as(() -> String.format("%s: worker-%d's caller of park(); its latest looks:\n  %s", py.label(), w, history(w)))
                                 .isEqualTo(expected[w]);
+                        stale[w] = false;
                     }
                     parked++;
                     break;
@@ -164,8 +179,18 @@ class SwitchedStacksTest {
                         lookAndCheck(py, t, expected);
                         Thread.sleep(1);
                     }
+                    // A stale stack kept for an unseen wake is put right: at the thread's next switch-out (the missed
+                    // switch-in inferred) or when the take-over bound runs out, whichever comes first.
+                    long fixBy = System.nanoTime() + 10 * StackReader.MAX_TAKEOVER_NANOS;
+                    while (stale[i] && System.nanoTime() < fixBy) {
+                        lookAndCheck(py, t, expected);
+                        Thread.sleep(1);
+                    }
+                    assertThat(stale[i]).as(() -> String.format("%s: worker-%d's stale stack put right; %s; its latest"
+                            + " looks:\n  %s", py.label(), w, unseenWakes, history(w))).isFalse();
                 }
             }
+            System.out.printf("%s: wakes the switch records did not show: %s%n", py.label(), unseenWakes);
             // The route did the work: states from the records, stacks taken over (records lost under load
             // send threads back through /proc for a while, never all of the time).
             assertThat(t.reader().switchLooks()).as("%s: looks answered from switch records", py.label())
