@@ -39,12 +39,8 @@ public final class TaskStates implements AutoCloseable {
 
     private final long pid;
     private final Path taskDir;
-    /** The target's PID as it sees itself: equal to {@link #pid} unless it is in another PID namespace. */
-    private final long targetPid;
-    /** The target lives in a PID namespace below ours: ids read from its memory need translating. */
-    private final boolean namespaced;
-    /** Namespaced TID to task; used only when {@link #namespaced}. */
-    private LongMap<Task> byTargetTid = new LongMap<>(64);
+    /** The target's PID namespace: its own ids of its threads. */
+    private final TaskNamespace ns;
     private final Map<Long, Task> tasks = new HashMap<>();
     /** Look-up without boxing on the hot path; rebuilt when {@link #tasks} changes (rarely). */
     private LongMap<Task> index = new LongMap<>(64);
@@ -55,12 +51,7 @@ public final class TaskStates implements AutoCloseable {
     public TaskStates(long pid) {
         this.pid = pid;
         this.taskDir = Path.of("/proc", Long.toString(pid), "task");
-        long[] ours = NsPids.of(Path.of("/proc/self/status"));
-        long[] theirs = NsPids.of(Path.of("/proc", Long.toString(pid), "status"));
-        // NSpid lists the ids from the namespace of our /proc down to the process's own. More entries
-        // than our own line has means the target is in a descendant namespace (a container).
-        this.namespaced = ours.length > 0 && theirs.length > ours.length;
-        this.targetPid = namespaced ? theirs[theirs.length - 1] : pid;
+        this.ns = new TaskNamespace(pid);
     }
 
     /**
@@ -68,12 +59,12 @@ public final class TaskStates implements AutoCloseable {
      * thread's TID): the PID passed in, unless the target is in another PID namespace.
      */
     public long targetPid() {
-        return targetPid;
+        return ns.targetPid;
     }
 
     /** {@code true} when the target is in a PID namespace below ours, so its own ids differ from ours. */
     public boolean namespaced() {
-        return namespaced;
+        return ns.namespaced;
     }
 
     /**
@@ -81,16 +72,16 @@ public final class TaskStates implements AutoCloseable {
      * listed (re-listing at most every {@link #RELIST_NANOS}). The identity outside namespaces.
      */
     public long hostTid(long targetTid) {
-        if (!namespaced) {
+        if (!ns.namespaced) {
             return targetTid;
         }
         if (targetTid <= 0) {
             return -1;
         }
-        Task t = byTargetTid.get(targetTid);
+        Task t = ns.byTargetTid(targetTid);
         if (t == null && System.nanoTime() - lastList > RELIST_NANOS) {
             relist();
-            t = byTargetTid.get(targetTid);
+            t = ns.byTargetTid(targetTid);
         }
         return t == null ? -1 : t.hostTid;
     }
@@ -331,12 +322,7 @@ public final class TaskStates implements AutoCloseable {
                     seen.put(tid, Boolean.TRUE);
                     if (!tasks.containsKey(tid)) {
                         FileChannel stat = FileChannel.open(p.resolve("stat"), StandardOpenOption.READ);
-                        long targetTid = tid;
-                        if (namespaced) {
-                            long[] ids = NsPids.of(p.resolve("status"));
-                            targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
-                        }
-                        tasks.put(tid, new Task(stat, tid, targetTid));
+                        tasks.put(tid, new Task(stat, tid, ns.targetTid(p, tid)));
                     }
                 } catch (NumberFormatException | IOException e) {
                     // The thread ended between listing and opening.
@@ -400,17 +386,10 @@ public final class TaskStates implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return null;
         }
-        long targetTid = tid;
-        if (namespaced) {
-            long[] ids = NsPids.of(dir.resolve("status"));
-            targetTid = ids.length > 0 ? ids[ids.length - 1] : -1;
-        }
-        Task t = new Task(stat, tid, targetTid);
+        Task t = new Task(stat, tid, ns.targetTid(dir, tid));
         tasks.put(tid, t);
         index.put(tid, t);
-        if (namespaced && targetTid > 0) {
-            byTargetTid.put(targetTid, t);
-        }
+        ns.add(t);
         if (System.nanoTime() - lastList > FORGET_NANOS) {
             // Threads found this way are not re-listed: close the descriptors of those that ended now and then.
             relist();
@@ -420,15 +399,11 @@ public final class TaskStates implements AutoCloseable {
 
     private void reindex() {
         LongMap<Task> m = new LongMap<>(Math.max(64, tasks.size() * 2));
-        LongMap<Task> byTarget = new LongMap<>(namespaced ? Math.max(64, tasks.size() * 2) : 8);
         for (Map.Entry<Long, Task> e : tasks.entrySet()) {
             m.put(e.getKey(), e.getValue());
-            if (namespaced && e.getValue().targetTid > 0) {
-                byTarget.put(e.getValue().targetTid, e.getValue());
-            }
         }
         index = m;
-        byTargetTid = byTarget;
+        ns.reindex(tasks.values());
     }
 
     private void forget(long tid) {
@@ -450,6 +425,6 @@ public final class TaskStates implements AutoCloseable {
         }
         tasks.clear();
         index = new LongMap<>(8);
-        byTargetTid = new LongMap<>(8);
+        ns.clear();
     }
 }

@@ -79,14 +79,13 @@ final class LinkedFrameWalker implements FrameWalker {
             long code;
             long lasti;
             long back;
-            long refcnt;
+            long refcnt = 1; // a copy's count was checked above
             if (at >= 0) {
                 // A copy of the frame object itself: fields at their struct offsets.
                 MemorySegment fb = ahead.merged();
                 code = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + codeOff);
                 lasti = fb.get(ValueLayout.JAVA_INT_UNALIGNED, at + lastiOff);
                 back = fb.get(ValueLayout.JAVA_LONG_UNALIGNED, at + backOff);
-                refcnt = 1; // checked above
             } else {
                 frameSpans.queue(memory, f, frameBuf);
                 if (memory.flush() != frameSpans.ranges()) {
@@ -96,7 +95,9 @@ final class LinkedFrameWalker implements FrameWalker {
                 code = frameSpans.getLong(frameBuf, Field.FRAME_CODE);
                 lasti = frameSpans.getInt(frameBuf, Field.FRAME_LASTI);
                 back = frameSpans.getLong(frameBuf, Field.FRAME_BACK);
-                refcnt = refcntOff < 0 ? 1 : frameSpans.getLong(frameBuf, Field.OBJECT_REFCNT);
+                if (refcntOff >= 0) {
+                    refcnt = frameSpans.getLong(frameBuf, Field.OBJECT_REFCNT);
+                }
             }
             if (code == 0 || (code & 7) != 0) {
                 r.tear("frame 0x" + Long.toHexString(f) + " without code object");

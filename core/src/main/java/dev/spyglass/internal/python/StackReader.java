@@ -155,11 +155,6 @@ public final class StackReader implements AutoCloseable {
         return tasks == null ? 0 : tasks.switchLooks();
     }
 
-    /** Switch-ins the kernel did not record, inferred from the records so far (tests). */
-    long missedSwitchIns() {
-        return tasks == null ? 0 : tasks.missedSwitchIns();
-    }
-
     /** Whether the kernel's switch records are followed (else each thread's {@code /proc} files are read). */
     public boolean followsSwitches() {
         return switches != null;

@@ -27,15 +27,34 @@ class FrameOwnersReplayTest {
         return StackWalkReplayTest.images().filter(i -> !ImageReplay.version(i).isAtLeast(3, 11));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("linkedFrameImages")
-    void aThreadStateThatLeadsToTheOtherThreadsFramesTearsOnlyThatThread(CapturedImage image) throws Exception {
-        MemoryImage memory = image.memory().copy();
-        try (ReplayMemory replay = new ReplayMemory(image.pid(), memory);
-                StackReader reader = new StackReader(image.pid(), replay, ImageReplay.locate(image, replay), null)) {
+    /** A writable copy of {@code image}'s memory, replayed through a fresh reader, with its two threads' chains. */
+    private record Replay(MemoryImage memory, ReplayMemory replay, StackReader reader, LocatedInterpreter loc,
+            List<ImageReplay.Chain> chains) implements AutoCloseable {
+        static Replay of(CapturedImage image) throws Exception {
+            MemoryImage memory = image.memory().copy();
+            ReplayMemory replay = new ReplayMemory(image.pid(), memory);
             LocatedInterpreter loc = ImageReplay.locate(image, replay);
             List<ImageReplay.Chain> chains = ImageReplay.chains(memory, loc);
             assertThat(chains).as("threads in the image").hasSizeGreaterThanOrEqualTo(2);
+            return new Replay(memory, replay, new StackReader(image.pid(), replay, loc, null), loc, chains);
+        }
+
+        @Override
+        public void close() {
+            reader.close();
+            replay.close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("linkedFrameImages")
+    void aThreadStateThatLeadsToTheOtherThreadsFramesTearsOnlyThatThread(CapturedImage image) throws Exception {
+        try (Replay r = Replay.of(image)) {
+            MemoryImage memory = r.memory();
+            ReplayMemory replay = r.replay();
+            StackReader reader = r.reader();
+            LocatedInterpreter loc = r.loc();
+            List<ImageReplay.Chain> chains = r.chains();
             CapturedImage.Look first = ImageReplay.look(reader, replay);
             assertThat(first.threads()).isEqualTo(image.looks().get(0).threads());
 
@@ -61,12 +80,12 @@ class FrameOwnersReplayTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("linkedFrameImages")
     void twoThreadsThatSwappedFramesAreBothTorn(CapturedImage image) throws Exception {
-        MemoryImage memory = image.memory().copy();
-        try (ReplayMemory replay = new ReplayMemory(image.pid(), memory);
-                StackReader reader = new StackReader(image.pid(), replay, ImageReplay.locate(image, replay), null)) {
-            LocatedInterpreter loc = ImageReplay.locate(image, replay);
-            List<ImageReplay.Chain> chains = ImageReplay.chains(memory, loc);
-            assertThat(chains).as("threads in the image").hasSizeGreaterThanOrEqualTo(2);
+        try (Replay r = Replay.of(image)) {
+            MemoryImage memory = r.memory();
+            ReplayMemory replay = r.replay();
+            StackReader reader = r.reader();
+            LocatedInterpreter loc = r.loc();
+            List<ImageReplay.Chain> chains = r.chains();
             ImageReplay.look(reader, replay);
 
             // Each walk ends at the other's outermost frame: no two walks of the look share one (the within-look

@@ -111,8 +111,8 @@ class SwitchedStacksTest {
                         // Allowed twice per run, only for a stack taken over, and it must be put right (below).
                         if (!stale[w]) {
                             stale[w] = true;
-                            unseenWakes.add(String.format("worker-%d under %s, expected %s (missed switch-ins so far %d)",
-                                    w, caller, expected[w], t.reader().missedSwitchIns()));
+                            unseenWakes.add(String.format("worker-%d under %s, expected %s (%s)", w, caller,
+                                    expected[w], t.reader().describe(r.nativeThreadId)));
                         }
                     } else if (expected[w] != null) {
                         assertThat(caller).as(() -> String.format("%s: worker-%d's caller of park(); its latest looks:\n  %s", py.label(), w, history(w)))
