@@ -95,6 +95,10 @@ final class NativeFrameResolver {
             return new Resolved(Role.SHOWN, ANONYMOUS, null);
         }
         NativeObjects.MappedObject object = o.get();
+        if (object.pending()) {
+            // Not met by a merge (a walk reaching a pending object is not merged); never kept, as unmapped.
+            return new Resolved(Role.SHOWN, ANONYMOUS, null);
+        }
         String symbol = objects.symbolize(object, at).orElse(null);
         boolean interpreter = object.path().equals(interpreterPath) || object.path().equals(pythonExecutable);
         if (interpreter && (symbol != null ? isEvalLoop(symbol) : unnamedEvalPart(object, at))) {

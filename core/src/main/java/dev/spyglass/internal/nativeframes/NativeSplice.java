@@ -33,8 +33,12 @@ final class NativeSplice implements AutoCloseable {
         // 2.7's loop is PyEval_EvalFrameEx; from 3.6 PyEval_EvalFrameEx only forwards (a tail call) to
         // _PyEval_EvalFrameDefault, the loop itself.
         String eval = target.version().isAtLeast(3, 0) ? "_PyEval_EvalFrameDefault" : "PyEval_EvalFrameEx";
+        String executable = pythonExecutable(target.pid());
         this.splicer = new StackSplicer(new NativeFrameResolver(objects, target.interpreter().objectPath(),
-                pythonExecutable(target.pid()), eval, keepInterpreterFrames));
+                executable, eval, keepInterpreterFrames));
+        // Tables are built from now on, beside the session's start instead of in its first looks (NativeObjects).
+        objects.buildInBackground(executable == null ? List.of(target.interpreter().objectPath())
+                : List.of(target.interpreter().objectPath(), executable));
     }
 
     /**
@@ -63,6 +67,9 @@ final class NativeSplice implements AutoCloseable {
      * entry marks come from {@code t}; then {@link #frames()} or {@link #reason()}.
      */
     StackSplicer.Outcome merge(ThreadRecord t, List<Frame> python) {
+        if (tablePending()) {
+            return StackSplicer.Outcome.TORN;
+        }
         if (entries.length < python.size()) {
             entries = new boolean[Math.max(python.size(), entries.length * 2)];
         }
@@ -83,7 +90,24 @@ final class NativeSplice implements AutoCloseable {
 
     /** Why the last merge was torn. */
     String reason() {
-        return splicer.reason();
+        return tablePending() ? walk.reason() : splicer.reason();
+    }
+
+    /**
+     * The last walk reached an object whose call-frame table is still being built after the longest wait: it is
+     * not merged, and the sample goes out with its Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN} (see {@link #unknown}).
+     */
+    boolean tablePending() {
+        return walk != null && walk.outcome() == NativeUnwinder.Outcome.TRUNCATED
+                && walk.reason().startsWith(NativeUnwinder.TABLE_PENDING);
+    }
+
+    /** {@code python}'s thread with its Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN}. */
+    static ThreadStack unknown(ThreadStack python) {
+        List<Frame> frames = new java.util.ArrayList<>(python.frames().size() + 1);
+        frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
+        frames.addAll(python.frames());
+        return withFrames(python, frames);
     }
 
     /** {@code python}'s thread with {@code frames} instead of its own. */

@@ -74,6 +74,8 @@ public final class NativeStacks implements NativeFrames {
     private long spliced;
     private long partial;
     private long torn;
+    /** Threads sent out under the unknown-native-frames mark: an object's table was still being built. */
+    private long pending;
     private String lastTornReason;
 
     /**
@@ -309,6 +311,12 @@ public final class NativeStacks implements NativeFrames {
             LOG.debug("native stack of thread {} is deeper than the copy: copying {} KiB from now on", tid,
                     stops.stackBytes() / 1024);
         }
+        if (splice.tablePending()) {
+            // An object whose build outlasted its wait (NativeObjects.MAX_WAIT_NANOS): the Python frames are good,
+            // so the sample is kept, marked, rather than dropped.
+            pending++;
+            return NativeSplice.unknown(python);
+        }
         StackSplicer.Outcome o = splice.merge(t, python.frames());
         switch (o) {
             case TORN -> {
@@ -360,6 +368,11 @@ public final class NativeStacks implements NativeFrames {
         return torn;
     }
 
+    /** Threads sent out with their Python frames under {@link dev.spyglass.Frame#NATIVE_FRAMES_UNKNOWN}: a table was still being built. */
+    public long pending() {
+        return pending;
+    }
+
     /** Looks whose held threads were let go right after the look's first read (see {@link #resume}). */
     public long releasedEarly() {
         return releasedEarly;
@@ -372,7 +385,8 @@ public final class NativeStacks implements NativeFrames {
 
     @Override
     public void close() {
-        LOG.debug("native merges: {} spliced, {} partial, {} torn {}", spliced, partial, torn, tornReasons);
+        LOG.debug("native merges: {} spliced, {} partial, {} torn {}, {} while tables were built", spliced, partial,
+                torn, tornReasons, pending);
         LOG.debug("stops, p50/p99: {}; {} looks released the threads after the first read, {} were taken again held",
                 stops.phases(), releasedEarly, redone);
         stops.close();

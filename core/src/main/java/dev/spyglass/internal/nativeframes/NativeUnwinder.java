@@ -26,6 +26,13 @@ public final class NativeUnwinder {
     /** The start of the reason of a walk that needed bytes beyond the copied stack. */
     public static final String BEYOND_COPY = "stack deeper than the copy";
 
+    /**
+     * The start of the reason of a walk that reached an object whose call-frame table is still being built
+     * in the background after the longest wait ({@link NativeObjects#buildInBackground}): the sample has no
+     * native frames.
+     */
+    public static final String TABLE_PENDING = "call-frame table still being built";
+
     /** How a walk ended. */
     public enum Outcome { COMPLETE, TRUNCATED }
 
@@ -73,8 +80,12 @@ public final class NativeUnwinder {
                 // Code in a file but without call-frame information (built with -fno-asynchronous-unwind-tables,
                 // hand-written assembly): one step by the frame pointer where rbp looks like one. Code in no
                 // file (JIT, trampolines) ends the walk: nothing says how its frames are laid out.
-                if (objects.objectAt(pc).isEmpty()) {
+                Optional<NativeObjects.MappedObject> any = objects.objectAt(pc);
+                if (any.isEmpty()) {
                     return new Result(pcs, n, Outcome.TRUNCATED, "code in anonymous memory at 0x" + Long.toHexString(pc));
+                }
+                if (any.get().pending()) {
+                    return new Result(pcs, n, Outcome.TRUNCATED, TABLE_PENDING + ": " + any.get().path());
                 }
                 long ra = Long.compareUnsigned(bp, sp) >= 0 && (bp & 7) == 0 ? read(stack, stackStart, bp + 8) : NOT_COPIED;
                 long savedBp = ra == NOT_COPIED ? NOT_COPIED : read(stack, stackStart, bp);

@@ -79,6 +79,8 @@ public final class NonStopNativeStacks implements NativeFrames {
     private volatile long lost;
     private volatile long taken;
     private volatile long fromSyscall;
+    /** Of {@link #unspliced}: the snapshot reached an object whose table was still being built. */
+    private volatile long pending;
 
     /** A thread's Python stack at a tick: its frames, entry marks, and when that tick's read ended. */
     private static final class Seen {
@@ -205,6 +207,10 @@ public final class NonStopNativeStacks implements NativeFrames {
             }
             return unknown(python);
         }
+        if (splice.tablePending()) {
+            pending++;
+            return unknown(python);
+        }
         switch (splice.merge(t, frames)) {
             case TORN -> {
                 disagreed++;
@@ -219,10 +225,7 @@ public final class NonStopNativeStacks implements NativeFrames {
 
     private ThreadStack unknown(ThreadStack python) {
         unspliced++;
-        List<Frame> frames = new ArrayList<>(python.frames().size() + 1);
-        frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
-        frames.addAll(python.frames());
-        return NativeSplice.withFrames(python, frames);
+        return NativeSplice.unknown(python);
     }
 
     /** Samples with native frames spliced in (completely or partially). */
@@ -273,8 +276,8 @@ public final class NonStopNativeStacks implements NativeFrames {
     @Override
     public void close() {
         LOG.debug("non-stop native merges: {} spliced ({} partial, {} from a blocked thread's registers), {} unspliced"
-                + " ({} moved, {} disagreed), {} lost", spliced + partial, partial, fromSyscall, unspliced, moved,
-                disagreed, lost);
+                + " ({} moved, {} disagreed, {} while tables were built), {} lost", spliced + partial, partial, fromSyscall,
+                unspliced, moved, disagreed, pending, lost);
         samples.close();
         splice.close();
         blocked.close();
