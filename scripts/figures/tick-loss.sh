@@ -20,7 +20,7 @@ sleep "$S"
 b=$(cat /proc/$s/task/$tid/schedstat 2>/dev/null); l1=$(cut -d' ' -f1 /proc/loadavg)
 wait $s; kill $t 2>/dev/null; wait $t 2>/dev/null
 echo "load average $l0 -> $l1"
-grep -o 'look before sampling.*' $tmp/log
+grep -o 'looks before sampling.*' $tmp/log
 grep -o 'every .*' $tmp/log
 grep -o '[0-9,]* samples in .*achieved' $tmp/log
 awk '/Pause/ {n++; ms += $NF + 0} END {printf "GC: %d pauses, %.1f ms in all\n", n, ms}' $tmp/gc.log

@@ -259,7 +259,12 @@ public final class Sampler {
         private Builder() {
         }
 
-        /** Time between ticks: 10 µs to 1 hour. Default 10 ms. */
+        /**
+         * Time between ticks: 10 µs to 1 hour. Default 10 ms. Under 1 ms, {@link Sampler#attach(long)} runs the
+         * read path for a second before the session's clock starts, so the JVM's compilers have made it fast by
+         * the first tick (it returns that second later); {@link Sampler#launch(ProcessBuilder)} does not, so a
+         * command's start is not delayed.
+         */
         public Builder interval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
             if (interval.compareTo(Duration.ofNanos(10_000)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
