@@ -80,8 +80,6 @@ if [ "$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.spec
     pid=$!
     sleep 0.3
     training=(dump -p "$pid")
-    # As root, with native frames: the cache then holds the unwinder's and ELF reader's classes (see ./spyglass).
-    [ "$(id -u)" = 0 ] && training=(dump --native -p "$pid")
   fi
   timeout --kill-after=5 120 "$java" "${flags[@]}" -XX:AOTCacheOutput="$lib/spyglass-cli.aot" -Xlog:aot=off \
     -Xlog:cds=off -jar "$lib/spyglass-cli.jar" "${training[@]}" </dev/null >/dev/null 2>&1 || true

@@ -3,7 +3,7 @@
 # `dump -p PID` and `--help`, without and with the launcher's start-up flags and AOT cache, as medians of
 # REPS interleaved runs against one sleeping python3. Needs a built CLI jar and JDK 25 (JAVA_HOME). With
 # INSTALLED=PATH/TO/bin/spyglass (made by ./spyglass install), the installed command too; JAR=FILE measures
-# another CLI jar.
+# another CLI jar. TRAIN="dump --native" trains the cache as the launcher does as root (default: dump).
 #
 #   REPS=9 scripts/figures/startup.sh
 #   INSTALLED=~/.local/bin/spyglass REPS=5 scripts/figures/startup.sh
@@ -17,7 +17,7 @@ trap 'kill "$py" 2>/dev/null; rm -rf "$work"' EXIT
 python3 -c 'import time; time.sleep(600)' & py=$!
 sleep 0.5
 "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms8m -XX:AOTCacheOutput="$work/cli.aot" -Xlog:aot=off \
-  -Xlog:cds=off -jar "$jar" dump -p "$py" >/dev/null 2>&1
+  -Xlog:cds=off -jar "$jar" ${TRAIN:-dump} -p "$py" >/dev/null 2>&1
 plain=(--enable-native-access=ALL-UNNAMED)
 fast=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms8m -XX:AOTCache="$work/cli.aot" -Xlog:aot=off -Xlog:cds=off
       -XX:TieredStopAtLevel=1)
