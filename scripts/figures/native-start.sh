@@ -2,7 +2,7 @@
 # The first seconds of native sampling (issue 12, "slow first start"): samples per quarter second of
 # `record -i 10ms -d 4s` on a launched busy.py, Python frames only, `--native` and `--native=nonstop`, one fresh JVM
 # each, and of each quarter's samples those under <native frames unknown>. Building each mapped object's call-frame table and
-# symbol index takes ~0.5 s for libpython 3.12 cold under load 5: on the sampling thread before 7 Dec 2026 (the first
+# symbol index takes ~0.5 s for libpython 3.12 cold under load 5: on the sampling thread until 6 Dec 2026 (the first
 # quarters held few samples), on a thread of its own since (the first samples go out under <native frames unknown>).
 # Usage: [PY=python3.12] [JAR=examples/target/spyglass-cli.jar | LAUNCHER=./spyglass] scripts/figures/native-start.sh
 set -euo pipefail
