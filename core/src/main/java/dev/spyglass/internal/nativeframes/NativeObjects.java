@@ -94,7 +94,8 @@ public final class NativeObjects implements AutoCloseable {
         builder = executor;
         this.maxWaitNanos = maxWaitNanos;
         for (String path : first) {
-            map.mappings().stream().filter(m -> m.path().equals(path)).findFirst().ifPresent(this::entry);
+            map.mappings().stream().filter(m -> m.executable() && m.path().equals(path)).findFirst()
+                    .ifPresent(this::entry);
         }
         for (ProcessMap.Mapping m : map.mappings()) {
             String name = m.path().substring(m.path().lastIndexOf('/') + 1);

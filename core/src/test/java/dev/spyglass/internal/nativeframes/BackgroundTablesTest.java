@@ -80,6 +80,37 @@ class BackgroundTablesTest {
     }
 
     /**
+     * The objects every stack passes through (the interpreter's, libc) are built from {@code buildInBackground}
+     * on, before any look asks for them: once the builder is idle, a look that may not wait finds them built.
+     */
+    @ForEachPython
+    void theInterpretersObjectAndLibcAreBuiltBeforeAnyLookOn(PythonInterpreter py) throws Exception {
+        py.assumeAvailable();
+        Path script = PythonScripts.write("tableahead.py", String.join("\n",
+                "import os, sys, time",
+                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+                "time.sleep(60)",
+                ""));
+        try (PythonScripts.Running target = PythonScripts.start(py, script)) {
+            int pid = Integer.parseInt(target.readyLine().substring(6).trim());
+            ProcessMap map = ProcessMap.read(pid);
+            ExecutorService builder = Executors.newSingleThreadExecutor();
+            try (NativeObjects objects = new NativeObjects(map)) {
+                objects.buildInBackground(List.of(py.interpreterObject().toString()), builder, 0);
+                builder.submit(() -> null).get(120, TimeUnit.SECONDS); // after the builds queued so far
+                for (ProcessMap.Mapping m : map.mappings()) {
+                    boolean wanted = m.path().equals(py.interpreterObject().toString())
+                            || m.path().matches(".*/libc([.-].*)?\\.so.*");
+                    if (wanted && m.executable()) {
+                        assertThat(objects.objectAt(m.start())).as("%s: %s", py.label(), m.path()).get()
+                                .matches(o -> !o.pending() && o.table() != null, "built");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Closed before the builder got to any object: the queued builds never start and the builder's thread
      * ends; nothing is built on the closing thread.
      */
