@@ -22,16 +22,18 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * The builder is held behind a latch, so "not built yet" does not depend on the machine's speed.
  */
 class BackgroundTablesTest {
+    /** Says its PID, then sleeps in time.sleep. */
+    private static final String SLEEPER = String.join("\n",
+            "import os, sys, time",
+            "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
+            "time.sleep(60)",
+            "");
 
     @ForEachPython
     void aWalkIntoAnObjectStillBeingBuiltEndsPendingThenCompletesOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
         NativeTargets.assumePtrace();
-        Path script = PythonScripts.write("tablesleep.py", String.join("\n",
-                "import os, sys, time",
-                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
-                "time.sleep(60)",
-                ""));
+        Path script = PythonScripts.write("tablesleep.py", SLEEPER);
         try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
             int pid = Integer.parseInt(target.readyLine().substring(6).trim());
             Thread.sleep(50); // into time.sleep
@@ -86,11 +88,7 @@ class BackgroundTablesTest {
     @ForEachPython
     void theInterpretersObjectAndLibcAreBuiltBeforeAnyLookOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Path script = PythonScripts.write("tableahead.py", String.join("\n",
-                "import os, sys, time",
-                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
-                "time.sleep(60)",
-                ""));
+        Path script = PythonScripts.write("tableahead.py", SLEEPER);
         try (PythonScripts.Running target = PythonScripts.start(py, script)) {
             int pid = Integer.parseInt(target.readyLine().substring(6).trim());
             ProcessMap map = ProcessMap.read(pid);
@@ -117,11 +115,7 @@ class BackgroundTablesTest {
     @ForEachPython
     void closeWhileBuildsAreQueuedEndsTheBuilderOn(PythonInterpreter py) throws Exception {
         py.assumeAvailable();
-        Path script = PythonScripts.write("tableidle.py", String.join("\n",
-                "import os, sys, time",
-                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
-                "time.sleep(60)",
-                ""));
+        Path script = PythonScripts.write("tableidle.py", SLEEPER);
         try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
             int pid = Integer.parseInt(target.readyLine().substring(6).trim());
             ExecutorService builder = Executors.newSingleThreadExecutor();
@@ -150,11 +144,7 @@ class BackgroundTablesTest {
     @org.junit.jupiter.api.Test
     void aLookWaitsForABuildOnlyUpToItsLongestWait() throws Exception {
         PythonInterpreter py = dev.spyglass.testsupport.PythonInterpreters.assumeAny(3, 12);
-        Path script = PythonScripts.write("tablewait.py", String.join("\n",
-                "import os, sys, time",
-                "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
-                "time.sleep(60)",
-                ""));
+        Path script = PythonScripts.write("tablewait.py", SLEEPER);
         try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script)) {
             int pid = Integer.parseInt(target.readyLine().substring(6).trim());
             ProcessMap map = ProcessMap.read(pid);
