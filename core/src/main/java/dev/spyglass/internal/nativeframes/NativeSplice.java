@@ -104,9 +104,14 @@ final class NativeSplice implements AutoCloseable {
 
     /** {@code python}'s thread with its Python frames under {@link Frame#NATIVE_FRAMES_UNKNOWN}. */
     static ThreadStack unknown(ThreadStack python) {
-        List<Frame> frames = new java.util.ArrayList<>(python.frames().size() + 1);
+        return unknown(python, python.frames());
+    }
+
+    /** {@code python}'s thread with {@code pythonFrames} (its own, or of a read nearer in time) under the mark. */
+    static ThreadStack unknown(ThreadStack python, List<Frame> pythonFrames) {
+        List<Frame> frames = new java.util.ArrayList<>(pythonFrames.size() + 1);
         frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
-        frames.addAll(python.frames());
+        frames.addAll(pythonFrames);
         return withFrames(python, frames);
     }
 

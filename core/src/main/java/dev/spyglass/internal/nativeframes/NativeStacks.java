@@ -368,10 +368,6 @@ public final class NativeStacks implements NativeFrames {
         return torn;
     }
 
-    /** Threads sent out with their Python frames under {@link dev.spyglass.Frame#NATIVE_FRAMES_UNKNOWN}: a table was still being built. */
-    public long pending() {
-        return pending;
-    }
 
     /** Looks whose held threads were let go right after the look's first read (see {@link #resume}). */
     public long releasedEarly() {

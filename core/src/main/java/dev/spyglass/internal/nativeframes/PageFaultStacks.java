@@ -1,6 +1,5 @@
 package dev.spyglass.internal.nativeframes;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -139,10 +138,7 @@ public final class PageFaultStacks implements AutoCloseable {
         List<Frame> nearer = before != null && before.tick == tick - 1 && r.time() > before.readStart
                 && r.time() < readStart && r.time() - before.readStart < readStart - r.time() ? before.frames
                         : python.frames();
-        List<Frame> frames = new ArrayList<>(nearer.size() + 1);
-        frames.add(Frame.NATIVE_FRAMES_UNKNOWN);
-        frames.addAll(nearer);
-        return NativeSplice.withFrames(python, frames);
+        return NativeSplice.unknown(python, nearer);
     }
 
     /** The same chain of functions (name, qualified name, file), whatever their lines. */

@@ -22,6 +22,8 @@ import dev.spyglass.testsupport.PythonInterpreter;
  * The builder is held behind a latch, so "not built yet" does not depend on the machine's speed.
  */
 class BackgroundTablesTest {
+    /** libc's path as mapped: libc.so.6, libc-2.x.so (not libcrypt). */
+    private static final String LIBC = ".*/libc([.-].*)?\\.so.*";
     /** Says its PID, then sleeps in time.sleep. */
     private static final String SLEEPER = String.join("\n",
             "import os, sys, time",
@@ -98,7 +100,7 @@ class BackgroundTablesTest {
                 builder.submit(() -> null).get(120, TimeUnit.SECONDS); // after the builds queued so far
                 for (ProcessMap.Mapping m : map.mappings()) {
                     boolean wanted = m.path().equals(py.interpreterObject().toString())
-                            || m.path().matches(".*/libc([.-].*)?\\.so.*");
+                            || m.path().matches(LIBC);
                     if (wanted && m.executable()) {
                         assertThat(objects.objectAt(m.start())).as("%s: %s", py.label(), m.path()).get()
                                 .matches(o -> !o.pending() && o.table() != null, "built");
@@ -129,7 +131,7 @@ class BackgroundTablesTest {
             objects.buildInBackground(List.of(py.interpreterObject().toString()), builder, 0);
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
             ProcessMap.Mapping libc = ProcessMap.read(pid).mappings().stream()
-                    .filter(m -> m.executable() && m.path().matches(".*/libc([.-].*)?\\.so.*")).findFirst().orElseThrow();
+                    .filter(m -> m.executable() && m.path().matches(LIBC)).findFirst().orElseThrow();
             assertThat(objects.objectAt(libc.start())).get().matches(NativeObjects.MappedObject::pending);
             objects.close();
             assertThat(builder.awaitTermination(10, TimeUnit.SECONDS)).as("the builder ends at close").isTrue();
@@ -149,7 +151,7 @@ class BackgroundTablesTest {
             int pid = Integer.parseInt(target.readyLine().substring(6).trim());
             ProcessMap map = ProcessMap.read(pid);
             long libc = map.mappings().stream()
-                    .filter(m -> m.executable() && m.path().matches(".*/libc([.-].*)?\\.so.*")).findFirst()
+                    .filter(m -> m.executable() && m.path().matches(LIBC)).findFirst()
                     .orElseThrow().start();
             long interpreter = map.mappings().stream().filter(m -> m.executable()
                     && m.path().equals(py.interpreterObject().toString())).findFirst().orElseThrow().start();
