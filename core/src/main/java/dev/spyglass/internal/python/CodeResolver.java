@@ -54,10 +54,18 @@ final class CodeResolver {
         this.codeBuf = arena.allocate((long) codeStride * 64, 16);
     }
 
-    /** Resolves {@code walked} into {@code r}'s frames; on a torn read, tears {@code r} (and pushes nothing more). */
-    void resolve(ThreadRecord r, WalkedFrames walked) throws SpyglassException {
+    /**
+     * Resolves {@code walked} into {@code r}'s frames; on a torn read, tears {@code r} (and pushes nothing more).
+     *
+     * @param headersAhead whether every frame of {@code walked} was copied in the look's first call, before the
+     *                     code headers read ahead in it: only then may those copies serve. A frame read after that
+     *                     call may run a code object made since at the address of a freed one, whose old header the
+     *                     copy still holds (seen: a sub-interpreter's {@code run_string} module at a {@code .pth}
+     *                     line's address, on 3.8, 3.11 and 3.13: line 1 instead of 5, one look in ~60,000)
+     */
+    void resolve(ThreadRecord r, WalkedFrames walked, boolean headersAhead) throws SpyglassException {
         int d = collectDistinct(walked);
-        if (!readHeaders(r, d)) {
+        if (!readHeaders(r, d, headersAhead)) {
             return;
         }
         // Locals, not fields, in the per-frame loop: the JIT then keeps them in registers.
@@ -130,17 +138,17 @@ final class CodeResolver {
 
     /**
      * Finds the entry of each distinct code object: headers read ahead in this look's first call need
-     * no read; the others are read in batches of at most {@link RemoteMemory#MAX_IOV} ranges.
+     * no read (where {@code headersAhead}); the others are read in batches of at most {@link RemoteMemory#MAX_IOV} ranges.
      *
      * @return false after tearing {@code r}
      */
-    private boolean readHeaders(ThreadRecord r, int d) throws SpyglassException {
+    private boolean readHeaders(ThreadRecord r, int d, boolean headersAhead) throws SpyglassException {
         if (codeBuf.byteSize() < (long) codeStride * Math.min(d, RemoteMemory.MAX_IOV)) {
             codeBuf = arena.allocate((long) codeStride * Math.min(Math.max(d, 64), RemoteMemory.MAX_IOV), 16);
         }
         int missing = 0;
         for (int j = 0; j < d; j++) {
-            distinctAhead[j] = ahead.code(distinct[j]);
+            distinctAhead[j] = headersAhead ? ahead.code(distinct[j]) : -1;
             if (distinctAhead[j] < 0) {
                 missing++;
             }

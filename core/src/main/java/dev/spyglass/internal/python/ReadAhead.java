@@ -226,16 +226,19 @@ final class ReadAhead implements AutoCloseable {
             int budget = (RemoteMemory.MAX_IOV - 64 - CODES - memory.pending()) / Math.max(1, spans.frame().ranges());
             frames.queueEach(memory, spans.frame(), threads, budget);
         }
+        oldChunks.queue(memory, threads, arena);
+        queueChunks();
+        // Code headers last, after every frame they may serve (CodeResolver#resolve): the kernel copies the ranges
+        // in order, so a frame copied here runs a code object that was at its address when its header is copied,
+        // or the frame has ended (the same race as reading a frame, then its code). Headers first would let a
+        // frame made after them (a module's code run at the address of a freed one) meet the old header.
         int codeFirst = memory.pending();
         int codeRanges = spans.code().ranges();
-        int queuedCodes = Math.min(codeCount,
-                (RemoteMemory.MAX_IOV - memory.pending() - THREADS - 1) / Math.max(1, codeRanges));
+        int queuedCodes = Math.max(0, Math.min(codeCount,
+                (RemoteMemory.MAX_IOV - memory.pending()) / Math.max(1, codeRanges)));
         for (int j = 0; j < queuedCodes; j++) {
             spans.code().queue(memory, codes[j], codeBuf, (long) j * spans.codeStride());
         }
-        // Chunks last: they are the largest ranges, and a failed range stops the kernel there.
-        oldChunks.queue(memory, threads, arena);
-        queueChunks();
         int done = memory.flush();
         interpValid = interpLast < done;
         gilValid = gilLast >= 0 && gilLast < done;
@@ -338,7 +341,7 @@ final class ReadAhead implements AutoCloseable {
      * read fine this time: a thread that goes back and forth between two calls (a loop and the key function
      * that {@code sorted} calls) then finds both read ahead, and a look of held threads for native frames
      * needs no read after the first (see {@link Target#afterSnapshot}). One that could not be read is
-     * dropped: a failed range stops the kernel there, and the chunks queued after it would go unread.
+     * dropped: a failed range stops the kernel there, and the headers queued after it would go unread.
      */
     private void carryCodes() {
         int carried = 0;

@@ -409,11 +409,14 @@ public final class StackReader implements AutoCloseable {
     private void walk(ThreadRecord r) throws SpyglassException {
         walked.clear();
         try {
+            long calls = memory.syscalls();
             if (frames.walk(r, walked) < 0 || r.torn) {
                 r.depth = 0;
                 return;
             }
-            codes.resolve(r, walked);
+            // Headers read ahead serve only frames copied in that same first call (codes are its last ranges):
+            // a frame read later may run a code object made since, at the address of one that was freed.
+            codes.resolve(r, walked, memory.syscalls() == calls);
         } catch (MemoryFault f) {
             r.tear("frame memory unreadable: " + f.getMessage());
         }
@@ -427,7 +430,7 @@ public final class StackReader implements AutoCloseable {
      * {@code r}, with the same code-object cache as the stacks; tears {@code r} as a stack would be.
      */
     void resolve(ThreadRecord r, WalkedFrames w) throws SpyglassException {
-        codes.resolve(r, w);
+        codes.resolve(r, w, false);
     }
 
     @Override
