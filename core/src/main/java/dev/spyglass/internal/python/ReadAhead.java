@@ -87,8 +87,10 @@ final class ReadAhead implements AutoCloseable {
         this.spans = spans;
         this.linkedFrames = linkedFrames;
         this.hasCframe = layout.has(Field.TSTATE_CFRAME);
-        // ≤3.10 frames are heap objects, one read each: speculating them saves a call per frame.
-        this.frames = new ReadAheadFrames(linkedFrames ? 128 : 4);
+        // ≤3.10 frames are heap objects, one read each: speculating them saves a call per frame. 3.11+: the
+        // frames outside the chunks, one per C-level call of the evaluation loop (3.12+ shims) and per running
+        // generator; the replay images' main thread, in threading's join, has 6 on 3.14 (4 cost 3 reads a look).
+        this.frames = new ReadAheadFrames(linkedFrames ? 128 : 8);
         this.oldChunks = new ReadAheadChunks();
         this.moreThreadStates = new ReadAheadThreadStates(spans.tstate(), arena);
         interpBuf = arena.allocate(spans.interp().bufferSize(), 8);
