@@ -114,8 +114,11 @@ class LeakTrackerTest {
                 t.poll();
                 report = t.report();
             }
-            // The breakpoints went with the descriptors.
-            assertThat(byteAt(target.pid(), probeAddress)).isEqualTo(original);
+            // The breakpoints went with the descriptors. Under two CPU hogs and the suite the int3 was still read right
+            // after close once (pyenv 3.13, 6 Dec 2026), as FunctionProbesTest saw: a bounded wait tells a slow
+            // removal from a probe left behind, which never goes.
+            assertThat(FunctionProbesTest.restoredWithin(target.pid(), probeAddress, original, 10_000))
+                    .as("allocator probe gone after close").isEqualTo(original);
             long truth = Long.parseLong(Files.readString(figure).trim());
             Files.delete(figure);
             long ours = LeakWindow.survivingBytes(report, "leak_forever");
