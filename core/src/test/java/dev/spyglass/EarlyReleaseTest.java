@@ -59,4 +59,34 @@ class EarlyReleaseTest {
             assertThat(status).as("the target is not left traced").contains("TracerPid:\t0");
         }
     }
+
+    /**
+     * A look a pause after the previous one (100 Hz) first reads, without stopping anything, what it will read while
+     * the threads are held, so that the held read finds the caches warm ({@code NativeStacks.WARM_AFTER_NANOS}). That
+     * read must leave the look as it was: the threads still let go after the first read, nearly every time.
+     */
+    @ForEachPython
+    @ResourceLock(SamplerTest.CPU_BOUND)
+    void aLookAfterAPauseReadsAheadOnceBeforeTheStopAndStillLetsGoEarlyOn(PythonInterpreter py) throws Exception {
+        NativeDemoExtension ext = NativeDemoExtension.build(py);
+        Path script = PythonScripts.write("native_sort.py", NativeDemoExtension.SORT_TARGET);
+        try (PythonScripts.Running target = PythonScripts.startUnderShell(py, script, ext.directory().toString());
+                Target t = Target.attach(target.pid());
+                NativeStacks natives = new NativeStacks(t, false)) {
+            int looks = 60;
+            for (int i = 0; i < looks; i++) {
+                natives.readThreads(SamplingMode.WALL);
+                Thread.sleep(10);
+            }
+            long early = natives.releasedEarly();
+            long redone = natives.redone();
+            System.out.printf("%s: %d of %d looks after a 10 ms pause read ahead before the stop; %d let go early, %d"
+                    + " taken again held%n", py.label(), natives.warmed(), looks, early, redone);
+            assertThat(natives.warmed()).as("%s: looks that read ahead before the stop", py.label()).isEqualTo(looks);
+            if (py.atLeast(3, 11)) {
+                assertThat(early).as("%s: looks released early, of %d (redone %d)", py.label(), early + redone, redone)
+                        .isGreaterThanOrEqualTo((early + redone) * 9 / 10).isPositive();
+            }
+        }
+    }
 }

@@ -276,6 +276,19 @@ public final class ThreadStops implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads, and throws away, the stack ranges the last {@link #stop} copied, into the same buffers: run before a stop
+     * after a long idle time, it brings the target's page tables and these buffers back into the caches, so the copy
+     * made while the thread is held takes less of its time (see {@code ReadAhead.warm}). Nothing is stopped.
+     */
+    public void warm() throws SpyglassException {
+        for (int i = 0; i < count; i++) {
+            if (copied[i] > 0 && states[i] == GONE) {
+                memory.readPartial(rsp(i), stacks[i].asSlice(0, Math.min(copied[i], stackBytes)));
+            }
+        }
+    }
+
     /** How many threads the last {@link #stop} was asked for. */
     public int count() {
         return count;

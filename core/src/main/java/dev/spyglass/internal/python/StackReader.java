@@ -207,6 +207,11 @@ public final class StackReader implements AutoCloseable {
         interpreters.piggyback(address, dst);
     }
 
+    /** See {@link ReadAhead#warm}: reads, and throws away, what the next look will read first. */
+    public void warmReadAhead() throws SpyglassException {
+        ahead.warm();
+    }
+
     /** See {@link ReadAhead#afterFlush}. */
     public void afterReadAhead(Runnable r) {
         ahead.afterFlush(r);

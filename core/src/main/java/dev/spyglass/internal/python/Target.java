@@ -208,6 +208,18 @@ public final class Target implements AutoCloseable {
     }
 
     /**
+     * Reads, and throws away, what the next {@link #readThreads} will read in its first call ({@link
+     * StackReader#warmReadAhead}): native frames run it before they stop threads after a long idle time, so that the
+     * read made while the threads are held finds the caches warm.
+     */
+    public void warmReadAhead() throws SpyglassException {
+        if (closed) {
+            throw new IllegalStateException("target " + pid + " is closed");
+        }
+        reader.warmReadAhead();
+    }
+
+    /**
      * Runs {@code hook} during the next {@link #readThreads}, right after its one read of the target that
      * copies, in one system call, what the previous look found (interpreter, thread states, data-stack
      * chunks or frame objects, code objects: {@link ReadAhead}). Native frames use it to let held threads
