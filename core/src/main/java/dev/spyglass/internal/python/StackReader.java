@@ -207,14 +207,9 @@ public final class StackReader implements AutoCloseable {
         interpreters.piggyback(address, dst);
     }
 
-    /** See {@link ReadAhead#warm}: reads, and throws away, what the next look will read first. */
-    public void warmReadAhead() throws SpyglassException {
-        ahead.warm();
-    }
-
-    /** See {@link ReadAhead#afterFlush}. */
-    public void afterReadAhead(Runnable r) {
-        ahead.afterFlush(r);
+    /** The read-ahead of the looks, for {@link Target} (its hook after the first call, its warm read). */
+    ReadAhead readAhead() {
+        return ahead;
     }
 
     public ThreadRecord thread(int i) {
@@ -419,8 +414,6 @@ public final class StackReader implements AutoCloseable {
                 r.depth = 0;
                 return;
             }
-            // Headers read ahead serve only frames copied in that same first call (codes are its last ranges):
-            // a frame read later may run a code object made since, at the address of one that was freed.
             codes.resolve(r, walked, memory.syscalls() == calls);
         } catch (MemoryFault f) {
             r.tear("frame memory unreadable: " + f.getMessage());

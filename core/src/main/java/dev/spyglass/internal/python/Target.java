@@ -197,7 +197,7 @@ public final class Target implements AutoCloseable {
             }
             throw e;
         } finally {
-            reader.afterReadAhead(null);
+            reader.readAhead().afterFlush(null);
             syscallsAtSnapshot = -1;
         }
         ProcessGoneException changed = identity.check(memory.syscalls() - calls == 1);
@@ -209,14 +209,14 @@ public final class Target implements AutoCloseable {
 
     /**
      * Reads, and throws away, what the next {@link #readThreads} will read in its first call ({@link
-     * StackReader#warmReadAhead}): native frames run it before they stop threads after a long idle time, so that the
+     * ReadAhead#warm}): native frames run it before they stop threads after a long idle time, so that the
      * read made while the threads are held finds the caches warm.
      */
     public void warmReadAhead() throws SpyglassException {
         if (closed) {
             throw new IllegalStateException("target " + pid + " is closed");
         }
-        reader.warmReadAhead();
+        reader.readAhead().warm();
     }
 
     /**
@@ -229,7 +229,7 @@ public final class Target implements AutoCloseable {
      */
     public void afterSnapshot(Runnable hook) {
         snapshotHook = hook;
-        reader.afterReadAhead(hook == null ? null : snapshotTaken);
+        reader.readAhead().afterFlush(hook == null ? null : snapshotTaken);
     }
 
     private void snapshotTaken() {
