@@ -30,6 +30,7 @@ public final class Sampler {
     private final SamplingMode mode;
     private final int queueCapacity;
     private final Duration launchTimeout;
+    private final double cpuLimit;
     private final boolean nativeFrames;
     private final boolean interpreterFrames;
     private final boolean nativeFramesOfAllThreads;
@@ -75,6 +76,7 @@ public final class Sampler {
         this.mode = b.mode;
         this.queueCapacity = b.queueCapacity;
         this.launchTimeout = b.launchTimeout;
+        this.cpuLimit = b.cpuLimit;
     }
 
     /** A builder with interval 10 ms, no duration limit, {@link SamplingMode#WALL}, queue of 65,536. */
@@ -211,6 +213,11 @@ public final class Sampler {
         return launchTimeout;
     }
 
+    /** The CPU limit of the whole process in cores, 0 for none ({@link Builder#cpuLimit}). */
+    public double cpuLimit() {
+        return cpuLimit;
+    }
+
     /** Whether samples show {@code asyncio} tasks ({@link Builder#asyncTasks}). */
     public boolean asyncTasks() {
         return asyncTasks;
@@ -255,6 +262,7 @@ public final class Sampler {
         private NativeEngine nativeEngine = NativeEngine.BRIEF_STOP;
         private boolean asyncTasks;
         private boolean followChildren;
+        private double cpuLimit;
 
         private Builder() {
         }
@@ -414,6 +422,22 @@ public final class Sampler {
          */
         public Builder followChildren(boolean followChildren) {
             this.followChildren = followChildren;
+            return this;
+        }
+
+        /**
+         * Holds this whole JVM process to at most {@code cores} of CPU while the session samples, 0 (the default)
+         * for no limit: when the process has used more than that, the sampling thread waits before its next look
+         * (checked every 10 ms against the process's CPU clock), and the ticks meanwhile are skipped. For a JVM that
+         * does little but sample, such as the command line's, which sets 1: at the shortest interval the sampling
+         * thread alone fills a core, and the consumer, collector and compilers would take part of a second one from
+         * the target. In a JVM that does other work the limit counts that work too.
+         */
+        public Builder cpuLimit(double cores) {
+            if (!(cores >= 0 && cores <= 1024)) {
+                throw new IllegalArgumentException("cpuLimit must be between 0 and 1024 cores: " + cores);
+            }
+            this.cpuLimit = cores;
             return this;
         }
 

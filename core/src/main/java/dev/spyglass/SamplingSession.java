@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Target;
+import dev.spyglass.internal.session.CpuCap;
 import dev.spyglass.internal.session.DescendantWatch;
 import dev.spyglass.internal.session.EventSource;
 import dev.spyglass.internal.session.FollowedProcess;
@@ -66,6 +67,7 @@ public final class SamplingSession implements AutoCloseable {
     private final SamplingMode mode;
     private final long intervalNanos;
     private final long durationNanos;
+    private final double cpuLimit;
     private final SampleHandoff queue;
     private final CountDownLatch done = new CountDownLatch(1);
     private final Thread worker;
@@ -93,6 +95,7 @@ public final class SamplingSession implements AutoCloseable {
         // Beyond a century (Duration.toNanos overflows at ~292 years) a duration is no limit at all.
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
+        this.cpuLimit = config.cpuLimit();
         this.queue = new SampleHandoff(config.queueCapacity());
         this.python = python;
         this.self = FollowedProcess.of(pid, version);
@@ -367,6 +370,7 @@ public final class SamplingSession implements AutoCloseable {
         // Made here: the timer slack it sets is the sampling thread's own.
         TickPacing pacing = TickPacing.forCurrentThread(intervalNanos, stopped);
         TickLateness lateness = new TickLateness(start, intervalNanos);
+        CpuCap cap = CpuCap.start(cpuLimit, start);
         long deadline = start;
         try {
             while (!stopRequested) {
@@ -387,6 +391,11 @@ public final class SamplingSession implements AutoCloseable {
                 long next = deadline + intervalNanos;
                 long after = System.nanoTime();
                 lateness.tick(deadline, now, after);
+                long pause = cap == null ? 0 : cap.pauseAfter(after);
+                if (pause > 0) {
+                    pacing.waitUntil(after + pause); // back within the CPU limit; the ticks meanwhile are skipped
+                    after = System.nanoTime();
+                }
                 if (after - next > intervalNanos) {
                     // More than a whole interval late: skip the missed ticks rather than bursting.
                     lateness.gap(next, after);
@@ -405,7 +414,9 @@ public final class SamplingSession implements AutoCloseable {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
             if (LOG.isDebugEnabled()) {
-                LOG.debug("process {}, every {} µs: {}", pid(), intervalNanos / 1000, lateness.summary());
+                LOG.debug("process {}, every {} µs: {}{}", pid(), intervalNanos / 1000, lateness.summary(), cap == null
+                        ? "" : "; held within " + cpuLimit + " cores: " + cap.pauses() + " waits, "
+                        + cap.pausedNanos() / 1_000_000 + " ms");
             }
             if (family != null) {
                 family.watch().stop(); // no more attaches for a session that samples no more

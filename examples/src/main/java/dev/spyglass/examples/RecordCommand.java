@@ -42,13 +42,18 @@ final class RecordCommand implements Callable<Integer> {
 
     /** The shortest interval the library's {@link Sampler} accepts. */
     static final Duration FASTEST = Duration.ofNanos(10_000);
+    /**
+     * The whole command stays within one core at any interval: at the shortest the sampling thread fills one by
+     * itself, and the output's and the JVM's own threads would take the rest from a target that shares the machine.
+     */
+    static final double CPU_LIMIT = 1.0;
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")
     Long pid;
 
     @Option(names = {"-i", "--interval"}, paramLabel = "INTERVAL", defaultValue = "1ms",
             description = "Time between samples: 100us, 1ms, 0.5s; a bare number is microseconds "
-                    + "(as in Austin); 1us = as fast as possible (10us). Default: ${DEFAULT-VALUE}.")
+                    + "(as in Austin); 1us = as fast as possible (10us) within one core. Default: ${DEFAULT-VALUE}.")
     String interval;
 
     @Option(names = {"-d", "--duration"}, paramLabel = "DURATION",
@@ -186,7 +191,7 @@ final class RecordCommand implements Callable<Integer> {
         Sampler sampler;
         try {
             Sampler.Builder builder = frames.configure(Sampler.builder().interval(every).mode(samplingMode)
-                    .launchTimeout(startLimit).followChildren(children.children), err);
+                    .launchTimeout(startLimit).followChildren(children.children).cpuLimit(CPU_LIMIT), err);
             if (limit != null) {
                 builder.duration(limit);
             }

@@ -168,7 +168,7 @@ final class TopCommand implements Callable<Integer> {
                     .nativeFrames(nativeFrames != null && nonStopAllowed())
                     .nativeEngine(nativeFrames == null ? Sampler.NativeEngine.BRIEF_STOP : nativeFrames)
                     .kernelFrames(kernelFrames && kernelFramesAllowed()).asyncTasks(asyncTasks)
-                    .followChildren(children.children).build();
+                    .followChildren(children.children).cpuLimit(RecordCommand.CPU_LIMIT).build();
         } catch (IllegalArgumentException e) {
             err.println("spyglass top: " + e.getMessage());
             return Failures.USAGE;
