@@ -4,7 +4,8 @@ loop iterations ran (each allocates and frees a 2-item list, a small object and 
 with `grow`, the small objects are kept, in a list emptied at every 1,000,000: pymalloc takes a new arena about
 every 10,000 iterations and gives them back at each emptying, which the coarse level's arena probes see; with
 `map`, each iteration also maps and unmaps 64 KiB with mmap.mmap(-1, 65536), which the coarse level's mmap probes
-see).
+see; with `batch`, each iteration also builds a chain of 400 small tuples (and ints) and drops it, so pymalloc empties pools and
+takes them again at every turn: the worst case of the pools level's refill probe).
 Run it, attach `spyglass leaks -p PID -d 5s [--level coarse]` during part of the run and compare the rates with the
 probes on and off."""
 import mmap, sys, time
@@ -17,6 +18,7 @@ class Obj(object):
 BIG = len(sys.argv) > 2 and sys.argv[2] == "big"
 GROW = len(sys.argv) > 2 and sys.argv[2] == "grow"
 MAP = len(sys.argv) > 2 and sys.argv[2] == "map"
+BATCH = len(sys.argv) > 2 and sys.argv[2] == "batch"
 
 def loop():
     i = 1000
@@ -31,6 +33,11 @@ def loop():
         del x
         if MAP:
             mmap.mmap(-1, 65536).close()
+        if BATCH:
+            b = None  # a chain of 400 2-item tuples, each with a new int: no block over 512 bytes
+            for j in range(400):
+                b = (b, i + j)
+            del b
         yield
 
 sys.stdout.write("ready\n"); sys.stdout.flush()

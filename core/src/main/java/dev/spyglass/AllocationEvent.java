@@ -9,7 +9,8 @@ import java.util.List;
  * address when the block was resized in place).
  *
  * @param kind      allocation or release
- * @param tid       the thread that called the allocator (its kernel TID)
+ * @param tid       the thread that called the allocator (its kernel TID); 0 for the release of a pymalloc pool, found
+ *                  by reading the pool's header ({@link LeakTracker.Level#POOLS}), not by a call
  * @param timeNanos when the probe fired, on {@code CLOCK_MONOTONIC} (the clock of {@link System#nanoTime()} on
  *                  Linux); an allocation is timed at its return
  * @param address   the block's address in the target; 0 for an allocation that failed

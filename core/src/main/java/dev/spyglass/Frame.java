@@ -58,7 +58,7 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
          * otherwise have no frame and drop out of flame graphs. Its {@code function} and
          * {@code qualifiedName} are the label in angle brackets, its file is empty and its line 0.
          * Today {@link Frame#INTERPRETER_SHUTDOWN}, {@link Frame#GARBAGE_COLLECTION},
-         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED}, {@link Frame#PYMALLOC_ARENA}, {@link Frame#MAPPED} and the
+         * {@link Frame#NATIVE_FRAMES_UNKNOWN}, {@link Frame#MEMORY_RELEASED}, {@link Frame#PYMALLOC_ARENA}, {@link Frame#PYMALLOC_POOL}, {@link Frame#MAPPED} and the
          * {@code <task NAME>} marker of
          * {@link Frame#asyncTask}.
          */
@@ -98,12 +98,6 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
             "<native frames unknown>", "", 0, 0, -1, -1, 0);
 
     /**
-     * {@code <memory released>}: the outermost frame of a {@link SamplingMode#MEMORY} sample that stands for
-     * resident memory the process gave back, above the stack of the thread holding the GIL when it was seen;
-     * samples without it stand for growth. Exporters show releases as their own tree under it (pprof as its
-     * {@code memory_released} value, Austin as a negative metric).
-     */
-    /**
      * {@code <pymalloc arena>}: the innermost frame of a {@link LeakReport} stack (coarse level) that stands for
      * pymalloc arenas (256 KiB before 3.10, 1 MiB from 3.10 on) rather than blocks: below it, the stack of the
      * small-object allocation that happened to need a new arena, a sample of where small-object memory grows, not
@@ -113,12 +107,27 @@ public record Frame(FrameKind kind, String function, String qualifiedName, Strin
             "", 0, 0, -1, -1, 0);
 
     /**
+     * {@code <pymalloc pool>}: the innermost frame of a {@link LeakReport} stack (pools level) that stands for
+     * pymalloc pools (4 KiB on 3.9, 16 KiB from 3.10 on) rather than blocks: below it, the stack of the small-object
+     * allocation that needed a new pool of its size class. A pool holds objects of one size class only, from any
+     * stack, so it too is a sample of where small-object memory grows, 64 times finer than an arena.
+     */
+    public static final Frame PYMALLOC_POOL = new Frame(FrameKind.PSEUDO, "<pymalloc pool>", "<pymalloc pool>",
+            "", 0, 0, -1, -1, 0);
+
+    /**
      * {@code <mmap>}: the innermost frame of a {@link LeakReport} stack (coarse level) that stands for anonymous
      * mappings the program made itself through the C library's {@code mmap} (not through CPython's allocators),
      * listed apart from the allocators' blocks.
      */
     public static final Frame MAPPED = new Frame(FrameKind.PSEUDO, "<mmap>", "<mmap>", "", 0, 0, -1, -1, 0);
 
+    /**
+     * {@code <memory released>}: the outermost frame of a {@link SamplingMode#MEMORY} sample that stands for
+     * resident memory the process gave back, above the stack of the thread holding the GIL when it was seen;
+     * samples without it stand for growth. Exporters show releases as their own tree under it (pprof as its
+     * {@code memory_released} value, Austin as a negative metric).
+     */
     public static final Frame MEMORY_RELEASED = new Frame(FrameKind.PSEUDO, "<memory released>", "<memory released>",
             "", 0, 0, -1, -1, 0);
 

@@ -12,8 +12,9 @@ import dev.spyglass.internal.export.LeakReportPage;
  * probes saw and "at most" for those they did not (a block released through a path not probed stays counted).
  *
  * @param pid               the target
- * @param level             {@code "exact"} (every small-object allocation) or {@code "coarse"} (the raw
- *                          allocator only: blocks over 512 bytes and raw buffers, {@link #meaning()})
+ * @param level             {@code "exact"} (every small-object allocation), {@code "coarse"} (the raw
+ *                          allocator only: blocks over 512 bytes and raw buffers, with pymalloc's arenas) or
+ *                          {@code "pools"} (as coarse, with pymalloc's pools); {@link #meaning()}
  * @param probes            the probe points, e.g. {@code _PyObject_Malloc / _PyObject_Free in /usr/lib/libpython3.12.so}
  * @param seconds           how long the probes were in place
  * @param allocations       allocations seen
@@ -91,10 +92,20 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
     }
 
     private String levelMeaning() {
-        String mapped = "coarse".equals(level) && probes.contains(", mmap / munmap in ")
+        boolean coarse = "coarse".equals(level) || "pools".equals(level);
+        String mapped = coarse && probes.contains(", mmap / munmap in ")
                 ? " A stack under <mmap> holds anonymous mappings the program made itself through the C library's"
                         + " mmap (not through CPython's allocators)." : "";
-        if ("coarse".equals(level) && probes.contains("pymalloc arenas: ")) {
+        if (coarse && probes.contains("pymalloc pools: ")) {
+            return "Pools level: the raw allocator (PyMem_RawMalloc and siblings: blocks over pymalloc's 512-byte"
+                    + " limit, big objects, the item arrays of long lists, buffers) and pymalloc's pool refills are"
+                    + " probed, not each small object. Surviving figures of block stacks are at least the large blocks"
+                    + " each stack kept. A stack under <pymalloc pool> is the stack of the small-object allocation that"
+                    + " needed a new pool of its size class: a sample of where small-object memory grows, not the owner"
+                    + " of every byte in it; a pool goes back only when its last object is freed, so one live object"
+                    + " keeps it." + mapped;
+        }
+        if (coarse && probes.contains("pymalloc arenas: ")) {
             return "Coarse level: the raw allocator (PyMem_RawMalloc and siblings: blocks over pymalloc's 512-byte"
                     + " limit, big objects, the item arrays of long lists, buffers) and pymalloc's arenas are probed,"
                     + " not each small object. Surviving figures of block stacks are at least the large blocks each"
@@ -103,7 +114,7 @@ public record LeakReport(long pid, String level, String probes, double seconds, 
                     + " every byte in it; an arena goes back only when wholly empty, so a few live objects keep it."
                     + mapped;
         }
-        if ("coarse".equals(level)) {
+        if (coarse) {
             return "Coarse level: only the raw allocator is probed (PyMem_RawMalloc and siblings): blocks over"
                     + " pymalloc's 512-byte limit (big objects, the item arrays of long lists, buffers), not small"
                     + " objects, which pymalloc serves from its pools unseen, nor its arenas (see the probes line)."

@@ -6,6 +6,7 @@ import java.util.List;
 import dev.spyglass.internal.leaks.AllocatorWatch;
 import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.MmapPoints;
+import dev.spyglass.internal.leaks.PoolPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.nativeframes.AllocationStacks;
@@ -48,7 +49,17 @@ public final class LeakTracker implements AutoCloseable {
          * Cheap where small objects dominate: for long runs. {@link LeakReport#meaning()} says what the figures
          * then mean.
          */
-        COARSE
+        COARSE,
+        /**
+         * As {@link #COARSE}, with pymalloc's pool refills probed in place of its arena refills where the build has
+         * the refill function ({@code allocate_from_new_pool}, 3.9+ builds with {@code .symtab}; elsewhere the
+         * arenas, and the probes line says why): each pool (4 KiB on 3.9, 16 KiB from 3.10 on) under the stack of the
+         * small-object allocation that needed it, below {@link Frame#PYMALLOC_POOL}, 64 times finer than an arena.
+         * A pool's release has no function of its own: it is found by reading the headers of the pools recorded at
+         * every {@link #poll()}. Dearer than {@link #COARSE}: a trap per pool taken, which a program that empties and
+         * refills pools in a loop pays at every turn (figures in docs/performance.md).
+         */
+        POOLS
     }
 
     private final Target target;
@@ -107,8 +118,8 @@ public final class LeakTracker implements AutoCloseable {
         java.util.Objects.requireNonNull(level, "level");
         Target target = Target.attach(pid);
         try {
-            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames, level == Level.COARSE,
-                    redirectAllocator);
+            AllocationStacks s = new AllocationStacks(target, capacity, nativeFrames, level != Level.EXACT,
+                    redirectAllocator, level == Level.POOLS);
             LeakTracker t = new LeakTracker(target, s, level);
             t.poll();
             return t;
@@ -125,13 +136,20 @@ public final class LeakTracker implements AutoCloseable {
      * known to miss on this build, if anything ({@code (... bypass PyObject_Malloc ...)}); at the coarse level then
      * the arena functions ({@code , pymalloc arenas: _PyMem_ArenaAlloc / _PyMem_ArenaFree}; on a stripped build
      * {@code arena.alloc@0x4f1e50 / arena.free@0x4f1e40 (through the arena table PyObject_GetArenaAllocator
-     * reads)}) or why they are not probed ({@code (pymalloc arenas not probed: ...)}); then the C library's
+     * reads)}) or why they are not probed ({@code (pymalloc arenas not probed: ...)}); at the pools level first the pool
+     * refill ({@code , pymalloc pools: allocate_from_new_pool (16 KiB pools, released when their header reads empty)})
+     * or why it is not probed, the arenas then standing in; then the C library's
      * ({@code , mmap / munmap in /usr/lib/x86_64-linux-gnu/libc.so.6}) or why those are not probed.
      */
     public String probes() {
         ProbePoints p = stacks.points();
+        PoolPoints.Found pl = stacks.pools();
+        String pools = pl.points().map(x -> ", pymalloc pools: " + x.symbol() + " ("
+                + (stacks.poolSize() > 0 ? stacks.poolSize() : x.poolSize()) / 1024
+                + " KiB pools, released when their header reads empty)")
+                .orElse(pl.reason().isEmpty() ? "" : " (" + pl.reason() + ")");
         ArenaPoints.Found a = stacks.arenas();
-        String arenas = a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol()
+        String arenas = pools + a.points().map(x -> ", pymalloc arenas: " + x.allocSymbol() + " / " + x.freeSymbol()
                 + (x.route().isEmpty() ? "" : " (" + x.route() + ")"))
                 .orElse(a.reason().isEmpty() ? "" : " (" + a.reason() + ")");
         MmapPoints.Found m = stacks.mmaps();

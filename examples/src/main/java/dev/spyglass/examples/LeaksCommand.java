@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 /** {@code spyglass leaks}: uprobes on the target's allocator for a while, then the stacks whose memory survives. */
 @Command(name = "leaks", mixinStandardHelpOptions = true,
         description = {"Tracks every small-object allocation and release of a running CPython with uprobes (exact"
-                + " level; --level coarse: only the raw allocator's blocks over 512 bytes, pymalloc's arenas and anonymous mmaps) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
+                + " level; --level coarse: only the raw allocator's blocks over 512 bytes, pymalloc's arenas and anonymous"
+                + " mmaps; --level pools: as coarse, with pymalloc's pools in place of its arenas) and reports the Python stacks (--native: merged with native frames) whose allocations survive, the stacks"
                 + " whose surviving memory grew steadily over the run (leak suspects) first.",
                 "Needs root (or CAP_PERFMON). The probes are removed when the run ends, or if"
                         + " spyglass is killed.",
@@ -40,6 +41,11 @@ final class LeaksCommand implements Callable<Integer> {
             + " arenas, and 456 releases in 8.3 s; no slowdown measurable on a loaded machine), and its mmap probes"
             + " three times per mapping the program makes and unmaps itself, twice more per mremap (a loop"
             + " mapping 64 KiB per iteration ran 4 - 7 times slower, about 4,000 mappings/s tracked)";
+
+    /** Measured, see docs/performance.md (leaks). */
+    static final String POOLS_COST = "a trap pair per pool taken: a loop keeping every small object it makes took"
+            + " 5,600 - 7,600 pools a second and ran within this machine's noise of its speed unprobed (263,000 -"
+            + " 336,000 against 246,000 - 352,000 iterations per 0.5 s); a loop freeing what it makes took none";
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", required = true, description = "The process to track.")
     long pid;
@@ -68,7 +74,10 @@ final class LeaksCommand implements Callable<Integer> {
                     + " arena, a sample of where small objects grow; by symbol, or through the arena table on"
                     + " stripped builds) and the C library's mmap / munmap / mremap (anonymous mappings the program"
                     + " makes itself, followed when unmapped in part or moved), for long runs where small objects"
-                    + " dominate.")
+                    + " dominate; pools: as coarse, with pymalloc's pool refills (16 KiB, 4 KiB on 3.9; stacks under"
+                    + " <pymalloc pool>) in place of its arenas where the build names allocate_from_new_pool (3.9+"
+                    + " with symbols), a pool's release read from its header at each poll: 64 times finer than"
+                    + " arenas, " + LeaksCommand.POOLS_COST + ".")
     String level;
 
     @Option(names = "--native", description = "Also copy the user stack at each allocation and merge the native (C)"
@@ -111,8 +120,9 @@ final class LeaksCommand implements Callable<Integer> {
         switch (level) {
             case "exact" -> lv = LeakTracker.Level.EXACT;
             case "coarse" -> lv = LeakTracker.Level.COARSE;
+            case "pools" -> lv = LeakTracker.Level.POOLS;
             default -> {
-                err.println("spyglass: --level must be exact or coarse, not " + level);
+                err.println("spyglass: --level must be exact, coarse or pools, not " + level);
                 return Failures.USAGE;
             }
         }

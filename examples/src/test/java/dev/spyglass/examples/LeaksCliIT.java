@@ -123,7 +123,7 @@ class LeaksCliIT {
         UprobeTargets.assumeRoot();
         SpyglassCliIT.Result bad = SpyglassCliIT.run(SpyglassCliIT.cli("leaks", "-p", "1", "--level", "fine"), 60);
         assertThat(bad.exit()).as(bad.toString()).isEqualTo(Failures.USAGE);
-        assertThat(bad.err()).contains("--level must be exact or coarse");
+        assertThat(bad.err()).contains("--level must be exact, coarse or pools");
         Path script = dir.resolve("leaky.py");
         Files.writeString(script, TARGET);
         Process target = new ProcessBuilder(PY.toString(), script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -137,6 +137,28 @@ class LeaksCliIT {
             assertThat(r.err()).contains("probes on _PyMem_RawMalloc");
             assertThat(Files.readString(html)).startsWith("<!DOCTYPE html>").contains("Coarse level")
                     .contains("id=\"leak-table\"").contains("\"mode\":\"leaks\"");
+        } finally {
+            target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void poolsLevelProbesPoolRefillsAndSaysWhatItsFiguresMean() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(PY) && Files.isReadable(LIB), "needs pyenv 3.12.1 at " + PY);
+        UprobeTargets.assumeRoot();
+        Path script = dir.resolve("leaky.py");
+        Files.writeString(script, TARGET);
+        Process target = new ProcessBuilder(PY.toString(), script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(500);
+            Path text = dir.resolve("report.txt");
+            SpyglassCliIT.Result r = SpyglassCliIT.run(SpyglassCliIT.cli("leaks", "-p", Long.toString(target.pid()),
+                    "-d", "2s", "--level", "pools", "-o", text.toString()), 60);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.err()).contains("probes on _PyMem_RawMalloc")
+                    .contains("pymalloc pools: allocate_from_new_pool (16 KiB pools").doesNotContain("pymalloc arenas: ");
+            assertThat(Files.readString(text)).contains("Pools level").contains("<pymalloc pool>");
         } finally {
             target.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }

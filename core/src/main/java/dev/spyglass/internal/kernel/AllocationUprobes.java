@@ -7,8 +7,8 @@ import dev.spyglass.AccessDeniedException;
 import dev.spyglass.SpyglassException;
 
 /**
- * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator, five more with
- * {@code mmap} / {@code munmap} / {@code mremap}): on the
+ * Seven uprobes per thread of the target ({@link UprobeSet}; ten with pymalloc's arena allocator, two more with its
+ * pool refill, five more with {@code mmap} / {@code munmap} / {@code mremap}): on the
  * allocator's entry (its size argument, the
  * user registers and, on request, a copy of the user stack), on its return (a uretprobe: the returned pointer in
  * {@code rax}), on the release function's entry (the pointer freed), on the reallocation function's entry and
@@ -26,6 +26,8 @@ public final class AllocationUprobes implements AutoCloseable {
         ALLOC_ENTRY, ALLOC_RETURN, FREE, REALLOC_ENTRY, REALLOC_RETURN, CALLOC_ENTRY, CALLOC_RETURN,
         /** pymalloc's arena allocator (coarse level, when found): entry, return, and the arena release. */
         ARENA_ENTRY, ARENA_RETURN, ARENA_FREE,
+        /** pymalloc's pool refill (pools level, when found): entry, and return with the pool's first block. */
+        POOL_ENTRY, POOL_RETURN,
         /** The C library's {@code mmap} (entry, return) and {@code munmap} (coarse level, when found). */
         MMAP_ENTRY, MMAP_RETURN, MUNMAP,
         /** The C library's {@code mremap} (entry, return), with {@code mmap} when the library has it. */
@@ -57,7 +59,7 @@ public final class AllocationUprobes implements AutoCloseable {
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
             long reallocOffset, long callocOffset, int stackBytes,
             int dataPages) throws SpyglassException {
-        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, null, -1, -1, -1,
+        this(pid, objectPath, allocOffset, freeOffset, reallocOffset, callocOffset, -1, -1, -1, null, -1, -1, -1,
                 stackBytes, dataPages);
     }
 
@@ -66,10 +68,12 @@ public final class AllocationUprobes implements AutoCloseable {
      * with the stack copy, and return; {@code arenaFreeOffset}'s entry) when both offsets are non-negative, and
      * three on the C library's {@code mmap} (entry with the stack copy, return) and {@code munmap} (entry) in
      * {@code libcPath} when it is not null, and two on its {@code mremap} (entry, return) when {@code mremapOffset}
-     * is non-negative too.
+     * is non-negative too; and two on pymalloc's pool refill (entry with the stack copy, return) when
+     * {@code poolOffset} is non-negative.
      */
     public AllocationUprobes(long pid, String objectPath, long allocOffset, long freeOffset,
-            long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, String libcPath,
+            long reallocOffset, long callocOffset, long arenaAllocOffset, long arenaFreeOffset, long poolOffset,
+            String libcPath,
             long mmapOffset, long munmapOffset, long mremapOffset, int stackBytes, int dataPages)
             throws SpyglassException {
         if (stackBytes < 0 || (stackBytes & 7) != 0 || stackBytes > 65_000 || Integer.bitCount(dataPages) != 1) {
@@ -89,6 +93,11 @@ public final class AllocationUprobes implements AutoCloseable {
             probes.add(new UprobeSet.Probe(objectPath, arenaFreeOffset, false, 0));
         }
         List<Kind> k = new java.util.ArrayList<>(List.of(Kind.values()).subList(0, probes.size()));
+        if (poolOffset >= 0) {
+            probes.add(new UprobeSet.Probe(objectPath, poolOffset, false, stackBytes));
+            probes.add(new UprobeSet.Probe(objectPath, poolOffset, true, 0));
+            k.addAll(List.of(Kind.POOL_ENTRY, Kind.POOL_RETURN));
+        }
         if (libcPath != null) {
             probes.add(new UprobeSet.Probe(libcPath, mmapOffset, false, stackBytes));
             probes.add(new UprobeSet.Probe(libcPath, mmapOffset, true, 0));

@@ -20,15 +20,18 @@ import dev.spyglass.internal.leaks.ArenaPoints;
 import dev.spyglass.internal.leaks.LiveAllocations;
 import dev.spyglass.internal.leaks.Mappings;
 import dev.spyglass.internal.leaks.MmapPoints;
+import dev.spyglass.internal.leaks.PoolPoints;
+import dev.spyglass.internal.leaks.PoolSweep;
 import dev.spyglass.internal.leaks.ProbePoints;
 import dev.spyglass.internal.leaks.TableRedirect;
 import dev.spyglass.internal.python.Target;
 
 /**
  * Allocation tracking: uprobes on the allocator and its release function ({@link ProbePoints}; at the coarse
- * level also pymalloc's arenas and the C library's mappings) of every Python thread; this class reads what each
- * probe record means (which call, which block, its size, its address from the return) and applies it, a release
- * matched by address in {@link LiveAllocations}; each allocation's stack is named by {@link AllocationStackNames}.
+ * level also pymalloc's arenas, or its pools, and the C library's mappings) of every Python thread; this class reads
+ * what each probe record means (which call, which block, its size, its address from the return) and applies it, a
+ * release matched by address in {@link LiveAllocations}; each allocation's stack is named by
+ * {@link AllocationStackNames}.
  * Used from the polling thread only.
  */
 public final class AllocationStacks implements AutoCloseable {
@@ -51,8 +54,12 @@ public final class AllocationStacks implements AutoCloseable {
     private ProbePoints points;
     /** The allocator tables pointed past their functions' endbr64 for the run, when asked and bypassed. */
     private final java.util.Optional<TableRedirect> redirect;
-    /** Coarse level: pymalloc's arena allocator, or why it is not probed. */
+    /** Coarse level: pymalloc's arena allocator, or why it is not probed (not with pools). */
     private final ArenaPoints.Found arenas;
+    /** Pools level: pymalloc's pool refill, or why it is not probed (empty reason at the other levels). */
+    private final PoolPoints.Found pools;
+    /** The pools recorded, and their releases read from their headers; null unless pools are probed. */
+    private final PoolSweep poolSweep;
     /** Coarse level: the C library's {@code mmap} / {@code munmap}, or why they are not probed. */
     private final MmapPoints.Found mmaps;
     /** The live mappings counted, as ranges: {@code munmap} of a part and {@code mremap} followed. */
@@ -78,20 +85,15 @@ public final class AllocationStacks implements AutoCloseable {
      * @param capacity live allocations kept at most
      * @param coarse   the raw allocator's points ({@link ProbePoints#chooseCoarse}) rather than the small-object
      *                 allocator's
+     * @param redirect the allocator tables that the build's inlined copies of pymalloc bypass are redirected for the
+     *                 run ({@link TableRedirect}) and their functions probed
+     * @param pools    (coarse only) pymalloc's pool refills probed in place of its arenas where the build has the
+     *                 function ({@link PoolPoints})
      * @throws dev.spyglass.AccessDeniedException the kernel refuses uprobes (the message says which right)
      * @throws SpyglassException                  no probe point in this build (the message names the symbols)
      */
-    public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse)
-            throws SpyglassException {
-        this(target, capacity, nativeFrames, coarse, false);
-    }
-
-    /**
-     * As the other constructor; with {@code redirect}, the allocator tables that the build's inlined copies of
-     * pymalloc bypass are redirected for the run ({@link TableRedirect}) and their functions probed.
-     */
-    public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse, boolean redirect)
-            throws SpyglassException {
+    public AllocationStacks(Target target, int capacity, boolean nativeFrames, boolean coarse, boolean redirect,
+            boolean pools) throws SpyglassException {
         this.target = target;
         String object = target.interpreter().objectPath();
         Path file = Files.isReadable(Path.of(object)) ? Path.of(object)
@@ -112,8 +114,12 @@ public final class AllocationStacks implements AutoCloseable {
         if (!points.caveat().isEmpty()) {
             LOG.warn("allocation probes on {} of {}: {}", points.allocSymbol(), object, points.caveat());
         }
-        this.arenas = coarse ? ArenaPoints.find(target, file)
+        this.pools = coarse && pools ? PoolPoints.find(file, target.version())
+                : new PoolPoints.Found(java.util.Optional.empty(), "");
+        // Pools are carved from arenas: probing both would count the same memory twice.
+        this.arenas = coarse && this.pools.points().isEmpty() ? ArenaPoints.find(target, file)
                 : new ArenaPoints.Found(java.util.Optional.empty(), "");
+        this.poolSweep = this.pools.points().map(x -> new PoolSweep(target.pid(), x.poolSize())).orElse(null);
         this.mmaps = coarse ? MmapPoints.find(target) : new MmapPoints.Found(java.util.Optional.empty(), "");
         this.table = new LiveAllocations(capacity);
         this.mapped = new Mappings(table);
@@ -142,6 +148,7 @@ public final class AllocationStacks implements AutoCloseable {
                 p.reallocOffset(), p.callocOffset(),
                 arenas.points().map(ArenaPoints::allocOffset).orElse(-1L),
                 arenas.points().map(ArenaPoints::freeOffset).orElse(-1L),
+                pools.points().map(PoolPoints::offset).orElse(-1L),
                 mmaps.points().map(MmapPoints::file).orElse(null), mmaps.points().map(MmapPoints::mmapOffset).orElse(-1L),
                 mmaps.points().map(MmapPoints::munmapOffset).orElse(-1L),
                 mmaps.points().map(MmapPoints::mremapOffset).orElse(-1L), stackBytes, DATA_PAGES);
@@ -215,6 +222,16 @@ public final class AllocationStacks implements AutoCloseable {
         return arenas;
     }
 
+    /** The pools level's pool probes, or why there are none (empty reason at the other levels). */
+    public PoolPoints.Found pools() {
+        return pools;
+    }
+
+    /** The pool size recorded (4 or 16 KiB), 0 before the first pool or when pools are not probed. */
+    public long poolSize() {
+        return poolSweep == null ? 0 : poolSweep.poolSize();
+    }
+
     /** The coarse level's {@code mmap} probes, or why there are none (empty reason at the exact level). */
     public MmapPoints.Found mmaps() {
         return mmaps;
@@ -284,6 +301,14 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 case ARENA_FREE -> events.add(new long[] {time, rsi, -1, -1, tid});
+                case POOL_ENTRY -> push(tid, new long[] {time, 0,
+                        names.under(Frame.PYMALLOC_POOL, names.of(now, tid, ip, sp, bp, stack))});
+                case POOL_RETURN -> {
+                    long[] e = pop(tid);
+                    if (e != null && e.length == 3 && ax != 0) { // the pool's first block; NULL: no memory
+                        events.add(new long[] {time, ax, 0, e[2], tid, POOLED});
+                    }
+                }
                 // mmap(addr, length, prot, flags, fd, offset): anonymous (MAP_ANONYMOUS 0x20) and accessible
                 // (PROT_READ|PROT_WRITE: not a PROT_NONE reservation such as glibc's heaps for threads), not
                 // MAP_FIXED (0x10: over pages already mapped). One made while a probed call is in progress on
@@ -317,6 +342,10 @@ public final class AllocationStacks implements AutoCloseable {
         // must be applied in time order (a stable sort: a realloc's release stays before its allocation).
         events.sort((a, b) -> Long.compare(a[0], b[0]));
         for (long[] e : events) {
+            if (e.length > 5 && e[5] == POOLED) {
+                poolSweep.refilled(e[1], (int) e[3], (int) e[4], e[0], table, sink == null ? null : sink::event);
+                continue;
+            }
             if (e.length > 5) {
                 int tid = (int) e[4];
                 long time = e[0];
@@ -344,6 +373,10 @@ public final class AllocationStacks implements AutoCloseable {
             }
         }
         long time = System.nanoTime();
+        if (poolSweep != null) {
+            // After the records: a pool whose refill was just seen is in use.
+            poolSweep.sweep(table, time, sink == null ? null : sink::event);
+        }
         table.snapshot(time);
         names.remember(now);
         // After the records: a change seen now happened at most one poll ago, and is said from then on.
@@ -360,6 +393,7 @@ public final class AllocationStacks implements AutoCloseable {
     private static final long MAPPED = 1;
     private static final long UNMAPPED = 2;
     private static final long REMAPPED = 3;
+    private static final long POOLED = 4;
 
     /** Whether a probed call awaits its return on thread {@code tid}. */
     private boolean inProgress(int tid) {
@@ -415,6 +449,9 @@ public final class AllocationStacks implements AutoCloseable {
         probes.close();
         if (splice != null) {
             splice.close();
+        }
+        if (poolSweep != null) {
+            poolSweep.close();
         }
     }
 }
