@@ -131,10 +131,15 @@ class ThreadNamesTest {
             // Samples carry the same names.
             Set<String> sampled = new TreeSet<>();
             Sampler sampler = Sampler.builder().interval(Duration.ofMillis(5)).duration(Duration.ofMillis(300)).build();
+            SamplingStats st;
             try (SamplingSession s = sampler.attach(target.pid())) {
                 s.forEach(x -> sampled.add(x.threadName()));
+                st = s.stats();
             }
-            assertThat(sampled).as("%s: names in samples", py.label()).isEqualTo(expected);
+            // Under two CPU hogs and a suite (pyenv 3.9, 7 Dec 2026) the sampling thread once got no tick in its
+            // 300 ms: said and skipped. One tick samples every thread, so any tick must give every name.
+            org.junit.jupiter.api.Assumptions.assumeTrue(st.ticks() > 0, "the machine starved the sampler: " + st);
+            assertThat(sampled).as("%s: names in samples, %s", py.label(), st).isEqualTo(expected);
 
             // A rename shows within the refresh period (1 s), here with slack for a loaded machine.
             Files.createFile(trigger);

@@ -134,6 +134,11 @@ public final class KernelFrames implements AutoCloseable {
                 blockedReads++;
                 blocked.read(tid, kernel);
             }
+            // A thread released by the previous look that got no CPU since is still inside our ptrace stop (seen
+            // under two CPU hogs: spinner threads on pyenv 2.7 and 3.7): not the program's kernel path, none shown.
+            if (stopsThreads && kernel.stream().anyMatch(f -> OUR_STOP.contains(f.function()))) {
+                kernel.clear();
+            }
         }
         if (kernel.isEmpty()) {
             return stack;
