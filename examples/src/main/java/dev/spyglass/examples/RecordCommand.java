@@ -47,6 +47,11 @@ final class RecordCommand implements Callable<Integer> {
      * itself, and the output's and the JVM's own threads would take the rest from a target that shares the machine.
      */
     static final double CPU_LIMIT = 1.0;
+    /**
+     * Under this interval the sampling thread looks back to back, and the JVM is kept on one CPU ({@link OneCpu}) so
+     * its other threads do not take the target's.
+     */
+    static final Duration PIN_BELOW = Duration.ofNanos(100_000);
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")
     Long pid;
@@ -225,6 +230,9 @@ final class RecordCommand implements Callable<Integer> {
             return endedBeforeFirstSample(e, exportFormats, samplingMode, every, started);
         } catch (SpyglassException | RuntimeException e) {
             return Failures.report(e, err);
+        }
+        if (every.compareTo(PIN_BELOW) < 0) {
+            OneCpu.pinAwayFrom(session.pid());
         }
         List<Path> paths = outputPaths(session.pid(), exportFormats);
         Path out = paths.get(0);
