@@ -426,12 +426,10 @@ public final class Sampler {
         }
 
         /**
-         * Holds this whole JVM process to at most {@code cores} of CPU while the session samples, 0 (the default)
-         * for no limit: when the process has used more than that, the sampling thread waits before its next look
-         * (checked every 10 ms against the process's CPU clock), and the ticks meanwhile are skipped. For a JVM that
-         * does little but sample, such as the command line's, which sets 1: at the shortest interval the sampling
-         * thread alone fills a core, and the consumer, collector and compilers would take part of a second one from
-         * the target. In a JVM that does other work the limit counts that work too.
+         * Holds this whole JVM to at most {@code cores} of CPU while sampling (0, the default: no limit): past it, the
+         * sampling thread waits before its next look (checked every 10 ms on the process's CPU clock), skipping the
+         * ticks meanwhile. For a JVM that does little but sample (the command line sets 1); elsewhere the limit
+         * counts the JVM's other work too.
          */
         public Builder cpuLimit(double cores) {
             if (!(cores >= 0 && cores <= 1024)) {

@@ -95,7 +95,7 @@ public final class SamplingSession implements AutoCloseable {
         // Beyond a century (Duration.toNanos overflows at ~292 years) a duration is no limit at all.
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
-        this.cpuLimit = config.cpuLimit();
+        this.cpuLimit = config.cpuLimit(); // CpuCap, made by the sampling thread
         this.queue = new SampleHandoff(config.queueCapacity());
         this.python = python;
         this.self = FollowedProcess.of(pid, version);
@@ -392,8 +392,8 @@ public final class SamplingSession implements AutoCloseable {
                 long after = System.nanoTime();
                 lateness.tick(deadline, now, after);
                 long pause = cap == null ? 0 : cap.pauseAfter(after);
-                if (pause > 0) {
-                    pacing.waitUntil(after + pause); // back within the CPU limit; the ticks meanwhile are skipped
+                if (pause > 0) { // back within the CPU limit; the ticks meanwhile are skipped
+                    pacing.waitUntil(after + pause);
                     after = System.nanoTime();
                 }
                 if (after - next > intervalNanos) {
@@ -414,9 +414,8 @@ public final class SamplingSession implements AutoCloseable {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
             if (LOG.isDebugEnabled()) {
-                LOG.debug("process {}, every {} µs: {}{}", pid(), intervalNanos / 1000, lateness.summary(), cap == null
-                        ? "" : "; held within " + cpuLimit + " cores: " + cap.pauses() + " waits, "
-                        + cap.pausedNanos() / 1_000_000 + " ms");
+                LOG.debug("process {}, every {} µs: {}; CPU limit waits: {}", pid(), intervalNanos / 1000,
+                        lateness.summary(), cap == null ? "none" : cap.pauses() + ", " + cap.pausedNanos() / 1000 + " µs");
             }
             if (family != null) {
                 family.watch().stop(); // no more attaches for a session that samples no more

@@ -42,15 +42,9 @@ final class RecordCommand implements Callable<Integer> {
 
     /** The shortest interval the library's {@link Sampler} accepts. */
     static final Duration FASTEST = Duration.ofNanos(10_000);
-    /**
-     * The whole command stays within one core at any interval: at the shortest the sampling thread fills one by
-     * itself, and the output's and the JVM's own threads would take the rest from a target that shares the machine.
-     */
+    /** The whole command within one core at any interval (docs/performance.md, "The highest rate"). */
     static final double CPU_LIMIT = 1.0;
-    /**
-     * Under this interval the sampling thread looks back to back, and the JVM is kept on one CPU ({@link OneCpu}) so
-     * its other threads do not take the target's.
-     */
+    /** Under this the sampling thread looks back to back: the JVM stays on one CPU, not the target's ({@link OneCpu}). */
     static final Duration PIN_BELOW = Duration.ofNanos(100_000);
 
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Attach to this process.")

@@ -56,9 +56,8 @@ public final class AllocationStacks implements AutoCloseable {
     private final java.util.Optional<TableRedirect> redirect;
     /** Coarse level: pymalloc's arena allocator, or why it is not probed (not with pools). */
     private final ArenaPoints.Found arenas;
-    /** Pools level: pymalloc's pool refill, or why it is not probed (empty reason at the other levels). */
+    /** Pools level: pymalloc's pool refill, or why it is not probed; its records and header sweep (else null). */
     private final PoolPoints.Found pools;
-    /** The pools recorded, and their releases read from their headers; null unless pools are probed. */
     private final PoolSweep poolSweep;
     /** Coarse level: the C library's {@code mmap} / {@code munmap}, or why they are not probed. */
     private final MmapPoints.Found mmaps;
@@ -85,10 +84,8 @@ public final class AllocationStacks implements AutoCloseable {
      * @param capacity live allocations kept at most
      * @param coarse   the raw allocator's points ({@link ProbePoints#chooseCoarse}) rather than the small-object
      *                 allocator's
-     * @param redirect the allocator tables that the build's inlined copies of pymalloc bypass are redirected for the
-     *                 run ({@link TableRedirect}) and their functions probed
-     * @param pools    (coarse only) pymalloc's pool refills probed in place of its arenas where the build has the
-     *                 function ({@link PoolPoints})
+     * @param redirect redirect for the run the allocator tables the build's inlined pymalloc bypasses ({@link TableRedirect})
+     * @param pools    (coarse only) probe pool refills in place of arenas where the build has them ({@link PoolPoints})
      * @throws dev.spyglass.AccessDeniedException the kernel refuses uprobes (the message says which right)
      * @throws SpyglassException                  no probe point in this build (the message names the symbols)
      */
@@ -227,7 +224,7 @@ public final class AllocationStacks implements AutoCloseable {
         return pools;
     }
 
-    /** The pool size recorded (4 or 16 KiB), 0 before the first pool or when pools are not probed. */
+    /** The pool size recorded (4 or 16 KiB); 0 before the first pool, or without pools. */
     public long poolSize() {
         return poolSweep == null ? 0 : poolSweep.poolSize();
     }
@@ -373,8 +370,7 @@ public final class AllocationStacks implements AutoCloseable {
             }
         }
         long time = System.nanoTime();
-        if (poolSweep != null) {
-            // After the records: a pool whose refill was just seen is in use.
+        if (poolSweep != null) { // after the records: a pool whose refill was just seen is in use
             poolSweep.sweep(table, time, sink == null ? null : sink::event);
         }
         table.snapshot(time);
