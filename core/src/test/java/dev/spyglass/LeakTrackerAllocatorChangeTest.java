@@ -50,6 +50,10 @@ class LeakTrackerAllocatorChangeTest {
             "        k = Kept()",
             "        k.a = head",
             "        head = [k, None]",
+            "    # waits here: an allocation is named by its thread's stack read at the poll, which on a loaded machine may",
+            "    # come after the loop (6% of the blocks named after it on pyenv 3.10 at load 8); in here, a late read names it too",
+            "    with open(sys.argv[1] + '.kept', 'w') as f: f.write('kept')",
+            "    sys.stdin.readline()",
             "sys.stdout.write('ready %d\\n' % os.getpid()); sys.stdout.flush()",
             "sys.stdin.readline()",
             "before = tables()",
@@ -60,8 +64,6 @@ class LeakTrackerAllocatorChangeTest {
             "os.rename(sys.argv[1] + '.tmp', sys.argv[1])",
             "sys.stdin.readline()",
             "keep_after_switch()",
-            "with open(sys.argv[1] + '.kept', 'w') as f: f.write('kept')",
-            "sys.stdin.readline()",
             "");
     /** Blocks {@code keep_after_switch} keeps: a {@code Kept}, a 2-item list and its item array per turn. */
     static final int KEPT = 60_000;
