@@ -35,9 +35,8 @@ public final class Target implements AutoCloseable {
     /** {@link RemoteMemory#syscalls} when the {@link #afterSnapshot} hook ran in this look, else -1. */
     private long syscallsAtSnapshot = -1;
     private boolean readAfterSnapshot = true;
-    private Runnable snapshotHook;
     /** Made once: a look must not allocate. */
-    private final Runnable snapshotTaken = this::snapshotTaken;
+    private final Runnable snapshotRead = this::snapshotRead;
     private final ThreadNames names;
     private final CPythonVersion version;
     private boolean closed;
@@ -197,7 +196,7 @@ public final class Target implements AutoCloseable {
             }
             throw e;
         } finally {
-            reader.readAhead().afterFlush(null);
+            reader.readAhead().afterFlush(null, null);
             syscallsAtSnapshot = -1;
         }
         ProcessGoneException changed = identity.check(memory.syscalls() - calls == 1);
@@ -220,21 +219,21 @@ public final class Target implements AutoCloseable {
     }
 
     /**
-     * Runs {@code hook} during the next {@link #readThreads}, right after its one read of the target that
+     * Runs {@code hook} during the next {@link #readThreads}, right after its first read of the target that
      * copies, in one system call, what the previous look found (interpreter, thread states, data-stack
-     * chunks or frame objects, code objects: {@link ReadAhead}). Native frames use it to let held threads
-     * go as soon as that copy is made rather than after the whole walk. {@link #readAfterSnapshot} then
-     * says whether the walk had to read anything more (a new thread, a deeper stack, a new code object):
-     * only when it did not is the look exactly what a look of the held threads would have been.
+     * chunks or frame objects: {@link ReadAhead}); the code headers follow in a second read, after the hook.
+     * Native frames use it to let held threads go as soon as that copy is made rather than after the whole
+     * walk. {@link #readAfterSnapshot} then says whether the walk had to read anything more (a new thread, a
+     * deeper stack, a new code object): only when it did not is the look exactly what a look of the held
+     * threads would have been.
      */
     public void afterSnapshot(Runnable hook) {
-        snapshotHook = hook;
-        reader.readAhead().afterFlush(hook == null ? null : snapshotTaken);
+        reader.readAhead().afterFlush(hook, snapshotRead);
     }
 
-    private void snapshotTaken() {
+    /** After the read ahead's last read (the code headers, read once the hook has let held threads go). */
+    private void snapshotRead() {
         syscallsAtSnapshot = memory.syscalls();
-        snapshotHook.run();
     }
 
     /**
