@@ -15,10 +15,9 @@ import dev.spyglass.SpyglassException;
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.internal.image.CapturedImage;
+import dev.spyglass.internal.image.ForwardingMemory;
 import dev.spyglass.internal.image.MemoryImage;
 import dev.spyglass.internal.image.ReplayMemory;
-import dev.spyglass.internal.os.MemoryFault;
-import dev.spyglass.internal.os.RemoteMemory;
 
 /**
  * Issue 11's stop time: threads held for native frames wait for the look's first read only, and that read
@@ -39,7 +38,7 @@ class HeldReadTest {
         Assumptions.assumeTrue(ImageReplay.version(image).isAtLeast(3, 11), "frames in data-stack chunks are 3.11+");
         MemoryImage mem = image.memory().copy();
         try (ReplayMemory replay = new ReplayMemory(image.pid(), mem);
-                RecordingMemory memory = new RecordingMemory(replay);
+                RangeLog memory = new RangeLog(replay);
                 StackReader reader = new StackReader(image.pid(), memory, ImageReplay.locate(image, replay), null)) {
             LocatedInterpreter loc = reader.interpreter();
             Layout layout = loc.layout();
@@ -76,82 +75,37 @@ class HeldReadTest {
     }
 
     /** Replayed memory that keeps, per flush, the addresses of the ranges it read. */
-    private static final class RecordingMemory implements RemoteMemory {
-        private final ReplayMemory d;
+    private static final class RangeLog extends ForwardingMemory {
         private final List<Long> queued = new ArrayList<>();
         final List<List<Long>> flushes = new ArrayList<>();
 
-        RecordingMemory(ReplayMemory d) {
-            this.d = d;
+        RangeLog(ReplayMemory d) {
+            super(d);
         }
 
         @Override
         public int flush() throws SpyglassException {
             flushes.add(List.copyOf(queued));
             queued.clear();
-            return d.flush();
+            return super.flush();
         }
 
         @Override
         public int add(long address, MemorySegment dst) {
             queued.add(address);
-            return d.add(address, dst);
+            return super.add(address, dst);
         }
 
         @Override
         public int add(long address, MemorySegment buffer, long offset, long length) {
             queued.add(address);
-            return d.add(address, buffer, offset, length);
+            return super.add(address, buffer, offset, length);
         }
 
         @Override
         public void clear() {
             queued.clear();
-            d.clear();
-        }
-
-        @Override
-        public long pid() {
-            return d.pid();
-        }
-
-        @Override
-        public boolean usesProcMem() {
-            return d.usesProcMem();
-        }
-
-        @Override
-        public long syscalls() {
-            return d.syscalls();
-        }
-
-        @Override
-        public void read(long address, MemorySegment dst) throws MemoryFault, SpyglassException {
-            d.read(address, dst);
-        }
-
-        @Override
-        public long readPartial(long address, MemorySegment dst) throws SpyglassException {
-            return d.readPartial(address, dst);
-        }
-
-        @Override
-        public long readLong(long address) throws MemoryFault, SpyglassException {
-            return d.readLong(address);
-        }
-
-        @Override
-        public int readInt(long address) throws MemoryFault, SpyglassException {
-            return d.readInt(address);
-        }
-
-        @Override
-        public int pending() {
-            return d.pending();
-        }
-
-        @Override
-        public void close() {
+            super.clear();
         }
     }
 }

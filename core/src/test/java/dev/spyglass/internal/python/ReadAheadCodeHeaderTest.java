@@ -2,7 +2,6 @@ package dev.spyglass.internal.python;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -15,10 +14,9 @@ import dev.spyglass.SpyglassException;
 import dev.spyglass.cpython.abi.Field;
 import dev.spyglass.cpython.abi.Layout;
 import dev.spyglass.internal.image.CapturedImage;
+import dev.spyglass.internal.image.ForwardingMemory;
 import dev.spyglass.internal.image.MemoryImage;
 import dev.spyglass.internal.image.ReplayMemory;
-import dev.spyglass.internal.os.MemoryFault;
-import dev.spyglass.internal.os.RemoteMemory;
 
 /**
  * A code object's header copied in a look's first call (the read-ahead) serves only frames copied in that
@@ -94,14 +92,13 @@ class ReadAheadCodeHeaderTest {
     }
 
     /** Replayed memory that runs one action before the next flush and one after it. */
-    private static final class HookedMemory implements RemoteMemory {
-        private final ReplayMemory d;
+    private static final class HookedMemory extends ForwardingMemory {
         private Runnable before;
         private Runnable after;
         boolean hooked;
 
         HookedMemory(ReplayMemory d) {
-            this.d = d;
+            super(d);
         }
 
         void aroundNextFlush(Runnable before, Runnable after) {
@@ -120,71 +117,12 @@ class ReadAheadCodeHeaderTest {
                 hooked = true;
             }
             try {
-                return d.flush();
+                return super.flush();
             } finally {
                 if (a != null) {
                     a.run();
                 }
             }
-        }
-
-        @Override
-        public long pid() {
-            return d.pid();
-        }
-
-        @Override
-        public boolean usesProcMem() {
-            return d.usesProcMem();
-        }
-
-        @Override
-        public long syscalls() {
-            return d.syscalls();
-        }
-
-        @Override
-        public void read(long address, MemorySegment dst) throws MemoryFault, SpyglassException {
-            d.read(address, dst);
-        }
-
-        @Override
-        public long readPartial(long address, MemorySegment dst) throws SpyglassException {
-            return d.readPartial(address, dst);
-        }
-
-        @Override
-        public long readLong(long address) throws MemoryFault, SpyglassException {
-            return d.readLong(address);
-        }
-
-        @Override
-        public int readInt(long address) throws MemoryFault, SpyglassException {
-            return d.readInt(address);
-        }
-
-        @Override
-        public int add(long address, MemorySegment dst) {
-            return d.add(address, dst);
-        }
-
-        @Override
-        public int add(long address, MemorySegment buffer, long offset, long length) {
-            return d.add(address, buffer, offset, length);
-        }
-
-        @Override
-        public int pending() {
-            return d.pending();
-        }
-
-        @Override
-        public void clear() {
-            d.clear();
-        }
-
-        @Override
-        public void close() {
         }
     }
 }
