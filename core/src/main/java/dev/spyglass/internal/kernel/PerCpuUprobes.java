@@ -52,6 +52,8 @@ public final class PerCpuUprobes implements Uprobes {
 
     private final long pid;
     private final int nprobes;
+    /** Where the probes are, to wait for their breakpoints to be out at {@link #close()}. */
+    private final List<UprobeSet.Probe> probes;
     private final Arena arena = Arena.ofShared();
     private final PerfSyscalls sys = new PerfSyscalls();
     private final EventCloser closer = new EventCloser("spyglass-uprobe-close");
@@ -91,6 +93,7 @@ public final class PerCpuUprobes implements Uprobes {
             throw new IllegalArgumentException(probes.size() + " probes, pages " + dataPages);
         }
         this.pid = pid;
+        this.probes = List.copyOf(probes);
         this.nprobes = probes.size();
         int pmuType = UprobeSet.pmuType(need);
         int retBit = UprobeSet.retprobeBit();
@@ -322,6 +325,7 @@ public final class PerCpuUprobes implements Uprobes {
             closer.closeLater(java.util.Arrays.copyOf(r.fds, r.opened));
         }
         closer.await(120);
+        BreakpointsOut.await(pid, probes);
         LOG.debug("CPU-wide uprobes of process {} closed, {} records lost, {} hits of other processes", pid, lost,
                 otherProcessHits);
         sys.close();

@@ -425,6 +425,7 @@ public final class UprobeSet implements Uprobes {
         closed = true;
         threads.clear(this::release);
         closer.await(120);
+        BreakpointsOut.await(pid, java.util.Arrays.asList(probes));
         LOG.debug("uprobes of process {} ({}) closed, {} records lost", pid, need, lost);
         sys.close();
         arena.close();

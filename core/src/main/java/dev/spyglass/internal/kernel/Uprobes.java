@@ -36,7 +36,11 @@ public sealed interface Uprobes extends AutoCloseable permits PerCpuUprobes, Upr
     /** True for the per-CPU route: threads need not be tracked, none is missed. */
     boolean perCpu();
 
-    /** Removes every probe (closes the events: the kernel removes the breakpoints with the last descriptor). */
+    /**
+     * Removes every probe (closes the events: the kernel removes the breakpoints with the last descriptor), and waits
+     * up to a second until the breakpoints are out of the target (a process this JVM is starting meanwhile holds the
+     * descriptors until its exec: {@code BreakpointsOut}).
+     */
     @Override
     void close();
 }
