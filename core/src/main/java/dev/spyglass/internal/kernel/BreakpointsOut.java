@@ -94,11 +94,8 @@ final class BreakpointsOut {
                 f.seek(p.offset());
                 original = f.read();
             }
-            for (ProcessMap.Mapping m : map.mappings()) {
-                if (m.isFile() && m.inode() == inode && p.offset() >= m.fileOffset()
-                        && p.offset() < m.fileOffset() + m.size()) {
-                    out.add(new long[] {m.start() + p.offset() - m.fileOffset(), original});
-                }
+            for (long address : map.codeAddresses(m -> m.inode() == inode, p.offset())) {
+                out.add(new long[] {address, original});
             }
         }
         return out;

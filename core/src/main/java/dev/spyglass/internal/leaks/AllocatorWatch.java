@@ -213,10 +213,7 @@ public final class AllocatorWatch {
 
     /** Where the target maps the code at {@code fileOffset} of {@code object} (none when it does not). */
     private static long[] addresses(ProcessMap map, String object, long fileOffset) {
-        return map.mappings().stream()
-                .filter(m -> m.executable() && m.isFile() && m.path().equals(object) && fileOffset >= m.fileOffset()
-                        && fileOffset < m.fileOffset() + m.size())
-                .mapToLong(m -> m.start() + fileOffset - m.fileOffset()).toArray();
+        return map.codeAddresses(m -> m.path().equals(object), fileOffset);
     }
 
     /** The table's words ({@code ctx, malloc, calloc, realloc, free}; {@code ctx, alloc, free} for arenas). */

@@ -195,6 +195,17 @@ public final class ProcessMap {
         return mappings;
     }
 
+    /**
+     * Where the code at {@code fileOffset} of a file is mapped: the address in every executable mapping of a file that
+     * {@code file} accepts and whose part of the file holds that offset (none when no such mapping does).
+     */
+    public long[] codeAddresses(java.util.function.Predicate<Mapping> file, long fileOffset) {
+        return mappings.stream()
+                .filter(m -> m.executable() && m.isFile() && fileOffset >= m.fileOffset()
+                        && fileOffset < m.fileOffset() + m.size() && file.test(m))
+                .mapToLong(m -> m.start() + fileOffset - m.fileOffset()).toArray();
+    }
+
     /** The mapping containing {@code address}, if any. */
     public Optional<Mapping> find(long address) {
         int i = indexOf(address);

@@ -20,6 +20,16 @@ class ProcessMapTest {
             "");
 
     @Test
+    void findsWhereTheCodeAtAFileOffsetIsMapped() {
+        ProcessMap map = ProcessMap.parse(1, MAPS);
+        // the library's code mapping holds file offsets 0x11000 - 0x21000; its r-- mapping holds 0x1000 - 0x11000
+        assertThat(map.codeAddresses(m -> m.inode() == 42, 0x11234)).containsExactly(0x7f1c10010234L);
+        assertThat(map.codeAddresses(m -> m.inode() == 42, 0x1234)).as("not in an executable mapping").isEmpty();
+        assertThat(map.codeAddresses(m -> m.path().equals("/usr/bin/python3.14"), 0x100)).containsExactly(0x400100L);
+        assertThat(map.codeAddresses(m -> m.inode() == 7, 0x11234)).as("another file").isEmpty();
+    }
+
+    @Test
     void parsesPathsWithSpacesDeletedFilesAndAnonymousMaps() {
         ProcessMap map = ProcessMap.parse(1, MAPS);
         assertThat(map.mappings()).hasSize(7);
