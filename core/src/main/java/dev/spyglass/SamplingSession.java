@@ -20,7 +20,6 @@ import org.slf4j.LoggerFactory;
 
 import dev.spyglass.internal.os.ContainerId;
 import dev.spyglass.internal.python.Target;
-import dev.spyglass.internal.session.CpuCap;
 import dev.spyglass.internal.session.DescendantWatch;
 import dev.spyglass.internal.session.EventSource;
 import dev.spyglass.internal.session.FollowedProcess;
@@ -28,8 +27,8 @@ import dev.spyglass.internal.session.ProcessFamily;
 import dev.spyglass.internal.session.PythonStackSource;
 import dev.spyglass.internal.session.PythonStackSources;
 import dev.spyglass.internal.session.SampleHandoff;
-import dev.spyglass.internal.session.TickLateness;
 import dev.spyglass.internal.session.TickPacing;
+import dev.spyglass.internal.session.TickSchedule;
 
 /**
  * A running sampling of one process, started by {@link Sampler#attach} or {@link Sampler#launch}.
@@ -77,7 +76,8 @@ public final class SamplingSession implements AutoCloseable {
     private volatile Throwable failure;
     private volatile ProcessGoneException gone;
     private volatile long ticks;
-    private volatile long behindNanos;
+    /** Made by the sampling thread when it starts; null until then. */
+    private volatile TickSchedule schedule;
     private volatile long startNanos;
     private volatile long endNanos;
     private boolean closed;
@@ -95,7 +95,7 @@ public final class SamplingSession implements AutoCloseable {
         // Beyond a century (Duration.toNanos overflows at ~292 years) a duration is no limit at all.
         this.durationNanos = config.duration().filter(d -> d.compareTo(NO_LIMIT_BEYOND) <= 0).map(Duration::toNanos)
                 .orElse(Long.MAX_VALUE);
-        this.cpuLimit = config.cpuLimit(); // CpuCap, made by the sampling thread
+        this.cpuLimit = config.cpuLimit(); // TickSchedule's CpuCap, made by the sampling thread
         this.queue = new SampleHandoff(config.queueCapacity());
         this.python = python;
         this.self = FollowedProcess.of(pid, version);
@@ -294,9 +294,14 @@ public final class SamplingSession implements AutoCloseable {
         // progress (or the one the duration ended before) is not a skipped one.
         long skipped = Math.max(0, elapsed / intervalNanos - t);
         return new SamplingStats(delivery.samples, delivery.torn, delivery.dropped, t, Duration.ofNanos(elapsed),
-                rate, Duration.ofNanos(behindNanos), skipped, Duration.ofNanos(intervalNanos),
+                rate, Duration.ofNanos(behind()), skipped, Duration.ofNanos(intervalNanos),
                 PythonStackSources.threadStops(python), PythonStackSources.nativeSnapshots(python),
                 tornReads(), PythonStackSources.perfCosts(python, finished));
+    }
+
+    private long behind() {
+        TickSchedule s = schedule;
+        return s == null ? 0 : s.behindNanos();
     }
 
     /** The exit status of a launched target once it has exited; empty otherwise (also for attached targets). */
@@ -364,44 +369,14 @@ public final class SamplingSession implements AutoCloseable {
 
     private void run() {
         boolean gone = false;
-        long start = startNanos;
-        long end = durationNanos == Long.MAX_VALUE ? Long.MAX_VALUE : start + durationNanos;
         long epochOffset = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
-        // Made here: the timer slack it sets is the sampling thread's own.
-        TickPacing pacing = TickPacing.forCurrentThread(intervalNanos, stopped);
-        TickLateness lateness = new TickLateness(start, intervalNanos);
-        CpuCap cap = CpuCap.start(cpuLimit, start);
-        long deadline = start;
+        TickSchedule ticksAt = new TickSchedule(startNanos, intervalNanos, durationNanos, cpuLimit, stopped);
+        schedule = ticksAt;
         try {
-            while (!stopRequested) {
-                // Never wait past the duration's end: "-i 20s -d 300ms" ends after 300 ms, not 20 s.
-                pacing.waitUntil(end != Long.MAX_VALUE && end - deadline < 0 ? end : deadline);
-                if (stopRequested) {
-                    break;
-                }
-                long now = System.nanoTime();
-                if (now - end >= 0) {
-                    break;
-                }
-                if (now > deadline) {
-                    behindNanos += now - deadline;
-                }
+            for (long now = ticksAt.awaitNext(); now >= 0; now = ticksAt.awaitNext()) {
                 tick(now + epochOffset);
                 ticks++;
-                long next = deadline + intervalNanos;
-                long after = System.nanoTime();
-                lateness.tick(deadline, now, after);
-                long pause = cap == null ? 0 : cap.pauseAfter(after);
-                if (pause > 0) { // back within the CPU limit; the ticks meanwhile are skipped
-                    pacing.waitUntil(after + pause);
-                    after = System.nanoTime();
-                }
-                if (after - next > intervalNanos) {
-                    // More than a whole interval late: skip the missed ticks rather than bursting.
-                    lateness.gap(next, after);
-                    next = after;
-                }
-                deadline = next;
+                ticksAt.tickDone(now);
             }
         } catch (ProcessGoneException e) {
             gone = true;
@@ -414,8 +389,7 @@ public final class SamplingSession implements AutoCloseable {
             // Sampling time ends here, before any wait for a launched process to exit.
             endNanos = System.nanoTime();
             if (LOG.isDebugEnabled()) {
-                LOG.debug("process {}, every {} µs: {}; CPU limit waits: {}", pid(), intervalNanos / 1000,
-                        lateness.summary(), cap == null ? "none" : cap.pauses() + ", " + cap.pausedNanos() / 1000 + " µs");
+                LOG.debug("process {}, every {} µs: {}", pid(), intervalNanos / 1000, ticksAt.summary());
             }
             if (family != null) {
                 family.watch().stop(); // no more attaches for a session that samples no more
