@@ -2,11 +2,8 @@ package dev.spyglass.internal.nativeframes;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,11 +68,9 @@ public final class AllocationStacks implements AutoCloseable {
     private final NativeSplice splice;
     private final AllocationStackNames names;
     private final LiveAllocations table;
-    /** Per thread, the entries whose return is awaited, innermost first (a marker for a call skipped). */
-    private final Map<Integer, ArrayDeque<long[]>> pending = new HashMap<>();
-    private static final long[] SKIPPED = new long[0];
-    /** Entries awaited per thread at most: beyond, returns were lost (a full ring) and the stack is reset. */
-    private static final int NESTING = 8;
+    /** Per thread, the entries whose return is awaited. */
+    private final AwaitedEntries pending = new AwaitedEntries();
+    private static final long[] SKIPPED = AwaitedEntries.SKIPPED;
     private final List<long[]> events = new ArrayList<>();
     /** The threads of this poll's read, their Python stacks read now. */
     private final ListedThreads now = new ListedThreads();
@@ -262,10 +257,10 @@ public final class AllocationStacks implements AutoCloseable {
             // so a raw call nests inside an obj call there. Calls of other domains are skipped, their returns too.
             boolean wanted = points.accepts(rdi);
             switch (kind) {
-                case REALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
+                case REALLOC_ENTRY -> pending.push(tid, wanted ? new long[] {time, si ? rsi : rdi, si ? rdx : rsi,
                         names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case REALLOC_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     // A failed realloc (NULL) leaves the old block: neither released nor allocated.
                     if (e != null && e.length == 4 && ax != 0) {
                         if (e[1] != 0) {
@@ -274,12 +269,12 @@ public final class AllocationStacks implements AutoCloseable {
                         events.add(new long[] {time, ax, e[2], e[3], tid});
                     }
                 }
-                case ALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi : rdi,
+                case ALLOC_ENTRY -> pending.push(tid, wanted ? new long[] {time, si ? rsi : rdi,
                         names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
-                case CALLOC_ENTRY -> push(tid, wanted ? new long[] {time, si ? rsi * rdx : rdi * rsi,
+                case CALLOC_ENTRY -> pending.push(tid, wanted ? new long[] {time, si ? rsi * rdx : rdi * rsi,
                         names.of(now, tid, ip, sp, bp, stack)} : SKIPPED);
                 case ALLOC_RETURN, CALLOC_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     if (e != null && e.length == 3) {
                         events.add(new long[] {time, ax, e[1], e[2], tid});
                     }
@@ -290,18 +285,18 @@ public final class AllocationStacks implements AutoCloseable {
                     }
                 }
                 // The arena functions take the arena table's context first on every version: size / pointer in rsi.
-                case ARENA_ENTRY -> push(tid, new long[] {time, rsi, names.under(Frame.PYMALLOC_ARENA, names.of(now, tid, ip, sp, bp, stack))});
+                case ARENA_ENTRY -> pending.push(tid, new long[] {time, rsi, names.under(Frame.PYMALLOC_ARENA, names.of(now, tid, ip, sp, bp, stack))});
                 case ARENA_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     if (e != null && e.length == 3 && ax != 0 && ax != -1) { // NULL (3.12+) or MAP_FAILED: none
                         events.add(new long[] {time, ax, e[1], e[2], tid});
                     }
                 }
                 case ARENA_FREE -> events.add(new long[] {time, rsi, -1, -1, tid});
-                case POOL_ENTRY -> push(tid, new long[] {time, 0,
+                case POOL_ENTRY -> pending.push(tid, new long[] {time, 0,
                         names.under(Frame.PYMALLOC_POOL, names.of(now, tid, ip, sp, bp, stack))});
                 case POOL_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     if (e != null && e.length == 3 && ax != 0) { // the pool's first block; NULL: no memory
                         events.add(new long[] {time, ax, 0, e[2], tid, POOLED});
                     }
@@ -311,11 +306,11 @@ public final class AllocationStacks implements AutoCloseable {
                 // MAP_FIXED (0x10: over pages already mapped). One made while a probed call is in progress on
                 // the thread (glibc's malloc mapping a large block for the raw allocator, pymalloc's arena) is
                 // counted there already.
-                case MMAP_ENTRY -> push(tid, !inProgress(tid) && (rcx & 0x30) == 0x20 && (rdx & 3) != 0
+                case MMAP_ENTRY -> pending.push(tid, !pending.inProgress(tid) && (rcx & 0x30) == 0x20 && (rdx & 3) != 0
                         ? new long[] {time, rsi, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MMAP_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     if (e != null && e.length == 3 && ax != -1 && ax != 0) { // MAP_FAILED: none
                         events.add(new long[] {time, ax, e[1], e[2], tid, MAPPED});
                     }
@@ -324,11 +319,11 @@ public final class AllocationStacks implements AutoCloseable {
                 case MUNMAP -> events.add(new long[] {time, rdi, rsi, -1, tid, UNMAPPED});
                 // mremap(old, oldLength, newLength, flags, ...): skipped inside a probed call (glibc's realloc of
                 // a mapped block for the raw allocator); followed when old lies in a counted mapping (Mappings).
-                case MREMAP_ENTRY -> push(tid, !inProgress(tid)
+                case MREMAP_ENTRY -> pending.push(tid, !pending.inProgress(tid)
                         ? new long[] {time, rdi, rsi, rdx, rcx, names.under(Frame.MAPPED, names.of(now, tid, ip, sp, bp, stack))}
                         : SKIPPED);
                 case MREMAP_RETURN -> {
-                    long[] e = pop(tid);
+                    long[] e = pending.pop(tid);
                     if (e != null && e.length == 6 && ax != -1) { // MAP_FAILED: the old mapping stays as it was
                         events.add(new long[] {time, ax, e[3], e[5], tid, REMAPPED, e[1], e[2], e[4]});
                     }
@@ -390,25 +385,6 @@ public final class AllocationStacks implements AutoCloseable {
     private static final long UNMAPPED = 2;
     private static final long REMAPPED = 3;
     private static final long POOLED = 4;
-
-    /** Whether a probed call awaits its return on thread {@code tid}. */
-    private boolean inProgress(int tid) {
-        ArrayDeque<long[]> d = pending.get(tid);
-        return d != null && !d.isEmpty();
-    }
-
-    private void push(int tid, long[] entry) {
-        ArrayDeque<long[]> d = pending.computeIfAbsent(tid, t -> new ArrayDeque<>());
-        if (d.size() >= NESTING) {
-            d.clear();
-        }
-        d.push(entry);
-    }
-
-    private long[] pop(int tid) {
-        ArrayDeque<long[]> d = pending.get(tid);
-        return d == null ? null : d.poll();
-    }
 
     /** The table of live allocations. */
     public LiveAllocations table() {
